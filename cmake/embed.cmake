@@ -1,0 +1,21 @@
+# Turns the numbered SQL migrations into a C array, so the daemon and the
+# admin tool carry exactly the schema they were built with.
+# Run as: cmake -DOUT=file.c -DDIR=migrations -P embed.cmake
+file(GLOB files "${DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "/* Generated from daemon/migrations by cmake/embed.cmake. Do not edit. */\n#include \"ss_migrate.h\"\n\n")
+set(table "const struct ss_migration ss_migrations[] = {\n")
+set(i 0)
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  string(SUBSTRING ${name} 0 3 num)
+  math(EXPR version "${num}")
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char m${i}[] = {${hex}0x00};\n")
+  string(APPEND table "    {${version}, \"${name}\", m${i}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND table "    {0, NULL, NULL},\n};\n")
+file(WRITE ${OUT}.tmp "${body}\n${table}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,39 @@
+/* ss_mapper: maps a source's columns onto a dataset's wire fields.
+ *
+ * Built once per run from the export's header row (or the configured column
+ * list): a field takes the column named for it in the config's "mapping",
+ * else the column whose header is one of the field's published names
+ * (ss_dataset), else the config's "constants" value, else it is absent.
+ * Header names match case-insensitively, ignoring surrounding spaces. Then
+ * each record maps by index with no allocation.
+ */
+#ifndef SS_MAPPER_H
+#define SS_MAPPER_H
+
+#include <stddef.h>
+
+#include "ss_config.h"
+#include "ss_dataset.h"
+
+#define SS_MAPPER_MAX_FIELDS 64
+
+struct ss_mapper {
+    const struct ss_dataset *ds;
+    int column[SS_MAPPER_MAX_FIELDS];           /* source column index, or -1 */
+    const char *constant[SS_MAPPER_MAX_FIELDS]; /* fixed value, or NULL */
+    size_t ncolumns;                            /* columns in the header */
+};
+
+/* Returns 0, or -1 with a message naming what is wrong and what the header
+ * has (an unknown field in "mapping", a mapped column not in the header, a
+ * required field that nothing provides). */
+int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
+                   const struct ss_collector_config *cfg, const char *const *names,
+                   const size_t *lens, size_t nnames, char *err, size_t errlen);
+
+/* Fills vals/lens (ds->nfields entries) for one record. Returns 0, or -1
+ * with a reason when the record's column count differs from the header's. */
+int ss_mapper_apply(const struct ss_mapper *m, const char *const *fields, const size_t *lens,
+                    size_t nfields, const char **vals, size_t *vlens, char *why, size_t whylen);
+
+#endif

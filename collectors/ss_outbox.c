@@ -1,0 +1,326 @@
+/* ss_outbox: see ss_outbox.h. */
+#include "ss_outbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ss_log.h"
+
+#define SS_OUTBOX_MAGIC "SSB1"
+#define SS_OUTBOX_MAX_HEADER (64 * 1024)
+#define SS_OUTBOX_MAX_PAYLOAD ((uint64_t)1 << 30)
+
+struct ss_outbox {
+    char dir[PATH_MAX];
+    char refused[PATH_MAX];
+    int dirfd;
+};
+
+static int mkdir_p(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+int ss_outbox_open(struct ss_outbox **out, const char *state_dir, char *err, size_t errlen)
+{
+    struct ss_outbox *ob = calloc(1, sizeof(*ob));
+    int rc;
+    if (!ob)
+        return -ENOMEM;
+    ob->dirfd = -1;
+    if (snprintf(ob->dir, sizeof(ob->dir), "%s/outbox", state_dir) >= (int)sizeof(ob->dir) ||
+        snprintf(ob->refused, sizeof(ob->refused), "%s/refused", state_dir) >=
+            (int)sizeof(ob->refused)) {
+        snprintf(err, errlen, "%s: state directory path too long", state_dir);
+        free(ob);
+        return -ENAMETOOLONG;
+    }
+    if ((rc = mkdir_p(ob->dir)) < 0 || (rc = mkdir_p(ob->refused)) < 0) {
+        snprintf(err, errlen, "%s: cannot create the outbox: %s", state_dir, strerror(-rc));
+        free(ob);
+        return rc;
+    }
+    ob->dirfd = open(ob->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (ob->dirfd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s: cannot open: %s", ob->dir, strerror(errno));
+        free(ob);
+        return rc;
+    }
+    /* A .tmp file is a batch whose write did not finish: it was never
+     * acknowledged as stored, so the run that made it did not count on it. */
+    DIR *d = fdopendir(dup(ob->dirfd));
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            size_t n = strlen(e->d_name);
+            if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0)
+                unlinkat(ob->dirfd, e->d_name, 0);
+        }
+        closedir(d);
+    }
+    *out = ob;
+    return 0;
+}
+
+void ss_outbox_close(struct ss_outbox *ob)
+{
+    if (!ob)
+        return;
+    if (ob->dirfd >= 0)
+        close(ob->dirfd);
+    free(ob);
+}
+
+const char *ss_outbox_dir(const struct ss_outbox *ob)
+{
+    return ob->dir;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int ss_outbox_put(struct ss_outbox *ob, const struct ss_header *h, const struct ss_buf *header,
+                  const struct ss_buf *payload, char *name)
+{
+    char tmp[SS_OUTBOX_NAME_MAX + 8];
+    unsigned char pre[8], len8[8];
+    int rc = 0;
+
+    snprintf(name, SS_OUTBOX_NAME_MAX + 1, "%s-%010u.batch", h->run_id, h->seq);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+    memcpy(pre, SS_OUTBOX_MAGIC, 4);
+    for (int i = 0; i < 4; i++)
+        pre[4 + i] = (unsigned char)(header->len >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)payload->len >> (8 * i));
+
+    int fd = openat(ob->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -errno;
+    if ((rc = write_all(fd, pre, sizeof(pre))) < 0 ||
+        (rc = write_all(fd, header->data, header->len)) < 0 ||
+        (rc = write_all(fd, len8, sizeof(len8))) < 0 ||
+        (rc = write_all(fd, payload->data ? payload->data : "", payload->len)) < 0)
+        goto fail;
+    if (fsync(fd) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        rc = -errno;
+        goto fail;
+    }
+    fd = -1;
+    if (renameat(ob->dirfd, tmp, ob->dirfd, name) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    /* The rename itself must reach the disk before we call the batch safe. */
+    if (fsync(ob->dirfd) < 0) {
+        rc = -errno;
+        unlinkat(ob->dirfd, name, 0);
+        return rc;
+    }
+    return 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlinkat(ob->dirfd, tmp, 0);
+    return rc;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+int ss_outbox_list(struct ss_outbox *ob, char (**names)[SS_OUTBOX_NAME_MAX + 1], size_t *count)
+{
+    char(*v)[SS_OUTBOX_NAME_MAX + 1] = NULL;
+    size_t n = 0, cap = 0;
+    int fd = dup(ob->dirfd);
+    if (fd < 0)
+        return -errno;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -errno;
+    }
+    rewinddir(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 7 || len > SS_OUTBOX_NAME_MAX || strcmp(e->d_name + len - 6, ".batch") != 0)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            void *p = realloc(v, ncap * sizeof(*v));
+            if (!p) {
+                free(v);
+                closedir(d);
+                return -ENOMEM;
+            }
+            v = p;
+            cap = ncap;
+        }
+        memcpy(v[n++], e->d_name, len + 1);
+    }
+    closedir(d);
+    if (n)
+        qsort(v, n, sizeof(*v), cmp_names);
+    *names = v;
+    *count = n;
+    return 0;
+}
+
+void ss_outbox_names_free(char (*names)[SS_OUTBOX_NAME_MAX + 1])
+{
+    free(names);
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -EBADMSG;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int ss_outbox_load(struct ss_outbox *ob, const char *name, struct ss_header *h,
+                   struct ss_buf *header, struct ss_buf *payload, char *err, size_t errlen)
+{
+    unsigned char pre[8], len8[8], extra;
+    int rc;
+    int fd = openat(ob->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "%s/%s: %s", ob->dir, name, strerror(errno));
+        return rc;
+    }
+    ss_buf_reset(header);
+    ss_buf_reset(payload);
+    if ((rc = read_all(fd, pre, sizeof(pre))) < 0 || memcmp(pre, SS_OUTBOX_MAGIC, 4) != 0) {
+        snprintf(err, errlen, "%s/%s: not a shelfsync batch file", ob->dir, name);
+        rc = -EBADMSG;
+        goto out;
+    }
+    uint32_t hlen =
+        (uint32_t)pre[4] | (uint32_t)pre[5] << 8 | (uint32_t)pre[6] << 16 | (uint32_t)pre[7] << 24;
+    if (hlen > SS_OUTBOX_MAX_HEADER || (rc = ss_buf_reserve(header, hlen)) < 0) {
+        snprintf(err, errlen, "%s/%s: header of %u bytes is too long", ob->dir, name, hlen);
+        rc = -EBADMSG;
+        goto out;
+    }
+    if ((rc = read_all(fd, header->data, hlen)) < 0)
+        goto truncated;
+    header->len = hlen;
+    header->data[hlen] = '\0';
+    if ((rc = read_all(fd, len8, sizeof(len8))) < 0)
+        goto truncated;
+    uint64_t plen = 0;
+    for (int i = 0; i < 8; i++)
+        plen |= (uint64_t)len8[i] << (8 * i);
+    if (plen > SS_OUTBOX_MAX_PAYLOAD || (rc = ss_buf_reserve(payload, (size_t)plen)) < 0) {
+        snprintf(err, errlen, "%s/%s: payload of %llu bytes is too large", ob->dir, name,
+                 (unsigned long long)plen);
+        rc = -EBADMSG;
+        goto out;
+    }
+    if ((rc = read_all(fd, payload->data, (size_t)plen)) < 0)
+        goto truncated;
+    payload->len = (size_t)plen;
+    payload->data[plen] = '\0';
+    if (read(fd, &extra, 1) != 0) {
+        snprintf(err, errlen, "%s/%s: trailing bytes after the payload", ob->dir, name);
+        rc = -EBADMSG;
+        goto out;
+    }
+    if (ss_proto_decode_header(header->data, header->len, SS_OUTBOX_MAX_HEADER, h, err, errlen) <
+            0 ||
+        h->type != SS_MSG_BATCH) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", err);
+        snprintf(err, errlen, "%s/%s: bad header: %s", ob->dir, name, why);
+        rc = -EBADMSG;
+        goto out;
+    }
+    rc = 0;
+    goto out;
+truncated:
+    snprintf(err, errlen, "%s/%s: file is truncated", ob->dir, name);
+    rc = -EBADMSG;
+out:
+    close(fd);
+    return rc;
+}
+
+int ss_outbox_remove(struct ss_outbox *ob, const char *name)
+{
+    if (unlinkat(ob->dirfd, name, 0) < 0 && errno != ENOENT)
+        return -errno;
+    /* No fsync of the directory: should the removal be lost in a crash, the
+     * batch is resent and acked as a duplicate. */
+    return 0;
+}
+
+int ss_outbox_refuse(struct ss_outbox *ob, const char *name, const char *reason)
+{
+    char from[PATH_MAX + SS_OUTBOX_NAME_MAX + 2], to[PATH_MAX + SS_OUTBOX_NAME_MAX + 2];
+    char why[PATH_MAX + SS_OUTBOX_NAME_MAX + 10];
+    snprintf(from, sizeof(from), "%s/%s", ob->dir, name);
+    snprintf(to, sizeof(to), "%s/%s", ob->refused, name);
+    snprintf(why, sizeof(why), "%s/%s.reason", ob->refused, name);
+    FILE *f = fopen(why, "w");
+    if (f) {
+        fprintf(f, "%s\n", reason);
+        fclose(f);
+    }
+    if (rename(from, to) < 0)
+        return -errno;
+    return 0;
+}

@@ -1,0 +1,342 @@
+/* ss_sender: see ss_sender.h. */
+#include "ss_sender.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "ss_log.h"
+#include "ss_time.h"
+
+struct entry {
+    char name[SS_OUTBOX_NAME_MAX + 1];
+    char source[SS_PROTO_NAME_MAX + 1];
+    char run_id[SS_PROTO_NAME_MAX + 1];
+    uint32_t seq;
+    int in_flight;
+    int known;        /* header read (source, run_id, seq known) */
+    int64_t deadline; /* in flight: when to give up waiting; queued: not before */
+    unsigned attempts;
+};
+
+struct ss_sender {
+    struct ss_sender_opts opts;
+    struct ss_outbox *outbox;
+    void *ctx, *sock;
+    struct entry *q; /* FIFO of pending batches: q[head .. head+n) in a growable array */
+    size_t head, n, cap;
+    size_t in_flight;
+    struct ss_backoff backoff;
+    int64_t last_progress;
+    struct ss_sender_stats st;
+    struct ss_buf header, payload, reply;
+};
+
+int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
+                  struct ss_outbox *outbox, char *err, size_t errlen)
+{
+    struct ss_sender *s = calloc(1, sizeof(*s));
+    int one = 1, linger = 0, ivl = 100, ivl_max = 5000, hb = 2000, hb_timeout = 10000;
+    if (!s)
+        return -ENOMEM;
+    s->opts = *opts;
+    s->outbox = outbox;
+    ss_backoff_init(&s->backoff, opts->backoff_initial_ms, opts->backoff_max_ms);
+    ss_buf_init(&s->header, 64 * 1024);
+    ss_buf_init(&s->payload, opts->max_batch_bytes);
+    ss_buf_init(&s->reply, 64 * 1024);
+    s->ctx = zmq_ctx_new();
+    s->sock = s->ctx ? zmq_socket(s->ctx, ZMQ_DEALER) : NULL;
+    if (!s->sock) {
+        snprintf(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    /* IMMEDIATE: queue only to completed connections, so a dead daemon
+     * (of several) does not swallow batches. Heartbeats drop a connection
+     * whose peer vanished without closing it. Linger 0: what is unsent at
+     * exit is still in the outbox. */
+    if (zmq_setsockopt(s->sock, ZMQ_IMMEDIATE, &one, sizeof(one)) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl)) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max)) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof(hb)) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof(hb_timeout)) < 0) {
+        snprintf(err, errlen, "cannot set socket options: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    for (size_t i = 0; i < opts->nendpoints; i++) {
+        if (zmq_connect(s->sock, opts->endpoints[i]) < 0) {
+            snprintf(err, errlen, "cannot connect to %s: %s", opts->endpoints[i],
+                     zmq_strerror(errno));
+            goto fail;
+        }
+    }
+    *out = s;
+    return 0;
+fail:
+    ss_sender_free(s);
+    return -1;
+}
+
+void ss_sender_free(struct ss_sender *s)
+{
+    if (!s)
+        return;
+    if (s->sock)
+        zmq_close(s->sock);
+    if (s->ctx)
+        zmq_ctx_term(s->ctx);
+    free(s->q);
+    ss_buf_free(&s->header);
+    ss_buf_free(&s->payload);
+    ss_buf_free(&s->reply);
+    free(s);
+}
+
+static int push(struct ss_sender *s, const char *name)
+{
+    if (s->head > 0 && s->head + s->n == s->cap) {
+        memmove(s->q, s->q + s->head, s->n * sizeof(*s->q));
+        s->head = 0;
+    }
+    if (s->head + s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        struct entry *p = realloc(s->q, ncap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        s->q = p;
+        s->cap = ncap;
+    }
+    struct entry *e = &s->q[s->head + s->n++];
+    memset(e, 0, sizeof(*e));
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    return 0;
+}
+
+int ss_sender_add(struct ss_sender *s, const char *name)
+{
+    return push(s, name);
+}
+
+int ss_sender_load_outbox(struct ss_sender *s)
+{
+    char(*names)[SS_OUTBOX_NAME_MAX + 1] = NULL;
+    size_t count = 0;
+    int rc = ss_outbox_list(s->outbox, &names, &count);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = push(s, names[i]);
+    if (count)
+        ss_notice("%zu batch%s left in the outbox by an earlier run: sending them first", count,
+                  count == 1 ? "" : "es");
+    ss_outbox_names_free(names);
+    return rc;
+}
+
+size_t ss_sender_pending(const struct ss_sender *s)
+{
+    return s->n;
+}
+
+long long ss_sender_last_progress(const struct ss_sender *s)
+{
+    return s->last_progress;
+}
+
+const struct ss_sender_stats *ss_sender_stats(const struct ss_sender *s)
+{
+    return &s->st;
+}
+
+/* Removes entry i (acked or refused), keeping order. */
+static void drop(struct ss_sender *s, size_t i)
+{
+    struct entry *base = s->q + s->head;
+    if (base[i].in_flight)
+        s->in_flight--;
+    memmove(base + i, base + i + 1, (s->n - i - 1) * sizeof(*base));
+    s->n--;
+}
+
+/* Tries to send entry e. Returns 1 sent, 0 not now (no live connection), -1
+ * the batch was unreadable (moved aside). */
+static int send_entry(struct ss_sender *s, struct entry *e)
+{
+    struct ss_header h;
+    char err[1024];
+    int events = 0;
+    size_t elen = sizeof(events);
+    /* Not writable: no live connection (ZMQ_IMMEDIATE) or the pipe is full. */
+    if (zmq_getsockopt(s->sock, ZMQ_EVENTS, &events, &elen) < 0 || !(events & ZMQ_POLLOUT))
+        return 0;
+    int rc = ss_outbox_load(s->outbox, e->name, &h, &s->header, &s->payload, err, sizeof(err));
+    if (rc < 0) {
+        ss_error("%s: moved to refused/", err);
+        ss_outbox_refuse(s->outbox, e->name, err);
+        s->st.damaged++;
+        return -1;
+    }
+    memcpy(e->source, h.source, sizeof(e->source));
+    memcpy(e->run_id, h.run_id, sizeof(e->run_id));
+    e->seq = h.seq;
+    e->known = 1;
+    if (zmq_send(s->sock, SS_PROTO_ID, strlen(SS_PROTO_ID), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return 0; /* EAGAIN: no daemon connected yet */
+    /* The first frame is queued, so the rest go to the same peer. */
+    if (zmq_send(s->sock, s->header.data, s->header.len, ZMQ_SNDMORE) < 0 ||
+        zmq_send(s->sock, s->payload.data ? s->payload.data : "", s->payload.len, 0) < 0) {
+        ss_warn("send failed: %s", zmq_strerror(errno));
+        return 0;
+    }
+    if (e->attempts++)
+        s->st.resent++;
+    else
+        s->st.sent++;
+    e->in_flight = 1;
+    e->deadline = ss_now_ms() + s->opts.ack_timeout_ms;
+    s->in_flight++;
+    ss_debug("sent %s (%zu bytes, attempt %u)", e->name, s->payload.len, e->attempts);
+    return 1;
+}
+
+static int handle_reply(struct ss_sender *s)
+{
+    zmq_msg_t f;
+    char err[1024];
+    int nframe = 0, more;
+    char id[64] = "";
+    ss_buf_reset(&s->reply);
+    do {
+        zmq_msg_init(&f);
+        if (zmq_msg_recv(&f, s->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&f);
+            return 0;
+        }
+        more = zmq_msg_more(&f);
+        if (nframe == 0) {
+            size_t l = zmq_msg_size(&f) < sizeof(id) - 1 ? zmq_msg_size(&f) : sizeof(id) - 1;
+            memcpy(id, zmq_msg_data(&f), l);
+            id[l] = '\0';
+        } else if (nframe == 1) {
+            ss_buf_add(&s->reply, zmq_msg_data(&f), zmq_msg_size(&f));
+        }
+        nframe++;
+        zmq_msg_close(&f);
+    } while (more);
+
+    if (ss_proto_check_id(id, strlen(id), err, sizeof(err)) < 0) {
+        ss_warn("ignored a reply: %s", err);
+        return 0;
+    }
+    struct ss_header h;
+    if (nframe < 2 ||
+        ss_proto_decode_header(s->reply.data, s->reply.len, 64 * 1024, &h, err, sizeof(err)) < 0) {
+        ss_warn("ignored a malformed reply: %s", nframe < 2 ? "no header" : err);
+        return 0;
+    }
+    if (h.type != SS_MSG_ACK)
+        return 0;
+    if (h.status == SS_ACK_REFUSED && strcmp(h.run_id, "unknown") == 0) {
+        /* Refused before the daemon could read which batch: the whole
+         * conversation is wrong (protocol version). Nothing we resend helps. */
+        ss_error("the daemon refused our messages: %s", h.reason);
+        return -1;
+    }
+    struct entry *base = s->q + s->head;
+    for (size_t i = 0; i < s->n; i++) {
+        struct entry *e = &base[i];
+        if (!e->known || e->seq != h.seq || strcmp(e->run_id, h.run_id) != 0 ||
+            strcmp(e->source, h.source) != 0)
+            continue;
+        s->last_progress = ss_now_ms();
+        ss_backoff_reset(&s->backoff);
+        switch (h.status) {
+        case SS_ACK_APPLIED:
+        case SS_ACK_DUPLICATE:
+            if (h.status == SS_ACK_APPLIED) {
+                s->st.applied++;
+                s->st.accepted += h.accepted;
+                s->st.quarantined += h.quarantined;
+            } else {
+                s->st.duplicates++;
+            }
+            ss_debug("%s %s: %u accepted, %u quarantined", e->name, ss_ack_status_name(h.status),
+                     h.accepted, h.quarantined);
+            ss_outbox_remove(s->outbox, e->name);
+            break;
+        case SS_ACK_REFUSED:
+            s->st.refused++;
+            ss_error("batch %s refused by the daemon: %s (kept in refused/)", e->name, h.reason);
+            ss_outbox_refuse(s->outbox, e->name, h.reason);
+            break;
+        }
+        drop(s, i);
+        return 0;
+    }
+    return 0; /* an ack for a batch resent and already acked */
+}
+
+int ss_sender_pump(struct ss_sender *s, long timeout_ms)
+{
+    int64_t start = ss_now_ms();
+    for (;;) {
+        int64_t now = ss_now_ms();
+        struct entry *base = s->q + s->head;
+
+        /* Timeouts: back into the queue, not before the back-off delay. */
+        for (size_t i = 0; i < s->n; i++) {
+            struct entry *e = &base[i];
+            if (e->in_flight && now >= e->deadline) {
+                long delay = ss_backoff_next(&s->backoff);
+                ss_warn("no ack for %s after %ld ms; sending again in %ld ms", e->name,
+                        s->opts.ack_timeout_ms, delay);
+                e->in_flight = 0;
+                s->in_flight--;
+                e->deadline = now + delay;
+            }
+        }
+        /* Fill the window, oldest first. */
+        for (size_t i = 0; i < s->n && s->in_flight < (size_t)s->opts.max_in_flight;) {
+            struct entry *e = &base[i];
+            if (e->in_flight || (e->attempts && now < e->deadline)) {
+                i++;
+                continue;
+            }
+            int rc = send_entry(s, e);
+            if (rc < 0) {
+                drop(s, i);
+                continue;
+            }
+            if (rc == 0)
+                break; /* no connection: try later */
+            i++;
+        }
+        /* Wait for replies. */
+        long wait = timeout_ms - (long)(ss_now_ms() - start);
+        if (wait < 0)
+            wait = 0;
+        if (s->n == 0)
+            return 0;
+        if (s->in_flight == 0 && wait > 100)
+            wait = 100; /* nothing awaited: come back soon to send */
+        zmq_pollitem_t item = {s->sock, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&item, 1, wait);
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        if (rc > 0 && (item.revents & ZMQ_POLLIN)) {
+            while (1) {
+                int events = 0;
+                size_t elen = sizeof(events);
+                if (handle_reply(s) < 0)
+                    return -1;
+                if (zmq_getsockopt(s->sock, ZMQ_EVENTS, &events, &elen) < 0 ||
+                    !(events & ZMQ_POLLIN))
+                    break;
+            }
+        }
+        if (rc < 0 || ss_now_ms() - start >= timeout_ms)
+            return 0;
+    }
+}

@@ -1,0 +1,58 @@
+/* ss_sender: delivers the outbox to the daemon, at least once.
+ *
+ * A DEALER socket connected to every configured daemon endpoint
+ * (ZMQ_IMMEDIATE, so batches only go to a live connection, round-robin).
+ * Up to max_in_flight batches await their ack at once; a batch not acked
+ * within ack_timeout_ms is sent again after a capped, jittered back-off. An
+ * ack (applied or duplicate) removes the batch from the outbox; a refusal
+ * moves it to refused/ with its reason. Batches are read back from the
+ * outbox for each send, so memory holds only what is on the wire.
+ *
+ * The sender never blocks unless asked to: ss_sender_pump(timeout) does what
+ * can be done and waits at most timeout milliseconds for acks.
+ */
+#ifndef SS_SENDER_H
+#define SS_SENDER_H
+
+#include <stddef.h>
+
+#include "ss_outbox.h"
+
+struct ss_sender;
+
+struct ss_sender_opts {
+    const char *const *endpoints;
+    size_t nendpoints;
+    long ack_timeout_ms;
+    long max_in_flight;
+    long backoff_initial_ms;
+    long backoff_max_ms;
+    size_t max_batch_bytes; /* bound for reading a batch back */
+};
+
+struct ss_sender_stats {
+    unsigned long sent, resent, applied, duplicates, refused, damaged;
+    unsigned long long accepted, quarantined;
+};
+
+int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
+                  struct ss_outbox *outbox, char *err, size_t errlen);
+void ss_sender_free(struct ss_sender *s);
+
+/* Queues every batch already in the outbox (left by an earlier run). */
+int ss_sender_load_outbox(struct ss_sender *s);
+/* Queues one batch just written to the outbox. */
+int ss_sender_add(struct ss_sender *s, const char *name);
+
+/* Sends, receives acks, resends on timeout; waits up to timeout_ms for an
+ * ack when one is awaited. Returns 0, or -1 on a fatal error (the daemon
+ * speaks another protocol version). */
+int ss_sender_pump(struct ss_sender *s, long timeout_ms);
+
+/* Batches not yet acked or refused. */
+size_t ss_sender_pending(const struct ss_sender *s);
+/* Milliseconds (monotonic) of the last ack; 0 if none yet. */
+long long ss_sender_last_progress(const struct ss_sender *s);
+const struct ss_sender_stats *ss_sender_stats(const struct ss_sender *s);
+
+#endif

@@ -1,0 +1,1080 @@
+/* ss_config: see ss_config.h.
+ *
+ * Each file kind is described by tables of key descriptors (struct
+ * ss_cfg_key), one table per JSON object, walked by one generic function.
+ * Adding a key is adding a table row.
+ *
+ * jansson gives positions only for syntax errors, so for everything else the
+ * position comes from a small scanner over the same text (cfg_locate): once
+ * jansson has accepted the text it is known to be valid JSON without
+ * duplicate keys, so the scanner can skip values without checking them and
+ * the first matching key is the only one.
+ */
+#include "ss_config.h"
+#include "ss_dataset.h"
+
+#include <jansson.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SS_CFG_MAX_FILE_BYTES (1024 * 1024)
+/* The deepest path the tables describe is object.object.array-element (3). */
+#define SS_CFG_MAX_DEPTH 8
+
+enum ss_cfg_type {
+    SS_CFG_STRING,  /* char * */
+    SS_CFG_ENUM,    /* char *, one of choices */
+    SS_CFG_BOOL,    /* int */
+    SS_CFG_INT,     /* long, min..max */
+    SS_CFG_CHAR,    /* char, from a one-character string */
+    SS_CFG_STRLIST, /* char *[max_items] + size_t count: string or array of strings */
+    SS_CFG_STRARR,  /* char *[max_items] + size_t count: array of strings */
+    SS_CFG_MAP,     /* struct ss_config_pair[max_items] + size_t count: object of strings */
+    SS_CFG_OBJECT,  /* nested object described by sub; its fields live in the same struct */
+};
+
+#define SS_CFG_REQUIRED 0x1u
+#define SS_CFG_NONEMPTY 0x2u /* strings (and list entries) must not be "" */
+
+struct ss_cfg_key {
+    const char *key;
+    enum ss_cfg_type type;
+    unsigned flags;
+    size_t off;                   /* of the value (or of the first list entry / pair) */
+    size_t count_off;             /* STRLIST, STRARR, MAP: of the size_t count */
+    size_t min_items;             /* STRLIST, STRARR */
+    size_t max_items;             /* STRLIST, STRARR, MAP: capacity of the array in the struct */
+    long min, max;                /* INT */
+    long def;                     /* INT, BOOL, CHAR default */
+    const char *def_str;          /* STRING, ENUM default (copied) */
+    const char *const *choices;   /* ENUM, NULL-terminated */
+    const struct ss_cfg_key *sub; /* OBJECT, terminated by a NULL key */
+    /* STRING: a check beyond the type; 0, or -1 with the reason in why */
+    int (*check)(const char *s, char *why, size_t whylen);
+};
+
+/* ---- the tables ---- */
+
+static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
+static const char *const formats[] = {"csv", NULL};
+
+static int check_source(const char *s, char *why, size_t whylen);
+static int check_url(const char *s, char *why, size_t whylen);
+static int check_dataset(const char *s, char *why, size_t whylen);
+
+#define D(f) offsetof(struct ss_daemon_config, f)
+#define C(f) offsetof(struct ss_collector_config, f)
+/* clang-format off */
+#define INT(k, o, lo, hi, d) {.key = k, .type = SS_CFG_INT, .off = o, .min = lo, .max = hi, .def = d}
+#define BOOL(k, o, d) {.key = k, .type = SS_CFG_BOOL, .off = o, .def = d}
+#define STR(k, o, fl) {.key = k, .type = SS_CFG_STRING, .flags = fl, .off = o}
+#define OBJ(k, fl, s) {.key = k, .type = SS_CFG_OBJECT, .flags = fl, .sub = s}
+#define LEVEL(o) \
+    {.key = "log_level", .type = SS_CFG_ENUM, .off = o, .def_str = "info", .choices = log_levels}
+/* clang-format on */
+
+static const struct ss_cfg_key daemon_database[] = {
+    STR("conninfo", D(db_conninfo), SS_CFG_REQUIRED),
+    STR("password_file", D(db_password_file), SS_CFG_NONEMPTY),
+    BOOL("migrate_on_start", D(migrate_on_start), 1),
+    INT("reconnect_initial_ms", D(reconnect_initial_ms), 10, 60000, 250),
+    INT("reconnect_max_ms", D(reconnect_max_ms), 100, 600000, 10000),
+    {0},
+};
+
+static const struct ss_cfg_key daemon_limits[] = {
+    INT("max_message_bytes", D(max_message_bytes), 1024, 1073741824, 67108864),
+    INT("max_frames", D(max_frames), 2, 64, 8),
+    INT("max_records", D(max_records), 1, 10000000, 100000),
+    INT("max_field_bytes", D(max_field_bytes), 16, 16777216, 65536),
+    INT("max_header_bytes", D(max_header_bytes), 256, 65536, 4096),
+    INT("handshake_ms", D(handshake_ms), 100, 600000, 5000),
+    {0},
+};
+
+static const struct ss_cfg_key daemon_top[] = {
+    STR("description", D(description), 0),
+    {.key = "listen",
+     .type = SS_CFG_STRLIST,
+     .flags = SS_CFG_REQUIRED | SS_CFG_NONEMPTY,
+     .off = D(listen),
+     .count_off = D(nlisten),
+     .min_items = 1,
+     .max_items = SS_CONFIG_MAX_ENDPOINTS},
+    BOOL("insecure", D(insecure), 0),
+    OBJ("database", SS_CFG_REQUIRED, daemon_database),
+    OBJ("limits", 0, daemon_limits),
+    LEVEL(D(log_level)),
+    {0},
+};
+
+static const struct ss_cfg_key collector_csv[] = {
+    {.key = "delimiter", .type = SS_CFG_CHAR, .off = C(csv_delimiter), .def = ','},
+    BOOL("header", C(csv_header), 1),
+    {.key = "columns",
+     .type = SS_CFG_STRARR,
+     .off = C(csv_columns),
+     .count_off = C(ncsv_columns),
+     .min_items = 1,
+     .max_items = SS_CONFIG_MAX_MAP},
+    {0},
+};
+
+static const struct ss_cfg_key collector_daemon[] = {
+    {.key = "endpoints",
+     .type = SS_CFG_STRARR,
+     .flags = SS_CFG_REQUIRED | SS_CFG_NONEMPTY,
+     .off = C(endpoints),
+     .count_off = C(nendpoints),
+     .min_items = 1,
+     .max_items = SS_CONFIG_MAX_ENDPOINTS},
+    {0},
+};
+
+static const struct ss_cfg_key collector_batch[] = {
+    INT("records", C(batch_records), 1, 100000, 5000),
+    INT("max_bytes", C(batch_max_bytes), 4096, 268435456, 16777216),
+    {0},
+};
+
+static const struct ss_cfg_key collector_send[] = {
+    INT("ack_timeout_ms", C(ack_timeout_ms), 100, 3600000, 15000),
+    INT("max_in_flight", C(max_in_flight), 1, 64, 4),
+    INT("backoff_initial_ms", C(backoff_initial_ms), 10, 60000, 250),
+    INT("backoff_max_ms", C(backoff_max_ms), 100, 3600000, 30000),
+    INT("give_up_after_s", C(give_up_after_s), 0, 31536000, 3600),
+    INT("max_outbox_batches", C(max_outbox_batches), 1, 1000000, 10000),
+    {0},
+};
+
+static const struct ss_cfg_key collector_http[] = {
+    INT("connect_timeout_s", C(connect_timeout_s), 1, 600, 30),
+    INT("timeout_s", C(timeout_s), 0, 604800, 0),
+    STR("ca_file", C(ca_file), SS_CFG_NONEMPTY),
+    {0},
+};
+
+static const struct ss_cfg_key collector_limits[] = {
+    INT("max_field_bytes", C(max_field_bytes), 16, 16777216, 65536),
+    INT("max_record_bytes", C(max_record_bytes), 256, 268435456, 1048576),
+    INT("max_fields", C(max_fields), 1, 100000, 16384),
+    {0},
+};
+
+static const struct ss_cfg_key collector_top[] = {
+    STR("description", C(description), 0),
+    {.key = "source",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_REQUIRED,
+     .off = C(source),
+     .check = check_source},
+    {.key = "dataset",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_REQUIRED,
+     .off = C(dataset),
+     .check = check_dataset},
+    {.key = "url",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_REQUIRED,
+     .off = C(url),
+     .check = check_url},
+    {.key = "format", .type = SS_CFG_ENUM, .off = C(format), .def_str = "csv", .choices = formats},
+    OBJ("csv", 0, collector_csv),
+    {.key = "mapping",
+     .type = SS_CFG_MAP,
+     .off = C(mapping),
+     .count_off = C(nmapping),
+     .max_items = SS_CONFIG_MAX_MAP},
+    {.key = "constants",
+     .type = SS_CFG_MAP,
+     .off = C(constants),
+     .count_off = C(nconstants),
+     .max_items = SS_CONFIG_MAX_MAP},
+    STR("state_dir", C(state_dir), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
+    OBJ("daemon", SS_CFG_REQUIRED, collector_daemon),
+    OBJ("batch", 0, collector_batch),
+    OBJ("send", 0, collector_send),
+    OBJ("http", 0, collector_http),
+    OBJ("limits", 0, collector_limits),
+    INT("interval_s", C(interval_s), 0, 31536000, 0),
+    LEVEL(C(log_level)),
+    {0},
+};
+
+#undef D
+#undef C
+#undef INT
+#undef BOOL
+#undef STR
+#undef OBJ
+#undef LEVEL
+
+/* ---- value checks ---- */
+
+static int check_source(const char *s, char *why, size_t whylen)
+{
+    size_t n = strlen(s);
+    int ok = n >= 1 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = s[i];
+        ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == '-';
+    }
+    if (ok)
+        return 0;
+    snprintf(why, whylen, "expected 1 to 64 characters from A-Z a-z 0-9 . _ -");
+    return -1;
+}
+
+static int check_url(const char *s, char *why, size_t whylen)
+{
+    static const char *const schemes[] = {"http://", "https://", "file://"};
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+        if (strncmp(s, schemes[i], strlen(schemes[i])) == 0 && s[strlen(schemes[i])] != '\0')
+            return 0;
+    snprintf(why, whylen, "expected a URL starting with http://, https:// or file://");
+    return -1;
+}
+
+static int check_dataset(const char *s, char *why, size_t whylen)
+{
+    if (ss_dataset_find(s))
+        return 0;
+    /* List the known names so the message says what to write instead. */
+    size_t used = 0;
+    int n = snprintf(why, whylen, "unknown dataset \"%.64s\" (known:", s);
+    if (n > 0)
+        used = (size_t)n;
+    for (const struct ss_dataset *const *ds = ss_dataset_all(); *ds && used < whylen; ds++) {
+        n = snprintf(why + used, whylen - used, " %s", (*ds)->name);
+        if (n > 0)
+            used += (size_t)n;
+    }
+    if (used < whylen)
+        snprintf(why + used, whylen - used, ")");
+    return -1;
+}
+
+/* ---- position finder ---- */
+
+struct ss_cfg_seg {
+    const char *key; /* NULL for an array element */
+    size_t index;
+};
+
+struct ss_cfg_scan {
+    const char *p, *end;
+    int line, col;
+};
+
+static int sc_peek(const struct ss_cfg_scan *sc)
+{
+    return sc->p < sc->end ? (unsigned char)*sc->p : -1;
+}
+
+static void sc_adv(struct ss_cfg_scan *sc)
+{
+    if (sc->p >= sc->end)
+        return;
+    unsigned char c = (unsigned char)*sc->p++;
+    if (c == '\n') {
+        sc->line++;
+        sc->col = 1;
+    } else if ((c & 0xC0) != 0x80) {
+        /* Columns count characters, not bytes, as jansson's do. */
+        sc->col++;
+    }
+}
+
+static void sc_ws(struct ss_cfg_scan *sc)
+{
+    int c;
+    while ((c = sc_peek(sc)) == ' ' || c == '\t' || c == '\n' || c == '\r')
+        sc_adv(sc);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static unsigned sc_hex4(struct ss_cfg_scan *sc)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(sc_peek(sc));
+        v = v * 16 + (unsigned)(h < 0 ? 0 : h);
+        sc_adv(sc);
+    }
+    return v;
+}
+
+/* Compares the next decoded byte of a string with the wanted one. */
+static void match_byte(const char *want, size_t *pos, int *match, unsigned char b)
+{
+    if (*match && want[*pos] != '\0' && (unsigned char)want[*pos] == b)
+        (*pos)++;
+    else
+        *match = 0;
+}
+
+/* Skips a string at sc->p (on its opening quote). When want is not NULL,
+ * *match says whether its decoded value equals want: keys may be written
+ * with escapes ("li\u0073ten"). */
+static void sc_string(struct ss_cfg_scan *sc, const char *want, int *match)
+{
+    size_t pos = 0;
+    int m = want != NULL;
+    sc_adv(sc); /* opening quote */
+    for (;;) {
+        int c = sc_peek(sc);
+        if (c < 0)
+            break;
+        if (c == '"') {
+            sc_adv(sc);
+            break;
+        }
+        if (c != '\\') {
+            match_byte(want, &pos, &m, (unsigned char)c);
+            sc_adv(sc);
+            continue;
+        }
+        sc_adv(sc);
+        c = sc_peek(sc);
+        sc_adv(sc);
+        unsigned cp;
+        static const char esc_from[] = "bfnrt", esc_to[] = "\b\f\n\r\t";
+        const char *esc = c > 0 ? strchr(esc_from, c) : NULL;
+        if (esc) {
+            cp = (unsigned char)esc_to[esc - esc_from];
+        } else if (c == 'u') {
+            cp = sc_hex4(sc);
+            if (cp >= 0xD800 && cp <= 0xDBFF && sc_peek(sc) == '\\') {
+                sc_adv(sc); /* '\\' */
+                sc_adv(sc); /* 'u' */
+                unsigned lo = sc_hex4(sc);
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+        } else {
+            cp = (unsigned)c; /* '"' '\\' '/' */
+        }
+        if (!want)
+            continue;
+        if (cp < 0x80) {
+            match_byte(want, &pos, &m, (unsigned char)cp);
+        } else if (cp < 0x800) {
+            match_byte(want, &pos, &m, (unsigned char)(0xC0 | (cp >> 6)));
+            match_byte(want, &pos, &m, (unsigned char)(0x80 | (cp & 0x3F)));
+        } else if (cp < 0x10000) {
+            match_byte(want, &pos, &m, (unsigned char)(0xE0 | (cp >> 12)));
+            match_byte(want, &pos, &m, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+            match_byte(want, &pos, &m, (unsigned char)(0x80 | (cp & 0x3F)));
+        } else {
+            match_byte(want, &pos, &m, (unsigned char)(0xF0 | (cp >> 18)));
+            match_byte(want, &pos, &m, (unsigned char)(0x80 | ((cp >> 12) & 0x3F)));
+            match_byte(want, &pos, &m, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+            match_byte(want, &pos, &m, (unsigned char)(0x80 | (cp & 0x3F)));
+        }
+    }
+    if (match)
+        *match = m && want[pos] == '\0';
+}
+
+/* Skips one value. Iterative, so nesting depth costs no stack. */
+static void sc_value(struct ss_cfg_scan *sc)
+{
+    size_t depth = 0;
+    do {
+        int c = sc_peek(sc);
+        if (c < 0)
+            return;
+        if (c == '"') {
+            sc_string(sc, NULL, NULL);
+        } else if (c == '{' || c == '[') {
+            depth++;
+            sc_adv(sc);
+        } else if (c == '}' || c == ']') {
+            depth--;
+            sc_adv(sc);
+        } else if (depth > 0) {
+            sc_adv(sc); /* , : whitespace or part of a scalar inside a container */
+        } else {
+            /* a bare scalar: number, true, false, null */
+            while ((c = sc_peek(sc)) >= 0 && c != ',' && c != '}' && c != ']' && c != ' ' &&
+                   c != '\t' && c != '\n' && c != '\r')
+                sc_adv(sc);
+        }
+    } while (depth > 0);
+}
+
+/* Finds the line and column of the value at path (the key's opening quote
+ * when at_key and the last segment is an object key). 0, or -1 if absent. */
+static int cfg_locate(const char *text, size_t len, const struct ss_cfg_seg *path, size_t npath,
+                      int at_key, int *line, int *col)
+{
+    struct ss_cfg_scan sc = {text, text + len, 1, 1};
+    int kline = 0, kcol = 0;
+
+    for (size_t i = 0; i < npath; i++) {
+        sc_ws(&sc);
+        if (path[i].key) {
+            if (sc_peek(&sc) != '{')
+                return -1;
+            sc_adv(&sc);
+            for (;;) {
+                sc_ws(&sc);
+                if (sc_peek(&sc) != '"')
+                    return -1;
+                kline = sc.line;
+                kcol = sc.col;
+                int match = 0;
+                sc_string(&sc, path[i].key, &match);
+                sc_ws(&sc);
+                sc_adv(&sc); /* ':' */
+                sc_ws(&sc);
+                if (match)
+                    break;
+                sc_value(&sc);
+                sc_ws(&sc);
+                if (sc_peek(&sc) != ',')
+                    return -1;
+                sc_adv(&sc);
+            }
+        } else {
+            if (sc_peek(&sc) != '[')
+                return -1;
+            sc_adv(&sc);
+            for (size_t k = 0; k < path[i].index; k++) {
+                sc_ws(&sc);
+                sc_value(&sc);
+                sc_ws(&sc);
+                if (sc_peek(&sc) != ',')
+                    return -1;
+                sc_adv(&sc);
+            }
+        }
+    }
+    sc_ws(&sc);
+    if (sc_peek(&sc) < 0)
+        return -1;
+    if (at_key && npath > 0 && path[npath - 1].key) {
+        *line = kline;
+        *col = kcol;
+    } else {
+        *line = sc.line;
+        *col = sc.col;
+    }
+    return 0;
+}
+
+/* ---- the walker ---- */
+
+struct ss_cfg_ctx {
+    const char *file;
+    const char *text;
+    size_t len;
+    struct ss_cfg_seg path[SS_CFG_MAX_DEPTH];
+    size_t depth;
+    char *err;
+    size_t errlen;
+};
+
+enum ss_cfg_at {
+    SS_AT_KEY,    /* the key (or array element) named by the whole path */
+    SS_AT_PARENT, /* the object that should hold the last key: for a missing key */
+};
+
+static void cfg_push_key(struct ss_cfg_ctx *ctx, const char *key)
+{
+    /* The tables nest less than SS_CFG_MAX_DEPTH deep; input cannot add depth. */
+    ctx->path[ctx->depth].key = key;
+    ctx->path[ctx->depth].index = 0;
+    ctx->depth++;
+}
+
+static void cfg_push_index(struct ss_cfg_ctx *ctx, size_t index)
+{
+    ctx->path[ctx->depth].key = NULL;
+    ctx->path[ctx->depth].index = index;
+    ctx->depth++;
+}
+
+static void cfg_pop(struct ss_cfg_ctx *ctx)
+{
+    ctx->depth--;
+}
+
+/* Writes "a.b[2].c" into buf; control characters from the input become '?'. */
+static void cfg_path_str(const struct ss_cfg_ctx *ctx, char *buf, size_t buflen)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ctx->depth && used + 1 < buflen; i++) {
+        int n;
+        if (ctx->path[i].key)
+            n = snprintf(buf + used, buflen - used, "%s%s", i ? "." : "", ctx->path[i].key);
+        else
+            n = snprintf(buf + used, buflen - used, "[%zu]", ctx->path[i].index);
+        if (n < 0)
+            break;
+        used += (size_t)n < buflen - used ? (size_t)n : buflen - used - 1;
+    }
+    for (char *p = buf; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+}
+
+static int cfg_error(struct ss_cfg_ctx *ctx, enum ss_cfg_at at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int cfg_error(struct ss_cfg_ctx *ctx, enum ss_cfg_at at, const char *fmt, ...)
+{
+    char what[512], path[256], where[64];
+    va_list ap;
+    int line, col, rc;
+
+    if (!ctx->err || ctx->errlen == 0)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+
+    if (at == SS_AT_PARENT)
+        rc = cfg_locate(ctx->text, ctx->len, ctx->path, ctx->depth - 1, 0, &line, &col);
+    else
+        rc = cfg_locate(ctx->text, ctx->len, ctx->path, ctx->depth, 1, &line, &col);
+    if (rc == 0)
+        snprintf(where, sizeof where, ":%d:%d", line, col);
+    else
+        where[0] = '\0'; /* cannot happen on text jansson accepted; say what we can */
+
+    cfg_path_str(ctx, path, sizeof path);
+    if (path[0])
+        snprintf(ctx->err, ctx->errlen, "%s%s: \"%s\": %s", ctx->file, where, path, what);
+    else
+        snprintf(ctx->err, ctx->errlen, "%s%s: %s", ctx->file, where, what);
+    return -1;
+}
+
+static int set_string(char **dst, const char *s)
+{
+    char *copy = strdup(s);
+    if (!copy)
+        return -ENOMEM;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
+static int cfg_nomem(struct ss_cfg_ctx *ctx)
+{
+    if (ctx->err && ctx->errlen)
+        snprintf(ctx->err, ctx->errlen, "%s: out of memory", ctx->file);
+    return -1;
+}
+
+/* Fills a list of strings from a string (STRLIST only) or an array of strings. */
+static int cfg_strlist(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
+{
+    char **items = (char **)(base + k->off);
+    size_t *count = (size_t *)(base + k->count_off);
+
+    if (k->type == SS_CFG_STRLIST && json_is_string(v)) {
+        if ((k->flags & SS_CFG_NONEMPTY) && json_string_length(v) == 0)
+            return cfg_error(ctx, SS_AT_KEY, "expected a non-empty string");
+        if (set_string(&items[0], json_string_value(v)) < 0)
+            return cfg_nomem(ctx);
+        *count = 1;
+        return 0;
+    }
+    if (!json_is_array(v))
+        return cfg_error(ctx, SS_AT_KEY, "expected %san array of strings",
+                         k->type == SS_CFG_STRLIST ? "a string or " : "");
+    size_t n = json_array_size(v);
+    if (n < k->min_items)
+        return cfg_error(ctx, SS_AT_KEY, "expected at least %zu entr%s", k->min_items,
+                         k->min_items == 1 ? "y" : "ies");
+    if (n > k->max_items)
+        return cfg_error(ctx, SS_AT_KEY, "expected at most %zu entries", k->max_items);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(v, i);
+        cfg_push_index(ctx, i);
+        if (!json_is_string(e) || ((k->flags & SS_CFG_NONEMPTY) && json_string_length(e) == 0))
+            return cfg_error(ctx, SS_AT_KEY, "expected a %sstring",
+                             k->flags & SS_CFG_NONEMPTY ? "non-empty " : "");
+        cfg_pop(ctx);
+        if (set_string(&items[i], json_string_value(e)) < 0)
+            return cfg_nomem(ctx);
+        /* Count as we go so that a failure part-way frees what was set. */
+        *count = i + 1;
+    }
+    return 0;
+}
+
+static int cfg_map(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
+{
+    struct ss_config_pair *pairs = (struct ss_config_pair *)(base + k->off);
+    size_t *count = (size_t *)(base + k->count_off);
+    const char *mk;
+    json_t *mv;
+
+    if (!json_is_object(v))
+        return cfg_error(ctx, SS_AT_KEY, "expected an object of strings");
+    json_object_foreach(v, mk, mv)
+    {
+        cfg_push_key(ctx, mk);
+        if (!json_is_string(mv))
+            return cfg_error(ctx, SS_AT_KEY, "expected a string");
+        /* Every object may carry a "description"; here too it is a comment,
+         * not a field name. */
+        if (strcmp(mk, "description") == 0) {
+            cfg_pop(ctx);
+            continue;
+        }
+        if (mk[0] == '\0')
+            return cfg_error(ctx, SS_AT_KEY, "empty key");
+        if (*count == k->max_items)
+            return cfg_error(ctx, SS_AT_KEY, "too many entries (at most %zu)", k->max_items);
+        cfg_pop(ctx);
+        struct ss_config_pair *p = &pairs[*count];
+        if (set_string(&p->key, mk) < 0 || set_string(&p->value, json_string_value(mv)) < 0)
+            return cfg_nomem(ctx);
+        (*count)++;
+    }
+    return 0;
+}
+
+static int cfg_object(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec, json_t *obj,
+                      char *base);
+
+/* Checks and stores one value; ctx->path already ends with its key. */
+static int cfg_value(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
+{
+    char why[256];
+
+    switch (k->type) {
+    case SS_CFG_STRING:
+        if (!json_is_string(v) || ((k->flags & SS_CFG_NONEMPTY) && json_string_length(v) == 0))
+            return cfg_error(ctx, SS_AT_KEY, "expected a %sstring",
+                             k->flags & SS_CFG_NONEMPTY ? "non-empty " : "");
+        if (k->check && k->check(json_string_value(v), why, sizeof why) < 0)
+            return cfg_error(ctx, SS_AT_KEY, "%s", why);
+        if (set_string((char **)(base + k->off), json_string_value(v)) < 0)
+            return cfg_nomem(ctx);
+        return 0;
+
+    case SS_CFG_ENUM: {
+        const char *s = json_string_value(v); /* NULL if not a string */
+        for (const char *const *c = k->choices; s && *c; c++)
+            if (strcmp(s, *c) == 0)
+                return set_string((char **)(base + k->off), s) < 0 ? cfg_nomem(ctx) : 0;
+        size_t used = 0;
+        for (const char *const *c = k->choices; *c && used < sizeof why; c++) {
+            int n = snprintf(why + used, sizeof why - used, "%s\"%s\"", c == k->choices ? "" : ", ",
+                             *c);
+            if (n > 0)
+                used += (size_t)n;
+        }
+        return cfg_error(ctx, SS_AT_KEY, "expected one of %s", why);
+    }
+
+    case SS_CFG_BOOL:
+        if (!json_is_boolean(v))
+            return cfg_error(ctx, SS_AT_KEY, "expected true or false");
+        *(int *)(base + k->off) = json_is_true(v);
+        return 0;
+
+    case SS_CFG_INT: {
+        json_int_t i = json_is_integer(v) ? json_integer_value(v) : 0;
+        if (!json_is_integer(v) || i < k->min || i > k->max)
+            return cfg_error(ctx, SS_AT_KEY, "expected an integer from %ld to %ld", k->min, k->max);
+        *(long *)(base + k->off) = (long)i;
+        return 0;
+    }
+
+    case SS_CFG_CHAR: {
+        const char *s = json_string_value(v);
+        if (!s || json_string_length(v) != 1)
+            return cfg_error(ctx, SS_AT_KEY,
+                             "expected a one-character string such as \",\" \";\" \"\\t\" \"|\"");
+        /* A quote or line break cannot separate fields: the CSV reader owns them. */
+        if (s[0] == '"' || s[0] == '\n' || s[0] == '\r')
+            return cfg_error(ctx, SS_AT_KEY, "cannot be a quote or a line break");
+        *(char *)(base + k->off) = s[0];
+        return 0;
+    }
+
+    case SS_CFG_STRLIST:
+    case SS_CFG_STRARR:
+        return cfg_strlist(ctx, k, v, base);
+
+    case SS_CFG_MAP:
+        return cfg_map(ctx, k, v, base);
+
+    case SS_CFG_OBJECT:
+        if (!json_is_object(v))
+            return cfg_error(ctx, SS_AT_KEY, "expected an object");
+        return cfg_object(ctx, k->sub, v, base);
+    }
+    return cfg_error(ctx, SS_AT_KEY, "internal error: unknown key type");
+}
+
+static const struct ss_cfg_key *cfg_find(const struct ss_cfg_key *spec, const char *key)
+{
+    for (const struct ss_cfg_key *k = spec; k->key; k++)
+        if (strcmp(k->key, key) == 0)
+            return k;
+    return NULL;
+}
+
+static int cfg_unknown(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec)
+{
+    char list[512];
+    size_t used = 0;
+    int n = snprintf(list, sizeof list, "description");
+    if (n > 0)
+        used = (size_t)n;
+    for (const struct ss_cfg_key *k = spec; k->key && used < sizeof list; k++) {
+        if (strcmp(k->key, "description") == 0)
+            continue;
+        n = snprintf(list + used, sizeof list - used, ", %s", k->key);
+        if (n > 0)
+            used += (size_t)n;
+    }
+    return cfg_error(ctx, SS_AT_KEY, "unknown key (expected one of: %s)", list);
+}
+
+/* Walks one object against its table: every present key is known and valid,
+ * then every required key is present. */
+static int cfg_object(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec, json_t *obj,
+                      char *base)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(obj, key, v)
+    {
+        cfg_push_key(ctx, key);
+        const struct ss_cfg_key *k = cfg_find(spec, key);
+        if (!k) {
+            /* "description" is a comment wherever a table does not keep it. */
+            if (strcmp(key, "description") != 0)
+                return cfg_unknown(ctx, spec);
+            if (!json_is_string(v))
+                return cfg_error(ctx, SS_AT_KEY, "expected a string");
+        } else if (cfg_value(ctx, k, v, base) < 0) {
+            return -1;
+        }
+        cfg_pop(ctx);
+    }
+    for (const struct ss_cfg_key *k = spec; k->key; k++) {
+        if ((k->flags & SS_CFG_REQUIRED) && !json_object_get(obj, k->key)) {
+            cfg_push_key(ctx, k->key);
+            return cfg_error(ctx, SS_AT_PARENT, "required key missing");
+        }
+    }
+    return 0;
+}
+
+/* Sets every default first, so that absent keys and absent objects need no
+ * second pass; values read from the file then replace them. */
+static int cfg_defaults(const struct ss_cfg_key *spec, char *base)
+{
+    for (const struct ss_cfg_key *k = spec; k->key; k++) {
+        switch (k->type) {
+        case SS_CFG_STRING:
+        case SS_CFG_ENUM:
+            if (k->def_str && set_string((char **)(base + k->off), k->def_str) < 0)
+                return -ENOMEM;
+            break;
+        case SS_CFG_BOOL:
+            *(int *)(base + k->off) = (int)k->def;
+            break;
+        case SS_CFG_INT:
+            *(long *)(base + k->off) = k->def;
+            break;
+        case SS_CFG_CHAR:
+            *(char *)(base + k->off) = (char)k->def;
+            break;
+        case SS_CFG_OBJECT:
+            if (cfg_defaults(k->sub, base) < 0)
+                return -ENOMEM;
+            break;
+        case SS_CFG_STRLIST:
+        case SS_CFG_STRARR:
+        case SS_CFG_MAP:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Frees what the table says the struct owns; safe on a zeroed struct. */
+static void cfg_release(const struct ss_cfg_key *spec, char *base)
+{
+    for (const struct ss_cfg_key *k = spec; k->key; k++) {
+        switch (k->type) {
+        case SS_CFG_STRING:
+        case SS_CFG_ENUM: {
+            char **s = (char **)(base + k->off);
+            free(*s);
+            *s = NULL;
+            break;
+        }
+        case SS_CFG_STRLIST:
+        case SS_CFG_STRARR: {
+            char **items = (char **)(base + k->off);
+            for (size_t i = 0; i < k->max_items; i++) {
+                free(items[i]);
+                items[i] = NULL;
+            }
+            *(size_t *)(base + k->count_off) = 0;
+            break;
+        }
+        case SS_CFG_MAP: {
+            struct ss_config_pair *pairs = (struct ss_config_pair *)(base + k->off);
+            for (size_t i = 0; i < k->max_items; i++) {
+                free(pairs[i].key);
+                free(pairs[i].value);
+                pairs[i].key = pairs[i].value = NULL;
+            }
+            *(size_t *)(base + k->count_off) = 0;
+            break;
+        }
+        case SS_CFG_OBJECT:
+            cfg_release(k->sub, base);
+            break;
+        case SS_CFG_BOOL:
+        case SS_CFG_INT:
+        case SS_CFG_CHAR:
+            break;
+        }
+    }
+}
+
+/* ---- reading and parsing a file ---- */
+
+struct ss_cfg_doc {
+    char *text;
+    size_t len;
+    json_t *root;
+};
+
+static void cfg_doc_close(struct ss_cfg_doc *doc)
+{
+    json_decref(doc->root);
+    free(doc->text);
+    doc->root = NULL;
+    doc->text = NULL;
+    doc->len = 0;
+}
+
+static int cfg_doc_open(struct ss_cfg_doc *doc, const char *path, char *err, size_t errlen)
+{
+    FILE *f = NULL;
+    json_error_t jerr;
+    int rc = -1;
+
+    memset(doc, 0, sizeof *doc);
+    f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        goto out;
+    }
+    /* One byte more than the bound tells "exactly at the bound" from "over it". */
+    doc->text = malloc(SS_CFG_MAX_FILE_BYTES + 1);
+    if (!doc->text) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    doc->len = fread(doc->text, 1, SS_CFG_MAX_FILE_BYTES + 1, f);
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+        goto out;
+    }
+    if (doc->len > SS_CFG_MAX_FILE_BYTES) {
+        snprintf(err, errlen, "%s: larger than %d bytes: not a configuration file", path,
+                 SS_CFG_MAX_FILE_BYTES);
+        goto out;
+    }
+    doc->root = json_loadb(doc->text, doc->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc->root) {
+        const char *what =
+            json_error_code(&jerr) == json_error_duplicate_key ? "JSON error" : "JSON syntax error";
+        if (jerr.line > 0)
+            snprintf(err, errlen, "%s:%d:%d: %s: %s", path, jerr.line, jerr.column, what,
+                     jerr.text);
+        else
+            snprintf(err, errlen, "%s: %s: %s", path, what, jerr.text);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (f)
+        fclose(f);
+    if (rc < 0)
+        cfg_doc_close(doc);
+    return rc;
+}
+
+static void cfg_ctx_init(struct ss_cfg_ctx *ctx, const char *path, const struct ss_cfg_doc *doc,
+                         char *err, size_t errlen)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->file = path;
+    ctx->text = doc->text;
+    ctx->len = doc->len;
+    ctx->err = err;
+    ctx->errlen = errlen;
+}
+
+/* Fills base from the parsed document by the table. On failure base may be
+ * partly filled: the caller releases it. */
+static int cfg_fill(struct ss_cfg_ctx *ctx, const struct ss_cfg_doc *doc,
+                    const struct ss_cfg_key *spec, char *base)
+{
+    if (cfg_defaults(spec, base) < 0)
+        return cfg_nomem(ctx);
+    if (!json_is_object(doc->root))
+        return cfg_error(ctx, SS_AT_KEY, "expected a JSON object");
+    return cfg_object(ctx, spec, doc->root, base);
+}
+
+static int daemon_from_doc(const char *path, const struct ss_cfg_doc *doc,
+                           struct ss_daemon_config *cfg, char *err, size_t errlen)
+{
+    struct ss_cfg_ctx ctx;
+    cfg_ctx_init(&ctx, path, doc, err, errlen);
+    return cfg_fill(&ctx, doc, daemon_top, (char *)cfg);
+}
+
+static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
+                              struct ss_collector_config *cfg, char *err, size_t errlen)
+{
+    struct ss_cfg_ctx ctx;
+    cfg_ctx_init(&ctx, path, doc, err, errlen);
+    if (cfg_fill(&ctx, doc, collector_top, (char *)cfg) < 0)
+        return -1;
+    /* Without a header line the column names can only come from here. */
+    if (!cfg->csv_header && cfg->ncsv_columns == 0) {
+        cfg_push_key(&ctx, "csv");
+        cfg_push_key(&ctx, "columns");
+        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"csv.header\" is false)");
+    }
+    return 0;
+}
+
+/* ---- public ---- */
+
+void ss_daemon_config_free(struct ss_daemon_config *cfg)
+{
+    if (!cfg)
+        return;
+    cfg_release(daemon_top, (char *)cfg);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+void ss_collector_config_free(struct ss_collector_config *cfg)
+{
+    if (!cfg)
+        return;
+    cfg_release(collector_top, (char *)cfg);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int ss_daemon_config_load(const char *path, struct ss_daemon_config *cfg, char *err, size_t errlen)
+{
+    struct ss_cfg_doc doc;
+    char dummy[1];
+    int rc;
+
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    rc = cfg_doc_open(&doc, path, err, errlen);
+    if (rc < 0)
+        return -1;
+    rc = daemon_from_doc(path, &doc, cfg, err, errlen);
+    cfg_doc_close(&doc);
+    if (rc < 0) {
+        ss_daemon_config_free(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+int ss_collector_config_load(const char *path, struct ss_collector_config *cfg, char *err,
+                             size_t errlen)
+{
+    struct ss_cfg_doc doc;
+    char dummy[1];
+    int rc;
+
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    rc = cfg_doc_open(&doc, path, err, errlen);
+    if (rc < 0)
+        return -1;
+    rc = collector_from_doc(path, &doc, cfg, err, errlen);
+    cfg_doc_close(&doc);
+    if (rc < 0) {
+        ss_collector_config_free(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+int ss_config_check(const char *path, const char **kind, char *err, size_t errlen)
+{
+    struct ss_cfg_doc doc;
+    char dummy[1];
+    int rc = -1;
+
+    if (kind)
+        *kind = NULL;
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (cfg_doc_open(&doc, path, err, errlen) < 0)
+        return -1;
+
+    if (json_is_object(doc.root) && json_object_get(doc.root, "listen")) {
+        struct ss_daemon_config d;
+        memset(&d, 0, sizeof d);
+        if (kind)
+            *kind = "daemon";
+        rc = daemon_from_doc(path, &doc, &d, err, errlen);
+        ss_daemon_config_free(&d);
+    } else if (json_is_object(doc.root) && json_object_get(doc.root, "source")) {
+        struct ss_collector_config c;
+        memset(&c, 0, sizeof c);
+        if (kind)
+            *kind = "collector";
+        rc = collector_from_doc(path, &doc, &c, err, errlen);
+        ss_collector_config_free(&c);
+    } else {
+        struct ss_cfg_ctx ctx;
+        cfg_ctx_init(&ctx, path, &doc, err, errlen);
+        rc = cfg_error(&ctx, SS_AT_KEY,
+                       "neither \"listen\" (daemon) nor \"source\" (collector) found: "
+                       "cannot tell which kind of configuration this is");
+    }
+    cfg_doc_close(&doc);
+    return rc < 0 ? -1 : 0;
+}

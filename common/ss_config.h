@@ -1,0 +1,111 @@
+/* ss_config: the daemon's and the collectors' JSON configuration files.
+ *
+ * Files are read with jansson. Every key is checked against a table that
+ * describes the file (ss_config.c): an unknown key, a value of the wrong type
+ * or out of range, or a missing required key is an error that names the file,
+ * the line and column of the offending key (or of the enclosing object, for a
+ * missing key) and the key's path, e.g.
+ *   config/leeds.json:14:9: "send.ack_timeout_ms": expected an integer from 100 to 3600000
+ * A JSON syntax error is reported at jansson's position the same way.
+ *
+ * The loaders fill a struct that owns its strings; the matching _free()
+ * releases them. Defaults are applied for absent optional keys.
+ * "description" is allowed (and ignored) in every object, since JSON has no
+ * comments.
+ */
+#ifndef SS_CONFIG_H
+#define SS_CONFIG_H
+
+#include <stddef.h>
+
+#define SS_CONFIG_MAX_ENDPOINTS 8
+#define SS_CONFIG_MAX_MAP 64
+
+struct ss_config_pair {
+    char *key;
+    char *value;
+};
+
+struct ss_daemon_config {
+    char *description;
+    char *listen[SS_CONFIG_MAX_ENDPOINTS]; /* "listen": string or array of strings (zmq endpoints);
+                                              required */
+    size_t nlisten;
+    int insecure;              /* "insecure": bool, default false (plain TCP on loopback allowed) */
+    char *db_conninfo;         /* "database.conninfo": libpq connection string; required */
+    char *db_password_file;    /* "database.password_file": optional path */
+    int migrate_on_start;      /* "database.migrate_on_start": bool, default true */
+    long reconnect_initial_ms; /* "database.reconnect_initial_ms": 10..60000, default 250 */
+    long reconnect_max_ms;     /* "database.reconnect_max_ms": 100..600000, default 10000 */
+    long max_message_bytes;    /* "limits.max_message_bytes": 1024..1073741824, default 67108864 */
+    long max_frames;           /* "limits.max_frames": 2..64, default 8 */
+    long max_records;          /* "limits.max_records": 1..10000000, default 100000 */
+    long max_field_bytes;      /* "limits.max_field_bytes": 16..16777216, default 65536 */
+    long max_header_bytes;     /* "limits.max_header_bytes": 256..65536, default 4096 */
+    long handshake_ms;         /* "limits.handshake_ms": 100..600000, default 5000 */
+    char *log_level; /* "log_level": one of error warn notice info debug; default "info" */
+};
+
+struct ss_collector_config {
+    char *description;
+    char *source;  /* "source": required; 1..64 of [A-Za-z0-9._-] */
+    char *dataset; /* "dataset": required; must name a dataset in ss_dataset (checked by loader) */
+    char *url;     /* "url": required; http://, https:// or file:// */
+    char *format;  /* "format": "csv" (only value for now), default "csv" */
+
+    /* "csv": object, optional */
+    char csv_delimiter; /* "csv.delimiter": one-character string ("," ";" "\t" "|"), default ',' */
+    int csv_header;     /* "csv.header": bool, default true */
+    char *csv_columns[SS_CONFIG_MAX_MAP]; /* "csv.columns": array of strings, required when header
+                                             is false */
+    size_t ncsv_columns;
+
+    /* "mapping": object of dataset field -> source column name, optional.
+     * "constants": object of dataset field -> fixed string value, optional.
+     * Keys are not checked against the dataset here (see ss_dataset). */
+    struct ss_config_pair mapping[SS_CONFIG_MAX_MAP];
+    size_t nmapping;
+    struct ss_config_pair constants[SS_CONFIG_MAX_MAP];
+    size_t nconstants;
+
+    char *state_dir; /* "state_dir": required; outbox lives in state_dir/outbox */
+
+    char *endpoints[SS_CONFIG_MAX_ENDPOINTS]; /* "daemon.endpoints": array of strings, required, >=1
+                                               */
+    size_t nendpoints;
+
+    long batch_records;      /* "batch.records": 1..100000, default 5000 */
+    long batch_max_bytes;    /* "batch.max_bytes": 4096..268435456, default 16777216 */
+    long ack_timeout_ms;     /* "send.ack_timeout_ms": 100..3600000, default 15000 */
+    long max_in_flight;      /* "send.max_in_flight": 1..64, default 4 */
+    long backoff_initial_ms; /* "send.backoff_initial_ms": 10..60000, default 250 */
+    long backoff_max_ms;     /* "send.backoff_max_ms": 100..3600000, default 30000 */
+    long give_up_after_s; /* "send.give_up_after_s": 0..31536000, default 3600; 0 = wait for ever */
+    long max_outbox_batches; /* "send.max_outbox_batches": 1..1000000, default 10000 */
+
+    long connect_timeout_s; /* "http.connect_timeout_s": 1..600, default 30 */
+    long timeout_s;         /* "http.timeout_s": 0..604800, default 0 (none) */
+    char *ca_file;          /* "http.ca_file": optional path */
+
+    long max_field_bytes;  /* "limits.max_field_bytes": 16..16777216, default 65536 */
+    long max_record_bytes; /* "limits.max_record_bytes": 256..268435456, default 1048576 */
+    long max_fields;       /* "limits.max_fields": 1..100000, default 16384 */
+
+    long interval_s; /* "interval_s": 0..31536000, default 0 (run once then exit even without
+                        --once) */
+    char *log_level; /* "log_level": as for the daemon */
+};
+
+/* Both return 0, or -1 with a message in err ("file:line:col: \"path\": what"). */
+int ss_daemon_config_load(const char *path, struct ss_daemon_config *cfg, char *err, size_t errlen);
+void ss_daemon_config_free(struct ss_daemon_config *cfg);
+int ss_collector_config_load(const char *path, struct ss_collector_config *cfg, char *err,
+                             size_t errlen);
+void ss_collector_config_free(struct ss_collector_config *cfg);
+
+/* Guesses which kind a file is (by its keys: "listen" => daemon, "source" =>
+ * collector) and validates it; for `shelfsync check-config`. Returns 0 or -1
+ * with the message in err; *kind is set to "daemon" or "collector" when known. */
+int ss_config_check(const char *path, const char **kind, char *err, size_t errlen);
+
+#endif

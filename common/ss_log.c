@@ -1,0 +1,94 @@
+/* ss_log: see ss_log.h. */
+#include "ss_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static const char *log_prog = "shelfsync";
+static enum ss_log_level log_level = SS_LOG_INFO;
+static int log_journal = -1; /* -1: not decided yet */
+
+static const char *const level_names[] = {
+    [SS_LOG_ERROR] = "error", [SS_LOG_WARN] = "warning", [SS_LOG_NOTICE] = "notice",
+    [SS_LOG_INFO] = "info",   [SS_LOG_DEBUG] = "debug",
+};
+
+void ss_log_init(const char *progname, enum ss_log_level level)
+{
+    if (progname) {
+        const char *slash = strrchr(progname, '/');
+        log_prog = slash ? slash + 1 : progname;
+    }
+    log_level = level;
+    log_journal = getenv("JOURNAL_STREAM") != NULL || !isatty(STDERR_FILENO);
+}
+
+void ss_log_set_level(enum ss_log_level level)
+{
+    log_level = level;
+}
+
+enum ss_log_level ss_log_get_level(void)
+{
+    return log_level;
+}
+
+int ss_log_parse_level(const char *name, enum ss_log_level *out)
+{
+    static const struct {
+        const char *name;
+        enum ss_log_level level;
+    } map[] = {{"error", SS_LOG_ERROR},   {"warn", SS_LOG_WARN}, {"warning", SS_LOG_WARN},
+               {"notice", SS_LOG_NOTICE}, {"info", SS_LOG_INFO}, {"debug", SS_LOG_DEBUG}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcasecmp(name, map[i].name) == 0) {
+            *out = map[i].level;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void ss_logv(enum ss_log_level level, const char *fmt, va_list ap)
+{
+    char line[4096];
+    int n;
+
+    if (level > log_level)
+        return;
+    if (log_journal < 0)
+        log_journal = getenv("JOURNAL_STREAM") != NULL || !isatty(STDERR_FILENO);
+    if (log_journal)
+        n = snprintf(line, sizeof(line), "<%d>%s: ", (int)level, log_prog);
+    else
+        n = snprintf(line, sizeof(line), "%s: %s: ", log_prog, level_names[level]);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(line)) {
+        int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+        if (m > 0)
+            n += m;
+    }
+    if ((size_t)n >= sizeof(line) - 1) {
+        n = (int)sizeof(line) - 2;
+        memcpy(line + n - 3, "...", 3);
+    }
+    /* Keep one record one line: a newline inside the message would split it. */
+    for (int i = 0; i < n; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    line[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
+    (void)w;
+}
+
+void ss_log(enum ss_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ss_logv(level, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,336 @@
+/* ss_proto: see ss_proto.h and docs/protocol.md. */
+#include "ss_proto.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const type_names[] = {
+    [SS_MSG_BATCH] = "batch",
+    [SS_MSG_PING] = "ping",
+    [SS_MSG_ACK] = "ack",
+    [SS_MSG_PONG] = "pong",
+};
+
+static const char *const status_names[] = {
+    [SS_ACK_APPLIED] = "applied",
+    [SS_ACK_DUPLICATE] = "duplicate",
+    [SS_ACK_REFUSED] = "refused",
+};
+
+const char *ss_ack_status_name(enum ss_ack_status s)
+{
+    return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "?";
+}
+
+int ss_proto_valid_name(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-'))
+            return 0;
+        if (n >= SS_PROTO_NAME_MAX)
+            return 0;
+    }
+    return n > 0;
+}
+
+static int set_str(json_t *o, const char *k, const char *v)
+{
+    return json_object_set_new(o, k, json_string(v));
+}
+
+static int set_int(json_t *o, const char *k, long long v)
+{
+    return json_object_set_new(o, k, json_integer(v));
+}
+
+int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
+{
+    int rc = -ENOMEM;
+    json_t *o = json_object();
+    char *text = NULL;
+
+    if (!o)
+        return -ENOMEM;
+    if ((unsigned)h->type >= sizeof(type_names) / sizeof(type_names[0])) {
+        rc = -EINVAL;
+        goto out;
+    }
+    if (set_str(o, "type", type_names[h->type]) < 0)
+        goto out;
+    if (h->type != SS_MSG_PONG) {
+        if (set_str(o, "source", h->source) < 0 || set_str(o, "run_id", h->run_id) < 0 ||
+            set_int(o, "seq", h->seq) < 0)
+            goto out;
+    }
+    if (h->type == SS_MSG_BATCH) {
+        if (set_str(o, "dataset", h->dataset) < 0 || set_int(o, "records", h->records) < 0 ||
+            set_int(o, "fields", h->fields) < 0 ||
+            json_object_set_new(o, "last", json_boolean(h->last)) < 0)
+            goto out;
+    } else if (h->type == SS_MSG_ACK) {
+        if (set_str(o, "status", ss_ack_status_name(h->status)) < 0 ||
+            set_int(o, "accepted", h->accepted) < 0 ||
+            set_int(o, "quarantined", h->quarantined) < 0)
+            goto out;
+        if (h->reason[0] && set_str(o, "reason", h->reason) < 0)
+            goto out;
+    }
+    text = json_dumps(o, JSON_COMPACT);
+    if (!text)
+        goto out;
+    ss_buf_reset(out);
+    rc = ss_buf_adds(out, text);
+out:
+    free(text);
+    json_decref(o);
+    return rc;
+}
+
+int ss_proto_check_id(const void *frame, size_t len, char *err, size_t errlen)
+{
+    size_t idlen = strlen(SS_PROTO_ID);
+    if (len == idlen && memcmp(frame, SS_PROTO_ID, idlen) == 0)
+        return 0;
+    /* Quote what the peer said, but only printable ASCII and not much of it. */
+    char shown[40];
+    size_t n = 0;
+    const unsigned char *p = frame;
+    for (size_t i = 0; i < len && n < sizeof(shown) - 4; i++)
+        shown[n++] = (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"') ? (char)p[i] : '?';
+    if (len > n)
+        shown[n++] = '.', shown[n++] = '.', shown[n++] = '.';
+    shown[n] = '\0';
+    if (len > strlen(SS_PROTO_ID_PREFIX) &&
+        memcmp(frame, SS_PROTO_ID_PREFIX, strlen(SS_PROTO_ID_PREFIX)) == 0)
+        snprintf(err, errlen, "unsupported protocol version \"%s\"; this peer speaks %s", shown,
+                 SS_PROTO_ID);
+    else
+        snprintf(err, errlen, "not a shelfsync message (first frame \"%s\", expected %s)", shown,
+                 SS_PROTO_ID);
+    return -1;
+}
+
+static int get_name(json_t *o, const char *key, char *dst, int required, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        if (!required)
+            return 0;
+        snprintf(err, errlen, "header: \"%s\" missing", key);
+        return -1;
+    }
+    if (!json_is_string(v) || !ss_proto_valid_name(json_string_value(v))) {
+        snprintf(err, errlen, "header: \"%s\" must be 1-%d characters of A-Z a-z 0-9 . _ : -", key,
+                 SS_PROTO_NAME_MAX);
+        return -1;
+    }
+    strcpy(dst, json_string_value(v));
+    return 0;
+}
+
+static int get_u32(json_t *o, const char *key, uint32_t *dst, int required, char *err,
+                   size_t errlen)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) {
+        if (!required)
+            return 0;
+        snprintf(err, errlen, "header: \"%s\" missing", key);
+        return -1;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > (json_int_t)UINT32_MAX) {
+        snprintf(err, errlen, "header: \"%s\" must be an integer from 0 to %u", key, UINT32_MAX);
+        return -1;
+    }
+    *dst = (uint32_t)json_integer_value(v);
+    return 0;
+}
+
+static int lookup(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct ss_header *h,
+                           char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *o = NULL;
+    int rc = -1;
+
+    memset(h, 0, sizeof(*h));
+    if (len > max_len) {
+        snprintf(err, errlen, "header of %zu bytes is over the %zu-byte limit", len, max_len);
+        return -1;
+    }
+    /* JSON_REJECT_DUPLICATES: two "seq" members must not let a peer choose which one counts. */
+    o = json_loadb(frame, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o) {
+        snprintf(err, errlen, "header is not valid JSON: %s at byte %d", jerr.text, jerr.position);
+        return -1;
+    }
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "header is not a JSON object");
+        goto out;
+    }
+    json_t *t = json_object_get(o, "type");
+    int ti =
+        (t && json_is_string(t))
+            ? lookup(type_names, sizeof(type_names) / sizeof(type_names[0]), json_string_value(t))
+            : -1;
+    if (ti < 0) {
+        snprintf(err, errlen, "header: \"type\" must be one of batch, ping, ack, pong");
+        goto out;
+    }
+    h->type = (enum ss_msg_type)ti;
+    int named = h->type != SS_MSG_PONG;
+    if (get_name(o, "source", h->source, named, err, errlen) < 0 ||
+        get_name(o, "run_id", h->run_id, named, err, errlen) < 0 ||
+        get_u32(o, "seq", &h->seq, named, err, errlen) < 0)
+        goto out;
+    if (h->type == SS_MSG_BATCH) {
+        if (get_name(o, "dataset", h->dataset, 1, err, errlen) < 0 ||
+            get_u32(o, "records", &h->records, 1, err, errlen) < 0 ||
+            get_u32(o, "fields", &h->fields, 1, err, errlen) < 0)
+            goto out;
+        json_t *last = json_object_get(o, "last");
+        if (last && !json_is_boolean(last)) {
+            snprintf(err, errlen, "header: \"last\" must be true or false");
+            goto out;
+        }
+        h->last = last && json_is_true(last);
+    } else if (h->type == SS_MSG_ACK) {
+        json_t *s = json_object_get(o, "status");
+        int si = (s && json_is_string(s))
+                     ? lookup(status_names, sizeof(status_names) / sizeof(status_names[0]),
+                              json_string_value(s))
+                     : -1;
+        if (si < 0) {
+            snprintf(err, errlen, "header: \"status\" must be one of applied, duplicate, refused");
+            goto out;
+        }
+        h->status = (enum ss_ack_status)si;
+        if (get_u32(o, "accepted", &h->accepted, 0, err, errlen) < 0 ||
+            get_u32(o, "quarantined", &h->quarantined, 0, err, errlen) < 0)
+            goto out;
+        json_t *r = json_object_get(o, "reason");
+        if (r) {
+            if (!json_is_string(r)) {
+                snprintf(err, errlen, "header: \"reason\" must be a string");
+                goto out;
+            }
+            snprintf(h->reason, sizeof(h->reason), "%s", json_string_value(r));
+        }
+    }
+    rc = 0;
+out:
+    json_decref(o);
+    return rc;
+}
+
+int ss_payload_add(struct ss_buf *payload, uint32_t line, unsigned flags, size_t nfields,
+                   const char *const *vals, const size_t *lens)
+{
+    size_t need = 4 + 1 + 2;
+    if (nfields > UINT16_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < nfields; i++) {
+        if (vals[i] && lens[i] >= SS_FIELD_ABSENT)
+            return -E2BIG;
+        need += 4 + (vals[i] ? lens[i] : 0);
+    }
+    /* Reserve the whole record first so a record is never half-appended. */
+    int rc = ss_buf_reserve(payload, need);
+    if (rc < 0)
+        return rc;
+    ss_buf_add_u32(payload, line);
+    ss_buf_addc(payload, (char)(flags & 0xff));
+    ss_buf_add_u16(payload, (uint16_t)nfields);
+    for (size_t i = 0; i < nfields; i++) {
+        if (!vals[i]) {
+            ss_buf_add_u32(payload, SS_FIELD_ABSENT);
+            continue;
+        }
+        ss_buf_add_u32(payload, (uint32_t)lens[i]);
+        ss_buf_add(payload, vals[i], lens[i]);
+    }
+    return 0;
+}
+
+void ss_payload_reader_init(struct ss_payload_reader *r, const void *payload, size_t len,
+                            size_t max_fields, size_t max_field_bytes)
+{
+    r->p = payload;
+    r->end = r->p + len;
+    r->max_fields = max_fields;
+    r->max_field_bytes = max_field_bytes;
+    r->index = 0;
+}
+
+static uint32_t rd_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err, size_t errlen)
+{
+    const unsigned char *p = r->p;
+    if (p == r->end)
+        return 0;
+    uint32_t n = r->index + 1;
+    if ((size_t)(r->end - p) < 7) {
+        snprintf(err, errlen, "record %u: truncated record header", n);
+        return -1;
+    }
+    rec->line = rd_u32(p);
+    rec->flags = p[4];
+    rec->nfields = (size_t)p[5] | (size_t)p[6] << 8;
+    p += 7;
+    if (rec->flags & ~SS_REC_REJECTED) {
+        snprintf(err, errlen, "record %u: unknown flags 0x%02x", n, rec->flags);
+        return -1;
+    }
+    if (rec->nfields > r->max_fields) {
+        snprintf(err, errlen, "record %u: %zu fields, more than the %zu allowed", n, rec->nfields,
+                 r->max_fields);
+        return -1;
+    }
+    for (size_t i = 0; i < rec->nfields; i++) {
+        if ((size_t)(r->end - p) < 4) {
+            snprintf(err, errlen, "record %u field %zu: truncated length", n, i + 1);
+            return -1;
+        }
+        uint32_t len = rd_u32(p);
+        p += 4;
+        if (len == SS_FIELD_ABSENT) {
+            rec->vals[i] = NULL;
+            rec->lens[i] = 0;
+            continue;
+        }
+        if (len > r->max_field_bytes) {
+            snprintf(err, errlen, "record %u field %zu: %u bytes, more than the %zu allowed", n,
+                     i + 1, len, r->max_field_bytes);
+            return -1;
+        }
+        if ((size_t)(r->end - p) < len) {
+            snprintf(err, errlen, "record %u field %zu: %u bytes announced, %zu left", n, i + 1,
+                     len, (size_t)(r->end - p));
+            return -1;
+        }
+        rec->vals[i] = (const char *)p;
+        rec->lens[i] = len;
+        p += len;
+    }
+    r->p = p;
+    r->index = n;
+    return 1;
+}

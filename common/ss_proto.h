@@ -1,0 +1,117 @@
+/* ss_proto: wire protocol v1 between shelfsync-collect and shelfsyncd
+ * (docs/protocol.md is the specification; this module is its only code).
+ *
+ * A message is a ZeroMQ multipart message:
+ *   frame 0  protocol id, the ASCII bytes "shelfsync/1"
+ *   frame 1  header, a JSON object (at most max_header bytes)
+ *   frame 2  payload, only for "batch": the records, binary (below)
+ * The ROUTER side sees the peer's routing id in front of these.
+ *
+ * Payload: records back to back, each
+ *   u32 line      source line (or record number) the record came from
+ *   u8  flags     SS_REC_REJECTED: the collector could not read the record;
+ *                 its two fields are the reason and the raw text
+ *   u16 nfields
+ *   nfields × ( u32 length, 0xFFFFFFFF for "absent"; then length bytes )
+ * all integers little-endian. Field values are raw bytes (UTF-8 text); the
+ * daemon validates them.
+ *
+ * Everything here works on plain buffers, so it can be tested and fuzzed
+ * without sockets. Decoders never trust a length before checking it against
+ * the bytes that remain and the configured bounds.
+ */
+#ifndef SS_PROTO_H
+#define SS_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ss_buf.h"
+
+#define SS_PROTO_ID "shelfsync/1"
+#define SS_PROTO_ID_PREFIX "shelfsync/"
+#define SS_PROTO_VERSION 1
+
+#define SS_PROTO_NAME_MAX 64 /* source, run_id, dataset */
+#define SS_PROTO_REASON_MAX 512
+#define SS_FIELD_ABSENT 0xFFFFFFFFu
+#define SS_REC_REJECTED 0x01u
+
+enum ss_msg_type {
+    SS_MSG_BATCH, /* collector -> daemon */
+    SS_MSG_PING,  /* collector -> daemon: are you there? */
+    SS_MSG_ACK,   /* daemon -> collector: the outcome of one batch */
+    SS_MSG_PONG,  /* daemon -> collector */
+};
+
+enum ss_ack_status {
+    SS_ACK_APPLIED,   /* committed to the warehouse */
+    SS_ACK_DUPLICATE, /* this (source, run_id, seq) was committed before; not applied again */
+    SS_ACK_REFUSED,   /* permanent: will never be applied (reason says why) */
+};
+
+struct ss_header {
+    enum ss_msg_type type;
+    char source[SS_PROTO_NAME_MAX + 1];
+    char run_id[SS_PROTO_NAME_MAX + 1];
+    uint32_t seq;
+    /* batch */
+    char dataset[SS_PROTO_NAME_MAX + 1];
+    uint32_t records;
+    uint32_t fields; /* fields per record */
+    int last;        /* last batch of its run */
+    /* ack */
+    enum ss_ack_status status;
+    uint32_t accepted;
+    uint32_t quarantined;
+    char reason[SS_PROTO_REASON_MAX + 1];
+};
+
+/* Encodes h as the header frame into out (reset first). 0 or negative errno. */
+int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out);
+
+/* Checks frame 0. Returns 0 if it is SS_PROTO_ID; otherwise -1 with a
+ * reason fit for a refusal ("unsupported protocol version \"shelfsync/2\"; this daemon speaks
+ * shelfsync/1"). */
+int ss_proto_check_id(const void *frame, size_t len, char *err, size_t errlen);
+
+/* Decodes and checks a header frame: a JSON object within max_len bytes,
+ * every known member of the right type and bounds, names of the safe
+ * character set. Unknown members are ignored (so v1 peers can add optional
+ * ones). Returns 0, or -1 with a reason in err. */
+int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct ss_header *h,
+                           char *err, size_t errlen);
+
+/* 1 if s is 1..SS_PROTO_NAME_MAX of [A-Za-z0-9._:-]. */
+int ss_proto_valid_name(const char *s);
+
+const char *ss_ack_status_name(enum ss_ack_status s);
+
+/* Appends one record to a payload. vals[i] NULL means absent. Returns 0 or
+ * -E2BIG when the payload buffer's maximum would be passed (nothing appended). */
+int ss_payload_add(struct ss_buf *payload, uint32_t line, unsigned flags, size_t nfields,
+                   const char *const *vals, const size_t *lens);
+
+struct ss_payload_reader {
+    const unsigned char *p;
+    const unsigned char *end;
+    size_t max_fields;
+    size_t max_field_bytes;
+    uint32_t index; /* records read so far */
+};
+
+struct ss_prec {
+    uint32_t line;
+    unsigned flags;
+    size_t nfields;
+    const char **vals; /* caller's array of max_fields; NULL for absent; NOT NUL-terminated */
+    size_t *lens;
+};
+
+void ss_payload_reader_init(struct ss_payload_reader *r, const void *payload, size_t len,
+                            size_t max_fields, size_t max_field_bytes);
+/* Returns 1 with the next record in rec, 0 at a clean end, -1 with a reason
+ * in err if the payload is malformed (the whole payload must then be refused). */
+int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err, size_t errlen);
+
+#endif

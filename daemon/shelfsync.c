@@ -1,0 +1,113 @@
+/* shelfsync: the admin tool. Shares the daemon's warehouse code.
+ *
+ *   shelfsync check-config FILE...     validate daemon and collector configs
+ *   shelfsync migrate --config FILE    apply the warehouse migrations
+ *   shelfsync version
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_config.h"
+#include "ss_log.h"
+#include "ss_migrate.h"
+#include "ss_proto.h"
+#include "ss_warehouse.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: shelfsync check-config FILE...\n"
+               "       shelfsync migrate --config DAEMON-CONFIG\n"
+               "       shelfsync version\n");
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+    int bad = 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        char err[2048];
+        const char *kind = NULL;
+        if (ss_config_check(argv[i], &kind, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s\n", err);
+            bad++;
+        } else {
+            printf("%s: ok (%s config)\n", argv[i], kind ? kind : "?");
+        }
+    }
+    return bad ? 1 : 0;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {NULL, 0, NULL, 0}};
+    const char *config = NULL;
+    struct ss_daemon_config cfg;
+    char err[2048];
+    int c, status = 1;
+
+    memset(&cfg, 0, sizeof(cfg));
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        if (c != 'c') {
+            usage(stderr);
+            return 2;
+        }
+        config = optarg;
+    }
+    if (!config) {
+        usage(stderr);
+        return 2;
+    }
+    if (ss_daemon_config_load(config, &cfg, err, sizeof(err)) < 0) {
+        ss_error("%s", err);
+        return 1;
+    }
+    struct ss_wh *wh = ss_wh_connect(cfg.db_conninfo, cfg.db_password_file, err, sizeof(err));
+    if (!wh) {
+        ss_error("%s", err);
+        goto out;
+    }
+    int n = ss_migrate(ss_wh_conn(wh), err, sizeof(err));
+    if (n < 0) {
+        ss_error("%s", err);
+    } else {
+        printf("warehouse schema at version %d (%d migration%s applied)\n",
+               ss_migrate_applied(ss_wh_conn(wh)), n, n == 1 ? "" : "s");
+        status = 0;
+    }
+    ss_wh_free(wh);
+out:
+    ss_daemon_config_free(&cfg);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    ss_log_init("shelfsync", SS_LOG_INFO);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "check-config") == 0)
+        return cmd_check_config(argc - 1, argv + 1);
+    if (strcmp(argv[1], "migrate") == 0)
+        return cmd_migrate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("shelfsync %s (protocol %s, schema %d)\n", SS_VERSION, SS_PROTO_ID,
+               ss_migrate_latest());
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "shelfsync: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,103 @@
+/* ss_migrate: see ss_migrate.h. */
+#include "ss_migrate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_log.h"
+
+/* Any constant both sides agree on; "shelfsync" in ASCII, trimmed to 63 bits. */
+#define SS_MIGRATE_LOCK "7310593858020181347"
+
+static int exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+int ss_migrate_latest(void)
+{
+    int v = 0;
+    for (size_t i = 0; ss_migrations[i].name; i++)
+        v = ss_migrations[i].version;
+    return v;
+}
+
+int ss_migrate_applied(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM ingest.schema_migrations");
+    int v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        v = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
+int ss_migrate(PGconn *conn, char *err, size_t errlen)
+{
+    char msg[1024];
+    int applied = 0;
+
+    if (exec_ok(conn, "SELECT pg_advisory_lock(" SS_MIGRATE_LOCK ")", msg, sizeof(msg)) < 0) {
+        snprintf(err, errlen, "migrations: cannot take the advisory lock: %s", msg);
+        return -1;
+    }
+    if (exec_ok(conn,
+                "SET client_min_messages = warning;"
+                "CREATE SCHEMA IF NOT EXISTS ingest;"
+                "CREATE TABLE IF NOT EXISTS ingest.schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now());"
+                "COMMENT ON TABLE ingest.schema_migrations IS"
+                " 'Warehouse schema versions applied, one row per migration file'",
+                msg, sizeof(msg)) < 0) {
+        snprintf(err, errlen, "migrations: cannot create ingest.schema_migrations: %s", msg);
+        applied = -1;
+        goto out;
+    }
+    int have = ss_migrate_applied(conn);
+    if (have < 0) {
+        snprintf(err, errlen, "migrations: cannot read ingest.schema_migrations: %s",
+                 PQerrorMessage(conn));
+        applied = -1;
+        goto out;
+    }
+    if (have > ss_migrate_latest()) {
+        snprintf(err, errlen,
+                 "warehouse schema is at version %d, newer than this build's %d: upgrade "
+                 "shelfsync",
+                 have, ss_migrate_latest());
+        applied = -1;
+        goto out;
+    }
+    for (size_t i = 0; ss_migrations[i].name; i++) {
+        const struct ss_migration *m = &ss_migrations[i];
+        if (m->version <= have)
+            continue;
+        char record[256];
+        snprintf(record, sizeof(record),
+                 "INSERT INTO ingest.schema_migrations (version, name) VALUES (%d, '%s')",
+                 m->version, m->name);
+        if (exec_ok(conn, "BEGIN", msg, sizeof(msg)) < 0 ||
+            exec_ok(conn, m->sql, msg, sizeof(msg)) < 0 ||
+            exec_ok(conn, record, msg, sizeof(msg)) < 0 ||
+            exec_ok(conn, "COMMIT", msg, sizeof(msg)) < 0) {
+            char ignored[64];
+            exec_ok(conn, "ROLLBACK", ignored, sizeof(ignored));
+            snprintf(err, errlen, "migration %s failed: %s", m->name, msg);
+            applied = -1;
+            goto out;
+        }
+        ss_notice("applied migration %s", m->name);
+        applied++;
+    }
+out:
+    exec_ok(conn, "SELECT pg_advisory_unlock(" SS_MIGRATE_LOCK ")", msg, sizeof(msg));
+    return applied;
+}

@@ -1,0 +1,537 @@
+/* ss_validate: see ss_validate.h. */
+#include "ss_validate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+void ss_trim(const char **sp, size_t *lenp)
+{
+    const unsigned char *s = (const unsigned char *)*sp;
+    size_t len = *lenp;
+    for (;;) {
+        if (len && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n')) {
+            s++, len--;
+        } else if (len >= 2 && s[0] == 0xC2 && s[1] == 0xA0) {
+            s += 2, len -= 2;
+        } else {
+            break;
+        }
+    }
+    for (;;) {
+        if (len &&
+            (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' || s[len - 1] == '\n')) {
+            len--;
+        } else if (len >= 2 && s[len - 2] == 0xC2 && s[len - 1] == 0xA0) {
+            len -= 2;
+        } else {
+            break;
+        }
+    }
+    *sp = (const char *)s;
+    *lenp = len;
+}
+
+int ss_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c == 0)
+                return 0;
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 2, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 3, cp = c & 0x07;
+        else
+            return 0;
+        if (len - i <= n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF. */
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+int ss_parse_count(const char *s, size_t len, long long *out, const char **why)
+{
+    long long v = 0;
+    if (len == 0) {
+        *why = "empty";
+        return -1;
+    }
+    if (s[0] == '-') {
+        *why = "negative";
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            *why = "not a whole number";
+            return -1;
+        }
+        if (v > (9000000000000000000LL - 9) / 10) {
+            *why = "too large";
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+/* Reads exactly n digits. */
+static int digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int check_ymd(struct ss_date d, const char **why)
+{
+    if (d.y < 1900 || d.y > 2199) {
+        *why = "year out of range 1900-2199";
+        return -1;
+    }
+    if (d.m < 1 || d.m > 12) {
+        *why = "no such month";
+        return -1;
+    }
+    if (d.d < 1 || d.d > days_in_month(d.y, d.m)) {
+        *why = "no such day";
+        return -1;
+    }
+    return 0;
+}
+
+int ss_parse_date(const char *s, size_t len, struct ss_date *out, const char **why)
+{
+    struct ss_date d;
+    if (len == 10 && s[4] == '-' && s[7] == '-' && digits(s, 4, &d.y) == 0 &&
+        digits(s + 5, 2, &d.m) == 0 && digits(s + 8, 2, &d.d) == 0) {
+        /* ISO 8601, as the schemas say */
+    } else if (len == 10 && s[2] == '/' && s[5] == '/' && digits(s, 2, &d.d) == 0 &&
+               digits(s + 3, 2, &d.m) == 0 && digits(s + 6, 4, &d.y) == 0) {
+        /* dd/mm/yyyy, as UK spreadsheets write it */
+    } else {
+        *why = "not a date (expected YYYY-MM-DD or DD/MM/YYYY)";
+        return -1;
+    }
+    if (check_ymd(d, why) < 0)
+        return -1;
+    *out = d;
+    return 0;
+}
+
+int ss_parse_month(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
+                   const char **why)
+{
+    struct ss_date d = {0, 0, 1};
+    if (!(len == 7 && s[4] == '-' && digits(s, 4, &d.y) == 0 && digits(s + 5, 2, &d.m) == 0)) {
+        *why = "not a month (expected YYYY-MM)";
+        return -1;
+    }
+    if (check_ymd(d, why) < 0)
+        return -1;
+    *start = d;
+    *end = d;
+    end->d = days_in_month(d.y, d.m);
+    return 0;
+}
+
+/* Howard Hinnant's days-from-civil algorithm. */
+long ss_date_to_days(struct ss_date dt)
+{
+    long y = dt.y - (dt.m <= 2);
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (dt.m + (dt.m > 2 ? -3 : 9)) + 2) / 5 + dt.d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+struct ss_date ss_days_to_date(long z)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long y = yoe + era * 400;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    struct ss_date d;
+    d.d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    d.m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    d.y = (int)(y + (d.m <= 2));
+    return d;
+}
+
+/* An ISO 8601 duration of whole years, months, weeks and days: P1M, P3M, P1Y, P7D, P1Y6M. */
+static int parse_duration(const char *s, size_t len, int *years, int *months, long *days)
+{
+    size_t i = 1;
+    int any = 0;
+    *years = *months = 0;
+    *days = 0;
+    if (len < 3 || s[0] != 'P')
+        return -1;
+    while (i < len) {
+        long v = 0;
+        size_t start = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 5)
+            v = v * 10 + (s[i++] - '0');
+        if (i == start || i >= len)
+            return -1;
+        switch (s[i++]) {
+        case 'Y':
+            *years += (int)v;
+            break;
+        case 'M':
+            *months += (int)v;
+            break;
+        case 'W':
+            *days += v * 7;
+            break;
+        case 'D':
+            *days += v;
+            break;
+        default:
+            return -1;
+        }
+        any = 1;
+    }
+    return any ? 0 : -1;
+}
+
+int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
+                    const char **why)
+{
+    const char *slash = memchr(s, '/', len);
+    if (!slash) {
+        *why = "not a period (expected START/END or START/DURATION, e.g. 2023-04-01/P1M)";
+        return -1;
+    }
+    size_t l1 = (size_t)(slash - s), l2 = len - l1 - 1;
+    if (ss_parse_date(s, l1, start, why) < 0)
+        return -1;
+    const char *rest = slash + 1;
+    if (l2 && rest[0] == 'P') {
+        int years, months;
+        long days;
+        if (parse_duration(rest, l2, &years, &months, &days) < 0) {
+            *why = "not an ISO 8601 duration (expected e.g. P1M, P3M, P1Y, P7D)";
+            return -1;
+        }
+        /* The end is the day before start + duration, adding months on the calendar. */
+        struct ss_date e = *start;
+        long total_months = (long)e.m - 1 + months + 12L * years;
+        e.y += (int)(total_months / 12);
+        e.m = (int)(total_months % 12) + 1;
+        if (e.d > days_in_month(e.y, e.m))
+            e.d = days_in_month(e.y, e.m);
+        *end = ss_days_to_date(ss_date_to_days(e) + days - 1);
+        if (ss_date_to_days(*end) < ss_date_to_days(*start)) {
+            *why = "empty duration";
+            return -1;
+        }
+        return 0;
+    }
+    if (ss_parse_date(rest, l2, end, why) < 0)
+        return -1;
+    if (ss_date_to_days(*end) < ss_date_to_days(*start)) {
+        *why = "period ends before it starts";
+        return -1;
+    }
+    return 0;
+}
+
+int ss_copy_escape(struct ss_buf *out, const char *s, size_t len)
+{
+    size_t run = 0;
+    int rc = ss_buf_reserve(out, len);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < len; i++) {
+        char esc;
+        switch (s[i]) {
+        case '\\':
+            esc = '\\';
+            break;
+        case '\t':
+            esc = 't';
+            break;
+        case '\n':
+            esc = 'n';
+            break;
+        case '\r':
+            esc = 'r';
+            break;
+        default:
+            continue;
+        }
+        if ((rc = ss_buf_add(out, s + run, i - run)) < 0 || (rc = ss_buf_addc(out, '\\')) < 0 ||
+            (rc = ss_buf_addc(out, esc)) < 0)
+            return rc;
+        run = i + 1;
+    }
+    return ss_buf_add(out, s + run, len - run);
+}
+
+static void shown_value(char *dst, size_t dstlen, const char *s, size_t len)
+{
+    /* Enough of the value to recognise it, without flooding a log line. */
+    size_t n = len < 60 ? len : 60;
+    size_t j = 0;
+    for (size_t i = 0; i < n && j + 1 < dstlen; i++)
+        dst[j++] = (s[i] == '"' || (unsigned char)s[i] < 0x20) ? '?' : s[i];
+    if (n < len && j + 3 < dstlen)
+        dst[j++] = '.', dst[j++] = '.', dst[j++] = '.';
+    dst[j] = '\0';
+}
+
+static int fail(char *reason, size_t reasonlen, const struct ss_field *f, const char *s, size_t len,
+                const char *why)
+{
+    char shown[80];
+    if (!s) {
+        snprintf(reason, reasonlen, "\"%s\": %s", f->name, why);
+    } else {
+        shown_value(shown, sizeof(shown), s, len);
+        snprintf(reason, reasonlen, "\"%s\" is \"%s\": %s", f->name, shown, why);
+    }
+    return -1;
+}
+
+static int add_date(struct ss_buf *out, struct ss_date d)
+{
+    return ss_buf_printf(out, "%04d-%02d-%02d", d.y, d.m, d.d);
+}
+
+int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec, struct ss_buf *out,
+                       char *reason, size_t reasonlen)
+{
+    size_t mark = out->len;
+    struct ss_date month_s, month_e, per_s, per_e, start, end;
+    int have_month = 0, have_period = 0, have_start = 0, have_end = 0;
+    int first = 1, rc;
+    const char *why = NULL;
+
+    if (rec->flags & SS_REC_REJECTED) {
+        /* The collector could not read it; its first field says why. */
+        const char *r = rec->nfields > 0 && rec->vals[0] ? rec->vals[0] : "unreadable record";
+        size_t rl = rec->nfields > 0 && rec->vals[0] ? rec->lens[0] : strlen(r);
+        snprintf(reason, reasonlen, "%.*s", (int)(rl < 400 ? rl : 400), r);
+        return -1;
+    }
+    if (rec->nfields != ds->nfields) {
+        snprintf(reason, reasonlen, "%zu fields, dataset \"%s\" has %zu", rec->nfields, ds->name,
+                 ds->nfields);
+        return -1;
+    }
+    for (size_t i = 0; i < ds->nfields; i++) {
+        const struct ss_field *f = &ds->fields[i];
+        const char *s = rec->vals[i];
+        size_t len = rec->lens[i];
+        if (s) {
+            ss_trim(&s, &len);
+            if (!ss_utf8_valid(s, len)) {
+                fail(reason, reasonlen, f, NULL, 0, "is not valid UTF-8 text");
+                goto bad;
+            }
+            if (len == 0)
+                s = NULL;
+        }
+        if (!s) {
+            if (f->flags & SS_F_REQUIRED) {
+                fail(reason, reasonlen, f, NULL, 0, "required value missing");
+                goto bad;
+            }
+        }
+        switch (f->type) {
+        case SS_FT_MONTH:
+            if (s && !(have_month = ss_parse_month(s, len, &month_s, &month_e, &why) == 0))
+                goto bad_value;
+            continue;
+        case SS_FT_PERIOD:
+            if (s && !(have_period = ss_parse_period(s, len, &per_s, &per_e, &why) == 0))
+                goto bad_value;
+            continue;
+        case SS_FT_PERIOD_START:
+            if (s && !(have_start = ss_parse_date(s, len, &start, &why) == 0))
+                goto bad_value;
+            continue;
+        case SS_FT_PERIOD_END:
+            if (s && !(have_end = ss_parse_date(s, len, &end, &why) == 0))
+                goto bad_value;
+            continue;
+        default:
+            break;
+        }
+        if (!first && (rc = ss_buf_addc(out, '\t')) < 0)
+            goto nomem;
+        first = 0;
+        if (!s) {
+            if ((rc = ss_buf_add(out, "\\N", 2)) < 0)
+                goto nomem;
+            continue;
+        }
+        switch (f->type) {
+        case SS_FT_COUNT: {
+            long long v;
+            if (ss_parse_count(s, len, &v, &why) < 0)
+                goto bad_value;
+            rc = ss_buf_printf(out, "%lld", v);
+            break;
+        }
+        case SS_FT_DATE: {
+            struct ss_date d;
+            if (ss_parse_date(s, len, &d, &why) < 0)
+                goto bad_value;
+            rc = add_date(out, d);
+            break;
+        }
+        default:
+            rc = ss_copy_escape(out, s, len);
+            break;
+        }
+        if (rc < 0)
+            goto nomem;
+        continue;
+    bad_value:
+        fail(reason, reasonlen, f, s, len, why);
+        goto bad;
+    }
+    if (ds->flags & SS_DS_PERIOD) {
+        if (have_month) {
+            start = month_s, end = month_e;
+        } else if (have_period) {
+            start = per_s, end = per_e;
+        } else if (have_start && have_end) {
+            if (ss_date_to_days(end) < ss_date_to_days(start)) {
+                snprintf(reason, reasonlen, "count period ends before it starts");
+                goto bad;
+            }
+        } else {
+            snprintf(reason, reasonlen,
+                     "no count period: give \"month\", \"period\", or both \"period_start\" and "
+                     "\"period_end\"");
+            goto bad;
+        }
+        if (!first && (rc = ss_buf_addc(out, '\t')) < 0)
+            goto nomem;
+        if ((rc = add_date(out, start)) < 0 || (rc = ss_buf_addc(out, '\t')) < 0 ||
+            (rc = add_date(out, end)) < 0)
+            goto nomem;
+    }
+    if ((rc = ss_buf_addc(out, '\n')) < 0)
+        goto nomem;
+    return 0;
+nomem:
+    snprintf(reason, reasonlen, "record too large for the batch buffer (%s)",
+             rc == -E2BIG ? "over its limit" : "out of memory");
+bad:
+    out->len = mark;
+    if (out->data)
+        out->data[mark] = '\0';
+    return -1;
+}
+
+int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out)
+{
+    for (size_t i = 0; i < rec->nfields; i++) {
+        int rc;
+        if (i && (rc = ss_buf_addc(out, ',')) < 0)
+            return rc;
+        const char *s = rec->vals[i];
+        size_t len = rec->lens[i];
+        if (!s)
+            continue;
+        int quote = memchr(s, ',', len) || memchr(s, '"', len) || memchr(s, '\n', len) ||
+                    memchr(s, '\r', len);
+        if (!quote) {
+            if ((rc = ss_buf_add(out, s, len)) < 0)
+                return rc;
+            continue;
+        }
+        if ((rc = ss_buf_addc(out, '"')) < 0)
+            return rc;
+        for (size_t k = 0; k < len; k++) {
+            if (s[k] == '"' && (rc = ss_buf_addc(out, '"')) < 0)
+                return rc;
+            if ((rc = ss_buf_addc(out, s[k])) < 0)
+                return rc;
+        }
+        if ((rc = ss_buf_addc(out, '"')) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int ss_utf8_sanitize(struct ss_buf *out, const char *s, size_t len)
+{
+    /* Valid runs are copied; each byte of an invalid sequence becomes \xNN
+     * text, so a quarantined record keeps every byte visibly. */
+    size_t i = 0;
+    int rc;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && (unsigned char)s[j] < 0x80 && s[j] != 0)
+            j++;
+        if ((rc = ss_buf_add(out, s + i, j - i)) < 0)
+            return rc;
+        i = j;
+        if (i >= len)
+            break;
+        size_t n = 1;
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 2;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = 3;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = 4;
+        if (c != 0 && n > 1 && i + n <= len && ss_utf8_valid(s + i, n)) {
+            if ((rc = ss_buf_add(out, s + i, n)) < 0)
+                return rc;
+            i += n;
+        } else {
+            if ((rc = ss_buf_printf(out, "\\x%02X", c)) < 0)
+                return rc;
+            i++;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,54 @@
+/* ss_validate: the daemon's checks on one wire record.
+ *
+ * Each value is trimmed (spaces, tabs, line breaks, no-break spaces), checked
+ * as valid UTF-8 without NUL bytes (PostgreSQL would otherwise abort the
+ * whole batch's COPY), and parsed by its field type. A good record becomes one
+ * line of PostgreSQL COPY text in the dataset's stored column order
+ * (ss_dataset_columns); a bad one yields a reason that names the field and
+ * the value, for the quarantine. Pure functions: no I/O, no global state.
+ */
+#ifndef SS_VALIDATE_H
+#define SS_VALIDATE_H
+
+#include <stddef.h>
+
+#include "ss_buf.h"
+#include "ss_dataset.h"
+#include "ss_proto.h"
+
+struct ss_date {
+    int y, m, d;
+};
+
+/* Trims in place (moves *s, shrinks *len). */
+void ss_trim(const char **s, size_t *len);
+int ss_utf8_valid(const char *s, size_t len);
+
+/* Each returns 0, or -1 with a short reason ("not a whole number"). */
+int ss_parse_count(const char *s, size_t len, long long *out, const char **why);
+int ss_parse_date(const char *s, size_t len, struct ss_date *out, const char **why);
+int ss_parse_month(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
+                   const char **why);
+int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
+                    const char **why);
+/* Days since 1970-01-01 and back. */
+long ss_date_to_days(struct ss_date d);
+struct ss_date ss_days_to_date(long days);
+
+/* Appends the record's COPY text line (with trailing newline) to out and
+ * returns 0; or returns -1, leaves out as it was, and writes a reason. */
+int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec, struct ss_buf *out,
+                       char *reason, size_t reasonlen);
+
+/* Appends the record's values as one CSV line (no newline), for the
+ * quarantine's raw text. */
+int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out);
+
+/* Appends s as a COPY text value (escaping backslash, tab, CR, LF). */
+int ss_copy_escape(struct ss_buf *out, const char *s, size_t len);
+
+/* Appends s with every byte that is not part of valid UTF-8 (and every NUL)
+ * written as the text \xNN. */
+int ss_utf8_sanitize(struct ss_buf *out, const char *s, size_t len);
+
+#endif

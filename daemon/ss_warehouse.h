@@ -1,0 +1,62 @@
+/* ss_warehouse: the daemon's PostgreSQL side. One connection, and the one
+ * operation that matters: apply a batch exactly once.
+ *
+ * ss_wh_apply() runs ONE transaction: the batch ledger row
+ * (source, run_id, seq) first — if it exists the batch is a duplicate and
+ * nothing else happens — then every record is validated (ss_validate), good
+ * ones are COPYed into a per-connection staging table and upserted into the
+ * dataset's table on its natural key (a row whose values are unchanged is
+ * not rewritten), bad ones go to ingest.quarantine with their reason and raw
+ * text; then COMMIT. Only after it returns SS_WH_APPLIED or SS_WH_DUPLICATE
+ * may the caller ack.
+ *
+ * SS_WH_RETRY means the database could not be used (connection lost, server
+ * shutting down, a transient error): nothing was committed; reconnect and try
+ * the same batch again. SS_WH_REFUSED means the batch can never be applied
+ * (unknown dataset, malformed payload, a permanent database error); the
+ * reason says why.
+ */
+#ifndef SS_WAREHOUSE_H
+#define SS_WAREHOUSE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "ss_proto.h"
+
+struct ss_wh;
+
+struct ss_wh_limits {
+    size_t max_records;
+    size_t max_field_bytes;
+};
+
+enum ss_wh_result {
+    SS_WH_APPLIED,
+    SS_WH_DUPLICATE,
+    SS_WH_REFUSED,
+    SS_WH_RETRY,
+};
+
+struct ss_wh_outcome {
+    enum ss_wh_result result;
+    unsigned accepted;
+    unsigned quarantined;
+    char reason[SS_PROTO_REASON_MAX + 1];
+};
+
+/* Connects (conninfo, plus a password read from password_file if not NULL).
+ * Returns NULL with a message in err. */
+struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, char *err,
+                            size_t errlen);
+void ss_wh_free(struct ss_wh *wh);
+PGconn *ss_wh_conn(struct ss_wh *wh);
+/* Creates the staging tables; call after migrations. 0 or -1 with err. */
+int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen);
+/* 1 while the connection is usable. */
+int ss_wh_ok(struct ss_wh *wh);
+
+void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
+                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out);
+
+#endif

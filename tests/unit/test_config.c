@@ -1,0 +1,668 @@
+/* Tests for ss_config: both file kinds load with every key and with defaults,
+ * and every kind of mistake is reported with the exact file:line:column and
+ * key path (positions below are counted by hand from the test input). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ss_config.h"
+
+static char tmpdir[PATH_MAX];
+static char cfgpath[PATH_MAX + 32]; /* the file the current test wrote */
+static char err[1024];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/ss_config_test.XXXXXX", base && *base ? base : "/tmp");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    snprintf(cfgpath, sizeof cfgpath, "%s/c.json", tmpdir);
+    unlink(cfgpath);
+    return rmdir(tmpdir);
+}
+
+/* Writes text to the test's config file and returns its path. */
+static const char *write_cfg(const char *text)
+{
+    snprintf(cfgpath, sizeof cfgpath, "%s/c.json", tmpdir);
+    FILE *f = fopen(cfgpath, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    return cfgpath;
+}
+
+/* err must be "<path>" followed by suffix exactly. */
+static void assert_err(const char *path, const char *suffix)
+{
+    char want[sizeof cfgpath + sizeof err];
+    snprintf(want, sizeof want, "%s%s", path, suffix);
+    assert_string_equal(err, want);
+}
+
+static int is_zero(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return 0;
+    return 1;
+}
+
+/* Loads text as a daemon config that must fail with path + suffix, and
+ * checks the failed load left the struct zeroed. */
+static void daemon_fails(const char *text, const char *suffix)
+{
+    struct ss_daemon_config cfg;
+    const char *path = write_cfg(text);
+    memset(err, 0, sizeof err);
+    assert_int_equal(ss_daemon_config_load(path, &cfg, err, sizeof err), -1);
+    assert_err(path, suffix);
+    assert_true(is_zero(&cfg, sizeof cfg));
+    ss_daemon_config_free(&cfg);
+}
+
+static void collector_fails(const char *text, const char *suffix)
+{
+    struct ss_collector_config cfg;
+    const char *path = write_cfg(text);
+    memset(err, 0, sizeof err);
+    assert_int_equal(ss_collector_config_load(path, &cfg, err, sizeof err), -1);
+    assert_err(path, suffix);
+    assert_true(is_zero(&cfg, sizeof cfg));
+    ss_collector_config_free(&cfg);
+}
+
+/* ---- valid files ---- */
+
+static void test_daemon_full_config_loads_every_key(void **state)
+{
+    (void)state;
+    struct ss_daemon_config cfg;
+    const char *path =
+        write_cfg("{\n"
+                  "    \"description\": \"Leeds warehouse daemon\",\n"
+                  "    \"listen\": [\"tcp://127.0.0.1:5555\", \"ipc:///tmp/ss.sock\"],\n"
+                  "    \"insecure\": true,\n"
+                  "    \"database\": {\n"
+                  "        \"conninfo\": \"host=localhost dbname=shelfsync\",\n"
+                  "        \"password_file\": \"/etc/shelfsync/pgpass\",\n"
+                  "        \"migrate_on_start\": false,\n"
+                  "        \"reconnect_initial_ms\": 500,\n"
+                  "        \"reconnect_max_ms\": 20000\n"
+                  "    },\n"
+                  "    \"limits\": {\n"
+                  "        \"max_message_bytes\": 2048,\n"
+                  "        \"max_frames\": 16,\n"
+                  "        \"max_records\": 50,\n"
+                  "        \"max_field_bytes\": 1000,\n"
+                  "        \"max_header_bytes\": 512,\n"
+                  "        \"handshake_ms\": 700\n"
+                  "    },\n"
+                  "    \"log_level\": \"debug\"\n"
+                  "}\n");
+    assert_int_equal(ss_daemon_config_load(path, &cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.description, "Leeds warehouse daemon");
+    assert_int_equal(cfg.nlisten, 2);
+    assert_string_equal(cfg.listen[0], "tcp://127.0.0.1:5555");
+    assert_string_equal(cfg.listen[1], "ipc:///tmp/ss.sock");
+    assert_null(cfg.listen[2]);
+    assert_int_equal(cfg.insecure, 1);
+    assert_string_equal(cfg.db_conninfo, "host=localhost dbname=shelfsync");
+    assert_string_equal(cfg.db_password_file, "/etc/shelfsync/pgpass");
+    assert_int_equal(cfg.migrate_on_start, 0);
+    assert_int_equal(cfg.reconnect_initial_ms, 500);
+    assert_int_equal(cfg.reconnect_max_ms, 20000);
+    assert_int_equal(cfg.max_message_bytes, 2048);
+    assert_int_equal(cfg.max_frames, 16);
+    assert_int_equal(cfg.max_records, 50);
+    assert_int_equal(cfg.max_field_bytes, 1000);
+    assert_int_equal(cfg.max_header_bytes, 512);
+    assert_int_equal(cfg.handshake_ms, 700);
+    assert_string_equal(cfg.log_level, "debug");
+    ss_daemon_config_free(&cfg);
+    assert_true(is_zero(&cfg, sizeof cfg));
+}
+
+static void test_daemon_minimal_config_gets_defaults(void **state)
+{
+    (void)state;
+    struct ss_daemon_config cfg;
+    const char *path = write_cfg("{\"listen\": \"tcp://127.0.0.1:5555\", "
+                                 "\"database\": {\"conninfo\": \"\"}}");
+    assert_int_equal(ss_daemon_config_load(path, &cfg, err, sizeof err), 0);
+    assert_null(cfg.description);
+    assert_int_equal(cfg.nlisten, 1);
+    assert_string_equal(cfg.listen[0], "tcp://127.0.0.1:5555");
+    assert_null(cfg.listen[1]);
+    assert_int_equal(cfg.insecure, 0);
+    assert_string_equal(cfg.db_conninfo, ""); /* libpq takes the rest from PG* variables */
+    assert_null(cfg.db_password_file);
+    assert_int_equal(cfg.migrate_on_start, 1);
+    assert_int_equal(cfg.reconnect_initial_ms, 250);
+    assert_int_equal(cfg.reconnect_max_ms, 10000);
+    assert_int_equal(cfg.max_message_bytes, 67108864);
+    assert_int_equal(cfg.max_frames, 8);
+    assert_int_equal(cfg.max_records, 100000);
+    assert_int_equal(cfg.max_field_bytes, 65536);
+    assert_int_equal(cfg.max_header_bytes, 4096);
+    assert_int_equal(cfg.handshake_ms, 5000);
+    assert_string_equal(cfg.log_level, "info");
+    ss_daemon_config_free(&cfg);
+}
+
+static void test_collector_full_config_loads_every_key(void **state)
+{
+    (void)state;
+    struct ss_collector_config cfg;
+    const char *path = write_cfg(
+        "{\n"
+        "    \"description\": \"Leeds loans\",\n"
+        "    \"source\": \"leeds.loans-2024_v1\",\n"
+        "    \"dataset\": \"loans\",\n"
+        "    \"url\": \"https://data.leeds.gov.uk/loans.csv\",\n"
+        "    \"format\": \"csv\",\n"
+        "    \"csv\": {\n"
+        "        \"delimiter\": \"\\t\",\n"
+        "        \"header\": false,\n"
+        "        \"columns\": [\"Authority\", \"Library\", \"Month\", \"Type\", \"Loans\"]\n"
+        "    },\n"
+        "    \"mapping\": {\"authority\": \"Authority\", \"service_point\": \"Library\"},\n"
+        "    \"constants\": {\"authority\": \"Leeds\"},\n"
+        "    \"state_dir\": \"/var/lib/shelfsync/leeds\",\n"
+        "    \"daemon\": {\"endpoints\": [\"tcp://10.0.0.1:5555\", \"tcp://10.0.0.2:5555\"]},\n"
+        "    \"batch\": {\"records\": 100, \"max_bytes\": 8192},\n"
+        "    \"send\": {\"ack_timeout_ms\": 1000, \"max_in_flight\": 8, "
+        "\"backoff_initial_ms\": 20, \"backoff_max_ms\": 200, \"give_up_after_s\": 0, "
+        "\"max_outbox_batches\": 5},\n"
+        "    \"http\": {\"connect_timeout_s\": 5, \"timeout_s\": 60, \"ca_file\": "
+        "\"/etc/ca.pem\"},\n"
+        "    \"limits\": {\"max_field_bytes\": 32, \"max_record_bytes\": 512, \"max_fields\": "
+        "10},\n"
+        "    \"interval_s\": 86400,\n"
+        "    \"log_level\": \"warn\"\n"
+        "}\n");
+    assert_int_equal(ss_collector_config_load(path, &cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.description, "Leeds loans");
+    assert_string_equal(cfg.source, "leeds.loans-2024_v1");
+    assert_string_equal(cfg.dataset, "loans");
+    assert_string_equal(cfg.url, "https://data.leeds.gov.uk/loans.csv");
+    assert_string_equal(cfg.format, "csv");
+    assert_int_equal(cfg.csv_delimiter, '\t');
+    assert_int_equal(cfg.csv_header, 0);
+    assert_int_equal(cfg.ncsv_columns, 5);
+    assert_string_equal(cfg.csv_columns[0], "Authority");
+    assert_string_equal(cfg.csv_columns[1], "Library");
+    assert_string_equal(cfg.csv_columns[2], "Month");
+    assert_string_equal(cfg.csv_columns[3], "Type");
+    assert_string_equal(cfg.csv_columns[4], "Loans");
+    assert_int_equal(cfg.nmapping, 2);
+    assert_string_equal(cfg.mapping[0].key, "authority");
+    assert_string_equal(cfg.mapping[0].value, "Authority");
+    assert_string_equal(cfg.mapping[1].key, "service_point");
+    assert_string_equal(cfg.mapping[1].value, "Library");
+    assert_int_equal(cfg.nconstants, 1);
+    assert_string_equal(cfg.constants[0].key, "authority");
+    assert_string_equal(cfg.constants[0].value, "Leeds");
+    assert_string_equal(cfg.state_dir, "/var/lib/shelfsync/leeds");
+    assert_int_equal(cfg.nendpoints, 2);
+    assert_string_equal(cfg.endpoints[0], "tcp://10.0.0.1:5555");
+    assert_string_equal(cfg.endpoints[1], "tcp://10.0.0.2:5555");
+    assert_int_equal(cfg.batch_records, 100);
+    assert_int_equal(cfg.batch_max_bytes, 8192);
+    assert_int_equal(cfg.ack_timeout_ms, 1000);
+    assert_int_equal(cfg.max_in_flight, 8);
+    assert_int_equal(cfg.backoff_initial_ms, 20);
+    assert_int_equal(cfg.backoff_max_ms, 200);
+    assert_int_equal(cfg.give_up_after_s, 0);
+    assert_int_equal(cfg.max_outbox_batches, 5);
+    assert_int_equal(cfg.connect_timeout_s, 5);
+    assert_int_equal(cfg.timeout_s, 60);
+    assert_string_equal(cfg.ca_file, "/etc/ca.pem");
+    assert_int_equal(cfg.max_field_bytes, 32);
+    assert_int_equal(cfg.max_record_bytes, 512);
+    assert_int_equal(cfg.max_fields, 10);
+    assert_int_equal(cfg.interval_s, 86400);
+    assert_string_equal(cfg.log_level, "warn");
+    ss_collector_config_free(&cfg);
+    assert_true(is_zero(&cfg, sizeof cfg));
+}
+
+static const char minimal_collector[] =
+    "{\"source\": \"leeds\", \"dataset\": \"loans\", \"url\": \"file:///data/leeds.csv\", "
+    "\"state_dir\": \"/tmp/leeds\", \"daemon\": {\"endpoints\": [\"tcp://127.0.0.1:5555\"]}}";
+
+static void test_collector_minimal_config_gets_defaults(void **state)
+{
+    (void)state;
+    struct ss_collector_config cfg;
+    const char *path = write_cfg(minimal_collector);
+    assert_int_equal(ss_collector_config_load(path, &cfg, err, sizeof err), 0);
+    assert_null(cfg.description);
+    assert_string_equal(cfg.source, "leeds");
+    assert_string_equal(cfg.dataset, "loans");
+    assert_string_equal(cfg.url, "file:///data/leeds.csv");
+    assert_string_equal(cfg.format, "csv");
+    assert_int_equal(cfg.csv_delimiter, ',');
+    assert_int_equal(cfg.csv_header, 1);
+    assert_int_equal(cfg.ncsv_columns, 0);
+    assert_null(cfg.csv_columns[0]);
+    assert_int_equal(cfg.nmapping, 0);
+    assert_int_equal(cfg.nconstants, 0);
+    assert_string_equal(cfg.state_dir, "/tmp/leeds");
+    assert_int_equal(cfg.nendpoints, 1);
+    assert_string_equal(cfg.endpoints[0], "tcp://127.0.0.1:5555");
+    assert_int_equal(cfg.batch_records, 5000);
+    assert_int_equal(cfg.batch_max_bytes, 16777216);
+    assert_int_equal(cfg.ack_timeout_ms, 15000);
+    assert_int_equal(cfg.max_in_flight, 4);
+    assert_int_equal(cfg.backoff_initial_ms, 250);
+    assert_int_equal(cfg.backoff_max_ms, 30000);
+    assert_int_equal(cfg.give_up_after_s, 3600);
+    assert_int_equal(cfg.max_outbox_batches, 10000);
+    assert_int_equal(cfg.connect_timeout_s, 30);
+    assert_int_equal(cfg.timeout_s, 0);
+    assert_null(cfg.ca_file);
+    assert_int_equal(cfg.max_field_bytes, 65536);
+    assert_int_equal(cfg.max_record_bytes, 1048576);
+    assert_int_equal(cfg.max_fields, 16384);
+    assert_int_equal(cfg.interval_s, 0);
+    assert_string_equal(cfg.log_level, "info");
+    ss_collector_config_free(&cfg);
+}
+
+static void test_description_allowed_in_every_object(void **state)
+{
+    (void)state;
+    struct ss_daemon_config d;
+    struct ss_collector_config c;
+    const char *path = write_cfg("{\"description\": \"d\", \"listen\": [\"tcp://a:1\"], "
+                                 "\"database\": {\"description\": \"db\", \"conninfo\": \"x\"}, "
+                                 "\"limits\": {\"description\": \"l\"}}");
+    assert_int_equal(ss_daemon_config_load(path, &d, err, sizeof err), 0);
+    assert_string_equal(d.description, "d");
+    ss_daemon_config_free(&d);
+
+    path = write_cfg("{\"description\": \"c\", \"source\": \"s\", \"dataset\": \"loans\", "
+                     "\"url\": \"http://h/x.csv\", \"state_dir\": \"/tmp/s\", "
+                     "\"csv\": {\"description\": \"x\"}, "
+                     "\"mapping\": {\"description\": \"x\", \"loans\": \"Issues\"}, "
+                     "\"constants\": {\"description\": \"x\"}, "
+                     "\"daemon\": {\"description\": \"x\", \"endpoints\": [\"tcp://a:1\"]}, "
+                     "\"batch\": {\"description\": \"x\"}, \"send\": {\"description\": \"x\"}, "
+                     "\"http\": {\"description\": \"x\"}, \"limits\": {\"description\": \"x\"}}");
+    assert_int_equal(ss_collector_config_load(path, &c, err, sizeof err), 0);
+    assert_string_equal(c.description, "c");
+    /* In a mapping, too, "description" is a comment and not a field. */
+    assert_int_equal(c.nmapping, 1);
+    assert_string_equal(c.mapping[0].key, "loans");
+    assert_int_equal(c.nconstants, 0);
+    ss_collector_config_free(&c);
+
+    /* Still, it must be a string. */
+    daemon_fails("{\"listen\": \"tcp://a:1\", \"database\": {\"conninfo\": \"x\", "
+                 "\"description\": 1}}",
+                 ":1:55: \"database.description\": expected a string");
+}
+
+static void test_daemon_listen_escaped_key_and_utf8_columns(void **state)
+{
+    (void)state;
+    struct ss_daemon_config cfg;
+    /* A key written with an escape is the same key. */
+    const char *path =
+        write_cfg("{\"li\\u0073ten\": \"tcp://a:1\", \"database\": {\"conninfo\": \"\"}}");
+    assert_int_equal(ss_daemon_config_load(path, &cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.listen[0], "tcp://a:1");
+    ss_daemon_config_free(&cfg);
+
+    /* Columns count characters: "é" is two bytes, one column. The escaped key
+     * is still found. */
+    daemon_fails("{\"description\": \"Lé\",\n"
+                 " \"in\\u0073ecure\": 1, \"listen\": \"x\", \"database\": {\"conninfo\": \"\"}}",
+                 ":2:2: \"insecure\": expected true or false");
+    daemon_fails("{\"description\": \"Lé\", \"insecure\": 1}",
+                 ":1:23: \"insecure\": expected true or false");
+}
+
+/* ---- errors ---- */
+
+static void test_escaped_keys_located_by_decoded_name(void **state)
+{
+    (void)state;
+    /* "caf\u00e9" decodes to a prefix of the wanted key and must not match;
+     * the surrogate pair decodes to one 4-byte character. */
+    collector_fails("{\"source\": \"s\", \"mapping\": {\"a\\tb\": \"x\", \"caf\\u00e9\": \"y\", "
+                    "\"caf\\u00e9 \\ud83d\\ude00\": 1}}",
+                    ":1:60: \"mapping.caf\u00e9 \U0001F600\": expected a string");
+}
+
+static void test_unknown_top_level_key_named_with_position(void **state)
+{
+    (void)state;
+    daemon_fails("{\n"
+                 "    \"listen\": \"tcp://127.0.0.1:5555\",\n"
+                 "    \"lisen\": \"tcp://127.0.0.1:5556\",\n"
+                 "    \"database\": {\"conninfo\": \"\"}\n"
+                 "}\n",
+                 ":3:5: \"lisen\": unknown key (expected one of: description, listen, insecure, "
+                 "database, limits, log_level)");
+    collector_fails("{\"source\": \"s\", \"sauce\": 1}",
+                    ":1:17: \"sauce\": unknown key (expected one of: description, source, "
+                    "dataset, url, format, csv, mapping, constants, state_dir, daemon, batch, "
+                    "send, http, limits, interval_s, log_level)");
+}
+
+static void test_unknown_nested_key_named_with_position(void **state)
+{
+    (void)state;
+    daemon_fails("{\n"
+                 "    \"listen\": \"tcp://127.0.0.1:5555\",\n"
+                 "    \"database\": {\n"
+                 "        \"conninfo\": \"dbname=x\",\n"
+                 "        \"hots\": \"db1\"\n"
+                 "    }\n"
+                 "}\n",
+                 ":5:9: \"database.hots\": unknown key (expected one of: description, conninfo, "
+                 "password_file, migrate_on_start, reconnect_initial_ms, reconnect_max_ms)");
+    /* Keys with the same name at another level are not confused. */
+    daemon_fails("{\"limits\": {\"max_frames\": 4},\n"
+                 " \"listen\": \"x\", \"database\": {\"conninfo\": \"\"},\n"
+                 " \"max_frames\": 4}",
+                 ":3:2: \"max_frames\": unknown key (expected one of: description, listen, "
+                 "insecure, database, limits, log_level)");
+}
+
+static void test_wrong_type_reported(void **state)
+{
+    (void)state;
+    daemon_fails("{\n"
+                 "  \"listen\": \"tcp://a:1\",\n"
+                 "  \"insecure\": \"yes\",\n"
+                 "  \"database\": {\"conninfo\": \"\"}\n"
+                 "}",
+                 ":3:3: \"insecure\": expected true or false");
+    daemon_fails("{\"listen\": 5555}",
+                 ":1:2: \"listen\": expected a string or an array of strings");
+    daemon_fails("{\"listen\": [\"tcp://a:1\", 5]}",
+                 ":1:26: \"listen[1]\": expected a non-empty string");
+    daemon_fails("{\"listen\": []}", ":1:2: \"listen\": expected at least 1 entry");
+    daemon_fails("{\"listen\": \"x\", \"database\": \"dbname=x\"}",
+                 ":1:17: \"database\": expected an object");
+    daemon_fails("{\"listen\": \"x\", \"log_level\": \"verbose\"}",
+                 ":1:17: \"log_level\": expected one of \"error\", \"warn\", \"notice\", \"info\", "
+                 "\"debug\"");
+    daemon_fails("[1, 2]", ":1:1: expected a JSON object");
+    collector_fails("{\"source\": \"s\", \"mapping\": {\"loans\": 3}}",
+                    ":1:29: \"mapping.loans\": expected a string");
+    collector_fails("{\"source\": \"s\", \"csv\": {\"columns\": \"A,B\"}}",
+                    ":1:25: \"csv.columns\": expected an array of strings");
+    collector_fails("{\"source\": \"s\", \"csv\": {\"delimiter\": \";;\"}}",
+                    ":1:25: \"csv.delimiter\": expected a one-character string such as \",\" \";\" "
+                    "\"\\t\" \"|\"");
+    collector_fails("{\"source\": \"s\", \"csv\": {\"delimiter\": \"\\\"\"}}",
+                    ":1:25: \"csv.delimiter\": cannot be a quote or a line break");
+    collector_fails("{\"source\": \"s\", \"url\": \"ftp://x/y.csv\"}",
+                    ":1:17: \"url\": expected a URL starting with http://, https:// or file://");
+    collector_fails("{\"source\": \"s\", \"format\": \"xlsx\"}",
+                    ":1:17: \"format\": expected one of \"csv\"");
+    collector_fails("{\"source\": \"s\", \"daemon\": {\"endpoints\": []}}",
+                    ":1:28: \"daemon.endpoints\": expected at least 1 entry");
+    collector_fails("{\"source\": \"s\", \"daemon\": {\"endpoints\": [\"1\", \"2\", \"3\", \"4\", "
+                    "\"5\", \"6\", \"7\", \"8\", \"9\"]}}",
+                    ":1:28: \"daemon.endpoints\": expected at most 8 entries");
+}
+
+static void test_integer_out_of_range_reported(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"50", "3600001", "1.5", "\"1000\"", "-1"};
+    char text[512];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text,
+                 "{\n"
+                 "    \"source\": \"leeds\",\n"
+                 "    \"send\": {\n"
+                 "        \"max_in_flight\": 2,\n"
+                 "        \"ack_timeout_ms\": %s\n"
+                 "    }\n"
+                 "}\n",
+                 bad[i]);
+        collector_fails(text, ":5:9: \"send.ack_timeout_ms\": expected an integer from 100 to "
+                              "3600000");
+    }
+    /* The bounds themselves are accepted. */
+    struct ss_collector_config cfg;
+    snprintf(text, sizeof text,
+             "%.*s, \"send\": {\"ack_timeout_ms\": 100, \"backoff_max_ms\": "
+             "3600000}}",
+             (int)strlen(minimal_collector) - 1, minimal_collector);
+    assert_int_equal(ss_collector_config_load(write_cfg(text), &cfg, err, sizeof err), 0);
+    assert_int_equal(cfg.ack_timeout_ms, 100);
+    assert_int_equal(cfg.backoff_max_ms, 3600000);
+    ss_collector_config_free(&cfg);
+}
+
+static void test_missing_required_key_at_enclosing_object(void **state)
+{
+    (void)state;
+    daemon_fails("{\n"
+                 "    \"listen\": \"tcp://127.0.0.1:5555\",\n"
+                 "    \"database\": {\n"
+                 "        \"password_file\": \"/x\"\n"
+                 "    }\n"
+                 "}\n",
+                 ":3:17: \"database.conninfo\": required key missing");
+    daemon_fails("{\"listen\": \"tcp://127.0.0.1:5555\"}",
+                 ":1:1: \"database\": required key missing");
+    daemon_fails("\n  {\"database\": {\"conninfo\": \"\"}}",
+                 ":2:3: \"listen\": required key missing");
+    collector_fails("{\"source\": \"s\", \"dataset\": \"loans\", \"url\": \"http://x/y\", "
+                    "\"state_dir\": \"/tmp/s\",\n \"daemon\": {}}",
+                    ":2:12: \"daemon.endpoints\": required key missing");
+    collector_fails("{\"source\": \"s\", \"dataset\": \"loans\", \"url\": \"http://x/y\", "
+                    "\"daemon\": {\"endpoints\": [\"e\"]}}",
+                    ":1:1: \"state_dir\": required key missing");
+}
+
+static void test_json_syntax_error_has_position(void **state)
+{
+    (void)state;
+    daemon_fails("{\n"
+                 "    \"listen\": \"tcp://127.0.0.1:5555\",\n"
+                 "    \"database\": {\"conninfo\": \"x\",}\n"
+                 "}\n",
+                 ":3:34: JSON syntax error: string or '}' expected near '}'");
+    daemon_fails("{\n  \"insecure\": tru\n}", ":2:17: JSON syntax error: invalid token near 'tru'");
+    daemon_fails("", ":1:0: JSON syntax error: '[' or '{' expected near end of file");
+}
+
+static void test_duplicate_key_rejected(void **state)
+{
+    (void)state;
+    daemon_fails("{\n"
+                 "  \"listen\": \"tcp://a:1\",\n"
+                 "  \"listen\": \"tcp://a:2\"\n"
+                 "}\n",
+                 ":3:10: JSON error: duplicate object key near '\"listen\"'");
+}
+
+static void test_unknown_dataset_lists_known_names(void **state)
+{
+    (void)state;
+    collector_fails("{\"source\": \"s\",\n \"dataset\": \"visits\"}",
+                    ":2:2: \"dataset\": unknown dataset \"visits\" (known: loans)");
+}
+
+static void test_bad_source_name_rejected(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "leeds loans",
+        "leeds/loans",
+        "L\\u00e9eds",
+        "a2345678901234567890123456789012345678901234567890123456789012345", /* 65 */
+    };
+    char text[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "{\"source\": \"%s\"}", bad[i]);
+        collector_fails(text,
+                        ":1:2: \"source\": expected 1 to 64 characters from A-Z a-z 0-9 . _ -");
+    }
+    struct ss_collector_config cfg;
+    snprintf(text, sizeof text, "%s", minimal_collector);
+    memcpy(strstr(text, "\"leeds\""), "\"A-z.9\"", 7);
+    assert_int_equal(ss_collector_config_load(write_cfg(text), &cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.source, "A-z.9");
+    ss_collector_config_free(&cfg);
+}
+
+static void test_header_false_requires_columns(void **state)
+{
+    (void)state;
+    collector_fails("{\n"
+                    "    \"source\": \"leeds\",\n"
+                    "    \"dataset\": \"loans\",\n"
+                    "    \"url\": \"file:///data/leeds.csv\",\n"
+                    "    \"state_dir\": \"/tmp/s\",\n"
+                    "    \"daemon\": {\"endpoints\": [\"tcp://127.0.0.1:5555\"]},\n"
+                    "    \"csv\": {\n"
+                    "        \"header\": false\n"
+                    "    }\n"
+                    "}\n",
+                    ":7:12: \"csv.columns\": required key missing (\"csv.header\" is false)");
+}
+
+static void test_check_config_detects_kind(void **state)
+{
+    (void)state;
+    const char *kind = "unset";
+
+    assert_int_equal(ss_config_check(write_cfg("{\"listen\": \"tcp://a:1\", "
+                                               "\"database\": {\"conninfo\": \"\"}}"),
+                                     &kind, err, sizeof err),
+                     0);
+    assert_string_equal(kind, "daemon");
+
+    assert_int_equal(ss_config_check(write_cfg(minimal_collector), &kind, err, sizeof err), 0);
+    assert_string_equal(kind, "collector");
+
+    /* The kind is known even when the file is wrong, and the error is the loader's. */
+    const char *path = write_cfg("{\"source\": \"s\", \"url\": 1}");
+    assert_int_equal(ss_config_check(path, &kind, err, sizeof err), -1);
+    assert_string_equal(kind, "collector");
+    assert_err(path, ":1:17: \"url\": expected a string");
+
+    path = write_cfg("{\"listen\": \"x\"}");
+    assert_int_equal(ss_config_check(path, &kind, err, sizeof err), -1);
+    assert_string_equal(kind, "daemon");
+    assert_err(path, ":1:1: \"database\": required key missing");
+
+    path = write_cfg("{\n  \"database\": {\"conninfo\": \"\"}\n}");
+    assert_int_equal(ss_config_check(path, &kind, err, sizeof err), -1);
+    assert_null(kind);
+    assert_err(path, ":1:1: neither \"listen\" (daemon) nor \"source\" (collector) found: "
+                     "cannot tell which kind of configuration this is");
+
+    path = write_cfg("{\"listen\": ");
+    assert_int_equal(ss_config_check(path, &kind, err, sizeof err), -1);
+    assert_null(kind);
+    assert_err(path, ":1:11: JSON syntax error: unexpected token near end of file");
+}
+
+static void test_free_after_failed_load_is_safe(void **state)
+{
+    (void)state;
+    struct ss_daemon_config d;
+    struct ss_collector_config c;
+
+    /* Zeroed structs. */
+    memset(&d, 0, sizeof d);
+    memset(&c, 0, sizeof c);
+    ss_daemon_config_free(&d);
+    ss_collector_config_free(&c);
+
+    /* Failing late, after strings, lists and maps were filled: the load frees
+     * them itself (ASan reports a leak otherwise) and leaves the struct zero;
+     * a second free does nothing. */
+    const char *path = write_cfg("{\"description\": \"x\", \"listen\": [\"a\", \"b\"], "
+                                 "\"database\": {\"conninfo\": \"c\"}, \"log_level\": \"loud\"}");
+    memset(&d, 0xff, sizeof d); /* load must not read what was there */
+    assert_int_equal(ss_daemon_config_load(path, &d, err, sizeof err), -1);
+    assert_true(is_zero(&d, sizeof d));
+    ss_daemon_config_free(&d);
+    ss_daemon_config_free(&d);
+
+    path = write_cfg("{\"source\": \"s\", \"dataset\": \"loans\", \"url\": \"http://x/y\", "
+                     "\"csv\": {\"columns\": [\"A\", \"B\"]}, \"mapping\": {\"loans\": \"B\"}, "
+                     "\"constants\": {\"authority\": \"Leeds\", \"item_type\": 7}}");
+    memset(&c, 0xff, sizeof c);
+    assert_int_equal(ss_collector_config_load(path, &c, err, sizeof err), -1);
+    assert_err(path, ":1:153: \"constants.item_type\": expected a string");
+    assert_true(is_zero(&c, sizeof c));
+    ss_collector_config_free(&c);
+
+    /* A missing file too. */
+    snprintf(cfgpath, sizeof cfgpath, "%s/absent.json", tmpdir);
+    assert_int_equal(ss_collector_config_load(cfgpath, &c, err, sizeof err), -1);
+    assert_err(cfgpath, ": cannot open: No such file or directory");
+    assert_true(is_zero(&c, sizeof c));
+    ss_collector_config_free(&c);
+}
+
+static void test_oversized_file_rejected(void **state)
+{
+    (void)state;
+    /* Valid JSON, but past the 1 MiB bound: refused before parsing. */
+    size_t n = 1024 * 1024 + 1;
+    char *text = malloc(n + 1);
+    assert_non_null(text);
+    memset(text, ' ', n);
+    text[0] = '{';
+    text[n - 1] = '}';
+    text[n] = '\0';
+    daemon_fails(text, ": larger than 1048576 bytes: not a configuration file");
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_daemon_full_config_loads_every_key),
+        cmocka_unit_test(test_daemon_minimal_config_gets_defaults),
+        cmocka_unit_test(test_collector_full_config_loads_every_key),
+        cmocka_unit_test(test_collector_minimal_config_gets_defaults),
+        cmocka_unit_test(test_description_allowed_in_every_object),
+        cmocka_unit_test(test_daemon_listen_escaped_key_and_utf8_columns),
+        cmocka_unit_test(test_escaped_keys_located_by_decoded_name),
+        cmocka_unit_test(test_unknown_top_level_key_named_with_position),
+        cmocka_unit_test(test_unknown_nested_key_named_with_position),
+        cmocka_unit_test(test_wrong_type_reported),
+        cmocka_unit_test(test_integer_out_of_range_reported),
+        cmocka_unit_test(test_missing_required_key_at_enclosing_object),
+        cmocka_unit_test(test_json_syntax_error_has_position),
+        cmocka_unit_test(test_duplicate_key_rejected),
+        cmocka_unit_test(test_unknown_dataset_lists_known_names),
+        cmocka_unit_test(test_bad_source_name_rejected),
+        cmocka_unit_test(test_header_false_requires_columns),
+        cmocka_unit_test(test_check_config_detects_kind),
+        cmocka_unit_test(test_free_after_failed_load_is_safe),
+        cmocka_unit_test(test_oversized_file_rejected),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,216 @@
+/* Wire protocol v1: headers and payloads encode, decode, and malformed input
+ * is refused with a reason, never trusted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ss_proto.h"
+
+static struct ss_header batch_header(void)
+{
+    struct ss_header h;
+    memset(&h, 0, sizeof(h));
+    h.type = SS_MSG_BATCH;
+    strcpy(h.source, "barnet-loans");
+    strcpy(h.run_id, "20261128T120000Z-0a1b2c3d");
+    h.seq = 7;
+    strcpy(h.dataset, "loans");
+    h.records = 500;
+    h.fields = 8;
+    h.last = 1;
+    return h;
+}
+
+static void test_proto_batch_header_round_trips(void **state)
+{
+    struct ss_header h = batch_header(), back;
+    struct ss_buf b;
+    char err[256];
+    ss_buf_init(&b, 4096);
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.type, SS_MSG_BATCH);
+    assert_string_equal(back.source, "barnet-loans");
+    assert_string_equal(back.run_id, "20261128T120000Z-0a1b2c3d");
+    assert_int_equal(back.seq, 7);
+    assert_string_equal(back.dataset, "loans");
+    assert_int_equal(back.records, 500);
+    assert_int_equal(back.fields, 8);
+    assert_true(back.last);
+    ss_buf_free(&b);
+}
+
+static void test_proto_ack_round_trips_with_reason(void **state)
+{
+    struct ss_header h, back;
+    struct ss_buf b;
+    char err[256];
+    memset(&h, 0, sizeof(h));
+    h.type = SS_MSG_ACK;
+    strcpy(h.source, "s");
+    strcpy(h.run_id, "r");
+    h.seq = 3;
+    h.status = SS_ACK_REFUSED;
+    h.accepted = 0;
+    h.quarantined = 0;
+    strcpy(h.reason, "unknown dataset \"visits\"");
+    ss_buf_init(&b, 4096);
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.type, SS_MSG_ACK);
+    assert_int_equal(back.status, SS_ACK_REFUSED);
+    assert_string_equal(back.reason, "unknown dataset \"visits\"");
+    ss_buf_free(&b);
+}
+
+static void expect_refused(const char *json, const char *want)
+{
+    struct ss_header h;
+    char err[256];
+    assert_int_equal(ss_proto_decode_header(json, strlen(json), 4096, &h, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, want));
+}
+
+static void test_proto_malformed_headers_refused(void **state)
+{
+    expect_refused("", "not valid JSON");
+    expect_refused("{\"type\":\"batch\"", "not valid JSON");
+    expect_refused("[1,2]", "not a JSON object");
+    expect_refused("{\"type\":\"explode\"}", "\"type\" must be one of");
+    expect_refused("{\"type\":\"batch\",\"source\":\"a b\",\"run_id\":\"r\",\"seq\":1}",
+                   "\"source\" must be");
+    expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":-1}",
+                   "\"seq\" must be an integer");
+    expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,"
+                   "\"dataset\":\"loans\",\"records\":1}",
+                   "\"fields\" missing");
+    expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,\"seq\":2}",
+                   "not valid JSON");
+    expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":99999999999}",
+                   "\"seq\" must be an integer");
+    /* A name of 65 characters is one too many. */
+    expect_refused("{\"type\":\"ping\",\"source\":"
+                   "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+                   "\"run_id\":\"r\",\"seq\":1}",
+                   "\"source\" must be");
+}
+
+static void test_proto_header_over_limit_refused(void **state)
+{
+    struct ss_header h;
+    char err[256];
+    const char *json = "{\"type\":\"ping\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1}";
+    assert_int_equal(ss_proto_decode_header(json, strlen(json), 10, &h, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "over the 10-byte limit"));
+}
+
+static void test_proto_unknown_version_refused_with_reason(void **state)
+{
+    char err[256];
+    assert_int_equal(ss_proto_check_id("shelfsync/1", 11, err, sizeof(err)), 0);
+    assert_int_equal(ss_proto_check_id("shelfsync/2", 11, err, sizeof(err)), -1);
+    assert_string_equal(err, "unsupported protocol version \"shelfsync/2\"; this peer speaks "
+                             "shelfsync/1");
+    assert_int_equal(ss_proto_check_id("GET / HTTP/1.1", 14, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not a shelfsync message"));
+    assert_int_equal(ss_proto_check_id("\x01\x02", 2, err, sizeof(err)), -1);
+}
+
+static void test_payload_records_round_trip_with_absent_fields(void **state)
+{
+    struct ss_buf p;
+    const char *v1[] = {"Barnet", NULL, "2019-04", ""};
+    size_t l1[] = {6, 0, 7, 0};
+    const char *v2[] = {"line 9: bad", "a,b"};
+    size_t l2[] = {11, 3};
+    const char *vals[8];
+    size_t lens[8];
+    struct ss_prec rec = {.vals = vals, .lens = lens};
+    struct ss_payload_reader r;
+    char err[256];
+
+    ss_buf_init(&p, 1 << 20);
+    assert_int_equal(ss_payload_add(&p, 2, 0, 4, v1, l1), 0);
+    assert_int_equal(ss_payload_add(&p, 9, SS_REC_REJECTED, 2, v2, l2), 0);
+    ss_payload_reader_init(&r, p.data, p.len, 8, 1000);
+    assert_int_equal(ss_payload_next(&r, &rec, err, sizeof(err)), 1);
+    assert_int_equal(rec.line, 2);
+    assert_int_equal(rec.flags, 0);
+    assert_int_equal(rec.nfields, 4);
+    assert_memory_equal(rec.vals[0], "Barnet", 6);
+    assert_null(rec.vals[1]);
+    assert_int_equal(rec.lens[2], 7);
+    assert_non_null(rec.vals[3]);
+    assert_int_equal(rec.lens[3], 0);
+    assert_int_equal(ss_payload_next(&r, &rec, err, sizeof(err)), 1);
+    assert_int_equal(rec.line, 9);
+    assert_int_equal(rec.flags, SS_REC_REJECTED);
+    assert_int_equal(ss_payload_next(&r, &rec, err, sizeof(err)), 0);
+    ss_buf_free(&p);
+}
+
+static void test_payload_add_is_all_or_nothing_at_the_limit(void **state)
+{
+    struct ss_buf p;
+    const char *v[] = {"0123456789"};
+    size_t l[] = {10};
+    ss_buf_init(&p, 30);
+    assert_int_equal(ss_payload_add(&p, 1, 0, 1, v, l), 0); /* 7 + 4 + 10 = 21 bytes */
+    assert_int_equal(p.len, 21);
+    assert_int_equal(ss_payload_add(&p, 2, 0, 1, v, l), -E2BIG);
+    assert_int_equal(p.len, 21);
+    ss_buf_free(&p);
+}
+
+static void expect_payload_error(const unsigned char *data, size_t len, size_t max_fields,
+                                 size_t max_field, const char *want)
+{
+    const char *vals[8];
+    size_t lens[8];
+    struct ss_prec rec = {.vals = vals, .lens = lens};
+    struct ss_payload_reader r;
+    char err[256];
+    int rc;
+    ss_payload_reader_init(&r, data, len, max_fields, max_field);
+    while ((rc = ss_payload_next(&r, &rec, err, sizeof(err))) == 1)
+        ;
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, want));
+}
+
+static void test_payload_malformed_refused(void **state)
+{
+    /* line=1, flags=0, nfields=1, len=5, "ab" (3 bytes short) */
+    const unsigned char short_field[] = {1, 0, 0, 0, 0, 1, 0, 5, 0, 0, 0, 'a', 'b'};
+    expect_payload_error(short_field, sizeof(short_field), 8, 100, "5 bytes announced, 2 left");
+    const unsigned char trunc_hdr[] = {1, 0, 0};
+    expect_payload_error(trunc_hdr, sizeof(trunc_hdr), 8, 100, "truncated record header");
+    const unsigned char many[] = {1, 0, 0, 0, 0, 0xff, 0xff};
+    expect_payload_error(many, sizeof(many), 8, 100, "65535 fields, more than the 8 allowed");
+    const unsigned char big[] = {1, 0, 0, 0, 0, 1, 0, 0xff, 0xff, 0xff, 0x7f};
+    expect_payload_error(big, sizeof(big), 8, 100, "more than the 100 allowed");
+    const unsigned char flags[] = {1, 0, 0, 0, 0x80, 0, 0};
+    expect_payload_error(flags, sizeof(flags), 8, 100, "unknown flags");
+    const unsigned char nolen[] = {1, 0, 0, 0, 0, 1, 0, 5, 0};
+    expect_payload_error(nolen, sizeof(nolen), 8, 100, "truncated length");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_proto_batch_header_round_trips),
+        cmocka_unit_test(test_proto_ack_round_trips_with_reason),
+        cmocka_unit_test(test_proto_malformed_headers_refused),
+        cmocka_unit_test(test_proto_header_over_limit_refused),
+        cmocka_unit_test(test_proto_unknown_version_refused_with_reason),
+        cmocka_unit_test(test_payload_records_round_trip_with_absent_fields),
+        cmocka_unit_test(test_payload_add_is_all_or_nothing_at_the_limit),
+        cmocka_unit_test(test_payload_malformed_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

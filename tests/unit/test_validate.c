@@ -1,0 +1,216 @@
+/* The daemon's record checks: each rule gives the stored value or a reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ss_dataset.h"
+#include "ss_validate.h"
+
+static void test_trim_removes_spaces_tabs_newlines_and_nbsp(void **state)
+{
+    const char *s = " \t\xC2\xA0 Barnet\xC2\xA0\r\n";
+    size_t len = strlen(s);
+    ss_trim(&s, &len);
+    assert_int_equal(len, 6);
+    assert_memory_equal(s, "Barnet", 6);
+}
+
+static void test_count_accepts_digits_only(void **state)
+{
+    long long v;
+    const char *why;
+    assert_int_equal(ss_parse_count("0", 1, &v, &why), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(ss_parse_count("662", 3, &v, &why), 0);
+    assert_int_equal(v, 662);
+    assert_int_equal(ss_parse_count("-3", 2, &v, &why), -1);
+    assert_string_equal(why, "negative");
+    assert_int_equal(ss_parse_count("Fifty", 5, &v, &why), -1);
+    assert_string_equal(why, "not a whole number");
+    assert_int_equal(ss_parse_count("1.5", 3, &v, &why), -1);
+    assert_int_equal(ss_parse_count("99999999999999999999", 20, &v, &why), -1);
+    assert_string_equal(why, "too large");
+}
+
+static void test_dates_iso_and_uk_forms_checked_on_the_calendar(void **state)
+{
+    struct ss_date d;
+    const char *why;
+    assert_int_equal(ss_parse_date("2019-04-01", 10, &d, &why), 0);
+    assert_int_equal(d.y * 10000 + d.m * 100 + d.d, 20190401);
+    assert_int_equal(ss_parse_date("30/06/2019", 10, &d, &why), 0);
+    assert_int_equal(d.y * 10000 + d.m * 100 + d.d, 20190630);
+    assert_int_equal(ss_parse_date("2024-02-29", 10, &d, &why), 0);
+    assert_int_equal(ss_parse_date("2023-02-29", 10, &d, &why), -1);
+    assert_string_equal(why, "no such day");
+    assert_int_equal(ss_parse_date("2019-4-1", 8, &d, &why), -1);
+}
+
+static void test_month_gives_first_and_last_day(void **state)
+{
+    struct ss_date s, e;
+    const char *why;
+    assert_int_equal(ss_parse_month("2024-02", 7, &s, &e, &why), 0);
+    assert_int_equal(s.d, 1);
+    assert_int_equal(e.d, 29);
+    assert_int_equal(ss_parse_month("2024-13", 7, &s, &e, &why), -1);
+    assert_string_equal(why, "no such month");
+    assert_int_equal(ss_parse_month("July", 4, &s, &e, &why), -1);
+}
+
+static void test_period_iso_interval_with_duration_or_end(void **state)
+{
+    struct ss_date s, e;
+    const char *why;
+    assert_int_equal(ss_parse_period("2023-04-01/P1M", 14, &s, &e, &why), 0);
+    assert_int_equal(e.y * 10000 + e.m * 100 + e.d, 20230430);
+    assert_int_equal(ss_parse_period("2023-04-01/P1Y", 14, &s, &e, &why), 0);
+    assert_int_equal(e.y * 10000 + e.m * 100 + e.d, 20240331);
+    assert_int_equal(ss_parse_period("2023-10-01/P3M", 14, &s, &e, &why), 0);
+    assert_int_equal(e.y * 10000 + e.m * 100 + e.d, 20231231);
+    assert_int_equal(ss_parse_period("2023-04-03/P7D", 14, &s, &e, &why), 0);
+    assert_int_equal(e.y * 10000 + e.m * 100 + e.d, 20230409);
+    assert_int_equal(ss_parse_period("2019-04-01/2019-06-30", 21, &s, &e, &why), 0);
+    assert_int_equal(e.m, 6);
+    assert_int_equal(ss_parse_period("2019-06-30/2019-04-01", 21, &s, &e, &why), -1);
+    assert_int_equal(ss_parse_period("2023-04-01/PXM", 14, &s, &e, &why), -1);
+    assert_int_equal(ss_parse_period("2023-04-01", 10, &s, &e, &why), -1);
+}
+
+static void test_utf8_validation_rejects_bad_bytes_and_nul(void **state)
+{
+    assert_true(ss_utf8_valid("Caf\xC3\xA9", 5));
+    assert_true(ss_utf8_valid("\xF0\x9F\x93\x9A", 4));
+    assert_false(ss_utf8_valid("Caf\xE9", 4));      /* Windows-1252 e-acute */
+    assert_false(ss_utf8_valid("\xC0\xAF", 2));     /* overlong */
+    assert_false(ss_utf8_valid("\xED\xA0\x80", 3)); /* surrogate */
+    assert_false(ss_utf8_valid("a\0b", 3));
+}
+
+static void test_sanitize_shows_invalid_bytes_as_hex(void **state)
+{
+    struct ss_buf b;
+    ss_buf_init(&b, 100);
+    assert_int_equal(ss_utf8_sanitize(&b, "Caf\xE9 \xC3\xA9", 7), 0);
+    assert_string_equal(b.data, "Caf\\xE9 \xC3\xA9");
+    ss_buf_free(&b);
+}
+
+static void test_copy_escape_escapes_control_characters(void **state)
+{
+    struct ss_buf b;
+    ss_buf_init(&b, 100);
+    assert_int_equal(ss_copy_escape(&b, "a\tb\nc\\d\re", 10), 0);
+    assert_string_equal(b.data, "a\\tb\\nc\\\\d\\re");
+    ss_buf_free(&b);
+}
+
+/* loans fields: authority, service_point, month, period, period_start, period_end, item_type, loans
+ */
+static int validate(const char *const *v, struct ss_buf *out, char *reason)
+{
+    const struct ss_dataset *ds = ss_dataset_find("loans");
+    const char *vals[8];
+    size_t lens[8];
+    for (int i = 0; i < 8; i++) {
+        vals[i] = v[i];
+        lens[i] = v[i] ? strlen(v[i]) : 0;
+    }
+    struct ss_prec rec = {.line = 2, .flags = 0, .nfields = 8, .vals = vals, .lens = lens};
+    return ss_validate_record(ds, &rec, out, reason, 512);
+}
+
+static void test_loans_record_becomes_copy_line_in_column_order(void **state)
+{
+    const char *v[] = {" Barnet ", "Burnt Oak", "2019-04", NULL, NULL, NULL, "Adult fiction", "37"};
+    struct ss_buf out;
+    char reason[512];
+    ss_buf_init(&out, 1 << 16);
+    assert_int_equal(validate(v, &out, reason), 0);
+    assert_string_equal(out.data, "Barnet\tBurnt Oak\tAdult fiction\t37\t2019-04-01\t2019-04-30\n");
+    ss_buf_free(&out);
+}
+
+static void test_loans_old_count_start_end_form_accepted(void **state)
+{
+    const char *v[] = {"Barnet",     "Chipping Barnet", NULL,  NULL,
+                       "2019-04-01", "2019-06-30",      "DVD", "5"};
+    struct ss_buf out;
+    char reason[512];
+    ss_buf_init(&out, 1 << 16);
+    assert_int_equal(validate(v, &out, reason), 0);
+    assert_string_equal(out.data, "Barnet\tChipping Barnet\tDVD\t5\t2019-04-01\t2019-06-30\n");
+    ss_buf_free(&out);
+}
+
+static void test_loans_bad_values_give_reasons_and_leave_output_alone(void **state)
+{
+    struct ss_buf out;
+    char reason[512];
+    ss_buf_init(&out, 1 << 16);
+    ss_buf_adds(&out, "kept");
+    const char *bad_count[] = {"Barnet", "Burnt Oak", "2019-04", NULL, NULL, NULL, "DVD", "Fifty"};
+    assert_int_equal(validate(bad_count, &out, reason), -1);
+    assert_string_equal(reason, "\"loans\" is \"Fifty\": not a whole number");
+    assert_string_equal(out.data, "kept");
+    const char *no_auth[] = {"  ", "Burnt Oak", "2019-04", NULL, NULL, NULL, "DVD", "1"};
+    assert_int_equal(validate(no_auth, &out, reason), -1);
+    assert_string_equal(reason, "\"authority\": required value missing");
+    const char *no_period[] = {"Barnet", "Burnt Oak", NULL, NULL, "2019-04-01", NULL, "DVD", "1"};
+    assert_int_equal(validate(no_period, &out, reason), -1);
+    assert_non_null(strstr(reason, "no count period"));
+    const char *bad_month[] = {"Barnet", "Burnt Oak", "July", NULL, NULL, NULL, "DVD", "1"};
+    assert_int_equal(validate(bad_month, &out, reason), -1);
+    assert_string_equal(reason, "\"month\" is \"July\": not a month (expected YYYY-MM)");
+    const char *bad_utf8[] = {"Barnet", "Caf\xE9", "2019-04", NULL, NULL, NULL, "DVD", "1"};
+    assert_int_equal(validate(bad_utf8, &out, reason), -1);
+    assert_string_equal(reason, "\"service_point\": is not valid UTF-8 text");
+    assert_string_equal(out.data, "kept");
+    ss_buf_free(&out);
+}
+
+static void test_raw_text_is_csv_of_the_values(void **state)
+{
+    const char *vals[] = {"Barnet", NULL, "a,b", "say \"hi\""};
+    size_t lens[] = {6, 0, 3, 8};
+    struct ss_prec rec = {.nfields = 4, .vals = vals, .lens = lens};
+    struct ss_buf b;
+    ss_buf_init(&b, 100);
+    assert_int_equal(ss_validate_raw(&rec, &b), 0);
+    assert_string_equal(b.data, "Barnet,,\"a,b\",\"say \"\"hi\"\"\"");
+    ss_buf_free(&b);
+}
+
+static void test_days_conversion_round_trips(void **state)
+{
+    for (long d = -1000; d < 60000; d += 7) {
+        struct ss_date x = ss_days_to_date(d);
+        assert_int_equal(ss_date_to_days(x), d);
+    }
+    struct ss_date epoch = {1970, 1, 1};
+    assert_int_equal(ss_date_to_days(epoch), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trim_removes_spaces_tabs_newlines_and_nbsp),
+        cmocka_unit_test(test_count_accepts_digits_only),
+        cmocka_unit_test(test_dates_iso_and_uk_forms_checked_on_the_calendar),
+        cmocka_unit_test(test_month_gives_first_and_last_day),
+        cmocka_unit_test(test_period_iso_interval_with_duration_or_end),
+        cmocka_unit_test(test_utf8_validation_rejects_bad_bytes_and_nul),
+        cmocka_unit_test(test_sanitize_shows_invalid_bytes_as_hex),
+        cmocka_unit_test(test_copy_escape_escapes_control_characters),
+        cmocka_unit_test(test_loans_record_becomes_copy_line_in_column_order),
+        cmocka_unit_test(test_loans_old_count_start_end_form_accepted),
+        cmocka_unit_test(test_loans_bad_values_give_reasons_and_leave_output_alone),
+        cmocka_unit_test(test_raw_text_is_csv_of_the_values),
+        cmocka_unit_test(test_days_conversion_round_trips),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
