@@ -471,14 +471,18 @@ bad:
 
 int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out)
 {
+    int first = 1;
     for (size_t i = 0; i < rec->nfields; i++) {
         int rc;
-        if (i && (rc = ss_buf_addc(out, ',')) < 0)
-            return rc;
         const char *s = rec->vals[i];
         size_t len = rec->lens[i];
+        /* Absent fields (nothing mapped) are left out, so the text reads
+         * like the source's own line. */
         if (!s)
             continue;
+        if (!first && (rc = ss_buf_addc(out, ',')) < 0)
+            return rc;
+        first = 0;
         int quote = memchr(s, ',', len) || memchr(s, '"', len) || memchr(s, '\n', len) ||
                     memchr(s, '\r', len);
         if (!quote) {

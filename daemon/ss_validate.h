@@ -40,8 +40,8 @@ struct ss_date ss_days_to_date(long days);
 int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec, struct ss_buf *out,
                        char *reason, size_t reasonlen);
 
-/* Appends the record's values as one CSV line (no newline), for the
- * quarantine's raw text. */
+/* Appends the record's present values as one CSV line (no newline), for
+ * the quarantine's raw text. */
 int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out);
 
 /* Appends s as a COPY text value (escaping backslash, tab, CR, LF). */
