@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# What a library IT person sees when something is wrong: a clear message and
+# an exit status that says what happened; nothing fetched is lost.
+source "$(dirname "$0")/lib.sh"
+it_setup
+it_reset_db
+it_http_start "$SS_SOURCE_DIR/tests/fixtures"
+it_daemon_config "$IT_DIR/daemon.json"
+
+it_log "a bad config is refused with file:line:column"
+cat >"$IT_DIR/bad.json" <<'JSON'
+{
+  "source": "bad",
+  "dataset": "loans",
+  "url": "http://127.0.0.1:1/x.csv",
+  "state_dir": "/tmp/x",
+  "daemon": {"endpoints": ["tcp://127.0.0.1:1"]},
+  "send": {"ack_timeout_ms": 5}
+}
+JSON
+st=0; "$SS_BIN_DIR/shelfsync-collect" --config "$IT_DIR/bad.json" --once 2>"$IT_DIR/err.txt" || st=$?
+it_assert_eq 1 "$st" "exit status for a bad config"
+grep -qF "$IT_DIR/bad.json:7:12: \"send.ack_timeout_ms\": expected an integer from 100 to 3600000" "$IT_DIR/err.txt" ||
+    it_fail "unexpected message: $(cat "$IT_DIR/err.txt")"
+st=0; "$SS_BIN_DIR/shelfsync" check-config "$IT_DIR/bad.json" 2>"$IT_DIR/err2.txt" || st=$?
+it_assert_eq 1 "$st" "check-config exit status"
+grep -qF "bad.json:7:12:" "$IT_DIR/err2.txt" || it_fail "check-config said: $(cat "$IT_DIR/err2.txt")"
+st=0; "$SS_BIN_DIR/shelfsync" check-config "$IT_DAEMON_CONFIG" >"$IT_DIR/ok.txt" || st=$?
+it_assert_eq 0 "$st" "check-config accepts the daemon config"
+grep -q "ok (daemon config)" "$IT_DIR/ok.txt" || it_fail "check-config said: $(cat "$IT_DIR/ok.txt")"
+
+it_log "an export without a required column is refused before anything is sent"
+it_collector_config "$IT_DIR/nocount.json" nocount "http://127.0.0.1:$IT_HTTP_PORT/loans_no_count.csv"
+st=0; it_collect "$IT_DIR/nocount.json" || st=$?
+it_assert_eq 1 "$st" "exit status"
+grep -q 'dataset "loans" needs "loans" (published header "Loans"): no such column in the export (its columns: "Local authority", "Library name", "Month", "Type", "Issues")' \
+    "$IT_DIR/collect-nocount.log" || it_fail "message not found"
+
+it_log "a missing export: HTTP 404 is an error, nothing is parsed"
+it_collector_config "$IT_DIR/missing.json" missing "http://127.0.0.1:$IT_HTTP_PORT/nope.csv"
+st=0; it_collect "$IT_DIR/missing.json" || st=$?
+it_assert_eq 2 "$st" "exit status"
+grep -q "nope.csv: the server answered HTTP 404" "$IT_DIR/collect-missing.log" || it_fail "message not found"
+
+it_log "the daemon is down: the collector keeps its batches and says so"
+it_collector_config "$IT_DIR/later.json" later "http://127.0.0.1:$IT_HTTP_PORT/loans_mixed.csv" \
+    '"send": {"ack_timeout_ms": 500, "give_up_after_s": 2}, "batch": {"records": 3}'
+st=0; it_collect "$IT_DIR/later.json" || st=$?
+it_assert_eq 3 "$st" "exit status with unacked batches"
+it_assert_eq 3 "$(ls "$IT_DIR/state-later/outbox" | wc -l)" "batches kept in the outbox"
+grep -q "giving up for now; 3 batches stay in the outbox" "$IT_DIR/collect-later.log" || it_fail "message not found"
+
+it_log "daemon back: the next run delivers the old batches first, then its own"
+it_daemon_start
+st=0; it_collect "$IT_DIR/later.json" || st=$?
+it_assert_eq 0 "$st" "exit status"
+grep -q "3 batches left in the outbox by an earlier run" "$IT_DIR/collect-later.log" || it_fail "old batches not announced"
+it_assert_eq 0 "$(ls "$IT_DIR/state-later/outbox" | wc -l)" "outbox empty"
+it_assert_eq 4 "$(it_psql "SELECT count(*) FROM core.loans WHERE source = 'later'")" "rows loaded once"
+it_assert_eq 6 "$(it_psql "SELECT count(*) FROM ingest.batches WHERE source = 'later'")" "both runs' batches in the ledger"
+it_daemon_stop
