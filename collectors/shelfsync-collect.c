@@ -151,7 +151,7 @@ static int flush_batch(struct run *r, int last)
         return -1;
     }
     if (ss_sender_pump(r->sender, 0) < 0) {
-        snprintf(r->err, sizeof(r->err), "the daemon refused the conversation");
+        snprintf(r->err, sizeof(r->err), "the daemon refused the conversation (see above)");
         return -1;
     }
     return wait_for_room(r);
@@ -365,6 +365,8 @@ static int run_once(const struct ss_collector_config *cfg, const struct ss_datas
               r.run_id, bytes, r.records - r.rejected, r.rejected, r.batches, st->accepted,
               st->quarantined, st->duplicates, st->refused, ss_sender_pending(sender),
               (double)(ss_now_ms() - r.started) / 1000.0);
+    if (ss_sender_refused(sender))
+        status = EXIT_REFUSED;
     if (status == EXIT_OK && ss_sender_pending(sender) > 0)
         status = EXIT_UNACKED;
     if (status == EXIT_OK && (st->refused > 0 || st->damaged > 0))
@@ -471,7 +473,7 @@ int main(int argc, char **argv)
     }
     for (;;) {
         status = run_once(&cfg, ds, outbox, sender);
-        if (once || cfg.interval_s <= 0 || stop_requested)
+        if (once || cfg.interval_s <= 0 || stop_requested || ss_sender_refused(sender))
             break;
         ss_info("next run in %ld s", cfg.interval_s);
         int64_t until = ss_now_ms() + cfg.interval_s * 1000;

@@ -31,6 +31,7 @@ struct ss_sender {
     int64_t last_progress;
     struct ss_sender_stats st;
     struct ss_buf header, payload, reply;
+    int refused_conversation;
 };
 
 int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
@@ -150,6 +151,11 @@ const struct ss_sender_stats *ss_sender_stats(const struct ss_sender *s)
     return &s->st;
 }
 
+int ss_sender_refused(const struct ss_sender *s)
+{
+    return s->refused_conversation;
+}
+
 /* Removes entry i (acked or refused), keeping order. */
 static void drop(struct ss_sender *s, size_t i)
 {
@@ -242,6 +248,7 @@ static int handle_reply(struct ss_sender *s)
         /* Refused before the daemon could read which batch: the whole
          * conversation is wrong (protocol version). Nothing we resend helps. */
         ss_error("the daemon refused our messages: %s", h.reason);
+        s->refused_conversation = 1;
         return -1;
     }
     struct entry *base = s->q + s->head;
@@ -281,22 +288,31 @@ static int handle_reply(struct ss_sender *s)
 int ss_sender_pump(struct ss_sender *s, long timeout_ms)
 {
     int64_t start = ss_now_ms();
+    if (s->refused_conversation)
+        return -1;
     for (;;) {
         int64_t now = ss_now_ms();
         struct entry *base = s->q + s->head;
 
-        /* Timeouts: back into the queue, not before the back-off delay. */
+        /* Timeouts: back into the queue, not before the back-off delay. One
+         * step of back-off per pass, however many batches timed out in it:
+         * they timed out for the same reason. */
+        long delay = -1;
+        size_t timed_out = 0;
         for (size_t i = 0; i < s->n; i++) {
             struct entry *e = &base[i];
             if (e->in_flight && now >= e->deadline) {
-                long delay = ss_backoff_next(&s->backoff);
-                ss_warn("no ack for %s after %ld ms; sending again in %ld ms", e->name,
-                        s->opts.ack_timeout_ms, delay);
+                if (delay < 0)
+                    delay = ss_backoff_next(&s->backoff);
                 e->in_flight = 0;
                 s->in_flight--;
                 e->deadline = now + delay;
+                timed_out++;
             }
         }
+        if (timed_out)
+            ss_warn("no ack for %zu batch%s after %ld ms; sending again in %ld ms", timed_out,
+                    timed_out == 1 ? "" : "es", s->opts.ack_timeout_ms, delay);
         /* Fill the window, oldest first. */
         for (size_t i = 0; i < s->n && s->in_flight < (size_t)s->opts.max_in_flight;) {
             struct entry *e = &base[i];

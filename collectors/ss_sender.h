@@ -54,5 +54,8 @@ size_t ss_sender_pending(const struct ss_sender *s);
 /* Milliseconds (monotonic) of the last ack; 0 if none yet. */
 long long ss_sender_last_progress(const struct ss_sender *s);
 const struct ss_sender_stats *ss_sender_stats(const struct ss_sender *s);
+/* 1 once the daemon refused the conversation itself (another protocol
+ * version): nothing more will be accepted until one side is upgraded. */
+int ss_sender_refused(const struct ss_sender *s);
 
 #endif

@@ -971,6 +971,28 @@ static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
         cfg_push_key(&ctx, "columns");
         return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"csv.header\" is false)");
     }
+    /* Mapping and constants name dataset fields: a typo is caught here, by
+     * check-config, not at run time. */
+    const struct ss_dataset *ds = ss_dataset_find(cfg->dataset);
+    static const char *const objects[] = {"mapping", "constants"};
+    for (size_t o = 0; ds && o < 2; o++) {
+        const struct ss_config_pair *pairs = o == 0 ? cfg->mapping : cfg->constants;
+        size_t n = o == 0 ? cfg->nmapping : cfg->nconstants;
+        for (size_t i = 0; i < n; i++) {
+            if (ss_dataset_field_index(ds, pairs[i].key) >= 0)
+                continue;
+            char names[1024] = "";
+            size_t used = 0;
+            for (size_t f = 0; f < ds->nfields && used < sizeof(names); f++)
+                used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", f ? ", " : "",
+                                         ds->fields[f].name);
+            ctx.depth = 0;
+            cfg_push_key(&ctx, objects[o]);
+            cfg_push_key(&ctx, pairs[i].key);
+            return cfg_error(&ctx, SS_AT_KEY, "dataset \"%s\" has no such field (its fields: %s)",
+                             ds->name, names);
+        }
+    }
     return 0;
 }
 

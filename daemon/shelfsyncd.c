@@ -204,9 +204,12 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
 
     d->n.batches++;
     if (d->nframes != 3) {
-        d->n.dropped++;
-        ss_warn("dropped a batch from %s run %s seq %u: %zu frames, expected 3", h->source,
-                h->run_id, h->seq, d->nframes);
+        /* We know which batch it is, so say why rather than let it be resent for ever. */
+        char why[128];
+        snprintf(why, sizeof(why), "a batch message has 3 frames after the routing id, not %zu",
+                 d->nframes);
+        ss_warn("batch %s/%s/%u refused: %s", h->source, h->run_id, h->seq, why);
+        refuse(d, h, why);
         return;
     }
     for (;;) {
@@ -397,8 +400,11 @@ int main(int argc, char **argv)
     ss_buf_init(&d.hdrbuf, 64 * 1024);
     ss_backoff_init(&d.backoff, d.cfg.reconnect_initial_ms, d.cfg.reconnect_max_ms);
     /* The database first: there is no point taking batches we cannot apply. */
-    if (db_connect(&d) < 0)
+    if (db_connect(&d) < 0) {
+        if (stop_requested)
+            status = 0; /* asked to stop while waiting for the database */
         goto out;
+    }
     if (setup_socket(&d) < 0)
         goto out;
     ss_notice("ready");

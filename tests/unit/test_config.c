@@ -548,6 +548,33 @@ static void test_header_false_requires_columns(void **state)
                     ":7:12: \"csv.columns\": required key missing (\"csv.header\" is false)");
 }
 
+static void test_mapping_and_constants_keys_must_be_dataset_fields(void **state)
+{
+    (void)state;
+    collector_fails("{\n"
+                    "    \"source\": \"leeds\",\n"
+                    "    \"dataset\": \"loans\",\n"
+                    "    \"url\": \"file:///data/leeds.csv\",\n"
+                    "    \"state_dir\": \"/tmp/s\",\n"
+                    "    \"daemon\": {\"endpoints\": [\"tcp://127.0.0.1:5555\"]},\n"
+                    "    \"mapping\": {\"loans\": \"Issues\", \"branch\": \"Branch\"}\n"
+                    "}\n",
+                    ":7:36: \"mapping.branch\": dataset \"loans\" has no such field (its fields: "
+                    "authority, service_point, month, period, period_start, period_end, "
+                    "item_type, loans)");
+    collector_fails("{\n"
+                    "    \"source\": \"leeds\",\n"
+                    "    \"dataset\": \"loans\",\n"
+                    "    \"url\": \"file:///data/leeds.csv\",\n"
+                    "    \"state_dir\": \"/tmp/s\",\n"
+                    "    \"daemon\": {\"endpoints\": [\"tcp://127.0.0.1:5555\"]},\n"
+                    "    \"constants\": {\"Authority\": \"E08000035\"}\n"
+                    "}\n",
+                    ":7:19: \"constants.Authority\": dataset \"loans\" has no such field (its "
+                    "fields: authority, service_point, month, period, period_start, period_end, "
+                    "item_type, loans)");
+}
+
 static void test_check_config_detects_kind(void **state)
 {
     (void)state;
@@ -660,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_unknown_dataset_lists_known_names),
         cmocka_unit_test(test_bad_source_name_rejected),
         cmocka_unit_test(test_header_false_requires_columns),
+        cmocka_unit_test(test_mapping_and_constants_keys_must_be_dataset_fields),
         cmocka_unit_test(test_check_config_detects_kind),
         cmocka_unit_test(test_free_after_failed_load_is_safe),
         cmocka_unit_test(test_oversized_file_rejected),
