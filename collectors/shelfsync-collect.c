@@ -29,10 +29,14 @@
 #include "ss_fetch.h"
 #include "ss_log.h"
 #include "ss_mapper.h"
+#include "ss_occurrence.h"
 #include "ss_outbox.h"
 #include "ss_proto.h"
 #include "ss_sender.h"
 #include "ss_time.h"
+
+/* Distinct keys numbered per export (ss_occurrence): 8 MiB at most. */
+#define SS_MAX_OCCURRENCE_KEYS 250000
 
 enum {
     EXIT_OK = 0,
@@ -67,6 +71,9 @@ struct run {
     const char *vals[SS_MAPPER_MAX_FIELDS];
     size_t lens[SS_MAPPER_MAX_FIELDS];
     struct ss_buf raw;
+    struct ss_occurrence *occ; /* datasets with an occurrence field */
+    int occ_field;
+    char occ_text[16];
     int fatal; /* stop the run: err says why */
     char err[2048];
     int64_t started;
@@ -215,6 +222,30 @@ static int reject(struct run *r, const struct ss_csv_record *rec, const char *wh
     return add_record(r, (uint32_t)rec->line, SS_REC_REJECTED, v, l, 2);
 }
 
+/* Fills the occurrence field: the how-manieth record with this key. */
+static int number_occurrence(struct run *r)
+{
+    const char *kv[SS_MAPPER_MAX_FIELDS];
+    size_t kl[SS_MAPPER_MAX_FIELDS], n = 0;
+    for (size_t f = 0; f < r->ds->nfields; f++) {
+        if (!(r->ds->fields[f].flags & SS_F_KEY) || (int)f == r->occ_field)
+            continue;
+        kv[n] = r->vals[f];
+        kl[n++] = r->lens[f];
+    }
+    uint32_t k = ss_occurrence_next(r->occ, kv, kl, n);
+    if (k == 0) {
+        snprintf(r->err, sizeof(r->err),
+                 "more than %d distinct %s keys in one export: split the export",
+                 SS_MAX_OCCURRENCE_KEYS, r->ds->name);
+        return -1;
+    }
+    snprintf(r->occ_text, sizeof(r->occ_text), "%u", k);
+    r->vals[r->occ_field] = r->occ_text;
+    r->lens[r->occ_field] = strlen(r->occ_text);
+    return 0;
+}
+
 static int on_record(void *ud, const struct ss_csv_record *rec)
 {
     struct run *r = ud;
@@ -242,6 +273,10 @@ static int on_record(void *ud, const struct ss_csv_record *rec)
     if (ss_mapper_apply(&r->mapper, rec->fields, rec->lens, rec->nfields, r->vals, r->lens, why,
                         sizeof(why)) < 0)
         return reject(r, rec, why) < 0 ? 1 : 0;
+    if (r->occ && number_occurrence(r) < 0) {
+        r->fatal = 1;
+        return 1;
+    }
     if (add_record(r, (uint32_t)rec->line, 0, r->vals, r->lens, r->ds->nfields) < 0) {
         r->fatal = 1;
         return 1;
@@ -314,6 +349,12 @@ static int run_once(const struct ss_collector_config *cfg, const struct ss_datas
     r.sender = sender;
     r.started = ss_now_ms();
     make_run_id(r.run_id, sizeof(r.run_id));
+    if (ss_dataset_has_occurrence(ds)) {
+        for (size_t f = 0; f < ds->nfields; f++)
+            if (ds->fields[f].type == SS_FT_OCCURRENCE)
+                r.occ_field = (int)f;
+        r.occ = ss_occurrence_new(SS_MAX_OCCURRENCE_KEYS);
+    }
     ss_buf_init(&r.payload, (size_t)cfg->batch_max_bytes);
     ss_buf_init(&r.header, 64 * 1024);
     ss_buf_init(&r.raw, 64 * 1024);
@@ -372,6 +413,7 @@ static int run_once(const struct ss_collector_config *cfg, const struct ss_datas
     if (status == EXIT_OK && (st->refused > 0 || st->damaged > 0))
         status = EXIT_REFUSED;
 out:
+    ss_occurrence_free(r.occ);
     ss_csv_free(r.csv);
     ss_buf_free(&r.payload);
     ss_buf_free(&r.header);

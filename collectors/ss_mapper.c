@@ -97,7 +97,8 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
     /* Refuse now, before anything is sent, what would quarantine every record. */
     for (size_t f = 0; f < ds->nfields; f++) {
         const struct ss_field *fd = &ds->fields[f];
-        if (!(fd->flags & SS_F_REQUIRED) || m->column[f] >= 0 || m->constant[f])
+        if (!(fd->flags & SS_F_REQUIRED) || m->column[f] >= 0 || m->constant[f] ||
+            fd->type == SS_FT_OCCURRENCE) /* the collector fills it */
             continue;
         list_columns(cols, sizeof(cols), names, lens, nnames);
         snprintf(err, errlen,

@@ -250,7 +250,8 @@ static int check_dataset(const char *s, char *why, size_t whylen)
     if (n > 0)
         used = (size_t)n;
     for (const struct ss_dataset *const *ds = ss_dataset_all(); *ds && used < whylen; ds++) {
-        n = snprintf(why + used, whylen - used, " %s", (*ds)->name);
+        n = snprintf(why + used, whylen - used, "%s%s", ds == ss_dataset_all() ? " " : ", ",
+                     (*ds)->name);
         if (n > 0)
             used += (size_t)n;
     }
@@ -660,7 +661,7 @@ static int cfg_object(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec, jso
 /* Checks and stores one value; ctx->path already ends with its key. */
 static int cfg_value(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
 {
-    char why[256];
+    char why[1024];
 
     switch (k->type) {
     case SS_CFG_STRING:

@@ -2,10 +2,12 @@
  *
  * A dataset is a list of wire fields. The collector maps source columns onto
  * them (by default through each field's published header names), the wire
- * carries them in this order, the daemon validates each by its type, and the
- * warehouse table, its COPY column list and its natural key are all derived
- * from the same entries. Adding a dataset is adding an entry here plus its
- * table in a migration; no other code path changes.
+ * carries them in this order, the daemon validates and normalises each by its
+ * type, and the warehouse table, its COPY column list, its natural key, its
+ * load semantics and its documentation (COMMENTs) are all derived from the
+ * same entries. Adding a dataset is adding an entry here plus its table in a
+ * migration (`shelfsync dataset-sql` prints the DDL the entry implies); no
+ * other code path changes.
  *
  * Fields of the period types are not stored as such: a dataset with
  * SS_DS_PERIOD stores period_start and period_end (dates, inclusive), derived
@@ -17,13 +19,29 @@
 #include <stddef.h>
 
 enum ss_ftype {
-    SS_FT_TEXT,   /* trimmed text */
-    SS_FT_COUNT,  /* non-negative integer, stored as bigint */
-    SS_FT_DATE,   /* a calendar date: 2019-04-01, 01/04/2019 */
-    SS_FT_MONTH,  /* a month: 2019-04 (period type) */
-    SS_FT_PERIOD, /* ISO 8601 interval 2023-04-01/P1M or 2023-04-01/2023-04-30 (period type) */
+    SS_FT_TEXT,         /* trimmed text */
+    SS_FT_COUNT,        /* non-negative integer ("1,234" accepted), bigint */
+    SS_FT_DATE,         /* a calendar date: 2019-04-01, 01/04/2019 */
+    SS_FT_MONTH,        /* a month: 2019-04 (period type) */
+    SS_FT_PERIOD,       /* 2023-04-01/P1M, 2023-04-01/2023-04-30, 2023-24 (period type) */
     SS_FT_PERIOD_START, /* first day of a count period (period type) */
     SS_FT_PERIOD_END,   /* last day of a count period, inclusive (period type) */
+    SS_FT_AUTHORITY,    /* authority name or GSS code -> GSS code through ref.authority_alias */
+    SS_FT_POSTCODE,     /* UK postcode, upper case with one space; placeholders are missing */
+    SS_FT_UPRN,         /* unique property reference number, bigint */
+    SS_FT_YESNO,        /* yes/no variants -> boolean */
+    SS_FT_LIBTYPE,      /* library type code list LAL LAL- CL CRL ICL (+ IL, LA, LAU, C, CR) */
+    SS_FT_YEAR,         /* four-digit year, integer */
+    SS_FT_TIME,         /* time of day HH:MM */
+    SS_FT_DECIMAL,      /* decimal number, numeric */
+    SS_FT_SUPPRESSED, /* count that may be "x" (1-4, withheld): columns NAME and NAME_suppressed */
+    SS_FT_HOURS, /* a day's opening hours 09:00-12:00,13:00-17:00: columns NAME and NAME_minutes */
+    SS_FT_WEEKDAY,   /* day of the week, stored as its English name */
+    SS_FT_CODE,      /* one value of the field's code list, stored in its canonical spelling */
+    SS_FT_TIMESTAMP, /* ISO 8601 date and time; no offset means Europe/London */
+    SS_FT_PSEUDONYM, /* a pseudonymous key: 64 lower-case hex digits (HMAC-SHA256), never clear text
+                      */
+    SS_FT_OCCURRENCE, /* filled by the collector: the nth record with the same key in the export */
 };
 
 #define SS_F_REQUIRED 0x1u /* must be present and non-empty */
@@ -34,15 +52,20 @@ enum ss_ftype {
 #define SS_FIELD_MAX_HEADERS 4
 
 struct ss_field {
-    const char *name; /* wire name and (unless a period type) column name */
+    const char *name; /* wire name and (unless column says otherwise) column name */
     enum ss_ftype type;
     unsigned flags;
     const char *headers[SS_FIELD_MAX_HEADERS]; /* published column headers mapped here by default */
     const char *comment;
+    const char *column;       /* stored column name when it differs from name */
+    const char *const *codes; /* SS_FT_CODE: the list, NULL-terminated */
+    const char *code_list;    /* SS_FT_CODE: the list's name in ref.code_list */
 };
 
 enum ss_load {
-    SS_LOAD_UPSERT, /* insert, or update the row with the same natural key when values differ */
+    SS_LOAD_UPSERT,  /* insert, or update the row with the same natural key when values differ */
+    SS_LOAD_HISTORY, /* keep versions: a changed row ends the current version (valid_to) and
+                        starts a new one with the same id; nothing is deleted */
 };
 
 struct ss_dataset {
@@ -53,6 +76,7 @@ struct ss_dataset {
     size_t nfields;
     unsigned flags;
     enum ss_load load;
+    const char *id_column; /* SS_LOAD_HISTORY: the stable id shared by a row's versions */
 };
 
 /* NULL if no dataset has that name. */
@@ -64,18 +88,31 @@ int ss_dataset_field_index(const struct ss_dataset *ds, const char *name);
 /* 1 if the field's type is one of the period types. */
 int ss_ftype_is_period(enum ss_ftype t);
 const char *ss_ftype_name(enum ss_ftype t);
+/* 1 if the dataset has a field the collector fills (SS_FT_OCCURRENCE). */
+int ss_dataset_has_occurrence(const struct ss_dataset *ds);
 
 /* The stored columns of a dataset, in table order: every non-period field in
- * definition order, then period_start and period_end for SS_DS_PERIOD.
- * These (and only these) are what the daemon COPYs. */
+ * definition order (types that store two values give two columns), then
+ * period_start and period_end for SS_DS_PERIOD. These (and only these) are
+ * what the daemon COPYs. */
 struct ss_column {
-    const char *name;
-    const char *sqltype; /* "text", "bigint", "date" */
+    char name[64];
+    const char *sqltype; /* "text", "bigint", "date", ... */
     int key;             /* part of the natural key */
     int field;           /* index of the wire field, or -1 for a derived period column */
+    int part;            /* 0: the field's value; 1: its second column (_suppressed, _minutes) */
+    const char *comment;
 };
 #define SS_DATASET_MAX_COLUMNS 64
 /* Fills cols (room for SS_DATASET_MAX_COLUMNS); returns the count. */
 size_t ss_dataset_columns(const struct ss_dataset *ds, struct ss_column *cols);
+
+/* The code lists the definitions use, for ref.code_list. */
+struct ss_code_list {
+    const char *name;
+    const char *const *codes;
+};
+/* NULL-terminated (name NULL). */
+const struct ss_code_list *ss_code_lists(void);
 
 #endif

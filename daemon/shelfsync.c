@@ -10,15 +10,23 @@
 #include <string.h>
 
 #include "ss_config.h"
+#include "ss_dataset.h"
+#include "ss_ddl.h"
 #include "ss_log.h"
 #include "ss_migrate.h"
 #include "ss_proto.h"
+#include "ss_ref.h"
 #include "ss_warehouse.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: shelfsync check-config FILE...\n"
+               "       shelfsync dataset-sql [DATASET...]\n"
                "       shelfsync migrate --config DAEMON-CONFIG\n"
+               "       shelfsync ref load authorities|populations|neighbours FILE [--year N]"
+               " --config DAEMON-CONFIG\n"
+               "       shelfsync ref show --config DAEMON-CONFIG\n"
+               "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n"
                "       shelfsync version\n");
 }
 
@@ -40,6 +48,30 @@ static int cmd_check_config(int argc, char **argv)
         }
     }
     return bad ? 1 : 0;
+}
+
+/* Prints the DDL the dataset definitions imply, to start a migration from. */
+static int cmd_dataset_sql(int argc, char **argv)
+{
+    struct ss_buf out;
+    const struct ss_dataset *const *all = ss_dataset_all();
+    int rc = 0;
+    ss_buf_init(&out, (size_t)1 << 24);
+    for (size_t i = 0; all[i]; i++) {
+        int wanted = argc < 2;
+        for (int a = 1; a < argc; a++)
+            wanted |= strcmp(argv[a], all[i]->name) == 0;
+        if (wanted)
+            ss_ddl_dataset(all[i], &out);
+    }
+    for (int a = 1; a < argc; a++)
+        if (!ss_dataset_find(argv[a])) {
+            fprintf(stderr, "shelfsync: no dataset \"%s\"\n", argv[a]);
+            rc = 1;
+        }
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    ss_buf_free(&out);
+    return rc;
 }
 
 static int cmd_migrate(int argc, char **argv)
@@ -96,8 +128,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "check-config") == 0)
         return cmd_check_config(argc - 1, argv + 1);
+    if (strcmp(argv[1], "dataset-sql") == 0)
+        return cmd_dataset_sql(argc - 1, argv + 1);
     if (strcmp(argv[1], "migrate") == 0)
         return cmd_migrate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ref") == 0)
+        return ss_ref_cli(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shelfsync %s (protocol %s, schema %d)\n", SS_VERSION, SS_PROTO_ID,
                ss_migrate_latest());

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_buf.h"
+#include "ss_dataset.h"
 #include "ss_log.h"
 
 /* Any constant both sides agree on; "shelfsync" in ASCII, trimmed to 63 bits. */
@@ -37,6 +39,40 @@ int ss_migrate_applied(PGconn *conn)
         v = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     return v;
+}
+
+/* ref.code_list mirrors the code lists in the dataset definitions, which
+ * are the one place they are written: refilled after every migrate. */
+static int sync_code_lists(PGconn *conn, char *err, size_t errlen)
+{
+    struct ss_buf sql;
+    int rc;
+    PGresult *res = PQexec(conn, "SELECT to_regclass('ref.code_list') IS NOT NULL");
+    int present = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!present)
+        return 0;
+    ss_buf_init(&sql, 1 << 20);
+    ss_buf_adds(&sql, "BEGIN; DELETE FROM ref.code_list; INSERT INTO ref.code_list (list, code, "
+                      "position) VALUES ");
+    int first = 1;
+    for (const struct ss_code_list *l = ss_code_lists(); l->name; l++)
+        for (int i = 0; l->codes[i]; i++) {
+            /* Code lists are compiled in: no quotes to escape, but be safe. */
+            if (strchr(l->codes[i], '\'') || strchr(l->name, '\''))
+                continue;
+            ss_buf_printf(&sql, "%s('%s', '%s', %d)", first ? "" : ", ", l->name, l->codes[i],
+                          i + 1);
+            first = 0;
+        }
+    ss_buf_adds(&sql, "; COMMIT");
+    rc = exec_ok(conn, sql.data, err, errlen);
+    if (rc < 0) {
+        char ignored[64];
+        exec_ok(conn, "ROLLBACK", ignored, sizeof(ignored));
+    }
+    ss_buf_free(&sql);
+    return rc;
 }
 
 int ss_migrate(PGconn *conn, char *err, size_t errlen)
@@ -96,6 +132,10 @@ int ss_migrate(PGconn *conn, char *err, size_t errlen)
         }
         ss_notice("applied migration %s", m->name);
         applied++;
+    }
+    if (sync_code_lists(conn, msg, sizeof(msg)) < 0) {
+        snprintf(err, errlen, "cannot fill ref.code_list: %s", msg);
+        applied = -1;
     }
 out:
     exec_ok(conn, "SELECT pg_advisory_unlock(" SS_MIGRATE_LOCK ")", msg, sizeof(msg));

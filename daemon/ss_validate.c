@@ -1,6 +1,9 @@
 /* ss_validate: see ss_validate.h. */
 #include "ss_validate.h"
 
+#include "ss_authmap.h"
+#include "ss_normalise.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -239,6 +242,14 @@ static int parse_duration(const char *s, size_t len, int *years, int *months, lo
 int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
                     const char **why)
 {
+    /* Financial years: 2023-24, 2023/24, 2023/2024. */
+    int y1, y2;
+    if ((len == 7 || len == 9) && (s[4] == '-' || s[4] == '/') && digits(s, 4, &y1) == 0 &&
+        digits(s + 5, len - 5, &y2) == 0 && (len == 7 ? y2 == (y1 + 1) % 100 : y2 == y1 + 1)) {
+        *start = (struct ss_date){y1, 4, 1};
+        *end = (struct ss_date){y1 + 1, 3, 31};
+        return check_ymd(*start, why);
+    }
     const char *slash = memchr(s, '/', len);
     if (!slash) {
         *why = "not a period (expected START/END or START/DURATION, e.g. 2023-04-01/P1M)";
@@ -340,13 +351,187 @@ static int add_date(struct ss_buf *out, struct ss_date d)
     return ss_buf_printf(out, "%04d-%02d-%02d", d.y, d.m, d.d);
 }
 
-int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec, struct ss_buf *out,
-                       char *reason, size_t reasonlen)
+int ss_parse_timestamp(const char *s, size_t len, char *out, size_t outlen, const char **why)
+{
+    struct ss_date d;
+    int h, mi, sec = 0;
+    size_t i = 16;
+    *why = "not a date and time (expected ISO 8601, e.g. 2024-04-01T10:15:00Z)";
+    if (len < 16 || len >= outlen || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
+        ss_parse_date(s, 10, &d, why) < 0 || digits(s + 11, 2, &h) < 0 ||
+        digits(s + 14, 2, &mi) < 0 || h > 23 || mi > 59) {
+        if (len >= 10 && ss_parse_date(s, 10, &d, why) < 0)
+            return -1;
+        *why = "not a date and time (expected ISO 8601, e.g. 2024-04-01T10:15:00Z)";
+        return -1;
+    }
+    if (i < len && s[i] == ':') {
+        if (len < i + 3 || digits(s + i + 1, 2, &sec) < 0 || sec > 60)
+            return -1;
+        i += 3;
+        if (i < len && s[i] == '.') {
+            size_t j = i + 1;
+            while (j < len && s[j] >= '0' && s[j] <= '9' && j - i <= 9)
+                j++;
+            if (j == i + 1)
+                return -1;
+            i = j;
+        }
+    }
+    if (i < len) {
+        int oh, om;
+        if (s[i] == 'Z' && i + 1 == len) {
+            i++;
+        } else if ((s[i] == '+' || s[i] == '-') && len == i + 6 && s[i + 3] == ':' &&
+                   digits(s + i + 1, 2, &oh) == 0 && digits(s + i + 4, 2, &om) == 0 && oh <= 14 &&
+                   om <= 59) {
+            i += 6;
+        } else {
+            return -1;
+        }
+    }
+    /* The date in ISO form (a UK dd/mm/yyyy date is turned round), then the rest. */
+    snprintf(out, outlen, "%04d-%02d-%02dT%.*s", d.y, d.m, d.d, (int)(len - 11), s + 11);
+    return 0;
+}
+
+static int is_hex64(const char *s, size_t len)
+{
+    if (len != 64)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* Normalises one present value of field f and appends its column(s). */
+static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, size_t len,
+                const struct ss_validate_ctx *ctx, const char **why)
+{
+    char text[128];
+    long long n;
+    int v;
+    switch (f->type) {
+    case SS_FT_COUNT:
+    case SS_FT_OCCURRENCE:
+        if (ss_norm_count(s, len, &n, why) < 0)
+            return -1;
+        return ss_buf_printf(out, "%lld", n);
+    case SS_FT_DATE: {
+        struct ss_date d;
+        if (ss_parse_date(s, len, &d, why) < 0)
+            return -1;
+        return add_date(out, d);
+    }
+    case SS_FT_AUTHORITY: {
+        const char *code =
+            ctx && ctx->authorities ? ss_authmap_resolve(ctx->authorities, s, len, why) : NULL;
+        if (!code) {
+            if (!ctx || !ctx->authorities)
+                *why = "cannot be resolved: no reference data loaded (shelfsync ref load "
+                       "authorities)";
+            return -1;
+        }
+        return ss_buf_adds(out, code);
+    }
+    case SS_FT_POSTCODE:
+        if ((v = ss_norm_postcode(s, len, text, why)) < 0)
+            return -1;
+        return v == 1 ? ss_buf_add(out, "\\N", 2) : ss_buf_adds(out, text);
+    case SS_FT_UPRN: {
+        int64_t u;
+        if ((v = ss_norm_uprn(s, len, &u, why)) < 0)
+            return -1;
+        return v == 1 ? ss_buf_add(out, "\\N", 2) : ss_buf_printf(out, "%lld", (long long)u);
+    }
+    case SS_FT_YESNO:
+        if (ss_norm_yesno(s, len, &v, why) < 0)
+            return -1;
+        return ss_buf_adds(out, v ? "t" : "f");
+    case SS_FT_LIBTYPE: {
+        const char *code;
+        if (ss_norm_library_type(s, len, &code, why) < 0)
+            return -1;
+        return ss_buf_adds(out, code);
+    }
+    case SS_FT_YEAR:
+        if (ss_norm_year(s, len, &v, why) < 0)
+            return -1;
+        return ss_buf_printf(out, "%d", v);
+    case SS_FT_TIME:
+        if (ss_norm_time(s, len, &v, why) < 0)
+            return -1;
+        return ss_buf_printf(out, "%02d:%02d", v / 60, v % 60);
+    case SS_FT_DECIMAL:
+        if (ss_norm_decimal(s, len, text, sizeof(text), why) < 0)
+            return -1;
+        return ss_buf_adds(out, text);
+    case SS_FT_SUPPRESSED: {
+        int suppressed;
+        if (ss_norm_suppressed_count(s, len, &n, &suppressed, why) < 0)
+            return -1;
+        return suppressed ? ss_buf_adds(out, "\\N\tt") : ss_buf_printf(out, "%lld\tf", n);
+    }
+    case SS_FT_HOURS: {
+        struct ss_buf hours;
+        int minutes, rc;
+        ss_buf_init(&hours, 256);
+        if (ss_norm_hours(s, len, &hours, &minutes, why) < 0) {
+            ss_buf_free(&hours);
+            return -1;
+        }
+        rc = ss_buf_printf(out, "%s\t%d", hours.data ? hours.data : "", minutes);
+        ss_buf_free(&hours);
+        return rc;
+    }
+    case SS_FT_WEEKDAY: {
+        static const char *const names[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                            "Friday", "Saturday", "Sunday"};
+        if (ss_norm_weekday(s, len, &v, why) < 0)
+            return -1;
+        return ss_buf_adds(out, names[v - 1]);
+    }
+    case SS_FT_CODE: {
+        const char *code;
+        if (ss_norm_code(s, len, f->codes, &code, why) < 0)
+            return -1;
+        return ss_buf_adds(out, code);
+    }
+    case SS_FT_TIMESTAMP:
+        if (ss_parse_timestamp(s, len, text, sizeof(text), why) < 0)
+            return -1;
+        return ss_buf_adds(out, text);
+    case SS_FT_PSEUDONYM:
+        if (!is_hex64(s, len)) {
+            *why = "is not a pseudonymous key (64 lower-case hex digits); clear patron "
+                   "identifiers are refused";
+            return -1;
+        }
+        return ss_buf_add(out, s, len);
+    default:
+        return ss_copy_escape(out, s, len);
+    }
+}
+
+/* The absent value of field f: its column(s) as NULL. */
+static int emit_null(struct ss_buf *out, const struct ss_field *f)
+{
+    if (f->type == SS_FT_HOURS)
+        return ss_buf_add(out, "\\N\t\\N", 5);
+    if (f->type == SS_FT_SUPPRESSED)
+        return ss_buf_add(out, "\\N\tf", 4);
+    return ss_buf_add(out, "\\N", 2);
+}
+
+int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
+                       const struct ss_validate_ctx *ctx, struct ss_buf *out, char *reason,
+                       size_t reasonlen)
 {
     size_t mark = out->len;
     struct ss_date month_s, month_e, per_s, per_e, start, end;
     int have_month = 0, have_period = 0, have_start = 0, have_end = 0;
-    int first = 1, rc;
+    int first = 1, rc = 0;
     const char *why = NULL;
 
     if (rec->flags & SS_REC_REJECTED) {
@@ -374,11 +559,17 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec, s
             if (len == 0)
                 s = NULL;
         }
-        if (!s) {
-            if (f->flags & SS_F_REQUIRED) {
-                fail(reason, reasonlen, f, NULL, 0, "required value missing");
-                goto bad;
-            }
+        /* A placeholder ("[Unknown]", "N/A") is a missing value, except in
+         * free text where it may be what the source means to say. */
+        if (s && f->type != SS_FT_TEXT && ss_norm_is_placeholder(s, len)) {
+            /* ...unless the code list has it: the Arts Council's age group "Unknown". */
+            const char *code, *ignored;
+            if (!(f->type == SS_FT_CODE && ss_norm_code(s, len, f->codes, &code, &ignored) == 0))
+                s = NULL;
+        }
+        if (!s && (f->flags & SS_F_REQUIRED)) {
+            fail(reason, reasonlen, f, NULL, 0, "required value missing");
+            goto bad;
         }
         switch (f->type) {
         case SS_FT_MONTH:
@@ -403,32 +594,21 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec, s
         if (!first && (rc = ss_buf_addc(out, '\t')) < 0)
             goto nomem;
         first = 0;
-        if (!s) {
-            if ((rc = ss_buf_add(out, "\\N", 2)) < 0)
-                goto nomem;
-            continue;
-        }
-        switch (f->type) {
-        case SS_FT_COUNT: {
-            long long v;
-            if (ss_parse_count(s, len, &v, &why) < 0)
-                goto bad_value;
-            rc = ss_buf_printf(out, "%lld", v);
-            break;
-        }
-        case SS_FT_DATE: {
-            struct ss_date d;
-            if (ss_parse_date(s, len, &d, &why) < 0)
-                goto bad_value;
-            rc = add_date(out, d);
-            break;
-        }
-        default:
-            rc = ss_copy_escape(out, s, len);
-            break;
+        size_t before = out->len;
+        why = NULL;
+        rc = s ? emit(out, f, s, len, ctx, &why) : emit_null(out, f);
+        if (rc == -1 && why) {
+            out->len = before;
+            goto bad_value;
         }
         if (rc < 0)
             goto nomem;
+        /* A required value that normalised to "missing" (a postcode placeholder). */
+        if ((f->flags & SS_F_REQUIRED) && out->len - before == 2 &&
+            memcmp(out->data + before, "\\N", 2) == 0) {
+            fail(reason, reasonlen, f, s, len, "is a placeholder, and a value is required");
+            goto bad;
+        }
         continue;
     bad_value:
         fail(reason, reasonlen, f, s, len, why);

@@ -29,16 +29,33 @@ int ss_parse_count(const char *s, size_t len, long long *out, const char **why);
 int ss_parse_date(const char *s, size_t len, struct ss_date *out, const char **why);
 int ss_parse_month(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
                    const char **why);
+/* A period: START/END, START/DURATION (ISO 8601) or a financial year label
+ * ("2023-24", "2023/24", "2023/2024": 1 April to 31 March). */
 int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
                     const char **why);
 /* Days since 1970-01-01 and back. */
 long ss_date_to_days(struct ss_date d);
 struct ss_date ss_days_to_date(long days);
 
-/* Appends the record's COPY text line (with trailing newline) to out and
- * returns 0; or returns -1, leaves out as it was, and writes a reason. */
-int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec, struct ss_buf *out,
-                       char *reason, size_t reasonlen);
+struct ss_authmap;
+
+/* What validation needs from outside the record. */
+struct ss_validate_ctx {
+    const struct ss_authmap *authorities; /* NULL: every authority is unknown */
+};
+
+/* Appends the record's COPY text line (with trailing newline), columns in
+ * ss_dataset_columns() order, to out and returns 0; or returns -1, leaves
+ * out as it was, and writes a reason naming the field, the value and the
+ * rule. */
+int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
+                       const struct ss_validate_ctx *ctx, struct ss_buf *out, char *reason,
+                       size_t reasonlen);
+
+/* An ISO 8601 date and time ("2024-04-01T10:15", seconds, fraction, "Z" or
+ * "+01:00" optional; a space instead of "T" accepted). Writes the canonical
+ * text (with "T") to out; no offset means Europe/London local time. */
+int ss_parse_timestamp(const char *s, size_t len, char *out, size_t outlen, const char **why);
 
 /* Appends the record's present values as one CSV line (no newline), for
  * the quarantine's raw text. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_authmap.h"
 #include "ss_buf.h"
 #include "ss_dataset.h"
 #include "ss_log.h"
@@ -21,7 +22,18 @@ struct wh_dataset {
     struct ss_column cols[SS_DATASET_MAX_COLUMNS];
     size_t ncols;
     char *copy_sql;   /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
-    char *upsert_sql; /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ... */
+    char *upsert_sql; /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
+                         history, the INSERT of new versions */
+    char *close_sql;  /* history: UPDATE ... SET valid_to that ends changed versions */
+    char *rerun_sql;  /* DELETE from staging what an earlier batch of the run wrote */
+    char keys[512];   /* the key columns, for messages */
+};
+
+/* One natural key seen in a batch: where, and with which values. */
+struct dup_slot {
+    uint64_t key; /* hash of the key columns' text; 0: empty */
+    uint64_t values;
+    uint32_t line;
 };
 
 struct ss_wh {
@@ -35,6 +47,10 @@ struct ss_wh {
     const char **vals;  /* scratch record arrays, max fields */
     size_t *lens;
     size_t maxf;
+    struct ss_authmap *authorities; /* ref.authority and its aliases, by key */
+    struct dup_slot *dups;          /* natural keys seen in the batch being applied */
+    size_t ndups;                   /* slots allocated, a power of two */
+    char auth_generation[64];       /* the ref.meta authorities_generation it was built from */
 };
 
 struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, char *err,
@@ -90,7 +106,11 @@ void ss_wh_free(struct ss_wh *wh)
     for (size_t i = 0; i < wh->nsets; i++) {
         free(wh->sets[i].copy_sql);
         free(wh->sets[i].upsert_sql);
+        free(wh->sets[i].close_sql);
+        free(wh->sets[i].rerun_sql);
     }
+    ss_authmap_free(wh->authorities);
+    free(wh->dups);
     ss_buf_free(&wh->copy);
     ss_buf_free(&wh->quar);
     ss_buf_free(&wh->raw);
@@ -121,6 +141,95 @@ static int exec_cmd(PGconn *conn, const char *sql, char *err, size_t errlen)
     }
     PQclear(res);
     return ok ? 0 : -1;
+}
+
+/* 1 if a stored column may hold NULL (an optional field's value). */
+static int nullable(const struct wh_dataset *w, size_t i)
+{
+    int f = w->cols[i].field;
+    return f >= 0 && !(w->ds->fields[f].flags & SS_F_REQUIRED);
+}
+
+/* "t.a = s.a AND ..." over the key columns. "=" where a column cannot be
+ * NULL, so the key's index is used; IS NOT DISTINCT FROM only for the few
+ * optional key columns (a library's year closed). */
+static void keys_match(struct ss_buf *b, const struct wh_dataset *w, const char *l, const char *r)
+{
+    int first = 1;
+    for (size_t i = 0; i < w->ncols; i++) {
+        if (!w->cols[i].key)
+            continue;
+        ss_buf_printf(b, "%s%s.%s %s %s.%s", first ? "" : " AND ", l, w->cols[i].name,
+                      nullable(w, i) ? "IS NOT DISTINCT FROM" : "=", r, w->cols[i].name);
+        first = 0;
+    }
+}
+
+/* "alias.a, alias.b" over the columns that are (key) or are not (!key) in the key. */
+static void column_list(struct ss_buf *b, const struct wh_dataset *w, const char *alias, int key)
+{
+    int first = 1;
+    for (size_t i = 0; i < w->ncols; i++) {
+        if ((w->cols[i].key != 0) != key)
+            continue;
+        ss_buf_printf(b, "%s%s%s%s", first ? "" : ", ", alias ? alias : "", alias ? "." : "",
+                      w->cols[i].name);
+        first = 0;
+    }
+}
+
+/* History: the batch's rows, last one wins per key. */
+static void staged(struct ss_buf *b, const struct wh_dataset *w)
+{
+    ss_buf_adds(b, "(SELECT DISTINCT ON (");
+    column_list(b, w, NULL, 1);
+    ss_buf_adds(b, ") * FROM pg_temp.stage_");
+    ss_buf_adds(b, w->ds->name);
+    ss_buf_adds(b, " ORDER BY ");
+    column_list(b, w, NULL, 1);
+    ss_buf_adds(b, ", ord DESC) AS s");
+}
+
+/* A changed row ends its current version; then every row without a current
+ * version gets one, with the id its earlier versions had. Two statements,
+ * so the unique index on current versions never sees two at once. */
+static int build_history_sql(struct wh_dataset *w, struct ss_buf *b)
+{
+    const char *table = w->ds->table;
+    const char *id = w->ds->id_column;
+
+    ss_buf_reset(b);
+    ss_buf_printf(b, "UPDATE %s AS t SET valid_to = now() FROM ", table);
+    staged(b, w);
+    ss_buf_adds(b, " WHERE t.valid_to IS NULL AND ");
+    keys_match(b, w, "t", "s");
+    ss_buf_adds(b, " AND (");
+    column_list(b, w, "t", 0);
+    ss_buf_adds(b, ") IS DISTINCT FROM (");
+    column_list(b, w, "s", 0);
+    ss_buf_adds(b, ")");
+    w->close_sql = strdup(b->data);
+
+    ss_buf_reset(b);
+    ss_buf_printf(b, "INSERT INTO %s (%s", table, id);
+    for (size_t i = 0; i < w->ncols; i++)
+        ss_buf_printf(b, ", %s", w->cols[i].name);
+    ss_buf_printf(b,
+                  ", valid_from, source, batch_id) SELECT coalesce((SELECT p.%s FROM %s p "
+                  "WHERE ",
+                  id, table);
+    keys_match(b, w, "p", "s");
+    ss_buf_printf(b, " ORDER BY p.valid_from DESC LIMIT 1), nextval('%s_id_seq'))", table);
+    for (size_t i = 0; i < w->ncols; i++)
+        ss_buf_printf(b, ", s.%s", w->cols[i].name);
+    ss_buf_adds(b, ", now(), $1::text, $2::bigint FROM ");
+    staged(b, w);
+    ss_buf_printf(b, " WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.valid_to IS NULL AND ", table);
+    keys_match(b, w, "t", "s");
+    ss_buf_adds(b, ")");
+    free(w->upsert_sql);
+    w->upsert_sql = strdup(b->data);
+    return w->close_sql && w->upsert_sql ? 0 : -1;
 }
 
 /* Builds the SQL for one dataset from its definition: nothing here is
@@ -154,63 +263,69 @@ static int build_sql(struct wh_dataset *w, struct ss_buf *b, PGconn *conn, char 
 
     /* Upsert: the last record of the batch wins for a repeated key; a row
      * whose values are unchanged is left alone, so a re-load writes nothing. */
-    struct ss_buf keys, vals, excl, sets;
-    ss_buf_init(&keys, 4096);
-    ss_buf_init(&vals, 4096);
-    ss_buf_init(&excl, 4096);
-    ss_buf_init(&sets, 4096);
-    for (i = 0; i < w->ncols; i++) {
-        const char *c = w->cols[i].name;
-        if (w->cols[i].key) {
-            ss_buf_printf(&keys, "%s%s", keys.len ? ", " : "", c);
-        } else {
-            ss_buf_printf(&vals, "%s%s", vals.len ? ", " : "", c);
-            ss_buf_printf(&excl, "%sEXCLUDED.%s", excl.len ? ", " : "", c);
-            ss_buf_printf(&sets, "%s = EXCLUDED.%s, ", c, c);
-        }
-    }
+    int has_values = 0;
+    for (i = 0; i < w->ncols; i++)
+        has_values |= !w->cols[i].key;
     ss_buf_reset(b);
     ss_buf_printf(b, "INSERT INTO %s AS t (", w->ds->table);
     for (i = 0; i < w->ncols; i++)
         ss_buf_printf(b, "%s, ", w->cols[i].name);
-    ss_buf_printf(b, "source, batch_id) SELECT DISTINCT ON (%s) ", keys.data);
+    ss_buf_adds(b, "source, batch_id) SELECT DISTINCT ON (");
+    column_list(b, w, NULL, 1);
+    ss_buf_adds(b, ") ");
     for (i = 0; i < w->ncols; i++)
         ss_buf_printf(b, "%s, ", w->cols[i].name);
-    ss_buf_printf(b,
-                  "$1::text, $2::bigint FROM pg_temp.stage_%s ORDER BY %s, ord DESC "
-                  "ON CONFLICT (%s) DO ",
-                  short_name, keys.data, keys.data);
-    if (vals.len)
-        ss_buf_printf(b,
-                      "UPDATE SET %ssource = EXCLUDED.source, batch_id = EXCLUDED.batch_id, "
-                      "loaded_at = now() WHERE (t.%s) IS DISTINCT FROM (%s)",
-                      sets.data, vals.len ? vals.data : "", excl.data);
-    else
-        ss_buf_adds(b, "NOTHING");
-    /* "(t.a, b)" needs every column qualified; rewrite the plain list. */
-    if (vals.len && strchr(vals.data, ',')) {
-        struct ss_buf q;
-        ss_buf_init(&q, 4096);
+    ss_buf_printf(b, "$1::text, $2::bigint FROM pg_temp.stage_%s ORDER BY ", short_name);
+    column_list(b, w, NULL, 1);
+    ss_buf_adds(b, ", ord DESC ON CONFLICT (");
+    column_list(b, w, NULL, 1);
+    ss_buf_adds(b, ") DO ");
+    if (has_values) {
+        ss_buf_adds(b, "UPDATE SET ");
         for (i = 0; i < w->ncols; i++)
             if (!w->cols[i].key)
-                ss_buf_printf(&q, "%st.%s", q.len ? ", " : "", w->cols[i].name);
-        char *where = strstr(b->data, "WHERE (t.");
-        if (where) {
-            b->len = (size_t)(where - b->data);
-            b->data[b->len] = '\0';
-            ss_buf_printf(b, "WHERE (%s) IS DISTINCT FROM (%s)", q.data, excl.data);
-        }
-        ss_buf_free(&q);
+                ss_buf_printf(b, "%s = EXCLUDED.%s, ", w->cols[i].name, w->cols[i].name);
+        ss_buf_adds(b, "source = EXCLUDED.source, batch_id = EXCLUDED.batch_id, loaded_at = "
+                       "now() WHERE (");
+        column_list(b, w, "t", 0);
+        ss_buf_adds(b, ") IS DISTINCT FROM (");
+        column_list(b, w, "EXCLUDED", 0);
+        ss_buf_adds(b, ")");
+    } else {
+        ss_buf_adds(b, "NOTHING");
     }
     w->upsert_sql = strdup(b->data);
+    if (w->ds->load == SS_LOAD_HISTORY && build_history_sql(w, b) < 0)
+        rc = -1;
+
+    /* A record whose key an earlier batch of the same run already wrote is a
+     * duplicate within one export: taken out of staging, quarantined. */
+    ss_buf_reset(b);
+    ss_buf_printf(b, "DELETE FROM pg_temp.stage_%s AS s USING %s AS t, ingest.batches AS b WHERE ",
+                  short_name, w->ds->table);
+    keys_match(b, w, "t", "s");
+    ss_buf_printf(b,
+                  " AND t.batch_id = b.batch_id AND b.source = $1 AND b.run_id = $2 AND "
+                  "b.batch_id <> $3::bigint%s RETURNING s.ord, b.seq, (",
+                  w->ds->load == SS_LOAD_HISTORY ? " AND t.valid_to IS NULL" : "");
+    column_list(b, w, "t", 0);
+    ss_buf_adds(b, ") IS NOT DISTINCT FROM (");
+    column_list(b, w, "s", 0);
+    ss_buf_adds(b, ")");
+    w->rerun_sql = strdup(b->data);
+    struct ss_buf names;
+    ss_buf_init(&names, sizeof(w->keys) - 1);
+    for (i = 0; i < w->ncols; i++)
+        if (w->cols[i].key)
+            ss_buf_printf(&names, "%s%s", names.len ? ", " : "", w->cols[i].name);
+    snprintf(w->keys, sizeof(w->keys), "%s", names.data ? names.data : "");
+    ss_buf_free(&names);
+    if (!w->rerun_sql)
+        rc = -1;
     if (!w->copy_sql || !w->upsert_sql) {
         snprintf(err, errlen, "out of memory");
         rc = -1;
     }
-    ss_buf_free(&keys);
-    ss_buf_free(&vals);
-    ss_buf_free(&excl);
-    ss_buf_free(&sets);
     return rc;
 }
 
@@ -224,6 +339,10 @@ int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen)
     if (exec_cmd(wh->conn,
                  "SET client_min_messages = warning;"
                  "SET synchronous_commit = on;"
+                 /* A timestamp without an offset is a library's local time. */
+                 "SET TimeZone = 'Europe/London';"
+                 /* Small statements on one batch: compiling them costs more than it saves. */
+                 "SET jit = off;"
                  "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
                  "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA",
                  err, errlen) < 0)
@@ -309,6 +428,213 @@ static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data
     return ok ? 0 : -1;
 }
 
+/* Rebuilds the authority map when ref.meta says the reference data changed
+ * (one small query per batch). Returns 0, or -1 when the database cannot be
+ * asked (the batch is retried). A warehouse without reference data yet
+ * resolves no authority, and says so in each reject. */
+static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
+{
+    PGresult *res = PQexec(wh->conn, "SELECT coalesce((SELECT value FROM ref.meta WHERE key = "
+                                     "'authorities_generation'), '0')");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int gone = transient(wh->conn, res);
+        PQclear(res);
+        if (gone) {
+            db_fail(wh, NULL, "reading ref.meta", out);
+            return -1;
+        }
+        return 0; /* no ref schema: nothing resolves */
+    }
+    const char *gen = PQgetvalue(res, 0, 0);
+    if (wh->authorities && strcmp(gen, wh->auth_generation) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    snprintf(wh->auth_generation, sizeof(wh->auth_generation), "%s", gen);
+    PQclear(res);
+    res = PQexec(wh->conn, "SELECT alias_key, code FROM ref.authority_alias "
+                           "UNION ALL SELECT code, code FROM ref.authority");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int gone = transient(wh->conn, res);
+        PQclear(res);
+        if (gone) {
+            db_fail(wh, NULL, "reading ref.authority_alias", out);
+            return -1;
+        }
+        return 0;
+    }
+    struct ss_authmap *m = ss_authmap_new();
+    for (int i = 0; m && i < PQntuples(res); i++)
+        ss_authmap_put(m, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    PQclear(res);
+    if (!m)
+        return 0;
+    ss_authmap_free(wh->authorities);
+    wh->authorities = m;
+    ss_info("authority map: %zu names and codes (reference data generation %s)",
+            ss_authmap_count(m), wh->auth_generation);
+    return 0;
+}
+
+/* Appends a quarantine COPY line for rec: line, reason, raw text (valid
+ * UTF-8, COPY-escaped). Returns 0 or -1 past the buffer's limit. */
+static int quarantine_record(struct ss_wh *wh, const struct ss_prec *rec, const char *reason)
+{
+    struct ss_buf clean;
+    ss_buf_reset(&wh->raw);
+    if (rec->flags & SS_REC_REJECTED) {
+        if (rec->nfields > 1 && rec->vals[1])
+            ss_buf_add(&wh->raw, rec->vals[1],
+                       rec->lens[1] < (1u << 19) ? rec->lens[1] : (1u << 19));
+    } else {
+        ss_validate_raw(rec, &wh->raw);
+    }
+    ss_buf_init(&clean, (size_t)4 << 20);
+    ss_buf_printf(&wh->quar, "%u\t", rec->line);
+    ss_utf8_sanitize(&clean, reason, strlen(reason));
+    ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
+    ss_buf_addc(&wh->quar, '\t');
+    ss_buf_reset(&clean);
+    ss_utf8_sanitize(&clean, wh->raw.data ? wh->raw.data : "", wh->raw.len);
+    ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
+    ss_buf_free(&clean);
+    return ss_buf_addc(&wh->quar, '\n') < 0 ? -1 : 0;
+}
+
+static uint64_t fnv(uint64_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Sizes the key table for a batch of n records. */
+static int dups_reset(struct ss_wh *wh, size_t n)
+{
+    size_t want = 64;
+    while (want < n * 2)
+        want *= 2;
+    if (want > wh->ndups) {
+        struct dup_slot *d = realloc(wh->dups, want * sizeof(*d));
+        if (!d)
+            return -1;
+        wh->dups = d;
+        wh->ndups = want;
+    }
+    memset(wh->dups, 0, wh->ndups * sizeof(*wh->dups));
+    return 0;
+}
+
+/* Looks up the natural key of a validated COPY line ("ord\tcol\tcol...\n")
+ * among the batch's earlier records. Returns 0 for a new key (remembered),
+ * or 1 with a reason for a repeat: the same fact twice, or two different
+ * values for one fact, are both for the source to sort out. */
+static int batch_duplicate(struct ss_wh *wh, const struct wh_dataset *w, const char *text,
+                           size_t len, uint32_t line, char *reason, size_t reasonlen)
+{
+    uint64_t key = 1469598103934665603ULL, values = key;
+    const char *p = memchr(text, '\t', len), *end = text + len - 1; /* skip ord and '\n' */
+    for (size_t c = 0; p && p < end && c < w->ncols; c++) {
+        const char *start = p + 1, *tab = memchr(start, '\t', (size_t)(end - start));
+        const char *stop = tab ? tab : end;
+        if (w->cols[c].key)
+            key = fnv(fnv(key, start, (size_t)(stop - start)), "\t", 1);
+        else
+            values = fnv(fnv(values, start, (size_t)(stop - start)), "\t", 1);
+        p = tab;
+    }
+    if (!key)
+        key = 1;
+    size_t i = (size_t)key & (wh->ndups - 1);
+    while (wh->dups[i].key && wh->dups[i].key != key)
+        i = (i + 1) & (wh->ndups - 1);
+    if (!wh->dups[i].key) {
+        wh->dups[i] = (struct dup_slot){key, values, line};
+        return 0;
+    }
+    if (wh->dups[i].values == values)
+        snprintf(reason, reasonlen,
+                 "line %u repeats line %u exactly (same %.300s): not loaded twice", line,
+                 wh->dups[i].line, w->keys);
+    else
+        snprintf(reason, reasonlen,
+                 "line %u has the same %.300s as line %u but different values: kept line %u, "
+                 "which is right is for the source to say",
+                 line, w->keys, wh->dups[i].line, wh->dups[i].line);
+    return 1;
+}
+
+struct rerun_hit {
+    uint32_t ord;
+    uint32_t seq;
+    int same;
+};
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const struct rerun_hit *x = a, *y = b;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+/* Takes out of staging the records whose key an earlier batch of this run
+ * wrote, and quarantines them. Returns how many, or -1 with res set on a
+ * database error. */
+static int rerun_duplicates(struct ss_wh *wh, const struct wh_dataset *w, const struct ss_header *h,
+                            const char *batch_id, const void *payload, size_t len,
+                            const struct ss_wh_limits *limits, PGresult **failed)
+{
+    const char *params[] = {h->source, h->run_id, batch_id};
+    PGresult *res = PQexecParams(wh->conn, w->rerun_sql, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        *failed = res;
+        return -1;
+    }
+    int n = PQntuples(res);
+    if (n == 0) {
+        PQclear(res);
+        return 0;
+    }
+    struct rerun_hit *hits = calloc((size_t)n, sizeof(*hits));
+    if (!hits) {
+        PQclear(res);
+        *failed = NULL;
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        hits[i].ord = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+        hits[i].seq = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+        hits[i].same = PQgetvalue(res, i, 2)[0] == 't';
+    }
+    PQclear(res);
+    qsort(hits, (size_t)n, sizeof(*hits), cmp_hit);
+
+    struct ss_payload_reader rd;
+    struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
+    char reason[SS_PROTO_REASON_MAX + 1];
+    uint32_t ord = 0;
+    int k = 0;
+    ss_payload_reader_init(&rd, payload, len, wh->maxf, limits->max_field_bytes);
+    while (k < n && ss_payload_next(&rd, &rec, reason, sizeof(reason)) == 1) {
+        if (++ord != hits[k].ord)
+            continue;
+        if (hits[k].same)
+            snprintf(reason, sizeof(reason),
+                     "line %u repeats a record of batch %u of this run exactly (same %.300s): not "
+                     "loaded twice",
+                     rec.line, hits[k].seq, w->keys);
+        else
+            snprintf(reason, sizeof(reason),
+                     "line %u has the same %.300s as a record of batch %u of this run but "
+                     "different values: kept the earlier one, which is right is for the source "
+                     "to say",
+                     rec.line, w->keys, hits[k].seq);
+        quarantine_record(wh, &rec, reason);
+        k++;
+    }
+    free(hits);
+    return n;
+}
+
 void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
                  const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
 {
@@ -348,41 +674,35 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
     struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
     uint32_t good = 0, bad = 0, n = 0;
     int r;
+    if (refresh_authorities(wh, out) < 0)
+        return;
+    struct ss_validate_ctx vctx = {wh->authorities};
     ss_buf_reset(&wh->copy);
     ss_buf_reset(&wh->quar);
+    if (dups_reset(wh, h->records) < 0) {
+        out->result = SS_WH_RETRY;
+        snprintf(out->reason, sizeof(out->reason), "out of memory");
+        return;
+    }
     ss_payload_reader_init(&rd, payload, len, wh->maxf, limits->max_field_bytes);
     while ((r = ss_payload_next(&rd, &rec, reason, sizeof(reason))) == 1) {
         size_t mark = wh->copy.len;
         n++;
         if (n > h->records)
             break;
-        if (ss_buf_printf(&wh->copy, "%u\t", n) < 0)
+        if (ss_buf_printf(&wh->copy, "%u\t", n) < 0) {
             snprintf(reason, sizeof(reason), "batch text over its limit");
-        else if (ss_validate_record(w->ds, &rec, &wh->copy, reason, sizeof(reason)) == 0) {
-            good++;
-            continue;
+        } else if (ss_validate_record(w->ds, &rec, &vctx, &wh->copy, reason, sizeof(reason)) == 0) {
+            if (!batch_duplicate(wh, w, wh->copy.data + mark, wh->copy.len - mark, rec.line, reason,
+                                 sizeof(reason))) {
+                good++;
+                continue;
+            }
         }
         wh->copy.len = mark;
-        /* Quarantine line: line, reason, raw (all COPY-escaped, valid UTF-8). */
-        ss_buf_reset(&wh->raw);
-        if (rec.flags & SS_REC_REJECTED) {
-            if (rec.nfields > 1 && rec.vals[1])
-                ss_buf_add(&wh->raw, rec.vals[1],
-                           rec.lens[1] < (1u << 19) ? rec.lens[1] : (1u << 19));
-        } else {
-            ss_validate_raw(&rec, &wh->raw);
-        }
-        struct ss_buf clean;
-        ss_buf_init(&clean, (size_t)4 << 20);
-        ss_buf_printf(&wh->quar, "%u\t", rec.line);
-        ss_utf8_sanitize(&clean, reason, strlen(reason));
-        ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
-        ss_buf_addc(&wh->quar, '\t');
-        ss_buf_reset(&clean);
-        ss_utf8_sanitize(&clean, wh->raw.data ? wh->raw.data : "", wh->raw.len);
-        ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
-        ss_buf_free(&clean);
-        if (ss_buf_addc(&wh->quar, '\n') < 0) {
+        if (wh->copy.data)
+            wh->copy.data[mark] = '\0';
+        if (quarantine_record(wh, &rec, reason) < 0) {
             out->result = SS_WH_REFUSED;
             snprintf(out->reason, sizeof(out->reason), "quarantine text over its limit");
             return;
@@ -438,7 +758,20 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
     if (good) {
         if (run_copy(wh, w->copy_sql, &wh->copy, &res) < 0)
             goto db_error_copy;
+        int again = rerun_duplicates(wh, w, h, batch_id, payload, len, limits, &res);
+        if (again < 0)
+            goto db_error_upsert;
+        good -= (uint32_t)again;
+        bad += (uint32_t)again;
+    }
+    if (good) {
         const char *up_params[] = {h->source, batch_id};
+        if (w->close_sql) {
+            res = PQexecParams(wh->conn, w->close_sql, 0, NULL, NULL, NULL, NULL, 0);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                goto db_error_upsert;
+            PQclear(res);
+        }
         res = PQexecParams(wh->conn, w->upsert_sql, 2, NULL, up_params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             goto db_error_upsert;

@@ -195,7 +195,7 @@ _ss_pg_usable() {
 }
 
 # ss_pg_start DIR [PORT]: make sure a private cluster for DIR runs (see the layout
-# at the top), with trust authentication, the role `shelfsync` (LOGIN) and the
+# at the top), with trust authentication, the role `shelfsync` (LOGIN, CREATEROLE) and the
 # database `shelfsync` it owns. initdb only when there is no cluster yet; a
 # running cluster is left running. PORT defaults to the recorded one, else a free
 # one. Sets SS_PG_DIR to the real cluster directory.
@@ -292,6 +292,8 @@ port = $port
         ss_log "creating role shelfsync"
         "${su[@]}" -c "CREATE ROLE shelfsync LOGIN" || return 1
     fi
+    # The owner that runs migrations creates the writer and analyst roles (005).
+    "${su[@]}" -c "ALTER ROLE shelfsync CREATEROLE" >/dev/null || return 1
     if [[ -z $("${su[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'shelfsync'") ]]; then
         ss_log "creating database shelfsync"
         "${su[@]}" -c "CREATE DATABASE shelfsync OWNER shelfsync" || return 1

@@ -239,6 +239,35 @@ it_migrate() {
         { tail -n 20 -- "$IT_DIR/migrate.log"; it_fail "shelfsync migrate failed"; }
 }
 
+# it_test_authorities: register the fictional authorities the tests' own
+# exports name ("Exampleshire" E99999901, "Evilshire" E99999902, "Authority N"
+# E99000000+N for N < 100) and Barnet (E09000003), so the daemon resolves
+# them without the real reference files. Needs the schema (it_migrate first).
+it_test_authorities() {
+    it_log "registering test authorities in ref.authority"
+    it_psql "
+      INSERT INTO ref.authority (code, name, nice_name, region, nation) VALUES
+        ('E99999901', 'Exampleshire County Council', 'Exampleshire', 'Test', 'England'),
+        ('E99999902', 'Evilshire Council', 'Evilshire', 'Test', 'England'),
+        ('E09000003', 'London Borough of Barnet', 'Barnet', 'London', 'England')
+      ON CONFLICT (code) DO NOTHING;
+      INSERT INTO ref.authority (code, name, nice_name, region, nation)
+        SELECT 'E99' || lpad(n::text, 6, '0'), 'Authority ' || n, 'Authority ' || n, 'Test', 'England'
+        FROM generate_series(0, 99) n
+      ON CONFLICT (code) DO NOTHING;
+      INSERT INTO ref.authority_alias (alias_key, code, alias, origin) VALUES
+        ('exampleshire', 'E99999901', 'Exampleshire', 'test'),
+        ('evilshire', 'E99999902', 'Evilshire', 'test'),
+        ('barnet', 'E09000003', 'Barnet', 'test')
+      ON CONFLICT (alias_key) DO NOTHING;
+      INSERT INTO ref.authority_alias (alias_key, code, alias, origin)
+        SELECT 'authority ' || n, 'E99' || lpad(n::text, 6, '0'), 'Authority ' || n, 'test'
+        FROM generate_series(0, 99) n
+      ON CONFLICT (alias_key) DO NOTHING;
+      INSERT INTO ref.meta (key, value) VALUES ('authorities_generation', '1')
+      ON CONFLICT (key) DO UPDATE SET value = (ref.meta.value::bigint + 1)::text;" >/dev/null
+}
+
 # it_daemon_start: start shelfsyncd with the config of it_daemon_config (log
 # appended to $IT_DIR/daemon.log) and wait until its port accepts connections.
 it_daemon_start() {

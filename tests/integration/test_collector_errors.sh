@@ -51,6 +51,8 @@ it_assert_eq 3 "$(ls "$IT_DIR/state-later/outbox" | wc -l)" "batches kept in the
 grep -q "giving up for now; 3 batches stay in the outbox" "$IT_DIR/collect-later.log" || it_fail "message not found"
 
 it_log "daemon back: the next run delivers the old batches first, then its own"
+it_migrate
+it_test_authorities
 it_daemon_start
 st=0; it_collect "$IT_DIR/later.json" || st=$?
 it_assert_eq 0 "$st" "exit status"

@@ -13,6 +13,8 @@ c = json.load(open(sys.argv[1]))
 c["limits"] = {"max_message_bytes": 1048576, "max_frames": 8, "max_records": 1000, "max_header_bytes": 4096}
 json.dump(c, open(sys.argv[1], "w"))
 PY
+it_migrate
+it_test_authorities
 it_daemon_start
 ep="tcp://127.0.0.1:$IT_ZMQ_PORT"
 peer() { "$SS_BIN_DIR/ss_peer" "$ep" --timeout 2000 "$@"; }

@@ -8,6 +8,8 @@ mkdir -p "$IT_DIR/www"
 read -r rows total < <(ss_python "$IT_LIB_DIR/gen_loans.py" "$IT_DIR/www/loans.csv" 100000)
 it_http_start "$IT_DIR/www"
 it_daemon_config "$IT_DIR/daemon.json"
+it_migrate
+it_test_authorities
 it_daemon_start
 it_collector_config "$IT_DIR/c.json" killed "http://127.0.0.1:$IT_HTTP_PORT/loans.csv" \
     '"batch": {"records": 200}'

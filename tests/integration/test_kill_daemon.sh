@@ -9,6 +9,8 @@ mkdir -p "$IT_DIR/www"
 read -r rows total < <(ss_python "$IT_LIB_DIR/gen_loans.py" "$IT_DIR/www/loans.csv" 100000)
 it_http_start "$IT_DIR/www"
 it_daemon_config "$IT_DIR/daemon.json"
+it_migrate
+it_test_authorities
 it_daemon_start
 # Small batches so the load lasts; a short ack timeout so resends happen soon.
 it_collector_config "$IT_DIR/c.json" crashy "http://127.0.0.1:$IT_HTTP_PORT/loans.csv" \

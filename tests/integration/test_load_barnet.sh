@@ -11,6 +11,8 @@ fi
 it_reset_db
 it_http_start "$(dirname "$barnet")"
 it_daemon_config "$IT_DIR/daemon.json"
+it_migrate
+it_test_authorities
 it_daemon_start
 it_collector_config "$IT_DIR/barnet.json" barnet-loans \
     "http://127.0.0.1:$IT_HTTP_PORT/loans_barnet.csv" '"batch": {"records": 100}'
@@ -31,15 +33,15 @@ it_assert_eq "8" "$(it_psql 'SELECT count(*) FROM ingest.batches')" "batches of 
 it_assert_eq "662" "$(it_psql "SELECT loans FROM core.loans WHERE service_point = 'Barnet Book Club'
     AND item_type = 'Barnet Book Club' AND period_start = '2019-04-01' AND period_end = '2019-06-30'")" \
     "Barnet Book Club, first quarter"
-it_assert_eq "Barnet|Barnet Book Club|Adult audiobook|9|2019-04-01|2019-06-30" \
-    "$(it_psql "SELECT authority, service_point, item_type, loans, period_start, period_end FROM core.loans
+it_assert_eq "E09000003|Barnet Book Club|Adult audiobook|9|2019-04-01|2019-06-30" \
+    "$(it_psql "SELECT authority_code, service_point, item_type, loans, period_start, period_end FROM core.loans
      ORDER BY service_point, period_start, item_type LIMIT 1")" "first row, every column"
 it_assert_eq "barnet-loans" "$(it_psql 'SELECT DISTINCT source FROM core.loans')" "provenance"
 
 # The same export again: new batches, no row changed.
-before=$(it_psql "SELECT md5(string_agg(t::text, ',' ORDER BY authority, service_point, item_type, period_start)) FROM core.loans t")
+before=$(it_psql "SELECT md5(string_agg(t::text, ',' ORDER BY authority_code, service_point, item_type, period_start)) FROM core.loans t")
 it_collect "$IT_DIR/barnet.json" || it_fail "second run exited with $?"
-after=$(it_psql "SELECT md5(string_agg(t::text, ',' ORDER BY authority, service_point, item_type, period_start)) FROM core.loans t")
+after=$(it_psql "SELECT md5(string_agg(t::text, ',' ORDER BY authority_code, service_point, item_type, period_start)) FROM core.loans t")
 it_assert_eq "$before" "$after" "second load changed no row (values, batch ids, loaded_at)"
 it_assert_eq "16" "$(it_psql 'SELECT count(*) FROM ingest.batches')" "second run's batches in the ledger"
 it_daemon_stop

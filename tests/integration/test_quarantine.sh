@@ -6,6 +6,8 @@ it_setup
 it_reset_db
 it_http_start "$SS_SOURCE_DIR/tests/fixtures"
 it_daemon_config "$IT_DIR/daemon.json"
+it_migrate
+it_test_authorities
 it_daemon_start
 it_collector_config "$IT_DIR/mixed.json" mixed "http://127.0.0.1:$IT_HTTP_PORT/loans_mixed.csv"
 it_collect "$IT_DIR/mixed.json" || it_fail "collector exited with $?"

@@ -504,8 +504,12 @@ static void test_duplicate_key_rejected(void **state)
 static void test_unknown_dataset_lists_known_names(void **state)
 {
     (void)state;
-    collector_fails("{\"source\": \"s\",\n \"dataset\": \"visits\"}",
-                    ":2:2: \"dataset\": unknown dataset \"visits\" (known: loans)");
+    collector_fails("{\"source\": \"s\",\n \"dataset\": \"footfall\"}",
+                    ":2:2: \"dataset\": unknown dataset \"footfall\" (known: service_points, "
+                    "mobile_stops, events, loans, visits, membership, stock, activity_loans, "
+                    "activity_visits, active_users, activity_events, activity_event_attendance, "
+                    "computer_hours, wifi_sessions, click_and_collect, workforce, finance, "
+                    "loan_transactions)");
 }
 
 static void test_bad_source_name_rejected(void **state)

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "ss_authmap.h"
 #include "ss_dataset.h"
 #include "ss_validate.h"
 
@@ -121,7 +122,13 @@ static int validate(const char *const *v, struct ss_buf *out, char *reason)
         lens[i] = v[i] ? strlen(v[i]) : 0;
     }
     struct ss_prec rec = {.line = 2, .flags = 0, .nfields = 8, .vals = vals, .lens = lens};
-    return ss_validate_record(ds, &rec, out, reason, 512);
+    struct ss_authmap *m = ss_authmap_new();
+    ss_authmap_put(m, "barnet", "E09000003");
+    ss_authmap_put(m, "E09000003", "E09000003");
+    struct ss_validate_ctx ctx = {m};
+    int rc = ss_validate_record(ds, &rec, &ctx, out, reason, 512);
+    ss_authmap_free(m);
+    return rc;
 }
 
 static void test_loans_record_becomes_copy_line_in_column_order(void **state)
@@ -131,7 +138,8 @@ static void test_loans_record_becomes_copy_line_in_column_order(void **state)
     char reason[512];
     ss_buf_init(&out, 1 << 16);
     assert_int_equal(validate(v, &out, reason), 0);
-    assert_string_equal(out.data, "Barnet\tBurnt Oak\tAdult fiction\t37\t2019-04-01\t2019-04-30\n");
+    assert_string_equal(out.data,
+                        "E09000003\tBurnt Oak\tAdult fiction\t37\t2019-04-01\t2019-04-30\n");
     ss_buf_free(&out);
 }
 
@@ -143,7 +151,7 @@ static void test_loans_old_count_start_end_form_accepted(void **state)
     char reason[512];
     ss_buf_init(&out, 1 << 16);
     assert_int_equal(validate(v, &out, reason), 0);
-    assert_string_equal(out.data, "Barnet\tChipping Barnet\tDVD\t5\t2019-04-01\t2019-06-30\n");
+    assert_string_equal(out.data, "E09000003\tChipping Barnet\tDVD\t5\t2019-04-01\t2019-06-30\n");
     ss_buf_free(&out);
 }
 
@@ -195,6 +203,60 @@ static void test_days_conversion_round_trips(void **state)
     assert_int_equal(ss_date_to_days(epoch), 0);
 }
 
+static void test_code_list_value_that_looks_like_a_placeholder_kept(void **state)
+{
+    /* activity_loans: authority, format, content_age_group, period, period_start, period_end, loans
+     */
+    const struct ss_dataset *ds = ss_dataset_find("activity_loans");
+    const char *vals[] = {"E09000003", "Ebook", "Unknown", "2023-04-01/P1M", NULL, NULL, "3347"};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
+        lens[i] = vals[i] ? strlen(vals[i]) : 0;
+    struct ss_prec rec = {.line = 471, .nfields = 7, .vals = vals, .lens = lens};
+    struct ss_authmap *m = ss_authmap_new();
+    ss_authmap_put(m, "E09000003", "E09000003");
+    struct ss_validate_ctx ctx = {m};
+    struct ss_buf out;
+    char reason[512];
+    ss_buf_init(&out, 4096);
+    assert_int_equal(ss_validate_record(ds, &rec, &ctx, &out, reason, sizeof(reason)), 0);
+    assert_string_equal(out.data, "E09000003\tEbook\tUnknown\t3347\t2023-04-01\t2023-04-30\n");
+    /* A placeholder where a code is required is missing, not a code. */
+    vals[2] = "N/A";
+    lens[2] = 3;
+    assert_int_equal(ss_validate_record(ds, &rec, &ctx, &out, reason, sizeof(reason)), -1);
+    assert_string_equal(reason, "\"content_age_group\": required value missing");
+    ss_buf_free(&out);
+    ss_authmap_free(m);
+}
+
+static void test_financial_year_labels_are_periods(void **state)
+{
+    struct ss_date s, e;
+    const char *why;
+    assert_int_equal(ss_parse_period("2023-24", 7, &s, &e, &why), 0);
+    assert_int_equal(s.y * 10000 + s.m * 100 + s.d, 20230401);
+    assert_int_equal(e.y * 10000 + e.m * 100 + e.d, 20240331);
+    assert_int_equal(ss_parse_period("2023/2024", 9, &s, &e, &why), 0);
+    assert_int_equal(ss_parse_period("2023/24", 7, &s, &e, &why), 0);
+    assert_int_equal(ss_parse_period("2023-25", 7, &s, &e, &why), -1);
+}
+
+static void test_timestamps_iso_with_or_without_offset(void **state)
+{
+    char out[64];
+    const char *why;
+    assert_int_equal(ss_parse_timestamp("2024-04-01 10:15", 16, out, sizeof(out), &why), 0);
+    assert_string_equal(out, "2024-04-01T10:15");
+    assert_int_equal(ss_parse_timestamp("2024-04-01T10:15:30.25Z", 23, out, sizeof(out), &why), 0);
+    assert_int_equal(ss_parse_timestamp("2024-04-01T10:15:30+01:00", 25, out, sizeof(out), &why),
+                     0);
+    assert_int_equal(ss_parse_timestamp("2024-04-01T25:15", 16, out, sizeof(out), &why), -1);
+    assert_int_equal(ss_parse_timestamp("01/04/2024 10:15", 16, out, sizeof(out), &why), 0);
+    assert_string_equal(out, "2024-04-01T10:15");
+    assert_int_equal(ss_parse_timestamp("2024-04-01", 10, out, sizeof(out), &why), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +273,9 @@ int main(void)
         cmocka_unit_test(test_loans_bad_values_give_reasons_and_leave_output_alone),
         cmocka_unit_test(test_raw_text_is_csv_of_the_values),
         cmocka_unit_test(test_days_conversion_round_trips),
+        cmocka_unit_test(test_code_list_value_that_looks_like_a_placeholder_kept),
+        cmocka_unit_test(test_financial_year_labels_are_periods),
+        cmocka_unit_test(test_timestamps_iso_with_or_without_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

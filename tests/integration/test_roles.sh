@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The analyst role reads core and ref and cannot write anything; the writer
+# role can write facts but not reference data.
+source "$(dirname "$0")/lib.sh"
+it_setup
+it_daemon_config "$IT_DIR/daemon.json"
+it_migrate
+it_test_authorities
+as_role() { "$SS_PGBIN/psql" -X -q -tA -h "$SS_PGHOST" -p "$SS_PGPORT" -U postgres -d "$SS_PGDATABASE" \
+    -c "SET ROLE $1" -c "$2" 2>&1; }
+
+it_assert_eq "t|t" "$(it_psql "SELECT rolcanlogin = false, true FROM pg_roles WHERE rolname = 'shelfsync_analyst'")" "analyst role exists, NOLOGIN"
+out=$(as_role shelfsync_analyst "SELECT count(*) FROM core.loans") || true
+[[ $out =~ ^[0-9]+$ ]] || it_fail "analyst cannot read core.loans: $out"
+out=$(as_role shelfsync_analyst "SELECT count(*) FROM core.v_authority_year") || true
+[[ $out =~ ^[0-9]+$ ]] || it_fail "analyst cannot read the views: $out"
+out=$(as_role shelfsync_analyst "SELECT count(*) FROM ref.authority") || true
+[[ $out =~ ^[0-9]+$ ]] || it_fail "analyst cannot read ref.authority: $out"
+for sql in "INSERT INTO core.stock (authority_code, service_point, count_date, item_type, items, source, batch_id) VALUES ('E99999901', 'x', '2024-01-01', 'x', 1, 'x', 0)" \
+    "UPDATE core.loans SET loans = 0" "DELETE FROM ref.authority" "CREATE TABLE core.mine (a int)" \
+    "SELECT count(*) FROM ingest.quarantine"; do
+    out=$(as_role shelfsync_analyst "$sql") || true
+    [[ $out == *"permission denied"* ]] || it_fail "analyst was not refused: $sql: $out"
+    it_log "ok: analyst refused: ${sql:0:40}..."
+done
+out=$(as_role shelfsync_writer "INSERT INTO core.stock (authority_code, service_point, count_date, item_type, items, source, batch_id) VALUES ('E99999901', 'x', '2024-01-01', 'x', 1, 'x', 0)") || true
+[[ $out == "" ]] || it_fail "writer cannot write a fact: $out"
+out=$(as_role shelfsync_writer "DELETE FROM ref.authority") || true
+[[ $out == *"permission denied"* ]] || it_fail "writer may change reference data: $out"
+it_psql "DELETE FROM core.stock WHERE source = 'x'" >/dev/null
+it_log "roles behave"
