@@ -336,8 +336,8 @@ static int first_sight(struct csv_run *r, struct ss__map *seen, const char *code
 {
     struct ss__ent *dup = map_get(seen, code);
     if (dup) {
-        set_err(r->err, r->errlen, "%s:%lu: code %s given twice (first at line %lu)", r->path,
-                line, code, dup->line);
+        set_err(r->err, r->errlen, "%s:%lu: code %s given twice (first at line %lu)", r->path, line,
+                code, dup->line);
         return -1;
     }
     if (map_put(seen, code, NULL, NULL, line) < 0) {

@@ -21,12 +21,13 @@ struct wh_dataset {
     const struct ss_dataset *ds;
     struct ss_column cols[SS_DATASET_MAX_COLUMNS];
     size_t ncols;
-    char *copy_sql;   /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
-    char *upsert_sql; /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
-                         history, the INSERT of new versions */
-    char *close_sql;  /* history: UPDATE ... SET valid_to that ends changed versions */
-    char *rerun_sql;  /* DELETE from staging what an earlier batch of the run wrote */
-    char keys[512];   /* the key columns, for messages */
+    char *copy_sql;    /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
+    char *upsert_sql;  /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
+                          history, the INSERT of new versions */
+    char *close_sql;   /* history: UPDATE ... SET valid_to that ends changed versions */
+    char *succeed_sql; /* history: ends the open version a closing (NULL -> value) replaces */
+    char *rerun_sql;   /* DELETE from staging what an earlier batch of the run wrote */
+    char keys[512];    /* the key columns, for messages */
 };
 
 /* One natural key seen in a batch: where, and with which values. */
@@ -107,6 +108,7 @@ void ss_wh_free(struct ss_wh *wh)
         free(wh->sets[i].copy_sql);
         free(wh->sets[i].upsert_sql);
         free(wh->sets[i].close_sql);
+        free(wh->sets[i].succeed_sql);
         free(wh->sets[i].rerun_sql);
     }
     ss_authmap_free(wh->authorities);
@@ -178,6 +180,27 @@ static void column_list(struct ss_buf *b, const struct wh_dataset *w, const char
     }
 }
 
+/* "the required keys equal, and every optional key empty in l but given in
+ * r": the row r describes is l, after a value arrived (a library closed). */
+static int keys_succeed(struct ss_buf *b, const struct wh_dataset *w, const char *l, const char *r)
+{
+    int first = 1, any = 0;
+    for (size_t i = 0; i < w->ncols; i++) {
+        if (!w->cols[i].key)
+            continue;
+        if (nullable(w, i)) {
+            ss_buf_printf(b, "%s%s.%s IS NULL AND %s.%s IS NOT NULL", first ? "" : " AND ", l,
+                          w->cols[i].name, r, w->cols[i].name);
+            any = 1;
+        } else {
+            ss_buf_printf(b, "%s%s.%s = %s.%s", first ? "" : " AND ", l, w->cols[i].name, r,
+                          w->cols[i].name);
+        }
+        first = 0;
+    }
+    return any;
+}
+
 /* History: the batch's rows, last one wins per key. */
 static void staged(struct ss_buf *b, const struct wh_dataset *w)
 {
@@ -210,6 +233,18 @@ static int build_history_sql(struct wh_dataset *w, struct ss_buf *b)
     ss_buf_adds(b, ")");
     w->close_sql = strdup(b->data);
 
+    /* A library that closes keeps its id: its open version ends, and the
+     * closed one (a new key, year_closed given) continues it. */
+    ss_buf_reset(b);
+    ss_buf_printf(b, "UPDATE %s AS t SET valid_to = now() FROM ", table);
+    staged(b, w);
+    ss_buf_adds(b, " WHERE t.valid_to IS NULL AND ");
+    int succession = keys_succeed(b, w, "t", "s");
+    ss_buf_printf(b, " AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.valid_to IS NULL AND ", table);
+    keys_match(b, w, "c", "s");
+    ss_buf_adds(b, ")");
+    w->succeed_sql = succession ? strdup(b->data) : NULL;
+
     ss_buf_reset(b);
     ss_buf_printf(b, "INSERT INTO %s (%s", table, id);
     for (size_t i = 0; i < w->ncols; i++)
@@ -219,7 +254,13 @@ static int build_history_sql(struct wh_dataset *w, struct ss_buf *b)
                   "WHERE ",
                   id, table);
     keys_match(b, w, "p", "s");
-    ss_buf_printf(b, " ORDER BY p.valid_from DESC LIMIT 1), nextval('%s_id_seq'))", table);
+    ss_buf_printf(b, " ORDER BY p.valid_from DESC LIMIT 1), ");
+    if (succession) {
+        ss_buf_printf(b, "(SELECT p.%s FROM %s p WHERE ", id, table);
+        keys_succeed(b, w, "p", "s");
+        ss_buf_adds(b, " ORDER BY p.valid_from DESC LIMIT 1), ");
+    }
+    ss_buf_printf(b, "nextval('%s_id_seq'))", table);
     for (size_t i = 0; i < w->ncols; i++)
         ss_buf_printf(b, ", s.%s", w->cols[i].name);
     ss_buf_adds(b, ", now(), $1::text, $2::bigint FROM ");
@@ -766,8 +807,11 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
     }
     if (good) {
         const char *up_params[] = {h->source, batch_id};
-        if (w->close_sql) {
-            res = PQexecParams(wh->conn, w->close_sql, 0, NULL, NULL, NULL, NULL, 0);
+        const char *history[] = {w->close_sql, w->succeed_sql};
+        for (size_t k = 0; k < 2; k++) {
+            if (!history[k])
+                continue;
+            res = PQexecParams(wh->conn, history[k], 0, NULL, NULL, NULL, NULL, 0);
             if (PQresultStatus(res) != PGRES_COMMAND_OK)
                 goto db_error_upsert;
             PQclear(res);
