@@ -91,7 +91,11 @@ int ss_migrate(PGconn *conn, char *err, size_t errlen)
                 " version integer PRIMARY KEY, name text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now());"
                 "COMMENT ON TABLE ingest.schema_migrations IS"
-                " 'Warehouse schema versions applied, one row per migration file'",
+                " 'Warehouse schema versions applied, one row per migration file';"
+                "COMMENT ON COLUMN ingest.schema_migrations.version IS"
+                " 'Number of the migration file (daemon/migrations/NNN_name.sql)';"
+                "COMMENT ON COLUMN ingest.schema_migrations.name IS 'File name of the migration';"
+                "COMMENT ON COLUMN ingest.schema_migrations.applied_at IS 'When it was applied'",
                 msg, sizeof(msg)) < 0) {
         snprintf(err, errlen, "migrations: cannot create ingest.schema_migrations: %s", msg);
         applied = -1;

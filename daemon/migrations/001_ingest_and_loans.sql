@@ -45,6 +45,7 @@ CREATE TABLE ingest.quarantine (
 );
 CREATE UNIQUE INDEX quarantine_record ON ingest.quarantine (source, dataset, md5(reason), md5(raw));
 COMMENT ON TABLE ingest.quarantine IS 'Records that failed validation, with the reason; the same bad record sent again updates last_seen and seen_count';
+COMMENT ON COLUMN ingest.quarantine.quarantine_id IS 'Surrogate id of the quarantined record';
 COMMENT ON COLUMN ingest.quarantine.source IS 'Collector source name';
 COMMENT ON COLUMN ingest.quarantine.dataset IS 'Dataset the record was meant for';
 COMMENT ON COLUMN ingest.quarantine.batch_id IS 'Batch that last carried the record';

@@ -29,3 +29,14 @@ out=$(as_role shelfsync_writer "DELETE FROM ref.authority") || true
 [[ $out == *"permission denied"* ]] || it_fail "writer may change reference data: $out"
 it_psql "DELETE FROM core.stock WHERE source = 'x'" >/dev/null
 it_log "roles behave"
+
+# `\d+` is the documentation: every table, view and column in the schemas
+# people read has a COMMENT.
+it_assert_eq "" "$(it_psql "SELECT string_agg(n.nspname || '.' || c.relname, ', ' ORDER BY 1) FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('core', 'ref', 'ingest') AND c.relkind IN ('r', 'v') AND obj_description(c.oid, 'pg_class') IS NULL")" \
+    "tables and views without a comment"
+it_assert_eq "" "$(it_psql "SELECT string_agg(n.nspname || '.' || c.relname || '.' || a.attname, ', ' ORDER BY 1) FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
+    WHERE n.nspname IN ('core', 'ref', 'ingest') AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped
+      AND col_description(c.oid, a.attnum) IS NULL")" "columns without a comment"
