@@ -35,6 +35,8 @@ enum ss_cfg_type {
     SS_CFG_STRARR,  /* char *[max_items] + size_t count: array of strings */
     SS_CFG_MAP,     /* struct ss_config_pair[max_items] + size_t count: object of strings */
     SS_CFG_OBJECT,  /* nested object described by sub; its fields live in the same struct */
+    SS_CFG_VALMAPS, /* struct ss_config_valmap[max_items] + size_t count: object of objects of
+                       strings */
 };
 
 #define SS_CFG_REQUIRED 0x1u
@@ -60,7 +62,14 @@ struct ss_cfg_key {
 /* ---- the tables ---- */
 
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
-static const char *const formats[] = {"csv", NULL};
+static const char *const kinds[] = {"csv", "json", "koha", "koha_report", "folio", NULL};
+static const char *const encodings[] = {"utf-8", "windows-1252", "iso-8859-1", NULL};
+static const char *const koha_resources[] = {"libraries", "checkouts",         "checkouts_history",
+                                             "items",     "patron_categories", "item_types",
+                                             NULL};
+static const char *const koha_auths[] = {"oauth2", "basic", NULL};
+static const char *const folio_resources[] = {"loans", "service_points", "items", "users", NULL};
+static const char *const http_auths[] = {"none", "basic", "bearer", NULL};
 
 static int check_source(const char *s, char *why, size_t whylen);
 static int check_url(const char *s, char *why, size_t whylen);
@@ -112,6 +121,21 @@ static const struct ss_cfg_key daemon_top[] = {
     {0},
 };
 
+static const struct ss_cfg_key collector_wide[] = {
+    STR("value_field", C(wide_value_field), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
+    {.key = "period_field",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_NONEMPTY,
+     .off = C(wide_period_field),
+     .def_str = "month"},
+    {.key = "columns",
+     .type = SS_CFG_MAP,
+     .off = C(wide_columns),
+     .count_off = C(nwide_columns),
+     .max_items = SS_CONFIG_MAX_MAP},
+    {0},
+};
+
 static const struct ss_cfg_key collector_csv[] = {
     {.key = "delimiter", .type = SS_CFG_CHAR, .off = C(csv_delimiter), .def = ','},
     BOOL("header", C(csv_header), 1),
@@ -121,6 +145,13 @@ static const struct ss_cfg_key collector_csv[] = {
      .count_off = C(ncsv_columns),
      .min_items = 1,
      .max_items = SS_CONFIG_MAX_MAP},
+    BOOL("detect_delimiter", C(csv_detect_delimiter), 0),
+    {.key = "encoding",
+     .type = SS_CFG_ENUM,
+     .off = C(csv_encoding),
+     .def_str = "utf-8",
+     .choices = encodings},
+    OBJ("wide", 0, collector_wide),
     {0},
 };
 
@@ -155,6 +186,66 @@ static const struct ss_cfg_key collector_http[] = {
     INT("connect_timeout_s", C(connect_timeout_s), 1, 600, 30),
     INT("timeout_s", C(timeout_s), 0, 604800, 0),
     STR("ca_file", C(ca_file), SS_CFG_NONEMPTY),
+    INT("retries", C(http_retries), 0, 20, 5),
+    INT("retry_max_s", C(http_retry_max_s), 1, 3600, 60),
+    INT("low_speed_s", C(low_speed_s), 0, 3600, 120),
+    BOOL("conditional", C(http_conditional), 1),
+    {.key = "auth",
+     .type = SS_CFG_ENUM,
+     .off = C(http_auth),
+     .def_str = "none",
+     .choices = http_auths},
+    STR("username", C(http_username), SS_CFG_NONEMPTY),
+    STR("password_file", C(http_password_file), SS_CFG_NONEMPTY),
+    STR("token_file", C(http_token_file), SS_CFG_NONEMPTY),
+    {.key = "headers",
+     .type = SS_CFG_MAP,
+     .off = C(http_headers),
+     .count_off = C(nhttp_headers),
+     .max_items = SS_CONFIG_MAX_MAP},
+    {0},
+};
+
+static const struct ss_cfg_key collector_json[] = {
+    STR("path", C(json_path), 0),
+    BOOL("ndjson", C(json_ndjson), 0),
+    {0},
+};
+
+static const struct ss_cfg_key collector_koha[] = {
+    {.key = "resource", .type = SS_CFG_ENUM, .off = C(koha_resource), .choices = koha_resources},
+    INT("report_id", C(koha_report_id), 0, 100000000, 0),
+    INT("per_page", C(koha_per_page), 1, 1000, 100),
+    {.key = "auth",
+     .type = SS_CFG_ENUM,
+     .off = C(koha_auth),
+     .def_str = "oauth2",
+     .choices = koha_auths},
+    STR("client_id", C(koha_client_id), SS_CFG_NONEMPTY),
+    STR("client_secret_file", C(koha_client_secret_file), SS_CFG_NONEMPTY),
+    STR("username", C(koha_username), SS_CFG_NONEMPTY),
+    STR("password_file", C(koha_password_file), SS_CFG_NONEMPTY),
+    STR("query", C(koha_query), SS_CFG_NONEMPTY),
+    STR("since_field", C(koha_since_field), SS_CFG_NONEMPTY),
+    {0},
+};
+
+static const struct ss_cfg_key collector_folio[] = {
+    STR("tenant", C(folio_tenant), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
+    STR("username", C(folio_username), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
+    STR("password_file", C(folio_password_file), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
+    {.key = "resource",
+     .type = SS_CFG_ENUM,
+     .flags = SS_CFG_REQUIRED,
+     .off = C(folio_resource),
+     .choices = folio_resources},
+    INT("limit", C(folio_limit), 1, 10000, 1000),
+    STR("query", C(folio_query), SS_CFG_NONEMPTY),
+    {0},
+};
+
+static const struct ss_cfg_key collector_privacy[] = {
+    STR("hmac_key_file", C(hmac_key_file), SS_CFG_NONEMPTY),
     {0},
 };
 
@@ -182,8 +273,22 @@ static const struct ss_cfg_key collector_top[] = {
      .flags = SS_CFG_REQUIRED,
      .off = C(url),
      .check = check_url},
-    {.key = "format", .type = SS_CFG_ENUM, .off = C(format), .def_str = "csv", .choices = formats},
+    {.key = "kind", .type = SS_CFG_ENUM, .off = C(kind), .def_str = "csv", .choices = kinds},
     OBJ("csv", 0, collector_csv),
+    OBJ("json", 0, collector_json),
+    OBJ("koha", 0, collector_koha),
+    OBJ("folio", 0, collector_folio),
+    OBJ("privacy", 0, collector_privacy),
+    {.key = "value_maps",
+     .type = SS_CFG_VALMAPS,
+     .off = C(value_maps),
+     .count_off = C(nvalue_maps),
+     .max_items = SS_CONFIG_MAX_MAP},
+    {.key = "transforms",
+     .type = SS_CFG_MAP,
+     .off = C(transforms),
+     .count_off = C(ntransforms),
+     .max_items = SS_CONFIG_MAX_MAP},
     {.key = "mapping",
      .type = SS_CFG_MAP,
      .off = C(mapping),
@@ -655,6 +760,51 @@ static int cfg_map(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v
     return 0;
 }
 
+/* "value_maps": {"field": {"from": "to", ...}, ...}; each field's pairs are
+ * allocated to the size the file gives, up to SS_CONFIG_MAX_VALUES. */
+static int cfg_valmaps(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
+{
+    struct ss_config_valmap *maps = (struct ss_config_valmap *)(base + k->off);
+    size_t *count = (size_t *)(base + k->count_off);
+    const char *field, *from;
+    json_t *obj, *to;
+
+    if (!json_is_object(v))
+        return cfg_error(ctx, SS_AT_KEY, "expected an object of field -> {value -> value}");
+    json_object_foreach(v, field, obj)
+    {
+        if (strcmp(field, "description") == 0)
+            continue;
+        cfg_push_key(ctx, field);
+        if (!json_is_object(obj))
+            return cfg_error(ctx, SS_AT_KEY, "expected an object of strings");
+        if (*count == k->max_items)
+            return cfg_error(ctx, SS_AT_KEY, "too many fields (at most %zu)", k->max_items);
+        if (json_object_size(obj) > SS_CONFIG_MAX_VALUES)
+            return cfg_error(ctx, SS_AT_KEY, "too many values (at most %d)", SS_CONFIG_MAX_VALUES);
+        struct ss_config_valmap *m = &maps[(*count)++];
+        if (set_string(&m->field, field) < 0)
+            return cfg_nomem(ctx);
+        m->pairs = calloc(json_object_size(obj) + 1, sizeof(*m->pairs));
+        if (!m->pairs)
+            return cfg_nomem(ctx);
+        json_object_foreach(obj, from, to)
+        {
+            if (strcmp(from, "description") == 0)
+                continue;
+            cfg_push_key(ctx, from);
+            if (!json_is_string(to))
+                return cfg_error(ctx, SS_AT_KEY, "expected a string");
+            cfg_pop(ctx);
+            struct ss_config_pair *p = &m->pairs[m->npairs++];
+            if (set_string(&p->key, from) < 0 || set_string(&p->value, json_string_value(to)) < 0)
+                return cfg_nomem(ctx);
+        }
+        cfg_pop(ctx);
+    }
+    return 0;
+}
+
 static int cfg_object(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec, json_t *obj,
                       char *base);
 
@@ -721,6 +871,9 @@ static int cfg_value(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t 
 
     case SS_CFG_MAP:
         return cfg_map(ctx, k, v, base);
+
+    case SS_CFG_VALMAPS:
+        return cfg_valmaps(ctx, k, v, base);
 
     case SS_CFG_OBJECT:
         if (!json_is_object(v))
@@ -814,6 +967,7 @@ static int cfg_defaults(const struct ss_cfg_key *spec, char *base)
         case SS_CFG_STRLIST:
         case SS_CFG_STRARR:
         case SS_CFG_MAP:
+        case SS_CFG_VALMAPS:
             break;
         }
     }
@@ -855,6 +1009,20 @@ static void cfg_release(const struct ss_cfg_key *spec, char *base)
         case SS_CFG_OBJECT:
             cfg_release(k->sub, base);
             break;
+        case SS_CFG_VALMAPS: {
+            struct ss_config_valmap *maps = (struct ss_config_valmap *)(base + k->off);
+            for (size_t i = 0; i < k->max_items; i++) {
+                for (size_t j = 0; j < maps[i].npairs; j++) {
+                    free(maps[i].pairs[j].key);
+                    free(maps[i].pairs[j].value);
+                }
+                free(maps[i].pairs);
+                free(maps[i].field);
+                memset(&maps[i], 0, sizeof(maps[i]));
+            }
+            *(size_t *)(base + k->count_off) = 0;
+            break;
+        }
         case SS_CFG_BOOL:
         case SS_CFG_INT:
         case SS_CFG_CHAR:
@@ -972,15 +1140,54 @@ static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
         cfg_push_key(&ctx, "columns");
         return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"csv.header\" is false)");
     }
+    /* What each kind needs beyond the tables. */
+    if (strcmp(cfg->kind, "koha") == 0 && !cfg->koha_resource) {
+        cfg_push_key(&ctx, "koha");
+        cfg_push_key(&ctx, "resource");
+        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"kind\" is \"koha\")");
+    }
+    if (strcmp(cfg->kind, "koha_report") == 0 && cfg->koha_report_id <= 0) {
+        cfg_push_key(&ctx, "koha");
+        cfg_push_key(&ctx, "report_id");
+        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"kind\" is \"koha_report\")");
+    }
+    if (strcmp(cfg->kind, "folio") == 0 && !cfg->folio_tenant) {
+        cfg_push_key(&ctx, "folio");
+        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"kind\" is \"folio\")");
+    }
+    static const char *const transforms[] = {"age_band", "postcode_district", "upper", "lower",
+                                             NULL};
+    for (size_t i = 0; i < cfg->ntransforms; i++) {
+        int ok = 0;
+        for (size_t t = 0; transforms[t]; t++)
+            ok |= strcmp(cfg->transforms[i].value, transforms[t]) == 0;
+        if (!ok) {
+            ctx.depth = 0;
+            cfg_push_key(&ctx, "transforms");
+            cfg_push_key(&ctx, cfg->transforms[i].key);
+            return cfg_error(&ctx, SS_AT_KEY,
+                             "expected one of age_band, postcode_district, upper, lower");
+        }
+    }
     /* Mapping and constants name dataset fields: a typo is caught here, by
      * check-config, not at run time. */
     const struct ss_dataset *ds = ss_dataset_find(cfg->dataset);
-    static const char *const objects[] = {"mapping", "constants"};
-    for (size_t o = 0; ds && o < 2; o++) {
-        const struct ss_config_pair *pairs = o == 0 ? cfg->mapping : cfg->constants;
-        size_t n = o == 0 ? cfg->nmapping : cfg->nconstants;
+    static const char *const objects[] = {"mapping", "constants", "transforms", "value_maps",
+                                          "csv"};
+    for (size_t o = 0; ds && o < 5; o++) {
+        const struct ss_config_pair *pairs = o == 0   ? cfg->mapping
+                                             : o == 1 ? cfg->constants
+                                                      : cfg->transforms;
+        size_t n = o == 0 ? cfg->nmapping : o == 1 ? cfg->nconstants : cfg->ntransforms;
+        if (o == 3)
+            n = cfg->nvalue_maps;
+        if (o == 4)
+            n = cfg->wide_value_field ? 2 : 0;
         for (size_t i = 0; i < n; i++) {
-            if (ss_dataset_field_index(ds, pairs[i].key) >= 0)
+            const char *key = o == 3   ? cfg->value_maps[i].field
+                              : o == 4 ? (i == 0 ? cfg->wide_value_field : cfg->wide_period_field)
+                                       : pairs[i].key;
+            if (ss_dataset_field_index(ds, key) >= 0)
                 continue;
             char names[1024] = "";
             size_t used = 0;
@@ -989,7 +1196,12 @@ static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
                                          ds->fields[f].name);
             ctx.depth = 0;
             cfg_push_key(&ctx, objects[o]);
-            cfg_push_key(&ctx, pairs[i].key);
+            if (o == 4) {
+                cfg_push_key(&ctx, "wide");
+                cfg_push_key(&ctx, i == 0 ? "value_field" : "period_field");
+            } else {
+                cfg_push_key(&ctx, key);
+            }
             return cfg_error(&ctx, SS_AT_KEY, "dataset \"%s\" has no such field (its fields: %s)",
                              ds->name, names);
         }

@@ -26,6 +26,14 @@ struct ss_config_pair {
     char *value;
 };
 
+/* One field's value map: source value -> core value ("BK" -> "Adult fiction"). */
+#define SS_CONFIG_MAX_VALUES 4096
+struct ss_config_valmap {
+    char *field;
+    struct ss_config_pair *pairs; /* malloc'd, npairs entries */
+    size_t npairs;
+};
+
 struct ss_daemon_config {
     char *description;
     char *listen[SS_CONFIG_MAX_ENDPOINTS]; /* "listen": string or array of strings (zmq endpoints);
@@ -50,8 +58,9 @@ struct ss_collector_config {
     char *description;
     char *source;  /* "source": required; 1..64 of [A-Za-z0-9._-] */
     char *dataset; /* "dataset": required; must name a dataset in ss_dataset (checked by loader) */
-    char *url;     /* "url": required; http://, https:// or file:// */
-    char *format;  /* "format": "csv" (only value for now), default "csv" */
+    char *url;     /* "url": required; http://, https:// or file://. For the API kinds
+                      (koha, koha_report, folio) the system's base URL. */
+    char *kind;    /* "kind": csv json koha koha_report folio; default "csv" */
 
     /* "csv": object, optional */
     char csv_delimiter; /* "csv.delimiter": one-character string ("," ";" "\t" "|"), default ',' */
@@ -59,6 +68,60 @@ struct ss_collector_config {
     char *csv_columns[SS_CONFIG_MAX_MAP]; /* "csv.columns": array of strings, required when header
                                              is false */
     size_t ncsv_columns;
+    int csv_detect_delimiter; /* "csv.detect_delimiter": bool, default false: pick , ; tab or | from
+                                 the header line */
+    char *csv_encoding;       /* "csv.encoding": utf-8 windows-1252 iso-8859-1; default "utf-8"
+                                 (ISO-8859-1 read as Windows-1252) */
+    /* "csv.wide": object, optional: one column per period (as some services publish) to one record
+     * per period */
+    char *wide_value_field;  /* "csv.wide.value_field": required in csv.wide: the dataset field the
+                                cells fill, e.g. "visits" */
+    char *wide_period_field; /* "csv.wide.period_field": dataset field that gets the period, default
+                                "month" */
+    struct ss_config_pair wide_columns[SS_CONFIG_MAX_MAP]; /* "csv.wide.columns": header -> period
+                                                              ("Apr-23": "2023-04"); absent: every
+                                                              header that reads as a month */
+    size_t nwide_columns;
+
+    /* "json": object, optional (kind json) */
+    char *json_path; /* "json.path": dotted path to the array of records, e.g. "data.items"; absent:
+                        the top level */
+    int json_ndjson; /* "json.ndjson": bool, default false: one JSON object per line */
+
+    /* "koha": object (kinds koha and koha_report) */
+    char *koha_resource; /* "koha.resource": libraries checkouts checkouts_history items
+                            patron_categories item_types */
+    long
+        koha_report_id; /* "koha.report_id": 0..100000000, default 0 (kind koha_report needs one) */
+    long koha_per_page; /* "koha.per_page": 1..1000, default 100 */
+    char *koha_auth;    /* "koha.auth": oauth2 basic; default "oauth2" */
+    char *koha_client_id;          /* "koha.client_id" (oauth2) */
+    char *koha_client_secret_file; /* "koha.client_secret_file" (oauth2) */
+    char *koha_username;           /* "koha.username" (basic) */
+    char *koha_password_file;      /* "koha.password_file" (basic) */
+    char *koha_query;              /* "koha.query": extra q= filter, a JSON object as text */
+    char *koha_since_field;        /* "koha.since_field": field for the updated-since cursor, e.g.
+                                      "updated_on" */
+
+    /* "folio": object (kind folio) */
+    char *folio_tenant;        /* "folio.tenant": X-Okapi-Tenant */
+    char *folio_username;      /* "folio.username" */
+    char *folio_password_file; /* "folio.password_file" */
+    char *folio_resource;      /* "folio.resource": loans service_points items users */
+    long folio_limit;          /* "folio.limit": 1..10000, default 1000 */
+    char *folio_query;         /* "folio.query": extra CQL, ANDed with the paging clause */
+
+    /* "privacy": object, optional */
+    char *hmac_key_file; /* "privacy.hmac_key_file": patron identifiers become HMAC-SHA256 under
+                            this key; absent: they are dropped */
+
+    /* "value_maps": object of field -> {source value -> core value}, optional */
+    struct ss_config_valmap value_maps[SS_CONFIG_MAX_MAP];
+    size_t nvalue_maps;
+    /* "transforms": object of field -> "age_band" | "postcode_district" | "upper" | "lower",
+     * optional */
+    struct ss_config_pair transforms[SS_CONFIG_MAX_MAP];
+    size_t ntransforms;
 
     /* "mapping": object of dataset field -> source column name, optional.
      * "constants": object of dataset field -> fixed string value, optional.
@@ -86,6 +149,19 @@ struct ss_collector_config {
     long connect_timeout_s; /* "http.connect_timeout_s": 1..600, default 30 */
     long timeout_s;         /* "http.timeout_s": 0..604800, default 0 (none) */
     char *ca_file;          /* "http.ca_file": optional path */
+    long http_retries;      /* "http.retries": 0..20, default 5: connection errors, 5xx, 429 */
+    long http_retry_max_s;  /* "http.retry_max_s": 1..3600, default 60: back-off cap (Retry-After
+                               honoured up to it) */
+    long low_speed_s; /* "http.low_speed_s": 0..3600, default 120: abort when under 1 byte/s that
+                         long; 0 off */
+    int http_conditional;     /* "http.conditional": bool, default true: ETag / Last-Modified */
+    char *http_auth;          /* "http.auth": none basic bearer; default "none" */
+    char *http_username;      /* "http.username" (basic) */
+    char *http_password_file; /* "http.password_file" (basic) */
+    char *http_token_file;    /* "http.token_file" (bearer) */
+    struct ss_config_pair
+        http_headers[SS_CONFIG_MAX_MAP]; /* "http.headers": extra request headers */
+    size_t nhttp_headers;
 
     long max_field_bytes;  /* "limits.max_field_bytes": 16..16777216, default 65536 */
     long max_record_bytes; /* "limits.max_record_bytes": 256..268435456, default 1048576 */

@@ -80,8 +80,19 @@ int ss_migrate(PGconn *conn, char *err, size_t errlen)
     char msg[1024];
     int applied = 0;
 
+    /* Up to date: touch nothing. A daemon logging in as shelfsync_writer
+     * may not create schemas, and need not. */
+    PGresult *res = PQexec(conn, "SELECT to_regclass('ingest.schema_migrations') IS NOT NULL");
+    int known = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (known && ss_migrate_applied(conn) == ss_migrate_latest())
+        return 0;
+
     if (exec_ok(conn, "SELECT pg_advisory_lock(" SS_MIGRATE_LOCK ")", msg, sizeof(msg)) < 0) {
-        snprintf(err, errlen, "migrations: cannot take the advisory lock: %s", msg);
+        snprintf(err, errlen,
+                 "migrations: cannot take the advisory lock: %s (run shelfsync migrate as "
+                 "the warehouse's owner)",
+                 msg);
         return -1;
     }
     if (exec_ok(conn,
@@ -97,7 +108,10 @@ int ss_migrate(PGconn *conn, char *err, size_t errlen)
                 "COMMENT ON COLUMN ingest.schema_migrations.name IS 'File name of the migration';"
                 "COMMENT ON COLUMN ingest.schema_migrations.applied_at IS 'When it was applied'",
                 msg, sizeof(msg)) < 0) {
-        snprintf(err, errlen, "migrations: cannot create ingest.schema_migrations: %s", msg);
+        snprintf(err, errlen,
+                 "migrations: cannot create ingest.schema_migrations: %s (the schema needs "
+                 "migrating: run shelfsync migrate as the warehouse's owner)",
+                 msg);
         applied = -1;
         goto out;
     }

@@ -34,5 +34,11 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA core, ingest GRANT USAGE, SELECT ON SEQUENCES
 ALTER DEFAULT PRIVILEGES IN SCHEMA ref GRANT SELECT ON TABLES TO shelfsync_writer;
 ALTER DEFAULT PRIVILEGES IN SCHEMA core, ref GRANT SELECT ON TABLES TO shelfsync_analyst;
 
--- The analysts' views are short plain SQL; JIT compilation costs more than it saves.
-ALTER ROLE shelfsync_analyst SET jit = off;
+-- The analysts' views are plain SQL over modest tables; JIT compilation
+-- costs more than it saves (about a second a query). Set for the database,
+-- since a setting on a group role does not reach its members.
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I SET jit = off', current_database());
+END
+$$;

@@ -38,9 +38,16 @@ it_assert_eq "E09000003|Barnet Book Club|Adult audiobook|9|2019-04-01|2019-06-30
      ORDER BY service_point, period_start, item_type LIMIT 1")" "first row, every column"
 it_assert_eq "barnet-loans" "$(it_psql 'SELECT DISTINCT source FROM core.loans')" "provenance"
 
-# The same export again: new batches, no row changed.
-before=$(it_psql "SELECT md5(string_agg(t::text, ',' ORDER BY authority_code, service_point, item_type, period_start)) FROM core.loans t")
+# The same export again: not fetched twice (conditional GET), nothing sent.
 it_collect "$IT_DIR/barnet.json" || it_fail "second run exited with $?"
+grep -q "unchanged since the last run" "$IT_DIR/collect-barnet-loans.log" || it_fail "an unchanged export was fetched again"
+it_assert_eq "8" "$(it_psql 'SELECT count(*) FROM ingest.batches')" "no new batches for an unchanged export"
+
+# Forced to load it again: new batches, no row changed.
+it_collector_config "$IT_DIR/barnet.json" barnet-loans \
+    "http://127.0.0.1:$IT_HTTP_PORT/loans_barnet.csv" '"batch": {"records": 100}, "http": {"conditional": false}'
+before=$(it_psql "SELECT md5(string_agg(t::text, ',' ORDER BY authority_code, service_point, item_type, period_start)) FROM core.loans t")
+it_collect "$IT_DIR/barnet.json" || it_fail "third run exited with $?"
 after=$(it_psql "SELECT md5(string_agg(t::text, ',' ORDER BY authority_code, service_point, item_type, period_start)) FROM core.loans t")
 it_assert_eq "$before" "$after" "second load changed no row (values, batch ids, loaded_at)"
 it_assert_eq "16" "$(it_psql 'SELECT count(*) FROM ingest.batches')" "second run's batches in the ledger"

@@ -9,7 +9,7 @@ it_daemon_config "$IT_DIR/daemon.json"
 it_migrate
 it_test_authorities
 it_daemon_start
-it_collector_config "$IT_DIR/mixed.json" mixed "http://127.0.0.1:$IT_HTTP_PORT/loans_mixed.csv"
+it_collector_config "$IT_DIR/mixed.json" mixed "http://127.0.0.1:$IT_HTTP_PORT/loans_mixed.csv" '"http": {"conditional": false}'
 it_collect "$IT_DIR/mixed.json" || it_fail "collector exited with $?"
 
 it_assert_eq "4" "$(it_psql 'SELECT count(*) FROM core.loans')" "good records loaded"

@@ -175,7 +175,7 @@ static void test_collector_full_config_loads_every_key(void **state)
         "    \"source\": \"leeds.loans-2024_v1\",\n"
         "    \"dataset\": \"loans\",\n"
         "    \"url\": \"https://data.leeds.gov.uk/loans.csv\",\n"
-        "    \"format\": \"csv\",\n"
+        "    \"kind\": \"csv\",\n"
         "    \"csv\": {\n"
         "        \"delimiter\": \"\\t\",\n"
         "        \"header\": false,\n"
@@ -201,7 +201,7 @@ static void test_collector_full_config_loads_every_key(void **state)
     assert_string_equal(cfg.source, "leeds.loans-2024_v1");
     assert_string_equal(cfg.dataset, "loans");
     assert_string_equal(cfg.url, "https://data.leeds.gov.uk/loans.csv");
-    assert_string_equal(cfg.format, "csv");
+    assert_string_equal(cfg.kind, "csv");
     assert_int_equal(cfg.csv_delimiter, '\t');
     assert_int_equal(cfg.csv_header, 0);
     assert_int_equal(cfg.ncsv_columns, 5);
@@ -256,7 +256,7 @@ static void test_collector_minimal_config_gets_defaults(void **state)
     assert_string_equal(cfg.source, "leeds");
     assert_string_equal(cfg.dataset, "loans");
     assert_string_equal(cfg.url, "file:///data/leeds.csv");
-    assert_string_equal(cfg.format, "csv");
+    assert_string_equal(cfg.kind, "csv");
     assert_int_equal(cfg.csv_delimiter, ',');
     assert_int_equal(cfg.csv_header, 1);
     assert_int_equal(cfg.ncsv_columns, 0);
@@ -363,8 +363,9 @@ static void test_unknown_top_level_key_named_with_position(void **state)
                  "database, limits, log_level)");
     collector_fails("{\"source\": \"s\", \"sauce\": 1}",
                     ":1:17: \"sauce\": unknown key (expected one of: description, source, "
-                    "dataset, url, format, csv, mapping, constants, state_dir, daemon, batch, "
-                    "send, http, limits, interval_s, log_level)");
+                    "dataset, url, kind, csv, json, koha, folio, privacy, value_maps, "
+                    "transforms, mapping, constants, state_dir, daemon, batch, send, http, "
+                    "limits, interval_s, log_level)");
 }
 
 static void test_unknown_nested_key_named_with_position(void **state)
@@ -418,8 +419,9 @@ static void test_wrong_type_reported(void **state)
                     ":1:25: \"csv.delimiter\": cannot be a quote or a line break");
     collector_fails("{\"source\": \"s\", \"url\": \"ftp://x/y.csv\"}",
                     ":1:17: \"url\": expected a URL starting with http://, https:// or file://");
-    collector_fails("{\"source\": \"s\", \"format\": \"xlsx\"}",
-                    ":1:17: \"format\": expected one of \"csv\"");
+    collector_fails("{\"source\": \"s\", \"kind\": \"xlsx\"}",
+                    ":1:17: \"kind\": expected one of \"csv\", \"json\", \"koha\", "
+                    "\"koha_report\", \"folio\"");
     collector_fails("{\"source\": \"s\", \"daemon\": {\"endpoints\": []}}",
                     ":1:28: \"daemon.endpoints\": expected at least 1 entry");
     collector_fails("{\"source\": \"s\", \"daemon\": {\"endpoints\": [\"1\", \"2\", \"3\", \"4\", "

@@ -257,6 +257,28 @@ static void test_timestamps_iso_with_or_without_offset(void **state)
     assert_int_equal(ss_parse_timestamp("2024-04-01", 10, out, sizeof(out), &why), -1);
 }
 
+static void test_clear_patron_identifier_refused(void **state)
+{
+    /* loan_transactions: authority, transaction_id, service_point, issued_at, item_type,
+     * patron_key, renewal */
+    const struct ss_dataset *ds = ss_dataset_find("loan_transactions");
+    const char *vals[] = {"E09000003", "T7", "Brook", "2024-05-03 09:15", "DVD", "23456789", NULL};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++)
+        lens[i] = vals[i] ? strlen(vals[i]) : 0;
+    struct ss_prec rec = {.line = 8, .nfields = 7, .vals = vals, .lens = lens};
+    struct ss_authmap *m = ss_authmap_new();
+    ss_authmap_put(m, "E09000003", "E09000003");
+    struct ss_validate_ctx ctx = {m};
+    struct ss_buf out;
+    char reason[512];
+    ss_buf_init(&out, 4096);
+    assert_int_equal(ss_validate_record(ds, &rec, &ctx, &out, reason, sizeof(reason)), -1);
+    assert_non_null(strstr(reason, "clear patron identifiers are refused"));
+    ss_buf_free(&out);
+    ss_authmap_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_code_list_value_that_looks_like_a_placeholder_kept),
         cmocka_unit_test(test_financial_year_labels_are_periods),
         cmocka_unit_test(test_timestamps_iso_with_or_without_offset),
+        cmocka_unit_test(test_clear_patron_identifier_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,270 @@
+/* ss_shape: see ss_shape.h. */
+#include "ss_shape.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ss_buf.h"
+#include "ss_secret.h"
+
+enum transform { T_NONE, T_AGE_BAND, T_POSTCODE_DISTRICT, T_UPPER, T_LOWER };
+
+struct field_shape {
+    const struct ss_config_pair *map; /* sorted copy of the value map, by key */
+    size_t nmap;
+    enum transform transform;
+    int pseudonym;
+};
+
+struct ss_shape {
+    const struct ss_dataset *ds;
+    struct field_shape *fields;
+    struct ss_config_pair *sorted; /* storage for the sorted maps */
+    unsigned char *key;            /* HMAC key, or NULL: pseudonyms are dropped */
+    size_t keylen;
+    struct ss_buf out; /* values this shaper produced for the current record */
+    int today_y, today_m, today_d;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+    return strcmp(((const struct ss_config_pair *)a)->key, ((const struct ss_config_pair *)b)->key);
+}
+
+void ss_hmac_sha256_hex(const unsigned char *key, size_t keylen, const char *data, size_t len,
+                        char out[65])
+{
+    unsigned char mac[32];
+    size_t maclen = 0;
+    static const char hex[] = "0123456789abcdef";
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, (const unsigned char *)data,
+                   len, mac, sizeof(mac), &maclen) ||
+        maclen != 32) {
+        /* Never fall back to the clear value. */
+        memset(out, '0', 64);
+        out[64] = '\0';
+        return;
+    }
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+struct ss_shape *ss_shape_new(const struct ss_collector_config *cfg, const struct ss_dataset *ds,
+                              char *err, size_t errlen)
+{
+    struct ss_shape *s = calloc(1, sizeof(*s));
+    size_t total = 0;
+    if (!s)
+        goto nomem;
+    s->ds = ds;
+    s->fields = calloc(ds->nfields, sizeof(*s->fields));
+    for (size_t i = 0; i < cfg->nvalue_maps; i++)
+        total += cfg->value_maps[i].npairs;
+    s->sorted = calloc(total + 1, sizeof(*s->sorted));
+    if (!s->fields || !s->sorted)
+        goto nomem;
+    ss_buf_init(&s->out, (size_t)4 << 20);
+
+    size_t used = 0;
+    for (size_t i = 0; i < cfg->nvalue_maps; i++) {
+        const struct ss_config_valmap *vm = &cfg->value_maps[i];
+        int f = ss_dataset_field_index(ds, vm->field);
+        if (f < 0) {
+            snprintf(err, errlen, "\"value_maps.%s\": dataset \"%s\" has no such field", vm->field,
+                     ds->name);
+            goto fail;
+        }
+        memcpy(s->sorted + used, vm->pairs, vm->npairs * sizeof(*vm->pairs));
+        qsort(s->sorted + used, vm->npairs, sizeof(*vm->pairs), cmp_pair);
+        s->fields[f].map = s->sorted + used;
+        s->fields[f].nmap = vm->npairs;
+        used += vm->npairs;
+    }
+    for (size_t i = 0; i < cfg->ntransforms; i++) {
+        int f = ss_dataset_field_index(ds, cfg->transforms[i].key);
+        const char *t = cfg->transforms[i].value;
+        if (f < 0) {
+            snprintf(err, errlen, "\"transforms.%s\": dataset \"%s\" has no such field",
+                     cfg->transforms[i].key, ds->name);
+            goto fail;
+        }
+        s->fields[f].transform = strcmp(t, "age_band") == 0            ? T_AGE_BAND
+                                 : strcmp(t, "postcode_district") == 0 ? T_POSTCODE_DISTRICT
+                                 : strcmp(t, "upper") == 0             ? T_UPPER
+                                 : strcmp(t, "lower") == 0             ? T_LOWER
+                                                                       : T_NONE;
+    }
+    for (size_t f = 0; f < ds->nfields; f++)
+        s->fields[f].pseudonym = ds->fields[f].type == SS_FT_PSEUDONYM;
+    if (cfg->hmac_key_file) {
+        char *k = ss_secret_read(cfg->hmac_key_file, err, errlen);
+        if (!k)
+            goto fail;
+        s->keylen = strlen(k);
+        s->key = (unsigned char *)k;
+        if (s->keylen < 16) {
+            snprintf(err, errlen, "%s: the HMAC key is shorter than 16 characters",
+                     cfg->hmac_key_file);
+            goto fail;
+        }
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    s->today_y = tm.tm_year + 1900;
+    s->today_m = tm.tm_mon + 1;
+    s->today_d = tm.tm_mday;
+    return s;
+nomem:
+    snprintf(err, errlen, "out of memory");
+fail:
+    ss_shape_free(s);
+    return NULL;
+}
+
+void ss_shape_free(struct ss_shape *s)
+{
+    if (!s)
+        return;
+    if (s->key)
+        ss_secret_free((char *)s->key);
+    ss_buf_free(&s->out);
+    free(s->sorted);
+    free(s->fields);
+    free(s);
+}
+
+static int two(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+static int digits_at(const char *s, size_t from, size_t n)
+{
+    for (size_t i = from; i < from + n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* Age on the run's date -> the Arts Council's age groups. */
+static const char *age_band(const struct ss_shape *s, const char *v, size_t len)
+{
+    int y, m, d;
+    if (len >= 10 && v[4] == '-' && v[7] == '-' && digits_at(v, 0, 4) && digits_at(v, 5, 2) &&
+        digits_at(v, 8, 2)) {
+        y = two(v) * 100 + two(v + 2), m = two(v + 5), d = two(v + 8);
+    } else if (len == 10 && v[2] == '/' && v[5] == '/' && digits_at(v, 0, 2) &&
+               digits_at(v, 3, 2) && digits_at(v, 6, 4)) {
+        d = two(v), m = two(v + 3), y = two(v + 6) * 100 + two(v + 8);
+    } else {
+        return NULL;
+    }
+    if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1880)
+        return NULL;
+    int age = s->today_y - y - (s->today_m < m || (s->today_m == m && s->today_d < d));
+    if (age < 0)
+        return NULL;
+    return age < 12 ? "Under 12" : age < 18 ? "12-17" : "Adult";
+}
+
+int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *why, size_t whylen)
+{
+    ss_buf_reset(&s->out);
+    /* Offsets, not pointers: the buffer may move while we append. */
+    size_t starts[64];
+    int mine[64] = {0};
+    for (size_t f = 0; f < s->ds->nfields && f < 64; f++) {
+        const struct field_shape *fs = &s->fields[f];
+        const char *v = vals[f];
+        size_t len = lens[f];
+        if (!v)
+            continue;
+        /* An empty cell is no value: nothing to map, and never a pseudonym of "". */
+        size_t k = 0;
+        while (k < len && (v[k] == ' ' || v[k] == '\t'))
+            k++;
+        if (k == len) {
+            if (fs->pseudonym) {
+                vals[f] = NULL;
+                lens[f] = 0;
+            }
+            continue;
+        }
+        if (fs->nmap) {
+            char key[512];
+            snprintf(key, sizeof(key), "%.*s", (int)(len < 511 ? len : 511), v);
+            struct ss_config_pair probe = {key, NULL};
+            const struct ss_config_pair *hit =
+                bsearch(&probe, fs->map, fs->nmap, sizeof(*fs->map), cmp_pair);
+            if (hit) {
+                v = hit->value;
+                len = strlen(v);
+                vals[f] = v;
+                lens[f] = len;
+            }
+        }
+        if (fs->transform == T_AGE_BAND) {
+            const char *band = age_band(s, v, len);
+            if (!band) {
+                snprintf(why, whylen, "\"%s\": date of birth is not a date (YYYY-MM-DD)",
+                         s->ds->fields[f].name);
+                return -1;
+            }
+            vals[f] = band;
+            lens[f] = strlen(band);
+        } else if (fs->transform == T_POSTCODE_DISTRICT) {
+            char pc[16];
+            size_t n = 0;
+            for (size_t i = 0; i < len && n < sizeof(pc) - 1; i++)
+                if (v[i] != ' ')
+                    pc[n++] = (v[i] >= 'a' && v[i] <= 'z') ? (char)(v[i] - 32) : v[i];
+            if (n < 5 || n > 7) {
+                /* Not a postcode: nothing of it may leave. */
+                vals[f] = NULL;
+                lens[f] = 0;
+                continue;
+            }
+            starts[f] = s->out.len;
+            ss_buf_add(&s->out, pc, n - 3);
+            lens[f] = n - 3;
+            mine[f] = 1;
+        } else if (fs->transform == T_UPPER || fs->transform == T_LOWER) {
+            starts[f] = s->out.len;
+            for (size_t i = 0; i < len; i++) {
+                char c = v[i];
+                if (fs->transform == T_UPPER && c >= 'a' && c <= 'z')
+                    c = (char)(c - 32);
+                if (fs->transform == T_LOWER && c >= 'A' && c <= 'Z')
+                    c = (char)(c + 32);
+                ss_buf_addc(&s->out, c);
+            }
+            mine[f] = 1;
+        }
+        if (fs->pseudonym) {
+            if (!s->key) {
+                vals[f] = NULL; /* no key: dropped, never sent in clear */
+                lens[f] = 0;
+                mine[f] = 0;
+                continue;
+            }
+            char hex[65];
+            const char *src = mine[f] ? s->out.data + starts[f] : vals[f];
+            ss_hmac_sha256_hex(s->key, s->keylen, src, lens[f], hex);
+            starts[f] = s->out.len;
+            ss_buf_add(&s->out, hex, 64);
+            lens[f] = 64;
+            mine[f] = 1;
+        }
+    }
+    for (size_t f = 0; f < s->ds->nfields && f < 64; f++)
+        if (mine[f])
+            vals[f] = s->out.data + starts[f];
+    return 0;
+}
