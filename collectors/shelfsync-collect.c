@@ -179,6 +179,7 @@ static int flush_batch(struct run *r, int last)
     h.last = last;
     if ((rc = ss_proto_encode_header(&h, &r->header)) < 0 ||
         (rc = ss_outbox_put(r->outbox, &h, &r->header, &r->payload, name)) < 0) {
+        r->seq--; /* not stored: the number is free for the next try */
         snprintf(r->err, sizeof(r->err), "cannot write batch %u to the outbox %s: %s%s", h.seq,
                  ss_outbox_dir(r->outbox), strerror(-rc),
                  rc == -ENOSPC ? " (disk full: stopping; nothing already stored is lost)" : "");
@@ -306,12 +307,28 @@ static int sink_columns(void *ud, const char *const *names, const size_t *lens, 
     return 0;
 }
 
+/* 1 if the dataset carries patron identifiers: then a record's raw text may
+ * hold one in clear and must not leave the collector. */
+static int has_pseudonyms(const struct ss_dataset *ds)
+{
+    for (size_t f = 0; f < ds->nfields; f++)
+        if (ds->fields[f].type == SS_FT_PSEUDONYM)
+            return 1;
+    return 0;
+}
+
+#define SS_RAW_WITHHELD "[raw text withheld: the record may hold patron identifiers]"
+
 static int sink_reject(void *ud, unsigned long where, const char *reason, const char *raw,
                        size_t rawlen)
 {
     struct run *r = ud;
     if (stop_requested)
         return 1;
+    if (has_pseudonyms(r->ds) && raw != r->raw.data) {
+        raw = SS_RAW_WITHHELD;
+        rawlen = strlen(raw);
+    }
     if (reject(r, where, reason, raw, rawlen) < 0) {
         r->fatal = 1;
         return 1;
@@ -333,13 +350,29 @@ static int sink_record(void *ud, const char *const *fields, const size_t *lens, 
         r->fatal = 1;
         return 1;
     }
-    if (ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why)) < 0 ||
-        ss_shape_apply(r->shape, r->vals, r->lens, why, sizeof(why)) < 0) {
-        /* The raw text of what could not be mapped: the source's own values. */
+    int mapped =
+        ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why)) == 0;
+    if (!mapped || ss_shape_apply(r->shape, r->vals, r->lens, why, sizeof(why)) < 0) {
+        /* The raw text of what could not be taken: the source's own values;
+         * where patron identifiers may be among them, only the mapped
+         * values of the other fields, or nothing. */
         ss_buf_reset(&r->raw);
-        for (size_t i = 0; i < n; i++)
-            if ((i && ss_buf_addc(&r->raw, ',') < 0) || ss_buf_add(&r->raw, fields[i], lens[i]) < 0)
-                break;
+        if (!has_pseudonyms(r->ds)) {
+            for (size_t i = 0; i < n; i++)
+                if ((i && ss_buf_addc(&r->raw, ',') < 0) ||
+                    ss_buf_add(&r->raw, fields[i], lens[i]) < 0)
+                    break;
+        } else if (mapped) {
+            for (size_t f = 0; f < r->ds->nfields; f++) {
+                if (r->ds->fields[f].type == SS_FT_PSEUDONYM || !r->vals[f])
+                    continue;
+                if ((r->raw.len && ss_buf_addc(&r->raw, ',') < 0) ||
+                    ss_buf_add(&r->raw, r->vals[f], r->lens[f]) < 0)
+                    break;
+            }
+        } else {
+            ss_buf_adds(&r->raw, SS_RAW_WITHHELD);
+        }
         return sink_reject(ud, where, why, r->raw.data ? r->raw.data : "", r->raw.len);
     }
     if (r->occ && number_occurrence(r) < 0) {
@@ -626,6 +659,8 @@ int main(int argc, char **argv)
             .backoff_initial_ms = cfg.backoff_initial_ms,
             .backoff_max_ms = cfg.backoff_max_ms,
             .max_batch_bytes = (size_t)cfg.batch_max_bytes + 64 * 1024,
+            .server_public_key = cfg.server_public_key,
+            .secret_key_file = cfg.secret_key_file,
         };
         if (ss_sender_new(&sender, &so, outbox, err, sizeof(err)) < 0) {
             ss_error("%s", err);

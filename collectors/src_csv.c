@@ -1,11 +1,19 @@
 /* src_csv: the "csv" source kind -- a CSV export over HTTP(S) or file://.
  *
- * The body streams through the CSV parser as it arrives. The header row
- * (or csv.columns for a headerless export) becomes the column list; each
- * row a record; a row the parser cannot read (a field past its bound, an
- * unterminated quote) a reject with the parser's reason. An export that has
- * not changed since the last run (ETag / Last-Modified, http.conditional)
- * costs one request and yields nothing. The cursor is "ETAG\nLAST-MODIFIED".
+ * The body streams through as it arrives:
+ *   HTTP body -> ss_transcode (csv.encoding to UTF-8; UTF-8 passes through)
+ *             -> delimiter detection (csv.detect_delimiter: the first line is
+ *                held until it is complete, then ',' ';' tab or '|', whichever
+ *                it has most of outside quotes)
+ *             -> ss_csv -> ss_wide (csv.wide: one record per period cell)
+ *             -> the sink.
+ * The header row (or csv.columns for a headerless export) becomes the column
+ * list; each row a record (or, wide, one per non-empty period cell, all with
+ * the row's line); a row the parser cannot read (a field past its bound, an
+ * unterminated quote) a reject with the parser's reason, and a wide row with
+ * the wrong number of cells a reject with that reason. An export that has not
+ * changed since the last run (ETag / Last-Modified, http.conditional) costs
+ * one request and yields nothing. The cursor is "ETAG\nLAST-MODIFIED".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,20 +22,38 @@
 
 #include "ss_csv.h"
 #include "ss_http.h"
+#include "ss_log.h"
 #include "ss_source.h"
+#include "ss_transcode.h"
+#include "ss_wide.h"
+
+/* The delimiters detection chooses from, in the order that breaks a tie. */
+static const char detect_chars[] = {',', ';', '\t', '|'};
+#define NDETECT sizeof(detect_chars)
 
 struct csv_state {
     const struct ss_source_env *env;
     const struct ss_record_sink *sink;
-    struct ss_csv *csv;
+    struct ss_csv_opts opts;
+    struct ss_csv *csv; /* NULL while the first line is held for detection */
+    struct ss_transcode *tc;
+    struct ss_wide *wide; /* NULL unless csv.wide */
     int have_header;
     int sink_stop;
+    int failed; /* err_msg says why the run cannot go on */
+    char err_msg[1024];
     unsigned long long bytes;
     struct ss_buf raw;
+    /* delimiter detection */
+    int detecting;
+    int det_quoted;
+    unsigned long det_count[NDETECT];
+    struct ss_buf first; /* the bytes held until the first line ends */
 };
 
 static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
+    const struct ss_collector_config *cfg = env->cfg;
     struct csv_state *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -35,6 +61,32 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     }
     s->env = env;
     ss_buf_init(&s->raw, 64 * 1024);
+    if (cfg->wide_value_field) {
+        struct ss_wide_opts wo = {
+            .value_field = cfg->wide_value_field,
+            .period_field = cfg->wide_period_field,
+            .columns = cfg->wide_columns,
+            .ncolumns = cfg->nwide_columns,
+        };
+        if (ss_wide_new(&s->wide, &wo) < 0) {
+            snprintf(err, errlen, "out of memory");
+            ss_buf_free(&s->raw);
+            free(s);
+            return -1;
+        }
+    }
+    /* Refuse an encoding iconv lacks now, before anything is fetched. */
+    struct ss_transcode *tc;
+    int rc = ss_transcode_new(&tc, cfg->csv_encoding, NULL, NULL);
+    if (rc < 0) {
+        snprintf(err, errlen, "\"csv.encoding\": %s: %s", cfg->csv_encoding,
+                 rc == -EINVAL ? "this system's iconv cannot convert it" : strerror(-rc));
+        ss_wide_free(s->wide);
+        ss_buf_free(&s->raw);
+        free(s);
+        return -1;
+    }
+    ss_transcode_free(tc);
     *state = s;
     return 0;
 }
@@ -45,8 +97,73 @@ static void cb_exit(void *state)
     if (!s)
         return;
     ss_csv_free(s->csv);
+    ss_transcode_free(s->tc);
+    ss_wide_free(s->wide);
     ss_buf_free(&s->raw);
+    ss_buf_free(&s->first);
     free(s);
+}
+
+/* The row's fields joined again, for the quarantine's raw text. */
+static void rebuild_raw(struct csv_state *s, const struct ss_csv_record *rec)
+{
+    char delim = s->opts.delimiter ? s->opts.delimiter : ',';
+    ss_buf_reset(&s->raw);
+    for (size_t i = 0; i < rec->nfields; i++) {
+        if ((i && ss_buf_addc(&s->raw, delim) < 0) ||
+            ss_buf_add(&s->raw, rec->fields[i], rec->lens[i]) < 0)
+            break;
+    }
+}
+
+struct wide_emit {
+    const struct ss_record_sink *sink;
+    unsigned long line;
+};
+
+static int wide_record(void *ud, const char *const *vals, const size_t *lens, size_t n)
+{
+    struct wide_emit *e = ud;
+    return e->sink->record(e->sink->ud, vals, lens, n, e->line);
+}
+
+static int fail(struct csv_state *s, const char *msg)
+{
+    snprintf(s->err_msg, sizeof(s->err_msg), "%s", msg);
+    s->failed = 1;
+    return 1;
+}
+
+static int on_header(struct csv_state *s, const struct ss_csv_record *rec)
+{
+    const struct ss_record_sink *k = s->sink;
+    char why[1024];
+
+    if (rec->error) {
+        snprintf(why, sizeof(why), "cannot read the header row: %s", rec->error);
+        if (s->wide) /* without a header there are no period columns to read */
+            return fail(s, why);
+        return k->reject(k->ud, rec->line, why, "", 0);
+    }
+    if (!s->wide)
+        return k->columns(k->ud, rec->fields, rec->lens, rec->nfields);
+    return 0;
+}
+
+/* The header for the wide transform: the export's, or csv.columns. */
+static int wide_header(struct csv_state *s, const char *const *names, const size_t *lens, size_t n)
+{
+    const char *const *on;
+    const size_t *ol;
+    size_t nout;
+    char err[1024];
+
+    if (ss_wide_header(s->wide, names, lens, n, err, sizeof(err)) != 0)
+        return fail(s, err);
+    ss_wide_columns(s->wide, &on, &ol, &nout);
+    ss_info("csv.wide: %zu period columns become \"%s\" with the cell as \"%s\"",
+            ss_wide_periods(s->wide), on[nout - 2], on[nout - 1]);
+    return s->sink->columns(s->sink->ud, on, ol, nout);
 }
 
 static int on_row(void *ud, const struct ss_csv_record *rec)
@@ -56,28 +173,108 @@ static int on_row(void *ud, const struct ss_csv_record *rec)
     int rc;
 
     if (!s->have_header) {
-        if (rec->error) {
-            char why[512];
-            snprintf(why, sizeof(why), "cannot read the header row: %s", rec->error);
-            rc = k->reject(k->ud, rec->line, why, "", 0);
-        } else {
-            rc = k->columns(k->ud, rec->fields, rec->lens, rec->nfields);
-        }
         s->have_header = 1;
+        rc = on_header(s, rec);
+        if (rc == 0 && s->wide && !rec->error)
+            rc = wide_header(s, rec->fields, rec->lens, rec->nfields);
         return s->sink_stop = rc != 0;
     }
     if (rec->error) {
-        ss_buf_reset(&s->raw);
-        for (size_t i = 0; i < rec->nfields; i++) {
-            if ((i && ss_buf_addc(&s->raw, ',') < 0) ||
-                ss_buf_add(&s->raw, rec->fields[i], rec->lens[i]) < 0)
-                break;
-        }
+        rebuild_raw(s, rec);
         rc = k->reject(k->ud, rec->line, rec->error, s->raw.data ? s->raw.data : "", s->raw.len);
+    } else if (s->wide) {
+        char why[256];
+        struct wide_emit e = {k, rec->line};
+        rc = ss_wide_row(s->wide, rec->fields, rec->lens, rec->nfields, wide_record, &e, why,
+                         sizeof(why));
+        if (rc < 0) {
+            rebuild_raw(s, rec);
+            rc = k->reject(k->ud, rec->line, why, s->raw.data ? s->raw.data : "", s->raw.len);
+        }
     } else {
         rc = k->record(k->ud, rec->fields, rec->lens, rec->nfields, rec->line);
     }
     return s->sink_stop = rc != 0;
+}
+
+static const char *delimiter_name(char c)
+{
+    switch (c) {
+    case '\t':
+        return "tab";
+    case ',':
+        return "','";
+    case ';':
+        return "';'";
+    case '|':
+        return "'|'";
+    default:
+        return "?";
+    }
+}
+
+/* The first line is in (or ended without a line end): choose, start the
+ * parser, give it what was held. */
+static int detect_done(struct csv_state *s, const char *why)
+{
+    size_t best = NDETECT;
+    for (size_t i = 0; i < NDETECT; i++)
+        if (s->det_count[i] > 0 && (best == NDETECT || s->det_count[i] > s->det_count[best]))
+            best = i;
+    if (best < NDETECT) {
+        s->opts.delimiter = detect_chars[best];
+        ss_info("csv: detected delimiter %s from %s (',' %lu, ';' %lu, tab %lu, '|' %lu)",
+                delimiter_name(s->opts.delimiter), why, s->det_count[0], s->det_count[1],
+                s->det_count[2], s->det_count[3]);
+    } else {
+        ss_info("csv: no delimiter in %s (one column); using the configured %s", why,
+                delimiter_name(s->opts.delimiter ? s->opts.delimiter : ','));
+    }
+    s->detecting = 0;
+    s->csv = ss_csv_new(&s->opts, on_row, s);
+    if (!s->csv)
+        return fail(s, "out of memory");
+    int rc = s->first.len ? ss_csv_feed(s->csv, s->first.data, s->first.len) : 0;
+    ss_buf_free(&s->first);
+    return rc;
+}
+
+/* Counts delimiters outside quotes until the first line ends; holds the
+ * bytes (at most max_record of them) meanwhile. */
+static int detect_feed(struct csv_state *s, const char *data, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        char c = data[i];
+        if (c == '"') {
+            s->det_quoted = !s->det_quoted;
+        } else if (!s->det_quoted && (c == '\n' || c == '\r')) {
+            break;
+        } else if (!s->det_quoted) {
+            for (size_t d = 0; d < NDETECT; d++)
+                if (c == detect_chars[d])
+                    s->det_count[d]++;
+        }
+    }
+    if (i == len) {
+        if (ss_buf_add(&s->first, data, len) == 0)
+            return 0;
+        /* A first line longer than any record may be: decide on what is here
+         * and let the parser report the line. */
+        int rc = detect_done(s, "the first line's first bytes");
+        return rc ? rc : ss_csv_feed(s->csv, data, len);
+    }
+    int rc = detect_done(s, "the first line");
+    return rc ? rc : ss_csv_feed(s->csv, data, len);
+}
+
+/* UTF-8 text, after the encoding conversion. */
+static int on_text(void *ud, const char *data, size_t len)
+{
+    struct csv_state *s = ud;
+    if (s->detecting)
+        return detect_feed(s, data, len);
+    return ss_csv_feed(s->csv, data, len);
 }
 
 static int on_body(void *ud, const char *data, size_t len)
@@ -86,20 +283,14 @@ static int on_body(void *ud, const char *data, size_t len)
     s->bytes += len;
     if (s->sink->progress)
         s->sink->progress(s->sink->ud, s->bytes);
-    return ss_csv_feed(s->csv, data, len) != 0;
-}
-
-/* "ETAG\nLAST-MODIFIED" */
-static void split_cursor(const char *cursor, char *etag, size_t elen, char *lm, size_t lmlen)
-{
-    etag[0] = lm[0] = '\0';
-    if (!cursor)
-        return;
-    const char *nl = strchr(cursor, '\n');
-    size_t n = nl ? (size_t)(nl - cursor) : strlen(cursor);
-    snprintf(etag, elen, "%.*s", (int)n, cursor);
-    if (nl)
-        snprintf(lm, lmlen, "%s", nl + 1);
+    int rc = ss_transcode_feed(s->tc, data, len);
+    if (rc < 0 && !s->failed) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "cannot read the export as %s: %s", s->env->cfg->csv_encoding,
+                 strerror(-rc));
+        fail(s, msg);
+    }
+    return rc != 0;
 }
 
 static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
@@ -107,22 +298,37 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
 {
     struct csv_state *s = state;
     const struct ss_collector_config *cfg = s->env->cfg;
-    struct ss_csv_opts opts;
     struct ss_http_resp resp;
     char etag[256], lm[128];
+    int rc;
 
-    memset(&opts, 0, sizeof(opts));
-    opts.delimiter = cfg->csv_delimiter;
-    opts.max_field = (size_t)cfg->max_field_bytes;
-    opts.max_record = (size_t)cfg->max_record_bytes;
-    opts.max_fields = (size_t)cfg->max_fields;
+    memset(&s->opts, 0, sizeof(s->opts));
+    s->opts.delimiter = cfg->csv_delimiter;
+    s->opts.max_field = (size_t)cfg->max_field_bytes;
+    s->opts.max_record = (size_t)cfg->max_record_bytes;
+    s->opts.max_fields = (size_t)cfg->max_fields;
     s->sink = sink;
     s->bytes = 0;
     s->sink_stop = 0;
+    s->failed = 0;
+    s->err_msg[0] = '\0';
     ss_csv_free(s->csv);
-    s->csv = ss_csv_new(&opts, on_row, s);
-    if (!s->csv) {
+    s->csv = NULL;
+    ss_transcode_free(s->tc);
+    s->tc = NULL;
+    ss_buf_free(&s->first);
+    s->detecting = cfg->csv_detect_delimiter;
+    s->det_quoted = 0;
+    memset(s->det_count, 0, sizeof(s->det_count));
+    if (s->detecting)
+        ss_buf_init(&s->first, s->opts.max_record ? s->opts.max_record : 1024 * 1024);
+    else if (!(s->csv = ss_csv_new(&s->opts, on_row, s))) {
         snprintf(err, errlen, "out of memory");
+        return SS_SOURCE_FAILED;
+    }
+    rc = ss_transcode_new(&s->tc, cfg->csv_encoding, on_text, s);
+    if (rc < 0) {
+        snprintf(err, errlen, "\"csv.encoding\": %s: %s", cfg->csv_encoding, strerror(-rc));
         return SS_SOURCE_FAILED;
     }
     s->have_header = 0;
@@ -130,24 +336,55 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         size_t lens[SS_CONFIG_MAX_MAP];
         for (size_t i = 0; i < cfg->ncsv_columns; i++)
             lens[i] = strlen(cfg->csv_columns[i]);
-        if (sink->columns(sink->ud, (const char *const *)cfg->csv_columns, lens,
-                          cfg->ncsv_columns) != 0)
+        if (s->wide)
+            rc = wide_header(s, (const char *const *)cfg->csv_columns, lens, cfg->ncsv_columns);
+        else
+            rc = sink->columns(sink->ud, (const char *const *)cfg->csv_columns, lens,
+                               cfg->ncsv_columns);
+        if (s->failed) {
+            snprintf(err, errlen, "%s", s->err_msg);
+            return SS_SOURCE_FAILED;
+        }
+        if (rc != 0)
             return SS_SOURCE_STOPPED;
         s->have_header = 1;
     }
 
-    split_cursor(cfg->http_conditional ? cursor : NULL, etag, sizeof(etag), lm, sizeof(lm));
+    ss_http_cursor_split(cfg->http_conditional ? cursor : NULL, etag, sizeof(etag), lm, sizeof(lm));
     struct ss_http_req req = {.url = cfg->url, .etag = etag, .last_modified = lm};
     enum ss_http_result r =
         ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
     if (r == SS_HTTP_NOT_MODIFIED)
         return SS_SOURCE_UNCHANGED;
+    if (s->failed) {
+        snprintf(err, errlen, "%s", s->err_msg);
+        return SS_SOURCE_FAILED;
+    }
     if (r == SS_HTTP_STOPPED || s->sink_stop)
         return SS_SOURCE_STOPPED;
     if (r != SS_HTTP_OK)
         return SS_SOURCE_FAILED; /* a cut body's last row is not finished: it is dropped */
-    if (ss_csv_finish(s->csv) != 0)
+    /* The end of the input, through each stage in turn. */
+    rc = ss_transcode_finish(s->tc);
+    if (rc < 0 && !s->failed) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "cannot read the export: %s", strerror(-rc));
+        fail(s, msg);
+    }
+    if (rc == 0 && s->detecting)
+        rc = detect_done(s, "the whole export (no line end)");
+    if (rc == 0)
+        rc = ss_csv_finish(s->csv);
+    if (s->failed) {
+        snprintf(err, errlen, "%s", s->err_msg);
+        return SS_SOURCE_FAILED;
+    }
+    if (rc != 0)
         return SS_SOURCE_STOPPED;
+    if (ss_transcode_replaced(s->tc) > 0)
+        ss_warn("csv: %llu bytes are not %s text; each became U+FFFD (the replacement "
+                "character)",
+                ss_transcode_replaced(s->tc), cfg->csv_encoding);
     ss_buf_reset(next_cursor);
     ss_buf_printf(next_cursor, "%s\n%s", resp.etag, resp.last_modified);
     return SS_SOURCE_OK;

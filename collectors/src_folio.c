@@ -1,27 +1,1051 @@
-/* src_folio: the "folio" source kind. (Being written: see ss_source.h.) */
+/* src_folio: the "folio" source kind -- FOLIO through its Okapi gateway.
+ *
+ * Authentication: POST /authn/login-with-expiry (X-Okapi-Tenant, JSON body
+ * with folio.username and the password from folio.password_file) sets the
+ * folioAccessToken and folioRefreshToken cookies with their lifetimes
+ * (Max-Age). Every request carries X-Okapi-Tenant and the access token (as
+ * X-Okapi-Token and as the cookie, both of which the gateway accepts). Shortly
+ * before the access token expires, POST /authn/refresh trades the refresh
+ * cookie for new ones; a refresh that fails falls back to a new login. A 401
+ * on a data request refreshes once and repeats the same page: a page is
+ * handed over only once it has arrived and parsed whole, so nothing is
+ * handed over twice. The password is read once, never logged, wiped on exit.
+ *
+ * Paging: keyset paging, as RMB recommends for bulk reads --
+ * `(folio.query) and id>"LAST" sortBy id` with limit=folio.limit (the first
+ * page without the id clause), until a page comes back short or empty.
+ * totalRecords is logged as the estimate it is and never used to stop.
+ * Each page is read into a buffer bounded by limits.max_record_bytes x
+ * folio.limit (at most 256 MiB) and parsed with jansson; unknown fields are
+ * ignored.
+ *
+ * Resources (folio.resource -> dataset):
+ *   loans          -> loan_transactions, from /circulation/loans (the
+ *                     business API, whose loans carry item.materialType).
+ *                     transaction_id = loan id; issued_at = loanDate;
+ *                     service_point = the name of checkoutServicePointId,
+ *                     from /service-points read once a run (an id that is
+ *                     not there is handed over as the id, so value_maps can
+ *                     still name it); item_type = item.materialType.name
+ *                     (material type, not loan type: loan types are
+ *                     circulation rules, material types are what the
+ *                     service counts as "type"), "Unknown" when the item is
+ *                     gone; patron_key = userId (the engine pseudonymises
+ *                     it; absent on anonymised loans); renewal = "no": the
+ *                     FOLIO loan is the issue. A loan whose last action is
+ *                     "renewed" also yields a renewal transaction
+ *                     "LOANID/renewal/N" (N = renewalCount) issued at
+ *                     metadata.updatedDate, the time of that renewal. Runs
+ *                     see every update (the cursor is updatedDate), so each
+ *                     renewal is caught unless two happen between runs.
+ *   service_points -> service_points: name = the service point's name (the
+ *                     same name loans use); postcode = its code, for
+ *                     value_maps.postcode to turn into the postcode (FOLIO
+ *                     keeps no address); statutory, library_type and the
+ *                     authority from "constants".
+ *   items          -> stock: items counted per service point (effective
+ *                     location -> its primaryServicePoint -> name) x
+ *                     material type at the run's date, in a bounded table.
+ *                     Items withdrawn, lost, missing, on order or claimed
+ *                     returned are not stock.
+ *   users          -> refused at init: no core dataset is a list of users,
+ *                     and "active users" are people who borrowed, which
+ *                     loans give (core.v_transaction_active_users).
+ *
+ * Incremental (loans): the cursor is the greatest metadata.updatedDate seen
+ * (loanDate when a loan has no metadata); the next run adds
+ * metadata.updatedDate>"CURSOR". Re-fetched loans upsert on transaction_id.
+ * service_points and stock are snapshots: always fetched whole.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "ss_http.h"
+#include "ss_log.h"
+#include "ss_secret.h"
 #include "ss_source.h"
+#include "ss_time.h"
+
+#define FOLIO_MAX_TOKEN 16384
+#define FOLIO_MAX_PAGE ((size_t)256 << 20)
+#define FOLIO_MAX_LOOKUP 200000 /* service points, locations, material types */
+#define FOLIO_MAX_GROUPS 65536  /* stock: service point x material type */
+#define FOLIO_MAX_ID 256
+
+enum folio_resource { RES_LOANS, RES_SERVICE_POINTS, RES_ITEMS };
+
+/* id -> value, sorted by id once filled. */
+struct idmap {
+    char **ids;
+    char **vals;
+    size_t n, cap;
+};
+
+struct group {
+    char *key; /* "SERVICE POINT\x1fTYPE", NULL when the slot is free */
+    unsigned long count;
+};
+
+struct folio {
+    const struct ss_source_env *env;
+    const struct ss_collector_config *cfg;
+    enum folio_resource res;
+    char *password;
+    char base[2048];
+    char tenant_hdr[512];
+
+    struct ss_buf access, refresh;
+    int64_t access_expires; /* ss_now_ms() time */
+    int64_t access_life_ms;
+    /* cookies of the auth response being read */
+    struct ss_buf new_access, new_refresh;
+    long new_access_age, new_refresh_age;
+
+    struct ss_buf page;
+    int page_too_big;
+    unsigned long long bytes;
+
+    struct ss_buf url, cql;
+    const struct ss_record_sink *sink;
+    unsigned long where;
+    char max_updated[64];
+
+    struct idmap sps, locs, mtypes;
+    struct idmap *lookup_target; /* load_lookup's table and field */
+    const char *lookup_field;
+    struct group *groups;
+    size_t ngroups, groups_cap;
+};
+
+/* ---- small helpers ---- */
+
+static void idmap_free(struct idmap *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->ids[i]);
+        free(m->vals[i]);
+    }
+    free(m->ids);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+static int idmap_add(struct idmap *m, const char *id, const char *val)
+{
+    if (m->n == m->cap) {
+        if (m->cap >= FOLIO_MAX_LOOKUP)
+            return -E2BIG;
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        char **ids = realloc(m->ids, cap * sizeof(*ids));
+        if (!ids)
+            return -ENOMEM;
+        m->ids = ids;
+        char **vals = realloc(m->vals, cap * sizeof(*vals));
+        if (!vals)
+            return -ENOMEM;
+        m->vals = vals;
+        m->cap = cap;
+    }
+    m->ids[m->n] = strdup(id);
+    m->vals[m->n] = strdup(val);
+    if (!m->ids[m->n] || !m->vals[m->n]) {
+        free(m->ids[m->n]);
+        free(m->vals[m->n]);
+        return -ENOMEM;
+    }
+    m->n++;
+    return 0;
+}
+
+/* Sorts ids and vals together (a plain insertion of indices would need a
+ * third array; the tables are small, so sort pairs through a temporary). */
+struct pair {
+    char *id, *val;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+    return strcmp(((const struct pair *)a)->id, ((const struct pair *)b)->id);
+}
+
+static int idmap_sort(struct idmap *m)
+{
+    if (m->n < 2)
+        return 0;
+    struct pair *p = malloc(m->n * sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    for (size_t i = 0; i < m->n; i++)
+        p[i] = (struct pair){m->ids[i], m->vals[i]};
+    qsort(p, m->n, sizeof(*p), cmp_pair);
+    for (size_t i = 0; i < m->n; i++)
+        m->ids[i] = p[i].id, m->vals[i] = p[i].val;
+    free(p);
+    return 0;
+}
+
+static const char *idmap_get(const struct idmap *m, const char *id)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(id, m->ids[mid]);
+        if (c == 0)
+            return m->vals[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static const char *jstr(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Percent-encodes s for a query string. */
+static int add_urlenc(struct ss_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int rc;
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            rc = ss_buf_addc(b, (char)*p);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            rc = ss_buf_add(b, e, 3);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A CQL string literal's content: the masking characters escaped. */
+static int add_cql_literal(struct ss_buf *b, const char *s)
+{
+    int rc = ss_buf_addc(b, '"');
+    for (; rc == 0 && *s; s++) {
+        if (strchr("\"\\*?^", *s))
+            rc = ss_buf_addc(b, '\\');
+        if (rc == 0)
+            rc = ss_buf_addc(b, *s);
+    }
+    return rc ? rc : ss_buf_addc(b, '"');
+}
+
+/* The first line of an error body, cut short, with the password (should a
+ * server ever echo it) never shown. */
+static void error_excerpt(const struct folio *f, const char *body, char *dst, size_t dstlen)
+{
+    size_t n = strcspn(body, "\r\n");
+    if (n > 200)
+        n = 200;
+    if (f->password && f->password[0] && strstr(body, f->password)) {
+        snprintf(dst, dstlen, " (response withheld: it repeats the password)");
+        return;
+    }
+    snprintf(dst, dstlen, n ? ": %.*s" : "%.*s", (int)n, body);
+}
+
+/* ---- authentication ---- */
+
+/* Set-Cookie: NAME=VALUE; Max-Age=N; ... */
+static void on_auth_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    struct folio *f = ud;
+    if (nlen != 10 || strncasecmp(name, "Set-Cookie", 10) != 0)
+        return;
+    const char *eq = memchr(value, '=', vlen);
+    if (!eq)
+        return;
+    size_t cn = (size_t)(eq - value);
+    const char *v = eq + 1;
+    const char *end = memchr(v, ';', vlen - cn - 1);
+    size_t vl = end ? (size_t)(end - v) : vlen - cn - 1;
+    struct ss_buf *dst = NULL;
+    long *age = NULL;
+    if (cn == 16 && memcmp(value, "folioAccessToken", 16) == 0)
+        dst = &f->new_access, age = &f->new_access_age;
+    else if (cn == 17 && memcmp(value, "folioRefreshToken", 17) == 0)
+        dst = &f->new_refresh, age = &f->new_refresh_age;
+    if (!dst)
+        return;
+    ss_buf_reset(dst);
+    if (ss_buf_add(dst, v, vl) < 0)
+        ss_buf_reset(dst); /* too long: treated as missing */
+    *age = -1;
+    /* attributes */
+    const char *p = end, *stop = value + vlen;
+    while (p && p < stop) {
+        p++;
+        while (p < stop && *p == ' ')
+            p++;
+        if ((size_t)(stop - p) > 8 && strncasecmp(p, "Max-Age=", 8) == 0)
+            *age = strtol(p + 8, NULL, 10);
+        p = memchr(p, ';', (size_t)(stop - p));
+    }
+}
+
+static int on_page_body(void *ud, const char *data, size_t len)
+{
+    struct folio *f = ud;
+    f->bytes += len;
+    if (f->sink && f->sink->progress)
+        f->sink->progress(f->sink->ud, f->bytes);
+    if (ss_buf_add(&f->page, data, len) < 0) {
+        f->page_too_big = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Access-token lifetime from the body's accessTokenExpiration, in seconds,
+ * for a gateway that sets no Max-Age; -1 if unknown. */
+static long body_access_lifetime(const struct folio *f)
+{
+    json_t *root = json_loadb(f->page.data ? f->page.data : "", f->page.len, 0, NULL);
+    const char *exp = root ? jstr(root, "accessTokenExpiration") : NULL;
+    long out = -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (exp && sscanf(exp, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec) == 6) {
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        time_t t = timegm(&tm);
+        out = (long)(t - time(NULL));
+        if (out < 0)
+            out = 0;
+    }
+    json_decref(root);
+    return out;
+}
+
+/* refresh: 1 for /authn/refresh, 0 for a login with the password. */
+static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
+{
+    const struct ss_collector_config *cfg = f->cfg;
+    struct ss_http_resp resp;
+    struct ss_buf url, cookie;
+    char *body = NULL, why[256];
+    int rc = -1;
+
+    ss_buf_init(&url, sizeof(f->base) + 64);
+    ss_buf_init(&cookie, FOLIO_MAX_TOKEN + 64);
+    ss_buf_printf(&url, "%s/authn/%s", f->base, refresh ? "refresh" : "login-with-expiry");
+    const char *headers[5] = {f->tenant_hdr, "Accept: application/json", NULL, NULL, NULL};
+    if (refresh) {
+        if (ss_buf_printf(&cookie, "Cookie: folioRefreshToken=%s", f->refresh.data) < 0)
+            goto out;
+        headers[2] = cookie.data;
+    } else {
+        json_t *o =
+            json_pack("{s:s, s:s}", "username", cfg->folio_username, "password", f->password);
+        body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (!body) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        headers[2] = "Content-Type: application/json";
+    }
+    struct ss_http_req req = {.method = "POST",
+                              .url = url.data,
+                              .headers = headers,
+                              .body = body ? body : "",
+                              .body_len = body ? strlen(body) : 0,
+                              .no_auth = 1};
+    ss_buf_reset(&f->new_access);
+    ss_buf_reset(&f->new_refresh);
+    f->new_access_age = f->new_refresh_age = -1;
+    ss_buf_reset(&f->page);
+    f->page_too_big = 0;
+    enum ss_http_result r =
+        ss_http_request(f->env->http, &req, on_auth_header, on_page_body, f, &resp, err, errlen);
+    if (r == SS_HTTP_STOPPED && !f->page_too_big) {
+        snprintf(err, errlen, "stopped");
+        rc = -2;
+        goto out;
+    }
+    if (r != SS_HTTP_OK || f->page_too_big) {
+        error_excerpt(f, resp.error_body, why, sizeof(why));
+        if (refresh)
+            snprintf(err, errlen, "FOLIO %s/authn/refresh: HTTP %ld%s", f->base, resp.status, why);
+        else if (resp.status == 400)
+            snprintf(err, errlen,
+                     "FOLIO login at %s refused the request (HTTP 400%s): check \"folio.tenant\" "
+                     "(\"%s\") names this library's tenant",
+                     f->base, why, cfg->folio_tenant);
+        else if (resp.status == 401 || resp.status == 403 || resp.status == 422)
+            snprintf(err, errlen,
+                     "FOLIO login as \"%s\" at %s (tenant \"%s\") failed (HTTP %ld%s): check "
+                     "\"folio.username\" and the password in %s",
+                     cfg->folio_username, f->base, cfg->folio_tenant, resp.status, why,
+                     cfg->folio_password_file);
+        else if (resp.status)
+            snprintf(err, errlen, "FOLIO login at %s: HTTP %ld%s", f->base, resp.status, why);
+        /* else err already says why (connection refused, timeout) */
+        goto out;
+    }
+    if (!f->new_access.len) {
+        snprintf(err, errlen,
+                 "FOLIO %s answered HTTP %ld without a folioAccessToken cookie: is \"url\" the "
+                 "Okapi gateway, and does it support login-with-expiry?",
+                 url.data, resp.status);
+        goto out;
+    }
+    long age = f->new_access_age >= 0 ? f->new_access_age : body_access_lifetime(f);
+    if (age < 0)
+        age = 600; /* FOLIO's default; a 401 still triggers a refresh */
+    ss_buf_reset(&f->access);
+    if (ss_buf_add(&f->access, f->new_access.data, f->new_access.len) < 0)
+        goto out;
+    if (f->new_refresh.len) {
+        ss_buf_reset(&f->refresh);
+        if (ss_buf_add(&f->refresh, f->new_refresh.data, f->new_refresh.len) < 0)
+            goto out;
+    }
+    f->access_life_ms = (int64_t)age * 1000;
+    f->access_expires = ss_now_ms() + f->access_life_ms;
+    ss_info("FOLIO %s: access token for %ld s", refresh ? "token refreshed" : "logged in", age);
+    rc = 0;
+out:
+    if (body) {
+        memset(body, 0, strlen(body));
+        free(body);
+    }
+    ss_buf_free(&url);
+    if (cookie.data)
+        memset(cookie.data, 0, cookie.len);
+    ss_buf_free(&cookie);
+    return rc;
+}
+
+/* A refresh, falling back to a login when there is no refresh token or the
+ * gateway refuses it. */
+static int folio_renew(struct folio *f, char *err, size_t errlen)
+{
+    if (f->refresh.len) {
+        int rc = folio_auth(f, 1, err, errlen);
+        if (rc != -1)
+            return rc;
+        ss_notice("%s; logging in again", err);
+    }
+    return folio_auth(f, 0, err, errlen);
+}
+
+/* Renews the access token when less than a quarter of its life (at most
+ * 30 s) is left, so a page never starts with a token about to lapse. */
+static int folio_fresh(struct folio *f, char *err, size_t errlen)
+{
+    if (!f->access.len)
+        return folio_auth(f, 0, err, errlen);
+    int64_t margin = f->access_life_ms / 4;
+    if (margin > 30000)
+        margin = 30000;
+    int64_t left = f->access_expires - ss_now_ms();
+    if (left > margin)
+        return 0;
+    ss_info("FOLIO access token expires in %lld ms: refreshing", (long long)left);
+    return folio_renew(f, err, errlen);
+}
+
+/* GET url into f->page; 0, -1 failed, -2 stopped. */
+static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
+{
+    struct ss_http_resp resp;
+    struct ss_buf tok, cookie;
+    char why[256];
+    int rc = -1;
+
+    ss_buf_init(&tok, FOLIO_MAX_TOKEN + 64);
+    ss_buf_init(&cookie, FOLIO_MAX_TOKEN + 64);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = folio_fresh(f, err, errlen);
+        if (rc < 0)
+            goto out;
+        rc = -1;
+        ss_buf_reset(&tok);
+        ss_buf_reset(&cookie);
+        if (ss_buf_printf(&tok, "X-Okapi-Token: %s", f->access.data) < 0 ||
+            ss_buf_printf(&cookie, "Cookie: folioAccessToken=%s", f->access.data) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        const char *headers[] = {f->tenant_hdr, "Accept: application/json", tok.data, cookie.data,
+                                 NULL};
+        struct ss_http_req req = {.url = url, .headers = headers, .no_auth = 1};
+        ss_buf_reset(&f->page);
+        f->page_too_big = 0;
+        enum ss_http_result r =
+            ss_http_request(f->env->http, &req, NULL, on_page_body, f, &resp, err, errlen);
+        if (f->page_too_big) {
+            snprintf(err, errlen,
+                     "%s: the page is larger than %zu bytes (limits.max_record_bytes x "
+                     "folio.limit, at most 256 MiB): lower \"folio.limit\"",
+                     url, f->page.max);
+            goto out;
+        }
+        if (r == SS_HTTP_STOPPED) {
+            rc = -2;
+            goto out;
+        }
+        if (r == SS_HTTP_OK) {
+            rc = 0;
+            goto out;
+        }
+        if (resp.status == 401 && attempt == 0) {
+            ss_notice("FOLIO refused the access token (HTTP 401): refreshing it and repeating "
+                      "the request");
+            rc = folio_renew(f, err, errlen);
+            if (rc < 0)
+                goto out;
+            continue;
+        }
+        if (resp.status) {
+            error_excerpt(f, resp.error_body, why, sizeof(why));
+            snprintf(err, errlen, "FOLIO %s: HTTP %ld%s%s", url, resp.status, why,
+                     resp.status == 403 ? " (the API user lacks a permission)" : "");
+        }
+        goto out;
+    }
+out:
+    if (tok.data)
+        memset(tok.data, 0, tok.len);
+    if (cookie.data)
+        memset(cookie.data, 0, cookie.len);
+    ss_buf_free(&tok);
+    ss_buf_free(&cookie);
+    return rc;
+}
+
+/* ---- keyset paging ---- */
+
+/* Called for each record of a page; 0 on, 1 the sink asked to stop, -1 err. */
+typedef int (*folio_rec_cb)(struct folio *f, json_t *rec, char *err, size_t errlen);
+
+/* Reads every record of PATH (collection KEY), ANDing the clauses given. */
+static enum ss_source_result folio_fetch(struct folio *f, const char *path, const char *key,
+                                         const char *query, const char *since, folio_rec_cb cb,
+                                         char *err, size_t errlen)
+{
+    char last[FOLIO_MAX_ID] = "";
+    unsigned long pageno = 0, total = 0;
+    long limit = f->cfg->folio_limit;
+
+    for (;;) {
+        if (*f->env->stop)
+            return SS_SOURCE_STOPPED;
+        /* (QUERY) and metadata.updatedDate>"SINCE" and id>"LAST" sortBy id */
+        int n = 0;
+        ss_buf_reset(&f->cql);
+        if (query && query[0]) {
+            ss_buf_printf(&f->cql, "(%s)", query);
+            n++;
+        }
+        if (since) {
+            ss_buf_printf(&f->cql, "%smetadata.updatedDate>", n++ ? " and " : "");
+            add_cql_literal(&f->cql, since);
+        }
+        if (last[0]) {
+            ss_buf_printf(&f->cql, "%sid>", n++ ? " and " : "");
+            add_cql_literal(&f->cql, last);
+        }
+        if (!n)
+            ss_buf_adds(&f->cql, "cql.allRecords=1");
+        if (ss_buf_adds(&f->cql, " sortBy id") < 0) {
+            snprintf(err, errlen, "%s: the CQL query is too long", path);
+            return SS_SOURCE_FAILED;
+        }
+        ss_buf_reset(&f->url);
+        ss_buf_printf(&f->url, "%s%s?limit=%ld&query=", f->base, path, limit);
+        if (add_urlenc(&f->url, f->cql.data) < 0) {
+            snprintf(err, errlen, "%s: the request URL is too long", path);
+            return SS_SOURCE_FAILED;
+        }
+        ss_debug("FOLIO GET %s?query=%s", path, f->cql.data);
+        int rc = folio_get(f, f->url.data, err, errlen);
+        if (rc == -2)
+            return SS_SOURCE_STOPPED;
+        if (rc < 0)
+            return SS_SOURCE_FAILED;
+        pageno++;
+
+        json_error_t jerr;
+        json_t *root = json_loadb(f->page.data ? f->page.data : "", f->page.len, 0, &jerr);
+        json_t *arr = root ? json_object_get(root, key) : NULL;
+        if (!root || !json_is_array(arr)) {
+            if (!root)
+                snprintf(err, errlen, "FOLIO %s page %lu: not JSON (line %d column %d: %s)", path,
+                         pageno, jerr.line, jerr.column, jerr.text);
+            else
+                snprintf(err, errlen, "FOLIO %s page %lu: no \"%s\" array in the response", path,
+                         pageno, key);
+            json_decref(root);
+            return SS_SOURCE_FAILED;
+        }
+        if (pageno == 1) {
+            json_t *tr = json_object_get(root, "totalRecords");
+            if (json_is_integer(tr))
+                ss_info("FOLIO %s: totalRecords %lld (an estimate: paging goes on to the last "
+                        "page whatever it says)",
+                        path, (long long)json_integer_value(tr));
+        }
+        size_t count = json_array_size(arr);
+        for (size_t i = 0; i < count; i++) {
+            json_t *rec = json_array_get(arr, i);
+            const char *id = json_is_object(rec) ? jstr(rec, "id") : NULL;
+            if (!id || !id[0] || strlen(id) >= sizeof(last)) {
+                snprintf(err, errlen,
+                         "FOLIO %s page %lu record %zu: no usable \"id\": keyset paging needs "
+                         "one",
+                         path, pageno, i + 1);
+                json_decref(root);
+                return SS_SOURCE_FAILED;
+            }
+            if (last[0] && strcmp(id, last) <= 0) {
+                snprintf(err, errlen,
+                         "FOLIO %s page %lu: id \"%s\" does not follow \"%s\": the server does "
+                         "not honour \"sortBy id\" (refusing to loop)",
+                         path, pageno, id, last);
+                json_decref(root);
+                return SS_SOURCE_FAILED;
+            }
+            snprintf(last, sizeof(last), "%s", id);
+            rc = cb(f, rec, err, errlen);
+            if (rc != 0) {
+                json_decref(root);
+                return rc > 0 ? SS_SOURCE_STOPPED : SS_SOURCE_FAILED;
+            }
+        }
+        json_decref(root);
+        total += count;
+        if (count < (size_t)limit)
+            break;
+    }
+    ss_info("FOLIO %s: %lu records in %lu pages", path, total, pageno);
+    return SS_SOURCE_OK;
+}
+
+/* ---- lookups ---- */
+
+static int lookup_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
+{
+    const char *v = jstr(rec, f->lookup_field);
+    if (!v)
+        return 0;
+    if (idmap_add(f->lookup_target, jstr(rec, "id"), v) < 0) {
+        snprintf(err, errlen, "more than %d entries in a FOLIO lookup table", FOLIO_MAX_LOOKUP);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads PATH's records into m: id -> FIELD. */
+static enum ss_source_result load_lookup(struct folio *f, struct idmap *m, const char *path,
+                                         const char *key, const char *field, char *err,
+                                         size_t errlen)
+{
+    idmap_free(m);
+    f->lookup_target = m;
+    f->lookup_field = field;
+    enum ss_source_result r = folio_fetch(f, path, key, NULL, NULL, lookup_rec, err, errlen);
+    if (r == SS_SOURCE_OK && idmap_sort(m) < 0) {
+        snprintf(err, errlen, "out of memory");
+        r = SS_SOURCE_FAILED;
+    }
+    return r;
+}
+
+/* ---- loans ---- */
+
+static void see_updated(struct folio *f, const char *ts)
+{
+    if (ts && ts[0] && strlen(ts) < sizeof(f->max_updated) && strcmp(ts, f->max_updated) > 0)
+        snprintf(f->max_updated, sizeof(f->max_updated), "%s", ts);
+}
+
+static int loan_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
+{
+    const struct ss_record_sink *k = f->sink;
+    const char *id = jstr(rec, "id");
+    const char *loan_date = jstr(rec, "loanDate");
+    const char *updated = jstr(json_object_get(rec, "metadata"), "updatedDate");
+    (void)err, (void)errlen;
+
+    see_updated(f, updated ? updated : loan_date);
+    f->where++;
+    if (!loan_date)
+        return k->reject(k->ud, f->where, "FOLIO loan without \"loanDate\"", id, strlen(id)) != 0;
+    const char *spid = jstr(rec, "checkoutServicePointId");
+    const char *sp = spid ? idmap_get(&f->sps, spid) : NULL;
+    if (!sp)
+        sp = spid ? spid : "";
+    const json_t *item = json_object_get(rec, "item");
+    const char *mtype = jstr(json_object_get(item, "materialType"), "name");
+    if (!mtype || !mtype[0])
+        mtype = "Unknown";
+    const char *user = jstr(rec, "userId");
+    if (!user)
+        user = "";
+    const char *vals[6] = {id, sp, loan_date, mtype, user, "no"};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(vals[i]);
+    if (k->record(k->ud, vals, lens, 6, f->where) != 0)
+        return 1;
+
+    const char *action = jstr(rec, "action");
+    json_t *rc = json_object_get(rec, "renewalCount");
+    if (action && strcmp(action, "renewed") == 0 && updated && json_is_integer(rc) &&
+        json_integer_value(rc) > 0) {
+        char rid[FOLIO_MAX_ID + 40];
+        snprintf(rid, sizeof(rid), "%s/renewal/%lld", id, (long long)json_integer_value(rc));
+        vals[0] = rid;
+        vals[2] = updated;
+        vals[5] = "yes";
+        lens[0] = strlen(rid);
+        lens[2] = strlen(updated);
+        lens[5] = 3;
+        f->where++;
+        if (k->record(k->ud, vals, lens, 6, f->where) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- service points ---- */
+
+static int sp_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
+{
+    const struct ss_record_sink *k = f->sink;
+    const char *id = jstr(rec, "id");
+    const char *name = jstr(rec, "name");
+    const char *code = jstr(rec, "code");
+    (void)err, (void)errlen;
+    f->where++;
+    if (!name)
+        return k->reject(k->ud, f->where, "FOLIO service point without \"name\"", id, strlen(id)) !=
+               0;
+    const char *vals[2] = {name, code ? code : ""};
+    size_t lens[2] = {strlen(vals[0]), strlen(vals[1])};
+    return k->record(k->ud, vals, lens, 2, f->where) != 0;
+}
+
+/* ---- items -> stock ---- */
+
+static const char *const not_stock[] = {
+    "Withdrawn", "Lost and paid", "Declared lost", "Aged to lost",     "Long missing",
+    "Missing",   "On order",      "Order closed",  "Claimed returned", NULL};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int group_add(struct folio *f, const char *key)
+{
+    if (f->ngroups * 2 >= f->groups_cap) {
+        if (f->groups_cap >= (size_t)FOLIO_MAX_GROUPS * 2)
+            return -E2BIG;
+        size_t cap = f->groups_cap ? f->groups_cap * 2 : 256;
+        struct group *g = calloc(cap, sizeof(*g));
+        if (!g)
+            return -ENOMEM;
+        for (size_t i = 0; i < f->groups_cap; i++) {
+            if (!f->groups[i].key)
+                continue;
+            size_t j = fnv1a(f->groups[i].key) & (cap - 1);
+            while (g[j].key)
+                j = (j + 1) & (cap - 1);
+            g[j] = f->groups[i];
+        }
+        free(f->groups);
+        f->groups = g;
+        f->groups_cap = cap;
+    }
+    size_t j = fnv1a(key) & (f->groups_cap - 1);
+    while (f->groups[j].key && strcmp(f->groups[j].key, key) != 0)
+        j = (j + 1) & (f->groups_cap - 1);
+    if (!f->groups[j].key) {
+        if (!(f->groups[j].key = strdup(key)))
+            return -ENOMEM;
+        f->ngroups++;
+    }
+    f->groups[j].count++;
+    return 0;
+}
+
+static void groups_free(struct folio *f)
+{
+    for (size_t i = 0; i < f->groups_cap; i++)
+        free(f->groups[i].key);
+    free(f->groups);
+    f->groups = NULL;
+    f->ngroups = f->groups_cap = 0;
+}
+
+static int item_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
+{
+    const char *status = jstr(json_object_get(rec, "status"), "name");
+    for (size_t i = 0; status && not_stock[i]; i++)
+        if (strcmp(status, not_stock[i]) == 0)
+            return 0;
+    const char *loc = jstr(rec, "effectiveLocationId");
+    const char *spid = loc ? idmap_get(&f->locs, loc) : NULL;
+    const char *sp = spid ? idmap_get(&f->sps, spid) : NULL;
+    if (!sp)
+        sp = spid ? spid : loc ? loc : "Unknown";
+    const char *mt = jstr(rec, "materialTypeId");
+    const char *type = mt ? idmap_get(&f->mtypes, mt) : NULL;
+    if (!type)
+        type = mt ? mt : "Unknown";
+    char key[1024];
+    snprintf(key, sizeof(key), "%s\x1f%s", sp, type);
+    int rc = group_add(f, key);
+    if (rc == -E2BIG) {
+        snprintf(err, errlen,
+                 "more than %d service point x material type groups in the stock: narrow "
+                 "\"folio.query\"",
+                 FOLIO_MAX_GROUPS);
+        return -1;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory counting the stock");
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+    const struct group *x = a, *y = b;
+    if (!x->key || !y->key)
+        return !x->key - !y->key;
+    return strcmp(x->key, y->key);
+}
+
+static int emit_stock(struct folio *f)
+{
+    const struct ss_record_sink *k = f->sink;
+    char today[16], count[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    if (f->groups_cap)
+        qsort(f->groups, f->groups_cap, sizeof(*f->groups), cmp_group);
+    for (size_t i = 0; i < f->groups_cap && f->groups[i].key; i++) {
+        const char *key = f->groups[i].key;
+        const char *sep = strchr(key, '\x1f');
+        snprintf(count, sizeof(count), "%lu", f->groups[i].count);
+        const char *vals[4] = {key, today, sep + 1, count};
+        size_t lens[4] = {(size_t)(sep - key), strlen(today), strlen(sep + 1), strlen(count)};
+        if (k->record(k->ud, vals, lens, 4, ++f->where) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- the kind ---- */
+
+static void folio_free(struct folio *f)
+{
+    if (!f)
+        return;
+    if (f->password)
+        ss_secret_free(f->password);
+    if (f->access.data)
+        memset(f->access.data, 0, f->access.len);
+    if (f->refresh.data)
+        memset(f->refresh.data, 0, f->refresh.len);
+    ss_buf_free(&f->access);
+    ss_buf_free(&f->refresh);
+    ss_buf_free(&f->new_access);
+    ss_buf_free(&f->new_refresh);
+    ss_buf_free(&f->page);
+    ss_buf_free(&f->url);
+    ss_buf_free(&f->cql);
+    idmap_free(&f->sps);
+    idmap_free(&f->locs);
+    idmap_free(&f->mtypes);
+    groups_free(f);
+    free(f);
+}
 
 static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
-    (void)state;
-    (void)env;
-    snprintf(err, errlen, "the \"folio\" source kind is not available in this build");
-    return -1;
+    const struct ss_collector_config *cfg = env->cfg;
+    static const struct {
+        const char *resource, *dataset;
+        enum folio_resource res;
+    } fits[] = {{"loans", "loan_transactions", RES_LOANS},
+                {"service_points", "service_points", RES_SERVICE_POINTS},
+                {"items", "stock", RES_ITEMS}};
+    struct folio *f;
+    const char *resource = cfg->folio_resource ? cfg->folio_resource : "loans";
+    size_t i;
+
+    if (!cfg->folio_tenant || !cfg->folio_username || !cfg->folio_password_file) {
+        snprintf(err, errlen,
+                 "\"folio\": \"tenant\", \"username\" and \"password_file\" are required");
+        return -1;
+    }
+    if (strcmp(resource, "users") == 0) {
+        snprintf(err, errlen,
+                 "\"folio.resource\": \"users\" fills no core dataset: FOLIO records no "
+                 "borrowing activity on users, and active users are people who borrowed -- "
+                 "collect \"loans\" into \"loan_transactions\" (the warehouse counts active "
+                 "users from them in core.v_transaction_active_users)");
+        return -1;
+    }
+    for (i = 0; i < sizeof(fits) / sizeof(fits[0]); i++)
+        if (strcmp(resource, fits[i].resource) == 0)
+            break;
+    if (i == sizeof(fits) / sizeof(fits[0])) {
+        snprintf(err, errlen,
+                 "\"folio.resource\": \"%s\" is not one of loans, service_points, items", resource);
+        return -1;
+    }
+    if (strcmp(cfg->dataset, fits[i].dataset) != 0) {
+        snprintf(err, errlen,
+                 "\"folio.resource\" \"%s\" fills the dataset \"%s\", not \"%s\": set "
+                 "\"dataset\": \"%s\"",
+                 resource, fits[i].dataset, cfg->dataset, fits[i].dataset);
+        return -1;
+    }
+    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
+        snprintf(err, errlen, "\"url\": the FOLIO Okapi gateway needs an http:// or https:// URL");
+        return -1;
+    }
+    if (strlen(cfg->folio_tenant) > 256 || strpbrk(cfg->folio_tenant, "\r\n")) {
+        snprintf(err, errlen, "\"folio.tenant\": not a tenant id");
+        return -1;
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    f->env = env;
+    f->cfg = cfg;
+    f->res = fits[i].res;
+    if (strlen(cfg->url) >= sizeof(f->base) - 1) {
+        snprintf(err, errlen, "\"url\": too long");
+        folio_free(f);
+        return -1;
+    }
+    snprintf(f->base, sizeof(f->base), "%s", cfg->url);
+    for (size_t n = strlen(f->base); n > 0 && f->base[n - 1] == '/'; n--)
+        f->base[n - 1] = '\0';
+    snprintf(f->tenant_hdr, sizeof(f->tenant_hdr), "X-Okapi-Tenant: %s", cfg->folio_tenant);
+    f->password = ss_secret_read(cfg->folio_password_file, err, errlen);
+    if (!f->password) {
+        folio_free(f);
+        return -1;
+    }
+    size_t page_max = (size_t)cfg->max_record_bytes * (size_t)cfg->folio_limit;
+    if (page_max > FOLIO_MAX_PAGE)
+        page_max = FOLIO_MAX_PAGE;
+    ss_buf_init(&f->page, page_max);
+    ss_buf_init(&f->access, FOLIO_MAX_TOKEN);
+    ss_buf_init(&f->refresh, FOLIO_MAX_TOKEN);
+    ss_buf_init(&f->new_access, FOLIO_MAX_TOKEN);
+    ss_buf_init(&f->new_refresh, FOLIO_MAX_TOKEN);
+    ss_buf_init(&f->url, 64 * 1024);
+    ss_buf_init(&f->cql, 32 * 1024);
+    *state = f;
+    return 0;
+}
+
+static void cb_exit(void *state)
+{
+    folio_free(state);
+}
+
+static int send_columns(const struct ss_record_sink *k, const char *const *names, size_t n)
+{
+    size_t lens[8];
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(names[i]);
+    return k->columns(k->ud, names, lens, n);
 }
 
 static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
                                     const struct ss_record_sink *sink, char *err, size_t errlen)
 {
-    (void)state, (void)cursor, (void)next_cursor, (void)sink;
-    snprintf(err, errlen, "not available");
-    return SS_SOURCE_FAILED;
-}
+    static const char *const loan_cols[] = {"transaction_id", "service_point", "issued_at",
+                                            "item_type",      "patron_key",    "renewal"};
+    static const char *const sp_cols[] = {"name", "postcode"};
+    static const char *const stock_cols[] = {"service_point", "count_date", "item_type", "items"};
+    struct folio *f = state;
+    const char *query = f->cfg->folio_query;
+    enum ss_source_result r;
 
-static void cb_exit(void *state)
-{
-    (void)state;
+    f->sink = sink;
+    f->where = 0;
+    f->bytes = 0;
+    f->max_updated[0] = '\0';
+    int rc = folio_fresh(f, err, errlen);
+    if (rc < 0)
+        return rc == -2 ? SS_SOURCE_STOPPED : SS_SOURCE_FAILED;
+
+    switch (f->res) {
+    case RES_LOANS:
+        if (cursor && (!cursor[0] || strlen(cursor) >= sizeof(f->max_updated)))
+            cursor = NULL; /* not one of ours: fetch everything */
+        r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
+        if (r != SS_SOURCE_OK)
+            return r;
+        if (send_columns(sink, loan_cols, 6) != 0)
+            return SS_SOURCE_STOPPED;
+        if (cursor)
+            ss_info("FOLIO loans updated after %s", cursor);
+        r = folio_fetch(f, "/circulation/loans", "loans", query, cursor, loan_rec, err, errlen);
+        if (r != SS_SOURCE_OK)
+            return r;
+        ss_buf_reset(next_cursor);
+        if (f->max_updated[0] && (!cursor || strcmp(f->max_updated, cursor) > 0))
+            ss_buf_adds(next_cursor, f->max_updated);
+        else if (cursor)
+            ss_buf_adds(next_cursor, cursor);
+        return SS_SOURCE_OK;
+    case RES_SERVICE_POINTS:
+        if (send_columns(sink, sp_cols, 2) != 0)
+            return SS_SOURCE_STOPPED;
+        return folio_fetch(f, "/service-points", "servicepoints", query, NULL, sp_rec, err, errlen);
+    case RES_ITEMS:
+        groups_free(f);
+        r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
+        if (r == SS_SOURCE_OK)
+            r = load_lookup(f, &f->locs, "/locations", "locations", "primaryServicePoint", err,
+                            errlen);
+        if (r == SS_SOURCE_OK)
+            r = load_lookup(f, &f->mtypes, "/material-types", "mtypes", "name", err, errlen);
+        if (r == SS_SOURCE_OK)
+            r = folio_fetch(f, "/item-storage/items", "items", query, NULL, item_rec, err, errlen);
+        if (r == SS_SOURCE_OK && send_columns(sink, stock_cols, 4) != 0)
+            r = SS_SOURCE_STOPPED;
+        if (r == SS_SOURCE_OK && emit_stock(f) != 0)
+            r = SS_SOURCE_STOPPED;
+        groups_free(f);
+        return r;
+    }
+    return SS_SOURCE_FAILED;
 }
 
 const struct ss_source_kind ss_source_folio = {"folio", cb_init, cb_run, cb_exit};

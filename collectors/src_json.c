@@ -1,27 +1,382 @@
-/* src_json: the "json" source kind. (Being written: see ss_source.h.) */
+/* src_json: the "json" source kind -- a JSON export over HTTP(S) or file://.
+ *
+ * The body streams through ss_jsonsplit as it arrives: the array of records
+ * is the document itself, the array at "json.path" ("data.items"), or one
+ * record a line ("json.ndjson"). Each element is parsed on its own with
+ * jansson (duplicate keys refused), so memory stays bounded by one record
+ * (limits.max_record_bytes). Record numbers ("where", the quarantine's line)
+ * are element indexes from 1 in document order.
+ *
+ * Columns. The engine's mapper wants column names before the first record,
+ * and JSON records carry their own. The column list is:
+ *   1. the values of "mapping" (source paths: a top-level key, or dotted for
+ *      a nested member, "library.name"; a key that itself holds a dot is
+ *      tried whole first), in config order; then
+ *   2. every top-level key of the first object record that names a dataset
+ *      field -- its wire name or one of its published headers, compared as
+ *      the mapper compares (case-insensitively) -- so an export whose keys
+ *      are already the field names needs no mapping.
+ * Keys that name no field are not columns: they are never read, so an
+ * unrelated nested member ("_links": {...}) costs nothing and rejects
+ * nothing. A later record that lacks a column's key simply has no value
+ * there. Keys are matched exactly when values are read (JSON is
+ * case-sensitive).
+ *
+ * Values: a string as it is; a number as JSON text (an integer exactly; a
+ * whole number written as a real, 12.0 or 1.2e1, as "12" -- JSON does not
+ * tell them apart and JavaScript or pandas write counts either way; any
+ * other number in the shortest form that reads back the same, 1.50 ->
+ * "1.5"); true and false as
+ * "true" and "false"; null, an absent key or a path through a non-object as
+ * absent. An object or array where a value is wanted rejects the record, as
+ * does an element that is not an object or not valid JSON (bad UTF-8, an
+ * integer jansson cannot hold, "\u0000", a duplicate key): each is
+ * quarantined with the reason and the element's text. A syntax error in the
+ * array (or a body that ends early) fails the run (exit 2); the records
+ * before it have been handed over and are delivered.
+ *
+ * An export that has not changed since the last run (ETag / Last-Modified,
+ * http.conditional) costs one request and yields nothing. The cursor is
+ * "ETAG\nLAST-MODIFIED", as for "csv".
+ */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
+#include "ss_dataset.h"
+#include "ss_http.h"
+#include "ss_jsonsplit.h"
 #include "ss_source.h"
+
+#define JSON_MAX_COLUMNS (2 * SS_CONFIG_MAX_MAP)
+
+struct json_state {
+    const struct ss_source_env *env;
+    const struct ss_dataset *ds;
+    const struct ss_record_sink *sink;
+    struct ss_jsonsplit *split;
+    int have_columns;
+    int sink_stop;
+    int split_failed;
+    unsigned long long bytes;
+    char *names[JSON_MAX_COLUMNS]; /* owned */
+    size_t nlens[JSON_MAX_COLUMNS];
+    size_t ncols;
+    char num[JSON_MAX_COLUMNS][40]; /* numbers' text for the record being handed over */
+};
+
+static void free_columns(struct json_state *s)
+{
+    for (size_t i = 0; i < s->ncols; i++)
+        free(s->names[i]);
+    s->ncols = 0;
+    s->have_columns = 0;
+}
 
 static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
-    (void)state;
-    (void)env;
-    snprintf(err, errlen, "the \"json\" source kind is not available in this build");
-    return -1;
+    const struct ss_collector_config *cfg = env->cfg;
+    struct json_state *s;
+
+    if (cfg->json_ndjson && cfg->json_path && cfg->json_path[0]) {
+        snprintf(err, errlen,
+                 "\"json.path\" and \"json.ndjson\" do not go together: an NDJSON export has one "
+                 "record a line, with no array to find");
+        return -1;
+    }
+    if (cfg->json_path) {
+        size_t n = strlen(cfg->json_path);
+        if (n == 0 || cfg->json_path[0] == '.' || cfg->json_path[n - 1] == '.' ||
+            strstr(cfg->json_path, "..")) {
+            snprintf(err, errlen,
+                     "\"json.path\": \"%s\" has an empty part: give the keys from the top of the "
+                     "document to the array, joined by dots (\"data.items\")",
+                     cfg->json_path);
+            return -1;
+        }
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->env = env;
+    s->ds = ss_dataset_find(cfg->dataset);
+    if (!s->ds) {
+        snprintf(err, errlen, "\"dataset\": no dataset \"%s\"", cfg->dataset);
+        free(s);
+        return -1;
+    }
+    *state = s;
+    return 0;
+}
+
+static void cb_exit(void *state)
+{
+    struct json_state *s = state;
+    if (!s)
+        return;
+    ss_jsonsplit_free(s->split);
+    free_columns(s);
+    free(s);
+}
+
+static int add_column(struct json_state *s, const char *name)
+{
+    for (size_t i = 0; i < s->ncols; i++)
+        if (strcmp(s->names[i], name) == 0)
+            return 0;
+    if (s->ncols >= JSON_MAX_COLUMNS)
+        return 0; /* mapping (64) + dataset fields (64) cannot overflow this */
+    s->names[s->ncols] = strdup(name);
+    if (!s->names[s->ncols])
+        return -1;
+    s->nlens[s->ncols] = strlen(name);
+    s->ncols++;
+    return 0;
+}
+
+static int names_field(const struct ss_dataset *ds, const char *key)
+{
+    for (size_t f = 0; f < ds->nfields; f++) {
+        const struct ss_field *fd = &ds->fields[f];
+        if (strcasecmp(key, fd->name) == 0)
+            return 1;
+        for (size_t k = 0; k < SS_FIELD_MAX_HEADERS && fd->headers[k]; k++)
+            if (strcasecmp(key, fd->headers[k]) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* The column list, from the config and the first object record. */
+static int declare_columns(struct json_state *s, json_t *first)
+{
+    const struct ss_collector_config *cfg = s->env->cfg;
+    const char *key;
+    json_t *v;
+
+    free_columns(s);
+    for (size_t i = 0; i < cfg->nmapping; i++)
+        if (add_column(s, cfg->mapping[i].value) < 0)
+            return -1;
+    json_object_foreach(first, key, v)
+    {
+        (void)v;
+        if (names_field(s->ds, key) && add_column(s, key) < 0)
+            return -1;
+    }
+    s->have_columns = 1;
+    return 0;
+}
+
+/* The member at path: the key whole, else the dotted path through objects. */
+static json_t *lookup(json_t *obj, const char *path)
+{
+    json_t *v = json_object_get(obj, path);
+    if (v || !strchr(path, '.'))
+        return v;
+    char part[512];
+    for (const char *p = path;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n >= sizeof(part) || !json_is_object(obj))
+            return NULL;
+        memcpy(part, p, n);
+        part[n] = '\0';
+        obj = json_object_get(obj, part);
+        if (!dot || !obj)
+            return obj;
+        p = dot + 1;
+    }
+}
+
+/* A real as text: a whole number (within 2^53, where doubles are exact) as
+ * an integer, since JSON does not tell 10.0 from 10 and JavaScript or
+ * pandas write counts either way; anything else in the shortest form that
+ * reads back the same. */
+static void real_text(double d, char *buf, size_t n)
+{
+    if (d == (double)(long long)d && d > -9007199254740992.0 && d < 9007199254740992.0) {
+        snprintf(buf, n, "%lld", (long long)d);
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "true or false";
+    default:
+        return "null";
+    }
+}
+
+static int reject(struct json_state *s, const struct ss_jsonsplit_elem *e, const char *why)
+{
+    const struct ss_record_sink *k = s->sink;
+    return s->sink_stop = k->reject(k->ud, e->index, why, e->text, e->len) != 0;
+}
+
+static int on_elem(void *ud, const struct ss_jsonsplit_elem *e)
+{
+    struct json_state *s = ud;
+    const struct ss_record_sink *k = s->sink;
+    const char *vals[JSON_MAX_COLUMNS];
+    size_t lens[JSON_MAX_COLUMNS];
+    char why[512];
+    json_error_t jerr;
+    json_t *rec;
+    int rc;
+
+    if (e->error)
+        return reject(s, e, e->error);
+    rec = json_loadb(e->text, e->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!rec) {
+        snprintf(why, sizeof(why), "not valid JSON: %s (at byte %d of the record)", jerr.text,
+                 jerr.position);
+        return reject(s, e, why);
+    }
+    if (!json_is_object(rec)) {
+        snprintf(why, sizeof(why), "the record is %s, not a JSON object", type_name(rec));
+        json_decref(rec);
+        return reject(s, e, why);
+    }
+    if (!s->have_columns) {
+        if (declare_columns(s, rec) < 0) {
+            json_decref(rec);
+            return s->sink_stop = 1; /* out of memory */
+        }
+        if (k->columns(k->ud, (const char *const *)s->names, s->nlens, s->ncols) != 0) {
+            json_decref(rec);
+            return s->sink_stop = 1;
+        }
+    }
+    for (size_t i = 0; i < s->ncols; i++) {
+        json_t *v = lookup(rec, s->names[i]);
+        vals[i] = NULL;
+        lens[i] = 0;
+        switch (v ? json_typeof(v) : JSON_NULL) {
+        case JSON_STRING:
+            vals[i] = json_string_value(v);
+            lens[i] = json_string_length(v);
+            break;
+        case JSON_INTEGER:
+            snprintf(s->num[i], sizeof(s->num[i]), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            vals[i] = s->num[i];
+            lens[i] = strlen(s->num[i]);
+            break;
+        case JSON_REAL:
+            real_text(json_real_value(v), s->num[i], sizeof(s->num[i]));
+            vals[i] = s->num[i];
+            lens[i] = strlen(s->num[i]);
+            break;
+        case JSON_TRUE:
+        case JSON_FALSE:
+            vals[i] = json_is_true(v) ? "true" : "false";
+            lens[i] = strlen(vals[i]);
+            break;
+        case JSON_NULL:
+            break;
+        case JSON_OBJECT:
+        case JSON_ARRAY:
+            snprintf(why, sizeof(why), "\"%s\" is %s, not a single value", s->names[i],
+                     type_name(v));
+            json_decref(rec);
+            return reject(s, e, why);
+        }
+    }
+    rc = k->record(k->ud, vals, lens, s->ncols, e->index);
+    json_decref(rec);
+    return s->sink_stop = rc != 0;
+}
+
+static int on_body(void *ud, const char *data, size_t len)
+{
+    struct json_state *s = ud;
+    s->bytes += len;
+    if (s->sink->progress)
+        s->sink->progress(s->sink->ud, s->bytes);
+    enum ss_jsonsplit_result rc = ss_jsonsplit_feed(s->split, data, len);
+    if (rc == SS_JSONSPLIT_ERROR)
+        s->split_failed = 1;
+    return rc != SS_JSONSPLIT_OK;
+}
+
+static void split_error(struct json_state *s, char *err, size_t errlen)
+{
+    char shown[512];
+    ss_http_redact(s->env->cfg->url, shown, sizeof(shown));
+    snprintf(err, errlen, "%s: not a valid JSON export: %s (%lu records before it were read)",
+             shown, ss_jsonsplit_error(s->split), ss_jsonsplit_count(s->split));
 }
 
 static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
                                     const struct ss_record_sink *sink, char *err, size_t errlen)
 {
-    (void)state, (void)cursor, (void)next_cursor, (void)sink;
-    snprintf(err, errlen, "not available");
-    return SS_SOURCE_FAILED;
-}
+    struct json_state *s = state;
+    const struct ss_collector_config *cfg = s->env->cfg;
+    struct ss_jsonsplit_opts opts = {cfg->json_path, cfg->json_ndjson,
+                                     (size_t)cfg->max_record_bytes};
+    struct ss_http_resp resp;
+    char etag[256], lm[128];
 
-static void cb_exit(void *state)
-{
-    (void)state;
+    s->sink = sink;
+    s->bytes = 0;
+    s->sink_stop = 0;
+    s->split_failed = 0;
+    free_columns(s);
+    ss_jsonsplit_free(s->split);
+    s->split = ss_jsonsplit_new(&opts, on_elem, s);
+    if (!s->split) {
+        snprintf(err, errlen, "out of memory");
+        return SS_SOURCE_FAILED;
+    }
+
+    ss_http_cursor_split(cfg->http_conditional ? cursor : NULL, etag, sizeof(etag), lm, sizeof(lm));
+    struct ss_http_req req = {.url = cfg->url, .etag = etag, .last_modified = lm};
+    enum ss_http_result r =
+        ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
+    if (r == SS_HTTP_NOT_MODIFIED)
+        return SS_SOURCE_UNCHANGED;
+    if (s->split_failed) {
+        split_error(s, err, errlen);
+        return SS_SOURCE_FAILED;
+    }
+    if (r == SS_HTTP_STOPPED || s->sink_stop)
+        return SS_SOURCE_STOPPED;
+    if (r != SS_HTTP_OK)
+        return SS_SOURCE_FAILED; /* a cut body's last record is not finished: it is dropped */
+    switch (ss_jsonsplit_finish(s->split)) {
+    case SS_JSONSPLIT_OK:
+        break;
+    case SS_JSONSPLIT_STOPPED:
+        return SS_SOURCE_STOPPED;
+    case SS_JSONSPLIT_ERROR:
+        split_error(s, err, errlen);
+        return SS_SOURCE_FAILED;
+    }
+    ss_buf_reset(next_cursor);
+    ss_buf_printf(next_cursor, "%s\n%s", resp.etag, resp.last_modified);
+    return SS_SOURCE_OK;
 }
 
 const struct ss_source_kind ss_source_json = {"json", cb_init, cb_run, cb_exit};

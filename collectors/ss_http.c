@@ -1,14 +1,50 @@
-/* ss_http: see ss_http.h. */
+/* ss_http: see ss_http.h.
+ *
+ * One easy handle per client, so that the keep-alive connections of a run
+ * are reused (the API kinds page through many requests). Each request resets
+ * the handle; each attempt starts from fresh per-attempt state.
+ *
+ * Retries: an attempt is retried only while no body byte has reached the
+ * caller's sink. Bodies of non-2xx answers never reach it (they go to
+ * error_body), so 5xx and 429 can always be retried; a connection error is
+ * retried only when it happened before the first body byte.
+ *
+ * Headers are held back until the response is known to be the final one
+ * (the first body byte of a 2xx answer, or the end of an attempt that will
+ * not be retried): the caller never sees the headers of a redirect or of an
+ * answer that is retried. Trailers after the body pass straight through.
+ *
+ * Secrets are read once in ss_http_new and wiped in ss_http_free. They never
+ * go into a log line or an error message. libcurl keeps its own copies
+ * (CURLOPT_PASSWORD, CURLOPT_XOAUTH2_BEARER) while the handle lives and
+ * frees them without wiping; that is outside our reach.
+ */
 #include "ss_http.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <strings.h>
+
+#include "ss_buf.h"
+#include "ss_log.h"
+#include "ss_secret.h"
+#include "ss_time.h"
+
+#define SS_HTTP_BACKOFF_INITIAL_MS 500
+/* Held-back headers of one response; curl bounds each header line itself. */
+#define SS_HTTP_HEADERS_MAX (256 * 1024)
+
+enum http_auth { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 struct ss_http {
     const struct ss_collector_config *cfg;
     volatile int *stop;
+    CURL *curl;
+    enum http_auth auth;
+    char *secret; /* the password (basic) or the token (bearer) */
 };
 
 struct transfer {
@@ -17,11 +53,14 @@ struct transfer {
     ss_http_body_cb on_body;
     void *ud;
     struct ss_http_resp *resp;
+    volatile int *stop;
+    struct ss_buf headers; /* held back: [size_t nlen][size_t vlen][name][value] ... */
+    int headers_delivered;
+    int headers_too_big;
     int checked;
     int stopped;
     int bad_status;
     size_t error_len;
-    volatile int *stop;
 };
 
 int ss_http_global_init(void)
@@ -32,6 +71,18 @@ int ss_http_global_init(void)
 void ss_http_global_cleanup(void)
 {
     curl_global_cleanup();
+}
+
+void ss_http_cursor_split(const char *cursor, char *etag, size_t elen, char *lm, size_t lmlen)
+{
+    etag[0] = lm[0] = '\0';
+    if (!cursor)
+        return;
+    const char *nl = strchr(cursor, '\n');
+    size_t n = nl ? (size_t)(nl - cursor) : strlen(cursor);
+    snprintf(etag, elen, "%.*s", (int)n, cursor);
+    if (nl)
+        snprintf(lm, lmlen, "%s", nl + 1);
 }
 
 void ss_http_redact(const char *url, char *dst, size_t dstlen)
@@ -48,6 +99,7 @@ void ss_http_redact(const char *url, char *dst, size_t dstlen)
 struct ss_http *ss_http_new(const struct ss_collector_config *cfg, volatile int *stop, char *err,
                             size_t errlen)
 {
+    char why[1024];
     struct ss_http *h = calloc(1, sizeof(*h));
     if (!h) {
         snprintf(err, errlen, "out of memory");
@@ -55,11 +107,50 @@ struct ss_http *ss_http_new(const struct ss_collector_config *cfg, volatile int 
     }
     h->cfg = cfg;
     h->stop = stop;
+    const char *auth = cfg->http_auth ? cfg->http_auth : "none";
+    if (strcmp(auth, "basic") == 0) {
+        h->auth = AUTH_BASIC;
+        if (!cfg->http_username || !cfg->http_password_file) {
+            snprintf(err, errlen,
+                     "\"http.auth\" is \"basic\": \"http.username\" and \"http.password_file\" "
+                     "are needed");
+            goto fail;
+        }
+        h->secret = ss_secret_read(cfg->http_password_file, why, sizeof(why));
+        if (!h->secret) {
+            snprintf(err, errlen, "\"http.password_file\": %s", why);
+            goto fail;
+        }
+    } else if (strcmp(auth, "bearer") == 0) {
+        h->auth = AUTH_BEARER;
+        if (!cfg->http_token_file) {
+            snprintf(err, errlen, "\"http.auth\" is \"bearer\": \"http.token_file\" is needed");
+            goto fail;
+        }
+        h->secret = ss_secret_read(cfg->http_token_file, why, sizeof(why));
+        if (!h->secret) {
+            snprintf(err, errlen, "\"http.token_file\": %s", why);
+            goto fail;
+        }
+    }
+    h->curl = curl_easy_init();
+    if (!h->curl) {
+        snprintf(err, errlen, "cannot start libcurl");
+        goto fail;
+    }
     return h;
+fail:
+    ss_http_free(h);
+    return NULL;
 }
 
 void ss_http_free(struct ss_http *h)
 {
+    if (!h)
+        return;
+    if (h->curl)
+        curl_easy_cleanup(h->curl);
+    ss_secret_free(h->secret);
     free(h);
 }
 
@@ -72,13 +163,37 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
+static void deliver_headers(struct transfer *t)
+{
+    size_t off = 0, nlen, vlen;
+    if (t->headers_delivered)
+        return;
+    t->headers_delivered = 1;
+    if (!t->on_header)
+        return;
+    while (off + 2 * sizeof(size_t) <= t->headers.len) {
+        memcpy(&nlen, t->headers.data + off, sizeof(nlen));
+        memcpy(&vlen, t->headers.data + off + sizeof(nlen), sizeof(vlen));
+        off += 2 * sizeof(size_t);
+        t->on_header(t->ud, t->headers.data + off, nlen, t->headers.data + off + nlen, vlen);
+        off += nlen + vlen;
+    }
+}
+
 static size_t on_header_line(char *line, size_t size, size_t nitems, void *ud)
 {
     struct transfer *t = ud;
     size_t len = size * nitems;
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0 && !t->headers_delivered) {
+        /* A new response (after a redirect or a 1xx): forget the last one's. */
+        ss_buf_reset(&t->headers);
+        t->resp->etag[0] = '\0';
+        t->resp->last_modified[0] = '\0';
+        return len;
+    }
     const char *colon = memchr(line, ':', len);
     if (!colon)
-        return len; /* status line or the blank end */
+        return len; /* the blank end */
     const char *name = line, *value = colon + 1;
     size_t nlen = (size_t)(colon - line), vlen = len - nlen - 1;
     trim(&name, &nlen);
@@ -88,8 +203,20 @@ static size_t on_header_line(char *line, size_t size, size_t nitems, void *ud)
     if (nlen == 13 && strncasecmp(name, "Last-Modified", 13) == 0 &&
         vlen < sizeof(t->resp->last_modified))
         snprintf(t->resp->last_modified, sizeof(t->resp->last_modified), "%.*s", (int)vlen, value);
-    if (t->on_header)
-        t->on_header(t->ud, name, nlen, value, vlen);
+    if (!t->on_header)
+        return len;
+    if (t->headers_delivered) {
+        t->on_header(t->ud, name, nlen, value, vlen); /* a trailer */
+        return len;
+    }
+    if (ss_buf_reserve(&t->headers, 2 * sizeof(size_t) + nlen + vlen) < 0) {
+        t->headers_too_big = 1;
+        return 0;
+    }
+    ss_buf_add(&t->headers, &nlen, sizeof(nlen));
+    ss_buf_add(&t->headers, &vlen, sizeof(vlen));
+    ss_buf_add(&t->headers, name, nlen);
+    ss_buf_add(&t->headers, value, vlen);
     return len;
 }
 
@@ -117,6 +244,9 @@ static size_t on_body_data(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (len == 0)
         return 0;
+    /* A 2xx body: this answer is final (redirect bodies never get here, and
+     * nothing is retried once the sink has data), so its headers go first. */
+    deliver_headers(t);
     t->resp->bytes += len;
     if (t->on_body(t->ud, data, len) != 0) {
         t->stopped = 1;
@@ -125,89 +255,309 @@ static size_t on_body_data(char *data, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct transfer *t = ud;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (t->stop && *t->stop) {
+        t->stopped = 1;
+        return 1; /* CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
+
+static int retryable_code(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* What went wrong at the transport level, in words, with the setting to
+ * look at for a timeout. */
+static void describe(const struct ss_collector_config *cfg, CURL *curl, CURLcode rc,
+                     const char *cerr, char *dst, size_t dstlen)
+{
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        curl_off_t connected = 0;
+        curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME_T, &connected);
+        if (connected == 0) {
+            snprintf(dst, dstlen, "timed out: no connection within %ld s (http.connect_timeout_s)",
+                     cfg->connect_timeout_s);
+            return;
+        }
+        if (strstr(cerr, "too slow") && cfg->low_speed_s > 0) {
+            snprintf(dst, dstlen,
+                     "timed out: the server sent less than 1 byte/s for %ld s (http.low_speed_s)",
+                     cfg->low_speed_s);
+            return;
+        }
+        if (cfg->timeout_s > 0) {
+            snprintf(dst, dstlen, "timed out: the transfer took longer than %ld s (http.timeout_s)",
+                     cfg->timeout_s);
+            return;
+        }
+    }
+    /* libcurl's own message is the more precise one when it left one. */
+    snprintf(dst, dstlen, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
+    dst[strcspn(dst, "\r\n")] = '\0';
+}
+
+static int add_header(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(*list, line);
+    if (!n)
+        return -1;
+    *list = n;
+    return 0;
+}
+
+static int build_headers(const struct ss_collector_config *cfg, const struct ss_http_req *req,
+                         struct curl_slist **out)
+{
+    char line[1024];
+    for (size_t i = 0; req->headers && req->headers[i]; i++)
+        if (add_header(out, req->headers[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < cfg->nhttp_headers; i++) {
+        snprintf(line, sizeof(line), "%s: %s", cfg->http_headers[i].key,
+                 cfg->http_headers[i].value);
+        if (add_header(out, line) < 0)
+            return -1;
+    }
+    if (req->etag && req->etag[0]) {
+        snprintf(line, sizeof(line), "If-None-Match: %s", req->etag);
+        if (add_header(out, line) < 0)
+            return -1;
+    }
+    if (req->last_modified && req->last_modified[0]) {
+        snprintf(line, sizeof(line), "If-Modified-Since: %s", req->last_modified);
+        if (add_header(out, line) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A file:// time condition that said "not modified". */
+static int condition_unmet(CURL *c)
+{
+    long unmet = 0;
+    return curl_easy_getinfo(c, CURLINFO_CONDITION_UNMET, &unmet) == CURLE_OK && unmet;
+}
+
+static void set_options(struct ss_http *h, const struct ss_http_req *req, struct transfer *t,
+                        struct curl_slist *headers, char *cerr)
+{
+    const struct ss_collector_config *cfg = h->cfg;
+    CURL *c = h->curl;
+
+    curl_easy_setopt(c, CURLOPT_URL, req->url);
+    /* file:// has no request headers: the same condition, asked of libcurl,
+     * which compares the file's modification time. */
+    if (strncmp(req->url, "file://", 7) == 0 && req->last_modified && req->last_modified[0]) {
+        time_t since = curl_getdate(req->last_modified, NULL);
+        if (since > 0) {
+            curl_easy_setopt(c, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
+            curl_easy_setopt(c, CURLOPT_TIMEVALUE_LARGE, (curl_off_t)since);
+        }
+    }
+    if (req->method && strcmp(req->method, "GET") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+    if (req->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header_line);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "shelfsync-collect/" SS_VERSION);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout_s);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, cfg->timeout_s);
+    if (cfg->low_speed_s > 0) {
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, cfg->low_speed_s);
+    }
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (cfg->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+    /* libcurl sends these to the first host only, never after a redirect to
+     * another (CURLOPT_UNRESTRICTED_AUTH stays off). */
+    if (!req->no_auth && h->auth == AUTH_BASIC) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, cfg->http_username);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, h->secret);
+    } else if (!req->no_auth && h->auth == AUTH_BEARER) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, h->secret);
+    }
+}
+
+static int is_bad_status(long status)
+{
+    return status != 0 && (status < 200 || status > 299);
+}
+
 enum ss_http_result ss_http_request(struct ss_http *h, const struct ss_http_req *req,
                                     ss_http_header_cb on_header, ss_http_body_cb on_body, void *ud,
                                     struct ss_http_resp *resp, char *err, size_t errlen)
 {
-    char shown[1024], cerr[CURL_ERROR_SIZE] = "", line[512];
+    char shown[1024], cerr[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 256];
     struct transfer t;
     struct curl_slist *headers = NULL;
+    struct ss_backoff backoff;
     enum ss_http_result result = SS_HTTP_FAILED;
     const struct ss_collector_config *cfg = h->cfg;
+    int authed = !req->no_auth && h->auth != AUTH_NONE;
 
     memset(resp, 0, sizeof(*resp));
     memset(&t, 0, sizeof(t));
+    err[0] = '\0';
     ss_http_redact(req->url, shown, sizeof(shown));
-    t.curl = curl_easy_init();
-    if (!t.curl) {
-        snprintf(err, errlen, "%s: cannot start libcurl", shown);
-        return SS_HTTP_FAILED;
-    }
+    ss_buf_init(&t.headers, SS_HTTP_HEADERS_MAX);
+    t.curl = h->curl;
     t.on_header = on_header;
     t.on_body = on_body;
     t.ud = ud;
     t.resp = resp;
     t.stop = h->stop;
-    for (size_t i = 0; req->headers && req->headers[i]; i++)
-        headers = curl_slist_append(headers, req->headers[i]);
-    for (size_t i = 0; i < cfg->nhttp_headers; i++) {
-        snprintf(line, sizeof(line), "%s: %s", cfg->http_headers[i].key,
-                 cfg->http_headers[i].value);
-        headers = curl_slist_append(headers, line);
+    if (build_headers(cfg, req, &headers) < 0) {
+        snprintf(err, errlen, "%s: out of memory", shown);
+        goto out;
     }
-    if (req->etag && req->etag[0]) {
-        snprintf(line, sizeof(line), "If-None-Match: %s", req->etag);
-        headers = curl_slist_append(headers, line);
-    }
-    if (req->last_modified && req->last_modified[0]) {
-        snprintf(line, sizeof(line), "If-Modified-Since: %s", req->last_modified);
-        headers = curl_slist_append(headers, line);
-    }
-    curl_easy_setopt(t.curl, CURLOPT_URL, req->url);
-    if (req->method && strcmp(req->method, "GET") != 0)
-        curl_easy_setopt(t.curl, CURLOPT_CUSTOMREQUEST, req->method);
-    if (req->body) {
-        curl_easy_setopt(t.curl, CURLOPT_POSTFIELDS, req->body);
-        curl_easy_setopt(t.curl, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
-    }
-    curl_easy_setopt(t.curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(t.curl, CURLOPT_HEADERFUNCTION, on_header_line);
-    curl_easy_setopt(t.curl, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(t.curl, CURLOPT_WRITEFUNCTION, on_body_data);
-    curl_easy_setopt(t.curl, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(t.curl, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(t.curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(t.curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(t.curl, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(t.curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    curl_easy_setopt(t.curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(t.curl, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "shelfsync-collect/" SS_VERSION);
-    curl_easy_setopt(t.curl, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout_s);
-    curl_easy_setopt(t.curl, CURLOPT_TIMEOUT, cfg->timeout_s);
-    curl_easy_setopt(t.curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(t.curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (cfg->ca_file)
-        curl_easy_setopt(t.curl, CURLOPT_CAINFO, cfg->ca_file);
+    set_options(h, req, &t, headers, cerr);
+    ss_backoff_init(&backoff, SS_HTTP_BACKOFF_INITIAL_MS, cfg->http_retry_max_s * 1000);
 
-    CURLcode rc = curl_easy_perform(t.curl);
-    resp->attempts = 1;
-    if (!t.checked)
-        curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &resp->status);
-    if (t.stopped) {
-        result = SS_HTTP_STOPPED;
-    } else if (resp->status == 304) {
-        result = SS_HTTP_NOT_MODIFIED;
-    } else if (resp->status != 0 && (resp->status < 200 || resp->status > 299)) {
-        snprintf(err, errlen, "%s: the server answered HTTP %ld", shown, resp->status);
-    } else if (rc != CURLE_OK) {
-        snprintf(err, errlen, "%s: %s%s%s", shown, curl_easy_strerror(rc), cerr[0] ? ": " : "",
-                 cerr);
-        err[strcspn(err, "\n")] = '\0';
-    } else {
-        result = SS_HTTP_OK;
+    for (;;) {
+        int retry = 0;
+        if (h->stop && *h->stop) {
+            result = SS_HTTP_STOPPED;
+            break;
+        }
+        /* Fresh per-attempt state; resp->bytes is still 0 (see below). */
+        ss_buf_reset(&t.headers);
+        t.headers_delivered = t.headers_too_big = 0;
+        t.checked = t.bad_status = 0;
+        t.error_len = 0;
+        resp->status = 0;
+        resp->etag[0] = resp->last_modified[0] = resp->error_body[0] = '\0';
+        cerr[0] = '\0';
+        why[0] = '\0';
+
+        CURLcode rc = curl_easy_perform(h->curl);
+        resp->attempts++;
+        if (!t.checked)
+            curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+        if (t.stopped || (h->stop && *h->stop)) {
+            result = SS_HTTP_STOPPED;
+            break;
+        }
+        if (t.headers_too_big) {
+            snprintf(err, errlen, "%s: the response headers exceed %d KiB", shown,
+                     SS_HTTP_HEADERS_MAX / 1024);
+        } else if (rc == CURLE_TOO_MANY_REDIRECTS) {
+            snprintf(err, errlen, "%s: more than 5 redirects", shown);
+        } else if (resp->status == 304 || (rc == CURLE_OK && condition_unmet(h->curl))) {
+            result = SS_HTTP_NOT_MODIFIED;
+        } else if (is_bad_status(resp->status)) {
+            long st = resp->status;
+            if (st == 429 || st >= 500) {
+                retry = 1;
+                snprintf(why, sizeof(why), "the server answered HTTP %ld", st);
+            } else if ((st == 401 || st == 403) && authed) {
+                snprintf(err, errlen, "%s: the server refused the credentials (HTTP %ld): check %s",
+                         shown, st,
+                         h->auth == AUTH_BASIC ? "\"http.username\" and \"http.password_file\""
+                                               : "\"http.token_file\"");
+            } else if (st == 401 && !req->no_auth) {
+                snprintf(err, errlen,
+                         "%s: the server answered HTTP 401: it wants credentials (\"http.auth\")",
+                         shown);
+            } else {
+                snprintf(err, errlen, "%s: the server answered HTTP %ld", shown, st);
+            }
+        } else if (rc == CURLE_OK) {
+            result = SS_HTTP_OK;
+        } else if (rc == CURLE_PARTIAL_FILE && resp->bytes > 0) {
+            curl_off_t got = 0, want = -1;
+            curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+            curl_easy_getinfo(h->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
+            if (want >= 0)
+                snprintf(err, errlen, "%s: the body was cut short after %lld of %lld bytes", shown,
+                         (long long)got, (long long)want);
+            else
+                snprintf(err, errlen, "%s: the body was cut short after %lld bytes", shown,
+                         (long long)got);
+        } else if (resp->bytes > 0) {
+            /* Not retried: the sink has records of this body already. */
+            describe(cfg, h->curl, rc, cerr, why, sizeof(why));
+            snprintf(err, errlen, "%s: the transfer broke after %llu bytes: %s", shown, resp->bytes,
+                     why);
+        } else {
+            describe(cfg, h->curl, rc, cerr, why, sizeof(why));
+            if (retryable_code(rc))
+                retry = 1;
+            else
+                snprintf(err, errlen, "%s: %s", shown, why);
+        }
+        if (!retry)
+            break;
+        if (resp->attempts > cfg->http_retries) {
+            if (resp->attempts > 1)
+                snprintf(err, errlen, "%s: %s (gave up after %d attempts)", shown, why,
+                         resp->attempts);
+            else
+                snprintf(err, errlen, "%s: %s", shown, why);
+            break;
+        }
+        long delay = ss_backoff_next(&backoff);
+        long cap = cfg->http_retry_max_s * 1000;
+        curl_off_t after = 0;
+        if (resp->status == 429 || resp->status >= 500)
+            curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &after);
+        if (after > 0) {
+            long after_ms = after >= cfg->http_retry_max_s ? cap : (long)after * 1000;
+            if (after_ms > delay)
+                delay = after_ms;
+        }
+        if (delay > cap)
+            delay = cap;
+        ss_warn("%s: %s; retry %d of %ld in %.1f s%s", shown, why, resp->attempts,
+                cfg->http_retries, (double)delay / 1000.0, after > 0 ? " (Retry-After)" : "");
+        ss_sleep_ms(delay, h->stop);
     }
+    if (result != SS_HTTP_STOPPED && resp->status != 0)
+        deliver_headers(&t);
+out:
+    /* Drops the handle's pointers into this frame (error buffer, callback
+     * data, header list) and its copies of the credentials; keeps the
+     * connections for the next request. */
+    curl_easy_reset(h->curl);
+    ss_buf_free(&t.headers);
     curl_slist_free_all(headers);
-    curl_easy_cleanup(t.curl);
     return result;
 }

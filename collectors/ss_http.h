@@ -71,6 +71,10 @@ enum ss_http_result ss_http_request(struct ss_http *h, const struct ss_http_req 
 
 int ss_http_global_init(void);
 void ss_http_global_cleanup(void);
+/* The conditional-GET cursor of a file or export: "ETAG\nLAST-MODIFIED".
+ * Splits a saved one (NULL gives two empty strings). */
+void ss_http_cursor_split(const char *cursor, char *etag, size_t elen, char *lm, size_t lmlen);
+
 /* Copies url into dst with any user:password@ removed, for logging. */
 void ss_http_redact(const char *url, char *dst, size_t dstlen);
 

@@ -30,8 +30,8 @@ static int find_column(const char *const *names, const size_t *lens, size_t n, c
     return -1;
 }
 
-static void list_columns(char *dst, size_t dstlen, const char *const *names, const size_t *lens,
-                         size_t n)
+void ss_mapper_list_columns(char *dst, size_t dstlen, const char *const *names, const size_t *lens,
+                            size_t n)
 {
     struct ss_buf b;
     ss_buf_init(&b, dstlen > 0 ? dstlen - 1 : 0);
@@ -67,7 +67,7 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
         }
         int c = find_column(names, lens, nnames, cfg->mapping[i].value);
         if (c < 0) {
-            list_columns(cols, sizeof(cols), names, lens, nnames);
+            ss_mapper_list_columns(cols, sizeof(cols), names, lens, nnames);
             snprintf(err, errlen,
                      "\"mapping.%s\": the export has no column \"%s\" (its columns: %s)",
                      cfg->mapping[i].key, cfg->mapping[i].value, cols);
@@ -93,6 +93,13 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
             m->column[f] = find_column(names, lens, nnames, fd->headers[k]);
         if (m->column[f] < 0)
             m->column[f] = find_column(names, lens, nnames, fd->name);
+        /* A column the config mapped to one field is not also read, by its
+         * published name, into another. */
+        for (size_t i = 0; m->column[f] >= 0 && i < cfg->nmapping; i++) {
+            int g = ss_dataset_field_index(ds, cfg->mapping[i].key);
+            if (g >= 0 && (size_t)g != f && m->column[g] == m->column[f])
+                m->column[f] = -1;
+        }
     }
     /* Refuse now, before anything is sent, what would quarantine every record. */
     for (size_t f = 0; f < ds->nfields; f++) {
@@ -100,7 +107,7 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
         if (!(fd->flags & SS_F_REQUIRED) || m->column[f] >= 0 || m->constant[f] ||
             fd->type == SS_FT_OCCURRENCE) /* the collector fills it */
             continue;
-        list_columns(cols, sizeof(cols), names, lens, nnames);
+        ss_mapper_list_columns(cols, sizeof(cols), names, lens, nnames);
         snprintf(err, errlen,
                  "dataset \"%s\" needs \"%s\" (published header \"%s\"): no such column in the "
                  "export (its columns: %s); name the column in \"mapping\" or give a value in "
@@ -130,7 +137,7 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
             }
         }
         if (month != 1 && period != 1 && !(start == 1 && end == 1)) {
-            list_columns(cols, sizeof(cols), names, lens, nnames);
+            ss_mapper_list_columns(cols, sizeof(cols), names, lens, nnames);
             snprintf(err, errlen,
                      "dataset \"%s\" needs a count period: a \"Month\" column, a \"Period\" "
                      "column, or \"Count start\" and \"Count end\" (its columns: %s); map one "

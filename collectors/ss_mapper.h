@@ -1,11 +1,14 @@
 /* ss_mapper: maps a source's columns onto a dataset's wire fields.
  *
  * Built once per run from the export's header row (or the configured column
- * list): a field takes the column named for it in the config's "mapping",
- * else the column whose header is one of the field's published names
- * (ss_dataset), else the config's "constants" value, else it is absent.
- * Header names match case-insensitively, ignoring surrounding spaces. Then
- * each record maps by index with no allocation.
+ * list): a field takes, in this order, the column named for it in the
+ * config's "mapping"; else the config's "constants" value (a constant the
+ * config gives wins over a column the export happens to have: the
+ * authority's GSS code over its name, say); else the column whose header is
+ * one of the field's published names (ss_dataset) or the field's own name,
+ * unless "mapping" already gave that column to another field; else it is
+ * absent. Header names match case-insensitively, ignoring surrounding
+ * spaces. Then each record maps by index with no allocation.
  */
 #ifndef SS_MAPPER_H
 #define SS_MAPPER_H
@@ -35,5 +38,9 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
  * with a reason when the record's column count differs from the header's. */
 int ss_mapper_apply(const struct ss_mapper *m, const char *const *fields, const size_t *lens,
                     size_t nfields, const char **vals, size_t *vlens, char *why, size_t whylen);
+
+/* Writes the column names as "A", "B", ... for messages (each cut at 60 bytes). */
+void ss_mapper_list_columns(char *dst, size_t dstlen, const char *const *names, const size_t *lens,
+                            size_t n);
 
 #endif

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "ss_config.h"
 #include "ss_log.h"
+#include "ss_secret.h"
 #include "ss_time.h"
 
 struct entry {
@@ -24,6 +26,9 @@ struct ss_sender {
     struct ss_sender_opts opts;
     struct ss_outbox *outbox;
     void *ctx, *sock;
+    void *monitor; /* PAIR receiving the DEALER's handshake events */
+    char public_key[41];
+    int64_t last_auth_log;
     struct entry *q; /* FIFO of pending batches: q[head .. head+n) in a growable array */
     size_t head, n, cap;
     size_t in_flight;
@@ -33,6 +38,118 @@ struct ss_sender {
     struct ss_buf header, payload, reply;
     int refused_conversation;
 };
+
+/* Our key pair and the daemon's public key; the secret is wiped once
+ * libzmq has it. */
+static int setup_curve(struct ss_sender *s, char *err, size_t errlen)
+{
+    char why[1024];
+    int rc = -1;
+    if (!zmq_has("curve")) {
+        snprintf(err, errlen, "this libzmq has no CURVE support (built without libsodium)");
+        return -1;
+    }
+    char *secret = ss_secret_read(s->opts.secret_key_file, why, sizeof(why));
+    if (!secret) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    if (strlen(secret) != 40 || zmq_curve_public(s->public_key, secret) < 0) {
+        snprintf(err, errlen,
+                 "%s: not a Z85 CURVE secret key (40 characters, as `shelfsync keygen` writes)",
+                 s->opts.secret_key_file);
+        goto out;
+    }
+    if (zmq_setsockopt(s->sock, ZMQ_CURVE_SERVERKEY, s->opts.server_public_key, 40) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_CURVE_PUBLICKEY, s->public_key, 40) < 0 ||
+        zmq_setsockopt(s->sock, ZMQ_CURVE_SECRETKEY, secret, 40) < 0) {
+        snprintf(err, errlen, "cannot set the CURVE keys: %s", zmq_strerror(errno));
+        goto out;
+    }
+    ss_info("CURVE on: this collector's public key is %s", s->public_key);
+    rc = 0;
+out:
+    ss_secret_free(secret);
+    return rc;
+}
+
+static int setup_monitor(struct ss_sender *s, char *err, size_t errlen)
+{
+    char ep[64];
+    snprintf(ep, sizeof(ep), "inproc://ss-sender-monitor-%p", (void *)s);
+    if (zmq_socket_monitor(s->sock, ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
+        !(s->monitor = zmq_socket(s->ctx, ZMQ_PAIR)) || zmq_connect(s->monitor, ep) < 0) {
+        snprintf(err, errlen, "cannot monitor the ZeroMQ socket: %s", zmq_strerror(errno));
+        return -1;
+    }
+    int linger = 0;
+    zmq_setsockopt(s->monitor, ZMQ_LINGER, &linger, sizeof(linger));
+    return 0;
+}
+
+/* Reads the monitor's events: frame 1 is u16 event + u32 value, frame 2 the
+ * endpoint. A refused handshake is logged at error (once a minute: libzmq
+ * reconnects and is refused again every few seconds) and counted. */
+static void read_monitor(struct ss_sender *s)
+{
+    for (;;) {
+        zmq_msg_t m;
+        unsigned char ev[6];
+        char endpoint[256] = "";
+        int more, k = 0;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        do {
+            if (k == 0 && zmq_msg_size(&m) >= 6)
+                memcpy(ev, zmq_msg_data(&m), 6);
+            else if (k == 1)
+                snprintf(endpoint, sizeof(endpoint), "%.*s", (int)zmq_msg_size(&m),
+                         (const char *)zmq_msg_data(&m));
+            more = zmq_msg_more(&m);
+            zmq_msg_close(&m);
+            k++;
+            if (more) {
+                zmq_msg_init(&m);
+                if (zmq_msg_recv(&m, s->monitor, 0) < 0) {
+                    zmq_msg_close(&m);
+                    return;
+                }
+            }
+        } while (more);
+        uint16_t event;
+        uint32_t value;
+        memcpy(&event, ev, 2);
+        memcpy(&value, ev + 2, 4);
+        int64_t now = ss_now_ms();
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            ss_debug("%s: handshake succeeded", endpoint);
+            s->last_auth_log = 0;
+            continue;
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            s->st.auth_failures++;
+        if (s->last_auth_log && now - s->last_auth_log < 60000)
+            continue;
+        s->last_auth_log = now;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            ss_error("%s: the daemon refused our key (ZAP status %u): ask its operator to add "
+                     "this collector's public key %s to the daemon's allow file; batches stay "
+                     "in the outbox",
+                     endpoint, value, s->public_key[0] ? s->public_key : "(none: no CURVE)");
+        else
+            ss_error("%s: the handshake with the daemon failed (%s): check "
+                     "\"daemon.server_public_key\" and whether the daemon uses CURVE",
+                     endpoint,
+                     event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error"
+                                                                  : zmq_strerror((int)value));
+    }
+}
 
 int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
                   struct ss_outbox *outbox, char *err, size_t errlen)
@@ -66,6 +183,14 @@ int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
         snprintf(err, errlen, "cannot set socket options: %s", zmq_strerror(errno));
         goto fail;
     }
+    for (size_t i = 0; i < opts->nendpoints; i++)
+        if (ss_config_transport_check(opts->endpoints[i], 0, opts->server_public_key != NULL, 0,
+                                      err, errlen) < 0)
+            goto fail;
+    if (opts->server_public_key && setup_curve(s, err, errlen) < 0)
+        goto fail;
+    if (setup_monitor(s, err, errlen) < 0)
+        goto fail;
     for (size_t i = 0; i < opts->nendpoints; i++) {
         if (zmq_connect(s->sock, opts->endpoints[i]) < 0) {
             snprintf(err, errlen, "cannot connect to %s: %s", opts->endpoints[i],
@@ -84,8 +209,13 @@ void ss_sender_free(struct ss_sender *s)
 {
     if (!s)
         return;
-    if (s->sock)
+    if (s->sock) {
+        if (s->monitor)
+            zmq_socket_monitor(s->sock, NULL, 0);
         zmq_close(s->sock);
+    }
+    if (s->monitor)
+        zmq_close(s->monitor);
     if (s->ctx)
         zmq_ctx_term(s->ctx);
     free(s->q);
@@ -337,11 +467,20 @@ int ss_sender_pump(struct ss_sender *s, long timeout_ms)
             return 0;
         if (s->in_flight == 0 && wait > 100)
             wait = 100; /* nothing awaited: come back soon to send */
-        zmq_pollitem_t item = {s->sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, wait);
+        /* Wake for the earliest ack deadline, so a short ack_timeout_ms is kept. */
+        int64_t now2 = ss_now_ms();
+        for (size_t i = 0; i < s->n; i++) {
+            const struct entry *e = &s->q[s->head + i];
+            if (e->in_flight && e->deadline - now2 < wait)
+                wait = e->deadline > now2 ? (long)(e->deadline - now2) : 0;
+        }
+        zmq_pollitem_t items[2] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->monitor, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, 2, wait);
         if (rc < 0 && errno != EINTR)
             return -1;
-        if (rc > 0 && (item.revents & ZMQ_POLLIN)) {
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
+            read_monitor(s);
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             while (1) {
                 int events = 0;
                 size_t elen = sizeof(events);

@@ -8,6 +8,13 @@
  * moves it to refused/ with its reason. Batches are read back from the
  * outbox for each send, so memory holds only what is on the wire.
  *
+ * With server_public_key set the socket is a CURVE client: the secret key
+ * is read from secret_key_file (a file or systemd credential, wiped after
+ * use), the public key derived from it. Without it, plain TCP is allowed to
+ * loopback endpoints only (ss_config_transport_check). A socket monitor
+ * reports handshakes the daemon refuses (its ZAP handler does not know our
+ * key), so an operator reads why nothing is acked rather than only that.
+ *
  * The sender never blocks unless asked to: ss_sender_pump(timeout) does what
  * can be done and waits at most timeout milliseconds for acks.
  */
@@ -27,11 +34,14 @@ struct ss_sender_opts {
     long max_in_flight;
     long backoff_initial_ms;
     long backoff_max_ms;
-    size_t max_batch_bytes; /* bound for reading a batch back */
+    size_t max_batch_bytes;        /* bound for reading a batch back */
+    const char *server_public_key; /* Z85; NULL: no CURVE */
+    const char *secret_key_file;   /* our Z85 secret key; required with server_public_key */
 };
 
 struct ss_sender_stats {
     unsigned long sent, resent, applied, duplicates, refused, damaged;
+    unsigned long auth_failures; /* handshakes the daemon refused */
     unsigned long long accepted, quarantined;
 };
 

@@ -74,6 +74,7 @@ static const char *const http_auths[] = {"none", "basic", "bearer", NULL};
 static int check_source(const char *s, char *why, size_t whylen);
 static int check_url(const char *s, char *why, size_t whylen);
 static int check_dataset(const char *s, char *why, size_t whylen);
+static int check_z85_key(const char *s, char *why, size_t whylen);
 
 #define D(f) offsetof(struct ss_daemon_config, f)
 #define C(f) offsetof(struct ss_collector_config, f)
@@ -105,6 +106,12 @@ static const struct ss_cfg_key daemon_limits[] = {
     {0},
 };
 
+static const struct ss_cfg_key daemon_curve[] = {
+    STR("secret_key_file", D(curve_secret_key_file), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
+    STR("allow_file", D(curve_allow_file), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
+    {0},
+};
+
 static const struct ss_cfg_key daemon_top[] = {
     STR("description", D(description), 0),
     {.key = "listen",
@@ -115,6 +122,7 @@ static const struct ss_cfg_key daemon_top[] = {
      .min_items = 1,
      .max_items = SS_CONFIG_MAX_ENDPOINTS},
     BOOL("insecure", D(insecure), 0),
+    OBJ("curve", 0, daemon_curve),
     OBJ("database", SS_CFG_REQUIRED, daemon_database),
     OBJ("limits", 0, daemon_limits),
     LEVEL(D(log_level)),
@@ -163,6 +171,11 @@ static const struct ss_cfg_key collector_daemon[] = {
      .count_off = C(nendpoints),
      .min_items = 1,
      .max_items = SS_CONFIG_MAX_ENDPOINTS},
+    {.key = "server_public_key",
+     .type = SS_CFG_STRING,
+     .off = C(server_public_key),
+     .check = check_z85_key},
+    STR("secret_key_file", C(secret_key_file), SS_CFG_NONEMPTY),
     {0},
 };
 
@@ -362,6 +375,21 @@ static int check_dataset(const char *s, char *why, size_t whylen)
     }
     if (used < whylen)
         snprintf(why + used, whylen - used, ")");
+    return -1;
+}
+
+static int check_z85_key(const char *s, char *why, size_t whylen)
+{
+    static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              ".-:+=^!/*?&<>()[]{}@%$#";
+    int ok = strlen(s) == 40;
+    for (size_t i = 0; ok && s[i]; i++)
+        ok = strchr(z85, s[i]) != NULL;
+    if (ok)
+        return 0;
+    snprintf(why, whylen,
+             "expected a Z85 public key of 40 characters (the .pub file "
+             "`shelfsync keygen` wrote for the daemon)");
     return -1;
 }
 
@@ -1140,6 +1168,13 @@ static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
         cfg_push_key(&ctx, "columns");
         return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"csv.header\" is false)");
     }
+    /* CURVE needs both halves: the daemon's public key and our own secret. */
+    if (!cfg->server_public_key != !cfg->secret_key_file) {
+        cfg_push_key(&ctx, "daemon");
+        cfg_push_key(&ctx, cfg->server_public_key ? "secret_key_file" : "server_public_key");
+        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"daemon.%s\" is set)",
+                         cfg->server_public_key ? "server_public_key" : "secret_key_file");
+    }
     /* What each kind needs beyond the tables. */
     if (strcmp(cfg->kind, "koha") == 0 && !cfg->koha_resource) {
         cfg_push_key(&ctx, "koha");
@@ -1205,6 +1240,76 @@ static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
             return cfg_error(&ctx, SS_AT_KEY, "dataset \"%s\" has no such field (its fields: %s)",
                              ds->name, names);
         }
+    }
+    return 0;
+}
+
+/* ---- transport policy ---- */
+
+int ss_config_endpoint_loopback(const char *endpoint)
+{
+    char host[256];
+    const char *h, *colon;
+    size_t n;
+
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return 0;
+    h = endpoint + 6;
+    /* A connect endpoint may name a source address first: "src;dst". */
+    if (strchr(h, ';'))
+        h = strchr(h, ';') + 1;
+    colon = strrchr(h, ':');
+    if (!colon)
+        return 0;
+    n = (size_t)(colon - h);
+    if (n == 0 || n >= sizeof(host))
+        return 0;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0)
+        return 1;
+    /* 127.0.0.0/8, written as a dotted quad. */
+    unsigned a, b, c, d;
+    char tail;
+    if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 &&
+        c < 256 && d < 256)
+        return 1;
+    return 0;
+}
+
+int ss_config_transport_check(const char *endpoint, int daemon, int curve, int insecure, char *err,
+                              size_t errlen)
+{
+    if (strncmp(endpoint, "ipc://", 6) == 0)
+        return 0;
+    if (strncmp(endpoint, "tcp://", 6) != 0) {
+        snprintf(err, errlen, "%s: only tcp:// and ipc:// endpoints are supported", endpoint);
+        return -1;
+    }
+    if (curve)
+        return 0;
+    int loopback = ss_config_endpoint_loopback(endpoint);
+    if (daemon && !insecure) {
+        snprintf(err, errlen,
+                 "%s: plain TCP without CURVE: set \"curve\" (secret_key_file, allow_file), "
+                 "or \"insecure\": true to accept unauthenticated collectors on a loopback "
+                 "address%s",
+                 endpoint, loopback ? "" : " (this address is not loopback)");
+        return -1;
+    }
+    if (!loopback) {
+        if (daemon)
+            snprintf(err, errlen,
+                     "%s: \"insecure\": true allows plain TCP on loopback addresses only "
+                     "(127.0.0.0/8, ::1, localhost): anyone on the network could write the "
+                     "warehouse; configure \"curve\" instead",
+                     endpoint);
+        else
+            snprintf(err, errlen,
+                     "%s: plain TCP to a non-loopback address: set \"daemon.server_public_key\" "
+                     "and \"daemon.secret_key_file\" to use CURVE",
+                     endpoint);
+        return -1;
     }
     return 0;
 }

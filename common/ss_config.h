@@ -39,7 +39,10 @@ struct ss_daemon_config {
     char *listen[SS_CONFIG_MAX_ENDPOINTS]; /* "listen": string or array of strings (zmq endpoints);
                                               required */
     size_t nlisten;
-    int insecure;              /* "insecure": bool, default false (plain TCP on loopback allowed) */
+    int insecure; /* "insecure": bool, default false: plain TCP without CURVE, on loopback only */
+    /* "curve": object, optional; both keys required in it. Without it tcp:// needs "insecure". */
+    char *curve_secret_key_file; /* "curve.secret_key_file": the daemon's Z85 secret key */
+    char *curve_allow_file;    /* "curve.allow_file": collector keys and their rights (ss_allow) */
     char *db_conninfo;         /* "database.conninfo": libpq connection string; required */
     char *db_password_file;    /* "database.password_file": optional path */
     int migrate_on_start;      /* "database.migrate_on_start": bool, default true */
@@ -125,7 +128,7 @@ struct ss_collector_config {
 
     /* "mapping": object of dataset field -> source column name, optional.
      * "constants": object of dataset field -> fixed string value, optional.
-     * Keys are not checked against the dataset here (see ss_dataset). */
+     * Keys are checked against the dataset's fields by the loader. */
     struct ss_config_pair mapping[SS_CONFIG_MAX_MAP];
     size_t nmapping;
     struct ss_config_pair constants[SS_CONFIG_MAX_MAP];
@@ -136,6 +139,10 @@ struct ss_collector_config {
     char *endpoints[SS_CONFIG_MAX_ENDPOINTS]; /* "daemon.endpoints": array of strings, required, >=1
                                                */
     size_t nendpoints;
+    char *server_public_key; /* "daemon.server_public_key": the daemon's Z85 public key (40
+                                characters); absent: plain TCP, to loopback endpoints only */
+    char *secret_key_file;   /* "daemon.secret_key_file": this collector's Z85 secret key;
+                                required with server_public_key */
 
     long batch_records;      /* "batch.records": 1..100000, default 5000 */
     long batch_max_bytes;    /* "batch.max_bytes": 4096..268435456, default 16777216 */
@@ -178,6 +185,17 @@ void ss_daemon_config_free(struct ss_daemon_config *cfg);
 int ss_collector_config_load(const char *path, struct ss_collector_config *cfg, char *err,
                              size_t errlen);
 void ss_collector_config_free(struct ss_collector_config *cfg);
+
+/* The transport rule both programs apply before they bind or connect: an
+ * ipc:// endpoint is always allowed (file permissions protect it); a tcp://
+ * endpoint needs CURVE (curve != 0) unless insecure is set and its host is
+ * loopback (127.0.0.0/8, ::1, localhost); for a collector (daemon == 0)
+ * plain TCP is allowed to loopback without insecure. Other transports are
+ * refused. Returns 0, or -1 with what to do in err. */
+int ss_config_transport_check(const char *endpoint, int daemon, int curve, int insecure, char *err,
+                              size_t errlen);
+/* 1 if a tcp:// endpoint's host is a loopback address or "localhost". */
+int ss_config_endpoint_loopback(const char *endpoint);
 
 /* Guesses which kind a file is (by its keys: "listen" => daemon, "source" =>
  * collector) and validates it; for `shelfsync check-config`. Returns 0 or -1

@@ -228,7 +228,18 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
                 snprintf(err, errlen, "header: \"reason\" must be a string");
                 goto out;
             }
-            snprintf(h->reason, sizeof(h->reason), "%s", json_string_value(r));
+            /* A long reason is cut, but between characters: half a UTF-8
+             * character would make the text invalid wherever it goes next
+             * (a log, refused/, a header encoded again). */
+            const char *rs = json_string_value(r);
+            size_t rn = json_string_length(r);
+            if (rn > SS_PROTO_REASON_MAX) {
+                rn = SS_PROTO_REASON_MAX;
+                while (rn > 0 && ((unsigned char)rs[rn] & 0xC0) == 0x80)
+                    rn--;
+            }
+            memcpy(h->reason, rs, rn);
+            h->reason[rn] = '\0';
         }
     }
     rc = 0;

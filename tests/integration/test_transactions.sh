@@ -20,6 +20,7 @@ chmod 600 "$IT_DIR/hmac.key"
     echo "Exampleshire,T4,Brook,2024-05-01 09:15,Adult fiction,55501234,No"
     echo "Exampleshire,T5,Brook,2024-03-15 09:15,Adult fiction,23456789,No"
     echo "Exampleshire,T6,Brook,2024-05-02 09:15,Adult fiction,,No"
+    echo "Exampleshire,T7,Brook,2024-05-03 09:15,Adult fiction,77712345,No,extra"  # unreadable: quarantined
 } >"$IT_DIR/www/transactions.csv"
 it_http_start "$IT_DIR/www"
 it_daemon_config "$IT_DIR/daemon.json"
@@ -31,7 +32,7 @@ it_collector_config "$IT_DIR/t.json" lms "http://127.0.0.1:$IT_HTTP_PORT/transac
 # First with the daemon down, so the batch stays in the outbox to be read.
 st=0; it_collect "$IT_DIR/t.json" || st=$?
 it_assert_eq 3 "$st" "batches kept for the daemon"
-for clear in 23456789 98765432 55501234; do
+for clear in 23456789 98765432 55501234 77712345; do
     grep -rq "$clear" "$IT_DIR/state-lms/outbox" && it_fail "clear card number $clear is in the outbox"
 done
 expected=$(ss_python -c 'import hmac, hashlib, sys; print(hmac.new(sys.argv[1].encode(), b"23456789", hashlib.sha256).hexdigest())' "$key")
@@ -40,9 +41,11 @@ it_log "ok: the outbox (the bytes on the wire) holds pseudonyms only"
 
 it_daemon_start
 it_collect "$IT_DIR/t.json" || it_fail "delivery exited with $?"
-it_assert_eq "6|0" "$(it_psql "SELECT (SELECT count(*) FROM core.loan_transactions), (SELECT count(*) FROM ingest.quarantine)")" "six loaded"
+it_assert_eq "6|1" "$(it_psql "SELECT (SELECT count(*) FROM core.loan_transactions), (SELECT count(*) FROM ingest.quarantine)")" "six loaded, one quarantined"
+it_assert_eq "line 8: 8 fields where the header has 7|[raw text withheld: the record may hold patron identifiers]" \
+    "$(it_psql "SELECT reason || '|' || raw FROM ingest.quarantine")" "a quarantined record's raw text does not carry the card number"
 dump=$("$SS_PGBIN/pg_dump" -h "$SS_PGHOST" -p "$SS_PGPORT" -U "$SS_PGUSER" -d "$SS_PGDATABASE" --data-only -n core -n ingest)
-for clear in 23456789 98765432 55501234; do
+for clear in 23456789 98765432 55501234 77712345; do
     [[ $dump == *"$clear"* ]] && it_fail "clear card number $clear is in the warehouse"
 done
 it_assert_eq "$expected" "$(it_psql "SELECT patron_key FROM core.loan_transactions WHERE transaction_id = 'T2'")" "pseudonym stored"
@@ -61,4 +64,5 @@ it_collector_config "$IT_DIR/nokey.json" nokey "http://127.0.0.1:$IT_HTTP_PORT/t
 IT_RESET_TABLES="core.loan_transactions ingest.batches ingest.quarantine" it_reset_db
 it_collect "$IT_DIR/nokey.json" || it_fail "collector without a key exited with $?"
 it_assert_eq "6|0" "$(it_psql "SELECT count(*), count(patron_key) FROM core.loan_transactions")" "no key: patron keys dropped"
+grep -q 77712345 "$IT_DIR"/collect-*.log && it_fail "a clear card number reached the collector's log"
 it_daemon_stop

@@ -220,6 +220,16 @@ static void test_mapper_config_mapping_and_constants_and_errors(void **state)
     assert_int_equal(
         ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "dataset \"loans\" needs \"loans\" (published header \"Loans\")"));
+
+    /* A column mapped to one field is not also read into another by its
+     * published name ("Period" is the published header of "period"). */
+    cfg.mapping[2] = (struct ss_config_pair){"loans", "Issues"};
+    cfg.mapping[3] = (struct ss_config_pair){"month", "Period"};
+    cfg.nmapping = 4;
+    assert_int_equal(
+        ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)), 0);
+    assert_int_equal(m.column[2], 1);  /* month */
+    assert_int_equal(m.column[3], -1); /* period: not the same column again */
 }
 
 int main(void)

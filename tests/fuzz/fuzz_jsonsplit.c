@@ -1,0 +1,111 @@
+/* libFuzzer target for ss_jsonsplit.
+ *
+ * The first two bytes choose where to split the rest into two chunks and,
+ * sometimes, a small element bound (so the skip path is reached by short
+ * inputs). The rest is split in each mode: the top-level array, the array at
+ * "data.items", and NDJSON. Besides what the sanitizers catch, it checks the
+ * contract: every element handed over without an error is one JSON value
+ * that jansson parses (save for what the splitter leaves to the record
+ * parser: bad UTF-8, unpaired surrogates, numbers out of range), elements
+ * keep the bound and are NUL-terminated at their length, and feeding the
+ * input whole or in two chunks gives the same elements and the same result.
+ */
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_jsonsplit.h"
+
+struct fuzz_state {
+    size_t max;
+    uint64_t hash;
+    unsigned long n;
+};
+
+static void fuzz_mix(struct fuzz_state *st, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        st->hash ^= b[i];
+        st->hash *= 0x100000001b3ULL; /* FNV-1a */
+    }
+}
+
+static int fuzz_left_to_record_parser(const json_error_t *e)
+{
+    switch (json_error_code(e)) {
+    case json_error_invalid_utf8:
+    case json_error_numeric_overflow:
+    case json_error_null_character:
+        return 1;
+    default:
+        return strncmp(e->text, "invalid Unicode", 15) == 0;
+    }
+}
+
+static int fuzz_on_elem(void *ud, const struct ss_jsonsplit_elem *e)
+{
+    struct fuzz_state *st = ud;
+    if (e->text[e->len] != '\0' || strlen(e->text) > e->len)
+        abort();
+    if (!e->error) {
+        json_error_t jerr;
+        if (e->len > st->max)
+            abort();
+        json_t *j = json_loadb(e->text, e->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        if (!j && !fuzz_left_to_record_parser(&jerr))
+            abort(); /* the splitter handed over what is not one JSON value */
+        json_decref(j);
+    } else if (e->len > SS_JSONSPLIT_KEEP && e->len > st->max) {
+        abort();
+    }
+    fuzz_mix(st, &e->index, sizeof(e->index));
+    fuzz_mix(st, &e->offset, sizeof(e->offset));
+    fuzz_mix(st, e->text, e->len);
+    fuzz_mix(st, e->error ? "E" : "-", 1);
+    st->n++;
+    return 0;
+}
+
+static enum ss_jsonsplit_result fuzz_run(const struct ss_jsonsplit_opts *o, const uint8_t *d,
+                                         size_t n, size_t cut, struct fuzz_state *st)
+{
+    struct ss_jsonsplit *s = ss_jsonsplit_new(o, fuzz_on_elem, st);
+    if (!s)
+        abort();
+    enum ss_jsonsplit_result rc = ss_jsonsplit_feed(s, (const char *)d, cut);
+    if (rc == SS_JSONSPLIT_OK)
+        rc = ss_jsonsplit_feed(s, (const char *)d + cut, n - cut);
+    if (rc == SS_JSONSPLIT_OK)
+        rc = ss_jsonsplit_finish(s);
+    fuzz_mix(st, ss_jsonsplit_error(s), strlen(ss_jsonsplit_error(s)));
+    if (ss_jsonsplit_count(s) != st->n)
+        abort();
+    ss_jsonsplit_free(s);
+    return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2)
+        return 0;
+    unsigned sel = ((unsigned)data[0] << 8) | data[1];
+    const uint8_t *d = data + 2;
+    size_t n = size - 2;
+    size_t cut = n ? sel % (n + 1) : 0;
+    size_t max = (data[0] & 0x80) ? 8 + (data[1] & 63) : 0;
+
+    for (int mode = 0; mode < 3; mode++) {
+        struct ss_jsonsplit_opts o = {mode == 1 ? "data.items" : NULL, mode == 2, max};
+        struct fuzz_state whole = {max ? max : SIZE_MAX, 0xcbf29ce484222325ULL, 0};
+        struct fuzz_state two = whole;
+        enum ss_jsonsplit_result a = fuzz_run(&o, d, n, n, &whole);
+        enum ss_jsonsplit_result b = fuzz_run(&o, d, n, cut, &two);
+        if (a != b || whole.n != two.n || whole.hash != two.hash)
+            abort(); /* where the input is cut must not matter */
+    }
+    return 0;
+}

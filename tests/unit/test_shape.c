@@ -1,0 +1,145 @@
+/* What the collector does to a record before it leaves: value maps,
+ * transforms, and pseudonymisation of patron identifiers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ss_shape.h"
+
+static void test_hmac_sha256_matches_rfc4231_case_2(void **state)
+{
+    char out[65];
+    ss_hmac_sha256_hex((const unsigned char *)"Jefe", 4, "what do ya want for nothing?", 28, out);
+    assert_string_equal(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+/* loan_transactions: authority, transaction_id, service_point, issued_at, item_type, patron_key,
+ * renewal */
+static void shape(struct ss_shape *s, const char **vals, size_t *lens)
+{
+    char why[256];
+    for (int i = 0; i < 7; i++)
+        lens[i] = vals[i] ? strlen(vals[i]) : 0;
+    assert_int_equal(ss_shape_apply(s, vals, lens, why, sizeof(why)), 0);
+}
+
+static void test_patron_id_pseudonymised_with_key_dropped_without(void **state)
+{
+    struct ss_collector_config cfg;
+    char path[] = "/tmp/ss_shape_keyXXXXXX", err[256];
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "0123456789abcdef0123\n", 21), 21);
+    close(fd);
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.hmac_key_file = path;
+    const struct ss_dataset *ds = ss_dataset_find("loan_transactions");
+    struct ss_shape *s = ss_shape_new(&cfg, ds, err, sizeof(err));
+    assert_non_null(s);
+    const char *vals[7] = {"E09000003", "T1", "Abbey", "2024-04-01", "DVD", "23456789", NULL};
+    size_t lens[7];
+    shape(s, vals, lens);
+    char want[65];
+    ss_hmac_sha256_hex((const unsigned char *)"0123456789abcdef0123", 20, "23456789", 8, want);
+    assert_int_equal(lens[5], 64);
+    assert_memory_equal(vals[5], want, 64);
+    assert_string_equal(vals[0], "E09000003"); /* others untouched */
+    /* An empty identifier is no identifier, not the pseudonym of "". */
+    const char *empty[7] = {"E09000003", "T2", "Abbey", "2024-04-01", "DVD", "  ", NULL};
+    shape(s, empty, lens);
+    assert_null(empty[5]);
+    ss_shape_free(s);
+
+    cfg.hmac_key_file = NULL;
+    s = ss_shape_new(&cfg, ds, err, sizeof(err));
+    const char *clear[7] = {"E09000003", "T1", "Abbey", "2024-04-01", "DVD", "23456789", NULL};
+    shape(s, clear, lens);
+    assert_null(clear[5]);
+    ss_shape_free(s);
+
+    /* A short key is refused: it would be guessable. */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "short\n", 6), 6);
+    close(fd);
+    cfg.hmac_key_file = path;
+    assert_null(ss_shape_new(&cfg, ds, err, sizeof(err)));
+    assert_non_null(strstr(err, "shorter than 16"));
+    unlink(path);
+}
+
+static void test_value_maps_and_transforms(void **state)
+{
+    struct ss_collector_config cfg;
+    char err[256], why[256];
+    struct ss_config_pair branch[] = {{"CPL", "Centerville"}, {"MPL", "Midway"}};
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.value_maps[0] = (struct ss_config_valmap){"service_point", branch, 2};
+    cfg.nvalue_maps = 1;
+    cfg.transforms[0] = (struct ss_config_pair){"item_type", "upper"};
+    cfg.ntransforms = 1;
+    struct ss_shape *s = ss_shape_new(&cfg, ss_dataset_find("loan_transactions"), err, sizeof(err));
+    assert_non_null(s);
+    const char *vals[7] = {"E09000003", "T1", "MPL", "2024-04-01", "dvd", NULL, NULL};
+    size_t lens[7];
+    shape(s, vals, lens);
+    assert_memory_equal(vals[2], "Midway", 6);
+    assert_memory_equal(vals[4], "DVD", 3);
+    const char *other[7] = {"E09000003", "T1", "XPL", "2024-04-01", "dvd", NULL, NULL};
+    shape(s, other, lens);
+    assert_memory_equal(other[2], "XPL", 3); /* unmapped passes unchanged */
+    ss_shape_free(s);
+
+    /* active_users: authority, period, period_start, period_end, age_group, users */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.transforms[0] = (struct ss_config_pair){"age_group", "age_band"};
+    cfg.ntransforms = 1;
+    s = ss_shape_new(&cfg, ss_dataset_find("active_users"), err, sizeof(err));
+    const char *u[6] = {"E09000003", "2023-24", NULL, NULL, "1990-05-01", "1"};
+    size_t ul[6] = {9, 7, 0, 0, 10, 1};
+    assert_int_equal(ss_shape_apply(s, u, ul, why, sizeof(why)), 0);
+    assert_memory_equal(u[4], "Adult", 5);
+    const char *kid[6] = {"E09000003", "2023-24", NULL, NULL, "01/01/2020", "1"};
+    size_t kl[6] = {9, 7, 0, 0, 10, 1};
+    assert_int_equal(ss_shape_apply(s, kid, kl, why, sizeof(why)), 0);
+    assert_memory_equal(kid[4], "Under 12", 8);
+    const char *bad[6] = {"E09000003", "2023-24", NULL, NULL, "soon", "1"};
+    size_t bl[6] = {9, 7, 0, 0, 4, 1};
+    assert_int_equal(ss_shape_apply(s, bad, bl, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "not a date"));
+    ss_shape_free(s);
+
+    /* membership: authority, count_date, area_code, members */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.transforms[0] = (struct ss_config_pair){"area_code", "postcode_district"};
+    cfg.ntransforms = 1;
+    s = ss_shape_new(&cfg, ss_dataset_find("membership"), err, sizeof(err));
+    const char *m[4] = {"E09000003", "2024-01-01", "pl6 5an", "7"};
+    size_t ml[4] = {9, 10, 7, 1};
+    assert_int_equal(ss_shape_apply(s, m, ml, why, sizeof(why)), 0);
+    assert_int_equal(ml[2], 3);
+    assert_memory_equal(m[2], "PL6", 3);
+    const char *notpc[4] = {"E09000003", "2024-01-01", "12 Acacia Avenue", "7"};
+    size_t nl[4] = {9, 10, 16, 1};
+    assert_int_equal(ss_shape_apply(s, notpc, nl, why, sizeof(why)), 0);
+    assert_null(notpc[2]); /* not a postcode: none of it leaves */
+    ss_shape_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hmac_sha256_matches_rfc4231_case_2),
+        cmocka_unit_test(test_patron_id_pseudonymised_with_key_dropped_without),
+        cmocka_unit_test(test_value_maps_and_transforms),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
