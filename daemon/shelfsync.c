@@ -2,12 +2,18 @@
  *
  *   shelfsync check-config FILE...     validate daemon and collector configs
  *   shelfsync migrate --config FILE    apply the warehouse migrations
+ *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync version
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
 
 #include "ss_config.h"
 #include "ss_dataset.h"
@@ -27,6 +33,7 @@ static void usage(FILE *f)
                " --config DAEMON-CONFIG\n"
                "       shelfsync ref show --config DAEMON-CONFIG\n"
                "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n"
+               "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
                "       shelfsync version\n");
 }
 
@@ -119,6 +126,79 @@ out:
     return status;
 }
 
+/* Writes text to a new file of the given mode; never replaces one. */
+static int write_new(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0) {
+        fprintf(stderr, "shelfsync keygen: %s: %s%s\n", path, strerror(errno),
+                errno == EEXIST ? " (refusing to overwrite a key: remove it first)" : "");
+        return -1;
+    }
+    size_t len = strlen(text);
+    /* The umask may have taken bits away (or not): say exactly. */
+    if (fchmod(fd, mode) < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+        fprintf(stderr, "shelfsync keygen: %s: %s\n", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    if (close(fd) < 0) {
+        fprintf(stderr, "shelfsync keygen: %s: %s\n", path, strerror(errno));
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
+/* A CURVE key pair in Z85: the secret for the daemon's curve.secret_key_file
+ * or a collector's daemon.secret_key_file, the public key for the other
+ * side (the collector's daemon.server_public_key, or a line of the daemon's
+ * allow file). */
+static int cmd_keygen(int argc, char **argv)
+{
+    char pub[41], secret[41], pubpath[4096], keypath[4096], line[64];
+    int rc = 1;
+    if (argc != 2 || argv[1][0] == '\0' || argv[1][0] == '-') {
+        usage(stderr);
+        return 2;
+    }
+    if (!zmq_has("curve")) {
+        fprintf(stderr, "shelfsync keygen: this libzmq has no CURVE support\n");
+        return 1;
+    }
+    if ((size_t)snprintf(keypath, sizeof(keypath), "%s.key", argv[1]) >= sizeof(keypath) ||
+        (size_t)snprintf(pubpath, sizeof(pubpath), "%s.pub", argv[1]) >= sizeof(pubpath)) {
+        fprintf(stderr, "shelfsync keygen: path too long\n");
+        return 2;
+    }
+    if (access(keypath, F_OK) == 0 || access(pubpath, F_OK) == 0) {
+        fprintf(stderr, "shelfsync keygen: %s or %s exists: refusing to overwrite a key\n", keypath,
+                pubpath);
+        return 1;
+    }
+    if (zmq_curve_keypair(pub, secret) < 0) {
+        fprintf(stderr, "shelfsync keygen: cannot make a key pair: %s\n", zmq_strerror(errno));
+        return 1;
+    }
+    snprintf(line, sizeof(line), "%s\n", secret);
+    if (write_new(keypath, line, 0600) < 0)
+        goto out;
+    snprintf(line, sizeof(line), "%s\n", pub);
+    if (write_new(pubpath, line, 0644) < 0) {
+        unlink(keypath);
+        goto out;
+    }
+    printf("%s\n", pub);
+    fprintf(stderr, "shelfsync keygen: wrote %s (secret, mode 0600) and %s (public)\n", keypath,
+            pubpath);
+    rc = 0;
+out:
+    explicit_bzero(secret, sizeof(secret));
+    explicit_bzero(line, sizeof(line));
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     ss_log_init("shelfsync", SS_LOG_INFO);
@@ -132,6 +212,8 @@ int main(int argc, char **argv)
         return cmd_dataset_sql(argc - 1, argv + 1);
     if (strcmp(argv[1], "migrate") == 0)
         return cmd_migrate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return cmd_keygen(argc - 1, argv + 1);
     if (strcmp(argv[1], "ref") == 0)
         return ss_ref_cli(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -7,10 +7,25 @@
  * daemon holds the message it has, stops reading new ones, and reconnects
  * with back-off; collectors keep their batches until acked, so nothing is
  * lost and a batch seen twice is acked as a duplicate.
+ *
+ * With "curve" configured the ROUTER is a CURVE server and every handshake
+ * is put to a ZAP handler (RFC 27) on inproc://zeromq.zap.01, run in a
+ * second thread: it answers 200 for a key in the allow file (user id = the
+ * key in Z85) and 400 for any other. The handler is a thread rather than a
+ * second socket in this loop because this loop blocks for as long as a
+ * batch takes to apply or the database is away, and handshakes would time
+ * out meanwhile (limits.handshake_ms). ZMQ_ZAP_ENFORCE_DOMAIN makes libzmq
+ * refuse handshakes if the handler is ever missing: fail closed. The main
+ * loop reads each message's User-Id and checks the batch's source and every
+ * record's authority against that key's rights. SIGHUP reloads the allow
+ * file; the list is swapped under a mutex, which is the only state the two
+ * threads share (with the denial counter, atomic).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,27 +33,56 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "ss_allow.h"
 #include "ss_buf.h"
 #include "ss_config.h"
 #include "ss_log.h"
 #include "ss_migrate.h"
 #include "ss_proto.h"
+#include "ss_secret.h"
 #include "ss_time.h"
 #include "ss_warehouse.h"
 
 #define SS_ROUTING_ID_MAX 256
+#define SS_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define SS_ZAP_DOMAIN "shelfsync"
+#define SS_USER_ID_MAX 64
+/* A draft option in zmq.h 4.3 (hidden without ZMQ_BUILD_DRAFT_API) that the
+ * library has implemented since 4.2.3: without a ZAP handler, refuse
+ * handshakes instead of letting every key in. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
 
-static volatile int stop_requested;
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
 }
 
 struct counters {
     unsigned long messages, batches, applied, duplicates, refused, dropped, pings;
+    unsigned long forbidden; /* batches refused by the allow-list (source or authority) */
     unsigned long long accepted, quarantined;
+};
+
+/* The ZAP handler's state: its socket, and the allow-list it shares with
+ * the main thread (which alone replaces it, under lock). */
+struct zap {
+    void *sock;
+    pthread_t thread;
+    int running;
+    atomic_int stop;
+    atomic_ulong denied, allowed;
+    pthread_mutex_t lock;
+    struct ss_allow *allow;
+    char last_denied[SS_ALLOW_KEY_LEN + 1]; /* for quieter logs on reconnect loops */
+    int64_t last_denied_ms;
 };
 
 struct daemon {
@@ -54,6 +98,9 @@ struct daemon {
     unsigned char rid[SS_ROUTING_ID_MAX];
     size_t rid_len;
     struct ss_buf hdrbuf;
+    int curve; /* CURVE server with ZAP and allow-list */
+    struct zap zap;
+    char user[SS_USER_ID_MAX + 1]; /* User-Id of the message being handled ("" without CURVE) */
 };
 
 static void usage(FILE *f)
@@ -87,6 +134,7 @@ static int read_message(struct daemon *d)
 
     d->nframes = 0;
     d->rid_len = 0;
+    d->user[0] = '\0';
     do {
         zmq_msg_init(&part);
         if (zmq_msg_recv(&part, d->router, count == 0 ? ZMQ_DONTWAIT : 0) < 0) {
@@ -101,6 +149,12 @@ static int read_message(struct daemon *d)
         more = zmq_msg_more(&part);
         size_t len = zmq_msg_size(&part);
         total += len;
+        if (count <= 1 && !d->user[0]) {
+            /* The ZAP handler's user id (the key), carried by every frame. */
+            const char *uid = zmq_msg_gets(&part, "User-Id");
+            if (uid)
+                snprintf(d->user, sizeof(d->user), "%s", uid);
+        }
         if (count == 0) {
             /* Routing id, assigned by libzmq: at most 255 bytes. */
             d->rid_len = len < SS_ROUTING_ID_MAX ? len : SS_ROUTING_ID_MAX;
@@ -196,9 +250,38 @@ static int db_connect(struct daemon *d)
     return -1;
 }
 
+/* The rights of the key that sent the current message, or NULL with the
+ * batch refused (and counted). Only the main thread replaces d->zap.allow,
+ * so reading it here needs no lock. */
+static const struct ss_allow_entry *batch_rights(struct daemon *d, const struct ss_header *h)
+{
+    char why[SS_PROTO_REASON_MAX + 1], rights[256];
+    const struct ss_allow_entry *e = d->user[0] ? ss_allow_find(d->zap.allow, d->user) : NULL;
+    if (!e) {
+        snprintf(why, sizeof(why),
+                 "this connection's key %.8s... is not in the allow file (any more): reconnect "
+                 "with a listed key",
+                 d->user[0] ? d->user : "(none)");
+    } else if (!ss_allow_source_ok(e, h->source)) {
+        ss_allow_describe(e, rights, sizeof(rights));
+        snprintf(why, sizeof(why),
+                 "source \"%s\" is not one this collector's key may write (%.200s): nothing of "
+                 "the batch was loaded",
+                 h->source, rights);
+    } else {
+        return e;
+    }
+    d->n.forbidden++;
+    ss_warn("batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id, h->seq,
+            d->user[0] ? d->user : "(none)", why);
+    refuse(d, h, why);
+    return NULL;
+}
+
 static void handle_batch(struct daemon *d, const struct ss_header *h)
 {
-    struct ss_wh_limits limits = {(size_t)d->cfg.max_records, (size_t)d->cfg.max_field_bytes};
+    struct ss_wh_limits limits = {(size_t)d->cfg.max_records, (size_t)d->cfg.max_field_bytes, NULL,
+                                  0};
     struct ss_wh_outcome out;
     struct ss_header ack;
 
@@ -211,6 +294,13 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         ss_warn("batch %s/%s/%u refused: %s", h->source, h->run_id, h->seq, why);
         refuse(d, h, why);
         return;
+    }
+    if (d->curve) {
+        const struct ss_allow_entry *e = batch_rights(d, h);
+        if (!e)
+            return;
+        limits.authorities = (const char *const *)e->authorities;
+        limits.nauthorities = e->nauthorities;
     }
     for (;;) {
         if (!ss_wh_ok(d->wh)) {
@@ -256,7 +346,13 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         ack.status = SS_ACK_REFUSED;
         snprintf(ack.reason, sizeof(ack.reason), "%s", out.reason);
         d->n.refused++;
-        ss_warn("batch %s/%s/%u refused: %s", h->source, h->run_id, h->seq, out.reason);
+        if (out.forbidden) {
+            d->n.forbidden++;
+            ss_warn("batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id, h->seq,
+                    d->user, out.reason);
+        } else {
+            ss_warn("batch %s/%s/%u refused: %s", h->source, h->run_id, h->seq, out.reason);
+        }
         break;
     }
     send_reply(d, &ack);
@@ -304,6 +400,253 @@ static void handle_message(struct daemon *d)
     }
 }
 
+/* ---- ZAP (RFC 27): who may complete a CURVE handshake ---- */
+
+static void zap_reply(void *sock, const char *reqid, size_t reqid_len, const char *status,
+                      const char *text, const char *user)
+{
+    zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(sock, reqid, reqid_len, ZMQ_SNDMORE);
+    zmq_send(sock, status, strlen(status), ZMQ_SNDMORE);
+    zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
+    zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
+    zmq_send(sock, "", 0, 0); /* no metadata */
+}
+
+/* Answers one request: version, request id, domain, address, identity,
+ * mechanism, credentials. Every frame is bounded; anything unexpected is
+ * denied. */
+static void zap_answer(struct daemon *d)
+{
+    struct zap *z = &d->zap;
+    char f[8][256];
+    size_t len[8];
+    int nf = 0, more = 1;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, z->sock, 0) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        more = zmq_msg_more(&m);
+        if (nf < 8) {
+            size_t l = zmq_msg_size(&m);
+            len[nf] = l < sizeof(f[0]) - 1 ? l : sizeof(f[0]) - 1;
+            memcpy(f[nf], zmq_msg_data(&m), len[nf]);
+            f[nf][len[nf]] = '\0';
+        }
+        nf++;
+        zmq_msg_close(&m);
+    }
+    if (nf < 2)
+        return; /* cannot even name the request; libzmq never sends this */
+    if (nf < 7 || strcmp(f[0], "1.0") != 0) {
+        zap_reply(z->sock, f[1], len[1], "500", "malformed ZAP request", "");
+        atomic_fetch_add(&z->denied, 1);
+        return;
+    }
+    if (strcmp(f[2], SS_ZAP_DOMAIN) != 0 || strcmp(f[5], "CURVE") != 0 || len[6] != 32) {
+        ss_warn("handshake from %s refused: mechanism %s in domain \"%s\" (CURVE in \"%s\" "
+                "expected)",
+                f[3], f[5], f[2], SS_ZAP_DOMAIN);
+        zap_reply(z->sock, f[1], len[1], "400", "CURVE required", "");
+        atomic_fetch_add(&z->denied, 1);
+        return;
+    }
+    char key[SS_ALLOW_KEY_LEN + 1];
+    if (!zmq_z85_encode(key, (const uint8_t *)f[6], 32)) {
+        zap_reply(z->sock, f[1], len[1], "500", "cannot encode the key", "");
+        atomic_fetch_add(&z->denied, 1);
+        return;
+    }
+    pthread_mutex_lock(&z->lock);
+    int known = ss_allow_find(z->allow, key) != NULL;
+    pthread_mutex_unlock(&z->lock);
+    if (known) {
+        atomic_fetch_add(&z->allowed, 1);
+        ss_debug("handshake from %s: key %.8s... allowed", f[3], key);
+        zap_reply(z->sock, f[1], len[1], "200", "OK", key);
+        return;
+    }
+    /* A refused collector reconnects every few seconds: say it once a
+     * minute per key, count every time. */
+    int64_t now = ss_now_ms();
+    int same = strcmp(z->last_denied, key) == 0 && now - z->last_denied_ms < 60000;
+    ss_log(same ? SS_LOG_DEBUG : SS_LOG_WARN,
+           "handshake from %s refused: key %.8s... is not in the allow file %s", f[3], key,
+           d->cfg.curve_allow_file);
+    if (!same) {
+        memcpy(z->last_denied, key, sizeof(key));
+        z->last_denied_ms = now;
+    }
+    atomic_fetch_add(&z->denied, 1);
+    zap_reply(z->sock, f[1], len[1], "400", "key not allowed", "");
+}
+
+static void *zap_main(void *arg)
+{
+    struct daemon *d = arg;
+    while (!atomic_load(&d->zap.stop)) {
+        zmq_pollitem_t item = {d->zap.sock, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&item, 1, 200);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            ss_error("ZAP handler: poll failed: %s; handshakes now fail", zmq_strerror(errno));
+            break;
+        }
+        if (rc > 0)
+            zap_answer(d);
+    }
+    return NULL;
+}
+
+/* Binds the ZAP socket here (so an error stops the start) and hands it to
+ * the thread. Signals stay with the main thread. */
+static int zap_start(struct daemon *d)
+{
+    sigset_t all, old;
+    d->zap.sock = zmq_socket(d->zctx, ZMQ_REP);
+    if (!d->zap.sock || zmq_bind(d->zap.sock, SS_ZAP_ENDPOINT) < 0) {
+        ss_error("cannot start the ZAP handler on %s: %s", SS_ZAP_ENDPOINT, zmq_strerror(errno));
+        return -1;
+    }
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&d->zap.thread, NULL, zap_main, d);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        ss_error("cannot start the ZAP handler thread: %s", strerror(rc));
+        return -1;
+    }
+    d->zap.running = 1;
+    return 0;
+}
+
+static void zap_stop(struct daemon *d)
+{
+    if (d->zap.running) {
+        atomic_store(&d->zap.stop, 1);
+        pthread_join(d->zap.thread, NULL);
+        d->zap.running = 0;
+    }
+    if (d->zap.sock)
+        zmq_close(d->zap.sock);
+    d->zap.sock = NULL;
+}
+
+static void log_change(void *arg, const char *what)
+{
+    (void)arg;
+    ss_notice("allow file: %s", what);
+}
+
+/* SIGHUP: read the allow file again; on any error keep the list in force. */
+static void reload_allow(struct daemon *d)
+{
+    char err[1024];
+    struct ss_allow *fresh = NULL, *old;
+    if (!d->curve) {
+        ss_notice("SIGHUP: no \"curve.allow_file\" configured, nothing to reload");
+        return;
+    }
+    if (ss_allow_load(d->cfg.curve_allow_file, &fresh, err, sizeof(err)) < 0) {
+        ss_error("SIGHUP: %s; the previous allow-list stays in force", err);
+        return;
+    }
+    size_t changes = ss_allow_diff(d->zap.allow, fresh, log_change, NULL);
+    pthread_mutex_lock(&d->zap.lock);
+    old = d->zap.allow;
+    d->zap.allow = fresh;
+    pthread_mutex_unlock(&d->zap.lock);
+    ss_allow_free(old);
+    ss_notice("SIGHUP: reloaded %s: %zu key%s, %zu change%s", d->cfg.curve_allow_file, fresh->n,
+              fresh->n == 1 ? "" : "s", changes, changes == 1 ? "" : "s");
+}
+
+/* Before anything listens: the transport rule for every endpoint, and the
+ * allow file. */
+static int check_security(struct daemon *d)
+{
+    char err[1024];
+    d->curve = d->cfg.curve_secret_key_file != NULL;
+    for (size_t i = 0; i < d->cfg.nlisten; i++) {
+        if (ss_config_transport_check(d->cfg.listen[i], 1, d->curve, d->cfg.insecure, err,
+                                      sizeof(err)) < 0) {
+            ss_error("refusing to start: %s", err);
+            return -1;
+        }
+        if (!d->curve && strncmp(d->cfg.listen[i], "tcp://", 6) == 0)
+            ss_warn("%s: plain TCP without CURVE (\"insecure\": true): any local process can "
+                    "write any source",
+                    d->cfg.listen[i]);
+    }
+    if (!d->curve)
+        return 0;
+    if (!zmq_has("curve")) {
+        ss_error("refusing to start: this libzmq has no CURVE support (built without libsodium)");
+        return -1;
+    }
+    if (ss_allow_load(d->cfg.curve_allow_file, &d->zap.allow, err, sizeof(err)) < 0) {
+        ss_error("refusing to start: %s", err);
+        return -1;
+    }
+    ss_allow_diff(NULL, d->zap.allow, log_change, NULL);
+    ss_notice("allow file %s: %zu key%s", d->cfg.curve_allow_file, d->zap.allow->n,
+              d->zap.allow->n == 1 ? "" : "s");
+    return 0;
+}
+
+/* CURVE server options; the secret is read, given to libzmq and wiped. */
+static int setup_curve(struct daemon *d)
+{
+    char err[1024], pub[SS_ALLOW_KEY_LEN + 1];
+    int one = 1, rc = -1;
+    char *secret = ss_secret_read(d->cfg.curve_secret_key_file, err, sizeof(err));
+    if (!secret) {
+        ss_error("%s", err);
+        return -1;
+    }
+    if (strlen(secret) != SS_ALLOW_KEY_LEN || zmq_curve_public(pub, secret) < 0) {
+        ss_error("%s: not a Z85 CURVE secret key (40 characters, as `shelfsync keygen` writes)",
+                 d->cfg.curve_secret_key_file);
+        goto out;
+    }
+    if (zmq_setsockopt(d->router, ZMQ_CURVE_SERVER, &one, sizeof(one)) < 0 ||
+        zmq_setsockopt(d->router, ZMQ_CURVE_SECRETKEY, secret, SS_ALLOW_KEY_LEN) < 0 ||
+        zmq_setsockopt(d->router, ZMQ_ZAP_DOMAIN, SS_ZAP_DOMAIN, strlen(SS_ZAP_DOMAIN)) < 0 ||
+        zmq_setsockopt(d->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one)) < 0) {
+        ss_error("cannot set the CURVE options: %s", zmq_strerror(errno));
+        goto out;
+    }
+    ss_notice("CURVE on; the daemon's public key (collectors' \"daemon.server_public_key\") is %s",
+              pub);
+    rc = 0;
+out:
+    ss_secret_free(secret);
+    return rc;
+}
+
+/* The umask made an ipc:// socket file 0660; make sure of it. */
+static int check_ipc_mode(const char *ep)
+{
+    const char *path = ep + 6;
+    struct stat st;
+    if (path[0] == '@')
+        return 0; /* Linux abstract namespace: no file, no mode */
+    if (stat(path, &st) < 0) {
+        ss_error("%s: cannot check the socket file: %s", ep, strerror(errno));
+        return -1;
+    }
+    if ((st.st_mode & 0117) != 0 && chmod(path, 0660) < 0) {
+        ss_error("%s: socket file mode %03o and cannot make it 0660: %s", ep,
+                 (unsigned)(st.st_mode & 0777), strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int setup_socket(struct daemon *d)
 {
     int one = 1, linger = 1000;
@@ -323,6 +666,9 @@ static int setup_socket(struct daemon *d)
         ss_error("cannot set socket options: %s", zmq_strerror(errno));
         return -1;
     }
+    /* The ZAP handler must answer before the first handshake can start. */
+    if (d->curve && (zap_start(d) < 0 || setup_curve(d) < 0))
+        return -1;
     for (size_t i = 0; i < d->cfg.nlisten; i++) {
         const char *ep = d->cfg.listen[i];
         /* ipc:// sockets: only the owner (and group) may connect. */
@@ -336,7 +682,9 @@ static int setup_socket(struct daemon *d)
             ss_error("cannot listen on %s: %s", ep, zmq_strerror(e));
             return -1;
         }
-        ss_notice("listening on %s", ep);
+        if (ipc && check_ipc_mode(ep) < 0)
+            return -1;
+        ss_notice("listening on %s%s", ep, d->curve ? " (CURVE)" : "");
     }
     return 0;
 }
@@ -354,6 +702,7 @@ int main(int argc, char **argv)
     int c, status = 1;
 
     memset(&d, 0, sizeof(d));
+    pthread_mutex_init(&d.zap.lock, NULL);
     ss_log_init(argv[0], SS_LOG_INFO);
     while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
         switch (c) {
@@ -395,7 +744,11 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal; /* no SA_RESTART: blocking calls return EINTR */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    if (check_security(&d) < 0)
+        goto out;
 
     ss_buf_init(&d.hdrbuf, 64 * 1024);
     ss_backoff_init(&d.backoff, d.cfg.reconnect_initial_ms, d.cfg.reconnect_max_ms);
@@ -410,6 +763,10 @@ int main(int argc, char **argv)
     ss_notice("ready");
 
     while (!stop_requested) {
+        if (reload_requested) {
+            reload_requested = 0;
+            reload_allow(&d);
+        }
         zmq_pollitem_t item = {d.router, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, 1000);
         if (rc < 0) {
@@ -432,13 +789,21 @@ out:
               "%lu dropped, %llu records loaded, %llu quarantined",
               d.n.messages, d.n.batches, d.n.applied, d.n.duplicates, d.n.refused, d.n.dropped,
               d.n.accepted, d.n.quarantined);
+    if (d.curve)
+        ss_notice("security: %lu handshakes allowed, %lu refused by the allow file; %lu batches "
+                  "refused for a source or authority outside their key's rights",
+                  (unsigned long)atomic_load(&d.zap.allowed),
+                  (unsigned long)atomic_load(&d.zap.denied), d.n.forbidden);
     close_frames(&d);
     if (d.router)
         zmq_close(d.router);
+    zap_stop(&d);
     if (d.zctx)
         zmq_ctx_term(d.zctx);
     ss_wh_free(d.wh);
     ss_buf_free(&d.hdrbuf);
+    ss_allow_free(d.zap.allow);
+    pthread_mutex_destroy(&d.zap.lock);
     ss_daemon_config_free(&d.cfg);
     return status;
 }

@@ -202,7 +202,10 @@ struct ss_date ss_days_to_date(long z)
     return d;
 }
 
-/* An ISO 8601 duration of whole years, months, weeks and days: P1M, P3M, P1Y, P7D, P1Y6M. */
+/* An ISO 8601 duration of whole years, months, weeks and days: P1M, P3M, P1Y, P7D, P1Y6M.
+ * Parts may repeat (P1Y1Y), so the totals are capped as they grow: far beyond
+ * any real count period, and well short of overflowing an int. */
+#define SS_DURATION_MAX_YEARS 400
 static int parse_duration(const char *s, size_t len, int *years, int *months, long *days)
 {
     size_t i = 1;
@@ -234,6 +237,9 @@ static int parse_duration(const char *s, size_t len, int *years, int *months, lo
         default:
             return -1;
         }
+        if (*years > SS_DURATION_MAX_YEARS || *months > 12 * SS_DURATION_MAX_YEARS ||
+            *days > 366L * SS_DURATION_MAX_YEARS)
+            return -1;
         any = 1;
     }
     return any ? 0 : -1;
@@ -248,7 +254,10 @@ int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_
         digits(s + 5, len - 5, &y2) == 0 && (len == 7 ? y2 == (y1 + 1) % 100 : y2 == y1 + 1)) {
         *start = (struct ss_date){y1, 4, 1};
         *end = (struct ss_date){y1 + 1, 3, 31};
-        return check_ymd(*start, why);
+        /* Both ends: 2199-00 starts in range but ends in 2200. */
+        if (check_ymd(*start, why) < 0 || check_ymd(*end, why) < 0)
+            return -1;
+        return 0;
     }
     const char *slash = memchr(s, '/', len);
     if (!slash) {
@@ -276,6 +285,12 @@ int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_
         *end = ss_days_to_date(ss_date_to_days(e) + days - 1);
         if (ss_date_to_days(*end) < ss_date_to_days(*start)) {
             *why = "empty duration";
+            return -1;
+        }
+        /* The end goes to PostgreSQL as a date too: keep it in the range a
+         * parsed date has (an end in year 4000 would fail the batch's COPY). */
+        if (check_ymd(*end, why) < 0) {
+            *why = "period ends after 2199-12-31";
             return -1;
         }
         return 0;

@@ -676,6 +676,60 @@ static int rerun_duplicates(struct ss_wh *wh, const struct wh_dataset *w, const 
     return n;
 }
 
+static int authority_allowed(const struct ss_wh_limits *limits, const char *code)
+{
+    for (size_t i = 0; i < limits->nauthorities; i++)
+        if (strcmp(limits->authorities[i], "*") == 0 || strcmp(limits->authorities[i], code) == 0)
+            return 1;
+    return 0;
+}
+
+/* The sender's key may write only some authorities: every record whose
+ * authority resolves must name one of them. Checked on the raw record, so
+ * a record that fails validation for another reason cannot slip a foreign
+ * authority into the quarantine either; a name that does not resolve is
+ * left to validation (quarantined as unknown). 0, or -1 with out filled. */
+static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const struct ss_prec *rec,
+                           const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
+{
+    int have_field = 0;
+    if (!limits->authorities || (rec->flags & SS_REC_REJECTED))
+        return 0;
+    for (size_t i = 0; i < ds->nfields; i++) {
+        if (ds->fields[i].type != SS_FT_AUTHORITY)
+            continue;
+        have_field = 1;
+        if (i >= rec->nfields)
+            continue; /* validation quarantines it */
+        const char *s = rec->vals[i], *why = NULL, *code;
+        size_t len = rec->lens[i];
+        if (!s)
+            continue;
+        ss_trim(&s, &len);
+        code = wh->authorities ? ss_authmap_resolve(wh->authorities, s, len, &why) : NULL;
+        if (!code || authority_allowed(limits, code))
+            continue;
+        out->result = SS_WH_REFUSED;
+        out->forbidden = 1;
+        snprintf(out->reason, sizeof(out->reason),
+                 "line %u: authority \"%.*s\" (%s) is not one this collector's key may write: "
+                 "nothing of the batch was loaded",
+                 rec->line, (int)(len < 100 ? len : 100), s, code);
+        return -1;
+    }
+    if (!have_field && !authority_allowed(limits, "*")) {
+        /* Nothing to check against: a restricted key may not write it. */
+        out->result = SS_WH_REFUSED;
+        out->forbidden = 1;
+        snprintf(out->reason, sizeof(out->reason),
+                 "dataset \"%s\" has no authority field: only a key allowed every authority "
+                 "(*) may write it",
+                 ds->name);
+        return -1;
+    }
+    return 0;
+}
+
 void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
                  const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
 {
@@ -731,6 +785,8 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
         n++;
         if (n > h->records)
             break;
+        if (check_authority(wh, w->ds, &rec, limits, out) < 0)
+            return;
         if (ss_buf_printf(&wh->copy, "%u\t", n) < 0) {
             snprintf(reason, sizeof(reason), "batch text over its limit");
         } else if (ss_validate_record(w->ds, &rec, &vctx, &wh->copy, reason, sizeof(reason)) == 0) {

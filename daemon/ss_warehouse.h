@@ -29,6 +29,13 @@ struct ss_wh;
 struct ss_wh_limits {
     size_t max_records;
     size_t max_field_bytes;
+    /* The authorities (GSS codes) the sender may write, "*" for any; NULL:
+     * no restriction (no CURVE). A record whose authority resolves to any
+     * other code refuses the WHOLE batch (nothing lands, not even to the
+     * quarantine) with a reason naming the line and the authority; out->
+     * forbidden is set. */
+    const char *const *authorities;
+    size_t nauthorities;
 };
 
 enum ss_wh_result {
@@ -42,6 +49,7 @@ struct ss_wh_outcome {
     enum ss_wh_result result;
     unsigned accepted;
     unsigned quarantined;
+    int forbidden; /* SS_WH_REFUSED because of limits->authorities */
     char reason[SS_PROTO_REASON_MAX + 1];
 };
 

@@ -200,6 +200,38 @@ static void test_payload_malformed_refused(void **state)
     expect_payload_error(nolen, sizeof(nolen), 8, 100, "truncated length");
 }
 
+static void test_proto_long_reason_cut_on_a_character_boundary(void **state)
+{
+    /* Found by fuzz_proto: a reason cut inside a UTF-8 character could not be
+     * encoded again. */
+    struct ss_header h, back, again;
+    struct ss_buf b;
+    char err[256];
+    memset(&h, 0, sizeof(h));
+    h.type = SS_MSG_ACK;
+    strcpy(h.source, "s");
+    strcpy(h.run_id, "r");
+    h.status = SS_ACK_REFUSED;
+    ss_buf_init(&b, 1 << 16);
+    ss_buf_adds(&b, "{\"type\":\"ack\",\"source\":\"s\",\"run_id\":\"r\",\"seq\":1,"
+                    "\"status\":\"refused\",\"reason\":\"");
+    for (int i = 0; i < 300; i++)
+        ss_buf_adds(&b, "\xC3\xA9"); /* 600 bytes of e-acute */
+    ss_buf_adds(&b, "\"}");
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 1 << 16, &back, err, sizeof(err)), 0);
+    assert_true(strlen(back.reason) <= SS_PROTO_REASON_MAX);
+    assert_int_equal(strlen(back.reason) % 2, 0); /* whole characters only */
+    struct ss_buf enc;
+    ss_buf_init(&enc, 1 << 16);
+    assert_int_equal(ss_proto_encode_header(&back, &enc), 0);
+    assert_int_equal(ss_proto_decode_header(enc.data, enc.len, 1 << 16, &again, err, sizeof(err)),
+                     0);
+    assert_string_equal(again.reason, back.reason);
+    ss_buf_free(&enc);
+    ss_buf_free(&b);
+    (void)h;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_payload_records_round_trip_with_absent_fields),
         cmocka_unit_test(test_payload_add_is_all_or_nothing_at_the_limit),
         cmocka_unit_test(test_payload_malformed_refused),
+        cmocka_unit_test(test_proto_long_reason_cut_on_a_character_boundary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,6 +240,10 @@ static void test_financial_year_labels_are_periods(void **state)
     assert_int_equal(ss_parse_period("2023/2024", 9, &s, &e, &why), 0);
     assert_int_equal(ss_parse_period("2023/24", 7, &s, &e, &why), 0);
     assert_int_equal(ss_parse_period("2023-25", 7, &s, &e, &why), -1);
+    /* Found by fuzz_period: ends past 2199 would make PostgreSQL refuse the whole batch. */
+    assert_int_equal(ss_parse_period("2199-00", 7, &s, &e, &why), -1);
+    assert_int_equal(ss_parse_period("2023-04-01/P9999Y", 17, &s, &e, &why), -1);
+    assert_int_equal(ss_parse_period("2020-02-09/P99999Y99999Y99999Y", 30, &s, &e, &why), -1);
 }
 
 static void test_timestamps_iso_with_or_without_offset(void **state)
