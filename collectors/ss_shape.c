@@ -10,7 +10,16 @@
 #include "ss_buf.h"
 #include "ss_secret.h"
 
-enum transform { T_NONE, T_AGE_BAND, T_POSTCODE_DISTRICT, T_UPPER, T_LOWER };
+enum transform { T_NONE, T_AGE_BAND, T_POSTCODE_DISTRICT, T_POSTCODE_LSOA, T_UPPER, T_LOWER };
+
+/* One postcode of the LSOA lookup: postcode without spaces, upper case. */
+struct lsoa_entry {
+    char postcode[8];
+    char lsoa[10];
+};
+
+/* Enough for any library service's area, and a bound on memory (27 MiB). */
+#define SS_LSOA_MAX 1500000
 
 struct field_shape {
     const struct ss_config_pair *map; /* sorted copy of the value map, by key */
@@ -25,9 +34,89 @@ struct ss_shape {
     struct ss_config_pair *sorted; /* storage for the sorted maps */
     unsigned char *key;            /* HMAC key, or NULL: pseudonyms are dropped */
     size_t keylen;
-    struct ss_buf out; /* values this shaper produced for the current record */
+    struct ss_buf out;       /* values this shaper produced for the current record */
+    struct lsoa_entry *lsoa; /* sorted by postcode, or NULL */
+    size_t nlsoa;
     int today_y, today_m, today_d;
 };
+
+static int cmp_lsoa(const void *a, const void *b)
+{
+    return strcmp(((const struct lsoa_entry *)a)->postcode,
+                  ((const struct lsoa_entry *)b)->postcode);
+}
+
+/* Upper case without spaces or quotes; 0 if it cannot be a postcode. */
+static size_t squeeze_postcode(const char *v, size_t len, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = v[i];
+        if (c == ' ' || c == '"' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (n + 1 >= outlen)
+            return 0;
+        out[n++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    out[n] = '\0';
+    return n >= 5 && n <= 7 ? n : 0;
+}
+
+/* Reads "postcode,lsoa" lines (a header line, quotes and extra columns are
+ * allowed; the LSOA is the second column). */
+static int load_lsoa(struct ss_shape *s, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    size_t cap = 0, lineno = 0;
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open the LSOA lookup: %m", path);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *comma = strchr(line, ',');
+        if (!comma)
+            continue;
+        char *second = comma + 1, *end = strpbrk(second, ",\r\n");
+        if (end)
+            *end = '\0';
+        while (*second == '"' || *second == ' ')
+            second++;
+        size_t l = strlen(second);
+        while (l && (second[l - 1] == '"' || second[l - 1] == ' '))
+            second[--l] = '\0';
+        struct lsoa_entry e;
+        if (l != 9 ||
+            !squeeze_postcode(line, (size_t)(comma - line), e.postcode, sizeof(e.postcode)))
+            continue; /* a header, or not a postcode and an area code */
+        memcpy(e.lsoa, second, 10);
+        if (s->nlsoa == cap) {
+            if (cap >= SS_LSOA_MAX) {
+                snprintf(err, errlen, "%s: more than %d postcodes: use an extract for your area",
+                         path, SS_LSOA_MAX);
+                fclose(f);
+                return -1;
+            }
+            cap = cap ? cap * 2 : 4096;
+            struct lsoa_entry *p = realloc(s->lsoa, cap * sizeof(*p));
+            if (!p) {
+                snprintf(err, errlen, "out of memory");
+                fclose(f);
+                return -1;
+            }
+            s->lsoa = p;
+        }
+        s->lsoa[s->nlsoa++] = e;
+    }
+    fclose(f);
+    if (s->nlsoa == 0) {
+        snprintf(err, errlen, "%s: no \"postcode,lsoa\" lines (%zu lines read)", path, lineno);
+        return -1;
+    }
+    qsort(s->lsoa, s->nlsoa, sizeof(*s->lsoa), cmp_lsoa);
+    return 0;
+}
 
 static int cmp_pair(const void *a, const void *b)
 {
@@ -96,12 +185,15 @@ struct ss_shape *ss_shape_new(const struct ss_collector_config *cfg, const struc
         }
         s->fields[f].transform = strcmp(t, "age_band") == 0            ? T_AGE_BAND
                                  : strcmp(t, "postcode_district") == 0 ? T_POSTCODE_DISTRICT
+                                 : strcmp(t, "postcode_lsoa") == 0     ? T_POSTCODE_LSOA
                                  : strcmp(t, "upper") == 0             ? T_UPPER
                                  : strcmp(t, "lower") == 0             ? T_LOWER
                                                                        : T_NONE;
     }
     for (size_t f = 0; f < ds->nfields; f++)
         s->fields[f].pseudonym = ds->fields[f].type == SS_FT_PSEUDONYM;
+    if (cfg->lsoa_lookup_file && load_lsoa(s, cfg->lsoa_lookup_file, err, errlen) < 0)
+        goto fail;
     if (cfg->hmac_key_file) {
         char *k = ss_secret_read(cfg->hmac_key_file, err, errlen);
         if (!k)
@@ -135,6 +227,7 @@ void ss_shape_free(struct ss_shape *s)
     if (s->key)
         ss_secret_free((char *)s->key);
     ss_buf_free(&s->out);
+    free(s->lsoa);
     free(s->sorted);
     free(s->fields);
     free(s);
@@ -235,6 +328,15 @@ int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *wh
             ss_buf_add(&s->out, pc, n - 3);
             lens[f] = n - 3;
             mine[f] = 1;
+        } else if (fs->transform == T_POSTCODE_LSOA) {
+            struct lsoa_entry probe;
+            const struct lsoa_entry *hit = NULL;
+            if (s->lsoa && squeeze_postcode(v, len, probe.postcode, sizeof(probe.postcode)))
+                hit = bsearch(&probe, s->lsoa, s->nlsoa, sizeof(*s->lsoa), cmp_lsoa);
+            /* Unknown to the lookup: nothing of the postcode leaves. */
+            vals[f] = hit ? hit->lsoa : NULL;
+            lens[f] = hit ? 9 : 0;
+            continue;
         } else if (fs->transform == T_UPPER || fs->transform == T_LOWER) {
             starts[f] = s->out.len;
             for (size_t i = 0; i < len; i++) {

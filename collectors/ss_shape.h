@@ -5,7 +5,9 @@
  *   2. transforms ("transforms": age_band turns a date of birth into the
  *      age group it falls in on the run's date -- "Under 12", "12-17",
  *      "Adult"; postcode_district keeps a postcode's outward code only
- *      ("PL6 5AN" -> "PL6"); upper; lower);
+ *      ("PL6 5AN" -> "PL6"); postcode_lsoa gives the postcode's LSOA from
+ *      privacy.lsoa_lookup_file, or nothing when the postcode is not in it;
+ *      upper; lower);
  *   3. privacy: every field of type SS_FT_PSEUDONYM (a patron identifier)
  *      becomes the lower-case hex HMAC-SHA256 of its value under the
  *      library service's key ("privacy.hmac_key_file"), or is dropped

@@ -259,6 +259,7 @@ static const struct ss_cfg_key collector_folio[] = {
 
 static const struct ss_cfg_key collector_privacy[] = {
     STR("hmac_key_file", C(hmac_key_file), SS_CFG_NONEMPTY),
+    STR("lsoa_lookup_file", C(lsoa_lookup_file), SS_CFG_NONEMPTY),
     {0},
 };
 
@@ -1190,8 +1191,8 @@ static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
         cfg_push_key(&ctx, "folio");
         return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"kind\" is \"folio\")");
     }
-    static const char *const transforms[] = {"age_band", "postcode_district", "upper", "lower",
-                                             NULL};
+    static const char *const transforms[] = {
+        "age_band", "postcode_district", "postcode_lsoa", "upper", "lower", NULL};
     for (size_t i = 0; i < cfg->ntransforms; i++) {
         int ok = 0;
         for (size_t t = 0; transforms[t]; t++)
@@ -1201,7 +1202,14 @@ static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
             cfg_push_key(&ctx, "transforms");
             cfg_push_key(&ctx, cfg->transforms[i].key);
             return cfg_error(&ctx, SS_AT_KEY,
-                             "expected one of age_band, postcode_district, upper, lower");
+                             "expected one of age_band, postcode_district, "
+                             "postcode_lsoa, upper, lower");
+        }
+        if (strcmp(cfg->transforms[i].value, "postcode_lsoa") == 0 && !cfg->lsoa_lookup_file) {
+            ctx.depth = 0;
+            cfg_push_key(&ctx, "transforms");
+            cfg_push_key(&ctx, cfg->transforms[i].key);
+            return cfg_error(&ctx, SS_AT_KEY, "postcode_lsoa needs \"privacy.lsoa_lookup_file\"");
         }
     }
     /* Mapping and constants name dataset fields: a typo is caught here, by

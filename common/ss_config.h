@@ -115,8 +115,10 @@ struct ss_collector_config {
     char *folio_query;         /* "folio.query": extra CQL, ANDed with the paging clause */
 
     /* "privacy": object, optional */
-    char *hmac_key_file; /* "privacy.hmac_key_file": patron identifiers become HMAC-SHA256 under
-                            this key; absent: they are dropped */
+    char *hmac_key_file;    /* "privacy.hmac_key_file": patron identifiers become HMAC-SHA256 under
+                               this key; absent: they are dropped */
+    char *lsoa_lookup_file; /* "privacy.lsoa_lookup_file": CSV "postcode,lsoa" (an extract of the
+                               ONS postcode directory) for the postcode_lsoa transform */
 
     /* "value_maps": object of field -> {source value -> core value}, optional */
     struct ss_config_valmap value_maps[SS_CONFIG_MAX_MAP];

@@ -39,6 +39,7 @@ static int fuzz_left_to_record_parser(const json_error_t *e)
     case json_error_invalid_utf8:
     case json_error_numeric_overflow:
     case json_error_null_character:
+    case json_error_null_byte_in_key: /* {"a\u0000b": 1}: well-formed, quarantined per record */
         return 1;
     default:
         return strncmp(e->text, "invalid Unicode", 15) == 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PostgreSQL is stopped mid-run for a while: the daemon stops acking and
+# PostgreSQL is stopped mid-run for 30 s: the daemon stops acking and
 # reconnects, the collector waits; afterwards every row is there exactly once.
 source "$(dirname "$0")/lib.sh"
 it_setup
@@ -16,7 +16,7 @@ it_collector_config "$IT_DIR/c.json" outage "http://127.0.0.1:$IT_HTTP_PORT/loan
 it_collect_bg "$IT_DIR/c.json"
 it_wait_for "(( \$(it_psql 'SELECT count(*) FROM ingest.batches') >= 30 ))" 120 || it_fail "the load stalled"
 it_pg_stop
-sleep 6
+sleep 30 # the issue: PostgreSQL stopped for 30 s mid-run
 kill -0 "$IT_COLLECT_PID" 2>/dev/null || it_fail "the collector did not wait for the database"
 kill -0 "$IT_DAEMON_PID" 2>/dev/null || it_fail "the daemon died while the database was down"
 it_pg_start

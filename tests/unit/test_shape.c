@@ -132,6 +132,29 @@ static void test_value_maps_and_transforms(void **state)
     assert_int_equal(ss_shape_apply(s, notpc, nl, why, sizeof(why)), 0);
     assert_null(notpc[2]); /* not a postcode: none of it leaves */
     ss_shape_free(s);
+
+    /* postcode -> LSOA through a lookup file (an ONS postcode directory extract). */
+    char lookup[] = "/tmp/ss_lsoaXXXXXX";
+    int fd = mkstemp(lookup);
+    const char *rows = "pcds,lsoa21cd\n\"PL6 5AN\",\"E01015077\"\nBS1 5TL,E01014540,extra\n";
+    assert_int_equal(write(fd, rows, strlen(rows)), (ssize_t)strlen(rows));
+    close(fd);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.transforms[0] = (struct ss_config_pair){"area_code", "postcode_lsoa"};
+    cfg.ntransforms = 1;
+    cfg.lsoa_lookup_file = lookup;
+    s = ss_shape_new(&cfg, ss_dataset_find("membership"), err, sizeof(err));
+    assert_non_null(s);
+    const char *l1[4] = {"E09000003", "2024-01-01", "pl65an", "7"};
+    size_t ll1[4] = {9, 10, 6, 1};
+    assert_int_equal(ss_shape_apply(s, l1, ll1, why, sizeof(why)), 0);
+    assert_memory_equal(l1[2], "E01015077", 9);
+    const char *l2[4] = {"E09000003", "2024-01-01", "EX1 1AA", "7"};
+    size_t ll2[4] = {9, 10, 7, 1};
+    assert_int_equal(ss_shape_apply(s, l2, ll2, why, sizeof(why)), 0);
+    assert_null(l2[2]); /* not in the lookup: nothing leaves */
+    ss_shape_free(s);
+    unlink(lookup);
 }
 
 int main(void)
