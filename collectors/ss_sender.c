@@ -97,18 +97,19 @@ static void read_monitor(struct ss_sender *s)
 {
     for (;;) {
         zmq_msg_t m;
-        unsigned char ev[6];
+        unsigned char ev[6] = {0};
         char endpoint[256] = "";
-        int more, k = 0;
+        int more, k = 0, have_event = 0;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, s->monitor, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
             return;
         }
         do {
-            if (k == 0 && zmq_msg_size(&m) >= 6)
+            if (k == 0 && zmq_msg_size(&m) >= 6) {
                 memcpy(ev, zmq_msg_data(&m), 6);
-            else if (k == 1)
+                have_event = 1;
+            } else if (k == 1)
                 snprintf(endpoint, sizeof(endpoint), "%.*s", (int)zmq_msg_size(&m),
                          (const char *)zmq_msg_data(&m));
             more = zmq_msg_more(&m);
@@ -122,6 +123,8 @@ static void read_monitor(struct ss_sender *s)
                 }
             }
         } while (more);
+        if (!have_event)
+            continue; /* not a monitor event as libzmq writes them */
         uint16_t event;
         uint32_t value;
         memcpy(&event, ev, 2);

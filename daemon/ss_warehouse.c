@@ -340,19 +340,27 @@ static int build_sql(struct wh_dataset *w, struct ss_buf *b, PGconn *conn, char 
         rc = -1;
 
     /* A record whose key an earlier batch of the same run already wrote is a
-     * duplicate within one export: taken out of staging, quarantined. */
+     * duplicate within one export: found, taken out of staging, quarantined.
+     * A correlated probe per staged row, so the key's index is used whatever
+     * the planner thinks of the staging table (a join scanned the whole
+     * table each batch). */
     ss_buf_reset(b);
-    ss_buf_printf(b, "DELETE FROM pg_temp.stage_%s AS s USING %s AS t, ingest.batches AS b WHERE ",
-                  short_name, w->ds->table);
-    keys_match(b, w, "t", "s");
     ss_buf_printf(b,
-                  " AND t.batch_id = b.batch_id AND b.source = $1 AND b.run_id = $2 AND "
-                  "b.batch_id <> $3::bigint%s RETURNING s.ord, b.seq, (",
-                  w->ds->load == SS_LOAD_HISTORY ? " AND t.valid_to IS NULL" : "");
+                  "SELECT s.ord, (SELECT seq FROM ingest.batches WHERE batch_id = x.batch_id), "
+                  "x.same FROM pg_temp.stage_%s AS s CROSS JOIN LATERAL (SELECT t.batch_id, (",
+                  short_name);
     column_list(b, w, "t", 0);
     ss_buf_adds(b, ") IS NOT DISTINCT FROM (");
     column_list(b, w, "s", 0);
-    ss_buf_adds(b, ")");
+    ss_buf_printf(b, ") AS same FROM %s AS t WHERE ", w->ds->table);
+    keys_match(b, w, "t", "s");
+    /* The run's earlier batches, once (an InitPlan), not joined: a join let
+     * the planner redo every probe for each of them. */
+    ss_buf_printf(b,
+                  "%s LIMIT 1) AS x WHERE x.batch_id = ANY (ARRAY(SELECT batch_id FROM "
+                  "ingest.batches WHERE source = $1 AND run_id = $2 AND batch_id <> "
+                  "$3::bigint))",
+                  w->ds->load == SS_LOAD_HISTORY ? " AND t.valid_to IS NULL" : "");
     w->rerun_sql = strdup(b->data);
     struct ss_buf names;
     ss_buf_init(&names, sizeof(w->keys) - 1);
@@ -636,15 +644,32 @@ static int rerun_duplicates(struct ss_wh *wh, const struct wh_dataset *w, const 
         return 0;
     }
     struct rerun_hit *hits = calloc((size_t)n, sizeof(*hits));
+    struct ss_buf ords;
+    ss_buf_init(&ords, (size_t)n * 12 + 16);
     if (!hits) {
         PQclear(res);
         *failed = NULL;
         return -1;
     }
+    ss_buf_addc(&ords, '{');
     for (int i = 0; i < n; i++) {
         hits[i].ord = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
         hits[i].seq = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
         hits[i].same = PQgetvalue(res, i, 2)[0] == 't';
+        ss_buf_printf(&ords, "%s%u", i ? "," : "", hits[i].ord);
+    }
+    ss_buf_addc(&ords, '}');
+    PQclear(res);
+    char del[160];
+    snprintf(del, sizeof(del), "DELETE FROM pg_temp.stage_%s WHERE ord = ANY($1::bigint[])",
+             w->ds->name);
+    const char *dparams[] = {ords.data};
+    res = PQexecParams(wh->conn, del, 1, NULL, dparams, NULL, NULL, 0);
+    ss_buf_free(&ords);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        free(hits);
+        *failed = res;
+        return -1;
     }
     PQclear(res);
     qsort(hits, (size_t)n, sizeof(*hits), cmp_hit);
