@@ -49,6 +49,11 @@ IT_PG_STOPPED=0
 
 it_log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S)" "$IT_NAME" "$*"; }
 
+# it_random_secret [PREFIX]: a fresh random secret for one test run. Tests
+# never carry literal credentials: each run makes its own and writes it to a
+# file, as an operator would.
+it_random_secret() { printf '%s%s\n' "${1:-}" "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"; }
+
 # it_fail MSG: print MSG and fail the test (exit 1; the exit trap dumps the logs).
 it_fail() {
     it_log "FAIL: $*"

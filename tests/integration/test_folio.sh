@@ -9,10 +9,11 @@ source "$(dirname "$0")/lib.sh"
 it_setup
 IT_RESET_TABLES="core.loan_transactions core.service_points core.stock ingest.batches ingest.quarantine" it_reset_db
 
-password='Pa55-w0rd-for-the-fake-0kapi'
+password=$(it_random_secret pw-)
 printf '%s\n' "$password" >"$IT_DIR/folio.pw"
-printf '%s\n' "library service secret key, 32 chars" >"$IT_DIR/hmac.key"
-printf '%s\n' "not-the-password-at-all" >"$IT_DIR/wrong.pw"
+it_random_secret hmac- >"$IT_DIR/hmac.key"
+wrong=$(it_random_secret wrong-)
+printf '%s\n' "$wrong" >"$IT_DIR/wrong.pw"
 chmod 600 "$IT_DIR"/*.pw "$IT_DIR/hmac.key"
 
 # ---- the fake gateway
@@ -49,7 +50,7 @@ st=0; it_collect "$IT_DIR/badpw.json" || st=$?
 [[ $st != 0 ]] || it_fail "a wrong password did not fail the run"
 grep -q "FOLIO login as \"stats-collector\".*HTTP 422.*check \"folio.username\" and the password in $IT_DIR/wrong.pw" \
     "$IT_DIR/collect-badpw.log" || it_fail "the wrong-password error is not clear"
-grep -q "not-the-password-at-all" "$IT_DIR/collect-badpw.log" && it_fail "the wrong password is in the log"
+grep -q -- "$wrong" "$IT_DIR/collect-badpw.log" && it_fail "the wrong password is in the log"
 it_log "ok: a wrong password fails with a message naming the password file, not the password"
 
 sed 's/"tenant": "diku", //' "$IT_DIR/badpw.json" >"$IT_DIR/notenant.json"

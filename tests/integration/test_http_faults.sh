@@ -11,8 +11,8 @@ it_reset_db
 
 # Secrets, written with the printf builtin so that they are on no command line.
 mkdir -p "$IT_DIR/www" "$IT_DIR/creds"
-password="pw-Q7r2-Zk9w-shelf"
-token="tok-8Hn3-Vx4p-bearer"
+password=$(it_random_secret pw-)
+token=$(it_random_secret tok-)
 wrong="wrong-Mm5t-Lr8c"
 printf '%s\n' "$password" >"$IT_DIR/creds/password"
 printf '%s\n' "$token" >"$IT_DIR/creds/token"

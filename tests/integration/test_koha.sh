@@ -10,12 +10,12 @@
 source "$(dirname "$0")/lib.sh"
 it_setup
 
-CLIENT_SECRET="cs-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-BASIC_PASSWORD="pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+CLIENT_SECRET=$(it_random_secret cs-)
+BASIC_PASSWORD=$(it_random_secret pw-)
 printf '%s\n' "$CLIENT_SECRET" >"$IT_DIR/client_secret"
 printf '%s\n' "$BASIC_PASSWORD" >"$IT_DIR/basic_password"
-printf 'wrong-password\n' >"$IT_DIR/wrong_password"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$IT_DIR/hmac.key"
+it_random_secret wrong- >"$IT_DIR/wrong_password"
+it_random_secret hmac- >"$IT_DIR/hmac.key"
 chmod 600 "$IT_DIR"/client_secret "$IT_DIR"/basic_password "$IT_DIR"/hmac.key
 
 # ---- the fake Koha (started in this shell so the exit trap stops it) ----

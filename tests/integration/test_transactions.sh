@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 it_setup
 IT_RESET_TABLES="core.loan_transactions ingest.batches ingest.quarantine" it_reset_db
 mkdir -p "$IT_DIR/www"
-key="library service secret key, 32 chars"
+key=$(it_random_secret hmac-)
 printf '%s\n' "$key" >"$IT_DIR/hmac.key"
 chmod 600 "$IT_DIR/hmac.key"
 {

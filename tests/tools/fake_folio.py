@@ -366,17 +366,16 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--tenant", default="diku")
     ap.add_argument("--username", default="stats-collector")
-    ap.add_argument("--password", default="secret")
-    ap.add_argument("--password-file", help="read the password from this file instead")
+    ap.add_argument("--password-file", required=True,
+                    help="file holding the password the login accepts (no password is built in)")
     ap.add_argument("--token-ttl", type=float, default=600)
     ap.add_argument("--loans", type=int, default=2500)
     ap.add_argument("--items", type=int, default=600)
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--seed", type=int, default=42)
     ARGS = ap.parse_args()
-    if ARGS.password_file:
-        with open(ARGS.password_file) as f:
-            ARGS.password = f.readline().rstrip("\r\n")
+    with open(ARGS.password_file) as f:
+        ARGS.password = f.readline().rstrip("\r\n")
     STATE.update(access={}, refresh={}, config={"token_ttl": ARGS.token_ttl, "cookie_max_age": None, "delay": 0})
     reset_stats()
     build_data(ARGS)

@@ -17,7 +17,7 @@ first path segment, and NAME is a file name in DIR:
   /503-wait/NAME    HTTP 503 with "Retry-After: 30", every time
   /truncated/NAME   Content-Length of the whole file, the first half, then close
   /auth/NAME        the file for "Authorization: Basic USER:PASSWORD" (default
-                    user:secret) or "Bearer TOKEN" (default xyz), else 401;
+                    user:PASSWORD) or "Bearer TOKEN" (both read from files), else 401;
                     ?delay=S waits S seconds before answering. The password
                     and token come from files (first line), so that they are
                     not on this server's command line either.
@@ -84,8 +84,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def authorised(self):
         got = self.headers.get("Authorization", "")
-        basic = "Basic " + base64.b64encode(self.server.basic.encode()).decode()
-        return got == basic or got == "Bearer " + self.server.token
+        basic = ("Basic " + base64.b64encode(self.server.basic.encode()).decode()
+                 if self.server.basic else None)
+        token = "Bearer " + self.server.token if self.server.token else None
+        return got is not None and got in (basic, token)
 
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
@@ -166,15 +168,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--user", default="user", help="user name that /auth/ accepts")
-    ap.add_argument("--password-file", help="file holding the password /auth/ accepts (default secret)")
-    ap.add_argument("--token-file", help="file holding the bearer token /auth/ accepts (default xyz)")
+    ap.add_argument("--password-file", help="file holding the password /auth/ accepts")
+    ap.add_argument("--token-file", help="file holding the bearer token /auth/ accepts")
     ap.add_argument("root")
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     srv.root = a.root
-    srv.basic = a.user + ":" + first_line(a.password_file, "secret")
-    srv.token = first_line(a.token_file, "xyz")
+    # No credential is built in: without the files, /auth/ accepts nothing.
+    srv.basic = a.user + ":" + first_line(a.password_file, None) if a.password_file else None
+    srv.token = first_line(a.token_file, None) if a.token_file else None
     print(srv.server_address[1], flush=True)
     try:
         srv.serve_forever()
