@@ -4,17 +4,33 @@
  * record new since the last run's cursor, maps each onto the dataset's
  * fields, shapes it (value maps, transforms, pseudonymisation: ss_shape),
  * cuts records into batches, writes each batch durably to the outbox, and
- * sends it; the sender overlaps with the fetch. The cursor is stored only
- * once every batch of the run is in the outbox. The run ends when every
- * batch is acked (or refused), or when the daemon has not acked anything
- * for send.give_up_after_s (the outbox keeps the rest for the next run,
- * which sends it first). --dry-run fetches, maps and shapes, prints a
- * sample and sends nothing; --progress reports as it goes.
+ * sends it; the sender overlaps with the fetch. A run record goes through
+ * the outbox too, before the first batch (begin) and after the last (end:
+ * the outcome, counts and error), so the warehouse knows every run, those
+ * that sent nothing included. The run ends when every batch is acked (or
+ * refused), or when the daemon has not acked anything for
+ * send.give_up_after_s (the outbox keeps the rest for the next run, which
+ * sends it first). --dry-run fetches, maps and shapes, prints a sample and
+ * sends nothing; --progress reports as it goes.
  *
- * Exit status: 0 everything fetched and acked; 1 usage, config or setup
- * error; 2 the export could not be fetched or read completely (what was read
- * was still delivered); 3 batches remain unacked in the outbox; 4 the daemon
- * refused batches (kept under STATE_DIR/refused/).
+ * The cursor (ss_state) moves only when every batch of the run was acked:
+ * to the kind's final cursor after a complete fetch, else to its last
+ * checkpoint (a paging kind's last whole page), so a refused, unacked,
+ * empty or cut-short run never skips what the warehouse does not hold.
+ * The state directory is locked for the run's lifetime.
+ *
+ * SIGHUP re-reads the config: between runs, the new one replaces the old
+ * if it is valid (otherwise the old one keeps running and the error is
+ * logged); during a run, at its end.
+ *
+ * Exit status: 0 everything fetched and acked (or nothing new); 1 usage,
+ * config or setup error; 2 the export could not be fetched or read
+ * completely (what was read was still delivered); 3 batches remain unacked
+ * in the outbox; 4 the daemon refused batches (kept under
+ * STATE_DIR/refused/); 5 the export has columns that were neither mapped
+ * nor read (a wide file's header that is no period); 6 the export held no
+ * record; 7 another run holds the state directory; 8 the source cut its
+ * answer short (a row cap).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +45,7 @@
 
 #include "ss_buf.h"
 #include "ss_config.h"
+#include "ss_csv.h"
 #include "ss_dataset.h"
 #include "ss_http.h"
 #include "ss_log.h"
@@ -39,6 +56,7 @@
 #include "ss_sender.h"
 #include "ss_shape.h"
 #include "ss_source.h"
+#include "ss_state.h"
 #include "ss_time.h"
 
 /* Distinct keys numbered per export (ss_occurrence): 8 MiB at most. */
@@ -50,15 +68,38 @@ enum {
     EXIT_FETCH = 2,
     EXIT_UNACKED = 3,
     EXIT_REFUSED = 4,
+    EXIT_UNREAD = 5,
+    EXIT_EMPTY = 6,
+    EXIT_LOCKED = 7,
+    EXIT_TRUNCATED = 8,
 };
 
 static volatile int stop_requested;
+static volatile int reload_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
 }
+
+/* What one config sets up, kept across the runs of an interval. */
+struct collector {
+    const char *path;
+    struct ss_collector_config cfg;
+    const struct ss_dataset *ds;
+    const struct ss_source_kind *kind;
+    void *kind_state;
+    int kind_ready;
+    struct ss_http *http;
+    struct ss_source_env env; /* the kind keeps a pointer to it */
+    struct ss_state *state;   /* NULL for a dry run */
+    struct ss_outbox *outbox;
+    struct ss_sender *sender;
+    char identity[SS_STATE_IDENTITY_LEN + 1];
+};
 
 struct run {
     const struct ss_collector_config *cfg;
@@ -80,6 +121,9 @@ struct run {
     struct ss_occurrence *occ; /* datasets with an occurrence field */
     int occ_field;
     char occ_text[16];
+    struct ss_buf checkpoint; /* the kind's last checkpoint */
+    int have_checkpoint;
+    int unread;       /* the export has columns neither mapped nor read */
     int dry_run;      /* print a sample, send nothing */
     int progress;     /* report as it goes */
     int progress_tty; /* ... on a live line */
@@ -92,15 +136,18 @@ struct run {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: shelfsync-collect --config FILE [--once] [--dry-run] [--progress]\n"
+    fprintf(f, "usage: shelfsync-collect --config FILE [--once] [--dry-run] [--full] [--progress]\n"
                "                         [--log-level LEVEL]\n"
                "       shelfsync-collect --version\n"
                "Fetches one source, maps it to a core dataset and delivers it to shelfsyncd.\n"
                "  --once       one run, then exit (otherwise every interval_s seconds)\n"
                "  --dry-run    fetch and map, print a sample of the records, send nothing\n"
+               "  --full       fetch in full: do not use the saved cursor (the first run)\n"
                "  --progress   bytes, records, rejects and rate as they go\n"
-               "Exit status: 0 all acked, 1 setup error, 2 fetch failed, 3 unacked batches\n"
-               "remain in the outbox, 4 the daemon refused batches.\n");
+               "Exit status: 0 all acked, 1 setup error, 2 fetch failed or cut short, 3 unacked\n"
+               "batches remain in the outbox, 4 the daemon refused batches, 5 columns neither\n"
+               "mapped nor read, 6 the export is empty, 7 another run holds the state directory,\n"
+               "8 the source cut its answer short.\n");
 }
 
 static void make_run_id(char *dst, size_t len)
@@ -160,11 +207,36 @@ static int wait_for_room(struct run *r)
     return stop_requested ? -1 : 0;
 }
 
-static int flush_batch(struct run *r, int last)
+/* Stores a message (a batch with r->payload, or a header-only run record)
+ * durably in the outbox and queues it for sending. */
+static int put_message(struct run *r, struct ss_header *h, const struct ss_buf *payload)
 {
-    struct ss_header h;
+    static const struct ss_buf none = {0};
     char name[SS_OUTBOX_NAME_MAX + 1];
     int rc;
+
+    if ((rc = ss_proto_encode_header(h, &r->header)) < 0 ||
+        (rc = ss_outbox_put(r->outbox, h, &r->header, payload ? payload : &none, name)) < 0) {
+        snprintf(r->err, sizeof(r->err), "cannot write %s %u to the outbox %s: %s%s",
+                 h->type == SS_MSG_RUN ? "run record" : "batch", h->seq, ss_outbox_dir(r->outbox),
+                 strerror(-rc),
+                 rc == -ENOSPC ? " (disk full: stopping; nothing already stored is lost)" : "");
+        return -1;
+    }
+    if (ss_sender_add(r->sender, name) < 0) {
+        snprintf(r->err, sizeof(r->err), "out of memory");
+        return -1;
+    }
+    if (ss_sender_pump(r->sender, 0) < 0) {
+        snprintf(r->err, sizeof(r->err), "the daemon refused the conversation (see above)");
+        return -1;
+    }
+    return 0;
+}
+
+static int flush_batch(struct run *r, int last, int partial)
+{
+    struct ss_header h;
 
     if (r->nrecords == 0)
         return 0;
@@ -177,26 +249,53 @@ static int flush_batch(struct run *r, int last)
     h.records = r->nrecords;
     h.fields = (uint32_t)r->ds->nfields;
     h.last = last;
-    if ((rc = ss_proto_encode_header(&h, &r->header)) < 0 ||
-        (rc = ss_outbox_put(r->outbox, &h, &r->header, &r->payload, name)) < 0) {
+    h.partial = partial;
+    if (put_message(r, &h, &r->payload) < 0) {
         r->seq--; /* not stored: the number is free for the next try */
-        snprintf(r->err, sizeof(r->err), "cannot write batch %u to the outbox %s: %s%s", h.seq,
-                 ss_outbox_dir(r->outbox), strerror(-rc),
-                 rc == -ENOSPC ? " (disk full: stopping; nothing already stored is lost)" : "");
         return -1;
     }
     r->batches++;
     ss_buf_reset(&r->payload);
     r->nrecords = 0;
-    if (ss_sender_add(r->sender, name) < 0) {
-        snprintf(r->err, sizeof(r->err), "out of memory");
-        return -1;
-    }
-    if (ss_sender_pump(r->sender, 0) < 0) {
-        snprintf(r->err, sizeof(r->err), "the daemon refused the conversation (see above)");
-        return -1;
-    }
     return wait_for_room(r);
+}
+
+static void run_header(struct run *r, struct ss_header *h, enum ss_run_event ev, uint32_t seq)
+{
+    memset(h, 0, sizeof(*h));
+    h->type = SS_MSG_RUN;
+    h->event = ev;
+    snprintf(h->source, sizeof(h->source), "%s", r->cfg->source);
+    snprintf(h->run_id, sizeof(h->run_id), "%s", r->run_id);
+    h->seq = seq;
+    snprintf(h->dataset, sizeof(h->dataset), "%s", r->ds->name);
+    ss_proto_time(h->at, sizeof(h->at), (long long)time(NULL));
+}
+
+static int run_begin(struct run *r, const char *identity, int full)
+{
+    struct ss_header h;
+    run_header(r, &h, SS_RUN_BEGIN, 0);
+    snprintf(h.kind, sizeof(h.kind), "%s", r->cfg->kind);
+    snprintf(h.config, sizeof(h.config), "%s", identity);
+    h.full = full;
+    return put_message(r, &h, NULL);
+}
+
+static int run_end(struct run *r, enum ss_run_outcome outcome, int status, unsigned long refused,
+                   const char *error)
+{
+    struct ss_header h;
+    run_header(r, &h, SS_RUN_END, r->seq + 1);
+    h.outcome = outcome;
+    h.exit_status = (uint32_t)status;
+    h.bytes = r->bytes;
+    h.nrecords = r->records;
+    h.rejected = r->rejected;
+    h.batches = r->seq;
+    h.refused = (uint32_t)refused;
+    snprintf(h.error, sizeof(h.error), "%s", error ? error : "");
+    return put_message(r, &h, NULL);
 }
 
 /* --dry-run: the first records as they would be sent, one a line. */
@@ -223,11 +322,11 @@ static int add_record(struct run *r, uint32_t line, unsigned flags, const char *
             print_sample(r, line, flags, vals, lens, n);
         return 0;
     }
-    if (r->nrecords >= (uint32_t)r->cfg->batch_records && flush_batch(r, 0) < 0)
+    if (r->nrecords >= (uint32_t)r->cfg->batch_records && flush_batch(r, 0, 0) < 0)
         return -1;
     int rc = ss_payload_add(&r->payload, line, flags, n, vals, lens);
     if (rc == -E2BIG && r->nrecords > 0) {
-        if (flush_batch(r, 0) < 0)
+        if (flush_batch(r, 0, 0) < 0)
             return -1;
         rc = ss_payload_add(&r->payload, line, flags, n, vals, lens);
     }
@@ -307,29 +406,31 @@ static int sink_columns(void *ud, const char *const *names, const size_t *lens, 
     return 0;
 }
 
-/* 1 if the dataset carries patron identifiers: then a record's raw text may
- * hold one in clear and must not leave the collector. */
-static int has_pseudonyms(const struct ss_dataset *ds)
+/* The quarantine's raw text of a record that cannot be taken: its mapped
+ * values only (r->vals), as one CSV line, and never a patron identifier in
+ * clear. Unmapped columns never leave the collector, not even here. */
+static void build_raw(struct run *r)
 {
-    for (size_t f = 0; f < ds->nfields; f++)
-        if (ds->fields[f].type == SS_FT_PSEUDONYM)
-            return 1;
-    return 0;
+    const char *v[SS_MAPPER_MAX_FIELDS];
+    ss_buf_reset(&r->raw);
+    for (size_t f = 0; f < r->ds->nfields; f++)
+        v[f] = r->ds->fields[f].type == SS_FT_PSEUDONYM ? NULL : r->vals[f];
+    ss_csv_join(&r->raw, v, r->lens, r->ds->nfields);
 }
 
-#define SS_RAW_WITHHELD "[raw text withheld: the record may hold patron identifiers]"
-
-static int sink_reject(void *ud, unsigned long where, const char *reason, const char *raw,
-                       size_t rawlen)
+static int sink_reject(void *ud, unsigned long where, const char *reason, const char *const *fields,
+                       const size_t *lens, size_t n)
 {
     struct run *r = ud;
+    char why[16];
     if (stop_requested)
         return 1;
-    if (has_pseudonyms(r->ds) && raw != r->raw.data) {
-        raw = SS_RAW_WITHHELD;
-        rawlen = strlen(raw);
+    ss_buf_reset(&r->raw);
+    if (r->have_mapper && n > 0) {
+        ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why));
+        build_raw(r);
     }
-    if (reject(r, where, reason, raw, rawlen) < 0) {
+    if (reject(r, where, reason, r->raw.data ? r->raw.data : "", r->raw.len) < 0) {
         r->fatal = 1;
         return 1;
     }
@@ -350,30 +451,15 @@ static int sink_record(void *ud, const char *const *fields, const size_t *lens, 
         r->fatal = 1;
         return 1;
     }
-    int mapped =
-        ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why)) == 0;
-    if (!mapped || ss_shape_apply(r->shape, r->vals, r->lens, why, sizeof(why)) < 0) {
-        /* The raw text of what could not be taken: the source's own values;
-         * where patron identifiers may be among them, only the mapped
-         * values of the other fields, or nothing. */
-        ss_buf_reset(&r->raw);
-        if (!has_pseudonyms(r->ds)) {
-            for (size_t i = 0; i < n; i++)
-                if ((i && ss_buf_addc(&r->raw, ',') < 0) ||
-                    ss_buf_add(&r->raw, fields[i], lens[i]) < 0)
-                    break;
-        } else if (mapped) {
-            for (size_t f = 0; f < r->ds->nfields; f++) {
-                if (r->ds->fields[f].type == SS_FT_PSEUDONYM || !r->vals[f])
-                    continue;
-                if ((r->raw.len && ss_buf_addc(&r->raw, ',') < 0) ||
-                    ss_buf_add(&r->raw, r->vals[f], r->lens[f]) < 0)
-                    break;
-            }
-        } else {
-            ss_buf_adds(&r->raw, SS_RAW_WITHHELD);
+    if (ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why)) < 0 ||
+        ss_shape_apply(r->shape, r->vals, r->lens, why, sizeof(why)) < 0) {
+        build_raw(r);
+        if (reject(r, where, why, r->raw.data ? r->raw.data : "", r->raw.len) < 0) {
+            r->fatal = 1;
+            return 1;
         }
-        return sink_reject(ud, where, why, r->raw.data ? r->raw.data : "", r->raw.len);
+        report(r, 0);
+        return 0;
     }
     if (r->occ && number_occurrence(r) < 0) {
         r->fatal = 1;
@@ -387,6 +473,32 @@ static int sink_record(void *ud, const char *const *fields, const size_t *lens, 
     return 0;
 }
 
+static int sink_checkpoint(void *ud, const char *cursor, size_t len)
+{
+    struct run *r = ud;
+    ss_buf_reset(&r->checkpoint);
+    if (ss_buf_add(&r->checkpoint, cursor, len) < 0) {
+        ss_warn("a checkpoint of %zu bytes is longer than %d: not kept", len, SS_CURSOR_MAX);
+        r->have_checkpoint = 0;
+        return 0;
+    }
+    r->have_checkpoint = 1;
+    return stop_requested;
+}
+
+static int sink_unread(void *ud, const char *const *names, const size_t *lens, size_t n)
+{
+    struct run *r = ud;
+    char cols[1024];
+    ss_mapper_list_columns(cols, sizeof(cols), names, lens, n);
+    ss_warn("%zu column%s of the export %s neither mapped nor read, so %s cells are not loaded: "
+            "%s; map %s, or list %s in \"csv.wide.ignore\" to leave %s out on purpose",
+            n, n == 1 ? "" : "s", n == 1 ? "is" : "are", n == 1 ? "its" : "their", cols,
+            n == 1 ? "it" : "them", n == 1 ? "it" : "them", n == 1 ? "it" : "them");
+    r->unread = 1;
+    return 0;
+}
+
 static void sink_progress(void *ud, unsigned long long bytes)
 {
     struct run *r = ud;
@@ -394,80 +506,76 @@ static void sink_progress(void *ud, unsigned long long bytes)
     report(r, 0);
 }
 
-/* Waits until the outbox is empty, or no ack has come for give_up_after_s. */
-static void drain(struct run *r)
+/* Waits until no batch is left in the outbox (runs records too, with
+ * everything), or no ack has come for give_up_after_s (at most limit_s
+ * seconds when limit_s > 0). */
+static void drain(struct run *r, int everything, long limit_s)
 {
-    int64_t since = ss_now_ms();
+    int64_t since = ss_now_ms(), start = since;
     int64_t last_log = since;
-    while (!stop_requested && ss_sender_pending(r->sender) > 0) {
+    long give_up = r->cfg->give_up_after_s;
+    if (limit_s > 0 && (give_up == 0 || give_up > limit_s))
+        give_up = limit_s;
+    while (!stop_requested &&
+           (everything ? ss_sender_pending(r->sender) : ss_sender_pending_batches(r->sender)) > 0) {
         if (ss_sender_pump(r->sender, 1000) < 0)
             return;
         int64_t now = ss_now_ms();
         int64_t last = ss_sender_last_progress(r->sender);
         if (last > since)
             since = last;
-        if (r->cfg->give_up_after_s > 0 && now - since > r->cfg->give_up_after_s * 1000) {
-            ss_warn("no ack from the daemon for %ld s: giving up for now; %zu batches stay in "
-                    "the outbox for the next run",
-                    r->cfg->give_up_after_s, ss_sender_pending(r->sender));
+        if (limit_s > 0 && now - start > limit_s * 1000)
+            return;
+        if (give_up > 0 && now - since > give_up * 1000) {
+            if (!everything)
+                ss_warn("no ack from the daemon for %ld s: giving up for now; %zu batches stay "
+                        "in the outbox for the next run",
+                        give_up, ss_sender_pending_batches(r->sender));
             return;
         }
         if (now - last_log > 10000) {
             ss_notice("waiting for the daemon: %zu batches to deliver",
-                      ss_sender_pending(r->sender));
+                      ss_sender_pending_batches(r->sender));
             last_log = now;
         }
     }
 }
 
-/* The incremental cursor lives in STATE_DIR/cursor, replaced atomically. */
-static char *read_cursor(const char *state_dir)
+static enum ss_run_outcome outcome_of(int status, enum ss_source_result sr, unsigned long records)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/cursor", state_dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char *text = calloc(1, 8192);
-    size_t n = text ? fread(text, 1, 8191, f) : 0;
-    fclose(f);
-    if (text)
-        text[n] = '\0';
-    return text;
-}
-
-static int write_cursor(const char *state_dir, const struct ss_buf *cursor)
-{
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof(path), "%s/cursor", state_dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -1;
-    ssize_t w = write(fd, cursor->data ? cursor->data : "", cursor->len);
-    int ok = w == (ssize_t)cursor->len && fsync(fd) == 0;
-    close(fd);
-    if (!ok || rename(tmp, path) < 0) {
-        unlink(tmp);
-        return -1;
+    switch (status) {
+    case EXIT_OK:
+    case EXIT_UNACKED:
+        return sr == SS_SOURCE_UNCHANGED ? SS_RUN_UNCHANGED
+               : records == 0            ? SS_RUN_EMPTY
+                                         : SS_RUN_COMPLETE;
+    case EXIT_EMPTY:
+        return SS_RUN_EMPTY;
+    case EXIT_REFUSED:
+        return SS_RUN_REFUSED;
+    case EXIT_UNREAD:
+    case EXIT_TRUNCATED:
+        return SS_RUN_PARTIAL;
+    default:
+        return records > 0 ? SS_RUN_PARTIAL : SS_RUN_FAILED;
     }
-    return 0;
 }
 
-static int run_once(const struct ss_collector_config *cfg, const struct ss_dataset *ds,
-                    const struct ss_source_kind *kind, void *kind_state, struct ss_outbox *outbox,
-                    struct ss_sender *sender, int dry_run, int progress)
+static int run_once(struct collector *c, int dry_run, int progress, int full)
 {
+    const struct ss_collector_config *cfg = &c->cfg;
+    struct ss_sender *sender = c->sender;
     struct run r;
-    char shown[1024];
-    int status = EXIT_OK;
-    struct ss_buf next_cursor;
-    char *cursor = NULL;
+    char shown[1024], why[1024];
+    int status = EXIT_OK, have_cursor = 0;
+    struct ss_buf next_cursor, cursor;
+    struct ss_sender_stats before;
+    enum ss_source_result sr = SS_SOURCE_FAILED;
 
     memset(&r, 0, sizeof(r));
     r.cfg = cfg;
-    r.ds = ds;
-    r.outbox = outbox;
+    r.ds = c->ds;
+    r.outbox = c->outbox;
     r.sender = sender;
     r.dry_run = dry_run;
     r.progress = progress;
@@ -477,78 +585,270 @@ static int run_once(const struct ss_collector_config *cfg, const struct ss_datas
     ss_buf_init(&r.payload, (size_t)cfg->batch_max_bytes);
     ss_buf_init(&r.header, 64 * 1024);
     ss_buf_init(&r.raw, 64 * 1024);
-    ss_buf_init(&next_cursor, 64 * 1024);
-    if (ss_dataset_has_occurrence(ds)) {
-        for (size_t f = 0; f < ds->nfields; f++)
-            if (ds->fields[f].type == SS_FT_OCCURRENCE)
+    ss_buf_init(&r.checkpoint, SS_CURSOR_MAX);
+    ss_buf_init(&next_cursor, SS_CURSOR_MAX);
+    ss_buf_init(&cursor, SS_CURSOR_MAX);
+    memset(&before, 0, sizeof(before));
+    if (sender)
+        before = *ss_sender_stats(sender);
+    if (ss_dataset_has_occurrence(c->ds)) {
+        for (size_t f = 0; f < c->ds->nfields; f++)
+            if (c->ds->fields[f].type == SS_FT_OCCURRENCE)
                 r.occ_field = (int)f;
         r.occ = ss_occurrence_new(SS_MAX_OCCURRENCE_KEYS);
     }
-    r.shape = ss_shape_new(cfg, ds, r.err, sizeof(r.err));
+    r.shape = ss_shape_new(cfg, c->ds, r.err, sizeof(r.err));
     if (!r.shape) {
         ss_error("%s", r.err);
         status = EXIT_SETUP;
         goto out;
     }
-    if (!dry_run)
-        cursor = read_cursor(cfg->state_dir);
-    ss_http_redact(cfg->url, shown, sizeof(shown));
-    ss_info("run %s: %s source %s%s", r.run_id, cfg->kind, shown, cursor ? " (incremental)" : "");
-
-    struct ss_record_sink sink = {sink_columns, sink_record, sink_reject, sink_progress, &r};
-    enum ss_source_result sr =
-        kind->cb_run(kind_state, cursor, &next_cursor, &sink, r.err, sizeof(r.err));
-    report(&r, 1);
-    if (sr == SS_SOURCE_UNCHANGED) {
-        ss_notice("%s: unchanged since the last run: nothing to send", shown);
-    } else if (sr == SS_SOURCE_OK && !r.have_mapper && !r.fatal) {
-        ss_warn("%s: the source is empty", shown);
+    if (!dry_run && full) {
+        ss_notice("--full: fetching in full; the saved cursor is not used");
+    } else if (!dry_run) {
+        int rc = ss_state_cursor_read(c->state, c->identity, &cursor, why, sizeof(why));
+        if (rc < 0)
+            ss_warn("%s/cursor: cannot read: %s: this run fetches in full", cfg->state_dir,
+                    strerror(-rc));
+        else if (why[0])
+            ss_notice("%s", why);
+        have_cursor = rc == 1;
     }
+    ss_http_redact(cfg->url, shown, sizeof(shown));
+    ss_info("run %s: %s source %s%s", r.run_id, cfg->kind, shown,
+            have_cursor ? " (incremental)" : "");
+    if (!dry_run && run_begin(&r, c->identity, !have_cursor) < 0) {
+        ss_error("%s", r.err);
+        status = EXIT_FETCH;
+        goto out;
+    }
+
+    struct ss_record_sink sink = {sink_columns, sink_record,   sink_reject, sink_checkpoint,
+                                  sink_unread,  sink_progress, &r};
+    sr = c->kind->cb_run(c->kind_state, have_cursor ? cursor.data : NULL, &next_cursor, &sink,
+                         r.err, sizeof(r.err));
+    report(&r, 1);
     if (r.fatal || sr == SS_SOURCE_FAILED || (sr == SS_SOURCE_STOPPED && !stop_requested)) {
         ss_error("%s", r.err[0] ? r.err : "the source failed");
         status = r.fatal && !r.have_mapper ? EXIT_SETUP : EXIT_FETCH;
     } else if (stop_requested) {
         ss_warn("stopping on a signal; the outbox keeps what is stored");
+        status = EXIT_FETCH;
+    } else if (sr == SS_SOURCE_TRUNCATED) {
+        ss_error("%s", r.err[0] ? r.err : "the source cut its answer short");
+        status = EXIT_TRUNCATED;
+    } else if (sr == SS_SOURCE_UNCHANGED) {
+        ss_notice("%s: unchanged since the last run: nothing to send", shown);
+    } else if (r.records == 0) {
+        snprintf(r.err, sizeof(r.err), "%s: the export is empty (%s)", shown,
+                 r.have_mapper ? "a header and no rows" : "no header, no rows");
+        if (cfg->allow_empty) {
+            ss_notice("%s; \"allow_empty\" says that is fine", r.err);
+            r.err[0] = '\0';
+        } else {
+            ss_warn("%s: nothing was loaded and the cursor stays where it was; set "
+                    "\"allow_empty\": true if an empty export is normal for this source",
+                    r.err);
+            status = EXIT_EMPTY;
+        }
+    } else if (r.unread) {
+        snprintf(r.err, sizeof(r.err), "the export has columns neither mapped nor read");
+        status = EXIT_UNREAD;
     }
-    /* Deliver every record read, even when the fetch failed later on. */
-    if (!stop_requested && flush_batch(&r, status == EXIT_OK) < 0) {
+    /* Deliver every record read, even when the fetch failed later on; the
+     * last batch says whether the run was cut short. */
+    int cut = status == EXIT_FETCH || status == EXIT_TRUNCATED || status == EXIT_UNREAD;
+    if (!stop_requested && flush_batch(&r, 1, cut) < 0) {
         ss_error("%s", r.err);
         if (status == EXIT_OK)
             status = EXIT_FETCH;
     }
+    int stored = r.nrecords == 0; /* every record read is in the outbox */
     if (dry_run) {
         printf("dry run: %lu records (%lu rejected), nothing sent\n", r.records - r.rejected,
                r.rejected);
         goto out;
     }
-    /* Every batch is in the outbox: the cursor may move on. */
-    if (status == EXIT_OK && sr == SS_SOURCE_OK && next_cursor.len &&
-        write_cursor(cfg->state_dir, &next_cursor) < 0)
-        ss_warn("%s/cursor: cannot save the cursor: the next run fetches everything again",
-                cfg->state_dir);
-    drain(&r);
+    drain(&r, 0, 0);
+
     const struct ss_sender_stats *st = ss_sender_stats(sender);
+    unsigned long refused = st->refused - before.refused, damaged = st->damaged - before.damaged;
+    int all_acked = stored && ss_sender_pending_batches(sender) == 0 && refused == 0 &&
+                    damaged == 0 && !ss_sender_refused(sender) && !stop_requested;
+    if (ss_sender_refused(sender) || refused > 0 || damaged > 0) {
+        if (status != EXIT_SETUP)
+            status = EXIT_REFUSED;
+        if (!r.err[0])
+            snprintf(r.err, sizeof(r.err), "the daemon refused %lu batch%s (kept in %s/refused)",
+                     refused + damaged, refused + damaged == 1 ? "" : "es", cfg->state_dir);
+    } else if (status == EXIT_OK && ss_sender_pending_batches(sender) > 0) {
+        status = EXIT_UNACKED;
+    }
+
+    /* The cursor moves only over what the warehouse holds. */
+    const struct ss_buf *save = NULL;
+    if (all_acked && status == EXIT_OK && sr == SS_SOURCE_OK && next_cursor.len)
+        save = &next_cursor;
+    else if (all_acked && status == EXIT_FETCH && r.have_checkpoint && r.have_mapper)
+        save = &r.checkpoint;
+    if (save) {
+        int rc = ss_state_cursor_write(c->state, c->identity, save->data, save->len);
+        if (rc < 0)
+            ss_warn("%s/cursor: cannot save the cursor (%s): the next run fetches everything "
+                    "again",
+                    cfg->state_dir, strerror(-rc));
+        else if (save == &r.checkpoint)
+            ss_notice("progress saved: the next run resumes after the last page read whole");
+    } else if (status != EXIT_OK && sr != SS_SOURCE_UNCHANGED) {
+        ss_notice("the cursor stays where it was: the next run fetches these records again");
+    }
+
+    /* The run record follows the batches; when they could not be delivered
+     * it waits in the outbox with them, else it gets a few seconds. */
+    int delivered = ss_sender_pending_batches(sender) == 0;
+    if (run_end(&r, outcome_of(status, sr, r.records), status, refused + damaged, r.err) < 0)
+        ss_warn("%s (the run record is lost; the batches are not)", r.err);
+    else if (delivered)
+        drain(&r, 1, ss_sender_connected(sender) ? 10 : 2);
+    st = ss_sender_stats(sender);
     ss_notice("run %s: %llu bytes, %lu records (%lu rejected here) in %lu batches; daemon: "
               "%llu loaded, %llu quarantined, %lu duplicate acks, %lu refused; %zu unacked; "
               "%.1f s",
-              r.run_id, r.bytes, r.records - r.rejected, r.rejected, r.batches, st->accepted,
-              st->quarantined, st->duplicates, st->refused, ss_sender_pending(sender),
-              (double)(ss_now_ms() - r.started) / 1000.0);
-    if (ss_sender_refused(sender))
-        status = EXIT_REFUSED;
-    if (status == EXIT_OK && ss_sender_pending(sender) > 0)
-        status = EXIT_UNACKED;
-    if (status == EXIT_OK && (st->refused > 0 || st->damaged > 0))
-        status = EXIT_REFUSED;
+              r.run_id, r.bytes, r.records - r.rejected, r.rejected, r.batches,
+              st->accepted - before.accepted, st->quarantined - before.quarantined,
+              st->duplicates - before.duplicates, refused + damaged,
+              ss_sender_pending_batches(sender), (double)(ss_now_ms() - r.started) / 1000.0);
 out:
-    free(cursor);
     ss_shape_free(r.shape);
     ss_occurrence_free(r.occ);
     ss_buf_free(&r.payload);
     ss_buf_free(&r.header);
     ss_buf_free(&r.raw);
+    ss_buf_free(&r.checkpoint);
     ss_buf_free(&next_cursor);
+    ss_buf_free(&cursor);
     return status;
+}
+
+static void collector_close(struct collector *c)
+{
+    if (c->kind_ready)
+        c->kind->cb_exit(c->kind_state);
+    ss_sender_free(c->sender);
+    ss_outbox_close(c->outbox);
+    ss_state_close(c->state);
+    ss_http_free(c->http);
+    ss_collector_config_free(&c->cfg);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Loads the config at path and sets up everything a run needs. Returns 0,
+ * or an exit status (EXIT_SETUP, EXIT_LOCKED) after logging why; c is
+ * then closed. */
+static int collector_open(struct collector *c, const char *path, const char *level, int dry_run)
+{
+    char err[2048];
+    int rc;
+
+    memset(c, 0, sizeof(*c));
+    c->path = path;
+    if (ss_collector_config_load(path, &c->cfg, err, sizeof(err)) < 0) {
+        ss_error("%s", err);
+        goto fail;
+    }
+    enum ss_log_level lv;
+    const char *lvname = level ? level : c->cfg.log_level ? c->cfg.log_level : "info";
+    if (ss_log_parse_level(lvname, &lv) < 0) {
+        ss_error("unknown log level \"%s\"", lvname);
+        goto fail;
+    }
+    ss_log_set_level(lv);
+    c->ds = ss_dataset_find(c->cfg.dataset);
+    c->kind = ss_source_find(c->cfg.kind);
+    if (!c->ds || !c->kind) {
+        ss_error("%s: unknown %s \"%s\"", path, c->ds ? "kind" : "dataset",
+                 c->ds ? c->cfg.kind : c->cfg.dataset);
+        goto fail;
+    }
+    if (ss_state_identity(path, c->identity, err, sizeof(err)) < 0) {
+        ss_error("%s", err);
+        goto fail;
+    }
+    c->http = ss_http_new(&c->cfg, &stop_requested, err, sizeof(err));
+    if (!c->http) {
+        ss_error("%s", err);
+        goto fail;
+    }
+    c->env = (struct ss_source_env){&c->cfg, c->http, &stop_requested};
+    if (c->kind->cb_init(&c->kind_state, &c->env, err, sizeof(err)) < 0) {
+        ss_error("%s: %s", path, err);
+        goto fail;
+    }
+    c->kind_ready = 1;
+    if (dry_run)
+        return 0;
+    if ((rc = ss_state_open(&c->state, c->cfg.state_dir, err, sizeof(err))) < 0) {
+        ss_error("%s", err);
+        collector_close(c);
+        return rc == -EWOULDBLOCK ? EXIT_LOCKED : EXIT_SETUP;
+    }
+    if (ss_outbox_open(&c->outbox, c->cfg.state_dir, err, sizeof(err)) < 0) {
+        ss_error("%s", err);
+        goto fail;
+    }
+    struct ss_sender_opts so = {
+        .endpoints = (const char *const *)c->cfg.endpoints,
+        .nendpoints = c->cfg.nendpoints,
+        .ack_timeout_ms = c->cfg.ack_timeout_ms,
+        .max_in_flight = c->cfg.max_in_flight,
+        .backoff_initial_ms = c->cfg.backoff_initial_ms,
+        .backoff_max_ms = c->cfg.backoff_max_ms,
+        .max_batch_bytes = (size_t)c->cfg.batch_max_bytes + 64 * 1024,
+        .server_public_key = c->cfg.server_public_key,
+        .secret_key_file = c->cfg.secret_key_file,
+    };
+    if (ss_sender_new(&c->sender, &so, c->outbox, err, sizeof(err)) < 0) {
+        ss_error("%s", err);
+        goto fail;
+    }
+    if (ss_sender_load_outbox(c->sender) < 0) {
+        ss_error("%s: cannot read the outbox", ss_outbox_dir(c->outbox));
+        goto fail;
+    }
+    return 0;
+fail:
+    collector_close(c);
+    return EXIT_SETUP;
+}
+
+/* SIGHUP: the new config replaces the running one only when all of it is
+ * valid; otherwise the old one carries on. Returns 0, or -1 when neither
+ * the new nor the old config can be set up again. */
+static int reload(struct collector *c, const char *level, int once)
+{
+    struct ss_collector_config probe;
+    char err[2048];
+
+    reload_requested = 0;
+    if (once) {
+        ss_notice("SIGHUP: this is a one-off run (--once): the config is read again only by the "
+                  "next run");
+        return 0;
+    }
+    memset(&probe, 0, sizeof(probe));
+    if (ss_collector_config_load(c->path, &probe, err, sizeof(err)) < 0) {
+        ss_error("SIGHUP: %s; the running config stays in force", err);
+        return 0;
+    }
+    ss_collector_config_free(&probe);
+    const char *path = c->path;
+    collector_close(c);
+    if (collector_open(c, path, level, 0) == 0) {
+        ss_notice("SIGHUP: %s read again; the next run uses it", path);
+        return 0;
+    }
+    ss_error("SIGHUP: %s is valid but could not be set up (see above)", path);
+    return -1;
 }
 
 int main(int argc, char **argv)
@@ -556,24 +856,18 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"once", no_argument, NULL, '1'},
                                          {"dry-run", no_argument, NULL, 'n'},
+                                         {"full", no_argument, NULL, 'f'},
                                          {"progress", no_argument, NULL, 'p'},
                                          {"log-level", required_argument, NULL, 'l'},
                                          {"version", no_argument, NULL, 'V'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *config = NULL, *level = NULL;
-    int once = 0, dry_run = 0, progress = 0, c, status = EXIT_SETUP;
-    char err[2048];
-    struct ss_collector_config cfg;
-    struct ss_outbox *outbox = NULL;
-    struct ss_sender *sender = NULL;
-    struct ss_http *http = NULL;
-    const struct ss_source_kind *kind = NULL;
-    void *kind_state = NULL;
+    int once = 0, dry_run = 0, progress = 0, full = 0, c, status;
+    struct collector col;
 
-    memset(&cfg, 0, sizeof(cfg));
     ss_log_init(argv[0], SS_LOG_INFO);
-    while ((c = getopt_long(argc, argv, "c:1npl:Vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:1nfpl:Vh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config = optarg;
@@ -583,6 +877,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             dry_run = once = 1;
+            break;
+        case 'f':
+            full = 1;
             break;
         case 'p':
             progress = 1;
@@ -605,92 +902,47 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_SETUP;
     }
-    if (ss_collector_config_load(config, &cfg, err, sizeof(err)) < 0) {
-        ss_error("%s", err);
-        return EXIT_SETUP;
-    }
-    enum ss_log_level lv;
-    const char *lvname = level ? level : cfg.log_level ? cfg.log_level : "info";
-    if (ss_log_parse_level(lvname, &lv) < 0) {
-        ss_error("unknown log level \"%s\"", lvname);
-        goto out;
-    }
-    ss_log_set_level(lv);
-    const struct ss_dataset *ds = ss_dataset_find(cfg.dataset);
-    kind = ss_source_find(cfg.kind);
-    if (!ds || !kind) {
-        ss_error("%s: unknown %s \"%s\"", config, ds ? "kind" : "dataset",
-                 ds ? cfg.kind : cfg.dataset);
-        goto out;
-    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     if (ss_http_global_init() < 0) {
         ss_error("cannot initialise libcurl");
+        return EXIT_SETUP;
+    }
+    status = collector_open(&col, config, level, dry_run);
+    if (status != 0)
         goto out;
-    }
-    http = ss_http_new(&cfg, &stop_requested, err, sizeof(err));
-    if (!http) {
-        ss_error("%s", err);
-        goto out_curl;
-    }
-    struct ss_source_env env = {&cfg, http, &stop_requested};
-    if (kind->cb_init(&kind_state, &env, err, sizeof(err)) < 0) {
-        ss_error("%s: %s", config, err);
-        kind = NULL;
-        goto out_curl;
-    }
-    if (!dry_run) {
-        if (ss_outbox_open(&outbox, cfg.state_dir, err, sizeof(err)) < 0) {
-            ss_error("%s", err);
-            goto out_curl;
-        }
-        struct ss_sender_opts so = {
-            .endpoints = (const char *const *)cfg.endpoints,
-            .nendpoints = cfg.nendpoints,
-            .ack_timeout_ms = cfg.ack_timeout_ms,
-            .max_in_flight = cfg.max_in_flight,
-            .backoff_initial_ms = cfg.backoff_initial_ms,
-            .backoff_max_ms = cfg.backoff_max_ms,
-            .max_batch_bytes = (size_t)cfg.batch_max_bytes + 64 * 1024,
-            .server_public_key = cfg.server_public_key,
-            .secret_key_file = cfg.secret_key_file,
-        };
-        if (ss_sender_new(&sender, &so, outbox, err, sizeof(err)) < 0) {
-            ss_error("%s", err);
-            goto out_curl;
-        }
-        if (ss_sender_load_outbox(sender) < 0) {
-            ss_error("%s: cannot read the outbox", ss_outbox_dir(outbox));
-            goto out_curl;
-        }
-    }
     for (;;) {
-        status = run_once(&cfg, ds, kind, kind_state, outbox, sender, dry_run, progress);
-        if (once || cfg.interval_s <= 0 || stop_requested || ss_sender_refused(sender))
+        status = run_once(&col, dry_run, progress, full);
+        full = 0;
+        if (reload_requested && reload(&col, level, once || col.cfg.interval_s <= 0) < 0) {
+            status = EXIT_SETUP;
             break;
-        ss_info("next run in %ld s", cfg.interval_s);
-        int64_t until = ss_now_ms() + cfg.interval_s * 1000;
-        while (!stop_requested && ss_now_ms() < until)
-            if (ss_sender_pump(sender, 1000) < 0)
+        }
+        if (once || col.cfg.interval_s <= 0 || stop_requested || ss_sender_refused(col.sender))
+            break;
+        ss_info("next run in %ld s", col.cfg.interval_s);
+        int64_t until = ss_now_ms() + col.cfg.interval_s * 1000;
+        while (!stop_requested && ss_now_ms() < until) {
+            if (reload_requested && reload(&col, level, 0) < 0) {
+                status = EXIT_SETUP;
+                goto done;
+            }
+            if (ss_sender_pump(col.sender, 1000) < 0)
                 break;
+        }
         if (stop_requested)
             break;
     }
-out_curl:
-    if (kind)
-        kind->cb_exit(kind_state);
-    ss_sender_free(sender);
-    ss_outbox_close(outbox);
-    ss_http_free(http);
-    ss_http_global_cleanup();
+done:
+    collector_close(&col);
 out:
-    ss_collector_config_free(&cfg);
+    ss_http_global_cleanup();
     return status;
 }

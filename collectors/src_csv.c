@@ -38,12 +38,13 @@ struct csv_state {
     struct ss_csv *csv; /* NULL while the first line is held for detection */
     struct ss_transcode *tc;
     struct ss_wide *wide; /* NULL unless csv.wide */
+    const char **pvals;   /* a rejected wide row's other columns (ss_wide_project) */
+    size_t *plens;
     int have_header;
     int sink_stop;
     int failed; /* err_msg says why the run cannot go on */
     char err_msg[1024];
     unsigned long long bytes;
-    struct ss_buf raw;
     /* delimiter detection */
     int detecting;
     int det_quoted;
@@ -60,7 +61,6 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         return -1;
     }
     s->env = env;
-    ss_buf_init(&s->raw, 64 * 1024);
     if (cfg->wide_value_field) {
         struct ss_wide_opts wo = {
             .value_field = cfg->wide_value_field,
@@ -70,7 +70,6 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         };
         if (ss_wide_new(&s->wide, &wo) < 0) {
             snprintf(err, errlen, "out of memory");
-            ss_buf_free(&s->raw);
             free(s);
             return -1;
         }
@@ -82,7 +81,6 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         snprintf(err, errlen, "\"csv.encoding\": %s: %s", cfg->csv_encoding,
                  rc == -EINVAL ? "this system's iconv cannot convert it" : strerror(-rc));
         ss_wide_free(s->wide);
-        ss_buf_free(&s->raw);
         free(s);
         return -1;
     }
@@ -99,21 +97,10 @@ static void cb_exit(void *state)
     ss_csv_free(s->csv);
     ss_transcode_free(s->tc);
     ss_wide_free(s->wide);
-    ss_buf_free(&s->raw);
+    free(s->pvals);
+    free(s->plens);
     ss_buf_free(&s->first);
     free(s);
-}
-
-/* The row's fields joined again, for the quarantine's raw text. */
-static void rebuild_raw(struct csv_state *s, const struct ss_csv_record *rec)
-{
-    char delim = s->opts.delimiter ? s->opts.delimiter : ',';
-    ss_buf_reset(&s->raw);
-    for (size_t i = 0; i < rec->nfields; i++) {
-        if ((i && ss_buf_addc(&s->raw, delim) < 0) ||
-            ss_buf_add(&s->raw, rec->fields[i], rec->lens[i]) < 0)
-            break;
-    }
 }
 
 struct wide_emit {
@@ -143,7 +130,7 @@ static int on_header(struct csv_state *s, const struct ss_csv_record *rec)
         snprintf(why, sizeof(why), "cannot read the header row: %s", rec->error);
         if (s->wide) /* without a header there are no period columns to read */
             return fail(s, why);
-        return k->reject(k->ud, rec->line, why, "", 0);
+        return k->reject(k->ud, rec->line, why, NULL, NULL, 0);
     }
     if (!s->wide)
         return k->columns(k->ud, rec->fields, rec->lens, rec->nfields);
@@ -161,6 +148,12 @@ static int wide_header(struct csv_state *s, const char *const *names, const size
     if (ss_wide_header(s->wide, names, lens, n, err, sizeof(err)) != 0)
         return fail(s, err);
     ss_wide_columns(s->wide, &on, &ol, &nout);
+    free(s->pvals);
+    free(s->plens);
+    s->pvals = calloc(nout, sizeof(*s->pvals));
+    s->plens = calloc(nout, sizeof(*s->plens));
+    if (!s->pvals || !s->plens)
+        return fail(s, "out of memory");
     ss_info("csv.wide: %zu period columns become \"%s\" with the cell as \"%s\"",
             ss_wide_periods(s->wide), on[nout - 2], on[nout - 1]);
     return s->sink->columns(s->sink->ud, on, ol, nout);
@@ -179,18 +172,21 @@ static int on_row(void *ud, const struct ss_csv_record *rec)
             rc = wide_header(s, rec->fields, rec->lens, rec->nfields);
         return s->sink_stop = rc != 0;
     }
-    if (rec->error) {
-        rebuild_raw(s, rec);
-        rc = k->reject(k->ud, rec->line, rec->error, s->raw.data ? s->raw.data : "", s->raw.len);
-    } else if (s->wide) {
+    if (s->wide) {
         char why[256];
+        const char *why_p = rec->error;
         struct wide_emit e = {k, rec->line};
-        rc = ss_wide_row(s->wide, rec->fields, rec->lens, rec->nfields, wide_record, &e, why,
-                         sizeof(why));
+        rc = rec->error ? -1
+                        : ss_wide_row(s->wide, rec->fields, rec->lens, rec->nfields, wide_record,
+                                      &e, why, sizeof(why));
         if (rc < 0) {
-            rebuild_raw(s, rec);
-            rc = k->reject(k->ud, rec->line, why, s->raw.data ? s->raw.data : "", s->raw.len);
+            /* Only the row's other columns go with it, as the records would have them. */
+            size_t np =
+                ss_wide_project(s->wide, rec->fields, rec->lens, rec->nfields, s->pvals, s->plens);
+            rc = k->reject(k->ud, rec->line, why_p ? why_p : why, s->pvals, s->plens, np);
         }
+    } else if (rec->error) {
+        rc = k->reject(k->ud, rec->line, rec->error, rec->fields, rec->lens, rec->nfields);
     } else {
         rc = k->record(k->ud, rec->fields, rec->lens, rec->nfields, rec->line);
     }

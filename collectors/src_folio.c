@@ -687,7 +687,7 @@ static int loan_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
     see_updated(f, updated ? updated : loan_date);
     f->where++;
     if (!loan_date)
-        return k->reject(k->ud, f->where, "FOLIO loan without \"loanDate\"", id, strlen(id)) != 0;
+        return k->reject(k->ud, f->where, "FOLIO loan without \"loanDate\"", NULL, NULL, 0) != 0;
     const char *spid = jstr(rec, "checkoutServicePointId");
     const char *sp = spid ? idmap_get(&f->sps, spid) : NULL;
     if (!sp)
@@ -730,13 +730,12 @@ static int loan_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
 static int sp_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
 {
     const struct ss_record_sink *k = f->sink;
-    const char *id = jstr(rec, "id");
     const char *name = jstr(rec, "name");
     const char *code = jstr(rec, "code");
     (void)err, (void)errlen;
     f->where++;
     if (!name)
-        return k->reject(k->ud, f->where, "FOLIO service point without \"name\"", id, strlen(id)) !=
+        return k->reject(k->ud, f->where, "FOLIO service point without \"name\"", NULL, NULL, 0) !=
                0;
     const char *vals[2] = {name, code ? code : ""};
     size_t lens[2] = {strlen(vals[0]), strlen(vals[1])};

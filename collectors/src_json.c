@@ -233,7 +233,7 @@ static const char *type_name(const json_t *v)
 static int reject(struct json_state *s, const struct ss_jsonsplit_elem *e, const char *why)
 {
     const struct ss_record_sink *k = s->sink;
-    return s->sink_stop = k->reject(k->ud, e->index, why, e->text, e->len) != 0;
+    return s->sink_stop = k->reject(k->ud, e->index, why, NULL, NULL, 0) != 0;
 }
 
 static int on_elem(void *ud, const struct ss_jsonsplit_elem *e)

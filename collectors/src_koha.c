@@ -617,22 +617,13 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
 
 /* ---- records ---- */
 
-/* Raw text of a record for a reject: the element without the patron. */
+/* A record the kind cannot read: quarantined with the reason only (its
+ * content may hold what the mapping does not take). */
 static int reject_item(struct koha *s, json_t *item, const char *why)
 {
-    json_t *copy = json_deep_copy(item);
-    if (json_is_object(copy)) {
-        json_object_del(copy, "patron_id");
-        json_object_del(copy, "patron");
-    }
-    char *raw = copy ? json_dumps(copy, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    json_decref(copy);
-    size_t len = raw ? strlen(raw) : 0;
-    if (len > 4096)
-        len = 4096;
+    (void)item;
     s->where++;
-    int rc = s->sink->reject(s->sink->ud, s->where, why, raw ? raw : "", len);
-    free(raw);
+    int rc = s->sink->reject(s->sink->ud, s->where, why, NULL, NULL, 0);
     if (rc != 0)
         s->sink_stop = 1;
     return 0;
@@ -1143,12 +1134,9 @@ static enum ss_source_result run_report(struct koha *s, char *err, size_t errlen
             lens[k] = texts[k].len;
         }
         if (why) {
-            char *raw = json_dumps(row, JSON_COMPACT | JSON_ENCODE_ANY);
-            size_t rl = raw ? strlen(raw) : 0;
             s->where++;
-            if (s->sink->reject(s->sink->ud, s->where, why, raw ? raw : "", rl > 4096 ? 4096 : rl))
+            if (s->sink->reject(s->sink->ud, s->where, why, vals, lens, ncol))
                 s->sink_stop = 1;
-            free(raw);
             continue;
         }
         hand_over(s, vals, lens, ncol);

@@ -152,13 +152,9 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
 int ss_mapper_apply(const struct ss_mapper *m, const char *const *fields, const size_t *lens,
                     size_t nfields, const char **vals, size_t *vlens, char *why, size_t whylen)
 {
-    if (nfields != m->ncolumns) {
-        snprintf(why, whylen, "%zu fields where the header has %zu", nfields, m->ncolumns);
-        return -1;
-    }
     for (size_t f = 0; f < m->ds->nfields; f++) {
         int c = m->column[f];
-        if (c >= 0) {
+        if (c >= 0 && (size_t)c < nfields) {
             vals[f] = fields[c];
             vlens[f] = lens[c];
         } else if (m->constant[f]) {
@@ -168,6 +164,10 @@ int ss_mapper_apply(const struct ss_mapper *m, const char *const *fields, const 
             vals[f] = NULL;
             vlens[f] = 0;
         }
+    }
+    if (nfields != m->ncolumns) {
+        snprintf(why, whylen, "%zu fields where the header has %zu", nfields, m->ncolumns);
+        return -1;
     }
     return 0;
 }

@@ -35,7 +35,9 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
                    const size_t *lens, size_t nnames, char *err, size_t errlen);
 
 /* Fills vals/lens (ds->nfields entries) for one record. Returns 0, or -1
- * with a reason when the record's column count differs from the header's. */
+ * with a reason when the record's column count differs from the header's;
+ * vals/lens are filled even then, from the columns the record has (for the
+ * quarantine's raw text, which holds mapped values only). */
 int ss_mapper_apply(const struct ss_mapper *m, const char *const *fields, const size_t *lens,
                     size_t nfields, const char **vals, size_t *vlens, char *why, size_t whylen);
 

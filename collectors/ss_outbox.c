@@ -120,7 +120,8 @@ int ss_outbox_put(struct ss_outbox *ob, const struct ss_header *h, const struct 
     unsigned char pre[8], len8[8];
     int rc = 0;
 
-    snprintf(name, SS_OUTBOX_NAME_MAX + 1, "%s-%010u.batch", h->run_id, h->seq);
+    snprintf(name, SS_OUTBOX_NAME_MAX + 1, "%s-%010u.%s", h->run_id, h->seq,
+             h->type == SS_MSG_RUN ? "run" : "batch");
     snprintf(tmp, sizeof(tmp), "%s.tmp", name);
     memcpy(pre, SS_OUTBOX_MAGIC, 4);
     for (int i = 0; i < 4; i++)
@@ -185,7 +186,9 @@ int ss_outbox_list(struct ss_outbox *ob, char (**names)[SS_OUTBOX_NAME_MAX + 1],
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
-        if (len < 7 || len > SS_OUTBOX_NAME_MAX || strcmp(e->d_name + len - 6, ".batch") != 0)
+        if (len < 7 || len > SS_OUTBOX_NAME_MAX ||
+            (strcmp(e->d_name + len - 6, ".batch") != 0 &&
+             strcmp(e->d_name + len - 4, ".run") != 0))
             continue;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
@@ -274,7 +277,8 @@ int ss_outbox_load(struct ss_outbox *ob, const char *name, struct ss_header *h,
     if ((rc = read_all(fd, payload->data, (size_t)plen)) < 0)
         goto truncated;
     payload->len = (size_t)plen;
-    payload->data[plen] = '\0';
+    if (payload->data)
+        payload->data[plen] = '\0';
     if (read(fd, &extra, 1) != 0) {
         snprintf(err, errlen, "%s/%s: trailing bytes after the payload", ob->dir, name);
         rc = -EBADMSG;
@@ -282,7 +286,7 @@ int ss_outbox_load(struct ss_outbox *ob, const char *name, struct ss_header *h,
     }
     if (ss_proto_decode_header(header->data, header->len, SS_OUTBOX_MAX_HEADER, h, err, errlen) <
             0 ||
-        h->type != SS_MSG_BATCH) {
+        (h->type != SS_MSG_BATCH && (h->type != SS_MSG_RUN || plen != 0))) {
         char why[512];
         snprintf(why, sizeof(why), "%s", err);
         snprintf(err, errlen, "%s/%s: bad header: %s", ob->dir, name, why);

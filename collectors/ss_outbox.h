@@ -1,6 +1,6 @@
 /* ss_outbox: the collector's durable queue of batches, one file per batch
- * under STATE_DIR/outbox/, named RUN_ID-SEQ.batch so names sort in the order
- * the batches were made.
+ * under STATE_DIR/outbox/, named RUN_ID-SEQ.batch (a run record:
+ * RUN_ID-SEQ.run) so names sort in the order they were made.
  *
  * A batch is written to NAME.tmp, fsynced, renamed to NAME and the directory
  * fsynced: once ss_outbox_put() returns 0 the batch survives a crash or a

@@ -16,6 +16,7 @@ struct entry {
     char source[SS_PROTO_NAME_MAX + 1];
     char run_id[SS_PROTO_NAME_MAX + 1];
     uint32_t seq;
+    int run; /* a run record, not a batch */
     int in_flight;
     int known;        /* header read (source, run_id, seq known) */
     int64_t deadline; /* in flight: when to give up waiting; queued: not before */
@@ -32,6 +33,7 @@ struct ss_sender {
     struct entry *q; /* FIFO of pending batches: q[head .. head+n) in a growable array */
     size_t head, n, cap;
     size_t in_flight;
+    size_t batches; /* entries that are batches, not run records */
     struct ss_backoff backoff;
     int64_t last_progress;
     struct ss_sender_stats st;
@@ -245,6 +247,10 @@ static int push(struct ss_sender *s, const char *name)
     struct entry *e = &s->q[s->head + s->n++];
     memset(e, 0, sizeof(*e));
     snprintf(e->name, sizeof(e->name), "%s", name);
+    size_t len = strlen(name);
+    e->run = len > 4 && strcmp(name + len - 4, ".run") == 0;
+    if (!e->run)
+        s->batches++;
     return 0;
 }
 
@@ -263,8 +269,9 @@ int ss_sender_load_outbox(struct ss_sender *s)
     for (size_t i = 0; i < count && rc == 0; i++)
         rc = push(s, names[i]);
     if (count)
-        ss_notice("%zu batch%s left in the outbox by an earlier run: sending them first", count,
-                  count == 1 ? "" : "es");
+        ss_notice("%zu batch%s left in the outbox by an earlier run%s: sending them first",
+                  s->batches, s->batches == 1 ? "" : "es",
+                  count > s->batches ? " (and run records)" : "");
     ss_outbox_names_free(names);
     return rc;
 }
@@ -272,6 +279,19 @@ int ss_sender_load_outbox(struct ss_sender *s)
 size_t ss_sender_pending(const struct ss_sender *s)
 {
     return s->n;
+}
+
+size_t ss_sender_pending_batches(const struct ss_sender *s)
+{
+    return s->batches;
+}
+
+int ss_sender_connected(struct ss_sender *s)
+{
+    int events = 0;
+    size_t elen = sizeof(events);
+    return s->in_flight > 0 ||
+           (zmq_getsockopt(s->sock, ZMQ_EVENTS, &events, &elen) == 0 && (events & ZMQ_POLLOUT));
 }
 
 long long ss_sender_last_progress(const struct ss_sender *s)
@@ -295,6 +315,8 @@ static void drop(struct ss_sender *s, size_t i)
     struct entry *base = s->q + s->head;
     if (base[i].in_flight)
         s->in_flight--;
+    if (!base[i].run)
+        s->batches--;
     memmove(base + i, base + i + 1, (s->n - i - 1) * sizeof(*base));
     s->n--;
 }
@@ -323,9 +345,11 @@ static int send_entry(struct ss_sender *s, struct entry *e)
     e->known = 1;
     if (zmq_send(s->sock, SS_PROTO_ID, strlen(SS_PROTO_ID), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return 0; /* EAGAIN: no daemon connected yet */
-    /* The first frame is queued, so the rest go to the same peer. */
-    if (zmq_send(s->sock, s->header.data, s->header.len, ZMQ_SNDMORE) < 0 ||
-        zmq_send(s->sock, s->payload.data ? s->payload.data : "", s->payload.len, 0) < 0) {
+    /* The first frame is queued, so the rest go to the same peer. A run
+     * record is a header alone. */
+    if (zmq_send(s->sock, s->header.data, s->header.len, e->run ? 0 : ZMQ_SNDMORE) < 0 ||
+        (!e->run &&
+         zmq_send(s->sock, s->payload.data ? s->payload.data : "", s->payload.len, 0) < 0)) {
         ss_warn("send failed: %s", zmq_strerror(errno));
         return 0;
     }
@@ -365,7 +389,7 @@ static int handle_reply(struct ss_sender *s)
         zmq_msg_close(&f);
     } while (more);
 
-    if (ss_proto_check_id(id, strlen(id), err, sizeof(err)) < 0) {
+    if (ss_proto_check_id(id, strlen(id), 0, err, sizeof(err)) < 0) {
         ss_warn("ignored a reply: %s", err);
         return 0;
     }
@@ -395,6 +419,12 @@ static int handle_reply(struct ss_sender *s)
         switch (h.status) {
         case SS_ACK_APPLIED:
         case SS_ACK_DUPLICATE:
+            if (e->run) {
+                s->st.runs++;
+                ss_debug("%s: run record %s", e->name, ss_ack_status_name(h.status));
+                ss_outbox_remove(s->outbox, e->name);
+                break;
+            }
             if (h.status == SS_ACK_APPLIED) {
                 s->st.applied++;
                 s->st.accepted += h.accepted;
@@ -407,6 +437,15 @@ static int handle_reply(struct ss_sender *s)
             ss_outbox_remove(s->outbox, e->name);
             break;
         case SS_ACK_REFUSED:
+            if (e->run) {
+                /* The run's batches are what matters; its record is not
+                 * worth stopping for. */
+                s->st.runs_refused++;
+                ss_warn("run record %s refused by the daemon: %s (kept in refused/)", e->name,
+                        h.reason);
+                ss_outbox_refuse(s->outbox, e->name, h.reason);
+                break;
+            }
             s->st.refused++;
             ss_error("batch %s refused by the daemon: %s (kept in refused/)", e->name, h.reason);
             ss_outbox_refuse(s->outbox, e->name, h.reason);

@@ -41,7 +41,8 @@ struct ss_sender_opts {
 
 struct ss_sender_stats {
     unsigned long sent, resent, applied, duplicates, refused, damaged;
-    unsigned long auth_failures; /* handshakes the daemon refused */
+    unsigned long auth_failures;      /* handshakes the daemon refused */
+    unsigned long runs, runs_refused; /* run records acked / refused */
     unsigned long long accepted, quarantined;
 };
 
@@ -59,8 +60,12 @@ int ss_sender_add(struct ss_sender *s, const char *name);
  * speaks another protocol version). */
 int ss_sender_pump(struct ss_sender *s, long timeout_ms);
 
-/* Batches not yet acked or refused. */
+/* Batches (and run records) not yet acked or refused. */
 size_t ss_sender_pending(const struct ss_sender *s);
+/* The batches among them. */
+size_t ss_sender_pending_batches(const struct ss_sender *s);
+/* 1 when a connection to a daemon is up (something can be sent, or is awaited). */
+int ss_sender_connected(struct ss_sender *s);
 /* Milliseconds (monotonic) of the last ack; 0 if none yet. */
 long long ss_sender_last_progress(const struct ss_sender *s);
 const struct ss_sender_stats *ss_sender_stats(const struct ss_sender *s);

@@ -14,11 +14,27 @@
  * dropped). Values are valid only during the call. A sink callback that
  * returns non-zero asks the kind to stop: it returns SS_SOURCE_STOPPED.
  *
+ * Privacy: only the values the mapping takes leave the collector, for a
+ * rejected record too. So a reject carries the values the kind could split
+ * the record into, in column order (none when it could split nothing), and
+ * the engine keeps only the mapped ones; its reason must not quote the
+ * record's content (an unmapped column may hold a borrower's name).
+ *
  * Incremental fetch: the engine passes the cursor the last successful run
- * left (NULL on the first run) and the kind writes the next one into
- * next_cursor (opaque text: an ETag and Last-Modified, an updated-since
- * timestamp, a last id). The engine stores it only once every batch of the
- * run is safe in the outbox, so a crash repeats work, never skips it.
+ * left (NULL on the first run, after a config change, or with --full) and
+ * the kind writes the next one into next_cursor (opaque text: an ETag and
+ * Last-Modified, an updated-since timestamp, a last id). A paging kind also
+ * calls sink->checkpoint after each page it handed over whole, with the
+ * cursor to resume from after that page. The engine stores a cursor only
+ * when every batch of the run was acked (applied or quarantined): the final
+ * one after a complete fetch, else the last checkpoint -- so a run that
+ * fails half-way resumes where it stopped, and a refused, unacked, empty or
+ * cut-short run never moves the cursor past what the warehouse holds.
+ *
+ * A kind whose cursor runs incrementally returns SS_SOURCE_UNCHANGED when a
+ * run with a cursor finds nothing new; SS_SOURCE_OK with no record at all is
+ * an empty export, which the engine reports (exit status 6 unless the
+ * config says "allow_empty").
  */
 #ifndef SS_SOURCE_H
 #define SS_SOURCE_H
@@ -35,8 +51,18 @@ struct ss_record_sink {
     /* where: the line (CSV) or record number (APIs) the record came from */
     int (*record)(void *ud, const char *const *vals, const size_t *lens, size_t n,
                   unsigned long where);
-    int (*reject)(void *ud, unsigned long where, const char *reason, const char *raw,
-                  size_t rawlen);
+    /* A record the kind could not read: reason (no record content in it) and
+     * the values it could split the record into, in column order; fields
+     * NULL and n 0 when none. */
+    int (*reject)(void *ud, unsigned long where, const char *reason, const char *const *fields,
+                  const size_t *lens, size_t n);
+    /* Every record of the pages so far is handed over: cursor (len bytes) is
+     * where to resume after them. */
+    int (*checkpoint)(void *ud, const char *cursor, size_t len);
+    /* Columns of the export that are neither mapped nor read (a wide file's
+     * header that is no period): named in a warning, and the run ends with
+     * exit status 5. Called once, after columns. */
+    int (*unread)(void *ud, const char *const *names, const size_t *lens, size_t n);
     /* Bytes received so far, for --progress (may be called often). */
     void (*progress)(void *ud, unsigned long long bytes);
     void *ud;
@@ -44,9 +70,11 @@ struct ss_record_sink {
 
 enum ss_source_result {
     SS_SOURCE_OK,        /* everything new was handed over; next_cursor is set */
-    SS_SOURCE_UNCHANGED, /* nothing new since the cursor (HTTP 304): no records */
+    SS_SOURCE_UNCHANGED, /* nothing new since the cursor (HTTP 304, no new loans): no records */
     SS_SOURCE_FAILED,    /* err says why; records already handed over are still good */
     SS_SOURCE_STOPPED,   /* a sink callback asked to stop */
+    SS_SOURCE_TRUNCATED, /* all the source gave was handed over, but it cut its answer short (a
+                            row cap such as Koha's SvcMaxReportRows): err says what; exit 8 */
 };
 
 struct ss_source_env {

@@ -289,6 +289,19 @@ size_t ss_wide_periods(const struct ss_wide *w)
     return w->nperiods;
 }
 
+size_t ss_wide_project(const struct ss_wide *w, const char *const *fields, const size_t *lens,
+                       size_t n, const char **vals, size_t *vlens)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < w->nin && i < n; i++) {
+        if (w->cols[i].period)
+            continue;
+        vals[o] = fields[i];
+        vlens[o++] = lens[i];
+    }
+    return o;
+}
+
 static int blank(const char *s, size_t len)
 {
     trim(&s, &len);

@@ -62,6 +62,13 @@ size_t ss_wide_periods(const struct ss_wide *w);
 int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens, size_t n,
                 ss_wide_record_cb cb, void *ud, char *why, size_t whylen);
 
+/* A row the caller rejects, projected onto the records' columns without the
+ * period cells: its other columns' values, in record column order, into
+ * vals/vlens (room for the record column count); returns how many. The
+ * quarantine keeps those (as the engine maps them), not the cells. */
+size_t ss_wide_project(const struct ss_wide *w, const char *const *fields, const size_t *lens,
+                       size_t n, const char **vals, size_t *vlens);
+
 /* Reads a header as a month: "2023-04", "04/2023" (or "4/2023"), and a month
  * name, in full or in three letters (also "Sept"), any case, then "-" or
  * spaces, then a year of four digits or two ("Apr-23", "Apr 2023",

@@ -41,6 +41,9 @@ enum ss_cfg_type {
 
 #define SS_CFG_REQUIRED 0x1u
 #define SS_CFG_NONEMPTY 0x2u /* strings (and list entries) must not be "" */
+/* STRARR, MAP: the struct holds a pointer (char ** / struct ss_config_pair *)
+ * allocated to the size the file gives, with no cap (max_items is ignored). */
+#define SS_CFG_DYNAMIC 0x4u
 
 struct ss_cfg_key {
     const char *key;
@@ -138,9 +141,14 @@ static const struct ss_cfg_key collector_wide[] = {
      .def_str = "month"},
     {.key = "columns",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(wide_columns),
-     .count_off = C(nwide_columns),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nwide_columns)},
+    {.key = "ignore",
+     .type = SS_CFG_STRARR,
+     .flags = SS_CFG_DYNAMIC | SS_CFG_NONEMPTY,
+     .off = C(wide_ignore),
+     .count_off = C(nwide_ignore)},
     {0},
 };
 
@@ -229,6 +237,7 @@ static const struct ss_cfg_key collector_koha[] = {
     {.key = "resource", .type = SS_CFG_ENUM, .off = C(koha_resource), .choices = koha_resources},
     INT("report_id", C(koha_report_id), 0, 100000000, 0),
     INT("per_page", C(koha_per_page), 1, 1000, 100),
+    INT("max_report_rows", C(koha_max_report_rows), 1, 100000000, 10),
     {.key = "auth",
      .type = SS_CFG_ENUM,
      .off = C(koha_auth),
@@ -320,6 +329,7 @@ static const struct ss_cfg_key collector_top[] = {
     OBJ("http", 0, collector_http),
     OBJ("limits", 0, collector_limits),
     INT("interval_s", C(interval_s), 0, 31536000, 0),
+    BOOL("allow_empty", C(allow_empty), 0),
     LEVEL(C(log_level)),
     {0},
 };
@@ -739,8 +749,15 @@ static int cfg_strlist(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_
     if (n < k->min_items)
         return cfg_error(ctx, SS_AT_KEY, "expected at least %zu entr%s", k->min_items,
                          k->min_items == 1 ? "y" : "ies");
-    if (n > k->max_items)
+    if (k->flags & SS_CFG_DYNAMIC) {
+        char ***slot = (char ***)(base + k->off);
+        *slot = calloc(n ? n : 1, sizeof(**slot));
+        if (!*slot)
+            return cfg_nomem(ctx);
+        items = *slot;
+    } else if (n > k->max_items) {
         return cfg_error(ctx, SS_AT_KEY, "expected at most %zu entries", k->max_items);
+    }
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(v, i);
         cfg_push_index(ctx, i);
@@ -765,6 +782,13 @@ static int cfg_map(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v
 
     if (!json_is_object(v))
         return cfg_error(ctx, SS_AT_KEY, "expected an object of strings");
+    if (k->flags & SS_CFG_DYNAMIC) {
+        struct ss_config_pair **slot = (struct ss_config_pair **)(base + k->off);
+        *slot = calloc(json_object_size(v) + 1, sizeof(**slot));
+        if (!*slot)
+            return cfg_nomem(ctx);
+        pairs = *slot;
+    }
     json_object_foreach(v, mk, mv)
     {
         cfg_push_key(ctx, mk);
@@ -778,7 +802,7 @@ static int cfg_map(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v
         }
         if (mk[0] == '\0')
             return cfg_error(ctx, SS_AT_KEY, "empty key");
-        if (*count == k->max_items)
+        if (!(k->flags & SS_CFG_DYNAMIC) && *count == k->max_items)
             return cfg_error(ctx, SS_AT_KEY, "too many entries (at most %zu)", k->max_items);
         cfg_pop(ctx);
         struct ss_config_pair *p = &pairs[*count];
@@ -1017,22 +1041,37 @@ static void cfg_release(const struct ss_cfg_key *spec, char *base)
         }
         case SS_CFG_STRLIST:
         case SS_CFG_STRARR: {
-            char **items = (char **)(base + k->off);
-            for (size_t i = 0; i < k->max_items; i++) {
+            size_t *count = (size_t *)(base + k->count_off);
+            char **items =
+                (k->flags & SS_CFG_DYNAMIC) ? *(char ***)(base + k->off) : (char **)(base + k->off);
+            size_t n = (k->flags & SS_CFG_DYNAMIC) ? *count : k->max_items;
+            for (size_t i = 0; items && i < n; i++) {
                 free(items[i]);
                 items[i] = NULL;
             }
-            *(size_t *)(base + k->count_off) = 0;
+            if (k->flags & SS_CFG_DYNAMIC) {
+                free(items);
+                *(char ***)(base + k->off) = NULL;
+            }
+            *count = 0;
             break;
         }
         case SS_CFG_MAP: {
-            struct ss_config_pair *pairs = (struct ss_config_pair *)(base + k->off);
-            for (size_t i = 0; i < k->max_items; i++) {
+            size_t *count = (size_t *)(base + k->count_off);
+            struct ss_config_pair *pairs = (k->flags & SS_CFG_DYNAMIC)
+                                               ? *(struct ss_config_pair **)(base + k->off)
+                                               : (struct ss_config_pair *)(base + k->off);
+            size_t n = (k->flags & SS_CFG_DYNAMIC) ? *count : k->max_items;
+            for (size_t i = 0; pairs && i < n; i++) {
                 free(pairs[i].key);
                 free(pairs[i].value);
                 pairs[i].key = pairs[i].value = NULL;
             }
-            *(size_t *)(base + k->count_off) = 0;
+            if (k->flags & SS_CFG_DYNAMIC) {
+                free(pairs);
+                *(struct ss_config_pair **)(base + k->off) = NULL;
+            }
+            *count = 0;
             break;
         }
         case SS_CFG_OBJECT:

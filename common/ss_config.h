@@ -81,10 +81,14 @@ struct ss_collector_config {
                                 cells fill, e.g. "visits" */
     char *wide_period_field; /* "csv.wide.period_field": dataset field that gets the period, default
                                 "month" */
-    struct ss_config_pair wide_columns[SS_CONFIG_MAX_MAP]; /* "csv.wide.columns": header -> period
-                                                              ("Apr-23": "2023-04"); absent: every
-                                                              header that reads as a month */
+    struct ss_config_pair *wide_columns; /* "csv.wide.columns": header -> period ("Apr-23":
+                                            "2023-04"), as many as the file gives (malloc'd);
+                                            absent: every header that reads as a period */
     size_t nwide_columns;
+    char **wide_ignore; /* "csv.wide.ignore": array of column names or glob patterns ("Note*") of
+                           columns that are neither mapped nor periods and are to be left out
+                           without a warning; as many as the file gives (malloc'd) */
+    size_t nwide_ignore;
 
     /* "json": object, optional (kind json) */
     char *json_path; /* "json.path": dotted path to the array of records, e.g. "data.items"; absent:
@@ -97,7 +101,10 @@ struct ss_collector_config {
     long
         koha_report_id; /* "koha.report_id": 0..100000000, default 0 (kind koha_report needs one) */
     long koha_per_page; /* "koha.per_page": 1..1000, default 100 */
-    char *koha_auth;    /* "koha.auth": oauth2 basic; default "oauth2" */
+    long koha_max_report_rows;     /* "koha.max_report_rows": 1..100000000, default 10: the Koha
+                                      instance's SvcMaxReportRows; a report answering that many rows
+                                      was cut short by Koha */
+    char *koha_auth;               /* "koha.auth": oauth2 basic; default "oauth2" */
     char *koha_client_id;          /* "koha.client_id" (oauth2) */
     char *koha_client_secret_file; /* "koha.client_secret_file" (oauth2) */
     char *koha_username;           /* "koha.username" (basic) */
@@ -178,6 +185,8 @@ struct ss_collector_config {
 
     long interval_s; /* "interval_s": 0..31536000, default 0 (run once then exit even without
                         --once) */
+    int allow_empty; /* "allow_empty": bool, default false: an export with no records (an empty
+                        body, or a header and no rows) is a normal outcome, not exit status 6 */
     char *log_level; /* "log_level": as for the daemon */
 };
 

@@ -492,3 +492,34 @@ out:
         csv->stopped = rc;
     return rc;
 }
+
+int ss_csv_join(struct ss_buf *out, const char *const *vals, const size_t *lens, size_t n)
+{
+    int first = 1, rc;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = vals[i];
+        size_t len = lens[i];
+        if (!s)
+            continue;
+        if (!first && (rc = ss_buf_addc(out, ',')) < 0)
+            return rc;
+        first = 0;
+        if (!memchr(s, ',', len) && !memchr(s, '"', len) && !memchr(s, '\n', len) &&
+            !memchr(s, '\r', len)) {
+            if ((rc = ss_buf_add(out, s, len)) < 0)
+                return rc;
+            continue;
+        }
+        if ((rc = ss_buf_addc(out, '"')) < 0)
+            return rc;
+        for (size_t k = 0; k < len; k++) {
+            if (s[k] == '"' && (rc = ss_buf_addc(out, '"')) < 0)
+                return rc;
+            if ((rc = ss_buf_addc(out, s[k])) < 0)
+                return rc;
+        }
+        if ((rc = ss_buf_addc(out, '"')) < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -26,6 +26,8 @@
 
 #include <stddef.h>
 
+#include "ss_buf.h"
+
 struct ss_csv;
 
 struct ss_csv_opts {
@@ -62,6 +64,11 @@ int ss_csv_finish(struct ss_csv *csv);
 
 /* Totals so far. */
 unsigned long ss_csv_records(const struct ss_csv *csv);
+/* Appends the present values (vals[i] NULL: absent, left out) as one CSV
+ * line without a line end, quoting a value that holds a comma, a quote or a
+ * line break: the quarantine's raw text, on both sides of the wire. 0 or a
+ * negative errno from ss_buf. */
+int ss_csv_join(struct ss_buf *out, const char *const *vals, const size_t *lens, size_t n);
 unsigned long long ss_csv_bytes(const struct ss_csv *csv);
 
 #endif

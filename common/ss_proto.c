@@ -5,13 +5,24 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const type_names[] = {
-    [SS_MSG_BATCH] = "batch",
-    [SS_MSG_PING] = "ping",
-    [SS_MSG_ACK] = "ack",
-    [SS_MSG_PONG] = "pong",
+    [SS_MSG_BATCH] = "batch", [SS_MSG_PING] = "ping", [SS_MSG_ACK] = "ack",
+    [SS_MSG_PONG] = "pong",   [SS_MSG_RUN] = "run",
 };
+
+static const char *const event_names[] = {
+    [SS_RUN_BEGIN] = "begin",
+    [SS_RUN_END] = "end",
+};
+
+static const char *const outcome_names[] = {
+    [SS_RUN_COMPLETE] = "complete", [SS_RUN_PARTIAL] = "partial", [SS_RUN_UNCHANGED] = "unchanged",
+    [SS_RUN_EMPTY] = "empty",       [SS_RUN_FAILED] = "failed",   [SS_RUN_REFUSED] = "refused",
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const status_names[] = {
     [SS_ACK_APPLIED] = "applied",
@@ -21,7 +32,20 @@ static const char *const status_names[] = {
 
 const char *ss_ack_status_name(enum ss_ack_status s)
 {
-    return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "?";
+    return (unsigned)s < NELEM(status_names) ? status_names[s] : "?";
+}
+
+const char *ss_run_outcome_name(enum ss_run_outcome o)
+{
+    return (unsigned)o < NELEM(outcome_names) ? outcome_names[o] : "?";
+}
+
+void ss_proto_time(char *dst, size_t len, long long unix_seconds)
+{
+    time_t t = (time_t)unix_seconds;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(dst, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 int ss_proto_valid_name(const char *s)
@@ -72,6 +96,33 @@ int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
             set_int(o, "fields", h->fields) < 0 ||
             json_object_set_new(o, "last", json_boolean(h->last)) < 0)
             goto out;
+        if (h->partial && json_object_set_new(o, "partial", json_true()) < 0)
+            goto out;
+    } else if (h->type == SS_MSG_RUN) {
+        if ((unsigned)h->event >= NELEM(event_names) ||
+            (unsigned)h->outcome >= NELEM(outcome_names)) {
+            rc = -EINVAL;
+            goto out;
+        }
+        if (set_str(o, "event", event_names[h->event]) < 0 ||
+            set_str(o, "dataset", h->dataset) < 0 || set_str(o, "at", h->at) < 0)
+            goto out;
+        if (h->event == SS_RUN_BEGIN) {
+            if ((h->kind[0] && set_str(o, "kind", h->kind) < 0) ||
+                (h->config[0] && set_str(o, "config", h->config) < 0) ||
+                json_object_set_new(o, "full", json_boolean(h->full)) < 0)
+                goto out;
+        } else {
+            if (set_str(o, "outcome", outcome_names[h->outcome]) < 0 ||
+                set_int(o, "exit_status", h->exit_status) < 0 ||
+                set_int(o, "bytes", (long long)h->bytes) < 0 ||
+                set_int(o, "records", (long long)h->nrecords) < 0 ||
+                set_int(o, "rejected", (long long)h->rejected) < 0 ||
+                set_int(o, "batches", h->batches) < 0 || set_int(o, "refused", h->refused) < 0)
+                goto out;
+            if (h->error[0] && set_str(o, "error", h->error) < 0)
+                goto out;
+        }
     } else if (h->type == SS_MSG_ACK) {
         if (set_str(o, "status", ss_ack_status_name(h->status)) < 0 ||
             set_int(o, "accepted", h->accepted) < 0 ||
@@ -91,11 +142,13 @@ out:
     return rc;
 }
 
-int ss_proto_check_id(const void *frame, size_t len, char *err, size_t errlen)
+int ss_proto_check_id(const void *frame, size_t len, int accept_v1, char *err, size_t errlen)
 {
     size_t idlen = strlen(SS_PROTO_ID);
     if (len == idlen && memcmp(frame, SS_PROTO_ID, idlen) == 0)
-        return 0;
+        return SS_PROTO_VERSION;
+    if (accept_v1 && len == strlen(SS_PROTO_ID_V1) && memcmp(frame, SS_PROTO_ID_V1, len) == 0)
+        return 1;
     /* Quote what the peer said, but only printable ASCII and not much of it. */
     char shown[40];
     size_t n = 0;
@@ -107,8 +160,8 @@ int ss_proto_check_id(const void *frame, size_t len, char *err, size_t errlen)
     shown[n] = '\0';
     if (len > strlen(SS_PROTO_ID_PREFIX) &&
         memcmp(frame, SS_PROTO_ID_PREFIX, strlen(SS_PROTO_ID_PREFIX)) == 0)
-        snprintf(err, errlen, "unsupported protocol version \"%s\"; this peer speaks %s", shown,
-                 SS_PROTO_ID);
+        snprintf(err, errlen, "unsupported protocol version \"%s\"; this peer speaks %s%s", shown,
+                 SS_PROTO_ID, accept_v1 ? " (and " SS_PROTO_ID_V1 ")" : "");
     else
         snprintf(err, errlen, "not a shelfsync message (first frame \"%s\", expected %s)", shown,
                  SS_PROTO_ID);
@@ -152,6 +205,56 @@ static int get_u32(json_t *o, const char *key, uint32_t *dst, int required, char
     return 0;
 }
 
+static int get_u64(json_t *o, const char *key, uint64_t *dst, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        snprintf(err, errlen, "header: \"%s\" must be a non-negative integer", key);
+        return -1;
+    }
+    *dst = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int get_bool(json_t *o, const char *key, int *dst, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return 0;
+    if (!json_is_boolean(v)) {
+        snprintf(err, errlen, "header: \"%s\" must be true or false", key);
+        return -1;
+    }
+    *dst = json_is_true(v);
+    return 0;
+}
+
+/* A string of any content, cut (between characters) to fit dst. */
+static int get_text(json_t *o, const char *key, char *dst, size_t dstlen, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return 0;
+    if (!json_is_string(v)) {
+        snprintf(err, errlen, "header: \"%s\" must be a string", key);
+        return -1;
+    }
+    /* Half a UTF-8 character would make the text invalid wherever it goes
+     * next (a log, refused/, a header encoded again). */
+    const char *rs = json_string_value(v);
+    size_t rn = json_string_length(v);
+    if (rn > dstlen - 1) {
+        rn = dstlen - 1;
+        while (rn > 0 && ((unsigned char)rs[rn] & 0xC0) == 0x80)
+            rn--;
+    }
+    memcpy(dst, rs, rn);
+    dst[rn] = '\0';
+    return 0;
+}
+
 static int lookup(const char *const *names, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++)
@@ -184,11 +287,9 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
     }
     json_t *t = json_object_get(o, "type");
     int ti =
-        (t && json_is_string(t))
-            ? lookup(type_names, sizeof(type_names) / sizeof(type_names[0]), json_string_value(t))
-            : -1;
+        (t && json_is_string(t)) ? lookup(type_names, NELEM(type_names), json_string_value(t)) : -1;
     if (ti < 0) {
-        snprintf(err, errlen, "header: \"type\" must be one of batch, ping, ack, pong");
+        snprintf(err, errlen, "header: \"type\" must be one of batch, ping, ack, pong, run");
         goto out;
     }
     h->type = (enum ss_msg_type)ti;
@@ -202,17 +303,52 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
             get_u32(o, "records", &h->records, 1, err, errlen) < 0 ||
             get_u32(o, "fields", &h->fields, 1, err, errlen) < 0)
             goto out;
-        json_t *last = json_object_get(o, "last");
-        if (last && !json_is_boolean(last)) {
-            snprintf(err, errlen, "header: \"last\" must be true or false");
+        if (get_bool(o, "last", &h->last, err, errlen) < 0 ||
+            get_bool(o, "partial", &h->partial, err, errlen) < 0)
+            goto out;
+    } else if (h->type == SS_MSG_RUN) {
+        json_t *ev = json_object_get(o, "event");
+        int ei = (ev && json_is_string(ev))
+                     ? lookup(event_names, NELEM(event_names), json_string_value(ev))
+                     : -1;
+        if (ei < 0) {
+            snprintf(err, errlen, "header: \"event\" must be one of begin, end");
             goto out;
         }
-        h->last = last && json_is_true(last);
+        h->event = (enum ss_run_event)ei;
+        if (get_name(o, "dataset", h->dataset, 1, err, errlen) < 0 ||
+            get_text(o, "at", h->at, sizeof(h->at), err, errlen) < 0)
+            goto out;
+        if (h->event == SS_RUN_BEGIN) {
+            if (get_name(o, "kind", h->kind, 0, err, errlen) < 0 ||
+                get_name(o, "config", h->config, 0, err, errlen) < 0 ||
+                get_bool(o, "full", &h->full, err, errlen) < 0)
+                goto out;
+        } else {
+            json_t *oc = json_object_get(o, "outcome");
+            int oi = (oc && json_is_string(oc))
+                         ? lookup(outcome_names, NELEM(outcome_names), json_string_value(oc))
+                         : -1;
+            if (oi < 0) {
+                snprintf(err, errlen,
+                         "header: \"outcome\" must be one of complete, partial, unchanged, "
+                         "empty, failed, refused");
+                goto out;
+            }
+            h->outcome = (enum ss_run_outcome)oi;
+            if (get_u32(o, "exit_status", &h->exit_status, 0, err, errlen) < 0 ||
+                get_u64(o, "bytes", &h->bytes, err, errlen) < 0 ||
+                get_u64(o, "records", &h->nrecords, err, errlen) < 0 ||
+                get_u64(o, "rejected", &h->rejected, err, errlen) < 0 ||
+                get_u32(o, "batches", &h->batches, 0, err, errlen) < 0 ||
+                get_u32(o, "refused", &h->refused, 0, err, errlen) < 0 ||
+                get_text(o, "error", h->error, sizeof(h->error), err, errlen) < 0)
+                goto out;
+        }
     } else if (h->type == SS_MSG_ACK) {
         json_t *s = json_object_get(o, "status");
         int si = (s && json_is_string(s))
-                     ? lookup(status_names, sizeof(status_names) / sizeof(status_names[0]),
-                              json_string_value(s))
+                     ? lookup(status_names, NELEM(status_names), json_string_value(s))
                      : -1;
         if (si < 0) {
             snprintf(err, errlen, "header: \"status\" must be one of applied, duplicate, refused");
@@ -222,25 +358,8 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
         if (get_u32(o, "accepted", &h->accepted, 0, err, errlen) < 0 ||
             get_u32(o, "quarantined", &h->quarantined, 0, err, errlen) < 0)
             goto out;
-        json_t *r = json_object_get(o, "reason");
-        if (r) {
-            if (!json_is_string(r)) {
-                snprintf(err, errlen, "header: \"reason\" must be a string");
-                goto out;
-            }
-            /* A long reason is cut, but between characters: half a UTF-8
-             * character would make the text invalid wherever it goes next
-             * (a log, refused/, a header encoded again). */
-            const char *rs = json_string_value(r);
-            size_t rn = json_string_length(r);
-            if (rn > SS_PROTO_REASON_MAX) {
-                rn = SS_PROTO_REASON_MAX;
-                while (rn > 0 && ((unsigned char)rs[rn] & 0xC0) == 0x80)
-                    rn--;
-            }
-            memcpy(h->reason, rs, rn);
-            h->reason[rn] = '\0';
-        }
+        if (get_text(o, "reason", h->reason, sizeof(h->reason), err, errlen) < 0)
+            goto out;
     }
     rc = 0;
 out:

@@ -1,10 +1,14 @@
-/* ss_proto: wire protocol v1 between shelfsync-collect and shelfsyncd
+/* ss_proto: wire protocol v2 between shelfsync-collect and shelfsyncd
  * (docs/protocol.md is the specification; this module is its only code).
  *
  * A message is a ZeroMQ multipart message:
- *   frame 0  protocol id, the ASCII bytes "shelfsync/1"
+ *   frame 0  protocol id, the ASCII bytes "shelfsync/2" (a daemon also
+ *            accepts "shelfsync/1": batches without run records)
  *   frame 1  header, a JSON object (at most max_header bytes)
  *   frame 2  payload, only for "batch": the records, binary (below)
+ * A "run" message (header only) records the beginning and the end of a
+ * collector run, so the warehouse knows every run, the ones that sent
+ * nothing included, and which were cut short.
  * The ROUTER side sees the peer's routing id in front of these.
  *
  * Payload: records back to back, each
@@ -28,9 +32,10 @@
 
 #include "ss_buf.h"
 
-#define SS_PROTO_ID "shelfsync/1"
+#define SS_PROTO_ID "shelfsync/2"
+#define SS_PROTO_ID_V1 "shelfsync/1"
 #define SS_PROTO_ID_PREFIX "shelfsync/"
-#define SS_PROTO_VERSION 1
+#define SS_PROTO_VERSION 2
 
 #define SS_PROTO_NAME_MAX 64 /* source, run_id, dataset */
 #define SS_PROTO_REASON_MAX 512
@@ -40,8 +45,24 @@
 enum ss_msg_type {
     SS_MSG_BATCH, /* collector -> daemon */
     SS_MSG_PING,  /* collector -> daemon: are you there? */
-    SS_MSG_ACK,   /* daemon -> collector: the outcome of one batch */
+    SS_MSG_ACK,   /* daemon -> collector: the outcome of one batch or run record */
     SS_MSG_PONG,  /* daemon -> collector */
+    SS_MSG_RUN,   /* collector -> daemon (v2): a run began or ended */
+};
+
+enum ss_run_event {
+    SS_RUN_BEGIN, /* seq 0, before any batch of the run */
+    SS_RUN_END,   /* seq = batches + 1, after the last */
+};
+
+/* How a run ended, as the collector saw it (docs/protocol.md). */
+enum ss_run_outcome {
+    SS_RUN_COMPLETE,  /* everything fetched (delivered, or waiting in the outbox) */
+    SS_RUN_PARTIAL,   /* some records read, not all: cut short, capped, columns unread */
+    SS_RUN_UNCHANGED, /* nothing new since the cursor; nothing sent */
+    SS_RUN_EMPTY,     /* the export held no record */
+    SS_RUN_FAILED,    /* nothing could be read */
+    SS_RUN_REFUSED,   /* the daemon refused batches of the run */
 };
 
 enum ss_ack_status {
@@ -60,6 +81,18 @@ struct ss_header {
     uint32_t records;
     uint32_t fields; /* fields per record */
     int last;        /* last batch of its run */
+    int partial;     /* batch: the fetch was cut short (with last) */
+    /* run (v2) */
+    enum ss_run_event event;
+    char kind[SS_PROTO_NAME_MAX + 1];    /* begin: the source kind */
+    char config[SS_PROTO_NAME_MAX + 1];  /* begin: the config's identity (hex) */
+    int full;                            /* begin: fetched in full, not incrementally */
+    char at[40];                         /* begin: started, end: ended (ISO 8601 UTC) */
+    enum ss_run_outcome outcome;         /* end */
+    uint32_t exit_status;                /* end: the collector's exit status */
+    uint64_t bytes, nrecords, rejected;  /* end: body bytes, records sent, rejected by it */
+    uint32_t batches, refused;           /* end: batches made, batches the daemon refused */
+    char error[SS_PROTO_REASON_MAX + 1]; /* end: what went wrong, "" if nothing */
     /* ack */
     enum ss_ack_status status;
     uint32_t accepted;
@@ -70,10 +103,11 @@ struct ss_header {
 /* Encodes h as the header frame into out (reset first). 0 or negative errno. */
 int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out);
 
-/* Checks frame 0. Returns 0 if it is SS_PROTO_ID; otherwise -1 with a
- * reason fit for a refusal ("unsupported protocol version \"shelfsync/2\"; this daemon speaks
- * shelfsync/1"). */
-int ss_proto_check_id(const void *frame, size_t len, char *err, size_t errlen);
+/* Checks frame 0. Returns the version (2 for SS_PROTO_ID; 1 for
+ * SS_PROTO_ID_V1 when accept_v1); otherwise -1 with a reason fit for a
+ * refusal ("unsupported protocol version \"shelfsync/3\"; this peer speaks
+ * shelfsync/2"). */
+int ss_proto_check_id(const void *frame, size_t len, int accept_v1, char *err, size_t errlen);
 
 /* Decodes and checks a header frame: a JSON object within max_len bytes,
  * every known member of the right type and bounds, names of the safe
@@ -86,6 +120,9 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
 int ss_proto_valid_name(const char *s);
 
 const char *ss_ack_status_name(enum ss_ack_status s);
+const char *ss_run_outcome_name(enum ss_run_outcome o);
+/* A UTC time as ISO 8601 ("2024-05-01T02:00:00Z") for the run record. */
+void ss_proto_time(char *dst, size_t len, long long unix_seconds);
 
 /* Appends one record to a payload. vals[i] NULL means absent. Returns 0 or
  * -E2BIG when the payload buffer's maximum would be passed (nothing appended). */

@@ -66,7 +66,7 @@ static void on_signal(int sig)
 }
 
 struct counters {
-    unsigned long messages, batches, applied, duplicates, refused, dropped, pings;
+    unsigned long messages, batches, applied, duplicates, refused, dropped, pings, runs;
     unsigned long forbidden; /* batches refused by the allow-list (source or authority) */
     unsigned long long accepted, quarantined;
 };
@@ -101,6 +101,7 @@ struct daemon {
     int curve; /* CURVE server with ZAP and allow-list */
     struct zap zap;
     char user[SS_USER_ID_MAX + 1]; /* User-Id of the message being handled ("" without CURVE) */
+    int peer_version;              /* protocol version of the message being handled */
 };
 
 static void usage(FILE *f)
@@ -187,8 +188,10 @@ static int send_reply(struct daemon *d, const struct ss_header *h)
 {
     if (ss_proto_encode_header(h, &d->hdrbuf) < 0)
         return -1;
+    /* Answer in the version the peer spoke. */
+    const char *id = d->peer_version == 1 ? SS_PROTO_ID_V1 : SS_PROTO_ID;
     if (zmq_send(d->router, d->rid, d->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(d->router, SS_PROTO_ID, strlen(SS_PROTO_ID), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(d->router, id, strlen(id), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(d->router, d->hdrbuf.data, d->hdrbuf.len, ZMQ_DONTWAIT) < 0) {
         /* EHOSTUNREACH: the collector went away; it will resend and get a duplicate ack. */
         ss_info("could not send reply (%s): the collector will resend", zmq_strerror(errno));
@@ -250,27 +253,39 @@ static int db_connect(struct daemon *d)
     return -1;
 }
 
-/* The rights of the key that sent the current message, or NULL with the
- * batch refused (and counted). Only the main thread replaces d->zap.allow,
- * so reading it here needs no lock. */
-static const struct ss_allow_entry *batch_rights(struct daemon *d, const struct ss_header *h)
+/* The rights of the key that sent the current message, or NULL with why
+ * set. Only the main thread replaces d->zap.allow, so reading it here needs
+ * no lock. */
+static const struct ss_allow_entry *key_rights(struct daemon *d, const struct ss_header *h,
+                                               char *why, size_t whylen)
 {
-    char why[SS_PROTO_REASON_MAX + 1], rights[256];
+    char rights[256];
     const struct ss_allow_entry *e = d->user[0] ? ss_allow_find(d->zap.allow, d->user) : NULL;
     if (!e) {
-        snprintf(why, sizeof(why),
+        snprintf(why, whylen,
                  "this connection's key %.8s... is not in the allow file (any more): reconnect "
                  "with a listed key",
                  d->user[0] ? d->user : "(none)");
-    } else if (!ss_allow_source_ok(e, h->source)) {
-        ss_allow_describe(e, rights, sizeof(rights));
-        snprintf(why, sizeof(why),
-                 "source \"%s\" is not one this collector's key may write (%.200s): nothing of "
-                 "the batch was loaded",
-                 h->source, rights);
-    } else {
-        return e;
+        return NULL;
     }
+    if (!ss_allow_source_ok(e, h->source)) {
+        ss_allow_describe(e, rights, sizeof(rights));
+        snprintf(why, whylen,
+                 "source \"%s\" is not one this collector's key may write (%.200s): nothing of "
+                 "the %s was loaded",
+                 h->source, rights, h->type == SS_MSG_RUN ? "run record" : "batch");
+        return NULL;
+    }
+    return e;
+}
+
+/* As key_rights, for a batch: a refusal is sent, logged and counted. */
+static const struct ss_allow_entry *batch_rights(struct daemon *d, const struct ss_header *h)
+{
+    char why[SS_PROTO_REASON_MAX + 1];
+    const struct ss_allow_entry *e = key_rights(d, h, why, sizeof(why));
+    if (e)
+        return e;
     d->n.forbidden++;
     ss_warn("batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id, h->seq,
             d->user[0] ? d->user : "(none)", why);
@@ -358,6 +373,69 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
     send_reply(d, &ack);
 }
 
+/* A run record: the beginning or end of a collector run, into ingest.runs. */
+static void handle_run(struct daemon *d, const struct ss_header *h)
+{
+    struct ss_wh_outcome out;
+    struct ss_header ack;
+
+    d->n.runs++;
+    if (d->nframes != 2) {
+        char why[128];
+        snprintf(why, sizeof(why), "a run message has 2 frames after the routing id, not %zu",
+                 d->nframes);
+        ss_warn("run record %s/%s refused: %s", h->source, h->run_id, why);
+        refuse(d, h, why);
+        return;
+    }
+    if (d->curve) {
+        char why[SS_PROTO_REASON_MAX + 1];
+        if (!key_rights(d, h, why, sizeof(why))) {
+            ss_warn("run record %s/%s from key %.8s... refused: %s", h->source, h->run_id,
+                    d->user[0] ? d->user : "(none)", why);
+            refuse(d, h, why);
+            return;
+        }
+    }
+    for (;;) {
+        if (!ss_wh_ok(d->wh)) {
+            db_disconnect(d);
+            if (db_connect(d) < 0)
+                return; /* stopping: no ack, the collector resends */
+        }
+        ss_wh_run(d->wh, h, &out);
+        if (out.result != SS_WH_RETRY)
+            break;
+        long delay = ss_backoff_next(&d->backoff);
+        ss_warn("%s; run record %s/%s kept, retrying in %ld ms", out.reason, h->source, h->run_id,
+                delay);
+        ss_sleep_ms(delay, &stop_requested);
+        if (stop_requested)
+            return;
+    }
+    ss_backoff_reset(&d->backoff);
+    memset(&ack, 0, sizeof(ack));
+    ack.type = SS_MSG_ACK;
+    memcpy(ack.source, h->source, sizeof(ack.source));
+    memcpy(ack.run_id, h->run_id, sizeof(ack.run_id));
+    ack.seq = h->seq;
+    if (out.result == SS_WH_APPLIED) {
+        ack.status = SS_ACK_APPLIED;
+        if (h->event == SS_RUN_BEGIN)
+            ss_info("run %s/%s began (%s)", h->source, h->run_id, h->dataset);
+        else
+            ss_info("run %s/%s ended: %s, exit status %u, %llu records in %u batches%s%s",
+                    h->source, h->run_id, ss_run_outcome_name(h->outcome), h->exit_status,
+                    (unsigned long long)h->nrecords, h->batches, h->error[0] ? ": " : "", h->error);
+    } else {
+        ack.status = SS_ACK_REFUSED;
+        snprintf(ack.reason, sizeof(ack.reason), "%s", out.reason);
+        d->n.refused++;
+        ss_warn("run record %s/%s refused: %s", h->source, h->run_id, out.reason);
+    }
+    send_reply(d, &ack);
+}
+
 static void handle_message(struct daemon *d)
 {
     char err[SS_PROTO_REASON_MAX + 1];
@@ -368,8 +446,9 @@ static void handle_message(struct daemon *d)
         ss_warn("dropped a message of %zu frames: too short to be a shelfsync message", d->nframes);
         return;
     }
-    if (ss_proto_check_id(zmq_msg_data(&d->frames[0]), zmq_msg_size(&d->frames[0]), err,
-                          sizeof(err)) < 0) {
+    d->peer_version = ss_proto_check_id(zmq_msg_data(&d->frames[0]), zmq_msg_size(&d->frames[0]), 1,
+                                        err, sizeof(err));
+    if (d->peer_version < 0) {
         ss_warn("refused a message: %s", err);
         refuse(d, NULL, err);
         return;
@@ -391,6 +470,14 @@ static void handle_message(struct daemon *d)
     }
     case SS_MSG_BATCH:
         handle_batch(d, &h);
+        break;
+    case SS_MSG_RUN:
+        if (d->peer_version < 2) {
+            d->n.dropped++;
+            ss_warn("dropped a run message from %s: protocol 1 has none", h.source);
+            break;
+        }
+        handle_run(d, &h);
         break;
     default:
         d->n.dropped++;

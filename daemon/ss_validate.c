@@ -1,6 +1,8 @@
 /* ss_validate: see ss_validate.h. */
 #include "ss_validate.h"
 
+#include "ss_csv.h"
+
 #include "ss_authmap.h"
 #include "ss_normalise.h"
 
@@ -666,37 +668,9 @@ bad:
 
 int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out)
 {
-    int first = 1;
-    for (size_t i = 0; i < rec->nfields; i++) {
-        int rc;
-        const char *s = rec->vals[i];
-        size_t len = rec->lens[i];
-        /* Absent fields (nothing mapped) are left out, so the text reads
-         * like the source's own line. */
-        if (!s)
-            continue;
-        if (!first && (rc = ss_buf_addc(out, ',')) < 0)
-            return rc;
-        first = 0;
-        int quote = memchr(s, ',', len) || memchr(s, '"', len) || memchr(s, '\n', len) ||
-                    memchr(s, '\r', len);
-        if (!quote) {
-            if ((rc = ss_buf_add(out, s, len)) < 0)
-                return rc;
-            continue;
-        }
-        if ((rc = ss_buf_addc(out, '"')) < 0)
-            return rc;
-        for (size_t k = 0; k < len; k++) {
-            if (s[k] == '"' && (rc = ss_buf_addc(out, '"')) < 0)
-                return rc;
-            if ((rc = ss_buf_addc(out, s[k])) < 0)
-                return rc;
-        }
-        if ((rc = ss_buf_addc(out, '"')) < 0)
-            return rc;
-    }
-    return 0;
+    /* Absent fields (nothing mapped) are left out, so the text reads like
+     * the source's own line. */
+    return ss_csv_join(out, rec->vals, rec->lens, rec->nfields);
 }
 
 int ss_utf8_sanitize(struct ss_buf *out, const char *s, size_t len)

@@ -760,7 +760,7 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
 {
     struct wh_dataset *w = NULL;
     PGresult *res = NULL;
-    char seqs[16], recs[16], batch_id[24], accepted[16], quarantined[16];
+    char seqs[16], recs[16], batch_id[24], accepted[16], quarantined[16], run_ref[24];
     char reason[SS_PROTO_REASON_MAX + 1];
 
     memset(out, 0, sizeof(*out));
@@ -849,12 +849,35 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
         goto db_error_begin;
     PQclear(res);
 
-    const char *ledger_params[] = {h->source, h->run_id, seqs, h->dataset, recs};
+    /* The run's row first: it is locked until COMMIT, so the batches of one
+     * run are applied one after another, whichever daemon has them. */
+    const char *run_params[] = {h->source, h->run_id, h->dataset};
     res = PQexecParams(wh->conn,
-                       "INSERT INTO ingest.batches (source, run_id, seq, dataset, records) "
-                       "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, run_id, seq) DO NOTHING "
-                       "RETURNING batch_id",
-                       5, NULL, ledger_params, NULL, NULL, 0);
+                       "INSERT INTO ingest.runs AS r (source, run_id, dataset, batches_received) "
+                       "VALUES ($1, $2, $3, 1) ON CONFLICT (source, run_id) DO UPDATE SET "
+                       "batches_received = r.batches_received + 1 RETURNING run_ref, "
+                       "(ended_at IS NOT NULL AND batches_received + coalesce(batches_refused, 0) "
+                       ">= coalesce(batches_sent, 0))",
+                       3, NULL, run_params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        goto db_error_ledger;
+    snprintf(run_ref, sizeof(run_ref), "%s", PQgetvalue(res, 0, 0));
+    int run_done = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+
+    const char *ledger_params[] = {h->source,
+                                   h->run_id,
+                                   seqs,
+                                   h->dataset,
+                                   recs,
+                                   run_ref,
+                                   h->last ? "t" : "f",
+                                   h->partial ? "t" : "f"};
+    res = PQexecParams(wh->conn,
+                       "INSERT INTO ingest.batches (source, run_id, seq, dataset, records, "
+                       "run_ref, last, partial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                       "ON CONFLICT (source, run_id, seq) DO NOTHING RETURNING batch_id",
+                       8, NULL, ledger_params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         goto db_error_ledger;
     if (PQntuples(res) == 0) {
@@ -910,11 +933,10 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
         res = PQexecParams(
             wh->conn,
             "INSERT INTO ingest.quarantine AS q (source, dataset, batch_id, line, reason, raw) "
-            "SELECT DISTINCT ON (md5(reason), md5(raw)) $1, $2, $3::bigint, line, reason, raw "
-            "FROM pg_temp.stage_quarantine ORDER BY md5(reason), md5(raw), line "
-            "ON CONFLICT (source, dataset, md5(reason), md5(raw)) DO UPDATE SET "
-            "batch_id = EXCLUDED.batch_id, line = EXCLUDED.line, last_seen = now(), "
-            "seen_count = q.seen_count + 1",
+            "SELECT DISTINCT ON (line, md5(reason), md5(raw)) $1, $2, $3::bigint, line, reason, "
+            "raw FROM pg_temp.stage_quarantine ORDER BY line, md5(reason), md5(raw) "
+            "ON CONFLICT (source, dataset, line, md5(reason), md5(raw)) DO UPDATE SET "
+            "batch_id = EXCLUDED.batch_id, last_seen = now(), seen_count = q.seen_count + 1",
             3, NULL, q_params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             goto db_error_quarantine;
@@ -930,6 +952,14 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         goto db_error_ledger;
     PQclear(res);
+    if (run_done) {
+        /* The last batch of an ended run: its keys are needed no more. */
+        res = PQexecParams(wh->conn, "DELETE FROM ingest.run_keys WHERE run_ref = $1", 1, NULL,
+                           (const char *[]){run_ref}, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            goto db_error_ledger;
+        PQclear(res);
+    }
     res = PQexec(wh->conn, "COMMIT");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         goto db_error_commit;
@@ -957,5 +987,116 @@ db_error_quarantine:
 db_error_commit:
     db_fail(wh, res, "COMMIT", out);
 done:
+    PQclear(res);
+}
+
+/* A run record: the run begins (a row in ingest.runs; an older run of the
+ * source still "running" was abandoned) or ends (its outcome and counts; a
+ * partial run marks its batches; its duplicate keys are let go once every
+ * batch is in). One transaction; idempotent, so a record sent twice does
+ * no harm. */
+void ss_wh_run(struct ss_wh *wh, const struct ss_header *h, struct ss_wh_outcome *out)
+{
+    PGresult *res = NULL;
+    char u[6][24];
+
+    memset(out, 0, sizeof(*out));
+    res = PQexec(wh->conn, "BEGIN");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(res);
+    if (h->event == SS_RUN_BEGIN) {
+        const char *p[] = {h->source,
+                           h->run_id,
+                           h->dataset,
+                           h->kind[0] ? h->kind : NULL,
+                           h->config[0] ? h->config : NULL,
+                           h->full ? "t" : "f",
+                           h->at[0] ? h->at : NULL};
+        res = PQexecParams(
+            wh->conn,
+            "INSERT INTO ingest.runs (source, run_id, dataset, kind, config, full_fetch, "
+            "started_at) VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now())) "
+            "ON CONFLICT (source, run_id) DO UPDATE SET kind = EXCLUDED.kind, config = "
+            "EXCLUDED.config, full_fetch = EXCLUDED.full_fetch, started_at = EXCLUDED.started_at",
+            7, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            goto fail;
+        PQclear(res);
+        res = PQexecParams(wh->conn,
+                           "UPDATE ingest.runs SET outcome = 'abandoned' WHERE source = $1 AND "
+                           "run_id <> $2 AND outcome = 'running' AND ended_at IS NULL AND "
+                           "started_at IS NOT NULL AND started_at <= coalesce($3::timestamptz, "
+                           "now())",
+                           3, NULL, (const char *[]){h->source, h->run_id, p[6]}, NULL, NULL, 0);
+    } else {
+        snprintf(u[0], sizeof(u[0]), "%u", h->exit_status);
+        snprintf(u[1], sizeof(u[1]), "%llu", (unsigned long long)h->bytes);
+        snprintf(u[2], sizeof(u[2]), "%llu", (unsigned long long)h->nrecords);
+        snprintf(u[3], sizeof(u[3]), "%llu", (unsigned long long)h->rejected);
+        snprintf(u[4], sizeof(u[4]), "%u", h->batches);
+        snprintf(u[5], sizeof(u[5]), "%u", h->refused);
+        const char *p[] = {h->source,
+                           h->run_id,
+                           h->dataset,
+                           h->at[0] ? h->at : NULL,
+                           ss_run_outcome_name(h->outcome),
+                           u[0],
+                           u[1],
+                           u[2],
+                           u[3],
+                           u[4],
+                           u[5],
+                           h->error[0] ? h->error : NULL};
+        res = PQexecParams(
+            wh->conn,
+            "INSERT INTO ingest.runs AS r (source, run_id, dataset, ended_at, outcome, "
+            "exit_status, bytes, records_sent, rejected_by_collector, batches_sent, "
+            "batches_refused, error) VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5, "
+            "$6, $7, $8, $9, $10, $11, $12) ON CONFLICT (source, run_id) DO UPDATE SET "
+            "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, exit_status = "
+            "EXCLUDED.exit_status, bytes = EXCLUDED.bytes, records_sent = EXCLUDED.records_sent, "
+            "rejected_by_collector = EXCLUDED.rejected_by_collector, batches_sent = "
+            "EXCLUDED.batches_sent, batches_refused = EXCLUDED.batches_refused, error = "
+            "EXCLUDED.error RETURNING run_ref, outcome, batches_received + batches_refused >= "
+            "batches_sent",
+            12, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+            goto fail;
+        char ref[24];
+        snprintf(ref, sizeof(ref), "%s", PQgetvalue(res, 0, 0));
+        int partial = strcmp(PQgetvalue(res, 0, 1), "partial") == 0;
+        int all_in = PQgetvalue(res, 0, 2)[0] == 't';
+        PQclear(res);
+        res = NULL;
+        if (partial) {
+            res = PQexecParams(wh->conn,
+                               "UPDATE ingest.batches SET partial = true WHERE run_ref = $1 AND "
+                               "NOT partial",
+                               1, NULL, (const char *[]){ref}, NULL, NULL, 0);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                goto fail;
+            PQclear(res);
+        }
+        /* The run's keys are needed only while batches of it may come. */
+        res = PQexecParams(
+            wh->conn,
+            "DELETE FROM ingest.run_keys WHERE (run_ref = $1::bigint AND $2::boolean) OR "
+            "run_ref IN (SELECT run_ref FROM ingest.runs WHERE ended_at < now() - "
+            "interval '1 day')",
+            2, NULL, (const char *[]){ref, all_in ? "t" : "f"}, NULL, NULL, 0);
+    }
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(res);
+    res = PQexec(wh->conn, "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        goto fail;
+    PQclear(res);
+    out->result = SS_WH_APPLIED;
+    return;
+fail:
+    db_fail(wh, res, h->event == SS_RUN_BEGIN ? "the run record (begin)" : "the run record (end)",
+            out);
     PQclear(res);
 }

@@ -67,4 +67,8 @@ int ss_wh_ok(struct ss_wh *wh);
 void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
                  const struct ss_wh_limits *limits, struct ss_wh_outcome *out);
 
+/* Records a run's beginning or end (a SS_MSG_RUN header) in ingest.runs, in
+ * one transaction: SS_WH_APPLIED, SS_WH_RETRY (as above) or SS_WH_REFUSED. */
+void ss_wh_run(struct ss_wh *wh, const struct ss_header *h, struct ss_wh_outcome *out);
+
 #endif

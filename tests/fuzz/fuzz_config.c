@@ -63,21 +63,28 @@ static void check_collector(const struct ss_collector_config *c)
     for (size_t i = 0; i < c->nendpoints; i++)
         if (!c->endpoints[i])
             __builtin_trap();
-    if (c->ncsv_columns > SS_CONFIG_MAX_MAP || c->nwide_columns > SS_CONFIG_MAX_MAP ||
-        c->nvalue_maps > SS_CONFIG_MAX_MAP || c->ntransforms > SS_CONFIG_MAX_MAP ||
-        c->nmapping > SS_CONFIG_MAX_MAP || c->nconstants > SS_CONFIG_MAX_MAP ||
-        c->nhttp_headers > SS_CONFIG_MAX_MAP)
+    if (c->ncsv_columns > SS_CONFIG_MAX_MAP || (c->nwide_columns && !c->wide_columns) ||
+        (c->nwide_ignore && !c->wide_ignore) || c->nvalue_maps > SS_CONFIG_MAX_MAP ||
+        c->ntransforms > SS_CONFIG_MAX_MAP || c->nmapping > SS_CONFIG_MAX_MAP ||
+        c->nconstants > SS_CONFIG_MAX_MAP || c->nhttp_headers > SS_CONFIG_MAX_MAP)
         __builtin_trap();
     if (!c->csv_header && c->ncsv_columns == 0)
         __builtin_trap();
     for (size_t i = 0; i < c->nmapping; i++)
         if (!c->mapping[i].key || !c->mapping[i].value)
             __builtin_trap();
+    for (size_t i = 0; i < c->nwide_columns; i++)
+        if (!c->wide_columns[i].key || !c->wide_columns[i].value)
+            __builtin_trap();
+    for (size_t i = 0; i < c->nwide_ignore; i++)
+        if (!c->wide_ignore[i] || !c->wide_ignore[i][0])
+            __builtin_trap();
     for (size_t i = 0; i < c->nvalue_maps; i++)
         if (!c->value_maps[i].field || c->value_maps[i].npairs > SS_CONFIG_MAX_VALUES)
             __builtin_trap();
     in_range(c->koha_report_id, 0, 100000000);
     in_range(c->koha_per_page, 1, 1000);
+    in_range(c->koha_max_report_rows, 1, 100000000);
     in_range(c->folio_limit, 1, 10000);
     in_range(c->batch_records, 1, 100000);
     in_range(c->batch_max_bytes, 4096, 268435456);

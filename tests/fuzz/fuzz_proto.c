@@ -45,16 +45,26 @@ static int same_header(const struct ss_header *a, const struct ss_header *b)
            strcmp(a->dataset, b->dataset) == 0 && a->records == b->records &&
            a->fields == b->fields && a->last == b->last && a->status == b->status &&
            a->accepted == b->accepted && a->quarantined == b->quarantined &&
-           strcmp(a->reason, b->reason) == 0;
+           strcmp(a->reason, b->reason) == 0 && a->partial == b->partial &&
+           (a->type != SS_MSG_RUN ||
+            (a->event == b->event && strcmp(a->at, b->at) == 0 &&
+             (a->event == SS_RUN_BEGIN
+                  ? strcmp(a->kind, b->kind) == 0 && strcmp(a->config, b->config) == 0 &&
+                        a->full == b->full
+                  : a->outcome == b->outcome && a->exit_status == b->exit_status &&
+                        a->bytes == b->bytes && a->nrecords == b->nrecords &&
+                        a->rejected == b->rejected && a->batches == b->batches &&
+                        a->refused == b->refused && strcmp(a->error, b->error) == 0)));
 }
 
 static void fuzz_id(const uint8_t *data, size_t size)
 {
     char err[256];
     err[0] = '\0';
-    int rc = ss_proto_check_id(data, size, err, sizeof(err));
-    int exact = size == strlen(SS_PROTO_ID) && memcmp(data, SS_PROTO_ID, size) == 0;
-    if (rc == 0 ? !exact : (rc != -1 || exact))
+    int rc = ss_proto_check_id(data, size, 1, err, sizeof(err));
+    int v2 = size == strlen(SS_PROTO_ID) && memcmp(data, SS_PROTO_ID, size) == 0;
+    int v1 = size == strlen(SS_PROTO_ID_V1) && memcmp(data, SS_PROTO_ID_V1, size) == 0;
+    if (rc == 2 ? !v2 : rc == 1 ? !v1 : (rc != -1 || v1 || v2))
         __builtin_trap();
     if (rc < 0) {
         check_err(err, sizeof(err));
@@ -65,7 +75,7 @@ static void fuzz_id(const uint8_t *data, size_t size)
     }
     /* A short error buffer truncates, never overflows. */
     char tiny[8];
-    if (rc < 0 && (ss_proto_check_id(data, size, tiny, sizeof(tiny)) != -1 ||
+    if (rc < 0 && (ss_proto_check_id(data, size, 1, tiny, sizeof(tiny)) != -1 ||
                    strnlen(tiny, sizeof(tiny)) != sizeof(tiny) - 1))
         __builtin_trap();
 }

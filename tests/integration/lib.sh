@@ -402,6 +402,13 @@ it_collect_wait() {
     return "$st"
 }
 
+# it_cursor STATE_DIR: print the cursor a collector saved in STATE_DIR/cursor
+# (the "cursor" member of its JSON), nothing when there is none.
+it_cursor() {
+    [[ -e $1/cursor ]] || return 0
+    ss_python -c 'import json, sys; print(json.load(open(sys.argv[1]))["cursor"])' "$1/cursor"
+}
+
 # ---------------------------------------------------------------------------
 
 # it_wait_for CMD TIMEOUT_S: evaluate the shell command CMD (in this shell, so

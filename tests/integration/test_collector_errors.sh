@@ -47,7 +47,8 @@ it_collector_config "$IT_DIR/later.json" later "http://127.0.0.1:$IT_HTTP_PORT/l
     '"send": {"ack_timeout_ms": 500, "give_up_after_s": 2}, "batch": {"records": 3}'
 st=0; it_collect "$IT_DIR/later.json" || st=$?
 it_assert_eq 3 "$st" "exit status with unacked batches"
-it_assert_eq 3 "$(ls "$IT_DIR/state-later/outbox" | wc -l)" "batches kept in the outbox"
+it_assert_eq 3 "$(ls "$IT_DIR/state-later/outbox" | grep -c '\.batch$')" "batches kept in the outbox"
+it_assert_eq 2 "$(ls "$IT_DIR/state-later/outbox" | grep -c '\.run$')" "the run's records kept with them"
 grep -q "giving up for now; 3 batches stay in the outbox" "$IT_DIR/collect-later.log" || it_fail "message not found"
 
 it_log "daemon back: the next run delivers the old batches first, then its own"
@@ -59,6 +60,8 @@ it_assert_eq 0 "$st" "exit status"
 grep -q "3 batches left in the outbox by an earlier run" "$IT_DIR/collect-later.log" || it_fail "old batches not announced"
 it_assert_eq 0 "$(ls "$IT_DIR/state-later/outbox" | wc -l)" "outbox empty"
 it_assert_eq 4 "$(it_psql "SELECT count(*) FROM core.loans WHERE source = 'later'")" "rows loaded once"
-grep -q "unchanged since the last run" "$IT_DIR/collect-later.log" || it_fail "the export was fetched again although its batches were safe"
-it_assert_eq 3 "$(it_psql "SELECT count(*) FROM ingest.batches WHERE source = 'later'")" "the kept batches, and no second fetch"
+! grep -q "unchanged since the last run" "$IT_DIR/collect-later.log" || it_fail "the first run gave up, yet its cursor was used"
+it_assert_eq 6 "$(it_psql "SELECT count(*) FROM ingest.batches WHERE source = 'later'")" "the kept batches, and the second run's full fetch (a run that gave up does not move the cursor)"
+it_assert_eq "complete|3|complete|0" "$(it_psql "SELECT string_agg(outcome || '|' || exit_status, '|' ORDER BY run_id) FROM ingest.runs WHERE source = 'later'")" \
+    "both runs recorded: the first gave up (exit 3), the second delivered"
 it_daemon_stop

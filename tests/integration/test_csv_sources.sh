@@ -120,7 +120,7 @@ E99999901|Riverside Library|2023-05-01|2023-05-31|Automatic counter|1100
 E99999901|Riverside Library|2023-07-01|2023-07-31|Automatic counter|1300" \
     "$(it_psql "SELECT authority_code, service_point, period_start, period_end, count_type, visits
                 FROM core.visits ORDER BY service_point, period_start")" "visits by month"
-it_assert_eq "5|line 5: 9 fields where the header has 8|Exampleshire,Extra Cell Library,Automatic counter,1,2,3,4,10,99" \
+it_assert_eq "5|line 5: 9 fields where the header has 8|Exampleshire,Extra Cell Library,Automatic counter" \
     "$(it_psql "SELECT line || '|' || reason || '|' || raw FROM ingest.quarantine WHERE source = 'vwide'")" \
     "wide row with a cell too many quarantined at its own line"
 it_collect "$IT_DIR/vwide.json" || it_fail "second wide run exited with $?"

@@ -36,10 +36,12 @@ open(d + "/utf8.bin", "wb").write(rec(2, good) + rec(3, badutf))
 PY
 
 it_log "a message of another protocol version is refused with a reason"
-out=$(peer 'shelfsync/2' '{"type":"ping"}') || it_fail "no reply to a shelfsync/2 message"
-[[ $out == *'"status":"refused"'*'unsupported protocol version \"shelfsync/2\"'* ]] || it_fail "unexpected reply: $out"
+out=$(peer 'shelfsync/3' '{"type":"ping"}') || it_fail "no reply to a shelfsync/3 message"
+[[ $out == *'"status":"refused"'*'unsupported protocol version \"shelfsync/3\"'* ]] || it_fail "unexpected reply: $out"
 
-it_log "ping is answered"
+it_log "ping is answered, in protocol 2 and in protocol 1 (the daemon still speaks it)"
+out=$(peer 'shelfsync/2' '{"type":"ping","source":"p","run_id":"r","seq":1}') || it_fail "no pong"
+[[ $out == *'"type":"pong"'* ]] || it_fail "unexpected reply: $out"
 out=$(peer 'shelfsync/1' '{"type":"ping","source":"p","run_id":"r","seq":1}') || it_fail "no pong"
 [[ $out == *'"type":"pong"'* ]] || it_fail "unexpected reply: $out"
 

@@ -112,13 +112,17 @@ static void test_proto_header_over_limit_refused(void **state)
 static void test_proto_unknown_version_refused_with_reason(void **state)
 {
     char err[256];
-    assert_int_equal(ss_proto_check_id("shelfsync/1", 11, err, sizeof(err)), 0);
-    assert_int_equal(ss_proto_check_id("shelfsync/2", 11, err, sizeof(err)), -1);
-    assert_string_equal(err, "unsupported protocol version \"shelfsync/2\"; this peer speaks "
-                             "shelfsync/1");
-    assert_int_equal(ss_proto_check_id("GET / HTTP/1.1", 14, err, sizeof(err)), -1);
+    assert_int_equal(ss_proto_check_id("shelfsync/2", 11, 0, err, sizeof(err)), 2);
+    assert_int_equal(ss_proto_check_id("shelfsync/1", 11, 1, err, sizeof(err)), 1);
+    assert_int_equal(ss_proto_check_id("shelfsync/1", 11, 0, err, sizeof(err)), -1);
+    assert_string_equal(err, "unsupported protocol version \"shelfsync/1\"; this peer speaks "
+                             "shelfsync/2");
+    assert_int_equal(ss_proto_check_id("shelfsync/3", 11, 1, err, sizeof(err)), -1);
+    assert_string_equal(err, "unsupported protocol version \"shelfsync/3\"; this peer speaks "
+                             "shelfsync/2 (and shelfsync/1)");
+    assert_int_equal(ss_proto_check_id("GET / HTTP/1.1", 14, 1, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not a shelfsync message"));
-    assert_int_equal(ss_proto_check_id("\x01\x02", 2, err, sizeof(err)), -1);
+    assert_int_equal(ss_proto_check_id("\x01\x02", 2, 1, err, sizeof(err)), -1);
 }
 
 static void test_payload_records_round_trip_with_absent_fields(void **state)
