@@ -21,13 +21,13 @@ struct wh_dataset {
     const struct ss_dataset *ds;
     struct ss_column cols[SS_DATASET_MAX_COLUMNS];
     size_t ncols;
-    char *copy_sql;    /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
-    char *upsert_sql;  /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
-                          history, the INSERT of new versions */
-    char *close_sql;   /* history: UPDATE ... SET valid_to that ends changed versions */
-    char *succeed_sql; /* history: ends the open version a closing (NULL -> value) replaces */
-    char *rerun_sql;   /* DELETE from staging what an earlier batch of the run wrote */
-    char keys[512];    /* the key columns, for messages */
+    char *copy_sql;     /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
+    char *upsert_sql;   /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
+                           history, the INSERT of new versions */
+    char *close_sql;    /* history: UPDATE ... SET valid_to that ends changed versions */
+    char *succeed_sql;  /* history: ends the open version a closing (NULL -> value) replaces */
+    char *coverage_sql; /* the months per authority the staged rows fall in, or NULL */
+    char keys[512];     /* the key columns, for messages */
 };
 
 /* One natural key seen in a batch: where, and with which values. */
@@ -35,6 +35,16 @@ struct dup_slot {
     uint64_t key; /* hash of the key columns' text; 0: empty */
     uint64_t values;
     uint32_t line;
+};
+
+/* A record of the batch that passed validation: its COPY line in wh->copy,
+ * where it starts in the payload (to quarantine it after all), its hashes. */
+struct good {
+    size_t copy_off, copy_len;
+    size_t rec_off;
+    uint32_t line;
+    uint64_t key, values;
+    int drop; /* an earlier batch of the run gave its key */
 };
 
 struct ss_wh {
@@ -51,7 +61,10 @@ struct ss_wh {
     struct ss_authmap *authorities; /* ref.authority and its aliases, by key */
     struct dup_slot *dups;          /* natural keys seen in the batch being applied */
     size_t ndups;                   /* slots allocated, a power of two */
-    char auth_generation[64];       /* the ref.meta authorities_generation it was built from */
+    struct good *goods;             /* the batch's good records, in order */
+    size_t ngoods, goods_cap;
+    struct ss_buf keys;       /* COPY text of their key hashes (run-wide duplicates) */
+    char auth_generation[64]; /* the ref.meta authorities_generation it was built from */
 };
 
 struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, char *err,
@@ -97,6 +110,7 @@ struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, cha
     ss_buf_init(&wh->copy, SS_WH_COPY_MAX);
     ss_buf_init(&wh->quar, SS_WH_COPY_MAX);
     ss_buf_init(&wh->raw, 1 << 20);
+    ss_buf_init(&wh->keys, (size_t)256 << 20);
     return wh;
 }
 
@@ -109,10 +123,12 @@ void ss_wh_free(struct ss_wh *wh)
         free(wh->sets[i].upsert_sql);
         free(wh->sets[i].close_sql);
         free(wh->sets[i].succeed_sql);
-        free(wh->sets[i].rerun_sql);
+        free(wh->sets[i].coverage_sql);
     }
     ss_authmap_free(wh->authorities);
     free(wh->dups);
+    free(wh->goods);
+    ss_buf_free(&wh->keys);
     ss_buf_free(&wh->copy);
     ss_buf_free(&wh->quar);
     ss_buf_free(&wh->raw);
@@ -339,29 +355,38 @@ static int build_sql(struct wh_dataset *w, struct ss_buf *b, PGconn *conn, char 
     if (w->ds->load == SS_LOAD_HISTORY && build_history_sql(w, b) < 0)
         rc = -1;
 
-    /* A record whose key an earlier batch of the same run already wrote is a
-     * duplicate within one export: found, taken out of staging, quarantined.
-     * A correlated probe per staged row, so the key's index is used whatever
-     * the planner thinks of the staging table (a join scanned the whole
-     * table each batch). */
-    ss_buf_reset(b);
-    ss_buf_printf(b,
-                  "SELECT s.ord, (SELECT seq FROM ingest.batches WHERE batch_id = x.batch_id), "
-                  "x.same FROM pg_temp.stage_%s AS s CROSS JOIN LATERAL (SELECT t.batch_id, (",
-                  short_name);
-    column_list(b, w, "t", 0);
-    ss_buf_adds(b, ") IS NOT DISTINCT FROM (");
-    column_list(b, w, "s", 0);
-    ss_buf_printf(b, ") AS same FROM %s AS t WHERE ", w->ds->table);
-    keys_match(b, w, "t", "s");
-    /* The run's earlier batches, once (an InitPlan), not joined: a join let
-     * the planner redo every probe for each of them. */
-    ss_buf_printf(b,
-                  "%s LIMIT 1) AS x WHERE x.batch_id = ANY (ARRAY(SELECT batch_id FROM "
-                  "ingest.batches WHERE source = $1 AND run_id = $2 AND batch_id <> "
-                  "$3::bigint))",
-                  w->ds->load == SS_LOAD_HISTORY ? " AND t.valid_to IS NULL" : "");
-    w->rerun_sql = strdup(b->data);
+    /* Coverage: the calendar months of each authority the batch loaded
+     * facts for, from its count period or else its first key date, for
+     * ingest.batch_coverage (the views' "rests on a partial run"). */
+    const char *auth = NULL, *from = NULL, *to = NULL;
+    for (i = 0; i < w->ncols; i++) {
+        int f = w->cols[i].field;
+        if (f >= 0 && w->ds->fields[f].type == SS_FT_AUTHORITY && !auth)
+            auth = w->cols[i].name;
+        if (f < 0 && strcmp(w->cols[i].name, "period_start") == 0)
+            from = w->cols[i].name;
+        if (f < 0 && strcmp(w->cols[i].name, "period_end") == 0)
+            to = w->cols[i].name;
+    }
+    for (i = 0; !from && i < w->ncols; i++) {
+        int f = w->cols[i].field;
+        if (f >= 0 && w->cols[i].key && w->cols[i].part == 0 &&
+            (w->ds->fields[f].type == SS_FT_DATE || w->ds->fields[f].type == SS_FT_TIMESTAMP))
+            from = to = w->cols[i].name;
+    }
+    if (auth && from) {
+        ss_buf_reset(b);
+        ss_buf_printf(b,
+                      "INSERT INTO ingest.batch_coverage (batch_id, dataset, authority_code, "
+                      "month) SELECT DISTINCT $1::bigint, '%s', s.%s, m::date FROM "
+                      "pg_temp.stage_%s AS s CROSS JOIN LATERAL generate_series("
+                      "date_trunc('month', s.%s), date_trunc('month', s.%s), interval '1 month') "
+                      "AS m WHERE s.%s IS NOT NULL ON CONFLICT DO NOTHING",
+                      w->ds->name, auth, short_name, from, to, auth);
+        w->coverage_sql = strdup(b->data);
+        if (!w->coverage_sql)
+            rc = -1;
+    }
     struct ss_buf names;
     ss_buf_init(&names, sizeof(w->keys) - 1);
     for (i = 0; i < w->ncols; i++)
@@ -369,8 +394,6 @@ static int build_sql(struct wh_dataset *w, struct ss_buf *b, PGconn *conn, char 
             ss_buf_printf(&names, "%s%s", names.len ? ", " : "", w->cols[i].name);
     snprintf(w->keys, sizeof(w->keys), "%s", names.data ? names.data : "");
     ss_buf_free(&names);
-    if (!w->rerun_sql)
-        rc = -1;
     if (!w->copy_sql || !w->upsert_sql) {
         snprintf(err, errlen, "out of memory");
         rc = -1;
@@ -393,7 +416,9 @@ int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen)
                  /* Small statements on one batch: compiling them costs more than it saves. */
                  "SET jit = off;"
                  "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
-                 "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA",
+                 "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA;"
+                 "CREATE TEMP TABLE IF NOT EXISTS stage_keys (ord bigint, key_hash bigint, line "
+                 "bigint, values_hash bigint) ON COMMIT DELETE ROWS",
                  err, errlen) < 0)
         goto out;
     wh->maxf = 2;
@@ -557,7 +582,7 @@ static uint64_t fnv(uint64_t h, const char *p, size_t n)
     return h;
 }
 
-/* Sizes the key table for a batch of n records. */
+/* Sizes the key table and the good-record list for a batch of n records. */
 static int dups_reset(struct ss_wh *wh, size_t n)
 {
     size_t want = 64;
@@ -571,29 +596,60 @@ static int dups_reset(struct ss_wh *wh, size_t n)
         wh->ndups = want;
     }
     memset(wh->dups, 0, wh->ndups * sizeof(*wh->dups));
+    if (n > wh->goods_cap) {
+        struct good *g = realloc(wh->goods, n * sizeof(*g));
+        if (!g)
+            return -1;
+        wh->goods = g;
+        wh->goods_cap = n;
+    }
+    wh->ngoods = 0;
     return 0;
 }
 
-/* Looks up the natural key of a validated COPY line ("ord\tcol\tcol...\n")
- * among the batch's earlier records. Returns 0 for a new key (remembered),
- * or 1 with a reason for a repeat: the same fact twice, or two different
- * values for one fact, are both for the source to sort out. */
-static int batch_duplicate(struct ss_wh *wh, const struct wh_dataset *w, const char *text,
-                           size_t len, uint32_t line, char *reason, size_t reasonlen)
+/* The natural-key and other-values hashes of a validated COPY line
+ * ("ord\tcol\tcol...\n"): the same key means the same fact. */
+static void line_hashes(const struct wh_dataset *w, const char *text, size_t len, uint64_t *key,
+                        uint64_t *values)
 {
-    uint64_t key = 1469598103934665603ULL, values = key;
+    uint64_t k = 1469598103934665603ULL, v = k;
     const char *p = memchr(text, '\t', len), *end = text + len - 1; /* skip ord and '\n' */
     for (size_t c = 0; p && p < end && c < w->ncols; c++) {
         const char *start = p + 1, *tab = memchr(start, '\t', (size_t)(end - start));
         const char *stop = tab ? tab : end;
         if (w->cols[c].key)
-            key = fnv(fnv(key, start, (size_t)(stop - start)), "\t", 1);
+            k = fnv(fnv(k, start, (size_t)(stop - start)), "\t", 1);
         else
-            values = fnv(fnv(values, start, (size_t)(stop - start)), "\t", 1);
+            v = fnv(fnv(v, start, (size_t)(stop - start)), "\t", 1);
         p = tab;
     }
-    if (!key)
-        key = 1;
+    /* Stored as a signed bigint; 0 marks an empty slot here. */
+    *key = k ? k : 1;
+    *values = v;
+}
+
+/* The reason a record repeating a key of an earlier one (in this batch or
+ * an earlier batch of the run) is quarantined: the same fact twice, or two
+ * different values for one fact, are both for the source to sort out. The
+ * text names only lines, so it is the same whatever the batch boundaries. */
+static void repeat_reason(char *reason, size_t len, const struct wh_dataset *w, uint32_t line,
+                          uint32_t first, int same)
+{
+    if (same)
+        snprintf(reason, len, "line %u repeats line %u exactly (same %.300s): not loaded twice",
+                 line, first, w->keys);
+    else
+        snprintf(reason, len,
+                 "line %u has the same %.300s as line %u but different values: kept line %u, "
+                 "which is right is for the source to say",
+                 line, w->keys, first, first);
+}
+
+/* Looks the record's key up among the batch's earlier records. Returns 0
+ * for a new key (remembered), or 1 with a reason for a repeat. */
+static int batch_duplicate(struct ss_wh *wh, const struct wh_dataset *w, uint64_t key,
+                           uint64_t values, uint32_t line, char *reason, size_t reasonlen)
+{
     size_t i = (size_t)key & (wh->ndups - 1);
     while (wh->dups[i].key && wh->dups[i].key != key)
         i = (i + 1) & (wh->ndups - 1);
@@ -601,104 +657,8 @@ static int batch_duplicate(struct ss_wh *wh, const struct wh_dataset *w, const c
         wh->dups[i] = (struct dup_slot){key, values, line};
         return 0;
     }
-    if (wh->dups[i].values == values)
-        snprintf(reason, reasonlen,
-                 "line %u repeats line %u exactly (same %.300s): not loaded twice", line,
-                 wh->dups[i].line, w->keys);
-    else
-        snprintf(reason, reasonlen,
-                 "line %u has the same %.300s as line %u but different values: kept line %u, "
-                 "which is right is for the source to say",
-                 line, w->keys, wh->dups[i].line, wh->dups[i].line);
+    repeat_reason(reason, reasonlen, w, line, wh->dups[i].line, wh->dups[i].values == values);
     return 1;
-}
-
-struct rerun_hit {
-    uint32_t ord;
-    uint32_t seq;
-    int same;
-};
-
-static int cmp_hit(const void *a, const void *b)
-{
-    const struct rerun_hit *x = a, *y = b;
-    return x->ord < y->ord ? -1 : x->ord > y->ord;
-}
-
-/* Takes out of staging the records whose key an earlier batch of this run
- * wrote, and quarantines them. Returns how many, or -1 with res set on a
- * database error. */
-static int rerun_duplicates(struct ss_wh *wh, const struct wh_dataset *w, const struct ss_header *h,
-                            const char *batch_id, const void *payload, size_t len,
-                            const struct ss_wh_limits *limits, PGresult **failed)
-{
-    const char *params[] = {h->source, h->run_id, batch_id};
-    PGresult *res = PQexecParams(wh->conn, w->rerun_sql, 3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        *failed = res;
-        return -1;
-    }
-    int n = PQntuples(res);
-    if (n == 0) {
-        PQclear(res);
-        return 0;
-    }
-    struct rerun_hit *hits = calloc((size_t)n, sizeof(*hits));
-    struct ss_buf ords;
-    ss_buf_init(&ords, (size_t)n * 12 + 16);
-    if (!hits) {
-        PQclear(res);
-        *failed = NULL;
-        return -1;
-    }
-    ss_buf_addc(&ords, '{');
-    for (int i = 0; i < n; i++) {
-        hits[i].ord = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
-        hits[i].seq = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
-        hits[i].same = PQgetvalue(res, i, 2)[0] == 't';
-        ss_buf_printf(&ords, "%s%u", i ? "," : "", hits[i].ord);
-    }
-    ss_buf_addc(&ords, '}');
-    PQclear(res);
-    char del[160];
-    snprintf(del, sizeof(del), "DELETE FROM pg_temp.stage_%s WHERE ord = ANY($1::bigint[])",
-             w->ds->name);
-    const char *dparams[] = {ords.data};
-    res = PQexecParams(wh->conn, del, 1, NULL, dparams, NULL, NULL, 0);
-    ss_buf_free(&ords);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        free(hits);
-        *failed = res;
-        return -1;
-    }
-    PQclear(res);
-    qsort(hits, (size_t)n, sizeof(*hits), cmp_hit);
-
-    struct ss_payload_reader rd;
-    struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
-    char reason[SS_PROTO_REASON_MAX + 1];
-    uint32_t ord = 0;
-    int k = 0;
-    ss_payload_reader_init(&rd, payload, len, wh->maxf, limits->max_field_bytes);
-    while (k < n && ss_payload_next(&rd, &rec, reason, sizeof(reason)) == 1) {
-        if (++ord != hits[k].ord)
-            continue;
-        if (hits[k].same)
-            snprintf(reason, sizeof(reason),
-                     "line %u repeats a record of batch %u of this run exactly (same %.300s): not "
-                     "loaded twice",
-                     rec.line, hits[k].seq, w->keys);
-        else
-            snprintf(reason, sizeof(reason),
-                     "line %u has the same %.300s as a record of batch %u of this run but "
-                     "different values: kept the earlier one, which is right is for the source "
-                     "to say",
-                     rec.line, w->keys, hits[k].seq);
-        quarantine_record(wh, &rec, reason);
-        k++;
-    }
-    free(hits);
-    return n;
 }
 
 static int authority_allowed(const struct ss_wh_limits *limits, const char *code)
@@ -755,69 +715,83 @@ static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const 
     return 0;
 }
 
-void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
-                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
+/* Step 1: what the header says is checked against the limits and the
+ * dataset before anything else. 0, or -1 with out refused. */
+static int check_header(struct ss_wh *wh, const struct ss_header *h,
+                        const struct ss_wh_limits *limits, struct wh_dataset **wp,
+                        struct ss_wh_outcome *out)
 {
     struct wh_dataset *w = NULL;
-    PGresult *res = NULL;
-    char seqs[16], recs[16], batch_id[24], accepted[16], quarantined[16], run_ref[24];
-    char reason[SS_PROTO_REASON_MAX + 1];
-
-    memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < wh->nsets; i++)
         if (strcmp(wh->sets[i].ds->name, h->dataset) == 0)
             w = &wh->sets[i];
+    out->result = SS_WH_REFUSED;
     if (!w) {
-        out->result = SS_WH_REFUSED;
         snprintf(out->reason, sizeof(out->reason), "unknown dataset \"%s\"", h->dataset);
-        return;
+        return -1;
     }
     if (h->records > limits->max_records) {
-        out->result = SS_WH_REFUSED;
         snprintf(out->reason, sizeof(out->reason), "%u records, more than the %zu allowed",
                  h->records, limits->max_records);
-        return;
+        return -1;
     }
     if (h->fields != w->ds->nfields) {
-        out->result = SS_WH_REFUSED;
         snprintf(out->reason, sizeof(out->reason),
                  "records of %u fields, dataset \"%s\" has %zu (collector and daemon disagree on "
                  "the dataset definition)",
                  h->fields, w->ds->name, w->ds->nfields);
-        return;
+        return -1;
     }
+    *wp = w;
+    return 0;
+}
 
-    /* Check and convert every record before touching the database: a
-     * malformed payload is refused whole, and no transaction is held open
-     * while we parse. */
+/* Step 2, before any transaction is open: every record is read once,
+ * checked and converted. A good one becomes a COPY line (wh->copy) and a
+ * struct good; a bad one, or one repeating a key earlier in the batch, a
+ * quarantine line (wh->quar). A malformed payload, or a record for an
+ * authority the sender may not write, refuses the whole batch. 0, or -1
+ * with out filled (refused, or retry when the reference data cannot be
+ * read). */
+static int validate_batch(struct ss_wh *wh, const struct wh_dataset *w, const struct ss_header *h,
+                          const void *payload, size_t len, const struct ss_wh_limits *limits,
+                          uint32_t *bad, struct ss_wh_outcome *out)
+{
     struct ss_payload_reader rd;
     struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
-    uint32_t good = 0, bad = 0, n = 0;
+    char reason[SS_PROTO_REASON_MAX + 1];
+    uint32_t n = 0;
     int r;
+
     if (refresh_authorities(wh, out) < 0)
-        return;
+        return -1;
     struct ss_validate_ctx vctx = {wh->authorities};
     ss_buf_reset(&wh->copy);
     ss_buf_reset(&wh->quar);
     if (dups_reset(wh, h->records) < 0) {
         out->result = SS_WH_RETRY;
         snprintf(out->reason, sizeof(out->reason), "out of memory");
-        return;
+        return -1;
     }
+    *bad = 0;
     ss_payload_reader_init(&rd, payload, len, wh->maxf, limits->max_field_bytes);
-    while ((r = ss_payload_next(&rd, &rec, reason, sizeof(reason))) == 1) {
+    for (;;) {
+        size_t rec_off = (size_t)(rd.p - (const unsigned char *)payload);
+        if ((r = ss_payload_next(&rd, &rec, reason, sizeof(reason))) != 1)
+            break;
         size_t mark = wh->copy.len;
-        n++;
-        if (n > h->records)
+        if (++n > h->records)
             break;
         if (check_authority(wh, w->ds, &rec, limits, out) < 0)
-            return;
+            return -1;
         if (ss_buf_printf(&wh->copy, "%u\t", n) < 0) {
             snprintf(reason, sizeof(reason), "batch text over its limit");
         } else if (ss_validate_record(w->ds, &rec, &vctx, &wh->copy, reason, sizeof(reason)) == 0) {
-            if (!batch_duplicate(wh, w, wh->copy.data + mark, wh->copy.len - mark, rec.line, reason,
-                                 sizeof(reason))) {
-                good++;
+            uint64_t key, values;
+            line_hashes(w, wh->copy.data + mark, wh->copy.len - mark, &key, &values);
+            if (!batch_duplicate(wh, w, key, values, rec.line, reason, sizeof(reason))) {
+                wh->goods[wh->ngoods++] =
+                    (struct good){mark, wh->copy.len - mark, rec_off, rec.line, key, values, 0};
                 continue;
             }
         }
@@ -827,9 +801,9 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
         if (quarantine_record(wh, &rec, reason) < 0) {
             out->result = SS_WH_REFUSED;
             snprintf(out->reason, sizeof(out->reason), "quarantine text over its limit");
-            return;
+            return -1;
         }
-        bad++;
+        (*bad)++;
     }
     if (r < 0 || n != h->records || rd.p != rd.end) {
         out->result = SS_WH_REFUSED;
@@ -839,53 +813,167 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
             snprintf(out->reason, sizeof(out->reason), "header says %u records, payload holds %s%u",
                      h->records, n > h->records ? "more than " : "",
                      n > h->records ? h->records : n);
-        return;
+        return -1;
     }
+    return 0;
+}
 
+static PGresult *exec_params(struct ss_wh *wh, const char *sql, int n, const char *const *params)
+{
+    return PQexecParams(wh->conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+static int command_ok(PGresult *res)
+{
+    return PQresultStatus(res) == PGRES_COMMAND_OK;
+}
+
+/* Step 4: a key an earlier batch of the same run loaded. The run's keys are
+ * in ingest.run_keys (with the line that gave each); a later record with
+ * one of them is quarantined, never applied over it -- so the outcome of
+ * loading an export does not depend on where its batches end, nor on how
+ * often it is loaded. Then this batch's keys join them, unless no batch of
+ * the run can follow (its last, or a run of one batch). Returns how many
+ * records it took out, or -1 with *failed set. */
+static int run_duplicates(struct ss_wh *wh, const struct wh_dataset *w, const struct ss_header *h,
+                          const char *run_ref, const void *payload, size_t len,
+                          const struct ss_wh_limits *limits, PGresult **failed)
+{
+    PGresult *res;
+    int taken = 0;
+
+    if (wh->ngoods == 0 || (h->seq == 1 && h->last))
+        return 0;
+    ss_buf_reset(&wh->keys);
+    for (size_t i = 0; i < wh->ngoods; i++)
+        if (ss_buf_printf(&wh->keys, "%zu\t%lld\t%u\t%lld\n", i, (long long)wh->goods[i].key,
+                          wh->goods[i].line, (long long)wh->goods[i].values) < 0) {
+            *failed = NULL;
+            return -1;
+        }
+    if (run_copy(wh, "COPY pg_temp.stage_keys (ord, key_hash, line, values_hash) FROM STDIN",
+                 &wh->keys, failed) < 0)
+        return -1;
+    if (h->seq > 1) {
+        res = exec_params(wh,
+                          "SELECT s.ord, k.line, k.values_hash = s.values_hash FROM "
+                          "pg_temp.stage_keys AS s JOIN ingest.run_keys AS k ON k.run_ref = "
+                          "$1::bigint AND k.key_hash = s.key_hash",
+                          1, (const char *[]){run_ref});
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            *failed = res;
+            return -1;
+        }
+        struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
+        char reason[SS_PROTO_REASON_MAX + 1];
+        for (int i = 0; i < PQntuples(res); i++) {
+            size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
+            if (ord >= wh->ngoods || wh->goods[ord].drop)
+                continue;
+            struct good *g = &wh->goods[ord];
+            struct ss_payload_reader rd;
+            ss_payload_reader_init(&rd, (const char *)payload + g->rec_off, len - g->rec_off,
+                                   wh->maxf, limits->max_field_bytes);
+            if (ss_payload_next(&rd, &rec, reason, sizeof(reason)) != 1)
+                continue; /* read once already: cannot happen */
+            repeat_reason(reason, sizeof(reason), w, g->line,
+                          (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
+                          PQgetvalue(res, i, 2)[0] == 't');
+            quarantine_record(wh, &rec, reason);
+            g->drop = 1;
+            taken++;
+        }
+        PQclear(res);
+    }
+    if (!h->last) {
+        res = exec_params(wh,
+                          "INSERT INTO ingest.run_keys (run_ref, key_hash, line, values_hash) "
+                          "SELECT $1::bigint, key_hash, line, values_hash FROM pg_temp.stage_keys "
+                          "ON CONFLICT (run_ref, key_hash) DO NOTHING",
+                          1, (const char *[]){run_ref});
+        if (!command_ok(res)) {
+            *failed = res;
+            return -1;
+        }
+        PQclear(res);
+    }
+    if (taken) {
+        /* Close the gaps the repeats leave in the COPY text. */
+        size_t at = 0;
+        for (size_t i = 0; i < wh->ngoods; i++) {
+            struct good *g = &wh->goods[i];
+            if (g->drop)
+                continue;
+            memmove(wh->copy.data + at, wh->copy.data + g->copy_off, g->copy_len);
+            at += g->copy_len;
+        }
+        wh->copy.len = at;
+        wh->copy.data[at] = '\0';
+    }
+    return taken;
+}
+
+void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
+                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
+{
+    struct wh_dataset *w = NULL;
+    PGresult *res = NULL;
+    char seqs[16], recs[16], batch_id[24], accepted[16], quarantined[16], run_ref[24];
+    const char *what = "BEGIN";
+    uint32_t good, bad;
+
+    memset(out, 0, sizeof(*out));
+    if (check_header(wh, h, limits, &w, out) < 0 ||
+        validate_batch(wh, w, h, payload, len, limits, &bad, out) < 0)
+        return;
+    good = (uint32_t)wh->ngoods;
+
+    /* Step 3: the run's row first -- locked until COMMIT, so the batches of
+     * one run are applied one after another, whichever daemon has them --
+     * then the batch ledger, where a batch seen before is a duplicate. */
     snprintf(seqs, sizeof(seqs), "%u", h->seq);
     snprintf(recs, sizeof(recs), "%u", h->records);
     res = PQexec(wh->conn, "BEGIN");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        goto db_error_begin;
+    if (!command_ok(res))
+        goto db_error;
     PQclear(res);
-
-    /* The run's row first: it is locked until COMMIT, so the batches of one
-     * run are applied one after another, whichever daemon has them. */
-    const char *run_params[] = {h->source, h->run_id, h->dataset};
-    res = PQexecParams(wh->conn,
-                       "INSERT INTO ingest.runs AS r (source, run_id, dataset, batches_received) "
-                       "VALUES ($1, $2, $3, 1) ON CONFLICT (source, run_id) DO UPDATE SET "
-                       "batches_received = r.batches_received + 1 RETURNING run_ref, "
-                       "(ended_at IS NOT NULL AND batches_received + coalesce(batches_refused, 0) "
-                       ">= coalesce(batches_sent, 0))",
-                       3, NULL, run_params, NULL, NULL, 0);
+    what = "the batch ledger";
+    /* Whether this batch's keys are kept for the run's later batches. */
+    const char *hold = wh->ngoods && !h->last ? "t" : "f";
+    res = exec_params(wh,
+                      "INSERT INTO ingest.runs AS r (source, run_id, dataset, batches_received, "
+                      "keys_held) VALUES ($1, $2, $3, 1, $4) ON CONFLICT (source, run_id) DO "
+                      "UPDATE SET batches_received = r.batches_received + 1, keys_held = "
+                      "r.keys_held OR EXCLUDED.keys_held RETURNING run_ref, (ended_at IS NOT NULL "
+                      "AND batches_received + coalesce(batches_refused, 0) >= "
+                      "coalesce(batches_sent, 0))",
+                      4, (const char *[]){h->source, h->run_id, h->dataset, hold});
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        goto db_error_ledger;
+        goto db_error;
     snprintf(run_ref, sizeof(run_ref), "%s", PQgetvalue(res, 0, 0));
     int run_done = PQgetvalue(res, 0, 1)[0] == 't';
     PQclear(res);
-
-    const char *ledger_params[] = {h->source,
-                                   h->run_id,
-                                   seqs,
-                                   h->dataset,
-                                   recs,
-                                   run_ref,
-                                   h->last ? "t" : "f",
-                                   h->partial ? "t" : "f"};
-    res = PQexecParams(wh->conn,
-                       "INSERT INTO ingest.batches (source, run_id, seq, dataset, records, "
-                       "run_ref, last, partial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-                       "ON CONFLICT (source, run_id, seq) DO NOTHING RETURNING batch_id",
-                       8, NULL, ledger_params, NULL, NULL, 0);
+    const char *ledger[] = {h->source,
+                            h->run_id,
+                            seqs,
+                            h->dataset,
+                            recs,
+                            run_ref,
+                            h->last ? "t" : "f",
+                            h->partial ? "t" : "f"};
+    res = exec_params(wh,
+                      "INSERT INTO ingest.batches (source, run_id, seq, dataset, records, run_ref, "
+                      "last, partial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT "
+                      "(source, run_id, seq) DO NOTHING RETURNING batch_id",
+                      8, ledger);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        goto db_error_ledger;
+        goto db_error;
     if (PQntuples(res) == 0) {
         PQclear(res);
-        res = PQexecParams(wh->conn,
-                           "SELECT accepted, quarantined FROM ingest.batches "
-                           "WHERE source = $1 AND run_id = $2 AND seq = $3",
-                           3, NULL, ledger_params, NULL, NULL, 0);
+        res = exec_params(wh,
+                          "SELECT accepted, quarantined FROM ingest.batches "
+                          "WHERE source = $1 AND run_id = $2 AND seq = $3",
+                          3, ledger);
         if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
             out->accepted = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
             out->quarantined = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
@@ -900,93 +988,97 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
     PQclear(res);
     res = NULL;
 
+    /* Step 4: keys an earlier batch of the run loaded. */
+    what = "the run's duplicate check";
+    int again = run_duplicates(wh, w, h, run_ref, payload, len, limits, &res);
+    if (again < 0)
+        goto db_error;
+    good -= (uint32_t)again;
+    bad += (uint32_t)again;
+
+    /* Step 5: the facts, COPYed into staging and upserted (or, for a
+     * dataset with history, versions closed and opened); then which months
+     * of which authorities they cover. */
     if (good) {
+        what = "COPY";
         if (run_copy(wh, w->copy_sql, &wh->copy, &res) < 0)
-            goto db_error_copy;
-        int again = rerun_duplicates(wh, w, h, batch_id, payload, len, limits, &res);
-        if (again < 0)
-            goto db_error_upsert;
-        good -= (uint32_t)again;
-        bad += (uint32_t)again;
-    }
-    if (good) {
-        const char *up_params[] = {h->source, batch_id};
+            goto db_error;
+        what = "the upsert";
         const char *history[] = {w->close_sql, w->succeed_sql};
         for (size_t k = 0; k < 2; k++) {
             if (!history[k])
                 continue;
-            res = PQexecParams(wh->conn, history[k], 0, NULL, NULL, NULL, NULL, 0);
-            if (PQresultStatus(res) != PGRES_COMMAND_OK)
-                goto db_error_upsert;
+            res = PQexec(wh->conn, history[k]);
+            if (!command_ok(res))
+                goto db_error;
             PQclear(res);
         }
-        res = PQexecParams(wh->conn, w->upsert_sql, 2, NULL, up_params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            goto db_error_upsert;
+        res = exec_params(wh, w->upsert_sql, 2, (const char *[]){h->source, batch_id});
+        if (!command_ok(res))
+            goto db_error;
         PQclear(res);
+        if (w->coverage_sql) {
+            what = "the batch coverage";
+            res = exec_params(wh, w->coverage_sql, 1, (const char *[]){batch_id});
+            if (!command_ok(res))
+                goto db_error;
+            PQclear(res);
+        }
     }
+    /* Step 6: the quarantine; a bad record sent again is counted. */
     if (bad) {
+        what = "COPY";
         if (run_copy(wh, "COPY pg_temp.stage_quarantine (line, reason, raw) FROM STDIN", &wh->quar,
                      &res) < 0)
-            goto db_error_copy;
-        const char *q_params[] = {h->source, h->dataset, batch_id};
-        res = PQexecParams(
-            wh->conn,
+            goto db_error;
+        what = "the quarantine insert";
+        res = exec_params(
+            wh,
             "INSERT INTO ingest.quarantine AS q (source, dataset, batch_id, line, reason, raw) "
             "SELECT DISTINCT ON (line, md5(reason), md5(raw)) $1, $2, $3::bigint, line, reason, "
             "raw FROM pg_temp.stage_quarantine ORDER BY line, md5(reason), md5(raw) "
             "ON CONFLICT (source, dataset, line, md5(reason), md5(raw)) DO UPDATE SET "
             "batch_id = EXCLUDED.batch_id, last_seen = now(), seen_count = q.seen_count + 1",
-            3, NULL, q_params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            goto db_error_quarantine;
+            3, (const char *[]){h->source, h->dataset, batch_id});
+        if (!command_ok(res))
+            goto db_error;
         PQclear(res);
     }
+    /* Step 7: the counts; the run's keys are needed no more after its last
+     * batch (or once every batch of an ended run is in); COMMIT. Only then
+     * may the caller ack. */
+    what = "the batch ledger";
     snprintf(accepted, sizeof(accepted), "%u", good);
     snprintf(quarantined, sizeof(quarantined), "%u", bad);
-    const char *done_params[] = {accepted, quarantined, batch_id};
-    res = PQexecParams(wh->conn,
-                       "UPDATE ingest.batches SET accepted = $1, quarantined = $2 "
-                       "WHERE batch_id = $3",
-                       3, NULL, done_params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        goto db_error_ledger;
+    res = exec_params(wh,
+                      "UPDATE ingest.batches SET accepted = $1, quarantined = $2 "
+                      "WHERE batch_id = $3",
+                      3, (const char *[]){accepted, quarantined, batch_id});
+    if (!command_ok(res))
+        goto db_error;
     PQclear(res);
-    if (run_done) {
-        /* The last batch of an ended run: its keys are needed no more. */
-        res = PQexecParams(wh->conn, "DELETE FROM ingest.run_keys WHERE run_ref = $1", 1, NULL,
-                           (const char *[]){run_ref}, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            goto db_error_ledger;
+    if (run_done || h->last) {
+        res = exec_params(wh,
+                          "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE run_ref = "
+                          "$1 AND keys_held RETURNING run_ref) DELETE FROM ingest.run_keys WHERE "
+                          "run_ref IN (SELECT run_ref FROM gone)",
+                          1, (const char *[]){run_ref});
+        if (!command_ok(res))
+            goto db_error;
         PQclear(res);
     }
+    what = "COMMIT";
     res = PQexec(wh->conn, "COMMIT");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        goto db_error_commit;
+    if (!command_ok(res))
+        goto db_error;
     PQclear(res);
     out->result = SS_WH_APPLIED;
     out->accepted = good;
     out->quarantined = bad;
     return;
 
-db_error_begin:
-    db_fail(wh, res, "BEGIN", out);
-    goto done;
-db_error_ledger:
-    db_fail(wh, res, "the batch ledger", out);
-    goto done;
-db_error_copy:
-    db_fail(wh, res, "COPY", out);
-    goto done;
-db_error_upsert:
-    db_fail(wh, res, "the upsert", out);
-    goto done;
-db_error_quarantine:
-    db_fail(wh, res, "the quarantine insert", out);
-    goto done;
-db_error_commit:
-    db_fail(wh, res, "COMMIT", out);
-done:
+db_error:
+    db_fail(wh, res, what, out);
     PQclear(res);
 }
 
@@ -1078,12 +1170,14 @@ void ss_wh_run(struct ss_wh *wh, const struct ss_header *h, struct ss_wh_outcome
                 goto fail;
             PQclear(res);
         }
-        /* The run's keys are needed only while batches of it may come. */
+        /* The run's keys are needed only while batches of it may come; and
+         * runs that ended a day ago, or never ended, let theirs go too. */
         res = PQexecParams(
             wh->conn,
-            "DELETE FROM ingest.run_keys WHERE (run_ref = $1::bigint AND $2::boolean) OR "
-            "run_ref IN (SELECT run_ref FROM ingest.runs WHERE ended_at < now() - "
-            "interval '1 day')",
+            "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE keys_held AND "
+            "((run_ref = $1::bigint AND $2::boolean) OR ended_at < now() - interval '1 day' OR "
+            "(ended_at IS NULL AND first_seen < now() - interval '7 days')) RETURNING run_ref) "
+            "DELETE FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
             2, NULL, (const char *[]){ref, all_in ? "t" : "f"}, NULL, NULL, 0);
     }
     if (PQresultStatus(res) != PGRES_COMMAND_OK)

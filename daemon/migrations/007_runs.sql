@@ -24,8 +24,10 @@ CREATE TABLE ingest.runs (
     batches_received integer NOT NULL DEFAULT 0,
     error            text,
     first_seen       timestamptz NOT NULL DEFAULT now(),
+    keys_held        boolean NOT NULL DEFAULT false,
     UNIQUE (source, run_id)
 );
+CREATE INDEX runs_keys_held ON ingest.runs (run_ref) WHERE keys_held;
 COMMENT ON TABLE ingest.runs IS 'One row per collector run, from its run-begin and run-end messages (protocol 2), including runs that sent nothing (unchanged, failed); batches of the run point here (ingest.batches.run_ref). See ingest.v_runs for what the daemon loaded';
 COMMENT ON COLUMN ingest.runs.run_ref IS 'Surrogate id of the run';
 COMMENT ON COLUMN ingest.runs.source IS 'Collector source name, from its config';
@@ -46,6 +48,7 @@ COMMENT ON COLUMN ingest.runs.batches_refused IS 'Batches of the run the daemon 
 COMMENT ON COLUMN ingest.runs.batches_received IS 'Batches of the run the daemon applied';
 COMMENT ON COLUMN ingest.runs.error IS 'What went wrong, as the collector said it; NULL when nothing did';
 COMMENT ON COLUMN ingest.runs.first_seen IS 'When the daemon first heard of the run';
+COMMENT ON COLUMN ingest.runs.keys_held IS 'True while ingest.run_keys holds natural keys of the run (for its later batches)';
 
 -- Runs from before run records: one per (source, run_id) in the ledger.
 INSERT INTO ingest.runs (source, run_id, dataset, outcome, batches_received, first_seen)
@@ -136,3 +139,146 @@ COMMENT ON COLUMN ingest.v_runs.accepted IS 'Records of the run loaded into core
 COMMENT ON COLUMN ingest.v_runs.quarantined IS 'Records of the run written to ingest.quarantine';
 COMMENT ON COLUMN ingest.v_runs.partial_batch IS 'True when a batch of the run said the fetch was cut short';
 COMMENT ON COLUMN ingest.v_runs.error IS 'What went wrong, as the collector said it';
+
+-- ---------------------------------------------------------------------------
+-- Periods that rest on a run that did not complete
+
+CREATE VIEW core.v_partial_periods AS
+SELECT c.dataset,
+       c.authority_code,
+       a.nice_name AS authority_name,
+       c.month,
+       (date_part('year', c.month) - (date_part('month', c.month) < 4)::integer)::integer || '-'
+           || lpad((((date_part('year', c.month) - (date_part('month', c.month) < 4)::integer)::integer + 1) % 100)::text, 2, '0')
+           AS financial_year,
+       r.source,
+       r.run_id,
+       CASE WHEN r.outcome = 'complete' THEN 'partial' ELSE r.outcome END AS run_outcome,
+       r.started_at AS run_started_at,
+       r.ended_at AS run_ended_at,
+       r.error AS run_error
+FROM ingest.batch_coverage c
+JOIN ingest.batches b ON b.batch_id = c.batch_id
+JOIN ingest.runs r ON r.run_ref = b.run_ref
+LEFT JOIN ref.authority a ON a.code = c.authority_code
+WHERE (r.outcome IN ('partial', 'refused', 'failed', 'abandoned')
+       OR (r.outcome = 'running' AND r.started_at IS NOT NULL)
+       OR b.partial)
+  AND NOT EXISTS (SELECT 1 FROM ingest.runs r2
+                  WHERE r2.source = r.source AND r2.run_ref > r.run_ref
+                    AND r2.outcome IN ('complete', 'unchanged'));
+
+COMMENT ON VIEW core.v_partial_periods IS 'Authority x dataset x calendar month whose facts rest, at least in part, on a collector run that did not complete (cut short, capped by the source, columns left unread, batches refused, or abandoned or still running), until a later run of the same source completes. core.v_authority_year counts these months as not reported in full (complete = false)';
+COMMENT ON COLUMN core.v_partial_periods.dataset IS 'The dataset, e.g. loans, activity_loans';
+COMMENT ON COLUMN core.v_partial_periods.authority_code IS 'ONS GSS code of the library authority';
+COMMENT ON COLUMN core.v_partial_periods.authority_name IS 'Short name of the library authority';
+COMMENT ON COLUMN core.v_partial_periods.month IS 'First day of the calendar month';
+COMMENT ON COLUMN core.v_partial_periods.financial_year IS 'Financial year of the month, e.g. 2023-24';
+COMMENT ON COLUMN core.v_partial_periods.source IS 'Collector source of the run';
+COMMENT ON COLUMN core.v_partial_periods.run_id IS 'The run that did not complete';
+COMMENT ON COLUMN core.v_partial_periods.run_outcome IS 'partial, refused, failed, abandoned or running (see ingest.runs.outcome)';
+COMMENT ON COLUMN core.v_partial_periods.run_started_at IS 'When that run began';
+COMMENT ON COLUMN core.v_partial_periods.run_ended_at IS 'When it ended; NULL if it never said';
+COMMENT ON COLUMN core.v_partial_periods.run_error IS 'What went wrong, as the collector said it';
+
+-- complete is false for a year with a month in core.v_partial_periods.
+CREATE OR REPLACE VIEW core.v_authority_year AS
+WITH counted AS (
+    -- Facts whose whole period lies in one financial year; visit samples left
+    -- out; active users only over a whole year (a distinct count of people
+    -- cannot be added up over shorter periods).
+    SELECT m.authority_code, m.financial_year, m.measure, b.age_group, m.service_point,
+           m.period_start, m.months_spanned, m.value
+    FROM core.v_measure_facts m
+    CROSS JOIN LATERAL (VALUES ('All ages'),
+        (CASE WHEN m.age_group IN ('Under 12', '12-17', 'Adult') THEN m.age_group END)) AS b(age_group)
+    WHERE m.financial_year IS NOT NULL
+      AND m.full_count
+      AND b.age_group IS NOT NULL
+      AND (m.measure <> 'active_users' OR (m.months_spanned = 12 AND m.whole_months))
+), by_month AS (
+    -- One row per fact and calendar month it covers (k = 0 for its first
+    -- month, which alone carries the value), so one pass gives both the sum
+    -- and the distinct months. A period inside one year covers at most 12.
+    SELECT c.authority_code, c.financial_year, c.measure, c.age_group,
+           sum(c.value) FILTER (WHERE k.k = 0) AS value,
+           count(*) FILTER (WHERE k.k = 0) AS fact_rows
+    FROM counted c
+    JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11)) AS k(k) ON k.k < c.months_spanned
+    GROUP BY c.authority_code, c.financial_year, c.measure, c.age_group,
+             date_part('year', c.period_start) * 12 + date_part('month', c.period_start) + k.k
+), totals AS (
+    SELECT authority_code, financial_year, measure, age_group,
+           sum(value)::bigint AS value,
+           sum(fact_rows)::integer AS fact_rows,
+           count(*)::integer AS months_reported
+    FROM by_month
+    GROUP BY authority_code, financial_year, measure, age_group
+), sp_register AS (
+    -- Service points in the register open at some time in the year: opened
+    -- by its end (or year unknown), not closed before it starts.
+    SELECT sp.service_point_id, sp.authority_code, fy.label AS financial_year,
+           lower(regexp_replace(btrim(sp.name), '\s+library$', '', 'i')) AS name_key
+    FROM core.service_points sp
+    JOIN ref.financial_year fy
+      ON (sp.year_opened IS NULL OR sp.year_opened <= extract(year FROM fy.end_date))
+     AND (sp.year_closed IS NULL OR sp.year_closed >= extract(year FROM fy.start_date))
+    WHERE sp.valid_to IS NULL
+      AND (sp.authority_code, fy.label) IN (SELECT authority_code, financial_year FROM counted WHERE service_point IS NOT NULL)
+), sp_open AS (
+    SELECT authority_code, financial_year, count(*)::integer AS open_points
+    FROM sp_register
+    GROUP BY authority_code, financial_year
+), sp_reporting AS (
+    SELECT c.authority_code, c.financial_year, c.measure, c.age_group,
+           count(DISTINCT r.service_point_id)::integer AS reporting_points
+    FROM (SELECT DISTINCT authority_code, financial_year, measure, age_group,
+                 lower(regexp_replace(btrim(service_point), '\s+library$', '', 'i')) AS name_key
+          FROM counted WHERE service_point IS NOT NULL) c
+    JOIN sp_register r USING (authority_code, financial_year, name_key)
+    GROUP BY c.authority_code, c.financial_year, c.measure, c.age_group
+), measure_dataset (measure, dataset) AS (
+    VALUES ('loans', 'activity_loans'), ('visits', 'activity_visits'), ('active_users', 'active_users'),
+           ('events', 'activity_events'), ('event_attendance', 'activity_event_attendance'),
+           ('computer_hours', 'computer_hours'), ('wifi_sessions', 'wifi_sessions'),
+           ('click_and_collect', 'click_and_collect'), ('service_point_loans', 'loans'),
+           ('service_point_visits', 'visits'), ('service_point_events', 'events'),
+           ('service_point_event_attendance', 'events')
+), partial AS (
+    -- Months of the year whose facts rest on a run that did not complete.
+    SELECT md.measure, p.authority_code, fy.label AS financial_year,
+           count(DISTINCT p.month)::integer AS partial_months
+    FROM core.v_partial_periods p
+    JOIN measure_dataset md ON md.dataset = p.dataset
+    JOIN ref.financial_year fy ON p.month BETWEEN fy.start_date AND fy.end_date
+    GROUP BY md.measure, p.authority_code, fy.label
+)
+SELECT t.authority_code,
+       a.nice_name AS authority_name,
+       t.financial_year,
+       fy.start_date AS fy_start,
+       fy.end_date AS fy_end,
+       t.measure,
+       t.age_group,
+       t.value,
+       t.months_reported,
+       t.months_reported >= 12 AND coalesce(pm.partial_months, 0) = 0 AS complete,
+       t.fact_rows,
+       o.open_points AS service_points_open,
+       CASE WHEN o.open_points IS NOT NULL THEN coalesce(r.reporting_points, 0) END AS service_points_reporting,
+       round(100.0 * coalesce(r.reporting_points, 0) / nullif(o.open_points, 0), 1) AS service_points_reporting_pct,
+       coalesce(pm.partial_months, 0) AS partial_months
+FROM totals t
+LEFT JOIN ref.financial_year fy ON fy.label = t.financial_year
+LEFT JOIN ref.authority a ON a.code = t.authority_code
+LEFT JOIN sp_open o ON t.measure LIKE 'service\_point\_%'
+                   AND o.authority_code = t.authority_code AND o.financial_year = t.financial_year
+LEFT JOIN sp_reporting r ON r.authority_code = t.authority_code AND r.financial_year = t.financial_year
+                        AND r.measure = t.measure AND r.age_group = t.age_group
+LEFT JOIN partial pm ON pm.authority_code = t.authority_code AND pm.financial_year = t.financial_year
+                    AND pm.measure = t.measure;
+
+
+COMMENT ON VIEW core.v_authority_year IS 'Authority x financial year (April to March) x measure x age group: totals and how complete they are. A fact counts towards a year only when its whole period lies inside it; nothing is pro-rated; visit samples are left out; active users count only over a whole year. complete = all 12 months reported and none resting on a run that did not complete (core.v_partial_periods)';
+COMMENT ON COLUMN core.v_authority_year.complete IS 'True when all 12 months are reported and no month rests on a collector run that did not complete (partial_months = 0); only complete years are compared (v_yoy, v_peer_benchmark ranks, v_bucking_trend)';
+COMMENT ON COLUMN core.v_authority_year.partial_months IS 'Months of the year whose facts rest on a collector run that did not complete (core.v_partial_periods): the figures for them may be short';
