@@ -21,13 +21,13 @@ struct wh_dataset {
     const struct ss_dataset *ds;
     struct ss_column cols[SS_DATASET_MAX_COLUMNS];
     size_t ncols;
-    char *copy_sql;     /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
-    char *upsert_sql;   /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
-                           history, the INSERT of new versions */
-    char *close_sql;    /* history: UPDATE ... SET valid_to that ends changed versions */
-    char *succeed_sql;  /* history: ends the open version a closing (NULL -> value) replaces */
-    char *coverage_sql; /* the months per authority the staged rows fall in, or NULL */
-    char keys[512];     /* the key columns, for messages */
+    char *copy_sql;    /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
+    char *upsert_sql;  /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
+                          history, the INSERT of new versions */
+    char *close_sql;   /* history: UPDATE ... SET valid_to that ends changed versions */
+    char *succeed_sql; /* history: ends the open version a closing (NULL -> value) replaces */
+    int cov_auth, cov_from, cov_to; /* columns for ingest.batch_coverage, or -1 */
+    char keys[512];                 /* the key columns, for messages */
 };
 
 /* One natural key seen in a batch: where, and with which values. */
@@ -35,6 +35,13 @@ struct dup_slot {
     uint64_t key; /* hash of the key columns' text; 0: empty */
     uint64_t values;
     uint32_t line;
+};
+
+/* An (authority, month) a batch loaded facts for. */
+struct cov_slot {
+    uint64_t hash; /* 0: empty */
+    char auth[16];
+    int month; /* year * 12 + month - 1 */
 };
 
 /* A record of the batch that passed validation: its COPY line in wh->copy,
@@ -63,7 +70,9 @@ struct ss_wh {
     size_t ndups;                   /* slots allocated, a power of two */
     struct good *goods;             /* the batch's good records, in order */
     size_t ngoods, goods_cap;
-    struct ss_buf keys;       /* COPY text of their key hashes (run-wide duplicates) */
+    struct ss_buf keys[3]; /* array literals: key hashes, lines, value hashes; coverage */
+    struct cov_slot *cov;  /* the batch's (authority, month) pairs, for coverage */
+    size_t ncov, ncov_used;
     char auth_generation[64]; /* the ref.meta authorities_generation it was built from */
 };
 
@@ -110,7 +119,8 @@ struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, cha
     ss_buf_init(&wh->copy, SS_WH_COPY_MAX);
     ss_buf_init(&wh->quar, SS_WH_COPY_MAX);
     ss_buf_init(&wh->raw, 1 << 20);
-    ss_buf_init(&wh->keys, (size_t)256 << 20);
+    for (int k = 0; k < 3; k++)
+        ss_buf_init(&wh->keys[k], (size_t)256 << 20);
     return wh;
 }
 
@@ -123,12 +133,13 @@ void ss_wh_free(struct ss_wh *wh)
         free(wh->sets[i].upsert_sql);
         free(wh->sets[i].close_sql);
         free(wh->sets[i].succeed_sql);
-        free(wh->sets[i].coverage_sql);
     }
     ss_authmap_free(wh->authorities);
     free(wh->dups);
     free(wh->goods);
-    ss_buf_free(&wh->keys);
+    free(wh->cov);
+    for (int k = 0; k < 3; k++)
+        ss_buf_free(&wh->keys[k]);
     ss_buf_free(&wh->copy);
     ss_buf_free(&wh->quar);
     ss_buf_free(&wh->raw);
@@ -358,34 +369,21 @@ static int build_sql(struct wh_dataset *w, struct ss_buf *b, PGconn *conn, char 
     /* Coverage: the calendar months of each authority the batch loaded
      * facts for, from its count period or else its first key date, for
      * ingest.batch_coverage (the views' "rests on a partial run"). */
-    const char *auth = NULL, *from = NULL, *to = NULL;
+    w->cov_auth = w->cov_from = w->cov_to = -1;
     for (i = 0; i < w->ncols; i++) {
         int f = w->cols[i].field;
-        if (f >= 0 && w->ds->fields[f].type == SS_FT_AUTHORITY && !auth)
-            auth = w->cols[i].name;
+        if (f >= 0 && w->ds->fields[f].type == SS_FT_AUTHORITY && w->cov_auth < 0)
+            w->cov_auth = (int)i;
         if (f < 0 && strcmp(w->cols[i].name, "period_start") == 0)
-            from = w->cols[i].name;
+            w->cov_from = (int)i;
         if (f < 0 && strcmp(w->cols[i].name, "period_end") == 0)
-            to = w->cols[i].name;
+            w->cov_to = (int)i;
     }
-    for (i = 0; !from && i < w->ncols; i++) {
+    for (i = 0; w->cov_from < 0 && i < w->ncols; i++) {
         int f = w->cols[i].field;
         if (f >= 0 && w->cols[i].key && w->cols[i].part == 0 &&
             (w->ds->fields[f].type == SS_FT_DATE || w->ds->fields[f].type == SS_FT_TIMESTAMP))
-            from = to = w->cols[i].name;
-    }
-    if (auth && from) {
-        ss_buf_reset(b);
-        ss_buf_printf(b,
-                      "INSERT INTO ingest.batch_coverage (batch_id, dataset, authority_code, "
-                      "month) SELECT DISTINCT $1::bigint, '%s', s.%s, m::date FROM "
-                      "pg_temp.stage_%s AS s CROSS JOIN LATERAL generate_series("
-                      "date_trunc('month', s.%s), date_trunc('month', s.%s), interval '1 month') "
-                      "AS m WHERE s.%s IS NOT NULL ON CONFLICT DO NOTHING",
-                      w->ds->name, auth, short_name, from, to, auth);
-        w->coverage_sql = strdup(b->data);
-        if (!w->coverage_sql)
-            rc = -1;
+            w->cov_from = w->cov_to = (int)i;
     }
     struct ss_buf names;
     ss_buf_init(&names, sizeof(w->keys) - 1);
@@ -416,9 +414,7 @@ int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen)
                  /* Small statements on one batch: compiling them costs more than it saves. */
                  "SET jit = off;"
                  "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
-                 "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA;"
-                 "CREATE TEMP TABLE IF NOT EXISTS stage_keys (ord bigint, key_hash bigint, line "
-                 "bigint, values_hash bigint) ON COMMIT DELETE ROWS",
+                 "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA",
                  err, errlen) < 0)
         goto out;
     wh->maxf = 2;
@@ -604,6 +600,9 @@ static int dups_reset(struct ss_wh *wh, size_t n)
         wh->goods_cap = n;
     }
     wh->ngoods = 0;
+    if (wh->cov)
+        memset(wh->cov, 0, wh->ncov * sizeof(*wh->cov));
+    wh->ncov_used = 0;
     return 0;
 }
 
@@ -715,6 +714,128 @@ static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const 
     return 0;
 }
 
+static PGresult *exec_params(struct ss_wh *wh, const char *sql, int n, const char *const *params)
+{
+    return PQexecParams(wh->conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+static int command_ok(PGresult *res)
+{
+    return PQresultStatus(res) == PGRES_COMMAND_OK;
+}
+
+/* Column col (0-based, in stored column order) of a COPY line
+ * ("ord\tc0\tc1...\n"): sets *v and *n, or returns -1. */
+static int copy_column(const char *text, size_t len, int col, const char **v, size_t *n)
+{
+    const char *end = text + len - 1, *p = memchr(text, '\t', len);
+    for (int c = 0; p && c < col; c++)
+        p = memchr(p + 1, '\t', (size_t)(end - p - 1));
+    if (!p)
+        return -1;
+    const char *stop = memchr(p + 1, '\t', (size_t)(end - p - 1));
+    *v = p + 1;
+    *n = (size_t)((stop ? stop : end) - *v);
+    return 0;
+}
+
+/* "YYYY-MM..." (a COPY date or timestamp) as year * 12 + month - 1. */
+static int month_index(const char *v, size_t n)
+{
+    if (n < 7 || v[4] != '-')
+        return -1;
+    int y = 0, m = 0;
+    for (int i = 0; i < 4; i++)
+        y = y * 10 + (v[i] - '0');
+    m = (v[5] - '0') * 10 + (v[6] - '0');
+    return m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+}
+
+static int cov_add(struct ss_wh *wh, const char *auth, size_t alen, int month)
+{
+    if ((wh->ncov_used + 1) * 2 > wh->ncov) {
+        size_t n = wh->ncov ? wh->ncov * 2 : 256;
+        struct cov_slot *c = calloc(n, sizeof(*c));
+        if (!c)
+            return -1;
+        for (size_t i = 0; i < wh->ncov; i++) {
+            if (!wh->cov[i].hash)
+                continue;
+            size_t j = (size_t)wh->cov[i].hash & (n - 1);
+            while (c[j].hash)
+                j = (j + 1) & (n - 1);
+            c[j] = wh->cov[i];
+        }
+        free(wh->cov);
+        wh->cov = c;
+        wh->ncov = n;
+    }
+    uint64_t h = fnv(fnv(1469598103934665603ULL, auth, alen), (const char *)&month, sizeof(month));
+    h = h ? h : 1;
+    size_t i = (size_t)h & (wh->ncov - 1);
+    while (wh->cov[i].hash) {
+        if (wh->cov[i].hash == h && wh->cov[i].month == month && strlen(wh->cov[i].auth) == alen &&
+            memcmp(wh->cov[i].auth, auth, alen) == 0)
+            return 0;
+        i = (i + 1) & (wh->ncov - 1);
+    }
+    wh->cov[i].hash = h;
+    wh->cov[i].month = month;
+    memcpy(wh->cov[i].auth, auth, alen);
+    wh->cov[i].auth[alen] = '\0';
+    wh->ncov_used++;
+    return 0;
+}
+
+/* Notes the calendar months of the record's authority its period (or
+ * date) falls in. A GSS code is 9 characters; anything else is not noted. */
+static int note_coverage(struct ss_wh *wh, const struct wh_dataset *w, const char *text, size_t len)
+{
+    const char *a, *f, *t;
+    size_t an, fn, tn;
+    if (w->cov_auth < 0 || w->cov_from < 0 || copy_column(text, len, w->cov_auth, &a, &an) < 0 ||
+        copy_column(text, len, w->cov_from, &f, &fn) < 0 ||
+        copy_column(text, len, w->cov_to, &t, &tn) < 0 || an == 0 || an >= 16 ||
+        memchr(a, '\\', an))
+        return 0;
+    int from = month_index(f, fn), to = month_index(t, tn);
+    if (from < 0 || to < from)
+        return 0;
+    if (to - from > 1200)
+        to = from + 1200;
+    for (int m = from; m <= to; m++)
+        if (cov_add(wh, a, an, m) < 0)
+            return -1;
+    return 0;
+}
+
+/* Step 5b: the months per authority the batch's facts fall in. */
+static PGresult *write_coverage(struct ss_wh *wh, const struct wh_dataset *w, const char *batch_id)
+{
+    struct ss_buf *auths = &wh->keys[0], *months = &wh->keys[1];
+    ss_buf_reset(auths);
+    ss_buf_reset(months);
+    ss_buf_addc(auths, '{');
+    ss_buf_addc(months, '{');
+    int first = 1;
+    for (size_t i = 0; i < wh->ncov; i++) {
+        if (!wh->cov[i].hash)
+            continue;
+        int y = wh->cov[i].month / 12, m = wh->cov[i].month % 12 + 1;
+        ss_buf_printf(auths, "%s\"%s\"", first ? "" : ",", wh->cov[i].auth);
+        ss_buf_printf(months, "%s%04d-%02d-01", first ? "" : ",", y, m);
+        first = 0;
+    }
+    ss_buf_addc(auths, '}');
+    if (ss_buf_addc(months, '}') < 0)
+        return NULL;
+    return exec_params(wh,
+                       "INSERT INTO ingest.batch_coverage (batch_id, dataset, authority_code, "
+                       "month) SELECT $1::bigint, $2, a, m FROM unnest($3::text[], $4::date[]) "
+                       "AS u(a, m) ON CONFLICT DO NOTHING",
+                       4, (const char *[]){batch_id, w->ds->name, auths->data, months->data});
+}
+
 /* Step 1: what the header says is checked against the limits and the
  * dataset before anything else. 0, or -1 with out refused. */
 static int check_header(struct ss_wh *wh, const struct ss_header *h,
@@ -792,6 +913,11 @@ static int validate_batch(struct ss_wh *wh, const struct wh_dataset *w, const st
             if (!batch_duplicate(wh, w, key, values, rec.line, reason, sizeof(reason))) {
                 wh->goods[wh->ngoods++] =
                     (struct good){mark, wh->copy.len - mark, rec_off, rec.line, key, values, 0};
+                if (note_coverage(wh, w, wh->copy.data + mark, wh->copy.len - mark) < 0) {
+                    out->result = SS_WH_RETRY;
+                    snprintf(out->reason, sizeof(out->reason), "out of memory");
+                    return -1;
+                }
                 continue;
             }
         }
@@ -818,16 +944,6 @@ static int validate_batch(struct ss_wh *wh, const struct wh_dataset *w, const st
     return 0;
 }
 
-static PGresult *exec_params(struct ss_wh *wh, const char *sql, int n, const char *const *params)
-{
-    return PQexecParams(wh->conn, sql, n, NULL, params, NULL, NULL, 0);
-}
-
-static int command_ok(PGresult *res)
-{
-    return PQresultStatus(res) == PGRES_COMMAND_OK;
-}
-
 /* Step 4: a key an earlier batch of the same run loaded. The run's keys are
  * in ingest.run_keys (with the line that gave each); a later record with
  * one of them is quarantined, never applied over it -- so the outcome of
@@ -844,59 +960,67 @@ static int run_duplicates(struct ss_wh *wh, const struct wh_dataset *w, const st
 
     if (wh->ngoods == 0 || (h->seq == 1 && h->last))
         return 0;
-    ss_buf_reset(&wh->keys);
-    for (size_t i = 0; i < wh->ngoods; i++)
-        if (ss_buf_printf(&wh->keys, "%zu\t%lld\t%u\t%lld\n", i, (long long)wh->goods[i].key,
-                          wh->goods[i].line, (long long)wh->goods[i].values) < 0) {
+    /* One statement: the batch's keys (as arrays) probed against the run's,
+     * and added to them unless no batch can follow. The probe is a LATERAL
+     * subquery with LIMIT 1 so that it stays a probe of the primary key per
+     * key: without the LIMIT the planner flattens it into a hash join that
+     * reads every key of the run for every batch. */
+    for (int k = 0; k < 3; k++) {
+        ss_buf_reset(&wh->keys[k]);
+        ss_buf_addc(&wh->keys[k], '{');
+    }
+    for (size_t i = 0; i < wh->ngoods; i++) {
+        const char *sep = i ? "," : "";
+        if (ss_buf_printf(&wh->keys[0], "%s%lld", sep, (long long)wh->goods[i].key) < 0 ||
+            ss_buf_printf(&wh->keys[1], "%s%u", sep, wh->goods[i].line) < 0 ||
+            ss_buf_printf(&wh->keys[2], "%s%lld", sep, (long long)wh->goods[i].values) < 0) {
             *failed = NULL;
             return -1;
         }
-    if (run_copy(wh, "COPY pg_temp.stage_keys (ord, key_hash, line, values_hash) FROM STDIN",
-                 &wh->keys, failed) < 0)
+    }
+    for (int k = 0; k < 3; k++)
+        if (ss_buf_addc(&wh->keys[k], '}') < 0) {
+            *failed = NULL;
+            return -1;
+        }
+    const char *params[] = {run_ref,          wh->keys[0].data,       wh->keys[1].data,
+                            wh->keys[2].data, h->seq > 1 ? "t" : "f", h->last ? "f" : "t"};
+    res =
+        exec_params(wh,
+                    "WITH s AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) "
+                    "WITH ORDINALITY AS u(key_hash, line, values_hash, ord)), hits AS (SELECT "
+                    "s.ord, k.line, k.values_hash = s.values_hash AS same FROM s CROSS JOIN "
+                    "LATERAL (SELECT line, values_hash FROM ingest.run_keys WHERE run_ref = "
+                    "$1::bigint AND key_hash = s.key_hash LIMIT 1) AS k WHERE $5::boolean), ins AS "
+                    "(INSERT INTO ingest.run_keys (run_ref, key_hash, line, values_hash) SELECT "
+                    "$1::bigint, key_hash, line, values_hash FROM s WHERE $6::boolean ON "
+                    "CONFLICT (run_ref, key_hash) DO NOTHING) SELECT ord - 1, line, same FROM "
+                    "hits",
+                    6, params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        *failed = res;
         return -1;
-    if (h->seq > 1) {
-        res = exec_params(wh,
-                          "SELECT s.ord, k.line, k.values_hash = s.values_hash FROM "
-                          "pg_temp.stage_keys AS s JOIN ingest.run_keys AS k ON k.run_ref = "
-                          "$1::bigint AND k.key_hash = s.key_hash",
-                          1, (const char *[]){run_ref});
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            *failed = res;
-            return -1;
-        }
-        struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
-        char reason[SS_PROTO_REASON_MAX + 1];
-        for (int i = 0; i < PQntuples(res); i++) {
-            size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
-            if (ord >= wh->ngoods || wh->goods[ord].drop)
-                continue;
-            struct good *g = &wh->goods[ord];
-            struct ss_payload_reader rd;
-            ss_payload_reader_init(&rd, (const char *)payload + g->rec_off, len - g->rec_off,
-                                   wh->maxf, limits->max_field_bytes);
-            if (ss_payload_next(&rd, &rec, reason, sizeof(reason)) != 1)
-                continue; /* read once already: cannot happen */
-            repeat_reason(reason, sizeof(reason), w, g->line,
-                          (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
-                          PQgetvalue(res, i, 2)[0] == 't');
-            quarantine_record(wh, &rec, reason);
-            g->drop = 1;
-            taken++;
-        }
-        PQclear(res);
     }
-    if (!h->last) {
-        res = exec_params(wh,
-                          "INSERT INTO ingest.run_keys (run_ref, key_hash, line, values_hash) "
-                          "SELECT $1::bigint, key_hash, line, values_hash FROM pg_temp.stage_keys "
-                          "ON CONFLICT (run_ref, key_hash) DO NOTHING",
-                          1, (const char *[]){run_ref});
-        if (!command_ok(res)) {
-            *failed = res;
-            return -1;
-        }
-        PQclear(res);
+    struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
+    char reason[SS_PROTO_REASON_MAX + 1];
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        if (ord >= wh->ngoods || wh->goods[ord].drop)
+            continue;
+        struct good *g = &wh->goods[ord];
+        struct ss_payload_reader rd;
+        ss_payload_reader_init(&rd, (const char *)payload + g->rec_off, len - g->rec_off, wh->maxf,
+                               limits->max_field_bytes);
+        if (ss_payload_next(&rd, &rec, reason, sizeof(reason)) != 1)
+            continue; /* read once already: cannot happen */
+        repeat_reason(reason, sizeof(reason), w, g->line,
+                      (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
+                      PQgetvalue(res, i, 2)[0] == 't');
+        quarantine_record(wh, &rec, reason);
+        g->drop = 1;
+        taken++;
     }
+    PQclear(res);
     if (taken) {
         /* Close the gaps the repeats leave in the COPY text. */
         size_t at = 0;
@@ -1017,9 +1141,9 @@ void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payloa
         if (!command_ok(res))
             goto db_error;
         PQclear(res);
-        if (w->coverage_sql) {
+        if (wh->ncov_used) {
             what = "the batch coverage";
-            res = exec_params(wh, w->coverage_sql, 1, (const char *[]){batch_id});
+            res = write_coverage(wh, w, batch_id);
             if (!command_ok(res))
                 goto db_error;
             PQclear(res);
@@ -1115,11 +1239,14 @@ void ss_wh_run(struct ss_wh *wh, const struct ss_header *h, struct ss_wh_outcome
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             goto fail;
         PQclear(res);
+        /* An older run of the source still "running" was killed, or its end
+         * is lost: abandoned, and its duplicate keys let go. */
         res = PQexecParams(wh->conn,
-                           "UPDATE ingest.runs SET outcome = 'abandoned' WHERE source = $1 AND "
-                           "run_id <> $2 AND outcome = 'running' AND ended_at IS NULL AND "
-                           "started_at IS NOT NULL AND started_at <= coalesce($3::timestamptz, "
-                           "now())",
+                           "WITH gone AS (UPDATE ingest.runs SET outcome = 'abandoned', keys_held "
+                           "= false WHERE source = $1 AND run_id <> $2 AND outcome = 'running' "
+                           "AND ended_at IS NULL AND started_at IS NOT NULL AND started_at <= "
+                           "coalesce($3::timestamptz, now()) RETURNING run_ref) DELETE FROM "
+                           "ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
                            3, NULL, (const char *[]){h->source, h->run_id, p[6]}, NULL, NULL, 0);
     } else {
         snprintf(u[0], sizeof(u[0]), "%u", h->exit_status);
