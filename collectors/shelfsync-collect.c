@@ -619,7 +619,7 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
             have_cursor ? " (incremental)" : "");
     if (!dry_run && run_begin(&r, c->identity, !have_cursor) < 0) {
         ss_error("%s", r.err);
-        status = EXIT_FETCH;
+        status = ss_sender_refused(sender) ? EXIT_REFUSED : EXIT_FETCH;
         goto out;
     }
 
