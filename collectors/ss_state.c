@@ -168,6 +168,15 @@ int ss_state_identity(const char *config_path, char *out, char *err, size_t errl
     for (size_t i = 0; http && json_is_object(http) && http_client_keys[i]; i++)
         json_object_del(http, http_client_keys[i]);
     drop_descriptions(root);
+    /* An object left empty says no more than an absent one ("http": {}). */
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(root, tmp, k, v)
+    {
+        if (json_is_object(v) && json_object_size(v) == 0)
+            json_object_del(root, k);
+    }
     /* The kind's default is part of what the file means. */
     if (!json_object_get(root, "kind"))
         json_object_set_new(root, "kind", json_string("csv"));

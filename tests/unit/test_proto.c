@@ -68,6 +68,72 @@ static void test_proto_ack_round_trips_with_reason(void **state)
     ss_buf_free(&b);
 }
 
+static void test_proto_run_records_round_trip(void **state)
+{
+    struct ss_header h, back;
+    struct ss_buf b;
+    char err[256];
+    memset(&h, 0, sizeof(h));
+    h.type = SS_MSG_RUN;
+    h.event = SS_RUN_BEGIN;
+    strcpy(h.source, "leeds-loans");
+    strcpy(h.run_id, "20240501T020000Z-1a2b3c4d");
+    strcpy(h.dataset, "loans");
+    strcpy(h.at, "2024-05-01T02:00:00Z");
+    strcpy(h.kind, "csv");
+    memset(h.config, 'a', 64);
+    h.full = 1;
+    ss_buf_init(&b, 4096);
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.type, SS_MSG_RUN);
+    assert_int_equal(back.event, SS_RUN_BEGIN);
+    assert_int_equal(back.seq, 0);
+    assert_string_equal(back.kind, "csv");
+    assert_string_equal(back.config, h.config);
+    assert_int_equal(back.full, 1);
+    assert_string_equal(back.at, "2024-05-01T02:00:00Z");
+
+    memset(&h, 0, sizeof(h));
+    h.type = SS_MSG_RUN;
+    h.event = SS_RUN_END;
+    strcpy(h.source, "leeds-loans");
+    strcpy(h.run_id, "r1");
+    h.seq = 5;
+    strcpy(h.dataset, "loans");
+    h.outcome = SS_RUN_PARTIAL;
+    h.exit_status = 2;
+    h.bytes = 5000000000ULL; /* past 32 bits */
+    h.nrecords = 12;
+    h.rejected = 1;
+    h.batches = 4;
+    h.refused = 0;
+    strcpy(h.error, "http://x/a.csv: the transfer was cut short");
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.event, SS_RUN_END);
+    assert_int_equal(back.outcome, SS_RUN_PARTIAL);
+    assert_int_equal(back.exit_status, 2);
+    assert_true(back.bytes == 5000000000ULL);
+    assert_int_equal(back.nrecords, 12);
+    assert_int_equal(back.batches, 4);
+    assert_string_equal(back.error, h.error);
+    assert_string_equal(ss_run_outcome_name(back.outcome), "partial");
+    ss_buf_free(&b);
+}
+
+static void test_proto_batch_partial_flag_round_trips(void **state)
+{
+    struct ss_header h;
+    char err[256];
+    const char *json = "{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":2,"
+                       "\"dataset\":\"loans\",\"records\":1,\"fields\":8,\"last\":true,"
+                       "\"partial\":true}";
+    assert_int_equal(ss_proto_decode_header(json, strlen(json), 4096, &h, err, sizeof(err)), 0);
+    assert_int_equal(h.last, 1);
+    assert_int_equal(h.partial, 1);
+}
+
 static void expect_refused(const char *json, const char *want)
 {
     struct ss_header h;
@@ -98,6 +164,20 @@ static void test_proto_malformed_headers_refused(void **state)
                    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
                    "\"run_id\":\"r\",\"seq\":1}",
                    "\"source\" must be");
+    /* Run records: an event and, at the end, an outcome from the lists. */
+    expect_refused("{\"type\":\"run\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":0,"
+                   "\"dataset\":\"loans\",\"event\":\"middle\"}",
+                   "\"event\" must be one of begin, end");
+    expect_refused("{\"type\":\"run\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,"
+                   "\"dataset\":\"loans\",\"event\":\"end\",\"outcome\":\"fine\"}",
+                   "\"outcome\" must be one of");
+    expect_refused("{\"type\":\"run\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,"
+                   "\"dataset\":\"loans\",\"event\":\"end\",\"outcome\":\"complete\","
+                   "\"bytes\":-1}",
+                   "\"bytes\" must be a non-negative integer");
+    expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,"
+                   "\"dataset\":\"loans\",\"records\":1,\"fields\":8,\"partial\":1}",
+                   "\"partial\" must be true or false");
 }
 
 static void test_proto_header_over_limit_refused(void **state)
@@ -241,6 +321,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_batch_header_round_trips),
         cmocka_unit_test(test_proto_ack_round_trips_with_reason),
+        cmocka_unit_test(test_proto_run_records_round_trip),
+        cmocka_unit_test(test_proto_batch_partial_flag_round_trips),
         cmocka_unit_test(test_proto_malformed_headers_refused),
         cmocka_unit_test(test_proto_header_over_limit_refused),
         cmocka_unit_test(test_proto_unknown_version_refused_with_reason),
