@@ -26,6 +26,8 @@ SS_PACKAGES="build-essential cmake pkg-config libzmq3-dev libpq-dev libjansson-d
 # e.g. "fsync=off synchronous_commit=off full_page_writes=off".
 : "${SS_PG_SETTINGS:=}"
 
+SS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 ss_log() { printf '%s: %s\n' "${SS_LOG_TAG:-shelfsync}" "$*" >&2; }
 ss_die() { ss_log "error: $*"; exit 1; }
 
@@ -53,6 +55,44 @@ ss_need_packages() {
         printf 'sudo apt-get install %s\n' "${missing[*]}"
         exit 1
     fi
+}
+
+# ss_ctest NAME BUILD_DIR CTEST_ARGS...: run ctest --output-on-failure in
+# BUILD_DIR, then print on stderr every test that skipped with its reason, and
+# how many (NAME heads the lines). The integration tests record their reasons
+# in $SS_SKIP_LOG (BUILD_DIR/skipped.tsv, emptied first; see it_skip), cmocka
+# cases print theirs; scripts/lib/ctest_skips.py reads both and ctest's JUnit
+# file (BUILD_DIR/ctest-junit.xml). Returns ctest's status; when ctest passed,
+# 1 if the report could not be made, or if under CI=true a test skipped
+# without saying why.
+ss_ctest() {
+    local name=$1 dir st=0 rst=0 report n line
+    dir=$(realpath -- "$2") || return 1
+    shift 2
+    rm -f -- "$dir/skipped.tsv" "$dir/ctest-junit.xml"
+    # The whole output of passed tests goes into the JUnit file, so that a
+    # skipped cmocka case shows there however long its test's output.
+    SS_SKIP_LOG=$dir/skipped.tsv ctest --test-dir "$dir" --output-on-failure \
+        --output-junit "$dir/ctest-junit.xml" --test-output-size-passed 4194304 "$@" || st=$?
+    report=$(ss_python "$SS_LIB_DIR/ctest_skips.py" "$dir/ctest-junit.xml" "$dir/skipped.tsv") || rst=$?
+    if ((rst != 0 && rst != 3)); then
+        ss_log "$name: cannot tell which tests skipped (no readable $dir/ctest-junit.xml)"
+        ((st != 0)) || st=1
+        return "$st"
+    fi
+    n=0
+    [[ -z $report ]] || n=$(wc -l <<<"$report")
+    if ((n == 0)); then
+        ss_log "$name: no test skipped"
+    else
+        ss_log "$name: $n skipped (a test or a cmocka case each), with the reason:"
+        while IFS= read -r line; do ss_log "  $line"; done <<<"$report"
+    fi
+    if ((rst == 3)) && [[ ${CI:-} == true ]]; then
+        ss_log "$name: a test skipped without saying why (not through it_skip); under CI=true that fails"
+        ((st != 0)) || st=1
+    fi
+    return "$st"
 }
 
 # ss_build DIR [cmake args...]: configure the project in the current directory
