@@ -18,13 +18,33 @@
 # Every ss_pg_* function takes DIR and follows the redirect, so callers need not
 # care; ss_pg_dir DIR prints the real directory.
 
-# The Debian packages the build, the tests, the fuzz targets and the scripts need.
-SS_PACKAGES="build-essential cmake pkg-config libzmq3-dev libpq-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev postgresql python3 clang libclang-rt-14-dev"
+# The Debian 12 packages the scripts install (as root) or print the install line
+# for: SS_PACKAGES builds and runs the programs (what scripts/demo needs);
+# SS_TEST_PACKAGES adds what the tests, the fuzz targets and bench/ call:
+# cmocka, clang and its libFuzzer runtime, curl (the FOLIO and Koha tests, the
+# bench ceiling), valgrind (integration_valgrind), ps (procps, absent from
+# minimal images), tcpdump (loopback captures in the privacy tests), time
+# (/usr/bin/time in bench/throughput).
+SS_PACKAGES="build-essential cmake pkg-config libzmq3-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev postgresql python3"
+SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tcpdump time"
+
+# Every program a script, test or bench/ script calls (or has cmake call) that
+# is not in every Debian system (a package of priority "required"), as
+# PROGRAM=PACKAGE, PACKAGE being the one in the lists above that brings it.
+# integration_install_list checks that the scripts call nothing else, that each
+# PACKAGE is in a list above and, under CI=true, that each PROGRAM is on PATH.
+# (The PostgreSQL server programs are found by ss_pg_bindir, not on PATH.)
+# shellcheck disable=SC2034 # read by the tests
+SS_TOOLS="cc=build-essential make=build-essential nm=build-essential cmake=cmake ctest=cmake
+pkg-config=pkg-config psql=postgresql python3=python3 clang=clang curl=curl valgrind=valgrind
+ps=procps tcpdump=tcpdump /usr/bin/time=time"
 
 # Extra "name=value" server settings (space-separated) written into the cluster's
 # configuration at every ss_pg_start; empty keeps PostgreSQL's defaults. Tests use
 # e.g. "fsync=off synchronous_commit=off full_page_writes=off".
 : "${SS_PG_SETTINGS:=}"
+
+SS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ss_log() { printf '%s: %s\n' "${SS_LOG_TAG:-shelfsync}" "$*" >&2; }
 ss_die() { ss_log "error: $*"; exit 1; }
@@ -35,24 +55,67 @@ ss_die() { ss_log "error: $*"; exit 1; }
 if [[ -x /usr/bin/python3 ]]; then SS_PYTHON=/usr/bin/python3; else SS_PYTHON=$(command -v python3 || echo python3); fi
 ss_python() { "$SS_PYTHON" "$@"; }
 
-# ss_need_packages: make sure every package in $SS_PACKAGES is installed. As root,
-# installs the missing ones; otherwise prints the one command to run and exits 1.
+# ss_need_packages [PACKAGE...]: make sure every PACKAGE (default: all of
+# $SS_PACKAGES and $SS_TEST_PACKAGES) is installed. As root, installs the missing
+# ones; otherwise prints the command that installs them on a fresh Debian (which
+# has no sudo: `su -c '...'` asks for root's password) and exits 1.
 ss_need_packages() {
-    local pkg status missing=()
-    for pkg in $SS_PACKAGES; do
+    local pkg status missing=() want=("$@")
+    (($#)) || read -ra want <<<"$SS_PACKAGES $SS_TEST_PACKAGES"
+    for pkg in "${want[@]}"; do
         status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
         [[ $status == installed ]] || missing+=("$pkg")
     done
     ((${#missing[@]} == 0)) && return 0
+    local install=(apt-get install -y --no-install-recommends "${missing[@]}")
     if ((EUID == 0)); then
         ss_log "installing missing packages: ${missing[*]}"
         apt-get update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+        DEBIAN_FRONTEND=noninteractive "${install[@]}"
     else
-        ss_log "missing packages: ${missing[*]}; install them with:"
-        printf 'sudo apt-get install %s\n' "${missing[*]}"
+        ss_log "missing packages: ${missing[*]}; install them with (it asks for root's password):"
+        printf "su -c 'apt-get update && %s'\n" "${install[*]}"
+        ss_log "or, as root: apt-get update && ${install[*]} (where sudo is set up: sudo ${install[*]})"
         exit 1
     fi
+}
+
+# ss_ctest NAME BUILD_DIR CTEST_ARGS...: run ctest --output-on-failure in
+# BUILD_DIR, then print on stderr every test that skipped with its reason, and
+# how many (NAME heads the lines). The integration tests record their reasons
+# in $SS_SKIP_LOG (BUILD_DIR/skipped.tsv, emptied first; see it_skip), cmocka
+# cases print theirs; scripts/lib/ctest_skips.py reads both and ctest's JUnit
+# file (BUILD_DIR/ctest-junit.xml). Returns ctest's status; when ctest passed,
+# 1 if the report could not be made, or if under CI=true a test skipped
+# without saying why.
+ss_ctest() {
+    local name=$1 dir st=0 rst=0 report n line
+    dir=$(realpath -- "$2") || return 1
+    shift 2
+    rm -f -- "$dir/skipped.tsv" "$dir/ctest-junit.xml"
+    # The whole output of passed tests goes into the JUnit file, so that a
+    # skipped cmocka case shows there however long its test's output.
+    SS_SKIP_LOG=$dir/skipped.tsv ctest --test-dir "$dir" --output-on-failure \
+        --output-junit "$dir/ctest-junit.xml" --test-output-size-passed 4194304 "$@" || st=$?
+    report=$(ss_python "$SS_LIB_DIR/ctest_skips.py" "$dir/ctest-junit.xml" "$dir/skipped.tsv") || rst=$?
+    if ((rst != 0 && rst != 3)); then
+        ss_log "$name: cannot tell which tests skipped (no readable $dir/ctest-junit.xml)"
+        ((st != 0)) || st=1
+        return "$st"
+    fi
+    n=0
+    [[ -z $report ]] || n=$(wc -l <<<"$report")
+    if ((n == 0)); then
+        ss_log "$name: no test skipped"
+    else
+        ss_log "$name: $n skipped (a test or a cmocka case each), with the reason:"
+        while IFS= read -r line; do ss_log "  $line"; done <<<"$report"
+    fi
+    if ((rst == 3)) && [[ ${CI:-} == true ]]; then
+        ss_log "$name: a test skipped without saying why (not through it_skip); under CI=true that fails"
+        ((st != 0)) || st=1
+    fi
+    return "$st"
 }
 
 # ss_build DIR [cmake args...]: configure the project in the current directory

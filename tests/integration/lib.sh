@@ -10,6 +10,11 @@
 #                  binaries, role, database, cluster directory)
 #   SS_FIXTURES    ../shared/fixtures beside the checkout (may be absent)
 #   SS_KEEP=1      keep $IT_DIR even when the test passes
+#   SS_SKIP_LOG    a file every skipping test appends "NAME<TAB>REASON" to
+#                  (scripts/test prints them after ctest)
+#   CI=true        a test that would skip because something the scripts or the CI
+#                  set-up provide is missing (a tool, the shared fixtures, the
+#                  test PostgreSQL) fails instead
 #
 # A test looks like:
 #   source "$(dirname "$0")/lib.sh"
@@ -69,12 +74,64 @@ it_assert_eq() {
     fi
 }
 
-# it_setup: skip (exit 77) unless scripts/test's PostgreSQL is there; create the
-# work directory $IT_DIR; install the exit trap that stops what the test started.
+# ---------------------------------------------------------------------------
+# Skipping. A test skips by exit status 77 (CTest's SKIP_RETURN_CODE), only
+# through these, so that every skip says why on the console and in $SS_SKIP_LOG.
+
+# it_skip REASON: skip the test for a reason that holds everywhere, CI included
+# (e.g. it needs root and runs as another user): print "SKIP: REASON", record it,
+# exit 77. Like every function here that ends the test, call it in the test's own
+# shell, not in $(...).
+it_skip() {
+    local reason=${*//[$'\t\n']/ }
+    echo "SKIP: $reason"
+    if [[ -n ${SS_SKIP_LOG:-} ]]; then
+        printf 'integration_%s\t%s\n' "${IT_NAME#test_}" "$reason" >>"$SS_SKIP_LOG" ||
+            echo "(could not record the skip in $SS_SKIP_LOG)"
+    fi
+    exit 77
+}
+
+# it_skip_missing WHAT CI_WHY REASON: WHAT is missing, and it is something the
+# scripts or the CI set-up are meant to provide. Skips with "WHAT is missing:
+# REASON"; under CI=true fails instead (exit 1) with "WHAT is missing under
+# CI=true: CI_WHY", since there a missing piece is a fault of the set-up.
+it_skip_missing() {
+    if [[ ${CI:-} == true ]]; then
+        it_log "FAIL: $1 is missing under CI=true: $2 ($3)"
+        exit 1
+    fi
+    it_skip "$1 is missing: $3"
+}
+
+# it_need_tool CMD PACKAGE: skip (under CI=true: fail) unless the program CMD is
+# on PATH. PACKAGE is the Debian package that provides it, which must be in
+# SS_PACKAGES or SS_TEST_PACKAGES and CMD=PACKAGE in SS_TOOLS
+# (scripts/lib/common.sh; integration_install_list checks both).
+it_need_tool() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    it_skip_missing "$1" "the install list lacks it" "Debian package $2; ./scripts/test installs it when run as root"
+}
+
+# it_need_fixture PATH...: skip (under CI=true: fail) unless every PATH (files or
+# directories of the real public data in ../shared/fixtures, $SS_FIXTURES) exists.
+# Tests only read these, never write into them (scripts/test checks).
+it_need_fixture() {
+    local f
+    for f in "$@"; do
+        [[ -e $f ]] ||
+            it_skip_missing "$f" "CI must provide the shared fixtures beside the checkout" \
+                "real public data, kept beside the checkout in ../shared/fixtures (SS_FIXTURES points elsewhere)"
+    done
+}
+
+# it_setup: skip (under CI=true: fail) unless scripts/test's PostgreSQL is there;
+# create the work directory $IT_DIR; install the exit trap that stops what the
+# test started.
 it_setup() {
     if [[ -z ${SS_PGPORT:-} ]]; then
-        echo "SKIP: SS_PGPORT is not set: integration tests need the PostgreSQL that ./scripts/test starts"
-        exit 77
+        it_skip_missing "SS_PGPORT" "run the tests with ./scripts/test" \
+            "integration tests need the PostgreSQL that ./scripts/test starts"
     fi
     [[ -n ${SS_BIN_DIR:-} ]] || it_fail "SS_BIN_DIR is not set (the build directory holding the programs)"
     [[ -n ${SS_PGHOST:-} && -n ${SS_PGDATA:-} ]] || it_fail "SS_PGHOST and SS_PGDATA must be set with SS_PGPORT (./scripts/test sets them)"

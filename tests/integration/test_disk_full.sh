@@ -10,12 +10,10 @@ it_setup
 state="$IT_DIR/state"
 mkdir -p "$state"
 if ((EUID != 0)); then
-    echo "SKIP: test_disk_full mounts a small tmpfs for the outbox and needs root"
-    exit 77
+    it_skip "test_disk_full mounts a small tmpfs for the outbox and needs root"
 fi
 if ! mount -t tmpfs -o size=512k,mode=0750 tmpfs "$state" 2>"$IT_DIR/mount.err"; then
-    echo "SKIP: cannot mount a tmpfs here (mount: $(tr '\n' ' ' <"$IT_DIR/mount.err")): test_disk_full needs it"
-    exit 77
+    it_skip "cannot mount a tmpfs here (mount: $(tr '\n' ' ' <"$IT_DIR/mount.err")): test_disk_full needs it"
 fi
 # shellcheck disable=SC2317 # called by the trap
 _unmount() {

@@ -4,10 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 it_setup
 barnet="${SS_FIXTURES:-$SS_SOURCE_DIR/../shared/fixtures}/librarydata-schemas/data/loans_barnet.csv"
-if [[ ! -f $barnet ]]; then
-    echo "SKIP: $barnet is absent (the shared fixtures are not beside the checkout)"
-    exit 77
-fi
+it_need_fixture "$barnet"
 it_reset_db
 it_http_start "$(dirname "$barnet")"
 it_daemon_config "$IT_DIR/daemon.json"

@@ -9,10 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 it_setup
 fx="${SS_FIXTURES:-$SS_SOURCE_DIR/../shared/fixtures}"
-if [[ ! -d $fx/librarydata-schemas ]]; then
-    echo "SKIP: $fx is absent (the shared fixtures are not beside the checkout)"
-    exit 77
-fi
+it_need_fixture "$fx/librarydata-schemas"
 IT_RESET_TABLES="$(echo core.{service_points,mobile_stops,events,loans,visits,membership,stock,activity_loans,activity_visits,active_users,activity_events,activity_event_attendance,computer_hours,wifi_sessions,click_and_collect}) ingest.batches ingest.quarantine"
 it_reset_db
 it_http_start "$fx"

@@ -11,12 +11,7 @@ DATA=$SS_FIXTURES/activity-2023-24
 AUTH=$DATA/library_authorities.json
 POP=$DATA/mye24tablesew.csv
 NN=$DATA/localauthoritynearestneighboursengland.csv
-for f in "$AUTH" "$POP" "$NN"; do
-    if [[ ! -f $f ]]; then
-        echo "SKIP: $f is absent (real public data, kept beside the checkout in ../shared/fixtures)"
-        exit 77
-    fi
-done
+it_need_fixture "$AUTH" "$POP" "$NN"
 
 it_setup
 it_daemon_config "$IT_DIR/daemon.json"

@@ -6,8 +6,8 @@
 # into $IT_DIR/build (about 40 s on 2 cores). Skipped without valgrind.
 source "$(dirname "$0")/lib.sh"
 it_setup
-command -v valgrind >/dev/null || { echo "SKIP: valgrind is not installed"; exit 77; }
-command -v cmake >/dev/null || { echo "SKIP: cmake is not installed"; exit 77; }
+it_need_tool valgrind valgrind
+it_need_tool cmake cmake
 
 build="$IT_DIR/build"
 it_log "building shelfsyncd and shelfsync-collect without sanitizers in $build"

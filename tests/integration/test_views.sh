@@ -25,10 +25,7 @@ it_setup
 ACT=${SS_FIXTURES:-}/activity-2023-24
 LDS=${SS_FIXTURES:-}/librarydata-schemas/data
 REG=${SS_FIXTURES:-}/libraries-register/libraries.csv
-if [[ -z ${SS_FIXTURES:-} || ! -f $ACT/loans.csv || ! -f $LDS/loans_barnet.csv || ! -f $REG ]]; then
-    echo "SKIP: the public fixtures (activity-2023-24, librarydata-schemas, libraries-register) are absent"
-    exit 77
-fi
+it_need_fixture "$ACT/loans.csv" "$LDS/loans_barnet.csv" "$REG"
 
 CORE_TABLES="core.activity_loans core.activity_visits core.active_users core.activity_events
 core.activity_event_attendance core.computer_hours core.wifi_sessions core.click_and_collect
