@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ss_file.h"
 #include "ss_log.h"
 
 #define SS_OUTBOX_MAGIC "SSB1"
@@ -22,24 +23,6 @@ struct ss_outbox {
     char refused[PATH_MAX];
     int dirfd;
 };
-
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
 
 int ss_outbox_open(struct ss_outbox **out, const char *state_dir, char *err, size_t errlen)
 {
@@ -55,7 +38,7 @@ int ss_outbox_open(struct ss_outbox **out, const char *state_dir, char *err, siz
         free(ob);
         return -ENAMETOOLONG;
     }
-    if ((rc = mkdir_p(ob->dir)) < 0 || (rc = mkdir_p(ob->refused)) < 0) {
+    if ((rc = ss_mkdir_p(ob->dir, 0750)) < 0 || (rc = ss_mkdir_p(ob->refused, 0750)) < 0) {
         snprintf(err, errlen, "%s: cannot create the outbox: %s", state_dir, strerror(-rc));
         free(ob);
         return rc;
@@ -97,72 +80,25 @@ const char *ss_outbox_dir(const struct ss_outbox *ob)
     return ob->dir;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int ss_outbox_put(struct ss_outbox *ob, const struct ss_header *h, const struct ss_buf *header,
                   const struct ss_buf *payload, char *name)
 {
-    char tmp[SS_OUTBOX_NAME_MAX + 8];
     unsigned char pre[8], len8[8];
-    int rc = 0;
 
     snprintf(name, SS_OUTBOX_NAME_MAX + 1, "%s-%010u.%s", h->run_id, h->seq,
              h->type == SS_MSG_RUN ? "run" : "batch");
-    snprintf(tmp, sizeof(tmp), "%s.tmp", name);
     memcpy(pre, SS_OUTBOX_MAGIC, 4);
     for (int i = 0; i < 4; i++)
         pre[4 + i] = (unsigned char)(header->len >> (8 * i));
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)payload->len >> (8 * i));
-
-    int fd = openat(ob->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return -errno;
-    if ((rc = write_all(fd, pre, sizeof(pre))) < 0 ||
-        (rc = write_all(fd, header->data, header->len)) < 0 ||
-        (rc = write_all(fd, len8, sizeof(len8))) < 0 ||
-        (rc = write_all(fd, payload->data ? payload->data : "", payload->len)) < 0)
-        goto fail;
-    if (fsync(fd) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        rc = -errno;
-        goto fail;
-    }
-    fd = -1;
-    if (renameat(ob->dirfd, tmp, ob->dirfd, name) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    /* The rename itself must reach the disk before we call the batch safe. */
-    if (fsync(ob->dirfd) < 0) {
-        rc = -errno;
-        unlinkat(ob->dirfd, name, 0);
-        return rc;
-    }
-    return 0;
-fail:
-    if (fd >= 0)
-        close(fd);
-    unlinkat(ob->dirfd, tmp, 0);
-    return rc;
+    const struct ss_file_piece pieces[] = {
+        {pre, sizeof(pre)},
+        {header->data, header->len},
+        {len8, sizeof(len8)},
+        {payload->data, payload->len},
+    };
+    return ss_file_write_durable(ob->dirfd, name, pieces, 4, 0640);
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -1,6 +1,8 @@
 /* ss_state: see ss_state.h. */
 #include "ss_state.h"
 
+#include "ss_file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -23,24 +25,6 @@ struct ss_state {
     int lockfd;
 };
 
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 int ss_state_open(struct ss_state **out, const char *state_dir, char *err, size_t errlen)
 {
     char path[PATH_MAX + 16];
@@ -56,7 +40,7 @@ int ss_state_open(struct ss_state **out, const char *state_dir, char *err, size_
         rc = -ENAMETOOLONG;
         goto fail;
     }
-    if ((rc = mkdir_p(st->dir)) < 0) {
+    if ((rc = ss_mkdir_p(st->dir, 0750)) < 0) {
         snprintf(err, errlen, "%s: cannot create the state directory: %s", state_dir,
                  strerror(-rc));
         goto fail;
@@ -266,29 +250,12 @@ int ss_state_cursor_write(struct ss_state *st, const char *identity, const char 
     if (!doc)
         return -EINVAL; /* not UTF-8 text */
     char *text = json_dumps(doc, JSON_COMPACT);
-    int rc = 0;
     json_decref(doc);
     if (!text)
         return -ENOMEM;
-    int fd = openat(st->dirfd, "cursor.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        free(text);
-        return -errno;
-    }
-    size_t tl = strlen(text);
-    ssize_t w = write(fd, text, tl);
+    const struct ss_file_piece piece = {text, strlen(text)};
+    int rc = ss_file_write_durable(st->dirfd, "cursor", &piece, 1, 0640);
     free(text);
-    if (w != (ssize_t)tl)
-        rc = w < 0 ? -errno : -EIO;
-    else if (fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && renameat(st->dirfd, "cursor.tmp", st->dirfd, "cursor") < 0)
-        rc = -errno;
-    if (rc == 0 && fsync(st->dirfd) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlinkat(st->dirfd, "cursor.tmp", 0);
     return rc;
 }
 

@@ -293,6 +293,41 @@ static const struct ss_allow_entry *batch_rights(struct daemon *d, const struct 
     return NULL;
 }
 
+/* Applies the message being handled (a batch with limits, or a run record)
+ * until the warehouse gives an answer: while PostgreSQL is away or the
+ * error is transient, the message is kept and retried with back-off, and
+ * no other message is read. 0 with out filled, or -1 when stopping. */
+static int apply_until_done(struct daemon *d, const struct ss_header *h,
+                            const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
+{
+    for (;;) {
+        if (!ss_wh_ok(d->wh)) {
+            db_disconnect(d);
+            if (db_connect(d) < 0)
+                return -1;
+        }
+        if (h->type == SS_MSG_RUN)
+            ss_wh_run(d->wh, h, out);
+        else
+            ss_wh_apply(d->wh, h, zmq_msg_data(&d->frames[2]), zmq_msg_size(&d->frames[2]), limits,
+                        out);
+        if (out->result != SS_WH_RETRY)
+            break;
+        long delay = ss_backoff_next(&d->backoff);
+        if (h->type == SS_MSG_RUN)
+            ss_warn("%s; run record %s/%s kept, retrying in %ld ms", out->reason, h->source,
+                    h->run_id, delay);
+        else
+            ss_warn("%s; batch %s/%s/%u kept, retrying in %ld ms", out->reason, h->source,
+                    h->run_id, h->seq, delay);
+        ss_sleep_ms(delay, &stop_requested);
+        if (stop_requested)
+            return -1;
+    }
+    ss_backoff_reset(&d->backoff);
+    return 0;
+}
+
 static void handle_batch(struct daemon *d, const struct ss_header *h)
 {
     struct ss_wh_limits limits = {(size_t)d->cfg.max_records, (size_t)d->cfg.max_field_bytes, NULL,
@@ -317,24 +352,8 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         limits.authorities = (const char *const *)e->authorities;
         limits.nauthorities = e->nauthorities;
     }
-    for (;;) {
-        if (!ss_wh_ok(d->wh)) {
-            db_disconnect(d);
-            if (db_connect(d) < 0)
-                return; /* stopping: no ack, the collector resends */
-        }
-        ss_wh_apply(d->wh, h, zmq_msg_data(&d->frames[2]), zmq_msg_size(&d->frames[2]), &limits,
-                    &out);
-        if (out.result != SS_WH_RETRY)
-            break;
-        long delay = ss_backoff_next(&d->backoff);
-        ss_warn("%s; batch %s/%s/%u kept, retrying in %ld ms", out.reason, h->source, h->run_id,
-                h->seq, delay);
-        ss_sleep_ms(delay, &stop_requested);
-        if (stop_requested)
-            return;
-    }
-    ss_backoff_reset(&d->backoff);
+    if (apply_until_done(d, h, &limits, &out) < 0)
+        return; /* stopping: no ack, the collector resends */
 
     memset(&ack, 0, sizeof(ack));
     ack.type = SS_MSG_ACK;
@@ -397,23 +416,8 @@ static void handle_run(struct daemon *d, const struct ss_header *h)
             return;
         }
     }
-    for (;;) {
-        if (!ss_wh_ok(d->wh)) {
-            db_disconnect(d);
-            if (db_connect(d) < 0)
-                return; /* stopping: no ack, the collector resends */
-        }
-        ss_wh_run(d->wh, h, &out);
-        if (out.result != SS_WH_RETRY)
-            break;
-        long delay = ss_backoff_next(&d->backoff);
-        ss_warn("%s; run record %s/%s kept, retrying in %ld ms", out.reason, h->source, h->run_id,
-                delay);
-        ss_sleep_ms(delay, &stop_requested);
-        if (stop_requested)
-            return;
-    }
-    ss_backoff_reset(&d->backoff);
+    if (apply_until_done(d, h, NULL, &out) < 0)
+        return; /* stopping: no ack, the collector resends */
     memset(&ack, 0, sizeof(ack));
     ack.type = SS_MSG_ACK;
     memcpy(ack.source, h->source, sizeof(ack.source));

@@ -267,6 +267,19 @@ it_http_start() {
 
 _it_http_up() { ! kill -0 "$1" 2>/dev/null || _ss_http_answers "$2"; }
 
+# it_fake_http_start DIR [ARGS...]: start the misbehaving HTTP server
+# (tests/tools/fake_http.py, its routes /ok/, /slow/, /truncated/, ...) over
+# DIR with ARGS until the test ends; $IT_FAKE_URL is its base URL.
+it_fake_http_start() {
+    local dir=$1
+    shift
+    "$SS_PYTHON" "$SS_SOURCE_DIR/tests/tools/fake_http.py" "$@" "$dir" >"$IT_DIR/fake.port" 2>>"$IT_DIR/http.log" &
+    IT_PIDS+=("$!")
+    ss_wait_until 15 test -s "$IT_DIR/fake.port" || it_fail "fake_http.py did not start (see http.log)"
+    IT_FAKE_URL="http://127.0.0.1:$(head -n 1 "$IT_DIR/fake.port")"
+    it_log "fake_http.py (pid $!) on $IT_FAKE_URL"
+}
+
 # ---------------------------------------------------------------------------
 # Daemon
 

@@ -9,10 +9,8 @@ it_reset_db
 mkdir -p "$IT_DIR/www"
 read -r rows1 total1 < <(ss_python "$IT_LIB_DIR/gen_loans.py" "$IT_DIR/www/one.csv" 30)
 ss_python "$IT_LIB_DIR/gen_loans.py" "$IT_DIR/www/two.csv" 60 >/dev/null
-"$SS_PYTHON" "$SS_SOURCE_DIR/tests/tools/fake_http.py" "$IT_DIR/www" >"$IT_DIR/fake.port" 2>>"$IT_DIR/http.log" &
-IT_PIDS+=("$!")
-ss_wait_until 15 test -s "$IT_DIR/fake.port" || it_fail "fake_http.py did not start (see http.log)"
-fake="http://127.0.0.1:$(head -n 1 "$IT_DIR/fake.port")"
+it_fake_http_start "$IT_DIR/www"
+fake=$IT_FAKE_URL
 it_daemon_config "$IT_DIR/daemon.json"
 it_migrate
 it_test_authorities

@@ -24,14 +24,9 @@ read -r big_rows _ < <(ss_python "$IT_LIB_DIR/gen_loans.py" "$IT_DIR/www/big.csv
 it_log "small.csv: $small_rows rows ($small_total loans); big.csv: $big_rows rows"
 
 # The fake server, in this shell so that the exit trap stops it.
-"$SS_PYTHON" "$SS_SOURCE_DIR/tests/tools/fake_http.py" --user shelf \
-    --password-file "$IT_DIR/creds/password" --token-file "$IT_DIR/creds/token" \
-    "$IT_DIR/www" >"$IT_DIR/fake.port" 2>>"$IT_DIR/http.log" &
-fake_pid=$!
-IT_PIDS+=("$fake_pid")
-ss_wait_until 15 test -s "$IT_DIR/fake.port" || it_fail "fake_http.py did not start (see http.log)"
-fake="http://127.0.0.1:$(head -n 1 "$IT_DIR/fake.port")"
-it_log "fake_http.py (pid $fake_pid) on $fake"
+it_fake_http_start "$IT_DIR/www" --user shelf \
+    --password-file "$IT_DIR/creds/password" --token-file "$IT_DIR/creds/token"
+fake=$IT_FAKE_URL
 
 it_daemon_config "$IT_DIR/daemon.json"
 it_migrate

@@ -26,10 +26,8 @@ for name, extra in (("v1.csv", 0), ("v2.csv", 1)):
                 for k, age in enumerate(ages):
                     f.write(f"E99999901,{fmt},{age},{y}-{mm:02d}-01/P1M,{100 + 20 * m + 3 * i + k + extra}\n")
 PY
-"$SS_PYTHON" "$SS_SOURCE_DIR/tests/tools/fake_http.py" "$IT_DIR/www" >"$IT_DIR/fake.port" 2>>"$IT_DIR/http.log" &
-IT_PIDS+=("$!")
-ss_wait_until 15 test -s "$IT_DIR/fake.port" || it_fail "fake_http.py did not start (see http.log)"
-fake="http://127.0.0.1:$(head -n 1 "$IT_DIR/fake.port")"
+it_fake_http_start "$IT_DIR/www"
+fake=$IT_FAKE_URL
 
 it_daemon_config "$IT_DIR/daemon.json"
 it_migrate
