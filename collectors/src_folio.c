@@ -13,11 +13,20 @@
  *
  * Paging: keyset paging, as RMB recommends for bulk reads --
  * `(folio.query) and id>"LAST" sortBy id` with limit=folio.limit (the first
- * page without the id clause), until a page comes back short or empty.
- * totalRecords is logged as the estimate it is and never used to stop.
+ * page without the id clause). The requested limit is never trusted: a
+ * gateway may cap it (some hosted FOLIO sites answer at most 100 records
+ * whatever was asked), so the sweep ends only on an empty page, or on a
+ * page shorter than the largest one the server returned in this sweep.
+ * Keyset paging also means a capped limit or records inserted meanwhile
+ * cannot shift a page and skip a record. totalRecords (an estimate past
+ * 1000) is logged, never used to stop, and checked at the end: a warning
+ * names both numbers when it disagrees with what arrived. The lookups
+ * (service points, locations, material types) page the same way.
  * Each page is read into a buffer bounded by limits.max_record_bytes x
  * folio.limit (at most 256 MiB) and parsed with jansson; unknown fields are
- * ignored.
+ * ignored. A body cut short (fewer bytes than Content-Length, a transfer
+ * that breaks after the status line) fails the run with a message that
+ * says so; nothing of that page is handed over.
  *
  * Resources (folio.resource -> dataset):
  *   loans          -> loan_transactions, from /circulation/loans (the
@@ -52,10 +61,23 @@
  *                     and "active users" are people who borrowed, which
  *                     loans give (core.v_transaction_active_users).
  *
- * Incremental (loans): the cursor is the greatest metadata.updatedDate seen
+ * Incremental (loans): the cursor of a complete sweep is a metadata.updatedDate
  * (loanDate when a loan has no metadata); the next run adds
- * metadata.updatedDate>"CURSOR". Re-fetched loans upsert on transaction_id.
- * service_points and stock are snapshots: always fetched whole.
+ * metadata.updatedDate>"CURSOR". It is the greatest value seen, but never
+ * later than FOLIO_CURSOR_MARGIN_S before the sweep began (the gateway's
+ * Date header of its first page): keyset paging walks ids, so a loan
+ * created or changed during the sweep under an id already passed is not
+ * seen by it, and only a cursor from before the sweep began makes the
+ * next run fetch it. Re-fetched loans upsert on transaction_id.
+ * Progress: after each page handed over whole, sink->checkpoint gets
+ * "folio-resume\nSINCE\nLAST-ID\nGREATEST-UPDATED\nSWEEP-START" (SINCE empty
+ * on a full fetch), so a run that fails half-way is resumed by the next
+ * run at the id after that page. A resumed sweep that finds nothing more
+ * goes on with an incremental sweep from the complete cursor in the same
+ * run (it never hands a loan over twice in one run): nothing new at all is
+ * SS_SOURCE_UNCHANGED.
+ * service_points and stock are snapshots: always fetched whole, never
+ * checkpointed (a failed snapshot is fetched whole again).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -77,6 +99,9 @@
 #define FOLIO_MAX_LOOKUP 200000 /* service points, locations, material types */
 #define FOLIO_MAX_GROUPS 65536  /* stock: service point x material type */
 #define FOLIO_MAX_ID 256
+#define FOLIO_MAX_TS 64          /* an updatedDate */
+#define FOLIO_CURSOR_MARGIN_S 60 /* cursor no later than this before a sweep began */
+#define FOLIO_MAX_PAGES 100000000UL
 
 enum folio_resource { RES_LOANS, RES_SERVICE_POINTS, RES_ITEMS };
 
@@ -111,10 +136,13 @@ struct folio {
     int page_too_big;
     unsigned long long bytes;
 
-    struct ss_buf url, cql;
+    time_t resp_date; /* the Date header of the last data response, 0 if none */
+
+    struct ss_buf url, cql, ckpt;
     const struct ss_record_sink *sink;
     unsigned long where;
-    char max_updated[64];
+    unsigned long handed; /* records and rejects handed over this run */
+    char max_updated[FOLIO_MAX_TS];
 
     struct idmap sps, locs, mtypes;
     struct idmap *lookup_target; /* load_lookup's table and field */
@@ -461,6 +489,43 @@ static int folio_fresh(struct folio *f, char *err, size_t errlen)
     return folio_renew(f, err, errlen);
 }
 
+/* An HTTP date (RFC 9110 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"), or
+ * 0 when it is not one. */
+static time_t parse_http_date(const char *v, size_t n)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char text[64], mon[4];
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (n >= sizeof(text))
+        return 0;
+    memcpy(text, v, n);
+    text[n] = '\0';
+    const char *p = strchr(text, ',');
+    if (!p || sscanf(p + 1, " %d %3s %d %d:%d:%d", &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour,
+                     &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    const char *m = strstr(months, mon);
+    if (strlen(mon) != 3 || !m || (m - months) % 3 != 0 || tm.tm_year < 1970)
+        return 0;
+    tm.tm_mon = (int)((m - months) / 3);
+    tm.tm_year -= 1900;
+    time_t t = timegm(&tm);
+    return t > 0 ? t : 0;
+}
+
+static void on_data_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    struct folio *f = ud;
+    if (nlen == 4 && strncasecmp(name, "Date", 4) == 0)
+        f->resp_date = parse_http_date(value, vlen);
+}
+
+static int is_2xx(long status)
+{
+    return status >= 200 && status <= 299;
+}
+
 /* GET url into f->page; 0, -1 failed, -2 stopped. */
 static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
 {
@@ -488,8 +553,9 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
         struct ss_http_req req = {.url = url, .headers = headers, .no_auth = 1};
         ss_buf_reset(&f->page);
         f->page_too_big = 0;
-        enum ss_http_result r =
-            ss_http_request(f->env->http, &req, NULL, on_page_body, f, &resp, err, errlen);
+        f->resp_date = 0;
+        enum ss_http_result r = ss_http_request(f->env->http, &req, on_data_header, on_page_body, f,
+                                                &resp, err, errlen);
         if (f->page_too_big) {
             snprintf(err, errlen,
                      "%s: the page is larger than %zu bytes (limits.max_record_bytes x "
@@ -513,7 +579,20 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
                 goto out;
             continue;
         }
-        if (resp.status) {
+        if (is_2xx(resp.status)) {
+            /* The status was fine, the body was not: ss_http says how it
+             * broke (fewer bytes than Content-Length, a reset); say that it
+             * is a page cut short, not an HTTP error. */
+            char how[1024];
+            snprintf(how, sizeof(how), "%s", err);
+            if (strstr(how, "cut short"))
+                snprintf(err, errlen, "FOLIO %s; nothing of this page was handed over", how);
+            else
+                snprintf(err, errlen,
+                         "FOLIO %s: the answer (HTTP %ld) was cut short; nothing of this page was "
+                         "handed over",
+                         how, resp.status);
+        } else if (resp.status) {
             error_excerpt(f, resp.error_body, why, sizeof(why));
             snprintf(err, errlen, "FOLIO %s: HTTP %ld%s%s", url, resp.status, why,
                      resp.status == 403 ? " (the API user lacks a permission)" : "");
@@ -535,32 +614,60 @@ out:
 /* Called for each record of a page; 0 on, 1 the sink asked to stop, -1 err. */
 typedef int (*folio_rec_cb)(struct folio *f, json_t *rec, char *err, size_t errlen);
 
-/* Reads every record of PATH (collection KEY), ANDing the clauses given. */
-static enum ss_source_result folio_fetch(struct folio *f, const char *path, const char *key,
-                                         const char *query, const char *since, folio_rec_cb cb,
+/* One keyset sweep over a collection. */
+struct sweep {
+    const char *path, *key;  /* /circulation/loans, "loans" */
+    const char *query;       /* folio.query, or NULL */
+    const char *since;       /* metadata.updatedDate>"SINCE", or NULL */
+    char last[FOLIO_MAX_ID]; /* id>"LAST" (a resumed sweep starts with one), or "" */
+    int checkpoint;          /* hand sink->checkpoint the resume point after each page */
+    time_t start;            /* when the sweep began (server time); 0: not yet */
+};
+
+/* "folio-resume\nSINCE\nLAST\nMAX\nSTART": where a run resumes after the
+ * pages handed over so far. */
+static int folio_checkpoint(struct folio *f, const struct sweep *sw)
+{
+    ss_buf_reset(&f->ckpt);
+    if (ss_buf_printf(&f->ckpt, "folio-resume\n%s\n%s\n%s\n%lld", sw->since ? sw->since : "",
+                      sw->last, f->max_updated, (long long)sw->start) < 0)
+        return 0; /* cannot happen with the bounds above; no checkpoint then */
+    return f->sink->checkpoint(f->sink->ud, f->ckpt.data, f->ckpt.len) != 0;
+}
+
+/* Reads every record of the sweep's collection, ANDing the clauses given,
+ * until the server has no more: an empty page, or one shorter than the
+ * largest it returned (never the requested limit: a gateway may cap it). */
+static enum ss_source_result folio_fetch(struct folio *f, struct sweep *sw, folio_rec_cb cb,
                                          char *err, size_t errlen)
 {
-    char last[FOLIO_MAX_ID] = "";
+    const char *path = sw->path;
     unsigned long pageno = 0, total = 0;
+    size_t largest = 0;
+    long long reported = -1;
     long limit = f->cfg->folio_limit;
 
     for (;;) {
         if (*f->env->stop)
             return SS_SOURCE_STOPPED;
+        if (pageno >= FOLIO_MAX_PAGES) {
+            snprintf(err, errlen, "FOLIO %s: more than %lu pages: stopping", path, FOLIO_MAX_PAGES);
+            return SS_SOURCE_FAILED;
+        }
         /* (QUERY) and metadata.updatedDate>"SINCE" and id>"LAST" sortBy id */
         int n = 0;
         ss_buf_reset(&f->cql);
-        if (query && query[0]) {
-            ss_buf_printf(&f->cql, "(%s)", query);
+        if (sw->query && sw->query[0]) {
+            ss_buf_printf(&f->cql, "(%s)", sw->query);
             n++;
         }
-        if (since) {
+        if (sw->since) {
             ss_buf_printf(&f->cql, "%smetadata.updatedDate>", n++ ? " and " : "");
-            add_cql_literal(&f->cql, since);
+            add_cql_literal(&f->cql, sw->since);
         }
-        if (last[0]) {
+        if (sw->last[0]) {
             ss_buf_printf(&f->cql, "%sid>", n++ ? " and " : "");
-            add_cql_literal(&f->cql, last);
+            add_cql_literal(&f->cql, sw->last);
         }
         if (!n)
             ss_buf_adds(&f->cql, "cql.allRecords=1");
@@ -581,32 +688,42 @@ static enum ss_source_result folio_fetch(struct folio *f, const char *path, cons
         if (rc < 0)
             return SS_SOURCE_FAILED;
         pageno++;
+        if (!sw->start)
+            sw->start = f->resp_date ? f->resp_date : time(NULL);
 
         json_error_t jerr;
         json_t *root = json_loadb(f->page.data ? f->page.data : "", f->page.len, 0, &jerr);
-        json_t *arr = root ? json_object_get(root, key) : NULL;
+        json_t *arr = root ? json_object_get(root, sw->key) : NULL;
         if (!root || !json_is_array(arr)) {
-            if (!root)
-                snprintf(err, errlen, "FOLIO %s page %lu: not JSON (line %d column %d: %s)", path,
-                         pageno, jerr.line, jerr.column, jerr.text);
+            if (!root && f->page.len == 0)
+                snprintf(err, errlen,
+                         "FOLIO %s page %lu: the answer has no body: it was cut short (or the "
+                         "gateway answered nothing)",
+                         path, pageno);
+            else if (!root)
+                snprintf(err, errlen, "FOLIO %s page %lu: not JSON (line %d column %d: %s)%s", path,
+                         pageno, jerr.line, jerr.column, jerr.text,
+                         strstr(jerr.text, "premature end") ? ": the answer was cut short" : "");
             else
                 snprintf(err, errlen, "FOLIO %s page %lu: no \"%s\" array in the response", path,
-                         pageno, key);
+                         pageno, sw->key);
             json_decref(root);
             return SS_SOURCE_FAILED;
         }
         if (pageno == 1) {
             json_t *tr = json_object_get(root, "totalRecords");
-            if (json_is_integer(tr))
+            if (json_is_integer(tr)) {
+                reported = (long long)json_integer_value(tr);
                 ss_info("FOLIO %s: totalRecords %lld (an estimate: paging goes on to the last "
                         "page whatever it says)",
-                        path, (long long)json_integer_value(tr));
+                        path, reported);
+            }
         }
         size_t count = json_array_size(arr);
         for (size_t i = 0; i < count; i++) {
             json_t *rec = json_array_get(arr, i);
             const char *id = json_is_object(rec) ? jstr(rec, "id") : NULL;
-            if (!id || !id[0] || strlen(id) >= sizeof(last)) {
+            if (!id || !id[0] || strlen(id) >= sizeof(sw->last)) {
                 snprintf(err, errlen,
                          "FOLIO %s page %lu record %zu: no usable \"id\": keyset paging needs "
                          "one",
@@ -614,15 +731,15 @@ static enum ss_source_result folio_fetch(struct folio *f, const char *path, cons
                 json_decref(root);
                 return SS_SOURCE_FAILED;
             }
-            if (last[0] && strcmp(id, last) <= 0) {
+            if (sw->last[0] && strcmp(id, sw->last) <= 0) {
                 snprintf(err, errlen,
                          "FOLIO %s page %lu: id \"%s\" does not follow \"%s\": the server does "
                          "not honour \"sortBy id\" (refusing to loop)",
-                         path, pageno, id, last);
+                         path, pageno, id, sw->last);
                 json_decref(root);
                 return SS_SOURCE_FAILED;
             }
-            snprintf(last, sizeof(last), "%s", id);
+            snprintf(sw->last, sizeof(sw->last), "%s", id);
             rc = cb(f, rec, err, errlen);
             if (rc != 0) {
                 json_decref(root);
@@ -631,10 +748,28 @@ static enum ss_source_result folio_fetch(struct folio *f, const char *path, cons
         }
         json_decref(root);
         total += count;
-        if (count < (size_t)limit)
+        if (count == 0)
             break;
+        /* Every record of this page is handed over: the next run may
+         * resume after it. */
+        if (sw->checkpoint && folio_checkpoint(f, sw) != 0)
+            return SS_SOURCE_STOPPED;
+        if (count < largest)
+            break;
+        if (count > largest)
+            largest = count;
     }
     ss_info("FOLIO %s: %lu records in %lu pages", path, total, pageno);
+    if (largest > 0 && largest < (size_t)limit && pageno > 2)
+        ss_notice("FOLIO %s: the gateway returned at most %zu records a page although "
+                  "\"folio.limit\" is %ld: it caps the page size (paging went on until it had no "
+                  "more)",
+                  path, largest, limit);
+    if (reported >= 0 && (unsigned long long)reported != total)
+        ss_warn("FOLIO %s: %lu records received, but totalRecords said %lld (FOLIO estimates "
+                "totals past 1000, and records change while they are read; every page was read "
+                "until the gateway had no more)",
+                path, total, reported);
     return SS_SOURCE_OK;
 }
 
@@ -660,7 +795,8 @@ static enum ss_source_result load_lookup(struct folio *f, struct idmap *m, const
     idmap_free(m);
     f->lookup_target = m;
     f->lookup_field = field;
-    enum ss_source_result r = folio_fetch(f, path, key, NULL, NULL, lookup_rec, err, errlen);
+    struct sweep sw = {.path = path, .key = key};
+    enum ss_source_result r = folio_fetch(f, &sw, lookup_rec, err, errlen);
     if (r == SS_SOURCE_OK && idmap_sort(m) < 0) {
         snprintf(err, errlen, "out of memory");
         r = SS_SOURCE_FAILED;
@@ -686,8 +822,7 @@ static int loan_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
 
     see_updated(f, updated ? updated : loan_date);
     f->where++;
-    if (!loan_date)
-        return k->reject(k->ud, f->where, "FOLIO loan without \"loanDate\"", NULL, NULL, 0) != 0;
+    f->handed++;
     const char *spid = jstr(rec, "checkoutServicePointId");
     const char *sp = spid ? idmap_get(&f->sps, spid) : NULL;
     if (!sp)
@@ -699,10 +834,12 @@ static int loan_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
     const char *user = jstr(rec, "userId");
     if (!user)
         user = "";
-    const char *vals[6] = {id, sp, loan_date, mtype, user, "no"};
+    const char *vals[6] = {id, sp, loan_date ? loan_date : "", mtype, user, "no"};
     size_t lens[6];
     for (int i = 0; i < 6; i++)
         lens[i] = strlen(vals[i]);
+    if (!loan_date)
+        return k->reject(k->ud, f->where, "FOLIO loan without \"loanDate\"", vals, lens, 6) != 0;
     if (k->record(k->ud, vals, lens, 6, f->where) != 0)
         return 1;
 
@@ -719,10 +856,165 @@ static int loan_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
         lens[2] = strlen(updated);
         lens[5] = 3;
         f->where++;
+        f->handed++;
         if (k->record(k->ud, vals, lens, 6, f->where) != 0)
             return 1;
     }
     return 0;
+}
+
+/* The cursor a run starts from. */
+struct folio_cursor {
+    char since[FOLIO_MAX_TS]; /* updatedDate>SINCE; "" for everything */
+    int resume;               /* a sweep cut short: what follows is where it stopped */
+    char last[FOLIO_MAX_ID];
+    char max[FOLIO_MAX_TS];
+    long long start;
+};
+
+/* Copies the next "\n"-ended part of *p into dst; 0, or -1 if it does not fit. */
+static int cursor_part(const char **p, char *dst, size_t dstlen, int last)
+{
+    const char *end = last ? *p + strlen(*p) : strchr(*p, '\n');
+    if (!end || (size_t)(end - *p) >= dstlen)
+        return -1;
+    snprintf(dst, dstlen, "%.*s", (int)(end - *p), *p);
+    *p = *end ? end + 1 : end;
+    return 0;
+}
+
+/* A saved cursor: a plain updatedDate (a complete sweep), or
+ * "folio-resume\nSINCE\nLAST\nMAX\nSTART". Anything else: fetch in full. */
+static void parse_cursor(const char *text, struct folio_cursor *c)
+{
+    char start[32];
+    memset(c, 0, sizeof(*c));
+    if (!text || !text[0])
+        return;
+    if (strncmp(text, "folio-resume\n", 13) == 0) {
+        const char *p = text + 13;
+        char *end;
+        if (cursor_part(&p, c->since, sizeof(c->since), 0) == 0 &&
+            cursor_part(&p, c->last, sizeof(c->last), 0) == 0 &&
+            cursor_part(&p, c->max, sizeof(c->max), 0) == 0 &&
+            cursor_part(&p, start, sizeof(start), 1) == 0 && c->last[0]) {
+            errno = 0;
+            c->start = strtoll(start, &end, 10);
+            if (errno == 0 && end != start && *end == '\0' && c->start >= 0) {
+                c->resume = 1;
+                return;
+            }
+        }
+    } else if (strlen(text) < sizeof(c->since) && !strchr(text, '\n')) {
+        snprintf(c->since, sizeof(c->since), "%s", text);
+        return;
+    }
+    memset(c, 0, sizeof(*c));
+    ss_notice("FOLIO: the saved cursor is not one this collector reads: fetching everything");
+}
+
+/* t in the form of model (an updatedDate in UTC: "...Z", "...+00:00" or no
+ * zone; its fraction of a second kept as zeros of the same width). -1 when
+ * model is not such a time. */
+static int time_like(const char *model, time_t t, char *out, size_t outlen)
+{
+    size_t n = strlen(model), frac = 0;
+    if (n < 19 || model[4] != '-' || model[7] != '-' || model[10] != 'T' || model[13] != ':' ||
+        model[16] != ':')
+        return -1;
+    const char *p = model + 19;
+    if (*p == '.')
+        while (p[1 + frac] >= '0' && p[1 + frac] <= '9')
+            frac++;
+    const char *zone = *p == '.' ? p + 1 + frac : p;
+    if (*zone && strcmp(zone, "Z") != 0 && strcmp(zone, "+00:00") != 0 &&
+        strcmp(zone, "+0000") != 0)
+        return -1; /* a local offset: leave it alone */
+    struct tm tm;
+    char base[32], zeros[16] = "";
+    if (frac >= sizeof(zeros) || !gmtime_r(&t, &tm) ||
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+        return -1;
+    memset(zeros, '0', frac);
+    zeros[frac] = '\0';
+    int w = snprintf(out, outlen, "%s%s%s%s", base, *p == '.' ? "." : "", zeros, zone);
+    return w < 0 || (size_t)w >= outlen ? -1 : 0;
+}
+
+/* The cursor a complete sweep leaves: the greatest updatedDate seen, but no
+ * later than FOLIO_CURSOR_MARGIN_S before the sweep began, and never before
+ * the one it started from. "" when there is none. */
+static void complete_cursor(const struct folio *f, const char *since, time_t start, char *out,
+                            size_t outlen)
+{
+    char cap[FOLIO_MAX_TS];
+    snprintf(out, outlen, "%s", f->max_updated[0] ? f->max_updated : since ? since : "");
+    if (f->max_updated[0] && start > FOLIO_CURSOR_MARGIN_S &&
+        time_like(f->max_updated, start - FOLIO_CURSOR_MARGIN_S, cap, sizeof(cap)) == 0 &&
+        strcmp(cap, out) < 0)
+        snprintf(out, outlen, "%s", cap);
+    if (since && strcmp(out, since) < 0)
+        snprintf(out, outlen, "%s", since);
+}
+
+static enum ss_source_result run_loans(struct folio *f, const char *cursor,
+                                       struct ss_buf *next_cursor, char *err, size_t errlen)
+{
+    static const char *const loan_cols[] = {"transaction_id", "service_point", "issued_at",
+                                            "item_type",      "patron_key",    "renewal"};
+    size_t lens[6];
+    struct folio_cursor c;
+    char done[FOLIO_MAX_TS];
+    enum ss_source_result r;
+
+    parse_cursor(cursor, &c);
+    r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
+    if (r != SS_SOURCE_OK)
+        return r;
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(loan_cols[i]);
+    if (f->sink->columns(f->sink->ud, loan_cols, lens, 6) != 0)
+        return SS_SOURCE_STOPPED;
+
+    struct sweep sw = {.path = "/circulation/loans",
+                       .key = "loans",
+                       .query = f->cfg->folio_query,
+                       .since = c.since[0] ? c.since : NULL,
+                       .checkpoint = 1};
+    if (c.resume) {
+        snprintf(sw.last, sizeof(sw.last), "%s", c.last);
+        snprintf(f->max_updated, sizeof(f->max_updated), "%s", c.max);
+        sw.start = (time_t)c.start;
+        ss_info("FOLIO loans: resuming the sweep cut short by the last run, after id %s%s%s",
+                c.last, c.since[0] ? ", updated after " : "", c.since);
+    } else if (c.since[0]) {
+        ss_info("FOLIO loans updated after %s", c.since);
+    }
+    r = folio_fetch(f, &sw, loan_rec, err, errlen);
+    if (r != SS_SOURCE_OK)
+        return r;
+    complete_cursor(f, sw.since, sw.start, done, sizeof(done));
+    if (c.resume && f->handed == 0 && done[0]) {
+        /* The rest of the cut sweep held nothing: a cursor that stays
+         * mid-sweep would never move again, so look for what is new since
+         * the complete cursor now (nothing was handed over in this run yet,
+         * so nothing can be handed over twice). */
+        ss_info("FOLIO loans: the rest of the last run's sweep is empty; loans updated after %s",
+                done);
+        char since[FOLIO_MAX_TS];
+        snprintf(since, sizeof(since), "%s", done);
+        struct sweep again = {
+            .path = sw.path, .key = sw.key, .query = sw.query, .since = since, .checkpoint = 1};
+        r = folio_fetch(f, &again, loan_rec, err, errlen);
+        if (r != SS_SOURCE_OK)
+            return r;
+        complete_cursor(f, again.since, again.start, done, sizeof(done));
+    }
+    ss_buf_reset(next_cursor);
+    ss_buf_adds(next_cursor, done);
+    if ((c.since[0] || c.resume) && f->handed == 0)
+        return SS_SOURCE_UNCHANGED; /* a cursor of ours, and nothing new */
+    return SS_SOURCE_OK;
 }
 
 /* ---- service points ---- */
@@ -734,11 +1026,12 @@ static int sp_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
     const char *code = jstr(rec, "code");
     (void)err, (void)errlen;
     f->where++;
-    if (!name)
-        return k->reject(k->ud, f->where, "FOLIO service point without \"name\"", NULL, NULL, 0) !=
-               0;
-    const char *vals[2] = {name, code ? code : ""};
+    f->handed++;
+    const char *vals[2] = {name ? name : "", code ? code : ""};
     size_t lens[2] = {strlen(vals[0]), strlen(vals[1])};
+    if (!name)
+        return k->reject(k->ud, f->where, "FOLIO service point without \"name\"", vals, lens, 2) !=
+               0;
     return k->record(k->ud, vals, lens, 2, f->where) != 0;
 }
 
@@ -879,6 +1172,7 @@ static void folio_free(struct folio *f)
     ss_buf_free(&f->page);
     ss_buf_free(&f->url);
     ss_buf_free(&f->cql);
+    ss_buf_free(&f->ckpt);
     idmap_free(&f->sps);
     idmap_free(&f->locs);
     idmap_free(&f->mtypes);
@@ -967,6 +1261,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     ss_buf_init(&f->new_refresh, FOLIO_MAX_TOKEN);
     ss_buf_init(&f->url, 64 * 1024);
     ss_buf_init(&f->cql, 32 * 1024);
+    ss_buf_init(&f->ckpt, 4 * FOLIO_MAX_TS + FOLIO_MAX_ID);
     *state = f;
     return 0;
 }
@@ -987,16 +1282,17 @@ static int send_columns(const struct ss_record_sink *k, const char *const *names
 static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
                                     const struct ss_record_sink *sink, char *err, size_t errlen)
 {
-    static const char *const loan_cols[] = {"transaction_id", "service_point", "issued_at",
-                                            "item_type",      "patron_key",    "renewal"};
     static const char *const sp_cols[] = {"name", "postcode"};
     static const char *const stock_cols[] = {"service_point", "count_date", "item_type", "items"};
     struct folio *f = state;
     const char *query = f->cfg->folio_query;
+    struct sweep sps = {.path = "/service-points", .key = "servicepoints", .query = query};
+    struct sweep items = {.path = "/item-storage/items", .key = "items", .query = query};
     enum ss_source_result r;
 
     f->sink = sink;
     f->where = 0;
+    f->handed = 0;
     f->bytes = 0;
     f->max_updated[0] = '\0';
     int rc = folio_fresh(f, err, errlen);
@@ -1005,28 +1301,11 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
 
     switch (f->res) {
     case RES_LOANS:
-        if (cursor && (!cursor[0] || strlen(cursor) >= sizeof(f->max_updated)))
-            cursor = NULL; /* not one of ours: fetch everything */
-        r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
-        if (r != SS_SOURCE_OK)
-            return r;
-        if (send_columns(sink, loan_cols, 6) != 0)
-            return SS_SOURCE_STOPPED;
-        if (cursor)
-            ss_info("FOLIO loans updated after %s", cursor);
-        r = folio_fetch(f, "/circulation/loans", "loans", query, cursor, loan_rec, err, errlen);
-        if (r != SS_SOURCE_OK)
-            return r;
-        ss_buf_reset(next_cursor);
-        if (f->max_updated[0] && (!cursor || strcmp(f->max_updated, cursor) > 0))
-            ss_buf_adds(next_cursor, f->max_updated);
-        else if (cursor)
-            ss_buf_adds(next_cursor, cursor);
-        return SS_SOURCE_OK;
+        return run_loans(f, cursor, next_cursor, err, errlen);
     case RES_SERVICE_POINTS:
         if (send_columns(sink, sp_cols, 2) != 0)
             return SS_SOURCE_STOPPED;
-        return folio_fetch(f, "/service-points", "servicepoints", query, NULL, sp_rec, err, errlen);
+        return folio_fetch(f, &sps, sp_rec, err, errlen);
     case RES_ITEMS:
         groups_free(f);
         r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
@@ -1036,7 +1315,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         if (r == SS_SOURCE_OK)
             r = load_lookup(f, &f->mtypes, "/material-types", "mtypes", "name", err, errlen);
         if (r == SS_SOURCE_OK)
-            r = folio_fetch(f, "/item-storage/items", "items", query, NULL, item_rec, err, errlen);
+            r = folio_fetch(f, &items, item_rec, err, errlen);
         if (r == SS_SOURCE_OK && send_columns(sink, stock_cols, 4) != 0)
             r = SS_SOURCE_STOPPED;
         if (r == SS_SOURCE_OK && emit_stock(f) != 0)

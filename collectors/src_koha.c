@@ -29,30 +29,43 @@
  * Paging: _page/_per_page; Link rel="next" is followed when present (one
  * Link header per relation or one comma-joined header) but only to the
  * configured origin, so a token never goes to another host; else the next
- * page number. The sweep ends when X-Total-Count rows are seen (or an empty
- * page), or without a total on a short page.
+ * page number. The requested _per_page is never trusted (a proxy or a
+ * server may cap it): the sweep ends on an empty page, on a Link header
+ * without rel="next", or on a page shorter than the largest page the
+ * server returned in this sweep. X-Total-Count is only a cross-check (a
+ * total read while rows change is stale): when the rows received differ
+ * from it, a warning names both numbers. /libraries, read for the names,
+ * is paged the same way.
  * Auth: OAuth2 client credentials (a token refreshed before expires_in runs
  * out, and once on a 401, the request then repeated) or Basic. The kind
  * authenticates itself: http.auth is not used for the REST API.
  * Incremental (checkouts only): q={"FIELD":{">=":CURSOR}} ANDed with
  * koha.query, FIELD = koha.since_field, else checkout_date (current) or
- * checkin_date (history). ">=" and not ">" because Koha's times have whole
- * seconds: a loan made in the same second as the last one seen, but after the
- * page was read, would otherwise be lost. The cursor keeps the ids seen at
- * that last value, which are skipped, so a run hands over only new loans.
- * Cursor text: "koha1 FIELD\nVALUE\nID,ID,...".
+ * checkin_date (history), sorted by FIELD then checkout_id. ">=" and not ">"
+ * because Koha's times have whole seconds: a loan made in the same second as
+ * the last one seen, but after the page was read, would otherwise be lost.
+ * The cursor keeps the ids seen at that last value, which are skipped, so a
+ * run hands over only new loans. Cursor text: "koha1 FIELD\nVALUE\n,ID,ID,".
+ * Because the pages come in FIELD order, the same text written after any
+ * page is where to resume: after each page handed over whole the kind calls
+ * sink->checkpoint with it, so a run that fails half-way is resumed by the
+ * next one. libraries and items are snapshots, never checkpointed.
  *
  * "koha_report" fetches one saved report with annotated=1 (rows are objects
  * keyed by the SQL column aliases; the first row's keys are the columns).
  * svc/report has no paging and answers at most SvcMaxReportRows rows (10 by
  * default; there is no request parameter to lift it -- the syspref must be
- * raised): exactly 10 rows is warned about. A report that fails answers HTTP
+ * raised): a report of exactly koha.max_report_rows rows (the same default)
+ * was most likely cut there, so its rows are handed over and the run ends
+ * SS_SOURCE_TRUNCATED with what to do. A report that fails answers HTTP
  * 200 with a JSON object: that is an error, with the object in the message.
  * It uses the configured http.auth (a public report needs none).
  *
  * Every page body is held whole (parsed with jansson) up to
  * SS_KOHA_MAX_PAGE_BYTES; records of a page are handed over only once the
- * page is read whole, so a failed page gives nothing twice.
+ * page is read whole, so a failed page gives nothing twice. A body cut
+ * short (fewer bytes than Content-Length, a reset after the status line)
+ * is reported as cut short.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -66,6 +79,7 @@
 #include "ss_log.h"
 #include "ss_secret.h"
 #include "ss_source.h"
+#include "ss_state.h"
 #include "ss_time.h"
 
 #define SS_KOHA_MAX_PAGE_BYTES ((size_t)32 << 20)
@@ -74,6 +88,8 @@
 #define SS_KOHA_MAX_PAGES 10000000L
 #define SS_KOHA_MAX_URL 16384
 #define SS_KOHA_MAX_VALUE 256 /* a since-field value, a library id */
+/* The ids at the cursor's value: what fits in a cursor beside the rest. */
+#define SS_KOHA_MAX_CURSOR_IDS (SS_CURSOR_MAX - 2 * SS_KOHA_MAX_VALUE - 64)
 
 enum koha_resource { RES_LIBRARIES, RES_CHECKOUTS, RES_HISTORY, RES_ITEMS };
 
@@ -131,6 +147,7 @@ struct koha {
     unsigned long where;
     int sink_stop;
     struct ss_buf url;
+    struct ss_buf ckpt; /* a checkpoint's cursor text */
     char *scratch_q;    /* koha.query as compact text */
     struct cursor *cur; /* checkouts */
     json_t *stock;      /* items: "library\x1ftype" -> count */
@@ -462,6 +479,15 @@ static enum ss_source_result fetch(struct koha *s, const char *url, const char *
             s->auth_header = NULL;
             continue;
         }
+        if (resp.status >= 200 && resp.status <= 299 && !strstr(err, "cut short")) {
+            /* The status was fine, the body was not (a reset, a timeout). */
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, ": the answer (HTTP %ld) was cut short", resp.status);
+        }
+        if (resp.status >= 200 && resp.status <= 299) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, "; nothing of this page was handed over");
+        }
         if (resp.status >= 400) {
             shown_body(resp.error_body, s->secret, shown, sizeof(shown));
             size_t l = strlen(err);
@@ -510,9 +536,17 @@ static void not_an_array(const struct koha *s, const char *url, json_t *doc,
                          const json_error_t *jerr, char *err, size_t errlen)
 {
     char shown[512];
+    if (!doc && s->body.len == 0) {
+        snprintf(err, errlen,
+                 "%s: the answer has no body: it was cut short (or Koha answered "
+                 "nothing)",
+                 url);
+        return;
+    }
     if (!doc) {
-        snprintf(err, errlen, "%s: the answer is not JSON: %s at byte %d", url, jerr->text,
-                 jerr->position);
+        snprintf(err, errlen, "%s: the answer is not JSON: %s at byte %d%s", url, jerr->text,
+                 jerr->position,
+                 strstr(jerr->text, "premature end") ? ": the answer was cut short" : "");
         return;
     }
     char *text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -526,13 +560,30 @@ static void not_an_array(const struct koha *s, const char *url, json_t *doc,
         snprintf(err, errlen, "%s: expected a JSON array of records, got %s", url, shown);
 }
 
-/* Fetches every page of a list and calls fn for each element. */
+static void write_cursor(const struct cursor *c, struct ss_buf *next);
+
+/* Every record of the pages so far is handed over: the cursor written now
+ * is where the next run resumes (the pages come in since-field order). */
+static int koha_checkpoint(struct koha *s)
+{
+    write_cursor(s->cur, &s->ckpt);
+    if (!s->ckpt.len)
+        return 0; /* no since-field value seen yet: nothing to resume from */
+    return s->sink->checkpoint(s->sink->ud, s->ckpt.data, s->ckpt.len) != 0;
+}
+
+/* Fetches every page of a list and calls fn for each element, until Koha
+ * has no more: an empty page, a Link header without rel="next", or a page
+ * shorter than the largest one it returned (never koha.per_page: a server
+ * or a proxy may cap the page size). checkpoint: the loans, whose cursor
+ * after each page is a resume point. */
 static enum ss_source_result page_through(struct koha *s, const char *path, const char *extra,
                                           const char *q, const char *order, const char *embed,
-                                          item_fn fn, char *err, size_t errlen)
+                                          item_fn fn, int checkpoint, char *err, size_t errlen)
 {
-    long page = 1, status;
-    long long seen = 0;
+    long page = 1, status, pages = 0;
+    long long seen = 0, total = -1;
+    size_t largest = 0;
     int warned_origin = 0;
     char *current = NULL;
     enum ss_source_result r = SS_SOURCE_FAILED;
@@ -555,6 +606,7 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
         r = fetch(s, current, embed, &status, err, errlen);
         if (r != SS_SOURCE_OK)
             break;
+        pages++;
         json_error_t jerr;
         json_t *doc = json_loadb(s->body.data ? s->body.data : "", s->body.len, 0, &jerr);
         if (!json_is_array(doc)) {
@@ -580,10 +632,16 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
             break;
         }
         seen += (long long)n;
-        /* The end: an empty page; all X-Total-Count rows; a Link header
-         * without rel="next"; without a total, a short page. */
-        if (n == 0 || (s->have_total && seen >= s->total) || (s->have_link && !s->next[0]) ||
-            (!s->have_total && (long)n < s->cfg->koha_per_page))
+        if (s->have_total)
+            total = s->total; /* the latest: rows may come and go meanwhile */
+        if (checkpoint && n > 0 && koha_checkpoint(s) != 0) {
+            r = SS_SOURCE_STOPPED;
+            break;
+        }
+        int end = n == 0 || (s->have_link && !s->next[0]) || n < largest;
+        if (n > largest)
+            largest = n;
+        if (end)
             break;
         if (++page > SS_KOHA_MAX_PAGES) {
             snprintf(err, errlen, "%s: more than %ld pages: stopping", current, SS_KOHA_MAX_PAGES);
@@ -612,18 +670,29 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
         }
     }
     free(current);
-    return r;
+    if (r != SS_SOURCE_OK)
+        return r;
+    if (largest > 0 && largest < (size_t)s->cfg->koha_per_page && pages > 2)
+        ss_notice("koha: /api/v1/%s answered at most %zu rows a page although koha.per_page is "
+                  "%ld: the server caps the page size (paging went on until it had no more)",
+                  path, largest, s->cfg->koha_per_page);
+    if (total >= 0 && seen != total)
+        ss_warn("koha: /api/v1/%s: %lld rows received, but X-Total-Count said %lld (a total "
+                "read while rows change is stale; every page was read until Koha had no more)",
+                path, seen, total);
+    return SS_SOURCE_OK;
 }
 
 /* ---- records ---- */
 
-/* A record the kind cannot read: quarantined with the reason only (its
- * content may hold what the mapping does not take). */
-static int reject_item(struct koha *s, json_t *item, const char *why)
+/* A record the kind cannot read: quarantined with the reason (no record
+ * content in it) and the values it could be split into, in column order
+ * (the engine keeps only the mapped ones), or none. */
+static int reject_item(struct koha *s, const char *why, const char *const *vals, const size_t *lens,
+                       size_t n)
 {
-    (void)item;
     s->where++;
-    int rc = s->sink->reject(s->sink->ud, s->where, why, NULL, NULL, 0);
+    int rc = s->sink->reject(s->sink->ud, s->where, why, vals, lens, n);
     if (rc != 0)
         s->sink_stop = 1;
     return 0;
@@ -671,7 +740,7 @@ static enum ss_source_result load_library_names(struct koha *s, char *err, size_
     const struct ss_record_sink *sink = s->sink;
     s->sink = NULL; /* no records from this */
     enum ss_source_result r = page_through(s, "libraries", NULL, NULL, "%2Blibrary_id", NULL,
-                                           library_name_item, err, errlen);
+                                           library_name_item, 0, err, errlen);
     s->sink = sink;
     if (r == SS_SOURCE_FAILED) {
         size_t l = strlen(err);
@@ -700,23 +769,25 @@ static int id_in(const char *list, const char *id)
 static int loan_item(struct koha *s, json_t *item, char *err, size_t errlen)
 {
     struct cursor *c = s->cur;
-    char id[64], since[SS_KOHA_MAX_VALUE] = "";
+    char id[64] = "", since[SS_KOHA_MAX_VALUE] = "";
     char *point = NULL, *issued = NULL, *itype = NULL, *patron = NULL;
     (void)err, (void)errlen;
 
-    if (!json_is_object(item))
-        return reject_item(s, item, "not a JSON object");
+    if (!json_is_object(item)) {
+        c->handed++;
+        return reject_item(s, "not a JSON object", NULL, NULL, 0);
+    }
     json_t *jid = json_object_get(item, "checkout_id");
-    if (!json_is_integer(jid) && !json_is_string(jid))
-        return reject_item(s, item, "the checkout has no \"checkout_id\"");
+    int have_id = json_is_integer(jid) || (json_is_string(jid) && json_string_length(jid) > 0 &&
+                                           json_string_length(jid) < sizeof(id));
     if (json_is_integer(jid))
         snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(jid));
-    else
+    else if (have_id)
         snprintf(id, sizeof(id), "%s", json_string_value(jid));
 
     /* The cursor: the greatest since-field value and the ids that have it. */
     json_t *jsince = json_object_get(item, c->field);
-    if (json_is_string(jsince)) {
+    if (have_id && json_is_string(jsince)) {
         since_value(json_string_value(jsince), since, sizeof(since));
         if (c->value[0] && strcmp(since, c->value) == 0 && id_in(c->ids, id)) {
             c->skipped++;
@@ -748,7 +819,10 @@ static int loan_item(struct koha *s, json_t *item, char *err, size_t errlen)
     size_t lens[NLOAN];
     for (size_t i = 0; i < NLOAN; i++)
         lens[i] = strlen(vals[i]);
-    hand_over(s, vals, lens, NLOAN);
+    if (have_id)
+        hand_over(s, vals, lens, NLOAN);
+    else
+        reject_item(s, "the checkout has no usable \"checkout_id\"", vals, lens, NLOAN);
     c->handed++;
     if (patron)
         memset(patron, 0, strlen(patron));
@@ -784,17 +858,19 @@ static void parse_cursor(struct cursor *c, const char *text)
 }
 
 /* The next cursor: the greatest value seen and the ids at it (with the
- * last run's when the value has not moved). Past the engine's 8 KiB cursor
- * the ids are left out: the next run hands those loans over again, which
- * the warehouse's upsert on transaction_id absorbs. */
+ * last run's when the value has not moved); reset first, left empty when
+ * there is no value. Ids past what fits in the engine's cursor
+ * (SS_CURSOR_MAX) are left out: the next run hands those loans over again,
+ * which the warehouse's upsert on transaction_id absorbs. */
 static void write_cursor(const struct cursor *c, struct ss_buf *next)
 {
     const char *value = c->max[0] ? c->max : c->value;
     struct ss_buf ids;
     int ok = 1;
+    ss_buf_reset(next);
     if (!value[0])
         return;
-    ss_buf_init(&ids, 7000);
+    ss_buf_init(&ids, SS_KOHA_MAX_CURSOR_IDS);
     if (strcmp(value, c->value) == 0 && c->ids && c->ids[0])
         ok = ss_buf_adds(&ids, c->ids) == 0;
     if (ok && c->max[0] && !c->max_ids_full && c->max_ids.len)
@@ -817,7 +893,7 @@ static enum ss_source_result run_loans(struct koha *s, const char *cursor,
 
     memset(&c, 0, sizeof(c));
     snprintf(c.field, sizeof(c.field), "%s", s->since_field);
-    ss_buf_init(&c.max_ids, 4096);
+    ss_buf_init(&c.max_ids, SS_KOHA_MAX_CURSOR_IDS);
     parse_cursor(&c, cursor);
     s->cur = &c;
 
@@ -847,7 +923,7 @@ static enum ss_source_result run_loans(struct koha *s, const char *cursor,
     }
     snprintf(order, sizeof(order), "%%2B%s,%%2Bcheckout_id", c.field);
     r = page_through(s, "checkouts", s->res == RES_HISTORY ? "checked_in=1" : NULL, qtext, order,
-                     "item", loan_item, err, errlen);
+                     "item", loan_item, 1, err, errlen);
     if (r != SS_SOURCE_OK)
         goto out;
     if (c.value[0])
@@ -885,7 +961,7 @@ static int library_item(struct koha *s, json_t *item, char *err, size_t errlen)
     (void)err, (void)errlen;
 
     if (!json_is_object(item))
-        return reject_item(s, item, "not a JSON object");
+        return reject_item(s, "not a JSON object", NULL, NULL, 0);
     for (size_t i = 0; i < 5; i++)
         v[i] = scalar_dup(json_object_get(item, keys[i]));
     for (size_t i = 0; i < 4; i++) {
@@ -927,7 +1003,7 @@ static enum ss_source_result run_libraries(struct koha *s, char *err, size_t err
     if (s->sink->columns(s->sink->ud, library_columns, lens, NLIB) != 0)
         return SS_SOURCE_STOPPED;
     return page_through(s, "libraries", NULL, s->user_query ? s->scratch_q : NULL, "%2Blibrary_id",
-                        NULL, library_item, err, errlen);
+                        NULL, library_item, 0, err, errlen);
 }
 
 /* -- items -- */
@@ -950,7 +1026,7 @@ static int stock_item(struct koha *s, json_t *item, char *err, size_t errlen)
 {
     char key[2 * SS_KOHA_MAX_VALUE + 2];
     if (!json_is_object(item))
-        return reject_item(s, item, "not a JSON object");
+        return reject_item(s, "not a JSON object", NULL, NULL, 0);
     if (nonzero(json_object_get(item, "withdrawn")) ||
         nonzero(json_object_get(item, "lost_status")))
         return 0; /* not in stock */
@@ -1006,7 +1082,7 @@ static enum ss_source_result run_items(struct koha *s, char *err, size_t errlen)
         return SS_SOURCE_FAILED;
     }
     r = page_through(s, "items", NULL, s->user_query ? s->scratch_q : NULL, "%2Bitem_id", NULL,
-                     stock_item, err, errlen);
+                     stock_item, 0, err, errlen);
     if (r != SS_SOURCE_OK)
         return r;
     if (s->uncounted)
@@ -1145,12 +1221,23 @@ static enum ss_source_result run_report(struct koha *s, char *err, size_t errlen
         r = SS_SOURCE_STOPPED;
         goto out;
     }
-    if (nrows == 10)
-        ss_warn("%s: report %ld returned exactly 10 rows: Koha's SvcMaxReportRows (10 by default) "
-                "may have cut it short; raise that syspref above the report's row count",
-                url, cfg->koha_report_id);
     ss_info("koha: report %ld: %zu rows", cfg->koha_report_id, nrows);
     r = SS_SOURCE_OK;
+    if ((long)nrows == cfg->koha_max_report_rows) {
+        snprintf(err, errlen,
+                 "%s: report %ld: Koha capped the report at %zu rows (its system preference "
+                 "SvcMaxReportRows; koha.max_report_rows is %ld), so rows are most likely "
+                 "missing. The %zu rows received were delivered. Raise SvcMaxReportRows in "
+                 "Koha's system preferences (Administration > System preferences) above the "
+                 "report's row count, and set koha.max_report_rows to the same value",
+                 url, cfg->koha_report_id, nrows, cfg->koha_max_report_rows, nrows);
+        r = SS_SOURCE_TRUNCATED;
+    } else if ((long)nrows > cfg->koha_max_report_rows) {
+        ss_warn("%s: report %ld returned %zu rows, more than koha.max_report_rows (%ld): set "
+                "koha.max_report_rows to Koha's SvcMaxReportRows, so that a report Koha cuts "
+                "short is told from a complete one",
+                url, cfg->koha_report_id, nrows, cfg->koha_max_report_rows);
+    }
 out:
     for (size_t k = 0; texts && k < ncol; k++)
         ss_buf_free(&texts[k]);
@@ -1171,6 +1258,7 @@ static int init_common(struct koha *s, const struct ss_source_env *env, char *er
     s->cfg = cfg;
     ss_buf_init(&s->body, SS_KOHA_MAX_PAGE_BYTES);
     ss_buf_init(&s->url, SS_KOHA_MAX_URL);
+    ss_buf_init(&s->ckpt, SS_CURSOR_MAX);
     if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
         snprintf(err, errlen, "\"url\": the Koha base URL must be http:// or https://");
         return -1;
@@ -1356,6 +1444,7 @@ static void cb_exit(void *state)
     json_decref(s->stock);
     ss_buf_free(&s->body);
     ss_buf_free(&s->url);
+    ss_buf_free(&s->ckpt);
     free(s);
 }
 

@@ -5,7 +5,7 @@
 # new token, the page again: nothing lost, nothing twice) and one renewed
 # before it runs out, incremental runs (only new checkouts; an unchanged
 # source adds nothing), history, libraries -> service_points, items -> stock,
-# saved reports (the 10-row cap, an HTTP-200 error), Basic auth, bad
+# saved reports (the 10-row cap: exit 8; an HTTP-200 error), Basic auth, bad
 # credentials and filters with clear errors, and no secret in any log.
 source "$(dirname "$0")/lib.sh"
 it_setup
@@ -122,7 +122,9 @@ loans koha-history '"per_page":50' checkouts_history
 it_collect "$IT_DIR/koha-history.json" || it_fail "the history run failed"
 it_assert_eq 284 "$(lt 'count(*)')" "20 returned checkouts added"
 it_assert_eq 20 "$(lt 'count(*)' "AND transaction_id::int BETWEEN 1001 AND 1020")" "history rows by checkout_id"
-it_cursor "$IT_DIR/state-koha-history" | grep -q '^koha1 checkin_date$' || it_fail "history: the cursor is not on checkin_date"
+# (the cursor read whole first: grep -q leaving a pipe early fails it under pipefail)
+cursor=$(it_cursor "$IT_DIR/state-koha-history")
+[[ $cursor == "koha1 checkin_date"$'\n'* ]] || it_fail "history: the cursor is not on checkin_date"
 
 loans koha-cpl '"query":"{\"library_id\": \"CPL\"}"'
 it_collect "$IT_DIR/koha-cpl.json" || it_fail "the filtered run failed"
@@ -182,13 +184,23 @@ grep -q "no core dataset holds patron categories" "$IT_DIR/collect-koha-cats.log
 report() { # SOURCE ID
     it_collector_config "$IT_DIR/$1.json" "$1" "$KOHA" '"dataset":"loans","kind":"koha_report","koha":{"report_id":'"$2"'}'
 }
+# Koha's default SvcMaxReportRows (10) cuts the 12 rows: the 10 are loaded,
+# and the run ends with exit status 8 and what to do.
 report koha-report 1
-it_collect "$IT_DIR/koha-report.json" || it_fail "the report run failed"
+rc=0
+it_collect "$IT_DIR/koha-report.json" || rc=$?
+it_assert_eq 8 "$rc" "report: a report cut at koha.max_report_rows (10) exits 8"
 it_assert_eq "10|145" "$(it_psql "SELECT count(*) || '|' || sum(loans) FROM core.loans WHERE authority_code = 'E99999901'")" \
     "report: the 10 rows Koha's default SvcMaxReportRows allows"
-grep -q "exactly 10 rows.*SvcMaxReportRows" "$IT_DIR/collect-koha-report.log" || it_fail "report: the 10-row cap is not warned about"
+grep -q "Koha capped the report at 10 rows (its system preference SvcMaxReportRows; koha.max_report_rows is 10).*The 10 rows received were delivered. Raise SvcMaxReportRows in Koha's system preferences.*set koha.max_report_rows to the same value" \
+    "$IT_DIR/collect-koha-report.log" || it_fail "report: the cap's message does not say what happened and what to do"
+it_assert_eq partial "$(it_psql "SELECT outcome FROM ingest.runs WHERE source = 'koha-report' ORDER BY started_at DESC LIMIT 1")" \
+    "report: the capped run is recorded as partial"
+# Raised in Koha but not in the config: complete, with a warning to set it.
 admin "config?svc_max_rows=100000"
 it_collect "$IT_DIR/koha-report.json" || it_fail "the second report run failed"
+grep -q "returned 12 rows, more than koha.max_report_rows (10)" "$IT_DIR/collect-koha-report.log" ||
+    it_fail "report: more rows than koha.max_report_rows is not warned about"
 it_assert_eq "12|186" "$(it_psql "SELECT count(*) || '|' || sum(loans) FROM core.loans WHERE authority_code = 'E99999901'")" \
     "report: all 12 rows once the syspref is raised"
 it_assert_eq 1 "$(it_psql "SELECT count(*) FROM core.loans WHERE authority_code = 'E99999901' AND service_point = 'Fairview Library' AND item_type = 'DVD' AND loans = 17")" \

@@ -15,21 +15,41 @@ What it plays:
         X-Okapi-Token or the folioAccessToken cookie); CQL subset: clauses
         joined with "and", parentheses, cql.allRecords=1, field OP "value"
         with = == <> > >= < <= on dotted paths, "sortBy FIELD"; limit
-        (default 10) and offset. totalRecords is a deliberate under-estimate
-        once a result has more than 100 records, as RMB's estimates can be.
-  POST /admin/add-loans?count=N  N new loans, updated after everything else.
-  POST /admin/config             JSON {"token_ttl": s, "cookie_max_age": s,
-        "delay": s} -- cookie_max_age may lie (longer than the real ttl) to
-        force a 401 on an expired token.
+        (default 10) and offset. totalRecords is exact up to exact_below
+        records (100 unless configured) and an estimate past it
+        (estimate_factor x the truth, 2/3 unless configured), as RMB's
+        estimates can be.
+  POST /admin/add-loans?count=N  N new loans, made now: loanDate and
+        metadata.updatedDate are the real time, as on a live FOLIO.
+  POST /admin/config             JSON, any of:
+        "token_ttl": s, "cookie_max_age": s, "delay": s -- cookie_max_age may
+          lie (longer than the real ttl) to force a 401 on an expired token;
+        "max_limit": n -- a gateway that caps limit: pages hold at most n
+          records whatever was asked (null: no cap);
+        "exact_below": n, "estimate_factor": x -- totalRecords as above;
+        "fault_every": n, "fault_at": [n, ...], "fault_kind": "500" | "reset"
+          | "short", "fault_path": prefix -- every nth request under the
+          prefix (default "/", the login included; counted from this change),
+          or the ones numbered, fails: HTTP 500, or a 200 whose body stops
+          half-way (Content-Length promising the whole), closed (short: FIN)
+          or reset (reset: RST);
+        "mutate_after_page": k -- once, right after the kth /circulation/
+          loans page served from now: a new loan with the lowest id of all
+          and the loan with the highest id changed, both now (the real
+          time): what a live FOLIO does under a sweep.
   GET  /stats                    request counts and what was served.
 
 Generated data (seeded, so runs repeat): 4 service points, 2,500 loans with
-UUID ids (some renewed), locations, material types, 600 items, 100 users.
+UUID ids (some renewed), locations, material types, 600 items, 100 users
+(--loans, --items, --users). The generated loans are dated in the past.
 """
 import argparse
 import json
+import os
 import random
 import re
+import socket
+import struct
 import sys
 import threading
 import time
@@ -81,23 +101,36 @@ def build_data(args):
         add_loan()
 
 
-def add_loan():
-    """One new loan, updated after every loan already there."""
+def ts_ms(seconds):
+    """With the milliseconds, as FOLIO writes the real time."""
+    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+            + ".%03dZ" % (int(seconds * 1000) % 1000))
+
+
+def add_loan(now=None, loan_id=None):
+    """One new loan: at the generator's clock (in the past, updated after
+    every loan already there), or made at now (the real time, as on a live
+    FOLIO) when now is given."""
     rng = STATE["rng"]
-    STATE["clock"] += rng.randrange(1, 600)
-    now = STATE["clock"]
+    if now is None:
+        STATE["clock"] += rng.randrange(1, 600)
+        updated = STATE["clock"]
+        loan_date = updated - rng.randrange(0, 3600)
+        stamp = ts
+    else:
+        updated = loan_date = now
+        stamp = ts_ms
     item = rng.choice(STATE["items"])
     mt = next(m for m in STATE["mtypes"] if m["id"] == item["materialTypeId"])
-    loan_date = now - rng.randrange(0, 3600)
     renewals = rng.choice([0, 0, 0, 0, 1, 2])
     loan = {
-        "id": uid(rng), "itemId": item["id"], "loanDate": ts(loan_date),
-        "dueDate": ts(loan_date + 21 * 86400), "action": "renewed" if renewals else "checkedout",
+        "id": loan_id or uid(rng), "itemId": item["id"], "loanDate": stamp(loan_date),
+        "dueDate": stamp(loan_date + 21 * 86400), "action": "renewed" if renewals else "checkedout",
         "status": {"name": "Open"}, "renewalCount": renewals,
         "checkoutServicePointId": rng.choice(STATE["sps"])["id"],
         "item": {"id": item["id"], "title": "A book", "barcode": item["barcode"],
                  "materialType": {"name": mt["name"]}, "status": {"name": "Checked out"}},
-        "metadata": {"createdDate": ts(loan_date), "updatedDate": ts(now)},
+        "metadata": {"createdDate": stamp(loan_date), "updatedDate": stamp(updated)},
         "feesAndFines": {"amountRemainingToPay": 0},
     }
     if rng.random() < 0.9:
@@ -225,11 +258,43 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
+        cut, self.cut_short = getattr(self, "cut_short", None), None
+        if cut:  # Content-Length promised the whole
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            if cut == "reset":  # RST: SO_LINGER 0, then the descriptor closed at once
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                os.close(self.connection.detach())
+                return
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)  # FIN
+            except OSError:
+                pass
+            return
         self.wfile.write(data)
 
     def count(self, key):
         s = STATE["stats"]
         s["requests"][key] = s["requests"].get(key, 0) + 1
+
+    def fault(self, path):
+        """Under LOCK: True when this request fails (the answer given)."""
+        cfg = STATE["config"]
+        if path.startswith("/admin/") or path == "/stats" or not path.startswith(cfg["fault_path"]):
+            return False
+        STATE["faults_n"] += 1
+        n = STATE["faults_n"]
+        if not ((cfg["fault_every"] and n % cfg["fault_every"] == 0) or n in cfg["fault_at"]):
+            return False
+        STATE["stats"]["faults"] += 1
+        sys.stderr.write("fake_folio: fault %s on request %d (%s)\n" % (cfg["fault_kind"], n, path))
+        if cfg["fault_kind"] in ("short", "reset"):
+            self.cut_short = cfg["fault_kind"]
+            return False
+        self.reply(500, "Internal Server Error", "text/plain")
+        return True
 
     def cookies(self):
         out = {}
@@ -272,6 +337,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.body()
         with LOCK:
             self.count("POST " + url.path)
+            if self.fault(url.path):
+                return
             if url.path == "/authn/login-with-expiry":
                 if not self.tenant_ok():
                     return
@@ -296,10 +363,15 @@ class Handler(BaseHTTPRequestHandler):
                 return self.issue_tokens()
             if url.path == "/admin/add-loans":
                 n = int(parse_qs(url.query).get("count", ["1"])[0])
-                added = [add_loan()["id"] for _ in range(n)]
+                added = [add_loan(now=time.time())["id"] for _ in range(n)]
                 return self.reply(200, json.dumps({"added": added}))
             if url.path == "/admin/config":
-                STATE["config"].update(json.loads(raw or b"{}"))
+                change = json.loads(raw or b"{}")
+                STATE["config"].update(change)
+                if any(k.startswith("fault_") for k in change):
+                    STATE["faults_n"] = 0
+                if "mutate_after_page" in change:
+                    STATE["loan_pages"] = 0
                 return self.reply(200, json.dumps(STATE["config"]))
             if url.path == "/admin/reset-stats":
                 reset_stats()
@@ -324,6 +396,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, json.dumps(out))
             if url.path not in COLLECTIONS:
                 return self.reply(404, "Not found", "text/plain")
+            if self.fault(url.path):
+                return
             if not self.tenant_ok():
                 return
             tok = self.headers.get("X-Okapi-Token") or self.cookies().get("folioAccessToken")
@@ -337,27 +411,52 @@ class Handler(BaseHTTPRequestHandler):
             qs = parse_qs(url.query)
             try:
                 limit = int(qs.get("limit", ["10"])[0])
+                if STATE["config"]["max_limit"] is not None:
+                    limit = min(limit, STATE["config"]["max_limit"])  # the gateway's cap
                 offset = int(qs.get("offset", ["0"])[0])
                 recs = run_query(STATE[COLLECTIONS[url.path][1]], qs.get("query", [""])[0])
             except (CQLError, ValueError) as e:
                 return self.reply(400, f"CQL: {e}", "text/plain")
             true_total = len(recs)
             page = recs[offset:offset + limit] if limit else []
-            estimate = true_total if true_total <= 100 else true_total * 2 // 3
+            cfg = STATE["config"]
+            estimate = (true_total if true_total <= cfg["exact_below"]
+                        else int(true_total * cfg["estimate_factor"]))
             s = STATE["stats"]
             s["served"][url.path] = s["served"].get(url.path, 0) + len(page)
             s["queries"].append(qs.get("query", [""])[0])
             del s["queries"][:-50]
             body = json.dumps({COLLECTIONS[url.path][0]: page, "totalRecords": estimate,
                                "resultInfo": {"totalRecords": estimate, "totalRecordsEstimated": True}})
+            if url.path == "/circulation/loans" and cfg["mutate_after_page"]:
+                STATE["loan_pages"] += 1
+                if STATE["loan_pages"] == cfg["mutate_after_page"]:
+                    mutate()
         if delay:
             time.sleep(delay)
         self.reply(200, body)
 
 
+def mutate():
+    """Under a sweep: a loan made now under the lowest id of all, and the loan
+    with the highest id changed now (a later updatedDate)."""
+    now = time.time()
+    loans = STATE["loans"]
+    low = min(x["id"] for x in loans)
+    new_id = "00000000-0000-4000-8000-000000000001"
+    if low <= new_id:
+        sys.exit("fake_folio: a generated id is below the one kept for mutate()")
+    add_loan(now=now, loan_id=new_id)
+    high = max(loans, key=lambda x: x["id"])
+    high["metadata"]["updatedDate"] = ts_ms(now + 0.001)
+    high["status"] = {"name": "Closed"}
+    STATE["stats"]["mutated"] = [new_id, high["id"]]
+    sys.stderr.write("fake_folio: mutated under the sweep: new %s, changed %s\n" % (new_id, high["id"]))
+
+
 def reset_stats():
     STATE["stats"] = {"requests": {}, "served": {}, "queries": [], "logins": 0, "failed_logins": 0,
-                      "refreshes": 0, "unauthorized": 0, "expired": 0}
+                      "refreshes": 0, "unauthorized": 0, "expired": 0, "faults": 0}
 
 
 def main():
@@ -376,7 +475,11 @@ def main():
     ARGS = ap.parse_args()
     with open(ARGS.password_file) as f:
         ARGS.password = f.readline().rstrip("\r\n")
-    STATE.update(access={}, refresh={}, config={"token_ttl": ARGS.token_ttl, "cookie_max_age": None, "delay": 0})
+    STATE.update(access={}, refresh={}, faults_n=0, loan_pages=0,
+                 config={"token_ttl": ARGS.token_ttl, "cookie_max_age": None, "delay": 0,
+                         "max_limit": None, "exact_below": 100, "estimate_factor": 2 / 3,
+                         "fault_every": 0, "fault_at": [], "fault_kind": "500", "fault_path": "/",
+                         "mutate_after_page": 0})
     reset_stats()
     build_data(ARGS)
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)

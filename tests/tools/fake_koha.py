@@ -26,16 +26,35 @@ lms-apis.md, section 1):
   POST /admin/add_checkouts?n=N[&same_time=1]  N new current checkouts, later than
                                the rest (or at the time of the latest)
   POST /admin/config?link_style=..&token_ttl=..&token_expires_in=..&svc_max_rows=..&delay_ms=..
+                               &max_per_page=..&total_header=0|1&total_offset=..
+                               &fault_every=N&fault_at=N,M&fault_kind=500|reset|short&fault_path=..
   GET /stats                   request counts (JSON)
 
-Data are generated: 3 libraries, 257 current checkouts, 20 returned ones,
+Behaving as real servers and the proxies before them do, on request:
+  max_per_page    a cap on _per_page (0: none): pages hold at most that many
+                  rows whatever was asked, page N starts at (N-1) x the cap,
+                  and Link headers carry the capped _per_page
+  total_header    0: no X-Total-Count (nor X-Base-Total-Count)
+  total_offset    added to X-Total-Count: a stale total
+  fault_every     every Nth request under fault_path (default /api/v1/, the
+                  token request included) fails; fault_at: the requests with
+                  these numbers (counted from the config change). fault_kind:
+                  500 (an error answer), short (a 200 whose body stops
+                  half-way, Content-Length promising the whole: FIN), reset
+                  (the same, then a connection reset: RST)
+
+Data are generated: 3 libraries, 257 current checkouts, --history returned
+ones (20 unless told; past the first 20, two share each check-in minute),
 120 items. Checkouts 101-200 carry fields Koha does not have (newer Koha),
 201-257 lack the optional ones (older Koha). The port is printed on stdout.
 """
 import argparse
 import base64
 import json
+import os
 import secrets
+import socket
+import struct
 import sys
 import threading
 import time
@@ -48,6 +67,7 @@ STATS = {"requests": {}, "tokens_issued": 0, "unauthorized": 0, "expired_tokens"
          "bad_requests": 0, "records_served": {}}
 TOKENS = {}  # token -> expiry (monotonic)
 CONF = {}
+FAULTS = {"n": 0}  # requests under fault_path since the fault config changed
 
 TZ = "+01:00"
 BASE = datetime(2024, 5, 1, 9, 0, 0)
@@ -110,8 +130,8 @@ def generate():
     for cid in range(1, 258):
         # two checkouts share each minute: equal timestamps at the cursor
         CHECKOUTS.append(make_checkout(cid, 600 + cid // 2))
-    for n in range(20):
-        HISTORY.append(make_checkout(1001 + n, n, history=True))
+    for n in range(CONF["history"]):
+        HISTORY.append(make_checkout(1001 + n, n if n < 20 else 20 + (n - 20) // 2, history=True))
 
 
 def item_type_of(item_id):
@@ -229,11 +249,45 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
+        cut, self.cut_short = getattr(self, "cut_short", None), None
+        if cut:  # Content-Length promised the whole
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            if cut == "reset":  # RST: SO_LINGER 0, then the descriptor closed at once
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                os.close(self.connection.detach())
+                return
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)  # FIN
+            except OSError:
+                pass
+            return
         self.wfile.write(body)
 
     def count(self, path):
         with LOCK:
             STATS["requests"][path] = STATS["requests"].get(path, 0) + 1
+
+    def fault(self, path):
+        """True when this request is to fail (the answer already given)."""
+        with LOCK:
+            if not path.startswith(CONF["fault_path"]):
+                return False
+            FAULTS["n"] += 1
+            n = FAULTS["n"]
+            hit = (CONF["fault_every"] and n % CONF["fault_every"] == 0) or n in CONF["fault_at"]
+            if not hit:
+                return False
+            STATS["faults"] = STATS.get("faults", 0) + 1
+            kind = CONF["fault_kind"]
+        sys.stderr.write("fake_koha: fault %s on request %d (%s)\n" % (kind, n, path))
+        if kind in ("short", "reset"):
+            self.cut_short = kind
+            return False  # answered, then cut by send_json
+        self.send_json(500, {"error": "Something went wrong, check Koha logs for details."})
+        return True
 
     def authorised(self):
         h = self.headers.get("Authorization", "")
@@ -264,6 +318,8 @@ class Handler(BaseHTTPRequestHandler):
         self.count(url.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
+        if self.fault(url.path):
+            return
         if url.path == "/api/v1/oauth/token":
             form = {k: v[0] for k, v in parse_qs(body).items()}
             if form.get("grant_type") != "client_credentials":
@@ -292,12 +348,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"added": n})
         if url.path == "/admin/config":
             with LOCK:
-                for k in ("link_style",):
+                for k in ("link_style", "fault_kind", "fault_path"):
                     if k in qs:
                         CONF[k] = qs[k]
-                for k in ("token_ttl", "token_expires_in", "svc_max_rows", "delay_ms"):
+                for k in ("token_ttl", "token_expires_in", "svc_max_rows", "delay_ms",
+                          "max_per_page", "total_header", "total_offset", "fault_every"):
                     if k in qs:
                         CONF[k] = int(qs[k])
+                if "fault_at" in qs:
+                    CONF["fault_at"] = [int(x) for x in qs["fault_at"].split(",") if x]
+                if any(k.startswith("fault_") for k in qs):
+                    FAULTS["n"] = 0
             return self.send_json(200, CONF_PUBLIC())
         if url.path == "/admin/reset_stats":
             with LOCK:
@@ -313,6 +374,8 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/stats":
             with LOCK:
                 return self.send_json(200, STATS)
+        if self.fault(url.path):
+            return
         if url.path == "/cgi-bin/koha/svc/report":
             rid = int((qs_multi.get("id") or ["0"])[0] or 0)
             rows = report_rows(rid)
@@ -364,6 +427,8 @@ class Handler(BaseHTTPRequestHandler):
             rows = order(rows, qs["_order_by"])
         page = int(qs.get("_page", "1"))
         per_page = int(qs.get("_per_page", "20"))
+        if CONF["max_per_page"] and (per_page <= 0 or per_page > CONF["max_per_page"]):
+            per_page = CONF["max_per_page"]  # the cap, whatever was asked
         total = len(rows)
         if per_page > 0:
             chunk = rows[(page - 1) * per_page:page * per_page]
@@ -377,7 +442,10 @@ class Handler(BaseHTTPRequestHandler):
                 r["item"] = dict(it) if it else None
                 out.append(r)
             chunk = out
-        headers = [("X-Total-Count", str(total)), ("X-Base-Total-Count", str(total))]
+        headers = []
+        if CONF["total_header"]:
+            shown = str(max(0, total + CONF["total_offset"]))
+            headers = [("X-Total-Count", shown), ("X-Base-Total-Count", shown)]
         if per_page > 0 and CONF["link_style"] != "none":
             host = self.headers.get("Host", "127.0.0.1")
             last = max(1, (total + per_page - 1) // per_page)
@@ -385,6 +453,7 @@ class Handler(BaseHTTPRequestHandler):
             def link(p, rel):
                 params = dict(qs)
                 params["_page"] = str(p)
+                params["_per_page"] = str(per_page)
                 return '<http://%s%s?%s>; rel="%s"' % (host, url.path, urlencode(params), rel)
             links = []
             if page > 1:
@@ -421,6 +490,8 @@ def main():
     ap.add_argument("--link-style", choices=["multi", "single", "none"], default="multi")
     ap.add_argument("--svc-max-rows", type=int, default=10)
     ap.add_argument("--delay-ms", type=int, default=0)
+    ap.add_argument("--history", type=int, default=20, help="returned checkouts")
+    ap.add_argument("--max-per-page", type=int, default=0, help="cap on _per_page (0: none)")
     a = ap.parse_args()
     CONF.update({"client_id": a.client_id, "client_secret": a.client_secret,
                  "basic_user": a.basic_user, "basic_password": a.basic_password,
@@ -428,7 +499,9 @@ def main():
                  "token_expires_in": a.token_expires_in if a.token_expires_in is not None
                  else a.token_ttl,
                  "link_style": a.link_style, "svc_max_rows": a.svc_max_rows,
-                 "delay_ms": a.delay_ms})
+                 "delay_ms": a.delay_ms, "history": a.history, "max_per_page": a.max_per_page,
+                 "total_header": 1, "total_offset": 0, "fault_every": 0, "fault_at": [],
+                 "fault_kind": "500", "fault_path": "/api/v1/"})
     generate()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     print(srv.server_address[1], flush=True)
