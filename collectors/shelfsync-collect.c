@@ -628,9 +628,10 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
     sr = c->kind->cb_run(c->kind_state, have_cursor ? cursor.data : NULL, &next_cursor, &sink,
                          r.err, sizeof(r.err));
     report(&r, 1);
-    if (r.fatal || sr == SS_SOURCE_FAILED || (sr == SS_SOURCE_STOPPED && !stop_requested)) {
+    if (r.fatal || sr == SS_SOURCE_FAILED || sr == SS_SOURCE_SETUP ||
+        (sr == SS_SOURCE_STOPPED && !stop_requested)) {
         ss_error("%s", r.err[0] ? r.err : "the source failed");
-        status = r.fatal && !r.have_mapper ? EXIT_SETUP : EXIT_FETCH;
+        status = (r.fatal && !r.have_mapper) || sr == SS_SOURCE_SETUP ? EXIT_SETUP : EXIT_FETCH;
     } else if (stop_requested) {
         ss_warn("stopping on a signal; the outbox keeps what is stored");
         status = EXIT_FETCH;

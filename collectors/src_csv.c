@@ -11,7 +11,11 @@
  * list; each row a record (or, wide, one per non-empty period cell, all with
  * the row's line); a row the parser cannot read (a field past its bound, an
  * unterminated quote) a reject with the parser's reason, and a wide row with
- * the wrong number of cells a reject with that reason. An export that has not
+ * the wrong number of cells a reject with that reason. A wide header's
+ * columns that are no period, not left out by csv.wide.ignore and that
+ * neither the mapping nor the dataset's published headers claim are named
+ * once through sink->unread, after sink->columns (the run still loads the
+ * rest, and ends with exit status 5). An export that has not
  * changed since the last run (ETag / Last-Modified, http.conditional) costs
  * one request and yields nothing. The cursor is "ETAG\nLAST-MODIFIED".
  */
@@ -23,6 +27,7 @@
 #include "ss_csv.h"
 #include "ss_http.h"
 #include "ss_log.h"
+#include "ss_mapper.h"
 #include "ss_source.h"
 #include "ss_transcode.h"
 #include "ss_wide.h"
@@ -37,12 +42,14 @@ struct csv_state {
     struct ss_csv_opts opts;
     struct ss_csv *csv; /* NULL while the first line is held for detection */
     struct ss_transcode *tc;
-    struct ss_wide *wide; /* NULL unless csv.wide */
-    const char **pvals;   /* a rejected wide row's other columns (ss_wide_project) */
+    struct ss_wide *wide;        /* NULL unless csv.wide */
+    const struct ss_dataset *ds; /* csv.wide: which columns the mapping claims */
+    const char **pvals;          /* a rejected wide row's other columns (ss_wide_project) */
     size_t *plens;
     int have_header;
     int sink_stop;
     int failed; /* err_msg says why the run cannot go on */
+    int setup;  /* ...and it is the config that does not fit the export's header */
     char err_msg[1024];
     unsigned long long bytes;
     /* delimiter detection */
@@ -62,11 +69,33 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     }
     s->env = env;
     if (cfg->wide_value_field) {
+        /* The period field's type says how the periods are written. */
+        const char *pf = cfg->wide_period_field ? cfg->wide_period_field : "month";
+        s->ds = ss_dataset_find(cfg->dataset);
+        int f = s->ds ? ss_dataset_field_index(s->ds, pf) : -1;
+        if (f < 0) {
+            snprintf(err, errlen, "\"csv.wide.period_field\": dataset \"%s\" has no field \"%s\"",
+                     cfg->dataset, pf);
+            free(s);
+            return -1;
+        }
+        enum ss_ftype pt = s->ds->fields[f].type;
+        if (pt != SS_FT_MONTH && pt != SS_FT_PERIOD) {
+            snprintf(err, errlen,
+                     "\"csv.wide.period_field\": \"%s\" is a %s field; a wide file's periods go "
+                     "into a month field (\"month\") or a period field (\"period\")",
+                     pf, ss_ftype_name(pt));
+            free(s);
+            return -1;
+        }
         struct ss_wide_opts wo = {
             .value_field = cfg->wide_value_field,
-            .period_field = cfg->wide_period_field,
+            .period_field = pf,
+            .period_type = pt,
             .columns = cfg->wide_columns,
             .ncolumns = cfg->nwide_columns,
+            .ignore = (const char *const *)cfg->wide_ignore,
+            .nignore = cfg->nwide_ignore,
         };
         if (ss_wide_new(&s->wide, &wo) < 0) {
             snprintf(err, errlen, "out of memory");
@@ -121,6 +150,13 @@ static int fail(struct csv_state *s, const char *msg)
     return 1;
 }
 
+/* The config does not fit the header: exit status 1, not a fetch failure. */
+static int fail_setup(struct csv_state *s, const char *msg)
+{
+    s->setup = 1;
+    return fail(s, msg);
+}
+
 static int on_header(struct csv_state *s, const struct ss_csv_record *rec)
 {
     const struct ss_record_sink *k = s->sink;
@@ -137,6 +173,56 @@ static int on_header(struct csv_state *s, const struct ss_csv_record *rec)
     return 0;
 }
 
+/* A column csv.wide.ignore leaves out is not there for the mapping either:
+ * say so now rather than "no such column" from the mapper. */
+static int ignored_but_mapped(struct csv_state *s, const char *const *names, const size_t *lens,
+                              size_t n)
+{
+    const struct ss_collector_config *cfg = s->env->cfg;
+    char msg[512];
+    for (size_t i = 0; i < n; i++) {
+        if (!ss_wide_ignores(s->wide, names[i], lens[i]) ||
+            ss_mapper_claims(s->ds, cfg, names[i], lens[i]) != SS_MAPPER_BY_MAPPING)
+            continue;
+        snprintf(msg, sizeof(msg),
+                 "\"csv.wide.ignore\" leaves out the column \"%.*s\", which \"mapping\" names; "
+                 "take it out of one of them",
+                 (int)(lens[i] < 60 ? lens[i] : 60), names[i]);
+        return fail_setup(s, msg);
+    }
+    return 0;
+}
+
+/* The record columns nothing claims (not the period and value fields at the
+ * end): named once through sink->unread. */
+static int report_unread(struct csv_state *s, const char *const *on, const size_t *ol, size_t nout)
+{
+    const struct ss_record_sink *k = s->sink;
+    size_t n = 0;
+    for (size_t i = 0; i + 2 < nout; i++)
+        if (!ss_mapper_claims(s->ds, s->env->cfg, on[i], ol[i]))
+            n++;
+    if (n == 0 || !k->unread)
+        return 0;
+    const char **names = malloc(n * sizeof(*names));
+    size_t *lens = malloc(n * sizeof(*lens));
+    if (!names || !lens) {
+        free(names);
+        free(lens);
+        return fail(s, "out of memory");
+    }
+    n = 0;
+    for (size_t i = 0; i + 2 < nout; i++)
+        if (!ss_mapper_claims(s->ds, s->env->cfg, on[i], ol[i])) {
+            names[n] = on[i];
+            lens[n++] = ol[i];
+        }
+    int rc = k->unread(k->ud, names, lens, n);
+    free(names);
+    free(lens);
+    return rc;
+}
+
 /* The header for the wide transform: the export's, or csv.columns. */
 static int wide_header(struct csv_state *s, const char *const *names, const size_t *lens, size_t n)
 {
@@ -144,9 +230,13 @@ static int wide_header(struct csv_state *s, const char *const *names, const size
     const size_t *ol;
     size_t nout;
     char err[1024];
+    int rc;
 
-    if (ss_wide_header(s->wide, names, lens, n, err, sizeof(err)) != 0)
-        return fail(s, err);
+    rc = ss_wide_header(s->wide, names, lens, n, err, sizeof(err));
+    if (rc != 0)
+        return rc == -ENOMEM ? fail(s, err) : fail_setup(s, err);
+    if (ignored_but_mapped(s, names, lens, n) != 0)
+        return 1;
     ss_wide_columns(s->wide, &on, &ol, &nout);
     free(s->pvals);
     free(s->plens);
@@ -154,9 +244,13 @@ static int wide_header(struct csv_state *s, const char *const *names, const size
     s->plens = calloc(nout, sizeof(*s->plens));
     if (!s->pvals || !s->plens)
         return fail(s, "out of memory");
-    ss_info("csv.wide: %zu period columns become \"%s\" with the cell as \"%s\"",
-            ss_wide_periods(s->wide), on[nout - 2], on[nout - 1]);
-    return s->sink->columns(s->sink->ud, on, ol, nout);
+    ss_info("csv.wide: %zu period columns become \"%s\" with the cell as \"%s\"; %zu other "
+            "columns, %zu left out by \"csv.wide.ignore\"",
+            ss_wide_periods(s->wide), on[nout - 2], on[nout - 1], nout - 2,
+            ss_wide_ignored(s->wide));
+    if ((rc = s->sink->columns(s->sink->ud, on, ol, nout)) != 0)
+        return rc;
+    return report_unread(s, on, ol, nout);
 }
 
 static int on_row(void *ud, const struct ss_csv_record *rec)
@@ -307,6 +401,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     s->bytes = 0;
     s->sink_stop = 0;
     s->failed = 0;
+    s->setup = 0;
     s->err_msg[0] = '\0';
     ss_csv_free(s->csv);
     s->csv = NULL;
@@ -339,7 +434,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
                                cfg->ncsv_columns);
         if (s->failed) {
             snprintf(err, errlen, "%s", s->err_msg);
-            return SS_SOURCE_FAILED;
+            return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
         }
         if (rc != 0)
             return SS_SOURCE_STOPPED;
@@ -354,7 +449,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         return SS_SOURCE_UNCHANGED;
     if (s->failed) {
         snprintf(err, errlen, "%s", s->err_msg);
-        return SS_SOURCE_FAILED;
+        return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
     }
     if (r == SS_HTTP_STOPPED || s->sink_stop)
         return SS_SOURCE_STOPPED;
@@ -373,7 +468,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         rc = ss_csv_finish(s->csv);
     if (s->failed) {
         snprintf(err, errlen, "%s", s->err_msg);
-        return SS_SOURCE_FAILED;
+        return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
     }
     if (rc != 0)
         return SS_SOURCE_STOPPED;

@@ -30,6 +30,23 @@ static int find_column(const char *const *names, const size_t *lens, size_t n, c
     return -1;
 }
 
+int ss_mapper_claims(const struct ss_dataset *ds, const struct ss_collector_config *cfg,
+                     const char *name, size_t len)
+{
+    for (size_t i = 0; i < cfg->nmapping; i++)
+        if (header_is(name, len, cfg->mapping[i].value))
+            return SS_MAPPER_BY_MAPPING;
+    for (size_t f = 0; f < ds->nfields; f++) {
+        const struct ss_field *fd = &ds->fields[f];
+        for (size_t k = 0; k < SS_FIELD_MAX_HEADERS && fd->headers[k]; k++)
+            if (header_is(name, len, fd->headers[k]))
+                return SS_MAPPER_BY_NAME;
+        if (header_is(name, len, fd->name))
+            return SS_MAPPER_BY_NAME;
+    }
+    return 0;
+}
+
 void ss_mapper_list_columns(char *dst, size_t dstlen, const char *const *names, const size_t *lens,
                             size_t n)
 {

@@ -41,6 +41,16 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
 int ss_mapper_apply(const struct ss_mapper *m, const char *const *fields, const size_t *lens,
                     size_t nfields, const char **vals, size_t *vlens, char *why, size_t whylen);
 
+/* Whether the config or the dataset claims the export's column named name
+ * (any case, spaces around ignored): SS_MAPPER_BY_MAPPING when "mapping"
+ * names it, SS_MAPPER_BY_NAME when it is a field's published header or name,
+ * else 0 -- a column nothing claims is not loaded. Claimed means named: a
+ * constant may still give the field its value instead. */
+#define SS_MAPPER_BY_NAME 1
+#define SS_MAPPER_BY_MAPPING 2
+int ss_mapper_claims(const struct ss_dataset *ds, const struct ss_collector_config *cfg,
+                     const char *name, size_t len);
+
 /* Writes the column names as "A", "B", ... for messages (each cut at 60 bytes). */
 void ss_mapper_list_columns(char *dst, size_t dstlen, const char *const *names, const size_t *lens,
                             size_t n);

@@ -75,6 +75,8 @@ enum ss_source_result {
     SS_SOURCE_STOPPED,   /* a sink callback asked to stop */
     SS_SOURCE_TRUNCATED, /* all the source gave was handed over, but it cut its answer short (a
                             row cap such as Koha's SvcMaxReportRows): err says what; exit 8 */
+    SS_SOURCE_SETUP,     /* the config does not fit what the source gave (a wide header whose
+                            periods the period field cannot hold): err says why; exit 1 */
 };
 
 struct ss_source_env {

@@ -1,27 +1,35 @@
 /* ss_wide: see ss_wide.h. */
 #include "ss_wide.h"
 
-#include "ss_mapper.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "ss_buf.h"
+#include "ss_mapper.h"
+
+enum { COL_OTHER, COL_PERIOD, COL_IGNORED };
+
+/* Longest canonical text: "2023-04-01/2023-06-30" (21) or "2023-04-01/P2999M". */
+#define TEXT_MAX 32
+/* A header longer than this (spaces around it off) is no period. */
+#define PERIOD_MAX 64
 
 struct wide_col {
-    const char *period; /* NULL: not a period column; else month[] or the configured text */
-    size_t plen;
-    char month[8]; /* "YYYY-MM" */
+    unsigned char cls;
+    unsigned char plen;
+    char text[TEXT_MAX]; /* COL_PERIOD: the canonical period text */
+    struct ss_wide_period per;
 };
 
 struct ss_wide {
     struct ss_wide_opts opts;
+    int as_month;
     size_t nin;  /* columns in the header */
     size_t nout; /* columns of the records */
     size_t nperiods;
+    size_t nignored;
     struct wide_col *cols;  /* nin */
     const char **out_names; /* nout */
     size_t *out_lens;       /* nout */
@@ -35,18 +43,29 @@ static const char *const month_names[12] = {
     "july",    "august",   "september", "october", "november", "december",
 };
 
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
+/* ---- text helpers ---- */
 
-/* Leading and trailing spaces and tabs off. */
+/* Spaces, tabs and no-break spaces (which spreadsheets leave) off both ends,
+ * as the mapper reads headers. */
 static void trim(const char **s, size_t *len)
 {
-    while (*len && is_space(**s))
-        (*s)++, (*len)--;
-    while (*len && is_space((*s)[*len - 1]))
-        (*len)--;
+    for (;;) {
+        if (*len && (**s == ' ' || **s == '\t'))
+            (*s)++, (*len)--;
+        else if (*len >= 2 && (unsigned char)(*s)[0] == 0xC2 && (unsigned char)(*s)[1] == 0xA0)
+            (*s) += 2, (*len) -= 2;
+        else
+            break;
+    }
+    for (;;) {
+        if (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+            (*len)--;
+        else if (*len >= 2 && (unsigned char)(*s)[*len - 2] == 0xC2 &&
+                 (unsigned char)(*s)[*len - 1] == 0xA0)
+            (*len) -= 2;
+        else
+            break;
+    }
 }
 
 static int is_digit(char c)
@@ -54,10 +73,22 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* The value of n digits at s, or -1 unless they are all digits. */
+static int is_alpha(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* The value of exactly n digits at s, or -1. */
 static int digits(const char *s, size_t n)
 {
     int v = 0;
+    if (n == 0 || n > 9)
+        return -1;
     for (size_t i = 0; i < n; i++) {
         if (!is_digit(s[i]))
             return -1;
@@ -66,66 +97,493 @@ static int digits(const char *s, size_t n)
     return v;
 }
 
+/* How many digits start at s[i] (of n). */
+static size_t run_digits(const char *s, size_t n, size_t i)
+{
+    size_t k = 0;
+    while (i + k < n && is_digit(s[i + k]))
+        k++;
+    return k;
+}
+
+static size_t run_spaces(const char *s, size_t n, size_t i)
+{
+    size_t k = 0;
+    while (i + k < n && s[i + k] == ' ')
+        k++;
+    return k;
+}
+
+/* ---- the calendar ---- */
+
+#define YEAR_MIN 1900
+#define YEAR_MAX 2199 /* the daemon's range: what it reads, PostgreSQL stores */
+
+static int is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+static int good_date(int y, int m, int d)
+{
+    return y >= YEAR_MIN && y <= YEAR_MAX && m >= 1 && m <= 12 && d >= 1 &&
+           d <= days_in_month(y, m);
+}
+
+/* Howard Hinnant's days-from-civil and its inverse, as the daemon counts. */
+static long to_days(int y0, int m, int d)
+{
+    long y = y0 - (m <= 2);
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void from_days(long z, int *y, int *m, int *d)
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* p is k whole months from y-m-01. 1, or 0 when it leaves the years read. */
+static int set_months(struct ss_wide_period *p, int y, int m, int k)
+{
+    long last = (long)y * 12 + (m - 1) + k - 1;
+    if (y < YEAR_MIN || m < 1 || m > 12 || k < 1 || last / 12 > YEAR_MAX)
+        return 0;
+    memset(p, 0, sizeof(*p));
+    p->y1 = y, p->m1 = m, p->d1 = 1;
+    p->y2 = (int)(last / 12), p->m2 = (int)(last % 12) + 1;
+    p->d2 = days_in_month(p->y2, p->m2);
+    return 1;
+}
+
 static int month_from_name(const char *s, size_t n)
 {
     for (int m = 0; m < 12; m++) {
         size_t full = strlen(month_names[m]);
-        if ((n == full || n == 3) && strncasecmp(s, month_names[m], n) == 0)
+        if ((n == full || n == 3) && memcmp(s, month_names[m], n) == 0)
             return m + 1;
     }
-    if (n == 4 && strncasecmp(s, "sept", 4) == 0)
+    if (n == 4 && memcmp(s, "sept", 4) == 0)
         return 9;
     return 0;
 }
 
-int ss_wide_parse_month(const char *s, size_t len, int *year, int *month)
+/* ---- the forms (on lower-case text, spaces around it off) ---- */
+
+/* A date: YYYY-MM-DD or DD/MM/YYYY (10 characters at t). */
+static int read_date(const char *t, int *y, int *m, int *d)
 {
-    int y, m;
-    trim(&s, &len);
-    if (len == 0)
+    if (t[4] == '-' && t[7] == '-') {
+        *y = digits(t, 4), *m = digits(t + 5, 2), *d = digits(t + 8, 2);
+    } else if (t[2] == '/' && t[5] == '/') {
+        *d = digits(t, 2), *m = digits(t + 3, 2), *y = digits(t + 6, 4);
+    } else {
         return 0;
-    if (is_digit(s[0])) {
-        /* YYYY-MM */
-        if (len == 7 && s[4] == '-' && (y = digits(s, 4)) >= 0 && (m = digits(s + 5, 2)) >= 0)
-            goto found;
-        /* MM/YYYY, M/YYYY */
-        const char *slash = memchr(s, '/', len);
-        if (!slash)
+    }
+    return *y >= 0 && *m >= 0 && *d >= 0 && good_date(*y, *m, *d);
+}
+
+/* A month YYYY-MM (7 characters at t). */
+static int read_ym(const char *t, int *y, int *m)
+{
+    if (t[4] != '-')
+        return 0;
+    *y = digits(t, 4), *m = digits(t + 5, 2);
+    return *y >= YEAR_MIN && *y <= YEAR_MAX && *m >= 1 && *m <= 12;
+}
+
+/* An ISO 8601 duration of whole years, months, weeks, days: P1M, P1Y6M, P7D.
+ * The daemon's caps, so that what reads here reads there. */
+#define DURATION_MAX_YEARS 400
+static int read_duration(const char *t, size_t n, int *years, int *months, long *days)
+{
+    size_t i = 1;
+    *years = *months = 0;
+    *days = 0;
+    if (n < 3 || t[0] != 'p')
+        return 0;
+    while (i < n) {
+        long v = 0;
+        size_t start = i;
+        while (i < n && is_digit(t[i]) && i - start < 5)
+            v = v * 10 + (t[i++] - '0');
+        if (i == start || i >= n)
             return 0;
-        size_t ml = (size_t)(slash - s);
-        if ((ml == 1 || ml == 2) && len - ml - 1 == 4 && (m = digits(s, ml)) >= 0 &&
-            (y = digits(slash + 1, 4)) >= 0)
-            goto found;
-        return 0;
+        switch (t[i++]) {
+        case 'y':
+            *years += (int)v;
+            break;
+        case 'm':
+            *months += (int)v;
+            break;
+        case 'w':
+            *days += v * 7;
+            break;
+        case 'd':
+            *days += v;
+            break;
+        default:
+            return 0;
+        }
+        if (*years > DURATION_MAX_YEARS || *months > 12 * DURATION_MAX_YEARS ||
+            *days > 366L * DURATION_MAX_YEARS)
+            return 0;
     }
-    size_t nl = 0;
-    while (nl < len && ((s[nl] >= 'a' && s[nl] <= 'z') || (s[nl] >= 'A' && s[nl] <= 'Z')))
-        nl++;
-    if ((m = month_from_name(s, nl)) == 0)
-        return 0;
-    size_t i = nl;
-    if (i < len && s[i] == '-')
-        i++;
-    else
-        while (i < len && s[i] == ' ')
-            i++;
-    if (i == nl)
-        return 0; /* "Apr2023": no separator */
-    size_t yl = len - i;
-    if (yl == 4 && (y = digits(s + i, 4)) >= 0)
-        goto found;
-    if (yl == 2 && (y = digits(s + i, 2)) >= 0) {
-        y += y < 70 ? 2000 : 1900;
-        goto found;
-    }
-    return 0;
-found:
-    if (m < 1 || m > 12 || y < 1000)
-        return 0;
-    *year = y;
-    *month = m;
     return 1;
 }
+
+/* START/DURATION or START/END. */
+static int read_interval(const char *t, size_t n, struct ss_wide_period *p)
+{
+    int y1, m1, d1 = 1, y2, m2, d2;
+    size_t at;
+    if (n > 11 && t[10] == '/' && read_date(t, &y1, &m1, &d1))
+        at = 11;
+    else if (n > 8 && t[7] == '/' && read_ym(t, &y1, &m1))
+        at = 8;
+    else
+        return 0;
+    const char *r = t + at;
+    size_t rn = n - at;
+    if (r[0] == 'p') {
+        int years, months;
+        long days;
+        if (!read_duration(r, rn, &years, &months, &days))
+            return 0;
+        /* As the daemon computes it: months on the calendar (the day kept
+         * within the month), then the days, then the day before. */
+        long total = (long)m1 - 1 + months + 12L * years;
+        int ey = y1 + (int)(total / 12), em = (int)(total % 12) + 1, ed = d1;
+        if (ey > YEAR_MAX + 1)
+            return 0;
+        if (ed > days_in_month(ey, em))
+            ed = days_in_month(ey, em);
+        from_days(to_days(ey, em, ed) + days - 1, &y2, &m2, &d2);
+    } else if (rn == 10 && read_date(r, &y2, &m2, &d2)) {
+        /* START/END */
+    } else if (rn == 7 && read_ym(r, &y2, &m2)) {
+        d2 = days_in_month(y2, m2);
+    } else {
+        return 0;
+    }
+    if (!good_date(y2, m2, d2) || to_days(y2, m2, d2) < to_days(y1, m1, d1))
+        return 0;
+    memset(p, 0, sizeof(*p));
+    p->y1 = y1, p->m1 = m1, p->d1 = d1;
+    p->y2 = y2, p->m2 = m2, p->d2 = d2;
+    return 1;
+}
+
+/* A financial year label, the whole of t: YYYY-YY YYYY/YY YYYY-YYYY
+ * YYYY/YYYY, the second year the one after the first. */
+static int read_fy(const char *t, size_t n, int *y)
+{
+    if ((n != 7 && n != 9) || (t[4] != '-' && t[4] != '/'))
+        return 0;
+    int a = digits(t, 4), b = digits(t + 5, n - 5);
+    if (a < 0 || b < 0 || (n == 7 ? b != (a + 1) % 100 : b != a + 1))
+        return 0;
+    *y = a;
+    return 1;
+}
+
+/* The same, after an optional "fy" and spaces. */
+static int read_fy_prefixed(const char *t, size_t n, int *y)
+{
+    if (n > 2 && t[0] == 'f' && t[1] == 'y') {
+        size_t sp = run_spaces(t, n, 2);
+        return read_fy(t + 2 + sp, n - 2 - sp, y);
+    }
+    return read_fy(t, n, y);
+}
+
+/* A quarter of the financial year (is_fy) or of the calendar year y. */
+static int set_quarter(struct ss_wide_period *p, int is_fy, int y, int q)
+{
+    if (is_fy)
+        return q == 4 ? set_months(p, y + 1, 1, 3) : set_months(p, y, 3 * q + 1, 3);
+    return set_months(p, y, 3 * q - 2, 3);
+}
+
+/* A year part of a quarter: a financial year (FY prefix allowed) or YYYY. */
+static int read_quarter_year(const char *t, size_t n, int *is_fy, int *y)
+{
+    if (read_fy_prefixed(t, n, y)) {
+        *is_fy = 1;
+        return 1;
+    }
+    *is_fy = 0;
+    return n == 4 && (*y = digits(t, 4)) >= 0;
+}
+
+static int read_quarter(const char *t, size_t n, struct ss_wide_period *p)
+{
+    int is_fy, y;
+    /* Q1 2023, Q1-2023, Q1 2023-24 */
+    if (n > 3 && t[0] == 'q' && t[1] >= '1' && t[1] <= '4') {
+        size_t i = 2 + run_spaces(t, n, 2);
+        if (i == 2 && t[2] == '-')
+            i = 3;
+        if (i > 2 && read_quarter_year(t + i, n - i, &is_fy, &y))
+            return set_quarter(p, is_fy, y, t[1] - '0');
+        return 0;
+    }
+    /* 2023 Q1, 2023-Q1, 2023Q1, 2023-24 Q1 */
+    if (n >= 6 && t[n - 2] == 'q' && t[n - 1] >= '1' && t[n - 1] <= '4') {
+        size_t e = n - 2;
+        while (e > 0 && t[e - 1] == ' ')
+            e--;
+        int sep = e < n - 2;
+        if (!sep && t[e - 1] == '-')
+            e--, sep = 1;
+        if (!read_quarter_year(t, e, &is_fy, &y))
+            return 0;
+        if (is_fy && !sep)
+            return 0; /* "2023-24q1": one form too many */
+        return set_quarter(p, is_fy, y, t[n - 1] - '0');
+    }
+    return 0;
+}
+
+/* Jan-23 Jan 2023 January 2023 Jan-2023 Jan/23 Sept 2023; 2023 Jan 2023-Jan */
+static int read_named_month(const char *t, size_t n, struct ss_wide_period *p)
+{
+    size_t nl = 0;
+    while (nl < n && is_alpha(t[nl]))
+        nl++;
+    if (nl > 0) {
+        int m = month_from_name(t, nl);
+        if (!m || nl == n)
+            return 0;
+        size_t i = nl + run_spaces(t, n, nl);
+        if (i == nl && (t[nl] == '-' || t[nl] == '/'))
+            i++;
+        if (i == nl)
+            return 0; /* "Apr2023" */
+        size_t yl = n - i;
+        int y = digits(t + i, yl);
+        if (y < 0 || (yl != 2 && yl != 4))
+            return 0;
+        if (yl == 2)
+            y += y < 70 ? 2000 : 1900;
+        return set_months(p, y, m, 1);
+    }
+    if (n > 5 && run_digits(t, n, 0) == 4) {
+        size_t i = 4 + run_spaces(t, n, 4);
+        if (i == 4 && t[4] == '-')
+            i = 5;
+        if (i == 4)
+            return 0;
+        size_t k = 0;
+        while (i + k < n && is_alpha(t[i + k]))
+            k++;
+        int m = i + k == n ? month_from_name(t + i, k) : 0;
+        return m && set_months(p, digits(t, 4), m, 1);
+    }
+    return 0;
+}
+
+/* 2023-1 2023-01 2023/1 2023/01 2023-24 2023/24 2023/2024 1/2023 01/2023 01-2023 */
+static int read_numeric(const char *t, size_t n, struct ss_wide_period *p)
+{
+    size_t a = run_digits(t, n, 0);
+    if (a == 0 || a >= n || (t[a] != '-' && t[a] != '/'))
+        return 0;
+    size_t b = run_digits(t, n, a + 1);
+    if (a + 1 + b != n)
+        return 0;
+    int x = digits(t, a), y = digits(t + a + 1, b);
+    if (a == 4 && b == 4) {
+        return y == x + 1 && set_months(p, x, 4, 12);
+    }
+    if (a == 4 && (b == 1 || b == 2)) {
+        int month = y >= 1 && y <= 12;
+        int fy = b == 2 && y == (x + 1) % 100;
+        if (month) {
+            if (!set_months(p, x, y, 1))
+                return 0;
+            /* The financial year must read too (2199-00 ends in 2200). */
+            struct ss_wide_period f;
+            p->also_fy = fy && set_months(&f, x, 4, 12);
+            return 1;
+        }
+        return fy && set_months(p, x, 4, 12);
+    }
+    if ((a == 1 || a == 2) && b == 4)
+        return x >= 1 && x <= 12 && set_months(p, y, x, 1);
+    return 0;
+}
+
+int ss_wide_parse_period(const char *s, size_t len, struct ss_wide_period *p)
+{
+    char t[PERIOD_MAX];
+    int y;
+    trim(&s, &len);
+    if (len == 0 || len > sizeof(t))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        t[i] = lower(s[i]);
+    if (memchr(t, '/', len) && read_interval(t, len, p))
+        return 1;
+    if (read_quarter(t, len, p) || read_named_month(t, len, p))
+        return 1;
+    if (len > 2 && t[0] == 'f' && t[1] == 'y')
+        return read_fy_prefixed(t, len, &y) && set_months(p, y, 4, 12);
+    return read_numeric(t, len, p);
+}
+
+int ss_wide_period_is_month(const struct ss_wide_period *p)
+{
+    return p->y1 == p->y2 && p->m1 == p->m2 && p->d1 == 1 && p->d2 == days_in_month(p->y2, p->m2);
+}
+
+size_t ss_wide_period_text(const struct ss_wide_period *p, int as_month, char *dst, size_t dstlen)
+{
+    int n;
+    if (as_month) {
+        if (!ss_wide_period_is_month(p))
+            return 0;
+        n = snprintf(dst, dstlen, "%04d-%02d", p->y1, p->m1);
+    } else if (p->d1 == 1 && p->d2 == days_in_month(p->y2, p->m2)) {
+        int k = (p->y2 * 12 + p->m2) - (p->y1 * 12 + p->m1) + 1;
+        n = k % 12 == 0 ? snprintf(dst, dstlen, "%04d-%02d-01/P%dY", p->y1, p->m1, k / 12)
+                        : snprintf(dst, dstlen, "%04d-%02d-01/P%dM", p->y1, p->m1, k);
+    } else {
+        n = snprintf(dst, dstlen, "%04d-%02d-%02d/%04d-%02d-%02d", p->y1, p->m1, p->d1, p->y2,
+                     p->m2, p->d2);
+    }
+    return n > 0 && (size_t)n < dstlen ? (size_t)n : 0;
+}
+
+int ss_wide_parse_month(const char *s, size_t len, int *year, int *month)
+{
+    struct ss_wide_period p;
+    if (!ss_wide_parse_period(s, len, &p) || !ss_wide_period_is_month(&p))
+        return 0;
+    *year = p.y1;
+    *month = p.m1;
+    return 1;
+}
+
+/* ---- patterns ---- */
+
+/* One UTF-8 character's bytes from s[i]. */
+static size_t char_len(const char *s, size_t n, size_t i)
+{
+    size_t k = 1;
+    while (i + k < n && ((unsigned char)s[i + k] & 0xC0) == 0x80)
+        k++;
+    return k;
+}
+
+/* A set at pattern p ("[...]"): *end set past it; returns 1 when c is in it,
+ * 0 when not, -1 when it is no set (no closing ']': '[' is literal). */
+static int set_match(const char *p, const char **end, char c)
+{
+    const char *q = p + 1;
+    int neg = 0, in = 0;
+    if (*q == '!' || *q == '^')
+        neg = 1, q++;
+    const char *first = q;
+    for (; *q && (*q != ']' || q == first); q++) {
+        char lo = lower(*q), hi = lo;
+        if (q[1] == '-' && q[2] && q[2] != ']') {
+            hi = lower(q[2]);
+            q += 2;
+        }
+        if (c >= lo && c <= hi)
+            in = 1;
+    }
+    if (*q != ']')
+        return -1;
+    *end = q + 1;
+    return in != neg;
+}
+
+int ss_wide_glob(const char *pattern, const char *s, size_t len)
+{
+    const char *p = pattern, *star = NULL;
+    size_t i = 0, star_i = 0;
+    trim(&s, &len);
+    /* Spaces around the pattern do not count either. */
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t plen = strlen(p);
+    while (plen && (p[plen - 1] == ' ' || p[plen - 1] == '\t'))
+        plen--;
+    const char *pend = p + plen;
+
+    while (i < len || (p < pend && *p == '*')) {
+        if (p < pend && *p == '*') {
+            while (p < pend && *p == '*')
+                p++;
+            if (p == pend)
+                return 1;
+            star = p;
+            star_i = i;
+            continue;
+        }
+        if (i < len && p < pend) {
+            char c = lower(s[i]);
+            if (*p == '?') {
+                p++;
+                i += char_len(s, len, i);
+                continue;
+            }
+            if (*p == '[') {
+                const char *end = NULL;
+                int m = set_match(p, &end, c);
+                if (m == 1 && end <= pend) {
+                    p = end;
+                    i++;
+                    continue;
+                }
+                if (m == -1 && c == '[') {
+                    p++;
+                    i++;
+                    continue;
+                }
+            } else {
+                const char *lit = p;
+                if (*p == '\\' && p + 1 < pend)
+                    lit = p + 1;
+                if (lower(*lit) == c) {
+                    p = lit + 1;
+                    i++;
+                    continue;
+                }
+            }
+        }
+        if (!star)
+            return 0;
+        /* Let the last '*' take one character more, and try again. */
+        p = star;
+        star_i += char_len(s, len, star_i);
+        if (star_i > len)
+            return 0;
+        i = star_i;
+    }
+    return p == pend;
+}
+
+/* ---- the converter ---- */
 
 int ss_wide_new(struct ss_wide **out, const struct ss_wide_opts *opts)
 {
@@ -138,6 +596,7 @@ int ss_wide_new(struct ss_wide **out, const struct ss_wide_opts *opts)
     w->opts = *opts;
     if (!w->opts.period_field || !w->opts.period_field[0])
         w->opts.period_field = "month";
+    w->as_month = w->opts.period_type == SS_FT_MONTH;
     *out = w;
     return 0;
 }
@@ -156,7 +615,7 @@ static void release_header(struct ss_wide *w)
     w->name_store = NULL;
     w->vals = NULL;
     w->vlens = NULL;
-    w->nin = w->nout = w->nperiods = 0;
+    w->nin = w->nout = w->nperiods = w->nignored = 0;
 }
 
 void ss_wide_free(struct ss_wide *w)
@@ -170,15 +629,226 @@ void ss_wide_free(struct ss_wide *w)
 /* A header cell is name: any case, spaces around ignored (as the mapper does). */
 static int header_is(const char *h, size_t len, const char *name)
 {
+    size_t nl = strlen(name);
     trim(&h, &len);
-    return strlen(name) == len && strncasecmp(h, name, len) == 0;
+    trim(&name, &nl);
+    return nl == len && strncasecmp(h, name, len) == 0;
+}
+
+int ss_wide_ignores(const struct ss_wide *w, const char *name, size_t len)
+{
+    for (size_t k = 0; k < w->opts.nignore; k++)
+        if (ss_wide_glob(w->opts.ignore[k], name, len))
+            return 1;
+    return 0;
+}
+
+/* Column names, trimmed, sorted for lookup (ties by position). */
+struct name_ix {
+    const char *s;
+    size_t len;
+    size_t i;
+};
+
+static int name_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+    int c = strncasecmp(a, b, n);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static int name_ix_cmp(const void *x, const void *y)
+{
+    const struct name_ix *a = x, *b = y;
+    int c = name_cmp(a->s, a->len, b->s, b->len);
+    return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+/* The first column named key, or n. */
+static size_t find_name(const struct name_ix *ix, size_t n, const char *key)
+{
+    size_t kl = strlen(key), lo = 0, hi = n;
+    trim(&key, &kl);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (name_cmp(ix[mid].s, ix[mid].len, key, kl) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && name_cmp(ix[lo].s, ix[lo].len, key, kl) == 0 ? ix[lo].i : n;
+}
+
+/* Period columns sorted by their text, to find two of one period. */
+struct text_ix {
+    const char *text;
+    size_t i;
+};
+
+static int text_ix_cmp(const void *x, const void *y)
+{
+    const struct text_ix *a = x, *b = y;
+    int c = strcmp(a->text, b->text);
+    return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+#define SHOWN(len) (int)((len) < 60 ? (len) : 60)
+
+/* The configured columns: each header named, each value read as a period. */
+static int configured(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
+                      char *err, size_t errlen)
+{
+    char cols[1024];
+    struct name_ix *ix = malloc((n ? n : 1) * sizeof(*ix));
+    if (!ix)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        ix[i].s = names[i];
+        ix[i].len = lens[i];
+        ix[i].i = i;
+        trim(&ix[i].s, &ix[i].len);
+    }
+    qsort(ix, n, sizeof(*ix), name_ix_cmp);
+    for (size_t k = 0; k < w->opts.ncolumns; k++) {
+        const struct ss_config_pair *pair = &w->opts.columns[k];
+        size_t i = find_name(ix, n, pair->key);
+        if (i == n) {
+            ss_mapper_list_columns(cols, sizeof(cols), names, lens, n);
+            snprintf(err, errlen,
+                     "\"csv.wide.columns\": the export has no column \"%s\" (its columns: %s)",
+                     pair->key, cols);
+            goto fail;
+        }
+        struct wide_col *c = &w->cols[i];
+        struct ss_wide_period per;
+        if (!ss_wide_parse_period(pair->value, strlen(pair->value), &per)) {
+            snprintf(err, errlen,
+                     "\"csv.wide.columns.%s\": \"%s\" is not a period (a month such as "
+                     "\"2023-04\", a financial year such as \"2023-24\", or an ISO 8601 interval "
+                     "such as \"2023-04-01/P3M\" or \"2023-04-01/2023-06-30\")",
+                     pair->key, pair->value);
+            goto fail;
+        }
+        /* "2010-11" as a value: the month for a month field, else the
+         * financial year -- as the daemon would read the text as given. */
+        if (per.also_fy && !w->as_month)
+            set_months(&per, per.y1, 4, 12);
+        if (c->cls != COL_PERIOD)
+            w->nperiods++;
+        c->cls = COL_PERIOD;
+        c->per = per;
+    }
+    free(ix);
+    return 0;
+fail:
+    free(ix);
+    return -1;
+}
+
+/* Headers read as periods; "2010-11" decided by the others. */
+static int detected(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
+                    char *err, size_t errlen)
+{
+    char cols[1024];
+    int months = 0, others = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct wide_col *c = &w->cols[i];
+        if (c->cls == COL_IGNORED || !ss_wide_parse_period(names[i], lens[i], &c->per))
+            continue;
+        c->cls = COL_PERIOD;
+        w->nperiods++;
+        if (!c->per.also_fy) {
+            if (ss_wide_period_is_month(&c->per))
+                months = 1;
+            else
+                others = 1;
+        }
+    }
+    if (w->nperiods == 0) {
+        ss_mapper_list_columns(cols, sizeof(cols), names, lens, n);
+        snprintf(err, errlen,
+                 "\"csv.wide\": no column header reads as a period (a month such as \"2023-04\", "
+                 "\"2023-1\", \"Apr-23\" or \"April 2023\", a financial year or quarter such as "
+                 "\"2023-24\" or \"2023-24 Q1\", an ISO 8601 interval; its columns: %s); name "
+                 "the period columns in \"csv.wide.columns\"",
+                 cols);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct wide_col *c = &w->cols[i];
+        if (c->cls != COL_PERIOD || !c->per.also_fy)
+            continue;
+        if (months) {
+            c->per.also_fy = 0; /* a month among months */
+        } else if (others) {
+            set_months(&c->per, c->per.y1, 4, 12); /* a year among years and quarters */
+        } else {
+            snprintf(err, errlen,
+                     "\"csv.wide\": column \"%.*s\" reads both as the month %04d-%02d and as "
+                     "the financial year %04d-%02d, and no other column tells which; name the "
+                     "period columns in \"csv.wide.columns\" (\"%.*s\": \"%04d-%02d\" or "
+                     "\"%04d-%02d-01/P1Y\")",
+                     SHOWN(lens[i]), names[i], c->per.y1, c->per.m1, c->per.y1,
+                     (c->per.y1 + 1) % 100, SHOWN(lens[i]), names[i], c->per.y1, c->per.m1,
+                     c->per.y1, 4);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Each period column's text, and no period twice. */
+static int period_texts(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
+                        char *err, size_t errlen)
+{
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct wide_col *c = &w->cols[i];
+        if (c->cls != COL_PERIOD)
+            continue;
+        size_t l = ss_wide_period_text(&c->per, w->as_month, c->text, sizeof(c->text));
+        if (l == 0) {
+            char text[TEXT_MAX];
+            ss_wide_period_text(&c->per, 0, text, sizeof(text));
+            snprintf(err, errlen,
+                     "\"csv.wide\": column \"%.*s\" is the period %s, not one calendar month, "
+                     "and \"csv.wide.period_field\" \"%s\" is a month field; set "
+                     "\"period_field\": \"period\" to load periods other than months (or list "
+                     "the column in \"csv.wide.ignore\" to leave it out)",
+                     SHOWN(lens[i]), names[i], text, w->opts.period_field);
+            return -1;
+        }
+        c->plen = (unsigned char)l;
+        np++;
+    }
+    struct text_ix *order = malloc((np ? np : 1) * sizeof(*order));
+    if (!order)
+        return -ENOMEM;
+    np = 0;
+    for (size_t i = 0; i < n; i++)
+        if (w->cols[i].cls == COL_PERIOD)
+            order[np++] = (struct text_ix){w->cols[i].text, i};
+    qsort(order, np, sizeof(*order), text_ix_cmp);
+    for (size_t k = 1; k < np; k++) {
+        size_t a = order[k - 1].i, b = order[k].i;
+        if (strcmp(order[k - 1].text, order[k].text) != 0)
+            continue;
+        snprintf(err, errlen,
+                 "\"csv.wide\": columns \"%.*s\" and \"%.*s\" are both the period %s; list the "
+                 "one to leave out in \"csv.wide.ignore\"",
+                 SHOWN(lens[a]), names[a], SHOWN(lens[b]), names[b], w->cols[a].text);
+        free(order);
+        return -1;
+    }
+    free(order);
+    return 0;
 }
 
 int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
                    char *err, size_t errlen)
 {
-    char cols[1024];
     size_t store = 0;
+    int rc;
 
     release_header(w);
     w->cols = calloc(n ? n : 1, sizeof(*w->cols));
@@ -186,48 +856,21 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
         goto nomem;
     w->nin = n;
 
-    if (w->opts.ncolumns > 0) {
-        for (size_t k = 0; k < w->opts.ncolumns; k++) {
-            const struct ss_config_pair *p = &w->opts.columns[k];
-            size_t i;
-            for (i = 0; i < n; i++)
-                if (header_is(names[i], lens[i], p->key))
-                    break;
-            if (i == n) {
-                ss_mapper_list_columns(cols, sizeof(cols), names, lens, n);
-                snprintf(err, errlen,
-                         "\"csv.wide.columns\": the export has no column \"%s\" (its columns: %s)",
-                         p->key, cols);
-                goto fail;
-            }
-            if (!w->cols[i].period)
-                w->nperiods++;
-            w->cols[i].period = p->value;
-            w->cols[i].plen = strlen(p->value);
+    if (w->opts.ncolumns > 0 && (rc = configured(w, names, lens, n, err, errlen)) < 0)
+        goto out;
+    /* A configured column is read whatever the patterns say. */
+    for (size_t i = 0; i < n; i++)
+        if (w->cols[i].cls != COL_PERIOD && ss_wide_ignores(w, names[i], lens[i])) {
+            w->cols[i].cls = COL_IGNORED;
+            w->nignored++;
         }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            int y, m;
-            if (!ss_wide_parse_month(names[i], lens[i], &y, &m))
-                continue;
-            snprintf(w->cols[i].month, sizeof(w->cols[i].month), "%04d-%02d", y, m);
-            w->cols[i].period = w->cols[i].month;
-            w->cols[i].plen = 7;
-            w->nperiods++;
-        }
-        if (w->nperiods == 0) {
-            ss_mapper_list_columns(cols, sizeof(cols), names, lens, n);
-            snprintf(err, errlen,
-                     "\"csv.wide\": no column header reads as a month (\"2023-04\", \"Apr-23\", "
-                     "\"April 2023\", \"04/2023\"; its columns: %s); name the period columns in "
-                     "\"csv.wide.columns\"",
-                     cols);
-            goto fail;
-        }
-    }
+    if (w->opts.ncolumns == 0 && (rc = detected(w, names, lens, n, err, errlen)) < 0)
+        goto out;
+    if ((rc = period_texts(w, names, lens, n, err, errlen)) < 0)
+        goto out;
 
     for (size_t i = 0; i < n; i++) {
-        if (w->cols[i].period)
+        if (w->cols[i].cls != COL_OTHER)
             continue;
         const char *clash = header_is(names[i], lens[i], w->opts.period_field)  ? "period_field"
                             : header_is(names[i], lens[i], w->opts.value_field) ? "value_field"
@@ -235,15 +878,16 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
         if (clash) {
             snprintf(err, errlen,
                      "\"csv.wide.%s\": the export already has a column \"%.*s\", which is not a "
-                     "period column; choose another field or list the period columns in "
-                     "\"csv.wide.columns\"",
-                     clash, (int)(lens[i] < 60 ? lens[i] : 60), names[i]);
-            goto fail;
+                     "period column; choose another field, list the period columns in "
+                     "\"csv.wide.columns\", or leave the column out with \"csv.wide.ignore\"",
+                     clash, SHOWN(lens[i]), names[i]);
+            rc = -1;
+            goto out;
         }
         store += lens[i] + 1;
     }
 
-    w->nout = n - w->nperiods + 2;
+    w->nout = n - w->nperiods - w->nignored + 2;
     w->out_names = calloc(w->nout, sizeof(*w->out_names));
     w->out_lens = calloc(w->nout, sizeof(*w->out_lens));
     w->vals = calloc(w->nout, sizeof(*w->vals));
@@ -253,7 +897,7 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
         goto nomem;
     size_t o = 0, at = 0;
     for (size_t i = 0; i < n; i++) {
-        if (w->cols[i].period)
+        if (w->cols[i].cls != COL_OTHER)
             continue;
         memcpy(w->name_store + at, names[i], lens[i]);
         w->name_store[at + lens[i]] = '\0';
@@ -268,12 +912,12 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
     return 0;
 
 nomem:
+    rc = -ENOMEM;
+out:
     release_header(w);
-    snprintf(err, errlen, "out of memory");
-    return -ENOMEM;
-fail:
-    release_header(w);
-    return -1;
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    return rc;
 }
 
 void ss_wide_columns(const struct ss_wide *w, const char *const **names, const size_t **lens,
@@ -289,12 +933,17 @@ size_t ss_wide_periods(const struct ss_wide *w)
     return w->nperiods;
 }
 
+size_t ss_wide_ignored(const struct ss_wide *w)
+{
+    return w->nignored;
+}
+
 size_t ss_wide_project(const struct ss_wide *w, const char *const *fields, const size_t *lens,
                        size_t n, const char **vals, size_t *vlens)
 {
     size_t o = 0;
     for (size_t i = 0; i < w->nin && i < n; i++) {
-        if (w->cols[i].period)
+        if (w->cols[i].cls != COL_OTHER)
             continue;
         vals[o] = fields[i];
         vlens[o++] = lens[i];
@@ -317,15 +966,15 @@ int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens
     }
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (w->cols[i].period)
+        if (w->cols[i].cls != COL_OTHER)
             continue;
         w->vals[o] = fields[i];
         w->vlens[o++] = lens[i];
     }
     for (size_t i = 0; i < n; i++) {
-        if (!w->cols[i].period || blank(fields[i], lens[i]))
+        if (w->cols[i].cls != COL_PERIOD || blank(fields[i], lens[i]))
             continue;
-        w->vals[o] = w->cols[i].period;
+        w->vals[o] = w->cols[i].text;
         w->vlens[o] = w->cols[i].plen;
         w->vals[o + 1] = fields[i];
         w->vlens[o + 1] = lens[i];

@@ -2,16 +2,28 @@
  * visits: "Library name,Count type,Apr-23,May-23,...") to long records (one
  * per period), between the CSV parser and the record sink.
  *
- * Given the header, the period columns are the configured ones (csv.wide
- * columns: header -> period text, e.g. "Apr-23" -> "2023-04" or "Q1" ->
- * "2023-04-01/P3M"), or, when none are configured, every column whose header
- * reads as a month (ss_wide_parse_month). The records it makes have the
- * columns: every other column of the export, in order, then the period field
- * and the value field (csv.wide period_field and value_field, which are
- * dataset field names, so the mapper finds them by name). Each input row
- * gives one record per period column whose cell is not empty (blank or only
- * spaces), with the period (YYYY-MM for a month header, else the configured
- * text) and the cell; a row whose cells are all empty gives none.
+ * Given the header, each column is one of three things:
+ *   - a period column: a configured one (csv.wide.columns: header -> period,
+ *     e.g. "Q1" -> "2023-04-01/P3M"), or, when none are configured, one whose
+ *     header reads as a period (ss_wide_parse_period);
+ *   - ignored: csv.wide.ignore names it or a pattern of it matches it
+ *     (ss_wide_glob), and it is no configured period column. It is left out
+ *     altogether: no period, no record column, not in a reject's values;
+ *   - any other column: a record column, for the mapper to take or not.
+ * The records have the columns: every other column of the export, in order,
+ * then the period field and the value field (csv.wide period_field and
+ * value_field, which are dataset field names, so the mapper finds them by
+ * name). Each input row gives one record per period column whose cell is
+ * not empty (blank or only spaces), with the column's canonical period text
+ * and the cell; a row whose cells are all empty gives none.
+ *
+ * Canonical period text, which the daemon reads: when the period field is a
+ * month field (period_type SS_FT_MONTH) "YYYY-MM", and a header that names
+ * anything but one calendar month is a setup error; else an ISO 8601
+ * interval, START/PnM for whole months (START/PnY for whole years), else
+ * START/END -- "2023-04-01/P1M", "2023-04-01/P3M", "2023-04-01/P1Y",
+ * "2023-04-03/2023-04-09". Two period columns with the same period are a
+ * setup error (their records would collide).
  *
  * Memory is allocated for the header once (ss_wide_header) and is bounded by
  * its size; rows allocate nothing. The caller owns the converter
@@ -24,14 +36,20 @@
 #include <stddef.h>
 
 #include "ss_config.h"
+#include "ss_dataset.h"
 
 struct ss_wide;
 
 struct ss_wide_opts {
-    const char *value_field;              /* required: the field the cells fill, e.g. "visits" */
-    const char *period_field;             /* NULL: "month" */
-    const struct ss_config_pair *columns; /* header -> period text; ncolumns 0: month headers */
+    const char *value_field;  /* required: the field the cells fill, e.g. "visits" */
+    const char *period_field; /* NULL: "month" */
+    /* The period field's type: SS_FT_MONTH gives "YYYY-MM" and refuses other
+     * periods; any other type gives intervals (the dataset's "period"). */
+    enum ss_ftype period_type;
+    const struct ss_config_pair *columns; /* header -> period; ncolumns 0: headers that read so */
     size_t ncolumns;
+    const char *const *ignore; /* column names or glob patterns to leave out */
+    size_t nignore;
 };
 
 /* One long record: n values, valid only during the call. Return 0 to go on,
@@ -43,18 +61,24 @@ int ss_wide_new(struct ss_wide **out, const struct ss_wide_opts *opts);
 void ss_wide_free(struct ss_wide *w);
 
 /* Reads the export's header (again for every run). Returns 0, -1 with a
- * message in err (no period column; a configured column the export does not
- * have; a column named like the period or value field, which the mapper could
- * not tell from the made one), or -ENOMEM. */
+ * message in err naming the column (no period column; a configured column
+ * the export does not have, or whose period does not read; a period the
+ * month field cannot hold; a header that reads both as a month and as a
+ * financial year with nothing else in the header to tell which; two columns
+ * of one period; a column named like the period or value field, which the
+ * mapper could not tell from the made one), or -ENOMEM. */
 int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
                    char *err, size_t errlen);
 
 /* The column list of the records (after ss_wide_header), valid until the next
- * ss_wide_header or ss_wide_free. */
+ * ss_wide_header or ss_wide_free: the export's other columns, then the
+ * period field and the value field. */
 void ss_wide_columns(const struct ss_wide *w, const char *const **names, const size_t **lens,
                      size_t *n);
 /* How many period columns the header has. */
 size_t ss_wide_periods(const struct ss_wide *w);
+/* How many of its columns csv.wide.ignore left out. */
+size_t ss_wide_ignored(const struct ss_wide *w);
 
 /* Turns one row into records for cb. Returns 0; 1 when cb asked to stop; -1
  * with the reason in why when the row's cell count differs from the header's
@@ -63,18 +87,69 @@ int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens
                 ss_wide_record_cb cb, void *ud, char *why, size_t whylen);
 
 /* A row the caller rejects, projected onto the records' columns without the
- * period cells: its other columns' values, in record column order, into
- * vals/vlens (room for the record column count); returns how many. The
- * quarantine keeps those (as the engine maps them), not the cells. */
+ * period cells (and without the ignored ones): its other columns' values, in
+ * record column order, into vals/vlens (room for the record column count);
+ * returns how many. The quarantine keeps those (as the engine maps them). */
 size_t ss_wide_project(const struct ss_wide *w, const char *const *fields, const size_t *lens,
                        size_t n, const char **vals, size_t *vlens);
 
-/* Reads a header as a month: "2023-04", "04/2023" (or "4/2023"), and a month
- * name, in full or in three letters (also "Sept"), any case, then "-" or
- * spaces, then a year of four digits or two ("Apr-23", "Apr 2023",
- * "April 2023", "Apr-2023"; two-digit years are 2000-2069 for 00-69, else
- * 19xx). Spaces around are ignored. Returns 1 and sets *year and *month
- * (1-12), or 0. */
+/* 1 when csv.wide.ignore names the header (any case, spaces around it
+ * ignored) or one of its patterns matches it, else 0. */
+int ss_wide_ignores(const struct ss_wide *w, const char *name, size_t len);
+
+/* fnmatch-style match of the whole of s (spaces and no-break spaces around
+ * it ignored) against pattern, ignoring ASCII case: "*" any run, "?" one
+ * character (one UTF-8 sequence), "[abc]", "[a-z]", "[!a-z]" one of (or
+ * none of) a set, "\x" the character x. Returns 1 or 0. */
+int ss_wide_glob(const char *pattern, const char *s, size_t len);
+
+/* A period a header names: from its first day to its last, inclusive. */
+struct ss_wide_period {
+    int y1, m1, d1;
+    int y2, m2, d2;
+    /* "2010-11", "2010/11": read as the month (November 2010), but also the
+     * financial year 2010-11. ss_wide_header decides from the other columns. */
+    int also_fy;
+};
+
+/* Reads a header as a period, ignoring case and the spaces (and no-break
+ * spaces) around it. Years are 1900-2199; a two-digit year is 20YY for 00-69,
+ * else 19YY.
+ *   months:    2023-1 2023-01 2023/1 2023/01 1/2023 01/2023 01-2023; a month
+ *              name in full or in three letters (or "Sept") before a year,
+ *              with "-", "/" or spaces between (Jan-23, Jan 2023, January
+ *              2023, Jan-2023, Jan/23), or after a four-digit year, with "-"
+ *              or spaces between (2023 Jan, 2023-Jan)
+ *   financial years (1 April to 31 March): 2023-24 2023/24 2023-2024
+ *              2023/2024, each also after "FY" (FY2023-24, FY 2023/24)
+ *   financial quarters: a financial year and Q1-Q4 with spaces or "-"
+ *              between, either way round (2023-24 Q1, Q1 2023-24, FY2023-24
+ *              Q3); Q1 is April-June, Q2 July-September, Q3 October-December,
+ *              Q4 January-March of the year after
+ *   calendar quarters: a four-digit year and Q1-Q4, either way round, with
+ *              spaces, "-" or nothing between (2023 Q1, 2023-Q1, 2023Q1,
+ *              Q1 2023); Q1 is January-March
+ *   ISO 8601 intervals: START/DURATION or START/END, START and END a date
+ *              (2023-04-01 or 01/04/2023) or a month (2023-04: from its first
+ *              day, to its last), DURATION P with whole years, months, weeks,
+ *              days (P1M, P3M, P1Y, P7D, P1Y6M) -- 2023-04-01/P1M,
+ *              2023-04-01/2023-06-30, 2023-04/2023-06, 2023-04/P3M
+ * and nothing else: "2023", "2023-04-01", "Total", "Apr-23 (provisional)"
+ * are not periods. Returns 1 with *p set, or 0. */
+int ss_wide_parse_period(const char *s, size_t len, struct ss_wide_period *p);
+
+/* 1 when p is exactly one calendar month. */
+int ss_wide_period_is_month(const struct ss_wide_period *p);
+
+/* Writes p's canonical text (see above) into dst, NUL-terminated: "YYYY-MM"
+ * when as_month (and p is one month), else the interval. Returns its length,
+ * or 0 when as_month and p is not one month, or dst is too small (32 bytes
+ * is always enough). */
+size_t ss_wide_period_text(const struct ss_wide_period *p, int as_month, char *dst, size_t dstlen);
+
+/* Reads a header as exactly one calendar month (ss_wide_parse_period, for a
+ * header that also reads as a financial year, its month reading). Returns 1
+ * and sets *year and *month (1-12), or 0. */
 int ss_wide_parse_month(const char *s, size_t len, int *year, int *month);
 
 #endif

@@ -1,6 +1,9 @@
-/* Tests for ss_wide: which headers read as months, configured period columns,
- * one record per non-empty period cell with the other columns kept, rows with
- * the wrong cell count, and headers it refuses.
+/* Tests for ss_wide: which headers read as periods and the canonical text
+ * each becomes (for a month field and for a period field), headers that only
+ * look like periods, "2010-11" decided by its neighbours, ignore names and
+ * patterns, configured period columns (any number of them), one record per
+ * non-empty period cell with the other columns kept, rows with the wrong
+ * cell count, and headers it refuses.
  *
  * Records are rendered as "v|v|v" lines so a test compares one string.
  */
@@ -17,10 +20,10 @@
 
 #include "ss_wide.h"
 
-#define MAXF 32
+#define MAXF 64
 
 struct render {
-    char out[4096];
+    char out[16384];
     size_t len;
     int records;
     int stop_after;
@@ -57,7 +60,7 @@ static size_t split(const char *line, char *buf, const char **f, size_t *l)
 
 static int header(struct ss_wide *w, const char *line, char *err, size_t errlen)
 {
-    char buf[1024];
+    char buf[2048];
     const char *f[MAXF];
     size_t l[MAXF];
     size_t n = split(line, buf, f, l);
@@ -137,13 +140,17 @@ static void test_wide_month_header_forms(void **state)
     expect_not_month("Mayday 2023");
     expect_not_month("2023-04-01");
     expect_not_month("Apr-23 total");
+    expect_not_month("2023-24");       /* a financial year */
+    expect_not_month("2023 Q1");       /* a quarter */
+    expect_month("2011-12", 2011, 12); /* the month reading of an ambiguous label */
+    expect_month("2023-04-01/P1M", 2023, 4);
 }
 
 static void test_wide_month_columns_found_and_others_kept(void **state)
 {
     (void)state;
     struct ss_wide *w;
-    struct ss_wide_opts o = {.value_field = "visits"};
+    struct ss_wide_opts o = {.value_field = "visits", .period_type = SS_FT_MONTH};
     char err[1024], cols[512];
     assert_int_equal(ss_wide_new(&w, &o), 0);
     assert_int_equal(header(w,
@@ -172,7 +179,8 @@ static void test_wide_empty_cells_skipped(void **state)
 {
     (void)state;
     struct ss_wide *w;
-    struct ss_wide_opts o = {.value_field = "visits", .period_field = "month"};
+    struct ss_wide_opts o = {
+        .value_field = "visits", .period_field = "month", .period_type = SS_FT_MONTH};
     char err[1024], why[256];
     assert_int_equal(ss_wide_new(&w, &o), 0);
     assert_int_equal(header(w, "Library name,Apr-23,May-23,Jun-23", err, sizeof(err)), 0);
@@ -234,7 +242,7 @@ static void test_wide_no_month_header_is_an_error(void **state)
     char err[1024];
     assert_int_equal(ss_wide_new(&w, &o), 0);
     assert_int_equal(header(w, "Library name,Visits in April,Total", err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "no column header reads as a month"));
+    assert_non_null(strstr(err, "no column header reads as a period"));
     assert_non_null(strstr(err, "\"csv.wide.columns\""));
     ss_wide_free(w);
 }
@@ -295,6 +303,464 @@ static void test_wide_needs_value_field(void **state)
     assert_null(w);
 }
 
+/* header reads as a period whose canonical texts are as_period (a period
+ * field) and as_month (a month field; NULL: refused there). */
+static void expect_period(const char *text, const char *as_period, const char *as_month)
+{
+    struct ss_wide_period p;
+    char got[32];
+    if (!ss_wide_parse_period(text, strlen(text), &p))
+        fail_msg("\"%s\" should read as the period %s", text, as_period);
+    if (ss_wide_period_text(&p, 0, got, sizeof(got)) == 0 || strcmp(got, as_period) != 0)
+        fail_msg("\"%s\": period text \"%s\", expected \"%s\"", text, got, as_period);
+    size_t n = ss_wide_period_text(&p, 1, got, sizeof(got));
+    if (as_month && (n == 0 || strcmp(got, as_month) != 0))
+        fail_msg("\"%s\": month text \"%s\", expected \"%s\"", text, n ? got : "(none)", as_month);
+    if (!as_month && n != 0)
+        fail_msg("\"%s\" is no month, yet gave the month text \"%s\"", text, got);
+}
+
+static void expect_not_period(const char *text)
+{
+    struct ss_wide_period p;
+    char got[32] = "";
+    if (ss_wide_parse_period(text, strlen(text), &p)) {
+        ss_wide_period_text(&p, 0, got, sizeof(got));
+        fail_msg("\"%s\" should not read as a period (read %s)", text, got);
+    }
+}
+
+static void test_wide_period_header_forms_and_canonical_text(void **state)
+{
+    (void)state;
+    /* months, every spelling the issue lists */
+    expect_period("2023-1", "2023-01-01/P1M", "2023-01");
+    expect_period("2023-01", "2023-01-01/P1M", "2023-01");
+    expect_period("2023/01", "2023-01-01/P1M", "2023-01");
+    expect_period("2023/1", "2023-01-01/P1M", "2023-01");
+    expect_period("2023-10", "2023-10-01/P1M", "2023-10");
+    expect_period("01/2023", "2023-01-01/P1M", "2023-01");
+    expect_period("1/2023", "2023-01-01/P1M", "2023-01");
+    expect_period("01-2023", "2023-01-01/P1M", "2023-01");
+    expect_period("Jan-23", "2023-01-01/P1M", "2023-01");
+    expect_period("Jan 2023", "2023-01-01/P1M", "2023-01");
+    expect_period("Jan  2023", "2023-01-01/P1M", "2023-01");
+    expect_period("January 2023", "2023-01-01/P1M", "2023-01");
+    expect_period("Jan-2023", "2023-01-01/P1M", "2023-01");
+    expect_period("Jan/23", "2023-01-01/P1M", "2023-01");
+    expect_period("2023 Jan", "2023-01-01/P1M", "2023-01");
+    expect_period("2023-Jan", "2023-01-01/P1M", "2023-01");
+    expect_period("2023 January", "2023-01-01/P1M", "2023-01");
+    expect_period("Sept 2023", "2023-09-01/P1M", "2023-09");
+    expect_period("sept-23", "2023-09-01/P1M", "2023-09");
+    expect_period("FEB 2024", "2024-02-01/P1M", "2024-02");
+    expect_period("  \xc2\xa0 Mar-24 \t", "2024-03-01/P1M", "2024-03"); /* no-break space */
+    expect_period("Dec-99", "1999-12-01/P1M", "1999-12");
+    /* financial years: April to March */
+    expect_period("2023-24", "2023-04-01/P1Y", NULL);
+    expect_period("2023/24", "2023-04-01/P1Y", NULL);
+    expect_period("2023/2024", "2023-04-01/P1Y", NULL);
+    expect_period("2023-2024", "2023-04-01/P1Y", NULL);
+    expect_period("FY2023-24", "2023-04-01/P1Y", NULL);
+    expect_period("fy 2023/24", "2023-04-01/P1Y", NULL);
+    expect_period("1999-00", "1999-04-01/P1Y", NULL);
+    /* financial quarters: Q1 April-June ... Q4 January-March of the year after */
+    expect_period("2023-24 Q1", "2023-04-01/P3M", NULL);
+    expect_period("2023-24 Q2", "2023-07-01/P3M", NULL);
+    expect_period("2023-24 Q3", "2023-10-01/P3M", NULL);
+    expect_period("2023-24 Q4", "2024-01-01/P3M", NULL);
+    expect_period("2023-24-Q2", "2023-07-01/P3M", NULL);
+    expect_period("Q1 2023-24", "2023-04-01/P3M", NULL);
+    expect_period("q4 2023/24", "2024-01-01/P3M", NULL);
+    expect_period("Q3 FY2023-24", "2023-10-01/P3M", NULL);
+    expect_period("FY2023-24 Q3", "2023-10-01/P3M", NULL);
+    expect_period("2010-11 Q1", "2010-04-01/P3M", NULL); /* a quarter: no month reading */
+    /* calendar quarters: Q1 January-March */
+    expect_period("2023 Q1", "2023-01-01/P3M", NULL);
+    expect_period("2023-Q2", "2023-04-01/P3M", NULL);
+    expect_period("2023Q3", "2023-07-01/P3M", NULL);
+    expect_period("Q4 2023", "2023-10-01/P3M", NULL);
+    expect_period("q1-2023", "2023-01-01/P3M", NULL);
+    /* ISO 8601 intervals */
+    expect_period("2023-04-01/P1M", "2023-04-01/P1M", "2023-04");
+    expect_period("2023-04-01/p1m", "2023-04-01/P1M", "2023-04");
+    expect_period("2023-04-01/P3M", "2023-04-01/P3M", NULL);
+    expect_period("2023-04-01/P12M", "2023-04-01/P1Y", NULL);
+    expect_period("2023-04-01/P1Y6M", "2023-04-01/P18M", NULL);
+    expect_period("2023-04-01/2023-06-30", "2023-04-01/P3M", NULL);
+    expect_period("2023-04-01/2023-04-30", "2023-04-01/P1M", "2023-04");
+    expect_period("2023-04/2023-06", "2023-04-01/P3M", NULL);
+    expect_period("2023-04/P3M", "2023-04-01/P3M", NULL);
+    expect_period("01/04/2023/P1M", "2023-04-01/P1M", "2023-04");
+    expect_period("2023-04-03/P7D", "2023-04-03/2023-04-09", NULL);
+    expect_period("2023-04-03/P1W", "2023-04-03/2023-04-09", NULL);
+    expect_period("2023-04-03/2023-04-09", "2023-04-03/2023-04-09", NULL);
+    expect_period("2024-02-01/P1M", "2024-02-01/P1M", "2024-02"); /* leap year */
+    /* The daemon's arithmetic: a month from the 31st ends on the 27th of February. */
+    expect_period("2023-01-31/P1M", "2023-01-31/2023-02-27", NULL);
+}
+
+static void test_wide_not_periods(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "   ",
+        "2023",
+        "23",
+        "Total",
+        "Notes",
+        "Count type",
+        "Library name",
+        "Local authority",
+        "Jan",
+        "Q1",
+        "FY",
+        "FY23-24",
+        "2023-13",
+        "2023-0",
+        "2023-00",
+        "13/2023",
+        "0/2023",
+        "2023-04-01",
+        "01/04/2023",
+        "23-Jan",
+        "Jan2023",
+        "Janu 2023",
+        "Apr-223",
+        "Apr 2023 total",
+        "Apr-23 (provisional)",
+        "2023-25",
+        "2023/2025",
+        "2023-24 Q5",
+        "2023-24 Q0",
+        "Q1 23",
+        "Q1 2023 Q2",
+        "2023-24q1",
+        "2023-04-01/",
+        "2023-04-01/P",
+        "2023-04-01/P1",
+        "2023-04-01/PM",
+        "2023-04-01/P1X",
+        "2023-04-30/2023-04-01",
+        "2023-04-31/P1M",
+        "2023-02-29/P1M",
+        "2023-04-01/P0D",
+        "1899-12",
+        "Dec-1899",
+        "2200-01",
+        "2199-00",
+        "2199-12-01/P1M1D",
+        "2023-04/2023-03",
+        "2023 - 24",
+        "2023--01",
+        "2023-1-1",
+        "- 2023-01",
+        "2023-01 x",
+        "Jan-23-24",
+        "Sept",
+        "2023 Sept 1",
+        "\xc3\xa9t\xc3\xa9 2023",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_not_period(bad[i]);
+    /* A header past the length any period has. */
+    char longer[200];
+    memset(longer, ' ', sizeof(longer));
+    memcpy(longer + 90, "2023-04", 7);
+    longer[199] = '\0';
+    expect_period(longer, "2023-04-01/P1M", "2023-04"); /* spaces around do not count */
+    memset(longer, '0', 80);
+    expect_not_period(longer);
+}
+
+/* The header of the issue: zero-padded months to 2022-12, then 2023-1. */
+static void test_wide_issue_header_every_month_read(void **state)
+{
+    (void)state;
+    char names[400][16];
+    const char *f[400];
+    size_t l[400], n = 0;
+    strcpy(names[n++], "Library name");
+    for (int y = 2008; y <= 2024; y++)
+        for (int m = (y == 2008 ? 4 : 1); m <= 12; m++)
+            snprintf(names[n++], sizeof(names[0]), y < 2023 ? "%d-%02d" : "%d-%d", y, m);
+    strcpy(names[n++], "Notes");
+    for (size_t i = 0; i < n; i++)
+        f[i] = names[i], l[i] = strlen(names[i]);
+
+    struct ss_wide *w;
+    struct ss_wide_opts o = {.value_field = "visits", .period_type = SS_FT_MONTH};
+    char err[1024], why[256];
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(ss_wide_header(w, f, l, n, err, sizeof(err)), 0);
+    assert_int_equal(ss_wide_periods(w), n - 2); /* 2009-10, 2010-11, 2011-12: months here */
+    char cols[512];
+    columns(w, cols, sizeof(cols));
+    assert_string_equal(cols, "Library name|Notes|month|visits");
+
+    /* Each cell its month: the 2023-1 column is January 2023, 2011-12 December 2011. */
+    const char *cells[400];
+    size_t clens[400];
+    char val[400][24];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(val[i], sizeof(val[i]), "%zu", i);
+        cells[i] = val[i];
+        clens[i] = strlen(val[i]);
+    }
+    struct render r = {0};
+    assert_int_equal(ss_wide_row(w, cells, clens, n, render, &r, why, sizeof(why)), 0);
+    assert_int_equal(r.records, (int)(n - 2));
+    assert_non_null(strstr(r.out, "0|202|2011-12|45\n"));
+    assert_non_null(strstr(r.out, "0|202|2023-01|178\n"));
+    assert_non_null(strstr(r.out, "0|202|2023-10|187\n"));
+    assert_non_null(strstr(r.out, "0|202|2024-12|201\n"));
+    ss_wide_free(w);
+}
+
+static void test_wide_ambiguous_label_decided_by_the_other_columns(void **state)
+{
+    (void)state;
+    struct ss_wide *w;
+    struct ss_wide_opts o = {.value_field = "visits", .period_field = "period"};
+    char err[1024], why[256];
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+
+    /* Among financial years: the year. */
+    assert_int_equal(header(w, "Library name,2010-11,2011-12,2012-13", err, sizeof(err)), 0);
+    struct render r = {0};
+    assert_int_equal(row(w, "Central,1,2,3", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "Central|2010-04-01/P1Y|1\n"
+                               "Central|2011-04-01/P1Y|2\n"
+                               "Central|2012-04-01/P1Y|3\n");
+    /* Among months: the month. */
+    assert_int_equal(header(w, "Library name,2011-10,2011-11,2011-12", err, sizeof(err)), 0);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "Central,1,2,3", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "Central|2011-10-01/P1M|1\n"
+                               "Central|2011-11-01/P1M|2\n"
+                               "Central|2011-12-01/P1M|3\n");
+    /* Alone: refused, naming it and both readings. */
+    assert_int_equal(header(w, "Library name,2011-12", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "column \"2011-12\" reads both as the month 2011-12 and as the "
+                                "financial year 2011-12"));
+    assert_non_null(strstr(err, "\"csv.wide.columns\""));
+    ss_wide_free(w);
+}
+
+static void test_wide_non_month_period_with_month_field_is_an_error(void **state)
+{
+    (void)state;
+    struct ss_wide *w;
+    struct ss_wide_opts o = {.value_field = "visits", .period_type = SS_FT_MONTH};
+    char err[1024];
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w, "Library name,Apr-23,May-23,2023-24 Q1", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "column \"2023-24 Q1\" is the period 2023-04-01/P3M"));
+    assert_non_null(strstr(err, "\"period_field\": \"period\""));
+    assert_non_null(strstr(err, "\"csv.wide.ignore\""));
+    ss_wide_free(w);
+
+    /* The same header into a period field loads. */
+    o = (struct ss_wide_opts){
+        .value_field = "visits", .period_field = "period", .period_type = SS_FT_PERIOD};
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w, "Library name,Jul-23,Aug-23,2023-24 Q1", err, sizeof(err)), 0);
+    struct render r = {0};
+    char why[256];
+    assert_int_equal(row(w, "Central,1,2,3", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "Central|2023-07-01/P1M|1\n"
+                               "Central|2023-08-01/P1M|2\n"
+                               "Central|2023-04-01/P3M|3\n");
+    ss_wide_free(w);
+}
+
+static void test_wide_two_columns_of_one_period_is_an_error(void **state)
+{
+    (void)state;
+    struct ss_wide *w;
+    struct ss_wide_opts o = {.value_field = "visits", .period_type = SS_FT_MONTH};
+    char err[1024];
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w, "Library name,Apr-23,2023-05,May 2023", err, sizeof(err)), -1);
+    assert_non_null(
+        strstr(err, "columns \"2023-05\" and \"May 2023\" are both the period 2023-05"));
+    /* Leaving one out mends it. */
+    const char *ign[] = {"May 2023"};
+    ss_wide_free(w);
+    o.ignore = ign;
+    o.nignore = 1;
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w, "Library name,Apr-23,2023-05,May 2023", err, sizeof(err)), 0);
+    assert_int_equal(ss_wide_periods(w), 2);
+    ss_wide_free(w);
+}
+
+static void test_wide_glob_patterns(void **state)
+{
+    (void)state;
+    assert_true(ss_wide_glob("Notes", "Notes", 5));
+    assert_true(ss_wide_glob("notes", " NOTES ", 7));
+    assert_true(ss_wide_glob(" Notes ", "Notes", 5));
+    assert_false(ss_wide_glob("Notes", "Notes 2", 7));
+    assert_true(ss_wide_glob("Total*", "Total", 5));
+    assert_true(ss_wide_glob("Total*", "total 2023-24", 13));
+    assert_false(ss_wide_glob("Total*", "Grand total", 11));
+    assert_true(ss_wide_glob("*notes*", "Manager's notes (internal)", 26));
+    assert_true(ss_wide_glob("*", "", 0));
+    assert_true(ss_wide_glob("*", "anything", 8));
+    assert_false(ss_wide_glob("", "x", 1));
+    assert_true(ss_wide_glob("", "  ", 2));
+    assert_true(ss_wide_glob("Q?", "Q1", 2));
+    assert_false(ss_wide_glob("Q?", "Q12", 3));
+    assert_true(ss_wide_glob("?t?", "\xc3\xa9t\xc3\xa9", 5)); /* "été": ? is one character */
+    assert_true(ss_wide_glob("[0-9]*", "2023 total", 10));
+    assert_false(ss_wide_glob("[!0-9]*", "2023 total", 10));
+    assert_true(ss_wide_glob("[!0-9]*", "Total", 5));
+    assert_true(ss_wide_glob("[tx]otal", "Total", 5)); /* sets ignore case too */
+    assert_true(ss_wide_glob("a[b", "a[b", 3));        /* no closing ']': literal */
+    assert_true(ss_wide_glob("\\*", "*", 1));
+    assert_false(ss_wide_glob("\\*", "x", 1));
+    assert_true(ss_wide_glob("*a*b*c", "xxaxxbxxbxc", 11));
+    assert_false(ss_wide_glob("*a*b*c", "xxaxxbxxbx", 10));
+    assert_true(ss_wide_glob("**x", "abx", 3));
+}
+
+static void test_wide_ignored_columns_left_out(void **state)
+{
+    (void)state;
+    const char *ign[] = {"notes", "Total*", "*comment*"};
+    struct ss_wide_opts o = {
+        .value_field = "visits", .period_type = SS_FT_MONTH, .ignore = ign, .nignore = 3};
+    struct ss_wide *w;
+    char err[1024], cols[512], why[256];
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    /* "Total 2023-24" and "2023-24" would be periods the month field cannot
+     * hold; "Visits comment" is named like nothing; all left out. */
+    assert_int_equal(ss_wide_ignores(w, "  NOTES", 7), 1);
+    assert_int_equal(ss_wide_ignores(w, "Library name", 12), 0);
+    const char *ign2[] = {"notes", "Total*", "*comment*", "2023-24"};
+    ss_wide_free(w);
+    o.ignore = ign2;
+    o.nignore = 4;
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w,
+                            "Library name,Notes,Apr-23,May-23,Total,Visits comment,2023-24,Count "
+                            "type",
+                            err, sizeof(err)),
+                     0);
+    assert_int_equal(ss_wide_periods(w), 2);
+    assert_int_equal(ss_wide_ignored(w), 4);
+    columns(w, cols, sizeof(cols));
+    assert_string_equal(cols, "Library name|Count type|month|visits");
+    struct render r = {0};
+    assert_int_equal(
+        row(w, "Central,Ann Smith says hi,1,2,3,ok,99,Automatic", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "Central|Automatic|2023-04|1\n"
+                               "Central|Automatic|2023-05|2\n");
+    /* A rejected row keeps no ignored cell either. */
+    const char *fields[] = {"Central", "Ann Smith", "1", "2", "3", "ok", "99", "Automatic", "x"};
+    size_t lens[9];
+    for (size_t i = 0; i < 9; i++)
+        lens[i] = strlen(fields[i]);
+    const char *pv[4];
+    size_t pl[4];
+    assert_int_equal(ss_wide_project(w, fields, lens, 9, pv, pl), 2);
+    assert_string_equal(pv[0], "Central");
+    assert_string_equal(pv[1], "Automatic");
+    /* A value field clash is mended by leaving the column out. */
+    assert_int_equal(header(w, "Library name,Apr-23,Visits", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "\"csv.wide.ignore\""));
+    ss_wide_free(w);
+}
+
+static void test_wide_configured_values_canonicalised(void **state)
+{
+    (void)state;
+    struct ss_config_pair pairs[] = {
+        {"A", "Apr-23"},
+        {"B", "2023-05"},
+        {"C", "2023-06-01/P1M"},
+        {"D", "2011-12"},
+    };
+    struct ss_wide_opts o = {
+        .value_field = "visits", .period_type = SS_FT_MONTH, .columns = pairs, .ncolumns = 4};
+    struct ss_wide *w;
+    char err[1024], why[256];
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w, "Library name,A,B,C,D", err, sizeof(err)), 0);
+    struct render r = {0};
+    assert_int_equal(row(w, "Central,1,2,3,4", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "Central|2023-04|1\n"
+                               "Central|2023-05|2\n"
+                               "Central|2023-06|3\n"
+                               "Central|2011-12|4\n"); /* a month field: the month */
+    ss_wide_free(w);
+
+    /* Into a period field: intervals, and "2011-12" is the financial year, as
+     * the daemon reads that text in a period field. */
+    o.period_field = "period";
+    o.period_type = SS_FT_PERIOD;
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w, "Library name,A,B,C,D", err, sizeof(err)), 0);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "Central,1,2,3,4", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "Central|2023-04-01/P1M|1\n"
+                               "Central|2023-05-01/P1M|2\n"
+                               "Central|2023-06-01/P1M|3\n"
+                               "Central|2011-04-01/P1Y|4\n");
+    ss_wide_free(w);
+
+    /* A value that is no period is refused, naming the entry. */
+    struct ss_config_pair bad[] = {{"A", "first quarter"}};
+    o.columns = bad;
+    o.ncolumns = 1;
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w, "Library name,A", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "\"csv.wide.columns.A\": \"first quarter\" is not a period"));
+    ss_wide_free(w);
+
+    /* A configured column is read even when an ignore pattern matches it. */
+    struct ss_config_pair tot[] = {{"Total 2023-24", "2023-24"}};
+    const char *ign[] = {"Total*"};
+    o.columns = tot;
+    o.ignore = ign;
+    o.nignore = 1;
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w, "Library name,Total 2023-24,Total 2022-23", err, sizeof(err)), 0);
+    assert_int_equal(ss_wide_periods(w), 1);
+    assert_int_equal(ss_wide_ignored(w), 1);
+    ss_wide_free(w);
+}
+
+static void test_wide_configured_columns_unbounded(void **state)
+{
+    (void)state;
+    enum { N = 240 };
+    static char keys[N][16], vals[N][16], names[N + 1][16];
+    static struct ss_config_pair pairs[N];
+    const char *f[N + 1];
+    size_t l[N + 1];
+    strcpy(names[0], "Library name");
+    for (int i = 0; i < N; i++) {
+        int y = 2004 + i / 12, m = i % 12 + 1;
+        snprintf(keys[i], sizeof(keys[i]), "c%d", i);
+        snprintf(vals[i], sizeof(vals[i]), "%d/%d", m, y);            /* read as a period */
+        pairs[N - 1 - i] = (struct ss_config_pair){keys[i], vals[i]}; /* any order */
+        snprintf(names[i + 1], sizeof(names[0]), "C%d", i);
+    }
+    for (int i = 0; i <= N; i++)
+        f[i] = names[i], l[i] = strlen(names[i]);
+    struct ss_wide_opts o = {
+        .value_field = "visits", .period_type = SS_FT_MONTH, .columns = pairs, .ncolumns = N};
+    struct ss_wide *w;
+    char err[1024];
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(ss_wide_header(w, f, l, N + 1, err, sizeof(err)), 0);
+    assert_int_equal(ss_wide_periods(w), N);
+    ss_wide_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +774,16 @@ int main(void)
         cmocka_unit_test(test_wide_row_with_wrong_cell_count_rejected),
         cmocka_unit_test(test_wide_stop_from_callback),
         cmocka_unit_test(test_wide_needs_value_field),
+        cmocka_unit_test(test_wide_period_header_forms_and_canonical_text),
+        cmocka_unit_test(test_wide_not_periods),
+        cmocka_unit_test(test_wide_issue_header_every_month_read),
+        cmocka_unit_test(test_wide_ambiguous_label_decided_by_the_other_columns),
+        cmocka_unit_test(test_wide_non_month_period_with_month_field_is_an_error),
+        cmocka_unit_test(test_wide_two_columns_of_one_period_is_an_error),
+        cmocka_unit_test(test_wide_glob_patterns),
+        cmocka_unit_test(test_wide_ignored_columns_left_out),
+        cmocka_unit_test(test_wide_configured_values_canonicalised),
+        cmocka_unit_test(test_wide_configured_columns_unbounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
