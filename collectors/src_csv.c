@@ -46,6 +46,12 @@ struct csv_state {
     const struct ss_dataset *ds; /* csv.wide: which columns the mapping claims */
     const char **pvals;          /* a rejected wide row's other columns (ss_wide_project) */
     size_t *plens;
+    /* csv.wide: record columns with no header that nothing claims. A
+     * trailing delimiter makes one on every line; it is unread only when a
+     * cell of it holds a value, which is known at the end of the export. */
+    size_t *blank_cols;
+    unsigned char *blank_used;
+    size_t nblank;
     int have_header;
     int sink_stop;
     int failed; /* err_msg says why the run cannot go on */
@@ -128,6 +134,8 @@ static void cb_exit(void *state)
     ss_wide_free(s->wide);
     free(s->pvals);
     free(s->plens);
+    free(s->blank_cols);
+    free(s->blank_used);
     ss_buf_free(&s->first);
     free(s);
 }
@@ -193,34 +201,79 @@ static int ignored_but_mapped(struct csv_state *s, const char *const *names, con
     return 0;
 }
 
+static int blank_name(const char *s, size_t len)
+{
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    while (len && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    return len == 0;
+}
+
 /* The record columns nothing claims (not the period and value fields at the
- * end): named once through sink->unread. */
+ * end): named once through sink->unread. One with no header is only noted
+ * here (see blank_cols). */
 static int report_unread(struct csv_state *s, const char *const *on, const size_t *ol, size_t nout)
 {
     const struct ss_record_sink *k = s->sink;
     size_t n = 0;
-    for (size_t i = 0; i + 2 < nout; i++)
-        if (!ss_mapper_claims(s->ds, s->env->cfg, on[i], ol[i]))
-            n++;
-    if (n == 0 || !k->unread)
-        return 0;
-    const char **names = malloc(n * sizeof(*names));
-    size_t *lens = malloc(n * sizeof(*lens));
-    if (!names || !lens) {
+    const char **names = malloc(nout * sizeof(*names));
+    size_t *lens = malloc(nout * sizeof(*lens));
+    free(s->blank_cols);
+    free(s->blank_used);
+    s->blank_cols = malloc(nout * sizeof(*s->blank_cols));
+    s->blank_used = calloc(nout, 1);
+    s->nblank = 0;
+    if (!names || !lens || !s->blank_cols || !s->blank_used) {
         free(names);
         free(lens);
         return fail(s, "out of memory");
     }
-    n = 0;
-    for (size_t i = 0; i + 2 < nout; i++)
-        if (!ss_mapper_claims(s->ds, s->env->cfg, on[i], ol[i])) {
-            names[n] = on[i];
-            lens[n++] = ol[i];
+    for (size_t i = 0; i + 2 < nout; i++) {
+        if (ss_mapper_claims(s->ds, s->env->cfg, on[i], ol[i]))
+            continue;
+        if (blank_name(on[i], ol[i])) {
+            s->blank_cols[s->nblank++] = i;
+            continue;
         }
-    int rc = k->unread(k->ud, names, lens, n);
+        names[n] = on[i];
+        lens[n++] = ol[i];
+    }
+    int rc = n && k->unread ? k->unread(k->ud, names, lens, n) : 0;
     free(names);
     free(lens);
     return rc;
+}
+
+/* A wide row: does a column with no header hold a value in it? */
+static void note_blank_cells(struct csv_state *s, const struct ss_csv_record *rec)
+{
+    if (!s->nblank)
+        return;
+    size_t np = ss_wide_project(s->wide, rec->fields, rec->lens, rec->nfields, s->pvals, s->plens);
+    for (size_t b = 0; b < s->nblank; b++) {
+        size_t c = s->blank_cols[b];
+        if (c < np && !blank_name(s->pvals[c], s->plens[c]))
+            s->blank_used[b] = 1;
+    }
+}
+
+/* At the end of the export: the columns with no header that held a value. */
+static int report_blank_unread(struct csv_state *s)
+{
+    char text[32][40];
+    const char *names[32];
+    size_t lens[32], n = 0;
+    for (size_t b = 0; b < s->nblank && n < 32; b++) {
+        if (!s->blank_used[b])
+            continue;
+        snprintf(text[n], sizeof(text[n]), "(column %zu, no header)",
+                 ss_wide_source_column(s->wide, s->blank_cols[b]) + 1);
+        names[n] = text[n];
+        lens[n] = strlen(text[n]);
+        n++;
+    }
+    return n && s->sink->unread ? s->sink->unread(s->sink->ud, names, lens, n) : 0;
 }
 
 /* The header for the wide transform: the export's, or csv.columns. */
@@ -270,6 +323,8 @@ static int on_row(void *ud, const struct ss_csv_record *rec)
         char why[256];
         const char *why_p = rec->error;
         struct wide_emit e = {k, rec->line};
+        if (!rec->error)
+            note_blank_cells(s, rec);
         rc = rec->error ? -1
                         : ss_wide_row(s->wide, rec->fields, rec->lens, rec->nfields, wide_record,
                                       &e, why, sizeof(why));
@@ -470,6 +525,8 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         snprintf(err, errlen, "%s", s->err_msg);
         return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
     }
+    if (rc == 0 && s->wide)
+        rc = report_blank_unread(s);
     if (rc != 0)
         return SS_SOURCE_STOPPED;
     if (ss_transcode_replaced(s->tc) > 0)

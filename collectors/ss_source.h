@@ -61,7 +61,9 @@ struct ss_record_sink {
     int (*checkpoint)(void *ud, const char *cursor, size_t len);
     /* Columns of the export that are neither mapped nor read (a wide file's
      * header that is no period): named in a warning, and the run ends with
-     * exit status 5. Called once, after columns. */
+     * exit status 5. Called after columns, at most twice: for the named
+     * columns at once, and at the end for columns with no header that held
+     * a value (a trailing delimiter alone makes none). */
     int (*unread)(void *ud, const char *const *names, const size_t *lens, size_t n);
     /* Bytes received so far, for --progress (may be called often). */
     void (*progress)(void *ud, unsigned long long bytes);

@@ -951,6 +951,14 @@ size_t ss_wide_project(const struct ss_wide *w, const char *const *fields, const
     return o;
 }
 
+size_t ss_wide_source_column(const struct ss_wide *w, size_t col)
+{
+    for (size_t i = 0; i < w->nin; i++)
+        if (w->cols[i].cls == COL_OTHER && col-- == 0)
+            return i;
+    return (size_t)-1;
+}
+
 static int blank(const char *s, size_t len)
 {
     trim(&s, &len);

@@ -90,6 +90,10 @@ int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens
  * period cells (and without the ignored ones): its other columns' values, in
  * record column order, into vals/vlens (room for the record column count);
  * returns how many. The quarantine keeps those (as the engine maps them). */
+/* The export's column (0-based) that record column col (one of the columns
+ * that are neither periods nor ignored) comes from; (size_t)-1 past them. */
+size_t ss_wide_source_column(const struct ss_wide *w, size_t col);
+
 size_t ss_wide_project(const struct ss_wide *w, const char *const *fields, const size_t *lens,
                        size_t n, const char **vals, size_t *vlens);
 
