@@ -1,7 +1,14 @@
 /* src_csv: the "csv" source kind -- a CSV export over HTTP(S) or file://.
  *
  * The body streams through as it arrives:
- *   HTTP body -> ss_transcode (csv.encoding to UTF-8; UTF-8 passes through)
+ *   HTTP body -> ss_transcode (csv.encoding to UTF-8; UTF-8 passes through;
+ *                a byte-order mark decides: UTF-16 LE/BE, UTF-8)
+ *             -> the HTML check (ss_http_sniff_html: a login or error page
+ *                where CSV was expected fails the run before anything is
+ *                parsed; the first bytes are held until it can tell)
+ *             -> the text check (a NUL byte: the export is not text -- a
+ *                compressed file, a spreadsheet, UTF-16 without its mark;
+ *                the run fails at that line, the rows before it delivered)
  *             -> delimiter detection (csv.detect_delimiter: the first line is
  *                held until it is complete, then ',' ';' tab or '|', whichever
  *                it has most of outside quotes)
@@ -11,18 +18,31 @@
  * list; each row a record (or, wide, one per non-empty period cell, all with
  * the row's line); a row the parser cannot read (a field past its bound, an
  * unterminated quote) a reject with the parser's reason, and a wide row with
- * the wrong number of cells a reject with that reason. A wide header's
- * columns that are no period, not left out by csv.wide.ignore and that
- * neither the mapping nor the dataset's published headers claim are named
- * once through sink->unread, after sink->columns (the run still loads the
- * rest, and ends with exit status 5). An export that has not
- * changed since the last run (ETag / Last-Modified, http.conditional) costs
- * one request and yields nothing. The cursor is "ETAG\nLAST-MODIFIED".
+ * the wrong number of cells a reject with that reason.
+ *
+ * A wide header's columns that are no period, not left out by
+ * csv.wide.ignore and that neither the mapping nor the dataset's published
+ * headers claim are named through sink->unread, after sink->columns (the run
+ * still loads the rest, and ends with exit status 5); a column with no
+ * header only if a cell of it holds a value, at the end of the export.
+ *
+ * An export that has not changed since the last run (ETag / Last-Modified,
+ * http.conditional) costs one request and yields nothing. The cursor is
+ * "ETAG\nLAST-MODIFIED".
+ *
+ * Privacy: a reject carries the fields the row could be split into, and the
+ * engine keeps the mapped ones -- but not the field the parser was in the
+ * middle of when it gave up (an unterminated quote swallows every line after
+ * it, other borrowers' names included), nor, in a row whose field count is
+ * wrong, the first field that runs over a line break (a quote that closed a
+ * line late took in the lines after it) or any field after that one: they
+ * are out of place. Such a row is rejected here, with the lines it spans.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ss_csv.h"
 #include "ss_http.h"
@@ -52,6 +72,19 @@ struct csv_state {
     size_t *blank_cols;
     unsigned char *blank_used;
     size_t nblank;
+    size_t ncolumns;           /* the header's (or csv.columns') fields */
+    struct ss_http_resp *resp; /* of the request under way: its Content-Type */
+    /* the HTML check: the first bytes of text, held until it can tell */
+    int sniffing;
+    size_t nhead;
+    char head[SS_HTTP_SNIFF_MAX];
+    int text_started;
+    unsigned char magic[4]; /* the body's first bytes, for the not-text message */
+    size_t nmagic;
+    /* the text check: from the first NUL byte on, binary data is counted */
+    int binary;
+    unsigned long bin_line;
+    struct ss_http_binary bin;
     int have_header;
     int sink_stop;
     int failed; /* err_msg says why the run cannot go on */
@@ -165,6 +198,24 @@ static int fail_setup(struct csv_state *s, const char *msg)
     return fail(s, msg);
 }
 
+/* How many of a rejected row's fields go with it (see the top): those
+ * before the field the parser was reading when it gave up, and before the
+ * first field that runs over a line break in a row whose field count is
+ * wrong (the quote that did not close took in the lines after it, and
+ * every field after that one is out of place). */
+static size_t reject_fields(const struct csv_state *s, const struct ss_csv_record *rec)
+{
+    size_t nf = rec->nfields;
+    if (rec->error && nf > 0)
+        nf--;
+    if (rec->end_line > rec->line && (rec->error || rec->nfields != s->ncolumns))
+        for (size_t i = 0; i < nf; i++)
+            if (memchr(rec->fields[i], '\n', rec->lens[i]) ||
+                memchr(rec->fields[i], '\r', rec->lens[i]))
+                return i;
+    return nf;
+}
+
 static int on_header(struct csv_state *s, const struct ss_csv_record *rec)
 {
     const struct ss_record_sink *k = s->sink;
@@ -176,6 +227,7 @@ static int on_header(struct csv_state *s, const struct ss_csv_record *rec)
             return fail(s, why);
         return k->reject(k->ud, rec->line, why, NULL, NULL, 0);
     }
+    s->ncolumns = rec->nfields;
     if (!s->wide)
         return k->columns(k->ud, rec->fields, rec->lens, rec->nfields);
     return 0;
@@ -330,12 +382,19 @@ static int on_row(void *ud, const struct ss_csv_record *rec)
                                       &e, why, sizeof(why));
         if (rc < 0) {
             /* Only the row's other columns go with it, as the records would have them. */
-            size_t np =
-                ss_wide_project(s->wide, rec->fields, rec->lens, rec->nfields, s->pvals, s->plens);
+            size_t np = ss_wide_project(s->wide, rec->fields, rec->lens, reject_fields(s, rec),
+                                        s->pvals, s->plens);
             rc = k->reject(k->ud, rec->line, why_p ? why_p : why, s->pvals, s->plens, np);
         }
-    } else if (rec->error) {
-        rc = k->reject(k->ud, rec->line, rec->error, rec->fields, rec->lens, rec->nfields);
+    } else if (rec->error || (rec->nfields != s->ncolumns && rec->end_line > rec->line)) {
+        char why[256];
+        if (!rec->error)
+            snprintf(why, sizeof(why),
+                     "%zu fields where the header has %zu, over lines %lu-%lu (a quote that does "
+                     "not close where it should?)",
+                     rec->nfields, s->ncolumns, rec->line, rec->end_line);
+        rc = k->reject(k->ud, rec->line, rec->error ? rec->error : why, rec->fields, rec->lens,
+                       reject_fields(s, rec));
     } else {
         rc = k->record(k->ud, rec->fields, rec->lens, rec->nfields, rec->line);
     }
@@ -413,25 +472,89 @@ static int detect_feed(struct csv_state *s, const char *data, size_t len)
     return rc ? rc : ss_csv_feed(s->csv, data, len);
 }
 
+/* Is the export text at all? A NUL byte says no (ss_http_binary): from the
+ * first one on nothing is parsed, the binary data is looked at for the
+ * message, and the run fails. */
+static int not_text(struct csv_state *s)
+{
+    char msg[1024];
+    ss_http_binary_error(&s->bin, msg, sizeof(msg), s->env->cfg->url, s->bin_line, "CSV");
+    return fail(s, msg);
+}
+
+/* UTF-8 text past the HTML check: the text check, then the parser. */
+static int text_feed(struct csv_state *s, const char *data, size_t len)
+{
+    if (s->binary)
+        return ss_http_binary_count(&s->bin, data, len) ? not_text(s) : 0;
+    const char *nul = memchr(data, '\0', len);
+    size_t n = nul ? (size_t)(nul - data) : len;
+    int rc = 0;
+    if (n > 0)
+        rc = s->detecting ? detect_feed(s, data, n) : ss_csv_feed(s->csv, data, n);
+    ss_http_binary_text(&s->bin, data, n);
+    if (rc || !nul)
+        return rc;
+    s->binary = 1;
+    s->bin_line = s->csv ? ss_csv_line(s->csv) : 1;
+    ss_http_binary_begin(&s->bin, s->magic, s->nmagic);
+    return text_feed(s, nul, len - n);
+}
+
+/* The HTML check has seen enough (or all there is): HTML fails the run;
+ * anything else goes on, the held bytes first. */
+static int sniff_decide(struct csv_state *s, int html, const char *why)
+{
+    if (html) {
+        char msg[1024];
+        ss_http_html_error(msg, sizeof(msg), s->env->cfg->url, why, "CSV");
+        return fail(s, msg);
+    }
+    s->sniffing = 0;
+    size_t n = s->nhead;
+    s->nhead = 0;
+    return n ? text_feed(s, s->head, n) : 0;
+}
+
 /* UTF-8 text, after the encoding conversion. */
 static int on_text(void *ud, const char *data, size_t len)
 {
     struct csv_state *s = ud;
-    if (s->detecting)
-        return detect_feed(s, data, len);
-    return ss_csv_feed(s->csv, data, len);
+    char why[256];
+
+    if (!s->text_started) {
+        const char *bom = ss_transcode_bom(s->tc);
+        const char *enc = s->env->cfg->csv_encoding;
+        s->text_started = 1;
+        if (bom && (strncmp(bom, "UTF-16", 6) == 0 || strcasecmp(enc, "utf-8") != 0))
+            ss_notice("csv: the export starts with a %s byte-order mark, so it is read as %s "
+                      "(\"csv.encoding\" says %s)",
+                      bom, bom, enc);
+    }
+    if (!s->sniffing)
+        return text_feed(s, data, len);
+    size_t take = len < sizeof(s->head) - s->nhead ? len : sizeof(s->head) - s->nhead;
+    memcpy(s->head + s->nhead, data, take);
+    s->nhead += take;
+    int html = ss_http_sniff_html(s->resp->content_type, s->head, s->nhead, 0, why, sizeof(why));
+    if (html < 0)
+        return 0; /* take == len: the buffer is not full, or it would have decided */
+    int rc = sniff_decide(s, html, why);
+    return rc ? rc : take < len ? text_feed(s, data + take, len - take) : 0;
 }
 
 static int on_body(void *ud, const char *data, size_t len)
 {
     struct csv_state *s = ud;
+    for (size_t i = 0; i < len && s->nmagic < sizeof(s->magic); i++)
+        s->magic[s->nmagic++] = (unsigned char)data[i];
     s->bytes += len;
     if (s->sink->progress)
         s->sink->progress(s->sink->ud, s->bytes);
     int rc = ss_transcode_feed(s->tc, data, len);
     if (rc < 0 && !s->failed) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "cannot read the export as %s: %s", s->env->cfg->csv_encoding,
+        snprintf(msg, sizeof(msg), "cannot read the export as %s: %s", ss_transcode_encoding(s->tc),
                  strerror(-rc));
         fail(s, msg);
     }
@@ -463,6 +586,13 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     ss_transcode_free(s->tc);
     s->tc = NULL;
     ss_buf_free(&s->first);
+    s->sniffing = 1;
+    s->nhead = 0;
+    s->text_started = 0;
+    s->nmagic = 0;
+    s->binary = 0;
+    ss_http_binary_reset(&s->bin);
+    s->resp = &resp;
     s->detecting = cfg->csv_detect_delimiter;
     s->det_quoted = 0;
     memset(s->det_count, 0, sizeof(s->det_count));
@@ -478,6 +608,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         return SS_SOURCE_FAILED;
     }
     s->have_header = 0;
+    s->ncolumns = cfg->ncsv_columns;
     if (!cfg->csv_header) {
         size_t lens[SS_CONFIG_MAX_MAP];
         for (size_t i = 0; i < cfg->ncsv_columns; i++)
@@ -517,6 +648,13 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         snprintf(msg, sizeof(msg), "cannot read the export: %s", strerror(-rc));
         fail(s, msg);
     }
+    if (rc == 0 && s->sniffing) {
+        char why[256];
+        int html = ss_http_sniff_html(resp.content_type, s->head, s->nhead, 1, why, sizeof(why));
+        rc = sniff_decide(s, html, why);
+    }
+    if (rc == 0 && s->binary)
+        rc = not_text(s);
     if (rc == 0 && s->detecting)
         rc = detect_done(s, "the whole export (no line end)");
     if (rc == 0)
@@ -532,7 +670,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     if (ss_transcode_replaced(s->tc) > 0)
         ss_warn("csv: %llu bytes are not %s text; each became U+FFFD (the replacement "
                 "character)",
-                ss_transcode_replaced(s->tc), cfg->csv_encoding);
+                ss_transcode_replaced(s->tc), ss_transcode_encoding(s->tc));
     ss_buf_reset(next_cursor);
     ss_buf_printf(next_cursor, "%s\n%s", resp.etag, resp.last_modified);
     return SS_SOURCE_OK;

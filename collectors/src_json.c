@@ -31,9 +31,25 @@
  * absent. An object or array where a value is wanted rejects the record, as
  * does an element that is not an object or not valid JSON (bad UTF-8, an
  * integer jansson cannot hold, "\u0000", a duplicate key): each is
- * quarantined with the reason and the element's text. A syntax error in the
- * array (or a body that ends early) fails the run (exit 2); the records
- * before it have been handed over and are delivered.
+ * quarantined with the reason. A syntax error in the array (or a body that
+ * ends early) fails the run (exit 2); the records before it have been
+ * handed over and are delivered.
+ *
+ * Privacy: a reject carries the record's values for the columns (the engine
+ * keeps the mapped ones for the quarantine's raw text) whenever the record
+ * can be read as an object at all: an object or array in one column leaves
+ * that column out and keeps the others; a record jansson refuses is read
+ * again leniently (bad UTF-8 bytes as '?', a huge integer as a real, the
+ * last of duplicate keys, "\u0000" allowed) for its values. An element
+ * that is no object, or no JSON, goes without values. A reason never
+ * quotes the record: jansson's messages carry "near '...'" excerpts of the
+ * input, so they are replaced by what went wrong and where (line, column
+ * and byte of the record); ss_jsonsplit's say where, not what.
+ *
+ * Before anything is split, the body's first bytes are checked: an HTML
+ * page where JSON was expected (a login or error page; ss_http_sniff_html)
+ * fails the run with exit 2 and nothing read; so does, from its line on, a
+ * NUL byte (the export is not text: ss_http_binary).
  *
  * An export that has not changed since the last run (ETag / Last-Modified,
  * http.conditional) costs one request and yields nothing. The cursor is
@@ -60,7 +76,18 @@ struct json_state {
     int have_columns;
     int sink_stop;
     int split_failed;
+    int failed; /* err_msg says why (HTML, not text) */
+    char err_msg[1024];
     unsigned long long bytes;
+    struct ss_http_resp *resp; /* of the request under way: its Content-Type */
+    int sniffing;
+    size_t nhead;
+    char head[SS_HTTP_SNIFF_MAX];
+    unsigned char magic[4];
+    size_t nmagic;
+    int binary; /* a NUL byte was seen: the rest is only looked at */
+    unsigned long bin_line;
+    struct ss_http_binary bin;
     char *names[JSON_MAX_COLUMNS]; /* owned */
     size_t nlens[JSON_MAX_COLUMNS];
     size_t ncols;
@@ -230,46 +257,85 @@ static const char *type_name(const json_t *v)
     }
 }
 
-static int reject(struct json_state *s, const struct ss_jsonsplit_elem *e, const char *why)
+/* What jansson found wrong, in words that quote nothing of the record
+ * (its own messages end in "near '<the input>'"). */
+static const char *jansson_why(const json_error_t *e)
 {
-    const struct ss_record_sink *k = s->sink;
-    return s->sink_stop = k->reject(k->ud, e->index, why, NULL, NULL, 0) != 0;
+    switch (json_error_code(e)) {
+    case json_error_invalid_utf8:
+        return "text that is not UTF-8";
+    case json_error_numeric_overflow:
+        return "a number too large to hold";
+    case json_error_null_character:
+        return "\"\\u0000\" in a string";
+    case json_error_null_byte_in_key:
+        return "\"\\u0000\" in a key";
+    case json_error_duplicate_key:
+        return "a key that appears twice";
+    case json_error_stack_overflow:
+        return "nesting too deep";
+    case json_error_out_of_memory:
+        return "out of memory";
+    case json_error_premature_end_of_input:
+        return "the record ends early";
+    case json_error_end_of_input_expected:
+        return "more after the end of the record";
+    default:
+        return strncmp(e->text, "invalid Unicode", 15) == 0
+                   ? "a \\u escape that is no character (an unpaired surrogate?)"
+                   : "a syntax error";
+    }
 }
 
-static int on_elem(void *ud, const struct ss_jsonsplit_elem *e)
+/* Each byte that does not begin or continue a valid UTF-8 sequence becomes
+ * '?' (same length, in place). */
+static void utf8_repair(unsigned char *p, size_t n)
 {
-    struct json_state *s = ud;
-    const struct ss_record_sink *k = s->sink;
-    const char *vals[JSON_MAX_COLUMNS];
-    size_t lens[JSON_MAX_COLUMNS];
-    char why[512];
-    json_error_t jerr;
-    json_t *rec;
-    int rc;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t k = c < 0x80                 ? 0
+                   : c >= 0xC2 && c <= 0xDF ? 1
+                   : c >= 0xE0 && c <= 0xEF ? 2
+                   : c >= 0xF0 && c <= 0xF4 ? 3
+                                            : 4;
+        int ok = k < 4 && i + k < n;
+        for (size_t j = 1; ok && j <= k; j++)
+            ok = (p[i + j] & 0xC0) == 0x80;
+        if (ok && k == 2)
+            ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0);
+        if (ok && k == 3)
+            ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] >= 0x90);
+        if (!ok) {
+            p[i++] = '?';
+            continue;
+        }
+        i += k + 1;
+    }
+}
 
-    if (e->error)
-        return reject(s, e, e->error);
-    rec = json_loadb(e->text, e->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!rec) {
-        snprintf(why, sizeof(why), "not valid JSON: %s (at byte %d of the record)", jerr.text,
-                 jerr.position);
-        return reject(s, e, why);
-    }
-    if (!json_is_object(rec)) {
-        snprintf(why, sizeof(why), "the record is %s, not a JSON object", type_name(rec));
-        json_decref(rec);
-        return reject(s, e, why);
-    }
-    if (!s->have_columns) {
-        if (declare_columns(s, rec) < 0) {
-            json_decref(rec);
-            return s->sink_stop = 1; /* out of memory */
-        }
-        if (k->columns(k->ud, (const char *const *)s->names, s->nlens, s->ncols) != 0) {
-            json_decref(rec);
-            return s->sink_stop = 1;
-        }
-    }
+/* A record jansson refused, read leniently for its values only; NULL when
+ * even that fails. */
+static json_t *lenient_load(const struct ss_jsonsplit_elem *e, const json_error_t *strict)
+{
+    const size_t flags = JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL;
+    if (json_error_code(strict) != json_error_invalid_utf8)
+        return json_loadb(e->text, e->len, flags, NULL);
+    unsigned char *copy = malloc(e->len ? e->len : 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, e->text, e->len);
+    utf8_repair(copy, e->len);
+    json_t *j = json_loadb((const char *)copy, e->len, flags, NULL);
+    free(copy);
+    return j;
+}
+
+/* The columns' values in rec (valid while rec lives). Returns the first
+ * column whose value is an object or array (left absent), or -1. */
+static long read_values(struct json_state *s, json_t *rec, const char **vals, size_t *lens)
+{
+    long bad = -1;
     for (size_t i = 0; i < s->ncols; i++) {
         json_t *v = lookup(rec, s->names[i]);
         vals[i] = NULL;
@@ -298,27 +364,157 @@ static int on_elem(void *ud, const struct ss_jsonsplit_elem *e)
             break;
         case JSON_OBJECT:
         case JSON_ARRAY:
-            snprintf(why, sizeof(why), "\"%s\" is %s, not a single value", s->names[i],
-                     type_name(v));
-            json_decref(rec);
-            return reject(s, e, why);
+            if (bad < 0)
+                bad = (long)i;
+            break;
         }
     }
-    rc = k->record(k->ud, vals, lens, s->ncols, e->index);
+    return bad;
+}
+
+/* The column list, from the first object (or the config alone), handed to
+ * the sink once. 0, or 1 to stop. */
+static int ensure_columns(struct json_state *s, json_t *first)
+{
+    const struct ss_record_sink *k = s->sink;
+    if (s->have_columns)
+        return 0;
+    if (declare_columns(s, first) < 0)
+        return 1; /* out of memory */
+    return k->columns(k->ud, (const char *const *)s->names, s->nlens, s->ncols) != 0;
+}
+
+/* A rejected record: with the values of obj (an object, or NULL: none). */
+static int reject(struct json_state *s, const struct ss_jsonsplit_elem *e, const char *why,
+                  json_t *obj)
+{
+    const struct ss_record_sink *k = s->sink;
+    const char *vals[JSON_MAX_COLUMNS];
+    size_t lens[JSON_MAX_COLUMNS];
+    size_t n = 0;
+
+    if (obj && json_is_object(obj)) {
+        if (ensure_columns(s, obj) != 0)
+            return s->sink_stop = 1;
+        read_values(s, obj, vals, lens);
+        n = s->ncols;
+    }
+    return s->sink_stop = k->reject(k->ud, e->index, why, n ? vals : NULL, n ? lens : NULL, n) != 0;
+}
+
+static int on_elem(void *ud, const struct ss_jsonsplit_elem *e)
+{
+    struct json_state *s = ud;
+    const struct ss_record_sink *k = s->sink;
+    const char *vals[JSON_MAX_COLUMNS];
+    size_t lens[JSON_MAX_COLUMNS];
+    char why[512];
+    json_error_t jerr;
+    json_t *rec;
+    int rc;
+
+    if (e->error)
+        return reject(s, e, e->error, NULL);
+    rec = json_loadb(e->text, e->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!rec) {
+        snprintf(why, sizeof(why),
+                 "not valid JSON: %s at byte %d of the record (its line %d, column %d)",
+                 jansson_why(&jerr), jerr.position, jerr.line, jerr.column);
+        json_t *lenient = lenient_load(e, &jerr);
+        rc = reject(s, e, why, lenient);
+        json_decref(lenient);
+        return rc;
+    }
+    if (!json_is_object(rec)) {
+        snprintf(why, sizeof(why), "the record is %s, not a JSON object", type_name(rec));
+        json_decref(rec);
+        return reject(s, e, why, NULL);
+    }
+    if (ensure_columns(s, rec) != 0) {
+        json_decref(rec);
+        return s->sink_stop = 1;
+    }
+    long bad = read_values(s, rec, vals, lens);
+    if (bad >= 0) {
+        snprintf(why, sizeof(why), "\"%s\" is %s, not a single value", s->names[bad],
+                 type_name(lookup(rec, s->names[bad])));
+        rc = s->sink_stop = k->reject(k->ud, e->index, why, vals, lens, s->ncols) != 0;
+    } else {
+        rc = s->sink_stop = k->record(k->ud, vals, lens, s->ncols, e->index) != 0;
+    }
     json_decref(rec);
-    return s->sink_stop = rc != 0;
+    return rc;
+}
+
+static int fail(struct json_state *s, const char *msg)
+{
+    snprintf(s->err_msg, sizeof(s->err_msg), "%s", msg);
+    s->failed = 1;
+    return 1;
+}
+
+/* Bytes past the HTML check: the text check (a NUL byte), then the split. */
+static int split_feed(struct json_state *s, const char *data, size_t len)
+{
+    if (s->binary) {
+        if (!ss_http_binary_count(&s->bin, data, len))
+            return 0;
+        char msg[1024];
+        ss_http_binary_error(&s->bin, msg, sizeof(msg), s->env->cfg->url, s->bin_line, "JSON");
+        return fail(s, msg);
+    }
+    const char *nul = memchr(data, '\0', len);
+    size_t n = nul ? (size_t)(nul - data) : len;
+    if (n > 0) {
+        enum ss_jsonsplit_result rc = ss_jsonsplit_feed(s->split, data, n);
+        if (rc == SS_JSONSPLIT_ERROR)
+            s->split_failed = 1;
+        if (rc != SS_JSONSPLIT_OK)
+            return 1;
+    }
+    ss_http_binary_text(&s->bin, data, n);
+    if (!nul)
+        return 0;
+    s->binary = 1;
+    s->bin_line = ss_jsonsplit_line(s->split);
+    ss_http_binary_begin(&s->bin, s->magic, s->nmagic);
+    return split_feed(s, nul, len - n);
+}
+
+/* The HTML check has decided: HTML fails the run; else the held bytes go on. */
+static int sniff_decide(struct json_state *s, int html, const char *why)
+{
+    if (html) {
+        char msg[1024];
+        ss_http_html_error(msg, sizeof(msg), s->env->cfg->url, why, "JSON");
+        return fail(s, msg);
+    }
+    s->sniffing = 0;
+    size_t n = s->nhead;
+    s->nhead = 0;
+    return n ? split_feed(s, s->head, n) : 0;
 }
 
 static int on_body(void *ud, const char *data, size_t len)
 {
     struct json_state *s = ud;
+    char why[256];
+
+    for (size_t i = 0; i < len && s->nmagic < sizeof(s->magic); i++)
+        s->magic[s->nmagic++] = (unsigned char)data[i];
     s->bytes += len;
     if (s->sink->progress)
         s->sink->progress(s->sink->ud, s->bytes);
-    enum ss_jsonsplit_result rc = ss_jsonsplit_feed(s->split, data, len);
-    if (rc == SS_JSONSPLIT_ERROR)
-        s->split_failed = 1;
-    return rc != SS_JSONSPLIT_OK;
+    if (!s->sniffing)
+        return split_feed(s, data, len);
+    size_t take = len < sizeof(s->head) - s->nhead ? len : sizeof(s->head) - s->nhead;
+    memcpy(s->head + s->nhead, data, take);
+    s->nhead += take;
+    int html = ss_http_sniff_html(s->resp->content_type, s->head, s->nhead, 0, why, sizeof(why));
+    if (html < 0)
+        return 0;
+    int rc = sniff_decide(s, html, why);
+    return rc ? rc : take < len ? split_feed(s, data + take, len - take) : 0;
 }
 
 static void split_error(struct json_state *s, char *err, size_t errlen)
@@ -343,6 +539,14 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     s->bytes = 0;
     s->sink_stop = 0;
     s->split_failed = 0;
+    s->failed = 0;
+    s->err_msg[0] = '\0';
+    s->resp = &resp;
+    s->sniffing = 1;
+    s->nhead = 0;
+    s->nmagic = 0;
+    s->binary = 0;
+    ss_http_binary_reset(&s->bin);
     free_columns(s);
     ss_jsonsplit_free(s->split);
     s->split = ss_jsonsplit_new(&opts, on_elem, s);
@@ -357,6 +561,10 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
     if (r == SS_HTTP_NOT_MODIFIED)
         return SS_SOURCE_UNCHANGED;
+    if (s->failed) {
+        snprintf(err, errlen, "%s", s->err_msg);
+        return SS_SOURCE_FAILED;
+    }
     if (s->split_failed) {
         split_error(s, err, errlen);
         return SS_SOURCE_FAILED;
@@ -365,6 +573,26 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         return SS_SOURCE_STOPPED;
     if (r != SS_HTTP_OK)
         return SS_SOURCE_FAILED; /* a cut body's last record is not finished: it is dropped */
+    if (s->sniffing) {
+        char why[256];
+        int html = ss_http_sniff_html(resp.content_type, s->head, s->nhead, 1, why, sizeof(why));
+        sniff_decide(s, html, why);
+    }
+    if (s->binary && !s->failed) {
+        char msg[1024];
+        ss_http_binary_error(&s->bin, msg, sizeof(msg), cfg->url, s->bin_line, "JSON");
+        fail(s, msg);
+    }
+    if (s->failed) {
+        snprintf(err, errlen, "%s", s->err_msg);
+        return SS_SOURCE_FAILED;
+    }
+    if (s->split_failed) {
+        split_error(s, err, errlen);
+        return SS_SOURCE_FAILED;
+    }
+    if (s->sink_stop)
+        return SS_SOURCE_STOPPED;
     switch (ss_jsonsplit_finish(s->split)) {
     case SS_JSONSPLIT_OK:
         break;

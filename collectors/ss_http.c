@@ -85,6 +85,165 @@ void ss_http_cursor_split(const char *cursor, char *etag, size_t elen, char *lm,
         snprintf(lm, lmlen, "%s", nl + 1);
 }
 
+/* The media type of a Content-Type value, without parameters or blanks:
+ * "text/html; charset=utf-8" -> "text/html". */
+static size_t media_type(const char *ct, const char **start)
+{
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = strcspn(ct, "; \t");
+    *start = ct;
+    return n;
+}
+
+static int is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+}
+
+int ss_http_sniff_html(const char *content_type, const char *body, size_t len, int end, char *why,
+                       size_t whylen)
+{
+    static const char *const tags[] = {"<!doctype html", "<html", "<head", "<body"};
+    const unsigned char *p = (const unsigned char *)body, *e = p + len;
+    const char *mt = "";
+    size_t mtlen = content_type ? media_type(content_type, &mt) : 0;
+    int html_type = (mtlen == 9 && strncasecmp(mt, "text/html", 9) == 0) ||
+                    (mtlen == 21 && strncasecmp(mt, "application/xhtml+xml", 21) == 0);
+
+    if (len >= SS_HTTP_SNIFF_MAX)
+        end = 1;
+    if (e - p >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        p += 3;
+    else if (!end && e - p < 3 && (e - p == 0 || p[0] == 0xEF))
+        return -1; /* a byte-order mark, perhaps */
+    while (p < e && is_blank(*p))
+        p++;
+    if (p == e)
+        return end ? 0 : -1;
+    if (*p != '<')
+        return 0;
+    if (html_type) {
+        snprintf(why, whylen, "Content-Type %.*s", (int)mtlen, mt);
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+        size_t n = strlen(tags[i]), have = (size_t)(e - p);
+        if (strncasecmp((const char *)p, tags[i], have < n ? have : n) != 0)
+            continue;
+        if (have < n + 1) {
+            if (!end)
+                return -1; /* the tag, or its start: see what follows */
+            if (have < n)
+                continue;
+        } else if (!is_blank(p[n]) && p[n] != '>' && p[n] != '/') {
+            continue; /* <header>, <bodyguard>... */
+        }
+        if (mtlen)
+            snprintf(why, whylen, "it begins %s%s; Content-Type %.*s",
+                     i == 0 ? "<!DOCTYPE" : tags[i], i == 0 ? " html" : "", (int)mtlen, mt);
+        else
+            snprintf(why, whylen, "it begins %s%s", i == 0 ? "<!DOCTYPE" : tags[i],
+                     i == 0 ? " html" : "");
+        return 1;
+    }
+    return 0;
+}
+
+void ss_http_html_error(char *dst, size_t dstlen, const char *url, const char *why,
+                        const char *what)
+{
+    char shown[1024];
+    ss_http_redact(url, shown, sizeof(shown));
+    if (strncmp(url, "file://", 7) == 0)
+        snprintf(dst, dstlen,
+                 "%s: the file holds HTML (%s), not %s (a saved login or error page? check the "
+                 "file)",
+                 shown, why, what);
+    else
+        snprintf(dst, dstlen,
+                 "%s: the server sent HTML (%s), not %s (a login or error page? check the URL and "
+                 "the credentials)",
+                 shown, why, what);
+}
+
+void ss_http_binary_reset(struct ss_http_binary *b)
+{
+    memset(b, 0, sizeof(*b));
+}
+
+void ss_http_binary_text(struct ss_http_binary *b, const char *data, size_t n)
+{
+    const size_t max = sizeof(b->tail);
+    if (n >= max) {
+        memcpy(b->tail, data + n - max, max);
+        b->ntail = max;
+        return;
+    }
+    size_t keep = b->ntail + n > max ? max - n : b->ntail;
+    memmove(b->tail, b->tail + b->ntail - keep, keep);
+    memcpy(b->tail + keep, data, n);
+    b->ntail = keep + n;
+}
+
+void ss_http_binary_begin(struct ss_http_binary *b, const unsigned char *body, size_t nbody)
+{
+    const char *t = b->tail;
+    size_t nt = b->ntail;
+    b->seen = b->count = 0;
+    b->even = b->odd = 0;
+    b->gzip = (nbody >= 2 && body[0] == 0x1F && body[1] == 0x8B) ||
+              (nt >= 3 && memcmp(t + nt - 3, "\x1f\x8b\x08", 3) == 0);
+    b->zip = (nbody >= 4 && memcmp(body, "PK\x03\x04", 4) == 0) ||
+             (nt >= 5 && memcmp(t + nt - 5, "PK\x03\x04", 4) == 0);
+}
+
+int ss_http_binary_count(struct ss_http_binary *b, const char *data, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < len && b->seen < SS_HTTP_BINARY_LOOK; i++, b->seen++) {
+        if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != '\f') ||
+            p[i] == 0x7F)
+            b->count++;
+        if (b->seen < 256 && p[i] == 0) {
+            if (b->seen % 2)
+                b->odd++;
+            else
+                b->even++;
+        }
+    }
+    return b->seen >= SS_HTTP_BINARY_LOOK;
+}
+
+void ss_http_binary_error(const struct ss_http_binary *b, char *dst, size_t dstlen, const char *url,
+                          unsigned long line, const char *what)
+{
+    char shown[1024];
+    const char *hint;
+    unsigned long long parity = b->seen < 256 ? b->seen : 256;
+
+    if (b->gzip)
+        hint = "gzip-compressed data, and the server did not say so (no Content-Encoding): fetch "
+               "the uncompressed export, or have the server send Content-Encoding: gzip";
+    else if (b->zip)
+        hint = "a ZIP archive -- an Excel workbook (.xlsx)? Save or export it as CSV";
+    else if (parity >= 16 && b->even * 2 + 2 >= parity && b->odd == 0)
+        hint = strcmp(what, "CSV") == 0
+                   ? "it looks like UTF-16 without a byte-order mark: set \"csv.encoding\" to "
+                     "\"utf-16\" (or \"utf-16be\")"
+                   : "it looks like UTF-16: a JSON export must be UTF-8";
+    else
+        hint = strcmp(what, "CSV") == 0
+                   ? "a compressed file, a spreadsheet or other binary data where CSV was expected?"
+                   : "a compressed file or other binary data where JSON was expected?";
+    ss_http_redact(url, shown, sizeof(shown));
+    snprintf(dst, dstlen,
+             "%s: the export is not text: a NUL byte at line %lu, and %llu bytes of binary data "
+             "(NUL or control bytes) in the %llu bytes from there; nothing from line %lu on is "
+             "read (%s)",
+             shown, line, b->count, b->seen, line, hint);
+}
+
 void ss_http_redact(const char *url, char *dst, size_t dstlen)
 {
     const char *scheme = strstr(url, "://");
@@ -189,6 +348,7 @@ static size_t on_header_line(char *line, size_t size, size_t nitems, void *ud)
         ss_buf_reset(&t->headers);
         t->resp->etag[0] = '\0';
         t->resp->last_modified[0] = '\0';
+        t->resp->content_type[0] = '\0';
         return len;
     }
     const char *colon = memchr(line, ':', len);
@@ -203,6 +363,11 @@ static size_t on_header_line(char *line, size_t size, size_t nitems, void *ud)
     if (nlen == 13 && strncasecmp(name, "Last-Modified", 13) == 0 &&
         vlen < sizeof(t->resp->last_modified))
         snprintf(t->resp->last_modified, sizeof(t->resp->last_modified), "%.*s", (int)vlen, value);
+    if (nlen == 12 && strncasecmp(name, "Content-Type", 12) == 0)
+        snprintf(
+            t->resp->content_type, sizeof(t->resp->content_type), "%.*s",
+            (int)(vlen < sizeof(t->resp->content_type) ? vlen : sizeof(t->resp->content_type) - 1),
+            value);
     if (!t->on_header)
         return len;
     if (t->headers_delivered) {
@@ -465,6 +630,7 @@ enum ss_http_result ss_http_request(struct ss_http *h, const struct ss_http_req 
         t.error_len = 0;
         resp->status = 0;
         resp->etag[0] = resp->last_modified[0] = resp->error_body[0] = '\0';
+        resp->content_type[0] = '\0';
         cerr[0] = '\0';
         why[0] = '\0';
 

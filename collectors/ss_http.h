@@ -48,6 +48,8 @@ struct ss_http_resp {
     long status;    /* final HTTP status (0 for file://) */
     char etag[256]; /* validators of the response, "" if none */
     char last_modified[128];
+    char content_type[128];   /* the response's Content-Type, "" if none (file://); set before
+                                 the first body byte reaches the sink */
     char error_body[1024];    /* start of a non-2xx body, for messages */
     unsigned long long bytes; /* body bytes handed to the sink */
     int attempts;             /* requests made, retries included */
@@ -74,6 +76,61 @@ void ss_http_global_cleanup(void);
 /* The conditional-GET cursor of a file or export: "ETAG\nLAST-MODIFIED".
  * Splits a saved one (NULL gives two empty strings). */
 void ss_http_cursor_split(const char *cursor, char *etag, size_t elen, char *lm, size_t lmlen);
+
+/* Whether a body is a web page rather than the data asked for (a login
+ * page, a portal's error page served with 200). A body is HTML when
+ *   - the Content-Type is text/html or application/xhtml+xml and its first
+ *     byte that is not blank (after a UTF-8 byte-order mark) is '<' -- a
+ *     CSV or JSON body that a script sends with its default text/html (PHP
+ *     does) starts otherwise and is data; or
+ *   - whatever the Content-Type (content_type NULL or "" for file://), its
+ *     first bytes that are not blank open an HTML document: <!DOCTYPE html,
+ *     <html, <head or <body, in any case, followed by a blank, '>' or '/'.
+ * body/len: the body's first bytes (UTF-8, or ASCII-compatible). Returns 1
+ * (HTML; why says how it shows, e.g. "Content-Type text/html" or "it begins
+ * <!DOCTYPE html; Content-Type text/csv"), 0 (data), or -1 when the bytes so
+ * far do not tell (blank, or the start of one of those tags) and more may
+ * come: the caller holds them and asks again with more. At end (no more
+ * bytes), or once len reaches SS_HTTP_SNIFF_MAX, it always decides. */
+#define SS_HTTP_SNIFF_MAX 1024
+int ss_http_sniff_html(const char *content_type, const char *body, size_t len, int end, char *why,
+                       size_t whylen);
+
+/* The message for an HTML body where what (e.g. "CSV", "JSON") was
+ * expected: "URL: the server sent HTML (WHY), not CSV (a login or error
+ * page? check the URL and the credentials)"; for file:// "the file holds
+ * HTML". url is redacted here. */
+void ss_http_html_error(char *dst, size_t dstlen, const char *url, const char *why,
+                        const char *what);
+
+/* Binary data where text was expected. No CSV or JSON export holds a NUL
+ * byte (UTF-16 comes with its byte-order mark or csv.encoding), so the
+ * first one ends the read: from it on, the next SS_HTTP_BINARY_LOOK bytes
+ * (or the rest of the body) are counted for the message, NUL and control
+ * bytes (not tab, CR, LF, FF), and what the data may be is guessed from its
+ * signature -- the body's first bytes, or the bytes just before the NUL --
+ * or from NULs at every other byte (UTF-16 without its mark). */
+#define SS_HTTP_BINARY_LOOK (64 * 1024)
+struct ss_http_binary {
+    unsigned long long seen, count;
+    unsigned even, odd; /* NULs at even and odd offsets in the first 256 bytes */
+    int gzip, zip;
+    char tail[5]; /* the last text bytes before the NUL */
+    size_t ntail;
+};
+/* A new body. */
+void ss_http_binary_reset(struct ss_http_binary *b);
+/* n bytes of text went on to be parsed (the last few are kept). */
+void ss_http_binary_text(struct ss_http_binary *b, const char *data, size_t n);
+/* A NUL byte comes next: the look begins. body/nbody: the body's first
+ * bytes (up to 4), for a signature there. */
+void ss_http_binary_begin(struct ss_http_binary *b, const unsigned char *body, size_t nbody);
+/* Counts len more bytes (the first is the NUL). 1 once the look is over. */
+int ss_http_binary_count(struct ss_http_binary *b, const char *p, size_t len);
+/* "URL: the export is not text: a NUL byte at line L, and N bytes of binary
+ * data ... (what it may be)"; what: "CSV" or "JSON". */
+void ss_http_binary_error(const struct ss_http_binary *b, char *dst, size_t dstlen, const char *url,
+                          unsigned long line, const char *what);
 
 /* Copies url into dst with any user:password@ removed, for logging. */
 void ss_http_redact(const char *url, char *dst, size_t dstlen);

@@ -145,9 +145,22 @@ unsigned long ss_jsonsplit_count(const struct ss_jsonsplit *s)
     return s->count;
 }
 
+unsigned long ss_jsonsplit_line(const struct ss_jsonsplit *s)
+{
+    return s->line;
+}
+
+/* What sort of byte c is, for a message: the grammar's punctuation by name,
+ * a record's letters and digits by sort only (see the header). */
 static const char *shown(unsigned char c, char *tmp, size_t n)
 {
-    if (c >= 0x20 && c < 0x7f)
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        snprintf(tmp, n, "a letter");
+    else if (c >= '0' && c <= '9')
+        snprintf(tmp, n, "a digit");
+    else if (c >= 0x80)
+        snprintf(tmp, n, "a non-ASCII character");
+    else if (c >= 0x20 && c < 0x7f)
         snprintf(tmp, n, "'%c'", c);
     else if (c == '\n')
         snprintf(tmp, n, "a line break");
@@ -674,8 +687,8 @@ static int step(struct ss_jsonsplit *s, const char *data, size_t i)
             return 0;
         }
         if (!p)
-            return SYNTAX(s, i, "invalid escape '\\%c' in a string",
-                          c >= 0x20 && c < 0x7f ? c : '?') < 0;
+            return SYNTAX(s, i, "invalid escape in a string: '\\' then %s",
+                          shown(c, tmp, sizeof(tmp))) < 0;
         if (s->in_key && s->kmatch)
             key_byte(s, (unsigned char)to[p - from]);
         s->st = ST_STR;

@@ -21,6 +21,10 @@
  * that a string holds no \u0000. Those make a bad record, not a broken
  * stream; the caller's parser (jansson) rejects them one by one.
  *
+ * Messages say what and where (byte, line, column), never quote the input:
+ * a letter or digit it did not expect is "a letter", "a digit" (a record's
+ * content may be personal); punctuation and control bytes are named.
+ *
  * Elements are numbered from 1 in document order. An element longer than
  * max_element bytes is handed over as an error element (its first bytes,
  * and why) and skipped; splitting goes on after it. In NDJSON a line that is
@@ -88,5 +92,7 @@ const char *ss_jsonsplit_error(const struct ss_jsonsplit *s);
 
 /* Elements handed over so far, error elements included. */
 unsigned long ss_jsonsplit_count(const struct ss_jsonsplit *s);
+/* The line (from 1) the next byte fed lands on. */
+unsigned long ss_jsonsplit_line(const struct ss_jsonsplit *s);
 
 #endif

@@ -19,7 +19,13 @@
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD in UTF-8 */
 
 struct ss_transcode {
-    iconv_t cd; /* (iconv_t)-1: UTF-8, passed through */
+    iconv_t cd;       /* (iconv_t)-1: UTF-8, passed through */
+    const char *from; /* what is read, as iconv names it */
+    const char *bom;  /* the byte-order mark that chose it, or NULL */
+    size_t unit;      /* bytes one replacement stands for: 1, or 2 in UTF-16 */
+    int started;      /* the first bytes were looked at for a byte-order mark */
+    char head[3];     /* ... and held until then */
+    size_t nhead;
     ss_transcode_cb cb;
     void *ud;
     int cb_rc; /* the callback's non-zero value, once it has asked to stop */
@@ -29,6 +35,23 @@ struct ss_transcode {
     size_t nout;
     char out[SS_TRANSCODE_CHUNK];
 };
+
+/* Reads from (an iconv name; NULL: UTF-8, passed through) from now on. */
+static int use_encoding(struct ss_transcode *t, const char *from)
+{
+    iconv_t cd = (iconv_t)-1;
+    if (from) {
+        cd = iconv_open("UTF-8", from);
+        if (cd == (iconv_t)-1)
+            return errno == ENOMEM ? -ENOMEM : -EINVAL;
+    }
+    if (t->cd != (iconv_t)-1)
+        iconv_close(t->cd);
+    t->cd = cd;
+    t->from = from ? from : "UTF-8";
+    t->unit = from && strncmp(from, "UTF-16", 6) == 0 ? 2 : 1;
+    return 0;
+}
 
 int ss_transcode_new(struct ss_transcode **out, const char *encoding, ss_transcode_cb cb, void *ud)
 {
@@ -41,6 +64,10 @@ int ss_transcode_new(struct ss_transcode **out, const char *encoding, ss_transco
     else if (strcasecmp(encoding, "windows-1252") == 0 || strcasecmp(encoding, "cp1252") == 0 ||
              strcasecmp(encoding, "iso-8859-1") == 0 || strcasecmp(encoding, "latin1") == 0)
         from = "WINDOWS-1252";
+    else if (strcasecmp(encoding, "utf-16") == 0 || strcasecmp(encoding, "utf-16le") == 0)
+        from = "UTF-16LE"; /* without a mark, Windows' order */
+    else if (strcasecmp(encoding, "utf-16be") == 0)
+        from = "UTF-16BE";
     else
         return -EINVAL;
     t = malloc(sizeof(*t));
@@ -50,13 +77,10 @@ int ss_transcode_new(struct ss_transcode **out, const char *encoding, ss_transco
     t->cd = (iconv_t)-1;
     t->cb = cb;
     t->ud = ud;
-    if (from) {
-        t->cd = iconv_open("UTF-8", from);
-        if (t->cd == (iconv_t)-1) {
-            int e = errno;
-            free(t);
-            return e == ENOMEM ? -ENOMEM : -EINVAL;
-        }
+    int rc = use_encoding(t, from);
+    if (rc < 0) {
+        free(t);
+        return rc;
     }
     *out = t;
     return 0;
@@ -79,6 +103,16 @@ int ss_transcode_is_identity(const struct ss_transcode *t)
 unsigned long long ss_transcode_replaced(const struct ss_transcode *t)
 {
     return t->replaced;
+}
+
+const char *ss_transcode_encoding(const struct ss_transcode *t)
+{
+    return t->from;
+}
+
+const char *ss_transcode_bom(const struct ss_transcode *t)
+{
+    return t->bom;
 }
 
 static int flush(struct ss_transcode *t)
@@ -125,10 +159,11 @@ static int convert(struct ss_transcode *t, char **in, size_t *inlen)
                 return rc;
         } else if (e == EILSEQ) {
             /* A byte the encoding does not define: say so in the text. */
+            size_t skip = *inlen < t->unit ? *inlen : t->unit;
             if ((rc = put_replacement(t)) != 0)
                 return rc;
-            (*in)++;
-            (*inlen)--;
+            *in += skip;
+            *inlen -= skip;
         } else if (e == EINVAL) {
             return INCOMPLETE;
         } else {
@@ -138,23 +173,22 @@ static int convert(struct ss_transcode *t, char **in, size_t *inlen)
     return 0;
 }
 
-/* Gives up on the first pending byte (U+FFFD) and keeps the rest. */
+/* Gives up on the first pending unit (U+FFFD) and keeps the rest. */
 static int drop_first_pending(struct ss_transcode *t)
 {
+    size_t n = t->npend < t->unit ? t->npend : t->unit;
     int rc = put_replacement(t);
     if (rc)
         return rc;
-    memmove(t->pend, t->pend + 1, t->npend - 1);
-    t->npend--;
+    memmove(t->pend, t->pend + n, t->npend - n);
+    t->npend -= n;
     return 0;
 }
 
-int ss_transcode_feed(struct ss_transcode *t, const char *buf, size_t len)
+static int feed_text(struct ss_transcode *t, const char *buf, size_t len)
 {
     int rc;
 
-    if (t->cb_rc)
-        return t->cb_rc;
     if (t->cd == (iconv_t)-1) {
         if (len == 0)
             return 0;
@@ -190,12 +224,70 @@ int ss_transcode_feed(struct ss_transcode *t, const char *buf, size_t len)
             break;
         }
         /* An "unfinished" sequence longer than any real one: not text. */
+        size_t skip = len < t->unit ? len : t->unit;
         if ((rc = put_replacement(t)) != 0)
             return rc;
-        in++;
-        len--;
+        in += skip;
+        len -= skip;
     }
     return flush(t);
+}
+
+/* The held first bytes: a byte-order mark, or data. done: the input ends
+ * here. Returns 1 while more bytes are needed to tell, 0 when decided, or a
+ * negative errno. */
+static int look_for_bom(struct ss_transcode *t, int done)
+{
+    const unsigned char *h = (const unsigned char *)t->head;
+    const char *mark = NULL, *from = NULL;
+    size_t drop = 0;
+    int rc;
+
+    if (t->nhead >= 2 && h[0] == 0xFF && h[1] == 0xFE)
+        mark = from = "UTF-16LE", drop = 2;
+    else if (t->nhead >= 2 && h[0] == 0xFE && h[1] == 0xFF)
+        mark = from = "UTF-16BE", drop = 2;
+    else if (t->nhead == 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF)
+        mark = "UTF-8"; /* kept: UTF-8 input passes through whole */
+    else if (!done && t->nhead < 3 && (h[0] == 0xEF || h[0] == 0xFE || h[0] == 0xFF) &&
+             (t->nhead < 2 || h[0] == 0xEF) && (t->nhead < 2 || h[1] == 0xBB))
+        return 1; /* the start of a mark, perhaps */
+    t->started = 1;
+    if (mark) {
+        t->bom = mark;
+        if ((from || t->cd != (iconv_t)-1) && (rc = use_encoding(t, from)) < 0)
+            return rc;
+        t->nhead -= drop;
+        memmove(t->head, t->head + drop, t->nhead);
+    }
+    return 0;
+}
+
+int ss_transcode_feed(struct ss_transcode *t, const char *buf, size_t len)
+{
+    int rc;
+
+    if (t->cb_rc)
+        return t->cb_rc;
+    if (!t->started && t->nhead == 0 && len >= sizeof(t->head)) {
+        /* The usual case: the first chunk shows it all; no copy. */
+        memcpy(t->head, buf, sizeof(t->head));
+        t->nhead = sizeof(t->head);
+        if ((rc = look_for_bom(t, 0)) < 0)
+            return rc;
+        size_t mark = sizeof(t->head) - t->nhead;
+        t->nhead = 0;
+        return feed_text(t, buf + mark, len - mark);
+    }
+    while (!t->started && len > 0) {
+        t->head[t->nhead++] = *buf++;
+        len--;
+        if ((rc = look_for_bom(t, 0)) < 0)
+            return rc;
+        if (rc == 0 && t->nhead > 0 && (rc = feed_text(t, t->head, t->nhead)) != 0)
+            return rc;
+    }
+    return len > 0 ? feed_text(t, buf, len) : 0;
 }
 
 int ss_transcode_finish(struct ss_transcode *t)
@@ -204,6 +296,12 @@ int ss_transcode_finish(struct ss_transcode *t)
 
     if (t->cb_rc)
         return t->cb_rc;
+    if (!t->started) {
+        if ((rc = look_for_bom(t, 1)) < 0)
+            return rc;
+        if (t->nhead > 0 && (rc = feed_text(t, t->head, t->nhead)) != 0)
+            return rc;
+    }
     if (t->cd == (iconv_t)-1)
         return 0;
     /* Input ended inside a sequence: each byte left is one replacement, and

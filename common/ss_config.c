@@ -66,7 +66,8 @@ struct ss_cfg_key {
 
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 static const char *const kinds[] = {"csv", "json", "koha", "koha_report", "folio", NULL};
-static const char *const encodings[] = {"utf-8", "windows-1252", "iso-8859-1", NULL};
+static const char *const encodings[] = {"utf-8",    "windows-1252", "iso-8859-1", "utf-16",
+                                        "utf-16le", "utf-16be",     NULL};
 static const char *const koha_resources[] = {"libraries", "checkouts",         "checkouts_history",
                                              "items",     "patron_categories", "item_types",
                                              NULL};

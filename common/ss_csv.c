@@ -146,6 +146,11 @@ unsigned long ss_csv_records(const struct ss_csv *csv)
     return csv->records;
 }
 
+unsigned long ss_csv_line(const struct ss_csv *csv)
+{
+    return csv->line;
+}
+
 unsigned long long ss_csv_bytes(const struct ss_csv *csv)
 {
     return csv->bytes;
@@ -303,9 +308,20 @@ static int ss_csv_line_end(struct ss_csv *csv, unsigned char c, unsigned long lo
     return rc;
 }
 
+/* Says what sort of character it is, not which: a reason must not quote the
+ * record (its unmapped columns may hold a borrower's name). Punctuation and
+ * control bytes are no one's data and say more. */
 static void ss_csv_unexpected(struct ss_csv *csv, unsigned char c)
 {
-    if (c >= 0x20 && c < 0x7f)
+    const char *what = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ? "letter"
+                       : c >= '0' && c <= '9'                           ? "digit"
+                       : c == ' '                                       ? "space"
+                       : c >= 0x80                                      ? "non-ASCII character"
+                                                                        : NULL;
+    if (what)
+        snprintf(csv->errmsg, sizeof(csv->errmsg), "unexpected %s after closing quote in field %zu",
+                 what, csv->nfields + 1);
+    else if (c >= 0x20 && c < 0x7f)
         snprintf(csv->errmsg, sizeof(csv->errmsg),
                  "unexpected character '%c' after closing quote in field %zu", c, csv->nfields + 1);
     else

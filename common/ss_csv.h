@@ -64,6 +64,8 @@ int ss_csv_finish(struct ss_csv *csv);
 
 /* Totals so far. */
 unsigned long ss_csv_records(const struct ss_csv *csv);
+/* The physical line the next byte fed lands on (1-based). */
+unsigned long ss_csv_line(const struct ss_csv *csv);
 /* Appends the present values (vals[i] NULL: absent, left out) as one CSV
  * line without a line end, quoting a value that holds a comma, a quote or a
  * line break: the quarantine's raw text, on both sides of the wire. 0 or a

@@ -12,7 +12,8 @@ mkdir -p "$www"
 
 # (1) Keys are already the dataset's field names. Element 3 is not an
 # object and element 4 has an object where a value is wanted: both are
-# quarantined with the reason; the rest load.
+# quarantined with the reason (element 4 with its other mapped values,
+# element 3 with none); the rest load.
 cat >"$www/loans.json" <<'EOF'
 [
   {"authority": "Exampleshire", "service_point": "Riverside Library", "month": "2024-04",
@@ -77,7 +78,7 @@ E99999901|Riverside Library|2024-05-01|2024-05-31|Adult non fiction|7" \
                 FROM core.loans WHERE source = 'plain' ORDER BY service_point, period_start")" \
     "top-level array loaded without a mapping"
 it_assert_eq "3|line 3: the record is a number, not a JSON object|
-4|line 4: \"loans\" is an object, not a single value|" \
+4|line 4: \"loans\" is an object, not a single value|Exampleshire,Riverside Library,2024-05,Adult fiction" \
     "$(it_psql "SELECT line || '|' || reason || '|' || raw FROM ingest.quarantine WHERE source = 'plain' ORDER BY line")" \
     "a non-object element and a non-scalar value quarantined with element number, reason and text"
 
@@ -114,7 +115,7 @@ it_collector_config "$IT_DIR/broken.json" broken "$url/broken.json" '"kind": "js
 st=0
 it_collect "$IT_DIR/broken.json" || st=$?
 it_assert_eq "2" "$st" "an export that breaks part-way fails the run with exit status 2"
-grep -q "not a valid JSON export: byte 234 (line 3, column 2): expected ',' or ']' after a record, found 'o' (2 records before it were read)" \
+grep -q "not a valid JSON export: byte 234 (line 3, column 2): expected ',' or ']' after a record, found a letter (2 records before it were read)" \
     "$IT_DIR/collect-broken.log" || it_fail "the collector's log does not say what and where the fault is"
 it_log "ok: the log says what and where: $(grep -o 'not a valid JSON export.*' "$IT_DIR/collect-broken.log" | head -n 1)"
 it_assert_eq "A|1

@@ -7,7 +7,8 @@ Binds 127.0.0.1 (port 0: any free one) and prints the port on stdout, one
 line, once it listens. Files come from DIR; the behaviour is chosen by the
 first path segment, and NAME is a file name in DIR:
 
-  /ok/NAME          the file
+  /ok/NAME          the file (Content-Type text/csv)
+  /typed/NAME?ct=T  the file with Content-Type T ("text/html; charset=utf-8")
   /slow/NAME        headers (Content-Length of the file), then one body byte
                     every 5 s: slower than 1 byte/s
   /die-once/NAME    first request: the connection is closed before any answer;
@@ -74,9 +75,9 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             return None
 
-    def send_file(self, data, headers_only=False):
+    def send_file(self, data, headers_only=False, ctype="text/csv"):
         self.send_response(200)
-        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if not headers_only:
@@ -116,6 +117,8 @@ class Handler(BaseHTTPRequestHandler):
     def behave(self, kind, n, data, query):
         if kind == "ok":
             self.send_file(data)
+        elif kind == "typed":
+            self.send_file(data, ctype=query.get("ct", ["text/csv"])[0])
         elif kind == "slow":
             self.send_file(data, headers_only=True)
             self.wfile.flush()

@@ -347,10 +347,10 @@ static void test_csv_text_after_closing_quote_is_error(void **state)
 {
     (void)state;
     EXPECT(NULL, "x,\"ab\"c,d\nok\n",
-           "x|ab !unexpected character 'c' after closing quote in field 2\nok\n");
+           "x|ab !unexpected letter after closing quote in field 2\nok\n");
     /* The rest of the bad record is skipped honouring quotes. */
     EXPECT_LINES(NULL, "\"ab\" ,\"d\ne\"\nok\n",
-                 "1-2#1:ab !unexpected character ' ' after closing quote in field 1\n3-3#2:ok\n");
+                 "1-2#1:ab !unexpected space after closing quote in field 1\n3-3#2:ok\n");
     EXPECT(NULL, "\"a\"\x01\n", "a !unexpected byte 0x01 after closing quote in field 1\n");
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests for ss_jsonsplit: the three modes, whole and one byte at a
- * time, strings that look like structure, the bound, and broken input. */
+ * time, strings that look like structure, the bound, and broken input;
+ * messages that say where, never quote the record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,7 +246,7 @@ static void test_jsonsplit_ndjson_bad_line_is_an_error_element_and_next_line_rea
     assert_non_null(g.error[1]);
     assert_non_null(strstr(g.error[1], "a second value on the line"));
     assert_non_null(strstr(g.error[2], "line 3, column 7"));
-    assert_non_null(strstr(g.error[2], "expected a value, found 'x'"));
+    assert_non_null(strstr(g.error[2], "expected a value, found a letter"));
     assert_string_equal(g.text[2], "{\"a\": x}");
     assert_non_null(strstr(g.error[3], "does not end on its line"));
     assert_non_null(g.error[4]); /* "4}" */
@@ -330,7 +331,7 @@ static void test_jsonsplit_garbage_and_unbalanced_brackets_are_errors_with_offse
     assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
     assert_int_equal(g.n, 1);
     assert_string_equal(
-        g.err, "byte 10 (line 1, column 11): expected ',' or ']' after a record, found 'x'");
+        g.err, "byte 10 (line 1, column 11): expected ',' or ']' after a record, found a letter");
     got_free(&g);
 
     split_both(&g, "[{\"a\": [1, 2}]", NULL, 0, 0);
@@ -392,6 +393,83 @@ static void test_jsonsplit_utf8_bom_is_skipped(void **state)
     got_free(&g);
 }
 
+/* A record's letters and digits may be a borrower's name or card number:
+ * no message quotes them, in an array or in NDJSON, whichever byte the
+ * splitter trips on; punctuation is still named. */
+static void test_jsonsplit_messages_do_not_quote_the_record(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{\"name\": Alice}",             /* a bare word */
+        "{\"card\": 21234x}",            /* a number cut short */
+        "{\"card\": 0123}",              /* a leading zero */
+        "{\"name\": \"Al\\ice\"}",       /* an invalid escape */
+        "{\"name\": \"\\uZZZZ\"}",       /* a bad \\u escape */
+        "{\"name\" \"Alice\"}",          /* no colon */
+        "{\"name\": \"Alice\" \"Bob\"}", /* no comma */
+        "{Alice: 1}",                    /* a key that is no string */
+        "{\"n\": tru}",                  /* a literal cut short */
+        "{\"n\": \"B\xc3\xb8"
+        "d\x01\"}",          /* a control byte in a string */
+        "{\"n\": \xc3\xb8}", /* non-ASCII where a value goes */
+    };
+    static const char *const secrets[] = {"Alice", "21234", "0123",    "ice",
+                                          "ZZZZ",  "Bob",   "\xc3\xb8"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[256];
+        struct got g;
+        snprintf(text, sizeof(text), "%s\n{\"ok\": 1}\n", bad[i]);
+        split_both(&g, text, NULL, 1, 0);
+        assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+        assert_int_equal(g.n, 2);
+        assert_non_null(g.error[0]);
+        assert_null(g.error[1]);
+        for (size_t k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
+            if (strstr(g.error[0], secrets[k]))
+                fail_msg("NDJSON line %zu: \"%s\" quotes \"%s\"", i + 1, g.error[0], secrets[k]);
+        got_free(&g);
+
+        snprintf(text, sizeof(text), "[%s]", bad[i]);
+        split_both(&g, text, NULL, 0, 0);
+        assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+        for (size_t k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
+            if (strstr(g.err, secrets[k]))
+                fail_msg("array %zu: \"%s\" quotes \"%s\"", i + 1, g.err, secrets[k]);
+        got_free(&g);
+    }
+    struct got g;
+    split_both(&g, "[{\"a\": 1};]", NULL, 0, 0);
+    assert_non_null(strstr(g.err, "found ';'"));
+    got_free(&g);
+    split_both(&g, "[{\"a\": \"\\x\"}]", NULL, 0, 0);
+    assert_non_null(strstr(g.err, "invalid escape in a string: '\\' then a letter"));
+    got_free(&g);
+}
+
+static int count_only(void *ud, const struct ss_jsonsplit_elem *e)
+{
+    (void)e;
+    ++*(int *)ud;
+    return 0;
+}
+
+/* The line the next byte lands on, for a caller's message. */
+static void test_jsonsplit_line_follows_the_input(void **state)
+{
+    (void)state;
+    int n = 0;
+    struct ss_jsonsplit_opts o = {NULL, 1, 0};
+    struct ss_jsonsplit *s = ss_jsonsplit_new(&o, count_only, &n);
+    assert_non_null(s);
+    assert_int_equal(ss_jsonsplit_line(s), 1);
+    assert_int_equal(ss_jsonsplit_feed(s, "{\"a\": 1}\n\n{\"a\"", 15), SS_JSONSPLIT_OK);
+    assert_int_equal(ss_jsonsplit_line(s), 3);
+    assert_int_equal(ss_jsonsplit_feed(s, ": 2}\r\n", 6), SS_JSONSPLIT_OK);
+    assert_int_equal(ss_jsonsplit_line(s), 4);
+    assert_int_equal(n, 2);
+    ss_jsonsplit_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +489,8 @@ int main(void)
         cmocka_unit_test(test_jsonsplit_nesting_is_bounded),
         cmocka_unit_test(test_jsonsplit_callback_stop_stops),
         cmocka_unit_test(test_jsonsplit_utf8_bom_is_skipped),
+        cmocka_unit_test(test_jsonsplit_messages_do_not_quote_the_record),
+        cmocka_unit_test(test_jsonsplit_line_follows_the_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
 /* Tests for ss_transcode: Windows-1252 (and ISO-8859-1, read as Windows-1252)
  * to UTF-8 for every byte, any chunking, undefined bytes as U+FFFD, UTF-8
- * passed through, a callback that stops.
+ * passed through, a callback that stops; UTF-16 chosen by a byte-order mark
+ * whatever the config says (Excel's "Unicode text"), or by the config without
+ * one, surrogate pairs, unpaired surrogates and an odd last byte as U+FFFD
+ * without losing step; a UTF-8 mark that overrides Windows-1252.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -219,6 +222,168 @@ static void test_transcode_callback_stop_is_returned(void **state)
     ss_transcode_free(t);
 }
 
+/* UTF-16 of the UTF-8 text s (BMP and 4-byte sequences), with a mark first
+ * if bom. Returns the length. */
+static size_t utf16(const char *s, int be, int bom, char *dst)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+    uint32_t units[2];
+    if (bom) {
+        dst[n++] = (char)(be ? 0xFE : 0xFF);
+        dst[n++] = (char)(be ? 0xFF : 0xFE);
+    }
+    while (*p) {
+        uint32_t cp;
+        if (*p < 0x80)
+            cp = *p++;
+        else if (*p < 0xE0)
+            cp = (uint32_t)(*p & 0x1F) << 6 | (p[1] & 0x3F), p += 2;
+        else if (*p < 0xF0)
+            cp = (uint32_t)(*p & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F), p += 3;
+        else
+            cp = (uint32_t)(*p & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 |
+                 (uint32_t)(p[2] & 0x3F) << 6 | (p[3] & 0x3F),
+            p += 4;
+        size_t nu = 1;
+        units[0] = cp;
+        if (cp >= 0x10000) {
+            units[0] = 0xD800 + ((cp - 0x10000) >> 10);
+            units[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+            nu = 2;
+        }
+        for (size_t u = 0; u < nu; u++) {
+            dst[n + (be ? 0 : 1)] = (char)(units[u] >> 8);
+            dst[n + (be ? 1 : 0)] = (char)(units[u] & 0xFF);
+            n += 2;
+        }
+    }
+    return n;
+}
+
+static const char unicode_text[] = "Library\tMonth\tLoans\r\n"
+                                   "Caf\xC3\xA9 Library\t2024-04\t12\r\n"
+                                   "Bod\xC3\xB8\t2024-04\t7\r\n"
+                                   "\xE2\x80\x9CQuay\xE2\x80\x9D \xF0\x9F\x93\x9A\t2024-05\t1\r\n";
+
+/* Converts in with every chunking from one byte up; checks the text and
+ * which mark decided. */
+static void expect_text(const char *enc, const char *in, size_t inlen, const char *want,
+                        size_t wantlen, const char *bom, unsigned long long replaced)
+{
+    for (size_t step = 0; step <= 9; step++) {
+        static struct sink k;
+        struct ss_transcode *t;
+        memset(&k, 0, sizeof(k));
+        assert_int_equal(ss_transcode_new(&t, enc, collect, &k), 0);
+        size_t at = 0;
+        while (at < inlen) {
+            size_t n = step && inlen - at > step ? step : inlen - at;
+            assert_int_equal(ss_transcode_feed(t, in + at, n), 0);
+            at += n;
+        }
+        assert_int_equal(ss_transcode_finish(t), 0);
+        if (bom)
+            assert_string_equal(ss_transcode_bom(t), bom);
+        else
+            assert_null(ss_transcode_bom(t));
+        assert_int_equal(ss_transcode_replaced(t), replaced);
+        ss_transcode_free(t);
+        assert_int_equal(k.len, wantlen);
+        assert_memory_equal(k.out, want, wantlen);
+    }
+}
+
+/* Excel's "Unicode text": a UTF-16LE mark decides, whatever csv.encoding
+ * says; the mark itself is not text. */
+static void test_transcode_utf16le_bom_wins_over_config(void **state)
+{
+    (void)state;
+    static char in[1024];
+    size_t n = utf16(unicode_text, 0, 1, in);
+    const char *encs[] = {"utf-8", "windows-1252", "utf-16be", NULL};
+    for (size_t i = 0; i < sizeof(encs) / sizeof(encs[0]); i++)
+        expect_text(encs[i], in, n, unicode_text, strlen(unicode_text), "UTF-16LE", 0);
+
+    struct ss_transcode *t;
+    struct sink k;
+    memset(&k, 0, sizeof(k));
+    assert_int_equal(ss_transcode_new(&t, "windows-1252", collect, &k), 0);
+    assert_string_equal(ss_transcode_encoding(t), "WINDOWS-1252");
+    assert_int_equal(ss_transcode_feed(t, in, n), 0);
+    assert_string_equal(ss_transcode_encoding(t), "UTF-16LE");
+    assert_int_equal(ss_transcode_is_identity(t), 0);
+    ss_transcode_free(t);
+}
+
+static void test_transcode_utf16be_bom(void **state)
+{
+    (void)state;
+    static char in[1024];
+    size_t n = utf16(unicode_text, 1, 1, in);
+    expect_text("utf-8", in, n, unicode_text, strlen(unicode_text), "UTF-16BE", 0);
+    expect_text("utf-16", in, n, unicode_text, strlen(unicode_text), "UTF-16BE", 0);
+}
+
+/* "utf-16" without a mark is little-endian; "utf-16be" big-endian. */
+static void test_transcode_utf16_configured_without_bom(void **state)
+{
+    (void)state;
+    static char in[1024];
+    size_t n = utf16(unicode_text, 0, 0, in);
+    expect_text("utf-16", in, n, unicode_text, strlen(unicode_text), NULL, 0);
+    expect_text("UTF-16LE", in, n, unicode_text, strlen(unicode_text), NULL, 0);
+    n = utf16(unicode_text, 1, 0, in);
+    expect_text("utf-16be", in, n, unicode_text, strlen(unicode_text), NULL, 0);
+}
+
+/* An unpaired surrogate is one replacement (two bytes), and the text after
+ * it is read in step; so is a surrogate pair split across chunks (every
+ * chunking above). An odd last byte is a replacement too. */
+static void test_transcode_utf16_bad_units_replaced_in_step(void **state)
+{
+    (void)state;
+    static char in[64];
+    size_t n = utf16("a", 0, 1, in);
+    in[n++] = 0x00; /* a lone high surrogate, D800 */
+    in[n++] = (char)0xD8;
+    n += utf16("bc", 0, 0, in + n);
+    in[n++] = 0x00; /* a lone low surrogate, DC00 */
+    in[n++] = (char)0xDC;
+    n += utf16("d", 0, 0, in + n);
+    in[n++] = 'e'; /* half a unit at the end */
+    const char want[] = "a\xEF\xBF\xBD"
+                        "bc\xEF\xBF\xBD"
+                        "d\xEF\xBF\xBD";
+    expect_text("utf-8", in, n, want, strlen(want), "UTF-16LE", 3);
+}
+
+/* A UTF-8 mark says UTF-8 even when the config says Windows-1252: the text
+ * passes through unchanged (the CSV parser drops the mark). */
+static void test_transcode_utf8_bom_overrides_windows_1252(void **state)
+{
+    (void)state;
+    const char in[] = "\xEF\xBB\xBF"
+                      "Caf\xC3\xA9,12\n";
+    expect_text("windows-1252", in, sizeof(in) - 1, in, sizeof(in) - 1, "UTF-8", 0);
+    expect_text("utf-8", in, sizeof(in) - 1, in, sizeof(in) - 1, "UTF-8", 0);
+}
+
+/* What only starts like a mark is text: short inputs, and bytes that are no
+ * mark after all. */
+static void test_transcode_mark_lookalikes_are_text(void **state)
+{
+    (void)state;
+    expect_text("utf-8", "\xFF", 1, "\xFF", 1, NULL, 0);
+    expect_text("utf-8", "\xEF\xBB", 2, "\xEF\xBB", 2, NULL, 0);
+    expect_text("utf-8", "\xEF\xBBx,1\n", 5, "\xEF\xBBx,1\n", 5, NULL, 0);
+    expect_text("windows-1252", "\xFF", 1, "\xC3\xBF", 2, NULL, 0);
+    expect_text("windows-1252", "\xFE\xFEx", 3, "\xC3\xBE\xC3\xBEx", 5, NULL, 0);
+    expect_text("windows-1252", "", 0, "", 0, NULL, 0);
+    /* a mark and nothing else: no text */
+    expect_text("utf-8", "\xFF\xFE", 2, "", 0, "UTF-16LE", 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +396,12 @@ int main(void)
         cmocka_unit_test(test_transcode_utf8_passes_through),
         cmocka_unit_test(test_transcode_unknown_encoding_refused),
         cmocka_unit_test(test_transcode_callback_stop_is_returned),
+        cmocka_unit_test(test_transcode_utf16le_bom_wins_over_config),
+        cmocka_unit_test(test_transcode_utf16be_bom),
+        cmocka_unit_test(test_transcode_utf16_configured_without_bom),
+        cmocka_unit_test(test_transcode_utf16_bad_units_replaced_in_step),
+        cmocka_unit_test(test_transcode_utf8_bom_overrides_windows_1252),
+        cmocka_unit_test(test_transcode_mark_lookalikes_are_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
