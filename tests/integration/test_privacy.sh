@@ -16,10 +16,7 @@
 # may appear. The quarantine holds each bad row with its reason, line and
 # the mapped values only (exact rows).
 source "$(dirname "$0")/lib.sh"
-if ! command -v tcpdump >/dev/null 2>&1; then
-    echo "SKIP: tcpdump is not installed"
-    exit 77
-fi
+it_need_tool tcpdump tcpdump
 it_setup
 IT_RESET_TABLES="core.loans ingest.batches ingest.quarantine ingest.runs" it_reset_db
 www=$IT_DIR/www
@@ -158,8 +155,7 @@ IT_PIDS+=("$tcpdump_pid")
 if ! ss_wait_until 15 grep -q 'listening on' "$IT_DIR/tcpdump.log"; then
     if ! kill -0 "$tcpdump_pid" 2>/dev/null; then
         cat "$IT_DIR/tcpdump.log"
-        echo "SKIP: tcpdump cannot capture on lo here (no permission?)"
-        exit 77
+        it_skip "tcpdump cannot capture on lo here (no permission?)"
     fi
     it_fail "tcpdump did not start listening"
 fi
