@@ -26,11 +26,18 @@
  *     (UTC); the counts live in a hash of at most SS_KOHA_MAX_STOCK_KEYS.
  *   patron_categories, item_types: no core dataset holds them; refused at
  *     init (name item types with value_maps.item_type).
- * Paging: _page/_per_page; Link rel="next" is followed when present (one
- * Link header per relation or one comma-joined header) but only to the
- * configured origin, so a token never goes to another host; else the next
- * page number. The requested _per_page is never trusted (a proxy or a
- * server may cap it): the sweep ends on an empty page, on a Link header
+ * Paging of checkouts: by keyset. Every page is _page=1 of the filter ANDed
+ * with "after the last row of the page before" in the paging order
+ * ({"-or":[{FIELD:{">":V}},{FIELD:V,"checkout_id":{">":ID}}]}): paged by
+ * offset, a checkout returned meanwhile (it leaves /checkouts) moves every
+ * later row up one place and the row at the page boundary is skipped for
+ * good. A full sweep first fetches the checkouts with no FIELD value
+ * ({FIELD: null}, keyset on checkout_id; an incremental filter leaves them
+ * out, as before). Paging of the snapshots (libraries, items): _page/_per_page;
+ * Link rel="next" is followed when present (one Link header per relation
+ * or one comma-joined header) but only to the configured origin, so a
+ * token never goes to another host; else the next page number. The requested _per_page is never
+ * trusted (a proxy or a server may cap it): the sweep ends on an empty page, on a Link header
  * without rel="next", or on a page shorter than the largest page the
  * server returned in this sweep. X-Total-Count is only a cross-check (a
  * total read while rows change is stale): when the rows received differ
@@ -114,7 +121,17 @@ struct cursor {
     struct ss_buf max_ids; /* ",id,id," */
     int max_ids_full;
     unsigned long skipped, handed;
+    /* the last row of the page just read, for keyset paging */
+    char last_value[SS_KOHA_MAX_VALUE];
+    json_int_t last_id;
+    int have_last; /* its since value and a numeric id are known */
+    int last_null; /* ...it is a row without a since value */
 };
+
+/* How a list is paged: by page number (snapshots), or by keyset -- after
+ * the last row of the previous page -- on (since field, checkout_id) or on
+ * checkout_id alone (the checkouts without a since value). */
+enum paging { PAGE_NUMBERS, KEYSET_SINCE, KEYSET_ID };
 
 struct koha {
     const struct ss_source_env *env;
@@ -150,6 +167,7 @@ struct koha {
     struct ss_buf ckpt; /* a checkpoint's cursor text */
     char *scratch_q;    /* koha.query as compact text */
     struct cursor *cur; /* checkouts */
+    json_t *ks_base;    /* checkouts: the filter every keyset page is ANDed with */
     json_t *stock;      /* items: "library\x1ftype" -> count */
     unsigned long uncounted;
 };
@@ -572,6 +590,29 @@ static int koha_checkpoint(struct koha *s)
     return s->sink->checkpoint(s->sink->ud, s->ckpt.data, s->ckpt.len) != 0;
 }
 
+/* The q of the page after the last row read: the filter ANDed with "after
+ * that row" in the paging order. Written to s->url as page 1; -1 when the
+ * last row cannot say where to go on (no numeric id, no since value). */
+static int keyset_url(struct koha *s, const char *path, const char *extra, const char *order,
+                      enum paging paging)
+{
+    const struct cursor *c = s->cur;
+    json_t *after = NULL, *q;
+    if (paging == KEYSET_SINCE && c->have_last)
+        after = json_pack("{s:[{s:{s:s}},{s:s,s:{s:I}}]}", "-or", c->field, ">", c->last_value,
+                          c->field, c->last_value, "checkout_id", ">", c->last_id);
+    else if (paging == KEYSET_ID && c->last_null)
+        after = json_pack("{s:{s:I}}", "checkout_id", ">", c->last_id);
+    if (!after)
+        return -1;
+    q = s->ks_base ? json_pack("{s:[O,o]}", "-and", s->ks_base, after) : after;
+    char *text = q ? json_dumps(q, JSON_COMPACT) : NULL;
+    json_decref(q);
+    int rc = text ? page_url(s, path, extra, text, order, 1) : -1;
+    free(text);
+    return rc;
+}
+
 /* Fetches every page of a list and calls fn for each element, until Koha
  * has no more: an empty page, a Link header without rel="next", or a page
  * shorter than the largest one it returned (never koha.per_page: a server
@@ -579,7 +620,8 @@ static int koha_checkpoint(struct koha *s)
  * after each page is a resume point. */
 static enum ss_source_result page_through(struct koha *s, const char *path, const char *extra,
                                           const char *q, const char *order, const char *embed,
-                                          item_fn fn, int checkpoint, char *err, size_t errlen)
+                                          item_fn fn, enum paging paging, int checkpoint, char *err,
+                                          size_t errlen)
 {
     long page = 1, status, pages = 0;
     long long seen = 0, total = -1;
@@ -632,8 +674,10 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
             break;
         }
         seen += (long long)n;
-        if (s->have_total)
-            total = s->total; /* the latest: rows may come and go meanwhile */
+        /* The latest total (rows come and go meanwhile); with keyset paging
+         * each page's total counts only the rows after it: the first one's. */
+        if (s->have_total && (paging == PAGE_NUMBERS || pages == 1))
+            total = s->total;
         if (checkpoint && n > 0 && koha_checkpoint(s) != 0) {
             r = SS_SOURCE_STOPPED;
             break;
@@ -647,6 +691,21 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
             snprintf(err, errlen, "%s: more than %ld pages: stopping", current, SS_KOHA_MAX_PAGES);
             r = SS_SOURCE_FAILED;
             break;
+        }
+        if (paging != PAGE_NUMBERS) {
+            /* The next page starts after the last row read, not at an
+             * offset: a checkout returned meanwhile (it leaves the list)
+             * would move every later row up one place, and the row at the
+             * page boundary would be skipped for good. */
+            if (keyset_url(s, path, extra, order, paging) < 0) {
+                snprintf(err, errlen,
+                         "%s: the last checkout of the page has no numeric checkout_id or no "
+                         "\"%s\": cannot tell where the next page starts",
+                         current, s->cur->field);
+                r = SS_SOURCE_FAILED;
+                break;
+            }
+            continue;
         }
         if (s->next[0] && same_origin(s, s->next) && strcmp(s->next, current) != 0) {
             ss_buf_reset(&s->url);
@@ -740,7 +799,7 @@ static enum ss_source_result load_library_names(struct koha *s, char *err, size_
     const struct ss_record_sink *sink = s->sink;
     s->sink = NULL; /* no records from this */
     enum ss_source_result r = page_through(s, "libraries", NULL, NULL, "%2Blibrary_id", NULL,
-                                           library_name_item, 0, err, errlen);
+                                           library_name_item, PAGE_NUMBERS, 0, err, errlen);
     s->sink = sink;
     if (r == SS_SOURCE_FAILED) {
         size_t l = strlen(err);
@@ -785,8 +844,16 @@ static int loan_item(struct koha *s, json_t *item, char *err, size_t errlen)
     else if (have_id)
         snprintf(id, sizeof(id), "%s", json_string_value(jid));
 
-    /* The cursor: the greatest since-field value and the ids that have it. */
+    /* The keyset: where the next page starts. */
     json_t *jsince = json_object_get(item, c->field);
+    c->have_last = json_is_integer(jid) && json_is_string(jsince);
+    c->last_null = json_is_integer(jid) && (!jsince || json_is_null(jsince));
+    if (json_is_integer(jid)) {
+        c->last_id = json_integer_value(jid);
+        if (json_is_string(jsince))
+            since_value(json_string_value(jsince), c->last_value, sizeof(c->last_value));
+    }
+    /* The cursor: the greatest since-field value and the ids that have it. */
     if (have_id && json_is_string(jsince)) {
         since_value(json_string_value(jsince), since, sizeof(since));
         if (c->value[0] && strcmp(since, c->value) == 0 && id_in(c->ids, id)) {
@@ -921,9 +988,33 @@ static enum ss_source_result run_loans(struct koha *s, const char *cursor,
         r = SS_SOURCE_FAILED;
         goto out;
     }
+    const char *extra = s->res == RES_HISTORY ? "checked_in=1" : NULL;
+    s->ks_base = q;
+    if (!c.value[0]) {
+        /* A full sweep: first the checkouts with no since value (none has a
+         * place in the since order; an incremental run's filter leaves them
+         * out), by keyset on checkout_id and without checkpoints, so that a
+         * run that stops here starts again from scratch. */
+        json_t *none = json_pack("{s:n}", c.field);
+        json_t *nq =
+            none && s->user_query ? json_pack("{s:[O,o]}", "-and", s->user_query, none) : none;
+        char *ntext = nq ? json_dumps(nq, JSON_COMPACT) : NULL;
+        json_t *saved = s->ks_base;
+        s->ks_base = nq;
+        r = ntext ? page_through(s, "checkouts", extra, ntext, "%2Bcheckout_id", "item", loan_item,
+                                 KEYSET_ID, 0, err, errlen)
+                  : SS_SOURCE_FAILED;
+        if (!ntext)
+            snprintf(err, errlen, "out of memory");
+        s->ks_base = saved;
+        free(ntext);
+        json_decref(nq);
+        if (r != SS_SOURCE_OK)
+            goto out;
+    }
     snprintf(order, sizeof(order), "%%2B%s,%%2Bcheckout_id", c.field);
-    r = page_through(s, "checkouts", s->res == RES_HISTORY ? "checked_in=1" : NULL, qtext, order,
-                     "item", loan_item, 1, err, errlen);
+    r = page_through(s, "checkouts", extra, qtext, order, "item", loan_item, KEYSET_SINCE, 1, err,
+                     errlen);
     if (r != SS_SOURCE_OK)
         goto out;
     if (c.value[0])
@@ -936,6 +1027,7 @@ static enum ss_source_result run_loans(struct koha *s, const char *cursor,
         r = SS_SOURCE_UNCHANGED;
 out:
     s->cur = NULL;
+    s->ks_base = NULL;
     free(qtext);
     json_decref(q);
     json_decref(since);
@@ -1003,7 +1095,7 @@ static enum ss_source_result run_libraries(struct koha *s, char *err, size_t err
     if (s->sink->columns(s->sink->ud, library_columns, lens, NLIB) != 0)
         return SS_SOURCE_STOPPED;
     return page_through(s, "libraries", NULL, s->user_query ? s->scratch_q : NULL, "%2Blibrary_id",
-                        NULL, library_item, 0, err, errlen);
+                        NULL, library_item, PAGE_NUMBERS, 0, err, errlen);
 }
 
 /* -- items -- */
@@ -1082,7 +1174,7 @@ static enum ss_source_result run_items(struct koha *s, char *err, size_t errlen)
         return SS_SOURCE_FAILED;
     }
     r = page_through(s, "items", NULL, s->user_query ? s->scratch_q : NULL, "%2Bitem_id", NULL,
-                     stock_item, 0, err, errlen);
+                     stock_item, PAGE_NUMBERS, 0, err, errlen);
     if (r != SS_SOURCE_OK)
         return r;
     if (s->uncounted)

@@ -28,6 +28,7 @@ lms-apis.md, section 1):
   POST /admin/config?link_style=..&token_ttl=..&token_expires_in=..&svc_max_rows=..&delay_ms=..
                                &max_per_page=..&total_header=0|1&total_offset=..
                                &fault_every=N&fault_at=N,M&fault_kind=500|reset|short&fault_path=..
+                               &return_during_sweep=0|1
   GET /stats                   request counts (JSON)
 
 Behaving as real servers and the proxies before them do, on request:
@@ -36,6 +37,11 @@ Behaving as real servers and the proxies before them do, on request:
                   and Link headers carry the capped _per_page
   total_header    0: no X-Total-Count (nor X-Base-Total-Count)
   total_offset    added to X-Total-Count: a stale total
+  return_during_sweep  1: after each page of current checkouts it serves, the
+                  first checkout of that page is returned (moved to the
+                  history, checked in now): it leaves /checkouts, so every
+                  later row moves up one place, as in a library that is open
+                  while the collector pages
   fault_every     every Nth request under fault_path (default /api/v1/, the
                   token request included) fails; fault_at: the requests with
                   these numbers (counted from the config change). fault_kind:
@@ -352,7 +358,8 @@ class Handler(BaseHTTPRequestHandler):
                     if k in qs:
                         CONF[k] = qs[k]
                 for k in ("token_ttl", "token_expires_in", "svc_max_rows", "delay_ms",
-                          "max_per_page", "total_header", "total_offset", "fault_every"):
+                          "max_per_page", "total_header", "total_offset", "fault_every",
+                          "return_during_sweep"):
                     if k in qs:
                         CONF[k] = int(qs[k])
                 if "fault_at" in qs:
@@ -469,6 +476,16 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             k = url.path + ("?checked_in" if qs.get("checked_in") else "")
             STATS["records_served"][k] = STATS["records_served"].get(k, 0) + len(chunk)
+            if (CONF.get("return_during_sweep") and url.path == "/api/v1/checkouts"
+                    and not qs.get("checked_in") and chunk):
+                gone = chunk[0]["checkout_id"]
+                for i, c in enumerate(CHECKOUTS):
+                    if c["checkout_id"] == gone:
+                        c = CHECKOUTS.pop(i)
+                        c["checkin_date"] = ts(BASE + timedelta(days=30))
+                        HISTORY.append(c)
+                        STATS["returned"] = STATS.get("returned", 0) + 1
+                        break
         if CONF["delay_ms"]:
             time.sleep(CONF["delay_ms"] / 1000.0)
         return self.send_json(200, chunk, headers)
