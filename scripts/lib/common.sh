@@ -355,8 +355,9 @@ port = $port
         ss_log "creating role shelfsync"
         "${su[@]}" -c "CREATE ROLE shelfsync LOGIN" || return 1
     fi
-    # The owner that runs migrations creates the writer and analyst roles (005).
-    "${su[@]}" -c "ALTER ROLE shelfsync CREATEROLE" >/dev/null || return 1
+    # The owner that runs migrations creates the writer and analyst roles (005);
+    # a test that must see only its own data makes a database of its own.
+    "${su[@]}" -c "ALTER ROLE shelfsync CREATEROLE CREATEDB" >/dev/null || return 1
     if [[ -z $("${su[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'shelfsync'") ]]; then
         ss_log "creating database shelfsync"
         "${su[@]}" -c "CREATE DATABASE shelfsync OWNER shelfsync" || return 1

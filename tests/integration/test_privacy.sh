@@ -18,7 +18,12 @@
 source "$(dirname "$0")/lib.sh"
 it_need_tool tcpdump tcpdump
 it_setup
-IT_RESET_TABLES="core.loans ingest.batches ingest.quarantine ingest.runs" it_reset_db
+# A database of its own: the search of its pg_dump must not find the other
+# tests' data (the real register has a Blackwood Library, Barnet a Finchley).
+db="shelfsync_privacy_$$"
+"$SS_PGBIN/createdb" -h "$SS_PGHOST" -p "$SS_PGPORT" -U "$SS_PGUSER" "$db" || it_fail "cannot create database $db"
+SS_PGDATABASE=$db
+it_log "database $db for this test alone"
 www=$IT_DIR/www
 mkdir -p "$www"
 
@@ -295,3 +300,4 @@ expect_line "p-ndjson: bad UTF-8, the mapped values" \
 it_assert_eq "14|2" "$(it_psql "SELECT count(*), min(seen_count) FROM ingest.quarantine WHERE source LIKE 'p-%'")" \
     "each bad record once in the quarantine, seen by both runs"
 it_daemon_stop
+"$SS_PGBIN/dropdb" -h "$SS_PGHOST" -p "$SS_PGPORT" -U "$SS_PGUSER" "$db" || it_log "could not drop $db"
