@@ -14,28 +14,13 @@
 
 #include "ss_buf.h"
 #include "ss_dataset.h"
+#include "ss_date.h"
 #include "ss_proto.h"
 
-struct ss_date {
-    int y, m, d;
-};
-
-/* Trims in place (moves *s, shrinks *len). */
-void ss_trim(const char **s, size_t *len);
 int ss_utf8_valid(const char *s, size_t len);
 
-/* Each returns 0, or -1 with a short reason ("not a whole number"). */
+/* Returns 0, or SS_EINVAL with a short reason ("not a whole number"). */
 int ss_parse_count(const char *s, size_t len, long long *out, const char **why);
-int ss_parse_date(const char *s, size_t len, struct ss_date *out, const char **why);
-int ss_parse_month(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
-                   const char **why);
-/* A period: START/END, START/DURATION (ISO 8601) or a financial year label
- * ("2023-24", "2023/24", "2023/2024": 1 April to 31 March). */
-int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
-                    const char **why);
-/* Days since 1970-01-01 and back. */
-long ss_date_to_days(struct ss_date d);
-struct ss_date ss_days_to_date(long days);
 
 struct ss_authmap;
 

@@ -12,6 +12,7 @@
 #include "ss_log.h"
 #include "ss_secret.h"
 #include "ss_validate.h"
+#include "ss_text.h"
 
 #define SS_WH_MAX_DATASETS 32
 /* COPY text of one batch; bounded by the message size limit times escaping. */

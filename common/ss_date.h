@@ -1,0 +1,35 @@
+/* ss_date: calendar dates, as both programs read them.
+ *
+ * One parser for each form a library export writes a date or a period in:
+ * ISO 8601 dates (and UK dd/mm/yyyy), months (YYYY-MM), periods
+ * (START/END, START/DURATION, financial years "2023-24"). Years outside
+ * 1900-2199 are refused, so every date parsed here fits a PostgreSQL date.
+ * Pure functions. Each returns 0, or SS_EINVAL with *why pointing at a
+ * short static reason (ss_err.h).
+ */
+#ifndef SS_DATE_H
+#define SS_DATE_H
+
+#include <stddef.h>
+
+struct ss_date {
+    int y, m, d;
+};
+
+/* The value of exactly n decimal digits at s: 0, or SS_EINVAL. */
+int ss_digits(const char *s, size_t n, int *out);
+/* Days in month m (1-12) of year y. */
+int ss_days_in_month(int y, int m);
+
+int ss_parse_date(const char *s, size_t len, struct ss_date *out, const char **why);
+int ss_parse_month(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
+                   const char **why);
+/* A period: START/END, START/DURATION (ISO 8601) or a financial year label
+ * ("2023-24", "2023/24", "2023/2024": 1 April to 31 March). */
+int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
+                    const char **why);
+/* Days since 1970-01-01 and back. */
+long ss_date_to_days(struct ss_date d);
+struct ss_date ss_days_to_date(long days);
+
+#endif

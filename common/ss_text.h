@@ -1,0 +1,34 @@
+/* ss_text: small text jobs both programs share, written once.
+ *
+ * ss_trim is the one trim: every value, header, cell and HTTP header value
+ * is trimmed by it, so a space, a tab, a line break or a no-break space
+ * (U+00A0, common in spreadsheets) at either end never makes two values
+ * differ. Pure functions on (pointer, length) text; nothing needs a NUL.
+ */
+#ifndef SS_TEXT_H
+#define SS_TEXT_H
+
+#include <stddef.h>
+
+#include "ss_buf.h"
+
+/* Trims spaces, tabs, CR, LF and no-break spaces at both ends, in place
+ * (moves *s, shrinks *len). */
+void ss_trim(const char **s, size_t *len);
+
+/* Appends s (NUL-terminated) percent-encoded for a URL's query string:
+ * everything but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~).
+ * 0, or a negative code from ss_buf_add. */
+int ss_url_encode(struct ss_buf *out, const char *s);
+
+/* ASCII only, whatever the locale. */
+static inline int ss_is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+static inline int ss_to_lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+#endif
