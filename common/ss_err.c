@@ -11,5 +11,9 @@ const char *ss_strerror(int rc)
         return "stopped";
     if (rc == SS_ERETRY)
         return "try again later";
+    if (rc == SS_ETRUNCATED)
+        return "the source cut its answer short";
+    if (rc == SS_ESETUP)
+        return "the config does not fit the source";
     return strerror(rc < 0 ? -rc : rc);
 }

@@ -30,6 +30,11 @@
 #define SS_ESTOPPED (-ECANCELED)
 /* The peer broke the protocol. */
 #define SS_EPROTO (-EPROTO)
+/* A source cut its answer short (a row cap): what came is good, but not all. */
+#define SS_ETRUNCATED (-EOVERFLOW)
+/* The config does not fit what the source gave (a wide header whose periods
+ * the period field cannot hold): a setup error, not a bad record. */
+#define SS_ESETUP (-ENOTSUP)
 
 /* Text for a code (0 gives "success"). */
 const char *ss_strerror(int rc);
