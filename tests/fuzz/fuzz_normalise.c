@@ -16,7 +16,7 @@
 
 static void check_why(int rc, const char *why)
 {
-    if (rc == -1 && (!why || !*why))
+    if (rc < 0 && (!why || !*why))
         __builtin_trap();
 }
 

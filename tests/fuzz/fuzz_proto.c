@@ -64,7 +64,7 @@ static void fuzz_id(const uint8_t *data, size_t size)
     int rc = ss_proto_check_id(data, size, 1, err, sizeof(err));
     int v2 = size == strlen(SS_PROTO_ID) && memcmp(data, SS_PROTO_ID, size) == 0;
     int v1 = size == strlen(SS_PROTO_ID_V1) && memcmp(data, SS_PROTO_ID_V1, size) == 0;
-    if (rc == 2 ? !v2 : rc == 1 ? !v1 : (rc != -1 || v1 || v2))
+    if (rc == 2 ? !v2 : rc == 1 ? !v1 : (rc >= 0 || v1 || v2))
         __builtin_trap();
     if (rc < 0) {
         check_err(err, sizeof(err));
@@ -75,7 +75,7 @@ static void fuzz_id(const uint8_t *data, size_t size)
     }
     /* A short error buffer truncates, never overflows. */
     char tiny[8];
-    if (rc < 0 && (ss_proto_check_id(data, size, 1, tiny, sizeof(tiny)) != -1 ||
+    if (rc < 0 && (ss_proto_check_id(data, size, 1, tiny, sizeof(tiny)) >= 0 ||
                    strnlen(tiny, sizeof(tiny)) != sizeof(tiny) - 1))
         __builtin_trap();
 }
@@ -89,7 +89,7 @@ static void fuzz_header(const uint8_t *data, size_t size, size_t max_len)
     err[0] = '\0';
     int rc = ss_proto_decode_header(data, size, max_len, &h, err, sizeof(err));
     if (rc != 0) {
-        if (rc != -1)
+        if (rc >= 0)
             __builtin_trap();
         check_err(err, sizeof(err));
         return;
@@ -166,7 +166,7 @@ static void fuzz_payload(const uint8_t *data, size_t size, size_t max_fields,
         if (r.p != end)
             __builtin_trap();
     } else {
-        if (rc != -1)
+        if (rc >= 0)
             __builtin_trap();
         check_err(err, sizeof(err));
     }
