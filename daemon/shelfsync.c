@@ -2,6 +2,7 @@
  *
  *   shelfsync check-config FILE...     validate daemon and collector configs
  *   shelfsync migrate --config FILE    apply the warehouse migrations
+ *   shelfsync ref load|show|resolve    reference data (ss_ref.h)
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync version
  */
@@ -81,6 +82,22 @@ static int cmd_dataset_sql(int argc, char **argv)
     return rc;
 }
 
+/* Loads the daemon config and connects to its warehouse: the handle, or
+ * NULL with the reason logged. cfg is the caller's to free either way. */
+static struct ss_wh *open_warehouse(const char *config, struct ss_daemon_config *cfg)
+{
+    char err[2048];
+    memset(cfg, 0, sizeof(*cfg));
+    if (ss_daemon_config_load(config, cfg, err, sizeof(err)) < 0) {
+        ss_error("%s", err);
+        return NULL;
+    }
+    struct ss_wh *wh = ss_wh_connect(cfg->db_conninfo, cfg->db_password_file, err, sizeof(err));
+    if (!wh)
+        ss_error("%s", err);
+    return wh;
+}
+
 static int cmd_migrate(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -90,7 +107,6 @@ static int cmd_migrate(int argc, char **argv)
     char err[2048];
     int c, status = 1;
 
-    memset(&cfg, 0, sizeof(cfg));
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         if (c != 'c') {
@@ -103,15 +119,9 @@ static int cmd_migrate(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (ss_daemon_config_load(config, &cfg, err, sizeof(err)) < 0) {
-        ss_error("%s", err);
-        return 1;
-    }
-    struct ss_wh *wh = ss_wh_connect(cfg.db_conninfo, cfg.db_password_file, err, sizeof(err));
-    if (!wh) {
-        ss_error("%s", err);
+    struct ss_wh *wh = open_warehouse(config, &cfg);
+    if (!wh)
         goto out;
-    }
     int n = ss_migrate(ss_wh_conn(wh), err, sizeof(err));
     if (n < 0) {
         ss_error("%s", err);
@@ -122,6 +132,142 @@ static int cmd_migrate(int argc, char **argv)
     }
     ss_wh_free(wh);
 out:
+    ss_daemon_config_free(&cfg);
+    return status;
+}
+
+/* ---- shelfsync ref: reference data (ss_ref.h) ---- */
+
+static void ref_usage(FILE *f)
+{
+    fprintf(f, "usage: shelfsync ref load authorities FILE.json --config DAEMON-CONFIG\n"
+               "       shelfsync ref load populations FILE.csv [--year N] --config DAEMON-CONFIG\n"
+               "       shelfsync ref load neighbours FILE.csv --config DAEMON-CONFIG\n"
+               "       shelfsync ref show --config DAEMON-CONFIG\n"
+               "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n");
+}
+
+/* What `shelfsync ref` was asked to do. */
+struct ref_args {
+    const char *config, *args[4];
+    int nargs, year;
+    int load, show, resolve;
+};
+
+/* Reads the options and operands: 0 to go on, or the exit status (0 for
+ * --help, 2 for a usage error). */
+static int ref_parse_args(int argc, char **argv, struct ref_args *a, int *status)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"year", required_argument, NULL, 'y'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    char *end;
+    int c;
+    optind = 1;
+    *status = 2;
+    while ((c = getopt_long(argc, argv, "-c:y:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 1: /* an operand, in order */
+            if (a->nargs == 4) {
+                ref_usage(stderr);
+                return 1;
+            }
+            a->args[a->nargs++] = optarg;
+            break;
+        case 'c':
+            a->config = optarg;
+            break;
+        case 'y':
+            errno = 0;
+            a->year = (int)strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || a->year < 1900 || a->year > 2100) {
+                fprintf(stderr, "shelfsync ref: --year \"%s\": expected a year such as 2024\n",
+                        optarg);
+                return 1;
+            }
+            break;
+        case 'h':
+            ref_usage(stdout);
+            *status = 0;
+            return 1;
+        default:
+            ref_usage(stderr);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Checks the command's shape: 0 to go on, or 1 (usage error, said). */
+static int ref_check_args(struct ref_args *a)
+{
+    a->load = a->nargs == 3 && strcmp(a->args[0], "load") == 0;
+    a->show = a->nargs == 1 && strcmp(a->args[0], "show") == 0;
+    a->resolve = a->nargs == 2 && strcmp(a->args[0], "resolve") == 0;
+    if (a->load && strcmp(a->args[1], "authorities") != 0 &&
+        strcmp(a->args[1], "populations") != 0 && strcmp(a->args[1], "neighbours") != 0) {
+        fprintf(stderr,
+                "shelfsync ref load: unknown kind \"%s\" (authorities, populations, "
+                "neighbours)\n",
+                a->args[1]);
+        return 1;
+    }
+    if ((!a->load && !a->show && !a->resolve) || !a->config) {
+        if (!a->config && (a->load || a->show || a->resolve))
+            fprintf(stderr, "shelfsync ref: --config DAEMON-CONFIG is required\n");
+        ref_usage(stderr);
+        return 1;
+    }
+    if (a->year && !(a->load && strcmp(a->args[1], "populations") == 0)) {
+        fprintf(stderr, "shelfsync ref: --year applies to `ref load populations` only\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* Runs a checked command against the warehouse: the exit status. */
+static int ref_run(const struct ref_args *a, PGconn *conn)
+{
+    char err[4096] = "";
+    int rc;
+    if (a->show) {
+        rc = ss_ref_show(conn, stdout, err, sizeof(err));
+    } else if (a->resolve) {
+        char code[10];
+        rc = ss_ref_resolve(conn, a->args[1], code, err, sizeof(err));
+        if (rc >= 0) {
+            printf("%s\n", rc ? code : "unknown");
+            return rc == 1 ? 0 : 1; /* unknown: status 1, no error message */
+        }
+    } else if (strcmp(a->args[1], "authorities") == 0) {
+        rc = ss_ref_load_authorities(conn, a->args[2], stdout, err, sizeof(err));
+    } else if (strcmp(a->args[1], "populations") == 0) {
+        rc = ss_ref_load_populations(conn, a->args[2], a->year, stdout, err, sizeof(err));
+    } else {
+        rc = ss_ref_load_neighbours(conn, a->args[2], stdout, err, sizeof(err));
+    }
+    if (rc < 0) {
+        ss_error("%s%s", err, a->load ? " (nothing loaded)" : "");
+        return 1;
+    }
+    return 0;
+}
+
+/* `shelfsync ref`: argv[0] is "ref". Exit status 0 done, 1 failed or name
+ * unknown, 2 usage. */
+static int cmd_ref(int argc, char **argv)
+{
+    struct ref_args a = {0};
+    struct ss_daemon_config cfg;
+    int status;
+    if (ref_parse_args(argc, argv, &a, &status) != 0)
+        return status;
+    if (ref_check_args(&a) != 0)
+        return 2;
+    struct ss_wh *wh = open_warehouse(a.config, &cfg);
+    status = wh ? ref_run(&a, ss_wh_conn(wh)) : 1;
+    ss_wh_free(wh);
     ss_daemon_config_free(&cfg);
     return status;
 }
@@ -215,7 +361,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(argc - 1, argv + 1);
     if (strcmp(argv[1], "ref") == 0)
-        return ss_ref_cli(argc - 1, argv + 1);
+        return cmd_ref(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shelfsync %s (protocol %s, schema %d)\n", SS_VERSION, SS_PROTO_ID,
                ss_migrate_latest());

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "ss_err.h"
 #include "ss_normalise.h"
 #include "ss_ref.h"
 
@@ -88,7 +89,8 @@ static void expect_auth_error(const char *json, const char *want)
 {
     struct auth_seen s = {0};
     assert_int_equal(
-        ss_ref_parse_authorities("a.json", json, strlen(json), auth_cb, &s, err, sizeof(err)), -1);
+        ss_ref_parse_authorities("a.json", json, strlen(json), auth_cb, &s, err, sizeof(err)),
+        SS_EINVAL);
     if (!strstr(err, want))
         fail_msg("error \"%s\" does not contain \"%s\"", err, want);
 }
@@ -192,7 +194,7 @@ static void expect_pop_error(const char *text, const char *want)
 {
     FILE *f = mem(text);
     struct pop_seen s = {0};
-    assert_int_equal(ss_ref_parse_populations("p.csv", f, pop_cb, &s, err, sizeof(err)), -1);
+    assert_int_equal(ss_ref_parse_populations("p.csv", f, pop_cb, &s, err, sizeof(err)), SS_EINVAL);
     fclose(f);
     if (!strstr(err, want))
         fail_msg("error \"%s\" does not contain \"%s\"", err, want);
@@ -239,7 +241,7 @@ static void test_populations_header_and_shape_checked(void **state)
     expect_pop_error(pop_file("E09000003,\"Barnet,London Borough,91,%AGES%\n"), "p.csv:2:");
     FILE *f = fopen("/dev/null", "rb");
     assert_non_null(f);
-    assert_int_equal(ss_ref_parse_populations("p.csv", f, NULL, NULL, err, sizeof(err)), -1);
+    assert_int_equal(ss_ref_parse_populations("p.csv", f, NULL, NULL, err, sizeof(err)), SS_EINVAL);
     fclose(f);
     assert_non_null(strstr(err, "p.csv:1: the file is empty"));
 }
@@ -284,7 +286,7 @@ static void expect_nn_error(const char *text, const char *want)
 {
     FILE *f = mem(text);
     struct nn_seen s = {0};
-    assert_int_equal(ss_ref_parse_neighbours("n.csv", f, nn_cb, &s, err, sizeof(err)), -1);
+    assert_int_equal(ss_ref_parse_neighbours("n.csv", f, nn_cb, &s, err, sizeof(err)), SS_EINVAL);
     fclose(f);
     if (!strstr(err, want))
         fail_msg("error \"%s\" does not contain \"%s\"", err, want);
@@ -350,16 +352,16 @@ static void test_curated_bad_rows_refused(void **state)
 {
     int n = 0;
     FILE *f = mem("alias,code\nSouthend,E06000033\nSouthend Council,E06000033\n");
-    assert_int_equal(ss_ref_parse_aliases("al.csv", f, NULL, &n, err, sizeof(err)), -1);
+    assert_int_equal(ss_ref_parse_aliases("al.csv", f, NULL, &n, err, sizeof(err)), SS_EINVAL);
     fclose(f);
     assert_non_null(strstr(err, "al.csv:3: alias \"Southend Council\" matches the same names as "
                                 "line 2"));
     f = mem("old_code,old_name,new_code,changed_on\nE10000006,Cumbria,E06000063,2023-02-30\n");
-    assert_int_equal(ss_ref_parse_successors("s.csv", f, NULL, &n, err, sizeof(err)), -1);
+    assert_int_equal(ss_ref_parse_successors("s.csv", f, NULL, &n, err, sizeof(err)), SS_EINVAL);
     fclose(f);
     assert_non_null(strstr(err, "s.csv:2: column 4 (changed_on): \"2023-02-30\""));
     f = mem("old_code,new_code\n");
-    assert_int_equal(ss_ref_parse_successors("s.csv", f, NULL, &n, err, sizeof(err)), -1);
+    assert_int_equal(ss_ref_parse_successors("s.csv", f, NULL, &n, err, sizeof(err)), SS_EINVAL);
     fclose(f);
     assert_non_null(strstr(err, "s.csv:1: header: column 2 is \"new_code\""));
 }
@@ -368,9 +370,9 @@ static void test_year_from_ons_file_name(void **state)
 {
     assert_int_equal(ss_ref_year_from_name("/data/mye24tablesew.csv"), 2024);
     assert_int_equal(ss_ref_year_from_name("mye22final.csv"), 2022);
-    assert_int_equal(ss_ref_year_from_name("/mye24/populations.csv"), -1);
-    assert_int_equal(ss_ref_year_from_name("mye2024.csv"), -1);
-    assert_int_equal(ss_ref_year_from_name("populations.csv"), -1);
+    assert_int_equal(ss_ref_year_from_name("/mye24/populations.csv"), SS_EINVAL);
+    assert_int_equal(ss_ref_year_from_name("mye2024.csv"), SS_EINVAL);
+    assert_int_equal(ss_ref_year_from_name("populations.csv"), SS_EINVAL);
 }
 
 int main(void)

@@ -1,0 +1,54 @@
+/* ss_ref_alias: the merge into ref.authority_alias that never lets an
+ * ambiguous name pick a code (internal to ss_ref_*.c).
+ *
+ * ss_ref__merge_open reads the aliases and the codes already in the
+ * warehouse; each ss_ref__merge_add then either adds an alias (COPY, inside
+ * the caller's transaction) or leaves it out: a key (ss_norm_authority_key)
+ * already held by the same code changes nothing, one held by another code
+ * keeps the first code and logs a warning naming both, and a code that is
+ * not in ref.authority is skipped with a warning. Functions return 0 or a
+ * negative code with err (ss_ref_copy.h).
+ *
+ * struct ss_ref_names is a growable list of (alias, code) pairs, copied in:
+ * the names a loader collects before the merge.
+ */
+#ifndef SS_REF_ALIAS_H
+#define SS_REF_ALIAS_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "ss_hash.h"
+#include "ss_ref_copy.h"
+
+struct ss_ref_names {
+    char **alias, **code;
+    size_t n, cap;
+};
+
+/* Adds a copy of (alias, code): 0, or SS_ENOMEM with err. */
+int ss_ref__names_add(struct ss_ref_names *l, const char *alias, const char *code, char *err,
+                      size_t errlen);
+void ss_ref__names_free(struct ss_ref_names *l);
+
+struct ss_ref_merge {
+    struct ss_hmap keys;  /* alias_key -> struct ss_ref_merge_key */
+    struct ss_hmap codes; /* codes in ref.authority (no value) */
+    struct ss_ref_copy copy;
+    int copying;
+    unsigned added, ambiguous, unknown_code;
+};
+
+int ss_ref__merge_open(struct ss_ref_merge *m, PGconn *conn, char *err, size_t errlen);
+/* origin is what ref.authority_alias.origin records ("curated", "nice name"). */
+int ss_ref__merge_add(struct ss_ref_merge *m, PGconn *conn, const char *alias, const char *code,
+                      const char *origin, char *err, size_t errlen);
+/* Adds every pair of l with one origin. */
+int ss_ref__merge_names(struct ss_ref_merge *m, PGconn *conn, const struct ss_ref_names *l,
+                        const char *origin, char *err, size_t errlen);
+/* Ends the COPY (discarding it when abort is set) and frees. */
+int ss_ref__merge_close(struct ss_ref_merge *m, int abort, char *err, size_t errlen);
+/* Whether code is in ref.authority (as read by ss_ref__merge_open). */
+int ss_ref__merge_has_code(const struct ss_ref_merge *m, const char *code);
+
+#endif
