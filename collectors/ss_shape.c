@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ss_buf.h"
+#include "ss_postcode.h"
 #include "ss_secret.h"
 
 enum transform { T_NONE, T_AGE_BAND, T_POSTCODE_DISTRICT, T_POSTCODE_LSOA, T_UPPER, T_LOWER };
@@ -46,20 +47,15 @@ static int cmp_lsoa(const void *a, const void *b)
                   ((const struct lsoa_entry *)b)->postcode);
 }
 
-/* Upper case without spaces or quotes; 0 if it cannot be a postcode. */
+/* A postcode's compact form by ss_postcode's lax rule (upper case without
+ * spaces or quotes): its length, or 0 if it cannot be a postcode. */
 static size_t squeeze_postcode(const char *v, size_t len, char *out, size_t outlen)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = v[i];
-        if (c == ' ' || c == '"' || c == '\t' || c == '\r' || c == '\n')
-            continue;
-        if (n + 1 >= outlen)
-            return 0;
-        out[n++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
-    }
-    out[n] = '\0';
-    return n >= 5 && n <= 7 ? n : 0;
+    const char *why;
+    if (outlen <= SS_POSTCODE_MAX)
+        return 0;
+    int n = ss_postcode_compact(v, len, 0, out, &why);
+    return n < 0 ? 0 : (size_t)n;
 }
 
 /* Reads "postcode,lsoa" lines (a header line, quotes and extra columns are
@@ -313,12 +309,9 @@ int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *wh
             vals[f] = band;
             lens[f] = strlen(band);
         } else if (fs->transform == T_POSTCODE_DISTRICT) {
-            char pc[16];
-            size_t n = 0;
-            for (size_t i = 0; i < len && n < sizeof(pc) - 1; i++)
-                if (v[i] != ' ')
-                    pc[n++] = (v[i] >= 'a' && v[i] <= 'z') ? (char)(v[i] - 32) : v[i];
-            if (n < 5 || n > 7) {
+            char pc[SS_POSTCODE_MAX + 1];
+            size_t n = squeeze_postcode(v, len, pc, sizeof(pc));
+            if (!n) {
                 /* Not a postcode: nothing of it may leave. */
                 vals[f] = NULL;
                 lens[f] = 0;

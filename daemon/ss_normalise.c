@@ -11,6 +11,8 @@
 #include <limits.h>
 #include <string.h>
 
+#include "ss_postcode.h"
+
 #define SS_NORM_MAX_INTERVALS 8
 /* Longest authority name worked on; longer text is not an authority name. */
 #define SS_NORM_KEY_WORK 512
@@ -110,41 +112,11 @@ int ss_norm_is_placeholder(const char *s, size_t len)
     return ss__in_list(s, len, placeholders);
 }
 
-/* ---- postcode ---- */
-
-static int ss__pc_second(unsigned char c)
-{
-    return ss__is_upper(c) && c != 'I' && c != 'Z';
-}
-
-static int ss__pc_alnum(unsigned char c)
-{
-    return ss__is_upper(c) || ss__is_digit(c);
-}
-
-/* Outward code: [A-Z][A-HJ-Y]?[0-9][A-Z0-9]? */
-static int ss__pc_outward(const unsigned char *o, size_t n)
-{
-    if (n < 2 || n > 4 || !ss__is_upper(o[0]))
-        return 0;
-    switch (n) {
-    case 2:
-        return ss__is_digit(o[1]);
-    case 3:
-        return (ss__pc_second(o[1]) && ss__is_digit(o[2])) ||
-               (ss__is_digit(o[1]) && ss__pc_alnum(o[2]));
-    default:
-        return ss__pc_second(o[1]) && ss__is_digit(o[2]) && ss__pc_alnum(o[3]);
-    }
-}
+/* ---- postcode: the rule is ss_postcode's, strict ---- */
 
 int ss_norm_postcode(const char *s, size_t len, char *out, const char **why)
 {
-    static const char not_pc[] = "not a UK postcode";
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned char c[8];
-    size_t n = 0;
-
+    char c[SS_POSTCODE_MAX + 1];
     out[0] = '\0';
     if (len == 0) {
         *why = WHY_EMPTY;
@@ -152,48 +124,10 @@ int ss_norm_postcode(const char *s, size_t len, char *out, const char **why)
     }
     if (ss_norm_is_placeholder(s, len))
         return 1;
-    /* A full stop or comma typed after the postcode, as on an address line. */
-    for (;;) {
-        if (len &&
-            (u[len - 1] == '.' || u[len - 1] == ',' || u[len - 1] == ' ' || u[len - 1] == '\t'))
-            len--;
-        else if (len >= 2 && u[len - 2] == 0xC2 && u[len - 1] == 0xA0)
-            len -= 2;
-        else
-            break;
-    }
-    /* Spaces anywhere are dropped and put back in the one right place, as
-     * the postcode directory is matched (spaces removed, upper case). */
-    for (size_t i = 0; i < len;) {
-        size_t b = ss__blank_at(u, len, i);
-        if (b) {
-            i += b;
-            continue;
-        }
-        unsigned char ch = ss__upper(u[i++]);
-        if (!ss__pc_alnum(ch) || n == sizeof(c)) {
-            *why = not_pc;
-            return -1;
-        }
-        c[n++] = ch;
-    }
-    if (n < 5 || n > 7) {
-        *why = not_pc;
+    int n = ss_postcode_compact(s, len, SS_POSTCODE_STRICT, c, why);
+    if (n < 0)
         return -1;
-    }
-    const unsigned char *in = c + n - 3;
-    int ok = ss__is_digit(in[0]) && ss__is_upper(in[1]) && ss__is_upper(in[2]) &&
-             ss__pc_outward(c, n - 3);
-    if (!ok && n == 6 && memcmp(c, "GIR0AA", 6) == 0)
-        ok = 1;
-    if (!ok) {
-        *why = not_pc;
-        return -1;
-    }
-    memcpy(out, c, n - 3);
-    out[n - 3] = ' ';
-    memcpy(out + n - 2, in, 3);
-    out[n + 1] = '\0';
+    ss_postcode_format(c, (size_t)n, out);
     return 0;
 }
 
