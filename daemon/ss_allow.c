@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ss_err.h"
+#include "ss_text.h"
+
 static const char z85_alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                    ".-:+=^!/*?&<>()[]{}@%$#";
 
@@ -50,6 +53,7 @@ struct parse {
     size_t errlen;
 };
 
+/* Writes "path:line:col: what" to err; returns SS_EINVAL. */
 static int perr(struct parse *p, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -65,7 +69,14 @@ static int perr(struct parse *p, size_t col, const char *fmt, ...)
         if ((unsigned char)*c < 0x20 || *c == 0x7f)
             *c = '?';
     snprintf(p->err, p->errlen, "%s:%u:%zu: %s", p->path, p->line, col, what);
-    return -1;
+    return SS_EINVAL;
+}
+
+/* The same for a failed allocation: SS_ENOMEM. */
+static int perr_nomem(struct parse *p, size_t col)
+{
+    perr(p, col, "out of memory");
+    return SS_ENOMEM;
 }
 
 static int is_code(const char *s, size_t n)
@@ -103,11 +114,13 @@ static int split_list(struct parse *p, const char *tok, size_t n, size_t col, in
     size_t items = 1;
     for (size_t i = 0; i < n; i++)
         items += tok[i] == ',';
-    if (items > SS_ALLOW_MAX_ITEMS)
-        return perr(p, col, "more than %d %s entries", SS_ALLOW_MAX_ITEMS, what);
+    if (items > SS_ALLOW_MAX_ITEMS) {
+        perr(p, col, "more than %d %s entries", SS_ALLOW_MAX_ITEMS, what);
+        return SS_E2BIG;
+    }
     char **list = calloc(items, sizeof(*list));
     if (!list)
-        return perr(p, col, "out of memory");
+        return perr_nomem(p, col);
     *out = list;
     *count = 0;
     size_t start = 0;
@@ -133,7 +146,7 @@ static int split_list(struct parse *p, const char *tok, size_t n, size_t col, in
             return perr(p, col + start, "* matches every %s: list it alone", what);
         char *copy = strndup(s, len);
         if (!copy)
-            return perr(p, col, "out of memory");
+            return perr_nomem(p, col);
         if (codes)
             for (char *c = copy; *c; c++)
                 *c = (char)toupper((unsigned char)*c);
@@ -144,7 +157,7 @@ static int split_list(struct parse *p, const char *tok, size_t n, size_t col, in
 }
 
 /* Parses one line (no line end) into e. Returns 1 with an entry, 0 for a
- * blank or comment line, -1 on error. */
+ * blank or comment line, or a negative code with p->err. */
 static int parse_line(struct parse *p, const char *s, size_t n, struct ss_allow_entry *e)
 {
     const char *tok[4];
@@ -191,18 +204,16 @@ static int parse_line(struct parse *p, const char *s, size_t n, struct ss_allow_
     e->key[SS_ALLOW_KEY_LEN] = '\0';
     if (!ss_allow_key_valid(e->key))
         return perr(p, col[0], "not a public key: characters outside the Z85 alphabet");
-    if (split_list(p, tok[1], len[1], col[1], 1, &e->authorities, &e->nauthorities) < 0 ||
-        split_list(p, tok[2], len[2], col[2], 0, &e->sources, &e->nsources) < 0)
-        return -1;
-    while (comment_len && (*comment == ' ' || *comment == '\t')) {
-        comment++;
-        comment_len--;
-    }
-    while (comment_len && (comment[comment_len - 1] == ' ' || comment[comment_len - 1] == '\t'))
-        comment_len--;
-    e->comment = strndup(comment ? comment : "", comment_len);
+    int rc;
+    if ((rc = split_list(p, tok[1], len[1], col[1], 1, &e->authorities, &e->nauthorities)) < 0 ||
+        (rc = split_list(p, tok[2], len[2], col[2], 0, &e->sources, &e->nsources)) < 0)
+        return rc;
+    if (!comment)
+        comment = "";
+    ss_trim(&comment, &comment_len);
+    e->comment = strndup(comment, comment_len);
     if (!e->comment)
-        return perr(p, 1, "out of memory");
+        return perr_nomem(p, 1);
     return 1;
 }
 
@@ -214,17 +225,42 @@ static void entry_free(struct ss_allow_entry *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* Adds e (a parsed line) to a, taking what it holds; on failure e is the
+ * caller's to free. */
+static int add_entry(struct parse *p, struct ss_allow *a, size_t *cap,
+                     const struct ss_allow_entry *e)
+{
+    const struct ss_allow_entry *dup = ss_allow_find(a, e->key);
+    if (dup)
+        return perr(p, 1, "key %.8s... is already listed on line %u", e->key, dup->line);
+    if (a->n == SS_ALLOW_MAX_ENTRIES) {
+        perr(p, 1, "more than %d keys", SS_ALLOW_MAX_ENTRIES);
+        return SS_E2BIG;
+    }
+    if (a->n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        struct ss_allow_entry *ne = realloc(a->entries, ncap * sizeof(*ne));
+        if (!ne)
+            return perr_nomem(p, 1);
+        a->entries = ne;
+        *cap = ncap;
+    }
+    a->entries[a->n++] = *e;
+    return 0;
+}
+
 int ss_allow_parse(const char *path, const char *text, size_t len, struct ss_allow **out, char *err,
                    size_t errlen)
 {
     struct parse p = {path, 0, err, errlen};
     struct ss_allow *a = calloc(1, sizeof(*a));
     size_t cap = 0, pos = 0;
+    int rc = 0;
 
     *out = NULL;
     if (!a)
-        return perr(&p, 1, "out of memory");
-    while (pos < len) {
+        return perr_nomem(&p, 1);
+    while (rc >= 0 && pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - text) : len;
         size_t n = end - pos;
@@ -233,77 +269,56 @@ int ss_allow_parse(const char *path, const char *text, size_t len, struct ss_all
             n--;
         if (n > SS_ALLOW_MAX_LINE) {
             perr(&p, 1, "line longer than %d bytes", SS_ALLOW_MAX_LINE);
-            goto fail;
+            rc = SS_E2BIG;
+            break;
         }
         if (memchr(text + pos, '\0', n)) {
-            perr(&p, 1, "NUL byte: not a text file");
-            goto fail;
+            rc = perr(&p, 1, "NUL byte: not a text file");
+            break;
         }
         struct ss_allow_entry e;
         memset(&e, 0, sizeof(e));
-        int rc = parse_line(&p, text + pos, n, &e);
-        if (rc < 0) {
+        rc = parse_line(&p, text + pos, n, &e);
+        if (rc > 0)
+            rc = add_entry(&p, a, &cap, &e);
+        if (rc < 0)
             entry_free(&e);
-            goto fail;
-        }
         pos = end + 1;
-        if (rc == 0)
-            continue;
-        const struct ss_allow_entry *dup = ss_allow_find(a, e.key);
-        if (dup) {
-            perr(&p, 1, "key %.8s... is already listed on line %u", e.key, dup->line);
-            entry_free(&e);
-            goto fail;
-        }
-        if (a->n == SS_ALLOW_MAX_ENTRIES) {
-            perr(&p, 1, "more than %d keys", SS_ALLOW_MAX_ENTRIES);
-            entry_free(&e);
-            goto fail;
-        }
-        if (a->n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct ss_allow_entry *ne = realloc(a->entries, ncap * sizeof(*ne));
-            if (!ne) {
-                perr(&p, 1, "out of memory");
-                entry_free(&e);
-                goto fail;
-            }
-            a->entries = ne;
-            cap = ncap;
-        }
-        a->entries[a->n++] = e;
+    }
+    if (rc < 0) {
+        ss_allow_free(a);
+        return rc;
     }
     *out = a;
     return 0;
-fail:
-    ss_allow_free(a);
-    return -1;
 }
 
 int ss_allow_load(const char *path, struct ss_allow **out, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
+    int rc;
     *out = NULL;
     if (!f) {
+        rc = -errno;
         snprintf(err, errlen, "%s: cannot open the allow file: %s", path, strerror(errno));
-        return -1;
+        return rc;
     }
     char *text = malloc(SS_ALLOW_MAX_FILE + 1);
     if (!text) {
         fclose(f);
         snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
+        return SS_ENOMEM;
     }
     size_t len = fread(text, 1, SS_ALLOW_MAX_FILE + 1, f);
-    int bad = ferror(f);
+    int bad = ferror(f) ? (errno ? -errno : SS_EINVAL) : 0;
     fclose(f);
     if (bad || len > SS_ALLOW_MAX_FILE) {
         snprintf(err, errlen, "%s: %s", path,
                  bad ? "read error" : "larger than 4 MiB: not an allow file");
         free(text);
-        return -1;
+        return bad ? bad : SS_E2BIG;
     }
-    int rc = ss_allow_parse(path, text, len, out, err, errlen);
+    rc = ss_allow_parse(path, text, len, out, err, errlen);
     free(text);
     return rc;
 }

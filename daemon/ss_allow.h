@@ -11,8 +11,9 @@
  * comma-separated list of source names; an entry ending in `*` matches every
  * source that starts with what comes before it (`barnet-*`), and `*` alone
  * matches every source. Blank lines and everything from `#` to the end of a
- * line are ignored. A key listed twice, a malformed key, code or source is an
- * error that names file:line (and the column of the offending field).
+ * line are ignored (a comment is kept, trimmed by ss_trim). A key listed
+ * twice, a malformed key, code or source is an error that names file:line
+ * (and the column of the offending field).
  *
  * Pure parsing and lookup: no I/O except ss_allow_load reading the file, no
  * libzmq (keys are checked against the Z85 alphabet here). The caller owns
@@ -45,10 +46,12 @@ struct ss_allow {
 };
 
 /* Parses text (len bytes) read from path (used in messages only). Returns 0
- * with *out set, or -1 with "path:line:col: what" in err. */
+ * with *out set, or a negative code with "path:line:col: what" in err:
+ * SS_EINVAL for a bad line, SS_E2BIG past a bound above, SS_ENOMEM. */
 int ss_allow_parse(const char *path, const char *text, size_t len, struct ss_allow **out, char *err,
                    size_t errlen);
-/* Reads and parses the file at path. */
+/* Reads and parses the file at path: as ss_allow_parse, or -errno when it
+ * cannot be read, SS_E2BIG when larger than SS_ALLOW_MAX_FILE. */
 int ss_allow_load(const char *path, struct ss_allow **out, char *err, size_t errlen);
 void ss_allow_free(struct ss_allow *a);
 

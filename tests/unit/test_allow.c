@@ -1,5 +1,6 @@
 /* The daemon's allow-list file: which collector key may write which
  * authorities and sources, and every malformed line named by file:line:col. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ss_allow.h"
+#include "ss_err.h"
 
 /* Two syntactically valid Z85 keys; KEY_HASH starts with '#', a Z85 character. */
 #define KEY_A "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
@@ -33,7 +35,8 @@ static struct ss_allow *parse_ok(const char *text)
 static void parse_fails(const char *text, const char *want)
 {
     struct ss_allow *a = (struct ss_allow *)1;
-    assert_int_equal(ss_allow_parse("allow.txt", text, strlen(text), &a, err, sizeof(err)), -1);
+    assert_int_equal(ss_allow_parse("allow.txt", text, strlen(text), &a, err, sizeof(err)),
+                     SS_EINVAL);
     assert_null(a);
     assert_string_equal(err, want);
 }
@@ -142,7 +145,8 @@ static void test_control_characters_in_messages_are_masked(void **state)
                 "A-Z a-z 0-9 . _ -, optionally ending in *");
     char text[] = KEY_A " E99999901 a\0b\n";
     struct ss_allow *a = NULL;
-    assert_int_equal(ss_allow_parse("allow.txt", text, sizeof(text) - 1, &a, err, sizeof(err)), -1);
+    assert_int_equal(ss_allow_parse("allow.txt", text, sizeof(text) - 1, &a, err, sizeof(err)),
+                     SS_EINVAL);
     assert_string_equal(err, "allow.txt:1:1: NUL byte: not a text file");
 }
 
@@ -188,7 +192,7 @@ static void test_load_reads_file_and_names_missing_one(void **state)
     assert_int_equal(a->n, 2); /* no newline at the end is fine */
     ss_allow_free(a);
     unlink(path);
-    assert_int_equal(ss_allow_load(path, &a, err, sizeof(err)), -1);
+    assert_int_equal(ss_allow_load(path, &a, err, sizeof(err)), -ENOENT);
     assert_non_null(strstr(err, "cannot open the allow file: No such file or directory"));
 }
 
