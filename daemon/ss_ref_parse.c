@@ -396,6 +396,12 @@ static int field_text(struct csv_run *r, const struct ss_csv_record *rec, size_t
                 what);
         return SS_EINVAL;
     }
+    /* The row hands the text on as a C string: a NUL inside would cut it. */
+    if (memchr(s, '\0', len)) {
+        set_err(r->err, r->errlen, "%s:%lu: column %zu (%s) holds a NUL byte: not a text file",
+                r->path, rec->line, i + 1, what);
+        return SS_EINVAL;
+    }
     ss_buf_reset(out);
     if (ss_buf_add(out, s, len) < 0 || ss_buf_addc(out, '\0') < 0) {
         set_err(r->err, r->errlen, "%s:%lu: column %zu (%s) too long", r->path, rec->line, i + 1,

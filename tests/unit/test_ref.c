@@ -366,6 +366,17 @@ static void test_curated_bad_rows_refused(void **state)
     assert_non_null(strstr(err, "s.csv:1: header: column 2 is \"new_code\""));
 }
 
+/* Found by fuzz_ref: a NUL inside a cell cut the alias short after its key was taken. */
+static void test_text_cell_with_nul_byte_refused(void **state)
+{
+    static const char text[] = "alias,code\n\0\0Southend,E06000033\n";
+    FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+    assert_non_null(f);
+    assert_int_equal(ss_ref_parse_aliases("al.csv", f, NULL, NULL, err, sizeof(err)), SS_EINVAL);
+    fclose(f);
+    assert_non_null(strstr(err, "al.csv:2: column 1 (alias) holds a NUL byte"));
+}
+
 static void test_year_from_ons_file_name(void **state)
 {
     assert_int_equal(ss_ref_year_from_name("/data/mye24tablesew.csv"), 2024);
@@ -392,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_neighbours_bad_files_refused),
         cmocka_unit_test(test_builtin_curated_files_parse),
         cmocka_unit_test(test_curated_bad_rows_refused),
+        cmocka_unit_test(test_text_cell_with_nul_byte_refused),
         cmocka_unit_test(test_year_from_ons_file_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
