@@ -1,7 +1,6 @@
 /* ss_allow: see ss_allow.h. */
 #include "ss_allow.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,10 +80,11 @@ static int perr_nomem(struct parse *p, size_t col)
 
 static int is_code(const char *s, size_t n)
 {
-    if (n != 9 || !isalpha((unsigned char)s[0]))
+    char c0 = (char)ss_to_lower(s[0]);
+    if (n != 9 || c0 < 'a' || c0 > 'z')
         return 0;
     for (size_t i = 1; i < 9; i++)
-        if (!isdigit((unsigned char)s[i]))
+        if (!ss_is_digit(s[i]))
             return 0;
     return 1;
 }
@@ -149,7 +149,7 @@ static int split_list(struct parse *p, const char *tok, size_t n, size_t col, in
             return perr_nomem(p, col);
         if (codes)
             for (char *c = copy; *c; c++)
-                *c = (char)toupper((unsigned char)*c);
+                *c = *c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A') : *c;
         list[(*count)++] = copy;
         start = i + 1;
     }
