@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ss_buf.h"
+#include "ss_text.h"
 
 enum st {
     ST_START,          /* before the document (NDJSON: before the line's value) */
@@ -84,7 +85,7 @@ struct ss_jsonsplit {
     unsigned long long off;
     unsigned long line, col;
 
-    enum ss_jsonsplit_result result;
+    int result; /* 0, or what every later call returns (ss_jsonsplit.h) */
     char err[512];
     char why[512]; /* an error element's reason */
 };
@@ -207,7 +208,7 @@ static int fail(struct ss_jsonsplit *s, const char *fmt, ...)
     va_end(ap);
     snprintf(s->err, sizeof(s->err), "byte %llu (line %lu, column %lu): %s", s->off, s->line,
              s->col, msg);
-    s->result = SS_JSONSPLIT_ERROR;
+    s->result = SS_EINVAL;
     return -1;
 }
 
@@ -218,7 +219,7 @@ static int elem_flush(struct ss_jsonsplit *s, const char *data, size_t end)
         return 0;
     size_t n = end - s->span;
     int rc = ss_buf_add(&s->buf, data + s->span, n);
-    if (rc == -E2BIG) {
+    if (rc == SS_E2BIG) {
         /* keep the start for the message; read on to the element's end */
         size_t keep = SS_JSONSPLIT_KEEP < s->max ? SS_JSONSPLIT_KEEP : s->max;
         s->oversize = 1;
@@ -231,8 +232,11 @@ static int elem_flush(struct ss_jsonsplit *s, const char *data, size_t end)
         if (s->buf.data)
             s->buf.data[s->buf.len] = '\0';
     }
-    if (rc < 0)
-        return fail(s, "out of memory");
+    if (rc < 0) {
+        fail(s, "out of memory");
+        s->result = SS_ENOMEM;
+        return -1;
+    }
     s->span = end;
     return 0;
 }
@@ -269,7 +273,7 @@ static int emit(struct ss_jsonsplit *s, const char *why)
         e.error = reason;
     }
     if (s->cb(s->ud, &e) != 0) {
-        s->result = SS_JSONSPLIT_STOPPED;
+        s->result = SS_ESTOPPED;
         return 1;
     }
     return 0;
@@ -468,17 +472,6 @@ static int close_container(struct ss_jsonsplit *s, const char *data, size_t i, u
 static int is_ws(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* 1: c continues the number; 0: the number ended before c; -1: error. */
@@ -695,7 +688,7 @@ static int step(struct ss_jsonsplit *s, const char *data, size_t i)
         return 0;
     }
     case ST_UHEX: {
-        int v = hexval(c);
+        int v = ss_hex_value(c);
         if (v < 0)
             return SYNTAX(s, i, "a \\u escape needs four hex digits, found %s",
                           shown(c, tmp, sizeof(tmp))) < 0;
@@ -729,9 +722,9 @@ static int step(struct ss_jsonsplit *s, const char *data, size_t i)
     return 0;
 }
 
-enum ss_jsonsplit_result ss_jsonsplit_feed(struct ss_jsonsplit *s, const char *data, size_t len)
+int ss_jsonsplit_feed(struct ss_jsonsplit *s, const char *data, size_t len)
 {
-    if (s->result != SS_JSONSPLIT_OK)
+    if (s->result != 0)
         return s->result;
     s->span = 0;
     for (size_t i = 0; i < len; i++) {
@@ -749,9 +742,9 @@ enum ss_jsonsplit_result ss_jsonsplit_feed(struct ss_jsonsplit *s, const char *d
     return s->result;
 }
 
-enum ss_jsonsplit_result ss_jsonsplit_finish(struct ss_jsonsplit *s)
+int ss_jsonsplit_finish(struct ss_jsonsplit *s)
 {
-    if (s->result != SS_JSONSPLIT_OK)
+    if (s->result != 0)
         return s->result;
     /* In an array a number at the end may have been cut; on a line it is whole. */
     if (s->ndjson && is_num(s->st) && num_complete(s->st) && value_done(s, NULL, 0) != 0)

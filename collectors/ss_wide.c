@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ss_err.h"
 #include "ss_mapper.h"
+#include "ss_text.h"
 
 enum { COL_OTHER, COL_PERIOD, COL_IGNORED };
 
@@ -44,29 +46,6 @@ static const char *const month_names[12] = {
 };
 
 /* ---- text helpers ---- */
-
-/* Spaces, tabs and no-break spaces (which spreadsheets leave) off both ends,
- * as the mapper reads headers. */
-static void trim(const char **s, size_t *len)
-{
-    for (;;) {
-        if (*len && (**s == ' ' || **s == '\t'))
-            (*s)++, (*len)--;
-        else if (*len >= 2 && (unsigned char)(*s)[0] == 0xC2 && (unsigned char)(*s)[1] == 0xA0)
-            (*s) += 2, (*len) -= 2;
-        else
-            break;
-    }
-    for (;;) {
-        if (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-            (*len)--;
-        else if (*len >= 2 && (unsigned char)(*s)[*len - 2] == 0xC2 &&
-                 (unsigned char)(*s)[*len - 1] == 0xA0)
-            (*len) -= 2;
-        else
-            break;
-    }
-}
 
 static int is_digit(char c)
 {
@@ -435,7 +414,7 @@ int ss_wide_parse_period(const char *s, size_t len, struct ss_wide_period *p)
 {
     char t[PERIOD_MAX];
     int y;
-    trim(&s, &len);
+    ss_trim(&s, &len);
     if (len == 0 || len > sizeof(t))
         return 0;
     for (size_t i = 0; i < len; i++)
@@ -521,7 +500,7 @@ int ss_wide_glob(const char *pattern, const char *s, size_t len)
 {
     const char *p = pattern, *star = NULL;
     size_t i = 0, star_i = 0;
-    trim(&s, &len);
+    ss_trim(&s, &len);
     /* Spaces around the pattern do not count either. */
     while (*p == ' ' || *p == '\t')
         p++;
@@ -589,10 +568,10 @@ int ss_wide_new(struct ss_wide **out, const struct ss_wide_opts *opts)
 {
     *out = NULL;
     if (!opts || !opts->value_field || !opts->value_field[0])
-        return -EINVAL;
+        return SS_EINVAL;
     struct ss_wide *w = calloc(1, sizeof(*w));
     if (!w)
-        return -ENOMEM;
+        return SS_ENOMEM;
     w->opts = *opts;
     if (!w->opts.period_field || !w->opts.period_field[0])
         w->opts.period_field = "month";
@@ -630,8 +609,8 @@ void ss_wide_free(struct ss_wide *w)
 static int header_is(const char *h, size_t len, const char *name)
 {
     size_t nl = strlen(name);
-    trim(&h, &len);
-    trim(&name, &nl);
+    ss_trim(&h, &len);
+    ss_trim(&name, &nl);
     return nl == len && strncasecmp(h, name, len) == 0;
 }
 
@@ -668,7 +647,7 @@ static int name_ix_cmp(const void *x, const void *y)
 static size_t find_name(const struct name_ix *ix, size_t n, const char *key)
 {
     size_t kl = strlen(key), lo = 0, hi = n;
-    trim(&key, &kl);
+    ss_trim(&key, &kl);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (name_cmp(ix[mid].s, ix[mid].len, key, kl) < 0)
@@ -701,12 +680,12 @@ static int configured(struct ss_wide *w, const char *const *names, const size_t 
     char cols[1024];
     struct name_ix *ix = malloc((n ? n : 1) * sizeof(*ix));
     if (!ix)
-        return -ENOMEM;
+        return SS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         ix[i].s = names[i];
         ix[i].len = lens[i];
         ix[i].i = i;
-        trim(&ix[i].s, &ix[i].len);
+        ss_trim(&ix[i].s, &ix[i].len);
     }
     qsort(ix, n, sizeof(*ix), name_ix_cmp);
     for (size_t k = 0; k < w->opts.ncolumns; k++) {
@@ -742,7 +721,7 @@ static int configured(struct ss_wide *w, const char *const *names, const size_t 
     return 0;
 fail:
     free(ix);
-    return -1;
+    return SS_ESETUP;
 }
 
 /* Headers read as periods; "2010-11" decided by the others. */
@@ -772,7 +751,7 @@ static int detected(struct ss_wide *w, const char *const *names, const size_t *l
                  "\"2023-24\" or \"2023-24 Q1\", an ISO 8601 interval; its columns: %s); name "
                  "the period columns in \"csv.wide.columns\"",
                  cols);
-        return -1;
+        return SS_ESETUP;
     }
     for (size_t i = 0; i < n; i++) {
         struct wide_col *c = &w->cols[i];
@@ -791,7 +770,7 @@ static int detected(struct ss_wide *w, const char *const *names, const size_t *l
                      SHOWN(lens[i]), names[i], c->per.y1, c->per.m1, c->per.y1,
                      (c->per.y1 + 1) % 100, SHOWN(lens[i]), names[i], c->per.y1, c->per.m1,
                      c->per.y1, 4);
-            return -1;
+            return SS_ESETUP;
         }
     }
     return 0;
@@ -816,14 +795,14 @@ static int period_texts(struct ss_wide *w, const char *const *names, const size_
                      "\"period_field\": \"period\" to load periods other than months (or list "
                      "the column in \"csv.wide.ignore\" to leave it out)",
                      SHOWN(lens[i]), names[i], text, w->opts.period_field);
-            return -1;
+            return SS_ESETUP;
         }
         c->plen = (unsigned char)l;
         np++;
     }
     struct text_ix *order = malloc((np ? np : 1) * sizeof(*order));
     if (!order)
-        return -ENOMEM;
+        return SS_ENOMEM;
     np = 0;
     for (size_t i = 0; i < n; i++)
         if (w->cols[i].cls == COL_PERIOD)
@@ -838,7 +817,7 @@ static int period_texts(struct ss_wide *w, const char *const *names, const size_
                  "one to leave out in \"csv.wide.ignore\"",
                  SHOWN(lens[a]), names[a], SHOWN(lens[b]), names[b], w->cols[a].text);
         free(order);
-        return -1;
+        return SS_ESETUP;
     }
     free(order);
     return 0;
@@ -881,7 +860,7 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
                      "period column; choose another field, list the period columns in "
                      "\"csv.wide.columns\", or leave the column out with \"csv.wide.ignore\"",
                      clash, SHOWN(lens[i]), names[i]);
-            rc = -1;
+            rc = SS_ESETUP;
             goto out;
         }
         store += lens[i] + 1;
@@ -912,10 +891,10 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
     return 0;
 
 nomem:
-    rc = -ENOMEM;
+    rc = SS_ENOMEM;
 out:
     release_header(w);
-    if (rc == -ENOMEM)
+    if (rc == SS_ENOMEM)
         snprintf(err, errlen, "out of memory");
     return rc;
 }
@@ -961,7 +940,7 @@ size_t ss_wide_source_column(const struct ss_wide *w, size_t col)
 
 static int blank(const char *s, size_t len)
 {
-    trim(&s, &len);
+    ss_trim(&s, &len);
     return len == 0;
 }
 
@@ -970,7 +949,7 @@ int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens
 {
     if (n != w->nin || !w->vals) {
         snprintf(why, whylen, "%zu fields where the header has %zu", n, w->nin);
-        return -1;
+        return SS_EINVAL;
     }
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
