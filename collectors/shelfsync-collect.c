@@ -61,6 +61,9 @@
 
 /* Distinct keys numbered per export (ss_occurrence): 8 MiB at most. */
 #define SS_MAX_OCCURRENCE_KEYS 250000
+/* The raw text kept with a quarantined record (its mapped values as one CSV
+ * line): a record past it goes to the quarantine without its text. */
+#define SS_COLLECT_RAW_MAX (64 * 1024)
 
 enum {
     EXIT_OK = 0,
@@ -415,7 +418,8 @@ static void build_raw(struct run *r)
     ss_buf_reset(&r->raw);
     for (size_t f = 0; f < r->ds->nfields; f++)
         v[f] = r->ds->fields[f].type == SS_FT_PSEUDONYM ? NULL : r->vals[f];
-    ss_csv_join(&r->raw, v, r->lens, r->ds->nfields);
+    if (ss_csv_join(&r->raw, v, r->lens, r->ds->nfields) < 0)
+        ss_buf_reset(&r->raw); /* past SS_COLLECT_RAW_MAX: no text rather than a cut one */
 }
 
 static int sink_reject(void *ud, unsigned long where, const char *reason, const char *const *fields,
@@ -583,8 +587,8 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
     r.started = ss_now_ms();
     make_run_id(r.run_id, sizeof(r.run_id));
     ss_buf_init(&r.payload, (size_t)cfg->batch_max_bytes);
-    ss_buf_init(&r.header, 64 * 1024);
-    ss_buf_init(&r.raw, 64 * 1024);
+    ss_buf_init(&r.header, SS_PROTO_HEADER_MAX);
+    ss_buf_init(&r.raw, SS_COLLECT_RAW_MAX);
     ss_buf_init(&r.checkpoint, SS_CURSOR_MAX);
     ss_buf_init(&next_cursor, SS_CURSOR_MAX);
     ss_buf_init(&cursor, SS_CURSOR_MAX);
@@ -804,7 +808,7 @@ static int collector_open(struct collector *c, const char *path, const char *lev
         .max_in_flight = c->cfg.max_in_flight,
         .backoff_initial_ms = c->cfg.backoff_initial_ms,
         .backoff_max_ms = c->cfg.backoff_max_ms,
-        .max_batch_bytes = (size_t)c->cfg.batch_max_bytes + 64 * 1024,
+        .max_batch_bytes = (size_t)c->cfg.batch_max_bytes + SS_PROTO_HEADER_MAX,
         .server_public_key = c->cfg.server_public_key,
         .secret_key_file = c->cfg.secret_key_file,
     };

@@ -15,7 +15,6 @@
 #include "ss_log.h"
 
 #define SS_OUTBOX_MAGIC "SSB1"
-#define SS_OUTBOX_MAX_HEADER (64 * 1024)
 #define SS_OUTBOX_MAX_PAYLOAD ((uint64_t)1 << 30)
 
 struct ss_outbox {
@@ -190,7 +189,7 @@ int ss_outbox_load(struct ss_outbox *ob, const char *name, struct ss_header *h,
     }
     uint32_t hlen =
         (uint32_t)pre[4] | (uint32_t)pre[5] << 8 | (uint32_t)pre[6] << 16 | (uint32_t)pre[7] << 24;
-    if (hlen > SS_OUTBOX_MAX_HEADER || (rc = ss_buf_reserve(header, hlen)) < 0) {
+    if (hlen > SS_PROTO_HEADER_MAX || (rc = ss_buf_reserve(header, hlen)) < 0) {
         snprintf(err, errlen, "%s/%s: header of %u bytes is too long", ob->dir, name, hlen);
         rc = -EBADMSG;
         goto out;
@@ -220,7 +219,7 @@ int ss_outbox_load(struct ss_outbox *ob, const char *name, struct ss_header *h,
         rc = -EBADMSG;
         goto out;
     }
-    if (ss_proto_decode_header(header->data, header->len, SS_OUTBOX_MAX_HEADER, h, err, errlen) <
+    if (ss_proto_decode_header(header->data, header->len, SS_PROTO_HEADER_MAX, h, err, errlen) <
             0 ||
         (h->type != SS_MSG_BATCH && (h->type != SS_MSG_RUN || plen != 0))) {
         char why[512];

@@ -174,9 +174,9 @@ int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
     s->opts = *opts;
     s->outbox = outbox;
     ss_backoff_init(&s->backoff, opts->backoff_initial_ms, opts->backoff_max_ms);
-    ss_buf_init(&s->header, 64 * 1024);
+    ss_buf_init(&s->header, SS_PROTO_HEADER_MAX);
     ss_buf_init(&s->payload, opts->max_batch_bytes);
-    ss_buf_init(&s->reply, 64 * 1024);
+    ss_buf_init(&s->reply, SS_PROTO_HEADER_MAX);
     s->ctx = zmq_ctx_new();
     s->sock = s->ctx ? zmq_socket(s->ctx, ZMQ_DEALER) : NULL;
     if (!s->sock) {
@@ -407,8 +407,8 @@ static int handle_reply(struct ss_sender *s)
         return 0;
     }
     struct ss_header h;
-    if (nframe < 2 ||
-        ss_proto_decode_header(s->reply.data, s->reply.len, 64 * 1024, &h, err, sizeof(err)) < 0) {
+    if (nframe < 2 || ss_proto_decode_header(s->reply.data, s->reply.len, SS_PROTO_HEADER_MAX, &h,
+                                             err, sizeof(err)) < 0) {
         ss_warn("ignored a malformed reply: %s", nframe < 2 ? "no header" : err);
         return 0;
     }

@@ -245,6 +245,9 @@ out:
 
 int ss_state_cursor_write(struct ss_state *st, const char *identity, const char *cursor, size_t len)
 {
+    /* What ss_state_cursor_read takes back, no more. */
+    if (cursor && len > SS_CURSOR_MAX)
+        return -E2BIG;
     json_t *doc = json_pack("{s:i, s:s, s:s%}", "version", SS_STATE_CURSOR_VERSION, "config",
                             identity, "cursor", cursor ? cursor : "", cursor ? len : 0);
     if (!doc)

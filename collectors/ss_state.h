@@ -51,7 +51,8 @@ int ss_state_identity(const char *config_path, char *out, char *err, size_t errl
  * read error. */
 int ss_state_cursor_read(struct ss_state *st, const char *identity, struct ss_buf *cursor,
                          char *why, size_t whylen);
-/* Saves cursor under identity, durably. 0 or negative errno. */
+/* Saves cursor under identity, durably. 0, -E2BIG past SS_CURSOR_MAX (what
+ * ss_state_cursor_read takes back), or another negative errno. */
 int ss_state_cursor_write(struct ss_state *st, const char *identity, const char *cursor,
                           size_t len);
 /* Removes the saved cursor (the next run fetches in full). 0 or negative errno. */

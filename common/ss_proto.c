@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ss_err.h"
+
 static const char *const type_names[] = {
     [SS_MSG_BATCH] = "batch", [SS_MSG_PING] = "ping", [SS_MSG_ACK] = "ack",
     [SS_MSG_PONG] = "pong",   [SS_MSG_RUN] = "run",
@@ -74,14 +76,14 @@ static int set_int(json_t *o, const char *k, long long v)
 
 int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
 {
-    int rc = -ENOMEM;
+    int rc = SS_ENOMEM;
     json_t *o = json_object();
     char *text = NULL;
 
     if (!o)
-        return -ENOMEM;
+        return SS_ENOMEM;
     if ((unsigned)h->type >= sizeof(type_names) / sizeof(type_names[0])) {
-        rc = -EINVAL;
+        rc = SS_EINVAL;
         goto out;
     }
     if (set_str(o, "type", type_names[h->type]) < 0)
@@ -101,7 +103,7 @@ int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
     } else if (h->type == SS_MSG_RUN) {
         if ((unsigned)h->event >= NELEM(event_names) ||
             (unsigned)h->outcome >= NELEM(outcome_names)) {
-            rc = -EINVAL;
+            rc = SS_EINVAL;
             goto out;
         }
         if (set_str(o, "event", event_names[h->event]) < 0 ||
@@ -165,7 +167,7 @@ int ss_proto_check_id(const void *frame, size_t len, int accept_v1, char *err, s
     else
         snprintf(err, errlen, "not a shelfsync message (first frame \"%s\", expected %s)", shown,
                  SS_PROTO_ID);
-    return -1;
+    return SS_EPROTO;
 }
 
 static int get_name(json_t *o, const char *key, char *dst, int required, char *err, size_t errlen)
@@ -175,47 +177,53 @@ static int get_name(json_t *o, const char *key, char *dst, int required, char *e
         if (!required)
             return 0;
         snprintf(err, errlen, "header: \"%s\" missing", key);
-        return -1;
+        return SS_EPROTO;
     }
     if (!json_is_string(v) || !ss_proto_valid_name(json_string_value(v))) {
         snprintf(err, errlen, "header: \"%s\" must be 1-%d characters of A-Z a-z 0-9 . _ : -", key,
                  SS_PROTO_NAME_MAX);
-        return -1;
+        return SS_EPROTO;
     }
     strcpy(dst, json_string_value(v));
     return 0;
 }
 
-static int get_u32(json_t *o, const char *key, uint32_t *dst, int required, char *err,
-                   size_t errlen)
+/* An integer member from 0 to max; absent: 0 and *dst unchanged, unless
+ * required. */
+static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *dst, int required,
+                    char *err, size_t errlen)
 {
     json_t *v = json_object_get(o, key);
     if (!v) {
         if (!required)
             return 0;
         snprintf(err, errlen, "header: \"%s\" missing", key);
-        return -1;
+        return SS_EPROTO;
     }
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        json_integer_value(v) > (json_int_t)UINT32_MAX) {
-        snprintf(err, errlen, "header: \"%s\" must be an integer from 0 to %u", key, UINT32_MAX);
-        return -1;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max) {
+        if (max == UINT32_MAX)
+            snprintf(err, errlen, "header: \"%s\" must be an integer from 0 to %u", key,
+                     UINT32_MAX);
+        else
+            snprintf(err, errlen, "header: \"%s\" must be a non-negative integer", key);
+        return SS_EPROTO;
     }
-    *dst = (uint32_t)json_integer_value(v);
+    *dst = (uint64_t)json_integer_value(v);
     return 0;
+}
+
+static int get_u32(json_t *o, const char *key, uint32_t *dst, int required, char *err,
+                   size_t errlen)
+{
+    uint64_t v = *dst;
+    int rc = get_uint(o, key, UINT32_MAX, &v, required, err, errlen);
+    *dst = (uint32_t)v;
+    return rc;
 }
 
 static int get_u64(json_t *o, const char *key, uint64_t *dst, char *err, size_t errlen)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        snprintf(err, errlen, "header: \"%s\" must be a non-negative integer", key);
-        return -1;
-    }
-    *dst = (uint64_t)json_integer_value(v);
-    return 0;
+    return get_uint(o, key, UINT64_MAX, dst, 0, err, errlen);
 }
 
 static int get_bool(json_t *o, const char *key, int *dst, char *err, size_t errlen)
@@ -225,7 +233,7 @@ static int get_bool(json_t *o, const char *key, int *dst, char *err, size_t errl
         return 0;
     if (!json_is_boolean(v)) {
         snprintf(err, errlen, "header: \"%s\" must be true or false", key);
-        return -1;
+        return SS_EPROTO;
     }
     *dst = json_is_true(v);
     return 0;
@@ -239,7 +247,7 @@ static int get_text(json_t *o, const char *key, char *dst, size_t dstlen, char *
         return 0;
     if (!json_is_string(v)) {
         snprintf(err, errlen, "header: \"%s\" must be a string", key);
-        return -1;
+        return SS_EPROTO;
     }
     /* Half a UTF-8 character would make the text invalid wherever it goes
      * next (a log, refused/, a header encoded again). */
@@ -268,18 +276,18 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
 {
     json_error_t jerr;
     json_t *o = NULL;
-    int rc = -1;
+    int rc = SS_EPROTO;
 
     memset(h, 0, sizeof(*h));
     if (len > max_len) {
         snprintf(err, errlen, "header of %zu bytes is over the %zu-byte limit", len, max_len);
-        return -1;
+        return SS_EPROTO;
     }
     /* JSON_REJECT_DUPLICATES: two "seq" members must not let a peer choose which one counts. */
     o = json_loadb(frame, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!o) {
         snprintf(err, errlen, "header is not valid JSON: %s at byte %d", jerr.text, jerr.position);
-        return -1;
+        return SS_EPROTO;
     }
     if (!json_is_object(o)) {
         snprintf(err, errlen, "header is not a JSON object");
@@ -372,10 +380,10 @@ int ss_payload_add(struct ss_buf *payload, uint32_t line, unsigned flags, size_t
 {
     size_t need = 4 + 1 + 2;
     if (nfields > UINT16_MAX)
-        return -EINVAL;
+        return SS_EINVAL;
     for (size_t i = 0; i < nfields; i++) {
         if (vals[i] && lens[i] >= SS_FIELD_ABSENT)
-            return -E2BIG;
+            return SS_E2BIG;
         need += 4 + (vals[i] ? lens[i] : 0);
     }
     /* Reserve the whole record first so a record is never half-appended. */
@@ -419,7 +427,7 @@ int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err,
     uint32_t n = r->index + 1;
     if ((size_t)(r->end - p) < 7) {
         snprintf(err, errlen, "record %u: truncated record header", n);
-        return -1;
+        return SS_EPROTO;
     }
     rec->line = rd_u32(p);
     rec->flags = p[4];
@@ -427,17 +435,17 @@ int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err,
     p += 7;
     if (rec->flags & ~SS_REC_REJECTED) {
         snprintf(err, errlen, "record %u: unknown flags 0x%02x", n, rec->flags);
-        return -1;
+        return SS_EPROTO;
     }
     if (rec->nfields > r->max_fields) {
         snprintf(err, errlen, "record %u: %zu fields, more than the %zu allowed", n, rec->nfields,
                  r->max_fields);
-        return -1;
+        return SS_EPROTO;
     }
     for (size_t i = 0; i < rec->nfields; i++) {
         if ((size_t)(r->end - p) < 4) {
             snprintf(err, errlen, "record %u field %zu: truncated length", n, i + 1);
-            return -1;
+            return SS_EPROTO;
         }
         uint32_t len = rd_u32(p);
         p += 4;
@@ -449,12 +457,12 @@ int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err,
         if (len > r->max_field_bytes) {
             snprintf(err, errlen, "record %u field %zu: %u bytes, more than the %zu allowed", n,
                      i + 1, len, r->max_field_bytes);
-            return -1;
+            return SS_EPROTO;
         }
         if ((size_t)(r->end - p) < len) {
             snprintf(err, errlen, "record %u field %zu: %u bytes announced, %zu left", n, i + 1,
                      len, (size_t)(r->end - p));
-            return -1;
+            return SS_EPROTO;
         }
         rec->vals[i] = (const char *)p;
         rec->lens[i] = len;
