@@ -422,6 +422,18 @@ static void build_raw(struct run *r)
         ss_buf_reset(&r->raw); /* past SS_COLLECT_RAW_MAX: no text rather than a cut one */
 }
 
+/* A sink's answer after rejecting a record with r->raw as its text: 0 to go
+ * on, 1 (stop) when the batch could not take it. */
+static int quarantine(struct run *r, unsigned long where, const char *why)
+{
+    if (reject(r, where, why, r->raw.data ? r->raw.data : "", r->raw.len) < 0) {
+        r->fatal = 1;
+        return 1;
+    }
+    report(r, 0);
+    return 0;
+}
+
 static int sink_reject(void *ud, unsigned long where, const char *reason, const char *const *fields,
                        const size_t *lens, size_t n)
 {
@@ -434,12 +446,7 @@ static int sink_reject(void *ud, unsigned long where, const char *reason, const 
         ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why));
         build_raw(r);
     }
-    if (reject(r, where, reason, r->raw.data ? r->raw.data : "", r->raw.len) < 0) {
-        r->fatal = 1;
-        return 1;
-    }
-    report(r, 0);
-    return 0;
+    return quarantine(r, where, reason);
 }
 
 static int sink_record(void *ud, const char *const *fields, const size_t *lens, size_t n,
@@ -458,12 +465,7 @@ static int sink_record(void *ud, const char *const *fields, const size_t *lens, 
     if (ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why)) < 0 ||
         ss_shape_apply(r->shape, r->vals, r->lens, why, sizeof(why)) < 0) {
         build_raw(r);
-        if (reject(r, where, why, r->raw.data ? r->raw.data : "", r->raw.len) < 0) {
-            r->fatal = 1;
-            return 1;
-        }
-        report(r, 0);
-        return 0;
+        return quarantine(r, where, why);
     }
     if (r->occ && number_occurrence(r) < 0) {
         r->fatal = 1;

@@ -250,14 +250,17 @@ int ss_outbox_remove(struct ss_outbox *ob, const char *name)
 int ss_outbox_refuse(struct ss_outbox *ob, const char *name, const char *reason)
 {
     char from[PATH_MAX + SS_OUTBOX_NAME_MAX + 2], to[PATH_MAX + SS_OUTBOX_NAME_MAX + 2];
-    char why[PATH_MAX + SS_OUTBOX_NAME_MAX + 10];
+    char why[SS_OUTBOX_NAME_MAX + 8];
     snprintf(from, sizeof(from), "%s/%s", ob->dir, name);
     snprintf(to, sizeof(to), "%s/%s", ob->refused, name);
-    snprintf(why, sizeof(why), "%s/%s.reason", ob->refused, name);
-    FILE *f = fopen(why, "w");
-    if (f) {
-        fprintf(f, "%s\n", reason);
-        fclose(f);
+    snprintf(why, sizeof(why), "%s.reason", name);
+    /* The reason, written as every file that matters is (ss_file); a
+     * reason that cannot be written does not keep the batch in the outbox. */
+    int rfd = open(ob->refused, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rfd >= 0) {
+        const struct ss_file_piece pieces[] = {{reason, strlen(reason)}, {"\n", 1}};
+        ss_file_write_durable(rfd, why, pieces, 2, 0640);
+        close(rfd);
     }
     if (rename(from, to) < 0)
         return -errno;

@@ -173,6 +173,20 @@ static int convert(struct ss_transcode *t, char **in, size_t *inlen)
     return 0;
 }
 
+/* Converts what is pending, keeping what is left of it: 0, INCOMPLETE (the
+ * rest is the start of a sequence), or convert's failure. */
+static int convert_pending(struct ss_transcode *t)
+{
+    char *p = t->pend;
+    size_t pl = t->npend;
+    int rc = convert(t, &p, &pl);
+    if (rc != 0 && rc != INCOMPLETE)
+        return rc;
+    memmove(t->pend, p, pl);
+    t->npend = pl;
+    return rc;
+}
+
 /* Gives up on the first pending unit (U+FFFD) and keeps the rest. */
 static int drop_first_pending(struct ss_transcode *t)
 {
@@ -201,13 +215,9 @@ static int feed_text(struct ss_transcode *t, const char *buf, size_t len)
     while (t->npend > 0 && len > 0) {
         t->pend[t->npend++] = *buf++;
         len--;
-        char *p = t->pend;
-        size_t pl = t->npend;
-        rc = convert(t, &p, &pl);
+        rc = convert_pending(t);
         if (rc != 0 && rc != INCOMPLETE)
             return rc;
-        memmove(t->pend, p, pl);
-        t->npend = pl;
         if (rc == INCOMPLETE && t->npend == sizeof(t->pend) && (rc = drop_first_pending(t)) != 0)
             return rc;
     }
@@ -309,13 +319,9 @@ int ss_transcode_finish(struct ss_transcode *t)
     while (t->npend > 0) {
         if ((rc = drop_first_pending(t)) != 0)
             return rc;
-        char *p = t->pend;
-        size_t pl = t->npend;
-        rc = convert(t, &p, &pl);
+        rc = convert_pending(t);
         if (rc != 0 && rc != INCOMPLETE)
             return rc;
-        memmove(t->pend, p, pl);
-        t->npend = pl;
     }
     /* Return to the initial shift state (writes nothing for Windows-1252). */
     char *op = t->out + t->nout;

@@ -441,19 +441,21 @@ static const struct ss_field active_user_fields[] = {
     COUNT("users", REQ, "Count", "People who borrowed at least one item in the period"),
 };
 
+/* The key of both activity datasets: events and their attendance are
+ * counted for the same (authority, event type, age group, period). */
+#define ACTIVITY_KEY_FIELDS                                                                        \
+    AUTHORITY("Authority"),                                                                        \
+        CODE("event_type", KEY, "event_type", event_types, "Event type", "Physical or Digital"),   \
+        CODE("age_group", KEY, "age_group", age_groups, "Age group", "Audience age group"),        \
+        PERIOD_FIELDS("Period")
+
 static const struct ss_field activity_event_fields[] = {
-    AUTHORITY("Authority"),
-    CODE("event_type", KEY, "event_type", event_types, "Event type", "Physical or Digital"),
-    CODE("age_group", KEY, "age_group", age_groups, "Age group", "Audience age group"),
-    PERIOD_FIELDS("Period"),
+    ACTIVITY_KEY_FIELDS,
     COUNT("events", REQ, "Count", "Events held"),
 };
 
 static const struct ss_field activity_attendance_fields[] = {
-    AUTHORITY("Authority"),
-    CODE("event_type", KEY, "event_type", event_types, "Event type", "Physical or Digital"),
-    CODE("age_group", KEY, "age_group", age_groups, "Age group", "Audience age group"),
-    PERIOD_FIELDS("Period"),
+    ACTIVITY_KEY_FIELDS,
     COUNT("attendees", REQ, "Count", "People who attended events"),
 };
 

@@ -271,6 +271,21 @@ static int lookup(const char *const *names, size_t n, const char *s)
     return -1;
 }
 
+/* A member that names one of names: its index in *dst, or SS_EPROTO saying
+ * which words it may be (choices). */
+static int get_enum(json_t *o, const char *key, const char *const *names, size_t n,
+                    const char *choices, int *dst, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, key);
+    int i = (v && json_is_string(v)) ? lookup(names, n, json_string_value(v)) : -1;
+    if (i < 0) {
+        snprintf(err, errlen, "header: \"%s\" must be one of %s", key, choices);
+        return SS_EPROTO;
+    }
+    *dst = i;
+    return 0;
+}
+
 int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct ss_header *h,
                            char *err, size_t errlen)
 {
@@ -293,13 +308,10 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
         snprintf(err, errlen, "header is not a JSON object");
         goto out;
     }
-    json_t *t = json_object_get(o, "type");
-    int ti =
-        (t && json_is_string(t)) ? lookup(type_names, NELEM(type_names), json_string_value(t)) : -1;
-    if (ti < 0) {
-        snprintf(err, errlen, "header: \"type\" must be one of batch, ping, ack, pong, run");
+    int ti, ei, oi, si;
+    if (get_enum(o, "type", type_names, NELEM(type_names), "batch, ping, ack, pong, run", &ti, err,
+                 errlen) < 0)
         goto out;
-    }
     h->type = (enum ss_msg_type)ti;
     int named = h->type != SS_MSG_PONG;
     if (get_name(o, "source", h->source, named, err, errlen) < 0 ||
@@ -315,14 +327,9 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
             get_bool(o, "partial", &h->partial, err, errlen) < 0)
             goto out;
     } else if (h->type == SS_MSG_RUN) {
-        json_t *ev = json_object_get(o, "event");
-        int ei = (ev && json_is_string(ev))
-                     ? lookup(event_names, NELEM(event_names), json_string_value(ev))
-                     : -1;
-        if (ei < 0) {
-            snprintf(err, errlen, "header: \"event\" must be one of begin, end");
+        if (get_enum(o, "event", event_names, NELEM(event_names), "begin, end", &ei, err, errlen) <
+            0)
             goto out;
-        }
         h->event = (enum ss_run_event)ei;
         if (get_name(o, "dataset", h->dataset, 1, err, errlen) < 0 ||
             get_text(o, "at", h->at, sizeof(h->at), err, errlen) < 0)
@@ -333,16 +340,10 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
                 get_bool(o, "full", &h->full, err, errlen) < 0)
                 goto out;
         } else {
-            json_t *oc = json_object_get(o, "outcome");
-            int oi = (oc && json_is_string(oc))
-                         ? lookup(outcome_names, NELEM(outcome_names), json_string_value(oc))
-                         : -1;
-            if (oi < 0) {
-                snprintf(err, errlen,
-                         "header: \"outcome\" must be one of complete, partial, unchanged, "
-                         "empty, failed, refused");
+            if (get_enum(o, "outcome", outcome_names, NELEM(outcome_names),
+                         "complete, partial, unchanged, empty, failed, refused", &oi, err,
+                         errlen) < 0)
                 goto out;
-            }
             h->outcome = (enum ss_run_outcome)oi;
             if (get_u32(o, "exit_status", &h->exit_status, 0, err, errlen) < 0 ||
                 get_u64(o, "bytes", &h->bytes, err, errlen) < 0 ||
@@ -354,14 +355,9 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
                 goto out;
         }
     } else if (h->type == SS_MSG_ACK) {
-        json_t *s = json_object_get(o, "status");
-        int si = (s && json_is_string(s))
-                     ? lookup(status_names, NELEM(status_names), json_string_value(s))
-                     : -1;
-        if (si < 0) {
-            snprintf(err, errlen, "header: \"status\" must be one of applied, duplicate, refused");
+        if (get_enum(o, "status", status_names, NELEM(status_names), "applied, duplicate, refused",
+                     &si, err, errlen) < 0)
             goto out;
-        }
         h->status = (enum ss_ack_status)si;
         if (get_u32(o, "accepted", &h->accepted, 0, err, errlen) < 0 ||
             get_u32(o, "quarantined", &h->quarantined, 0, err, errlen) < 0)
