@@ -12,6 +12,7 @@ SS_LOG_TAG=bench
 # bench_begin: builds build-bench/ (Release, no tests) and makes $work, with
 # a trap that stops what was started (pids in the array bench_pids).
 bench_begin() {
+    # shellcheck disable=SC2119 # no arguments: every package
     ss_need_packages
     ss_build build-bench -DCMAKE_BUILD_TYPE=Release -DSS_TESTS=OFF >/dev/null
     work=$(mktemp -d /tmp/shelfsync-bench.XXXXXX)
@@ -40,6 +41,7 @@ psql_() { psql -X -q -tA -h "$pg_sock" -p "$pg_port" -U shelfsync -d shelfsync "
 
 # bench_export ROWS: $work/www/loans.csv (gen_loans.py) served on loopback;
 # sets export_url and export_bytes.
+# shellcheck disable=SC2034 # export_url, export_bytes: for the caller
 bench_export() {
     mkdir -p "$work/www"
     ss_python tests/integration/gen_loans.py "$work/www/loans.csv" "$1" >/dev/null
