@@ -568,88 +568,11 @@ static int ndjson_eol(struct ss_jsonsplit *s, const char *data, size_t i)
     }
 }
 
-/* One byte: data[i]. 0 to go on; non-zero: stop (s->result says why). */
-static int step(struct ss_jsonsplit *s, const char *data, size_t i)
+/* In a string or a key (ST_STR, ST_ESC, ST_UHEX); returns as step does. */
+static int string_step(struct ss_jsonsplit *s, const char *data, size_t i, unsigned char c)
 {
-    unsigned char c = (unsigned char)data[i];
     char tmp[24];
-    int rc;
-
-    if (is_num(s->st)) {
-        rc = num_step(s, i, c);
-        if (rc != 0)
-            return rc < 0 ? -1 : 0;
-        if (s->st != ST_SKIPLINE && value_done(s, data, i) != 0)
-            return -1;
-    }
-    if (s->ndjson && c == '\n')
-        return ndjson_eol(s, data, i) != 0;
-
     switch (s->st) {
-    case ST_START:
-        if (is_ws(c))
-            return 0;
-        if (c == 0xEF && s->off == 0) {
-            s->st = ST_BOM1;
-            return 0;
-        }
-        return value_start(s, data, i, c) < 0;
-    case ST_BOM1:
-    case ST_BOM2:
-        if (c != (s->st == ST_BOM1 ? 0xBB : 0xBF))
-            return SYNTAX(s, i, "not JSON: it starts with byte 0xef") < 0;
-        s->st = s->st == ST_BOM1 ? ST_BOM2 : ST_START;
-        return 0;
-    case ST_VALUE_OR_CLOSE:
-        if (c == ']')
-            return close_container(s, data, i, c) != 0;
-        /* fall through */
-    case ST_VALUE:
-        if (is_ws(c))
-            return 0;
-        return value_start(s, data, i, c) < 0;
-    case ST_KEY_OR_CLOSE:
-        if (c == '}')
-            return close_container(s, data, i, c) != 0;
-        /* fall through */
-    case ST_KEY:
-        if (is_ws(c))
-            return 0;
-        if (c != '"')
-            return SYNTAX(s, i, "expected a key (a string) in an object, found %s",
-                          shown(c, tmp, sizeof(tmp))) < 0;
-        s->st = ST_STR;
-        s->in_key = 1;
-        s->kcheck = s->kmatch =
-            s->depth == s->path_depth && s->depth >= 1 && s->depth <= s->ncomp && !s->target_done;
-        s->kpos = 0;
-        s->hi = 0;
-        return 0;
-    case ST_COLON:
-        if (is_ws(c))
-            return 0;
-        if (c != ':')
-            return SYNTAX(s, i, "expected ':' after a key, found %s", shown(c, tmp, sizeof(tmp))) <
-                   0;
-        s->st = ST_VALUE;
-        return 0;
-    case ST_NEXT:
-        if (is_ws(c))
-            return 0;
-        if (c == ',') {
-            s->st = s->stack[s->depth - 1] == '{' ? ST_KEY : ST_VALUE;
-            s->value_match = -1;
-            return 0;
-        }
-        if (c == '}' || c == ']')
-            return close_container(s, data, i, c) != 0;
-        if (s->stack[s->depth - 1] == '{')
-            return SYNTAX(s, i, "expected ',' or '}' after a member of an object, found %s",
-                          shown(c, tmp, sizeof(tmp))) < 0;
-        return SYNTAX(s, i, "expected ',' or ']' after %s, found %s",
-                      s->target_active && s->depth == s->elem_depth ? "a record"
-                                                                    : "an element of an array",
-                      shown(c, tmp, sizeof(tmp))) < 0;
     case ST_STR:
         if (c == '"') {
             if (!s->in_key)
@@ -700,6 +623,110 @@ static int step(struct ss_jsonsplit *s, const char *data, size_t i)
         }
         return 0;
     }
+    default:
+        return 0;
+    }
+}
+
+/* Where a key, or the end of the object, comes; returns as step does. */
+static int key_step(struct ss_jsonsplit *s, const char *data, size_t i, unsigned char c)
+{
+    char tmp[24];
+    if (s->st == ST_KEY_OR_CLOSE && c == '}')
+        return close_container(s, data, i, c) != 0;
+    if (is_ws(c))
+        return 0;
+    if (c != '"')
+        return SYNTAX(s, i, "expected a key (a string) in an object, found %s",
+                      shown(c, tmp, sizeof(tmp))) < 0;
+    s->st = ST_STR;
+    s->in_key = 1;
+    s->kcheck = s->kmatch =
+        s->depth == s->path_depth && s->depth >= 1 && s->depth <= s->ncomp && !s->target_done;
+    s->kpos = 0;
+    s->hi = 0;
+    return 0;
+}
+
+/* After a member or an element (ST_NEXT); returns as step does. */
+static int next_step(struct ss_jsonsplit *s, const char *data, size_t i, unsigned char c)
+{
+    char tmp[24];
+    if (is_ws(c))
+        return 0;
+    if (c == ',') {
+        s->st = s->stack[s->depth - 1] == '{' ? ST_KEY : ST_VALUE;
+        s->value_match = -1;
+        return 0;
+    }
+    if (c == '}' || c == ']')
+        return close_container(s, data, i, c) != 0;
+    if (s->stack[s->depth - 1] == '{')
+        return SYNTAX(s, i, "expected ',' or '}' after a member of an object, found %s",
+                      shown(c, tmp, sizeof(tmp))) < 0;
+    return SYNTAX(s, i, "expected ',' or ']' after %s, found %s",
+                  s->target_active && s->depth == s->elem_depth ? "a record"
+                                                                : "an element of an array",
+                  shown(c, tmp, sizeof(tmp))) < 0;
+}
+
+/* One byte: data[i]. 0 to go on; non-zero: stop (s->result says why). */
+static int step(struct ss_jsonsplit *s, const char *data, size_t i)
+{
+    unsigned char c = (unsigned char)data[i];
+    char tmp[24];
+    int rc;
+
+    if (is_num(s->st)) {
+        rc = num_step(s, i, c);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+        if (s->st != ST_SKIPLINE && value_done(s, data, i) != 0)
+            return -1;
+    }
+    if (s->ndjson && c == '\n')
+        return ndjson_eol(s, data, i) != 0;
+
+    switch (s->st) {
+    case ST_START:
+        if (is_ws(c))
+            return 0;
+        if (c == 0xEF && s->off == 0) {
+            s->st = ST_BOM1;
+            return 0;
+        }
+        return value_start(s, data, i, c) < 0;
+    case ST_BOM1:
+    case ST_BOM2:
+        if (c != (s->st == ST_BOM1 ? 0xBB : 0xBF))
+            return SYNTAX(s, i, "not JSON: it starts with byte 0xef") < 0;
+        s->st = s->st == ST_BOM1 ? ST_BOM2 : ST_START;
+        return 0;
+    case ST_VALUE_OR_CLOSE:
+        if (c == ']')
+            return close_container(s, data, i, c) != 0;
+        /* fall through */
+    case ST_VALUE:
+        if (is_ws(c))
+            return 0;
+        return value_start(s, data, i, c) < 0;
+    case ST_KEY_OR_CLOSE:
+    case ST_KEY:
+        return key_step(s, data, i, c);
+    case ST_COLON:
+        if (is_ws(c))
+            return 0;
+        if (c != ':')
+            return SYNTAX(s, i, "expected ':' after a key, found %s", shown(c, tmp, sizeof(tmp))) <
+                   0;
+        s->st = ST_VALUE;
+        return 0;
+    case ST_NEXT:
+        return next_step(s, data, i, c);
+    case ST_STR:
+    case ST_ESC:
+    case ST_UHEX:
+        return string_step(s, data, i, c);
     case ST_LIT:
         if (c != (unsigned char)s->lit[s->litpos])
             return SYNTAX(s, i, "expected \"%s\", found %s", s->lit, shown(c, tmp, sizeof(tmp))) <

@@ -265,6 +265,25 @@ static const char *age_band(const struct ss_shape *s, const char *v, size_t len)
     return age < 12 ? "Under 12" : age < 18 ? "12-17" : "Adult";
 }
 
+/* Field f's value (made by this shaper, or the record's) becomes its HMAC,
+ * or absent when there is no key: never sent in clear. */
+static int pseudonymise(struct ss_shape *s, size_t f, const char **vals, size_t *lens)
+{
+    char hex[65];
+    if (!s->key) {
+        vals[f] = NULL;
+        lens[f] = 0;
+        s->mine[f] = 0;
+        return 0;
+    }
+    const char *src = s->mine[f] ? s->out.data + s->starts[f] : vals[f];
+    ss_hmac_sha256_hex(s->key, s->keylen, src, lens[f], hex);
+    s->starts[f] = s->out.len;
+    lens[f] = 64;
+    s->mine[f] = 1;
+    return ss_buf_add(&s->out, hex, 64);
+}
+
 int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *why, size_t whylen)
 {
     size_t *starts = s->starts;
@@ -351,21 +370,8 @@ int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *wh
         }
         if (rc < 0)
             break;
-        if (fs->pseudonym) {
-            if (!s->key) {
-                vals[f] = NULL; /* no key: dropped, never sent in clear */
-                lens[f] = 0;
-                mine[f] = 0;
-                continue;
-            }
-            char hex[65];
-            const char *src = mine[f] ? s->out.data + starts[f] : vals[f];
-            ss_hmac_sha256_hex(s->key, s->keylen, src, lens[f], hex);
-            starts[f] = s->out.len;
-            rc = ss_buf_add(&s->out, hex, 64);
-            lens[f] = 64;
-            mine[f] = 1;
-        }
+        if (fs->pseudonym)
+            rc = pseudonymise(s, f, vals, lens);
     }
     if (rc < 0) {
         snprintf(why, whylen, "the record's shaped values exceed %zu MiB%s", SS_SHAPE_OUT_MAX >> 20,
