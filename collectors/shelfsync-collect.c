@@ -47,6 +47,7 @@
 #include "ss_config.h"
 #include "ss_csv.h"
 #include "ss_dataset.h"
+#include "ss_err.h"
 #include "ss_http.h"
 #include "ss_log.h"
 #include "ss_mapper.h"
@@ -194,9 +195,10 @@ static void report(struct run *r, int final)
 static int wait_for_room(struct run *r)
 {
     int64_t since = ss_now_ms();
+    int rc;
     while (!stop_requested && ss_sender_pending(r->sender) >= (size_t)r->cfg->max_outbox_batches) {
-        if (ss_sender_pump(r->sender, 1000) < 0)
-            return -1;
+        if ((rc = ss_sender_pump(r->sender, 1000)) < 0)
+            return rc;
         int64_t last = ss_sender_last_progress(r->sender);
         if (last > since)
             since = last;
@@ -204,10 +206,10 @@ static int wait_for_room(struct run *r)
             snprintf(r->err, sizeof(r->err),
                      "the outbox holds %zu batches and the daemon has acked none for %ld s",
                      ss_sender_pending(r->sender), r->cfg->give_up_after_s);
-            return -1;
+            return SS_ERETRY;
         }
     }
-    return stop_requested ? -1 : 0;
+    return stop_requested ? SS_ESTOPPED : 0;
 }
 
 /* Stores a message (a batch with r->payload, or a header-only run record)
@@ -224,15 +226,15 @@ static int put_message(struct run *r, struct ss_header *h, const struct ss_buf *
                  h->type == SS_MSG_RUN ? "run record" : "batch", h->seq, ss_outbox_dir(r->outbox),
                  strerror(-rc),
                  rc == -ENOSPC ? " (disk full: stopping; nothing already stored is lost)" : "");
-        return -1;
+        return rc;
     }
-    if (ss_sender_add(r->sender, name) < 0) {
+    if ((rc = ss_sender_add(r->sender, name)) < 0) {
         snprintf(r->err, sizeof(r->err), "out of memory");
-        return -1;
+        return rc;
     }
-    if (ss_sender_pump(r->sender, 0) < 0) {
+    if ((rc = ss_sender_pump(r->sender, 0)) < 0) {
         snprintf(r->err, sizeof(r->err), "the daemon refused the conversation (see above)");
-        return -1;
+        return rc;
     }
     return 0;
 }
@@ -240,6 +242,7 @@ static int put_message(struct run *r, struct ss_header *h, const struct ss_buf *
 static int flush_batch(struct run *r, int last, int partial)
 {
     struct ss_header h;
+    int rc;
 
     if (r->nrecords == 0)
         return 0;
@@ -253,9 +256,9 @@ static int flush_batch(struct run *r, int last, int partial)
     h.fields = (uint32_t)r->ds->nfields;
     h.last = last;
     h.partial = partial;
-    if (put_message(r, &h, &r->payload) < 0) {
+    if ((rc = put_message(r, &h, &r->payload)) < 0) {
         r->seq--; /* not stored: the number is free for the next try */
-        return -1;
+        return rc;
     }
     r->batches++;
     ss_buf_reset(&r->payload);
@@ -325,15 +328,16 @@ static int add_record(struct run *r, uint32_t line, unsigned flags, const char *
             print_sample(r, line, flags, vals, lens, n);
         return 0;
     }
-    if (r->nrecords >= (uint32_t)r->cfg->batch_records && flush_batch(r, 0, 0) < 0)
-        return -1;
-    int rc = ss_payload_add(&r->payload, line, flags, n, vals, lens);
-    if (rc == -E2BIG && r->nrecords > 0) {
-        if (flush_batch(r, 0, 0) < 0)
-            return -1;
+    int rc;
+    if (r->nrecords >= (uint32_t)r->cfg->batch_records && (rc = flush_batch(r, 0, 0)) < 0)
+        return rc;
+    rc = ss_payload_add(&r->payload, line, flags, n, vals, lens);
+    if (rc == SS_E2BIG && r->nrecords > 0) {
+        if ((rc = flush_batch(r, 0, 0)) < 0)
+            return rc;
         rc = ss_payload_add(&r->payload, line, flags, n, vals, lens);
     }
-    if (rc == -E2BIG) {
+    if (rc == SS_E2BIG) {
         /* One record bigger than a whole batch: say so, in its place. */
         char why[160];
         const char *rv[2];
@@ -349,7 +353,7 @@ static int add_record(struct run *r, uint32_t line, unsigned flags, const char *
     }
     if (rc < 0) {
         snprintf(r->err, sizeof(r->err), "cannot add a record to the batch: %s", strerror(-rc));
-        return -1;
+        return rc;
     }
     r->nrecords++;
     r->records++;
@@ -390,7 +394,7 @@ static int number_occurrence(struct run *r)
         snprintf(r->err, sizeof(r->err),
                  "more than %d distinct %s keys in one export: split the export",
                  SS_MAX_OCCURRENCE_KEYS, r->ds->name);
-        return -1;
+        return SS_E2BIG;
     }
     snprintf(r->occ_text, sizeof(r->occ_text), "%u", k);
     r->vals[r->occ_field] = r->occ_text;
@@ -914,7 +918,7 @@ static int reload(struct collector *c, const char *level, int once)
         return 0;
     }
     ss_error("SIGHUP: %s is valid but could not be set up (see above)", path);
-    return -1;
+    return SS_ESETUP;
 }
 
 int main(int argc, char **argv)

@@ -42,7 +42,8 @@ int ss_state_open(struct ss_state **out, const char *state_dir, char *err, size_
 void ss_state_close(struct ss_state *st);
 
 /* The identity of the collector config file at path (see above), as 64 hex
- * digits and a NUL. 0, or -1 with err (the file cannot be read as JSON). */
+ * digits and a NUL. 0, or with err SS_EINVAL (the file cannot be read as
+ * JSON) or SS_ENOMEM. */
 int ss_state_identity(const char *config_path, char *out, char *err, size_t errlen);
 
 /* Reads the cursor saved under identity. Returns 1 with it in cursor; 0 when
