@@ -104,8 +104,8 @@ size_t ss_wide_project(const struct ss_wide *w, const char *const *fields, const
  * ignored) or one of its patterns matches it, else 0. */
 int ss_wide_ignores(const struct ss_wide *w, const char *name, size_t len);
 
-/* fnmatch-style match of the whole of s (spaces and no-break spaces around
- * it ignored) against pattern, ignoring ASCII case: "*" any run, "?" one
+/* fnmatch-style match of the whole of s (what ss_trim trims around it
+ * ignored) against pattern, ignoring ASCII case: "*" any run, "?" one
  * character (one UTF-8 sequence), "[abc]", "[a-z]", "[!a-z]" one of (or
  * none of) a set, "\x" the character x. Returns 1 or 0. */
 int ss_wide_glob(const char *pattern, const char *s, size_t len);

@@ -170,15 +170,26 @@ int ss_proto_check_id(const void *frame, size_t len, int accept_v1, char *err, s
     return SS_EPROTO;
 }
 
+/* The member key in *v: 1, or 0 when it is absent and need not be there,
+ * or SS_EPROTO when it must. */
+static int get_member(json_t *o, const char *key, int required, json_t **v, char *err,
+                      size_t errlen)
+{
+    *v = json_object_get(o, key);
+    if (*v)
+        return 1;
+    if (!required)
+        return 0;
+    snprintf(err, errlen, "header: \"%s\" missing", key);
+    return SS_EPROTO;
+}
+
 static int get_name(json_t *o, const char *key, char *dst, int required, char *err, size_t errlen)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v) {
-        if (!required)
-            return 0;
-        snprintf(err, errlen, "header: \"%s\" missing", key);
-        return SS_EPROTO;
-    }
+    json_t *v;
+    int rc = get_member(o, key, required, &v, err, errlen);
+    if (rc <= 0)
+        return rc;
     if (!json_is_string(v) || !ss_proto_valid_name(json_string_value(v))) {
         snprintf(err, errlen, "header: \"%s\" must be 1-%d characters of A-Z a-z 0-9 . _ : -", key,
                  SS_PROTO_NAME_MAX);
@@ -193,13 +204,10 @@ static int get_name(json_t *o, const char *key, char *dst, int required, char *e
 static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *dst, int required,
                     char *err, size_t errlen)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v) {
-        if (!required)
-            return 0;
-        snprintf(err, errlen, "header: \"%s\" missing", key);
-        return SS_EPROTO;
-    }
+    json_t *v;
+    int rc = get_member(o, key, required, &v, err, errlen);
+    if (rc <= 0)
+        return rc;
     if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max) {
         if (max == UINT32_MAX)
             snprintf(err, errlen, "header: \"%s\" must be an integer from 0 to %u", key,
