@@ -12,8 +12,8 @@
 #define SS_TRANSCODE_PEND 16
 
 /* iconv's "incomplete sequence at the end of the input": the caller keeps the
- * tail for the next chunk. Not a value any callback returns to us (they are
- * passed on as they are), since it is only used inside convert(). */
+ * tail for the next chunk. A callback may return 1 too, so convert()'s
+ * callers look at t->cb_rc before they read its value as this. */
 #define INCOMPLETE 1
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD in UTF-8 */
@@ -180,6 +180,8 @@ static int convert_pending(struct ss_transcode *t)
     char *p = t->pend;
     size_t pl = t->npend;
     int rc = convert(t, &p, &pl);
+    if (t->cb_rc)
+        return t->cb_rc; /* the callback stopped us, whatever it returned */
     if (rc != 0 && rc != INCOMPLETE)
         return rc;
     memmove(t->pend, p, pl);
@@ -224,6 +226,8 @@ static int feed_text(struct ss_transcode *t, const char *buf, size_t len)
     char *in = (char *)buf; /* iconv's prototype; it does not write the input */
     while (len > 0) {
         rc = convert(t, &in, &len);
+        if (t->cb_rc)
+            return t->cb_rc; /* the callback stopped us, whatever it returned */
         if (rc == 0)
             break;
         if (rc != INCOMPLETE)
