@@ -47,6 +47,7 @@
 #include "ss_config.h"
 #include "ss_csv.h"
 #include "ss_dataset.h"
+#include "ss_err.h"
 #include "ss_http.h"
 #include "ss_log.h"
 #include "ss_mapper.h"
@@ -61,6 +62,9 @@
 
 /* Distinct keys numbered per export (ss_occurrence): 8 MiB at most. */
 #define SS_MAX_OCCURRENCE_KEYS 250000
+/* The raw text kept with a quarantined record (its mapped values as one CSV
+ * line): a record past it goes to the quarantine without its text. */
+#define SS_COLLECT_RAW_MAX (64 * 1024)
 
 enum {
     EXIT_OK = 0,
@@ -191,9 +195,10 @@ static void report(struct run *r, int final)
 static int wait_for_room(struct run *r)
 {
     int64_t since = ss_now_ms();
+    int rc;
     while (!stop_requested && ss_sender_pending(r->sender) >= (size_t)r->cfg->max_outbox_batches) {
-        if (ss_sender_pump(r->sender, 1000) < 0)
-            return -1;
+        if ((rc = ss_sender_pump(r->sender, 1000)) < 0)
+            return rc;
         int64_t last = ss_sender_last_progress(r->sender);
         if (last > since)
             since = last;
@@ -201,10 +206,10 @@ static int wait_for_room(struct run *r)
             snprintf(r->err, sizeof(r->err),
                      "the outbox holds %zu batches and the daemon has acked none for %ld s",
                      ss_sender_pending(r->sender), r->cfg->give_up_after_s);
-            return -1;
+            return SS_ERETRY;
         }
     }
-    return stop_requested ? -1 : 0;
+    return stop_requested ? SS_ESTOPPED : 0;
 }
 
 /* Stores a message (a batch with r->payload, or a header-only run record)
@@ -221,15 +226,15 @@ static int put_message(struct run *r, struct ss_header *h, const struct ss_buf *
                  h->type == SS_MSG_RUN ? "run record" : "batch", h->seq, ss_outbox_dir(r->outbox),
                  strerror(-rc),
                  rc == -ENOSPC ? " (disk full: stopping; nothing already stored is lost)" : "");
-        return -1;
+        return rc;
     }
-    if (ss_sender_add(r->sender, name) < 0) {
+    if ((rc = ss_sender_add(r->sender, name)) < 0) {
         snprintf(r->err, sizeof(r->err), "out of memory");
-        return -1;
+        return rc;
     }
-    if (ss_sender_pump(r->sender, 0) < 0) {
+    if ((rc = ss_sender_pump(r->sender, 0)) < 0) {
         snprintf(r->err, sizeof(r->err), "the daemon refused the conversation (see above)");
-        return -1;
+        return rc;
     }
     return 0;
 }
@@ -237,6 +242,7 @@ static int put_message(struct run *r, struct ss_header *h, const struct ss_buf *
 static int flush_batch(struct run *r, int last, int partial)
 {
     struct ss_header h;
+    int rc;
 
     if (r->nrecords == 0)
         return 0;
@@ -250,9 +256,9 @@ static int flush_batch(struct run *r, int last, int partial)
     h.fields = (uint32_t)r->ds->nfields;
     h.last = last;
     h.partial = partial;
-    if (put_message(r, &h, &r->payload) < 0) {
+    if ((rc = put_message(r, &h, &r->payload)) < 0) {
         r->seq--; /* not stored: the number is free for the next try */
-        return -1;
+        return rc;
     }
     r->batches++;
     ss_buf_reset(&r->payload);
@@ -322,15 +328,16 @@ static int add_record(struct run *r, uint32_t line, unsigned flags, const char *
             print_sample(r, line, flags, vals, lens, n);
         return 0;
     }
-    if (r->nrecords >= (uint32_t)r->cfg->batch_records && flush_batch(r, 0, 0) < 0)
-        return -1;
-    int rc = ss_payload_add(&r->payload, line, flags, n, vals, lens);
-    if (rc == -E2BIG && r->nrecords > 0) {
-        if (flush_batch(r, 0, 0) < 0)
-            return -1;
+    int rc;
+    if (r->nrecords >= (uint32_t)r->cfg->batch_records && (rc = flush_batch(r, 0, 0)) < 0)
+        return rc;
+    rc = ss_payload_add(&r->payload, line, flags, n, vals, lens);
+    if (rc == SS_E2BIG && r->nrecords > 0) {
+        if ((rc = flush_batch(r, 0, 0)) < 0)
+            return rc;
         rc = ss_payload_add(&r->payload, line, flags, n, vals, lens);
     }
-    if (rc == -E2BIG) {
+    if (rc == SS_E2BIG) {
         /* One record bigger than a whole batch: say so, in its place. */
         char why[160];
         const char *rv[2];
@@ -346,7 +353,7 @@ static int add_record(struct run *r, uint32_t line, unsigned flags, const char *
     }
     if (rc < 0) {
         snprintf(r->err, sizeof(r->err), "cannot add a record to the batch: %s", strerror(-rc));
-        return -1;
+        return rc;
     }
     r->nrecords++;
     r->records++;
@@ -387,7 +394,7 @@ static int number_occurrence(struct run *r)
         snprintf(r->err, sizeof(r->err),
                  "more than %d distinct %s keys in one export: split the export",
                  SS_MAX_OCCURRENCE_KEYS, r->ds->name);
-        return -1;
+        return SS_E2BIG;
     }
     snprintf(r->occ_text, sizeof(r->occ_text), "%u", k);
     r->vals[r->occ_field] = r->occ_text;
@@ -415,7 +422,20 @@ static void build_raw(struct run *r)
     ss_buf_reset(&r->raw);
     for (size_t f = 0; f < r->ds->nfields; f++)
         v[f] = r->ds->fields[f].type == SS_FT_PSEUDONYM ? NULL : r->vals[f];
-    ss_csv_join(&r->raw, v, r->lens, r->ds->nfields);
+    if (ss_csv_join(&r->raw, v, r->lens, r->ds->nfields) < 0)
+        ss_buf_reset(&r->raw); /* past SS_COLLECT_RAW_MAX: no text rather than a cut one */
+}
+
+/* A sink's answer after rejecting a record with r->raw as its text: 0 to go
+ * on, 1 (stop) when the batch could not take it. */
+static int quarantine(struct run *r, unsigned long where, const char *why)
+{
+    if (reject(r, where, why, r->raw.data ? r->raw.data : "", r->raw.len) < 0) {
+        r->fatal = 1;
+        return 1;
+    }
+    report(r, 0);
+    return 0;
 }
 
 static int sink_reject(void *ud, unsigned long where, const char *reason, const char *const *fields,
@@ -430,12 +450,7 @@ static int sink_reject(void *ud, unsigned long where, const char *reason, const 
         ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why));
         build_raw(r);
     }
-    if (reject(r, where, reason, r->raw.data ? r->raw.data : "", r->raw.len) < 0) {
-        r->fatal = 1;
-        return 1;
-    }
-    report(r, 0);
-    return 0;
+    return quarantine(r, where, reason);
 }
 
 static int sink_record(void *ud, const char *const *fields, const size_t *lens, size_t n,
@@ -454,12 +469,7 @@ static int sink_record(void *ud, const char *const *fields, const size_t *lens, 
     if (ss_mapper_apply(&r->mapper, fields, lens, n, r->vals, r->lens, why, sizeof(why)) < 0 ||
         ss_shape_apply(r->shape, r->vals, r->lens, why, sizeof(why)) < 0) {
         build_raw(r);
-        if (reject(r, where, why, r->raw.data ? r->raw.data : "", r->raw.len) < 0) {
-            r->fatal = 1;
-            return 1;
-        }
-        report(r, 0);
-        return 0;
+        return quarantine(r, where, why);
     }
     if (r->occ && number_occurrence(r) < 0) {
         r->fatal = 1;
@@ -561,59 +571,195 @@ static enum ss_run_outcome outcome_of(int status, enum ss_source_result sr, unsi
     }
 }
 
+/* A run's state and buffers, before anything is fetched. 0, or EXIT_SETUP
+ * with r->err. */
+static int run_init(struct run *r, struct collector *c, int dry_run, int progress)
+{
+    const struct ss_collector_config *cfg = &c->cfg;
+    memset(r, 0, sizeof(*r));
+    r->cfg = cfg;
+    r->ds = c->ds;
+    r->outbox = c->outbox;
+    r->sender = c->sender;
+    r->dry_run = dry_run;
+    r->progress = progress;
+    r->progress_tty = progress && isatty(STDERR_FILENO);
+    r->started = ss_now_ms();
+    make_run_id(r->run_id, sizeof(r->run_id));
+    ss_buf_init(&r->payload, (size_t)cfg->batch_max_bytes);
+    ss_buf_init(&r->header, SS_PROTO_HEADER_MAX);
+    ss_buf_init(&r->raw, SS_COLLECT_RAW_MAX);
+    ss_buf_init(&r->checkpoint, SS_CURSOR_MAX);
+    if (ss_dataset_has_occurrence(c->ds)) {
+        for (size_t f = 0; f < c->ds->nfields; f++)
+            if (c->ds->fields[f].type == SS_FT_OCCURRENCE)
+                r->occ_field = (int)f;
+        r->occ = ss_occurrence_new(SS_MAX_OCCURRENCE_KEYS);
+    }
+    r->shape = ss_shape_new(cfg, c->ds, r->err, sizeof(r->err));
+    return r->shape ? 0 : EXIT_SETUP;
+}
+
+static void run_free(struct run *r)
+{
+    ss_shape_free(r->shape);
+    ss_occurrence_free(r->occ);
+    ss_buf_free(&r->payload);
+    ss_buf_free(&r->header);
+    ss_buf_free(&r->raw);
+    ss_buf_free(&r->checkpoint);
+}
+
+/* The saved cursor into cursor, unless the run fetches in full. 1 when
+ * there is one to use, else 0. */
+static int load_cursor(struct collector *c, int dry_run, int full, struct ss_buf *cursor)
+{
+    char why[1024];
+    if (dry_run)
+        return 0;
+    if (full) {
+        ss_notice("--full: fetching in full; the saved cursor is not used");
+        return 0;
+    }
+    int rc = ss_state_cursor_read(c->state, c->identity, cursor, why, sizeof(why));
+    if (rc < 0)
+        ss_warn("%s/cursor: cannot read: %s: this run fetches in full", c->cfg.state_dir,
+                strerror(-rc));
+    else if (why[0])
+        ss_notice("%s", why);
+    return rc == 1;
+}
+
+/* The exit status the fetch gives (before delivery), said in the log. */
+static int fetch_status(struct run *r, enum ss_source_result sr, const char *shown)
+{
+    if (r->fatal || sr == SS_SOURCE_FAILED || sr == SS_SOURCE_SETUP ||
+        (sr == SS_SOURCE_STOPPED && !stop_requested)) {
+        ss_error("%s", r->err[0] ? r->err : "the source failed");
+        return (r->fatal && !r->have_mapper) || sr == SS_SOURCE_SETUP ? EXIT_SETUP : EXIT_FETCH;
+    }
+    if (stop_requested) {
+        ss_warn("stopping on a signal; the outbox keeps what is stored");
+        return EXIT_FETCH;
+    }
+    if (sr == SS_SOURCE_TRUNCATED) {
+        ss_error("%s", r->err[0] ? r->err : "the source cut its answer short");
+        return EXIT_TRUNCATED;
+    }
+    if (sr == SS_SOURCE_UNCHANGED) {
+        ss_notice("%s: unchanged since the last run: nothing to send", shown);
+        return EXIT_OK;
+    }
+    if (r->records == 0) {
+        snprintf(r->err, sizeof(r->err), "%s: the export is empty (%s)", shown,
+                 r->have_mapper ? "a header and no rows" : "no header, no rows");
+        if (r->cfg->allow_empty) {
+            ss_notice("%s; \"allow_empty\" says that is fine", r->err);
+            r->err[0] = '\0';
+            return EXIT_OK;
+        }
+        ss_warn("%s: nothing was loaded and the cursor stays where it was; set "
+                "\"allow_empty\": true if an empty export is normal for this source",
+                r->err);
+        return EXIT_EMPTY;
+    }
+    if (r->unread) {
+        snprintf(r->err, sizeof(r->err), "the export has columns neither mapped nor read");
+        return EXIT_UNREAD;
+    }
+    return EXIT_OK;
+}
+
+/* After the drain: the status the daemon's answers give, and in *all_acked
+ * whether every batch of the run is in the warehouse. *refused: batches
+ * refused or unreadable in this run. */
+static int delivery_status(struct run *r, const struct ss_sender_stats *before, int status,
+                           int stored, unsigned long *refused, int *all_acked)
+{
+    struct ss_sender *sender = r->sender;
+    const struct ss_sender_stats *st = ss_sender_stats(sender);
+    unsigned long bad = st->refused - before->refused + st->damaged - before->damaged;
+    *refused = bad;
+    *all_acked = stored && ss_sender_pending_batches(sender) == 0 && bad == 0 &&
+                 !ss_sender_refused(sender) && !stop_requested;
+    if (ss_sender_refused(sender) || bad > 0) {
+        if (!r->err[0])
+            snprintf(r->err, sizeof(r->err), "the daemon refused %lu batch%s (kept in %s/refused)",
+                     bad, bad == 1 ? "" : "es", r->cfg->state_dir);
+        return status != EXIT_SETUP ? EXIT_REFUSED : status;
+    }
+    if (status == EXIT_OK && ss_sender_pending_batches(sender) > 0)
+        return EXIT_UNACKED;
+    return status;
+}
+
+/* The cursor moves only over what the warehouse holds: to the kind's final
+ * cursor after a complete fetch, else to its last checkpoint. */
+static void save_cursor(struct collector *c, const struct run *r, int all_acked, int status,
+                        enum ss_source_result sr, const struct ss_buf *next_cursor)
+{
+    const struct ss_buf *save = NULL;
+    if (all_acked && status == EXIT_OK && sr == SS_SOURCE_OK && next_cursor->len)
+        save = next_cursor;
+    else if (all_acked && status == EXIT_FETCH && r->have_checkpoint && r->have_mapper)
+        save = &r->checkpoint;
+    if (save) {
+        int rc = ss_state_cursor_write(c->state, c->identity, save->data, save->len);
+        if (rc < 0)
+            ss_warn("%s/cursor: cannot save the cursor (%s): the next run fetches everything "
+                    "again",
+                    c->cfg.state_dir, strerror(-rc));
+        else if (save == &r->checkpoint)
+            ss_notice("progress saved: the next run resumes after the last page read whole");
+    } else if (status != EXIT_OK && sr != SS_SOURCE_UNCHANGED) {
+        ss_notice("the cursor stays where it was: the next run fetches these records again");
+    }
+}
+
+/* The run record follows the batches; when they could not be delivered it
+ * waits in the outbox with them, else it gets a few seconds. Then the
+ * run's summary. */
+static void finish_run(struct run *r, const struct ss_sender_stats *before, int status,
+                       enum ss_source_result sr, unsigned long refused)
+{
+    struct ss_sender *sender = r->sender;
+    int delivered = ss_sender_pending_batches(sender) == 0;
+    if (run_end(r, outcome_of(status, sr, r->records), status, refused, r->err) < 0)
+        ss_warn("%s (the run record is lost; the batches are not)", r->err);
+    else if (delivered)
+        drain(r, 1, ss_sender_connected(sender) ? 10 : 2);
+    const struct ss_sender_stats *st = ss_sender_stats(sender);
+    ss_notice("run %s: %llu bytes, %lu records (%lu rejected here) in %lu batches; daemon: "
+              "%llu loaded, %llu quarantined, %lu duplicate acks, %lu refused; %zu unacked; "
+              "%.1f s",
+              r->run_id, r->bytes, r->records - r->rejected, r->rejected, r->batches,
+              st->accepted - before->accepted, st->quarantined - before->quarantined,
+              st->duplicates - before->duplicates, refused, ss_sender_pending_batches(sender),
+              (double)(ss_now_ms() - r->started) / 1000.0);
+}
+
 static int run_once(struct collector *c, int dry_run, int progress, int full)
 {
     const struct ss_collector_config *cfg = &c->cfg;
     struct ss_sender *sender = c->sender;
     struct run r;
-    char shown[1024], why[1024];
-    int status = EXIT_OK, have_cursor = 0;
+    char shown[1024];
+    int status, have_cursor = 0, all_acked = 0;
+    unsigned long refused = 0;
     struct ss_buf next_cursor, cursor;
     struct ss_sender_stats before;
     enum ss_source_result sr = SS_SOURCE_FAILED;
 
-    memset(&r, 0, sizeof(r));
-    r.cfg = cfg;
-    r.ds = c->ds;
-    r.outbox = c->outbox;
-    r.sender = sender;
-    r.dry_run = dry_run;
-    r.progress = progress;
-    r.progress_tty = progress && isatty(STDERR_FILENO);
-    r.started = ss_now_ms();
-    make_run_id(r.run_id, sizeof(r.run_id));
-    ss_buf_init(&r.payload, (size_t)cfg->batch_max_bytes);
-    ss_buf_init(&r.header, 64 * 1024);
-    ss_buf_init(&r.raw, 64 * 1024);
-    ss_buf_init(&r.checkpoint, SS_CURSOR_MAX);
     ss_buf_init(&next_cursor, SS_CURSOR_MAX);
     ss_buf_init(&cursor, SS_CURSOR_MAX);
     memset(&before, 0, sizeof(before));
     if (sender)
         before = *ss_sender_stats(sender);
-    if (ss_dataset_has_occurrence(c->ds)) {
-        for (size_t f = 0; f < c->ds->nfields; f++)
-            if (c->ds->fields[f].type == SS_FT_OCCURRENCE)
-                r.occ_field = (int)f;
-        r.occ = ss_occurrence_new(SS_MAX_OCCURRENCE_KEYS);
-    }
-    r.shape = ss_shape_new(cfg, c->ds, r.err, sizeof(r.err));
-    if (!r.shape) {
+    if ((status = run_init(&r, c, dry_run, progress)) != 0) {
         ss_error("%s", r.err);
-        status = EXIT_SETUP;
         goto out;
     }
-    if (!dry_run && full) {
-        ss_notice("--full: fetching in full; the saved cursor is not used");
-    } else if (!dry_run) {
-        int rc = ss_state_cursor_read(c->state, c->identity, &cursor, why, sizeof(why));
-        if (rc < 0)
-            ss_warn("%s/cursor: cannot read: %s: this run fetches in full", cfg->state_dir,
-                    strerror(-rc));
-        else if (why[0])
-            ss_notice("%s", why);
-        have_cursor = rc == 1;
-    }
+    have_cursor = load_cursor(c, dry_run, full, &cursor);
     ss_http_redact(cfg->url, shown, sizeof(shown));
     ss_info("run %s: %s source %s%s", r.run_id, cfg->kind, shown,
             have_cursor ? " (incremental)" : "");
@@ -628,34 +774,7 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
     sr = c->kind->cb_run(c->kind_state, have_cursor ? cursor.data : NULL, &next_cursor, &sink,
                          r.err, sizeof(r.err));
     report(&r, 1);
-    if (r.fatal || sr == SS_SOURCE_FAILED || sr == SS_SOURCE_SETUP ||
-        (sr == SS_SOURCE_STOPPED && !stop_requested)) {
-        ss_error("%s", r.err[0] ? r.err : "the source failed");
-        status = (r.fatal && !r.have_mapper) || sr == SS_SOURCE_SETUP ? EXIT_SETUP : EXIT_FETCH;
-    } else if (stop_requested) {
-        ss_warn("stopping on a signal; the outbox keeps what is stored");
-        status = EXIT_FETCH;
-    } else if (sr == SS_SOURCE_TRUNCATED) {
-        ss_error("%s", r.err[0] ? r.err : "the source cut its answer short");
-        status = EXIT_TRUNCATED;
-    } else if (sr == SS_SOURCE_UNCHANGED) {
-        ss_notice("%s: unchanged since the last run: nothing to send", shown);
-    } else if (r.records == 0) {
-        snprintf(r.err, sizeof(r.err), "%s: the export is empty (%s)", shown,
-                 r.have_mapper ? "a header and no rows" : "no header, no rows");
-        if (cfg->allow_empty) {
-            ss_notice("%s; \"allow_empty\" says that is fine", r.err);
-            r.err[0] = '\0';
-        } else {
-            ss_warn("%s: nothing was loaded and the cursor stays where it was; set "
-                    "\"allow_empty\": true if an empty export is normal for this source",
-                    r.err);
-            status = EXIT_EMPTY;
-        }
-    } else if (r.unread) {
-        snprintf(r.err, sizeof(r.err), "the export has columns neither mapped nor read");
-        status = EXIT_UNREAD;
-    }
+    status = fetch_status(&r, sr, shown);
     /* Deliver every record read, even when the fetch failed later on; the
      * last batch says whether the run was cut short. */
     int cut = status == EXIT_FETCH || status == EXIT_TRUNCATED || status == EXIT_UNREAD;
@@ -671,61 +790,11 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
         goto out;
     }
     drain(&r, 0, 0);
-
-    const struct ss_sender_stats *st = ss_sender_stats(sender);
-    unsigned long refused = st->refused - before.refused, damaged = st->damaged - before.damaged;
-    int all_acked = stored && ss_sender_pending_batches(sender) == 0 && refused == 0 &&
-                    damaged == 0 && !ss_sender_refused(sender) && !stop_requested;
-    if (ss_sender_refused(sender) || refused > 0 || damaged > 0) {
-        if (status != EXIT_SETUP)
-            status = EXIT_REFUSED;
-        if (!r.err[0])
-            snprintf(r.err, sizeof(r.err), "the daemon refused %lu batch%s (kept in %s/refused)",
-                     refused + damaged, refused + damaged == 1 ? "" : "es", cfg->state_dir);
-    } else if (status == EXIT_OK && ss_sender_pending_batches(sender) > 0) {
-        status = EXIT_UNACKED;
-    }
-
-    /* The cursor moves only over what the warehouse holds. */
-    const struct ss_buf *save = NULL;
-    if (all_acked && status == EXIT_OK && sr == SS_SOURCE_OK && next_cursor.len)
-        save = &next_cursor;
-    else if (all_acked && status == EXIT_FETCH && r.have_checkpoint && r.have_mapper)
-        save = &r.checkpoint;
-    if (save) {
-        int rc = ss_state_cursor_write(c->state, c->identity, save->data, save->len);
-        if (rc < 0)
-            ss_warn("%s/cursor: cannot save the cursor (%s): the next run fetches everything "
-                    "again",
-                    cfg->state_dir, strerror(-rc));
-        else if (save == &r.checkpoint)
-            ss_notice("progress saved: the next run resumes after the last page read whole");
-    } else if (status != EXIT_OK && sr != SS_SOURCE_UNCHANGED) {
-        ss_notice("the cursor stays where it was: the next run fetches these records again");
-    }
-
-    /* The run record follows the batches; when they could not be delivered
-     * it waits in the outbox with them, else it gets a few seconds. */
-    int delivered = ss_sender_pending_batches(sender) == 0;
-    if (run_end(&r, outcome_of(status, sr, r.records), status, refused + damaged, r.err) < 0)
-        ss_warn("%s (the run record is lost; the batches are not)", r.err);
-    else if (delivered)
-        drain(&r, 1, ss_sender_connected(sender) ? 10 : 2);
-    st = ss_sender_stats(sender);
-    ss_notice("run %s: %llu bytes, %lu records (%lu rejected here) in %lu batches; daemon: "
-              "%llu loaded, %llu quarantined, %lu duplicate acks, %lu refused; %zu unacked; "
-              "%.1f s",
-              r.run_id, r.bytes, r.records - r.rejected, r.rejected, r.batches,
-              st->accepted - before.accepted, st->quarantined - before.quarantined,
-              st->duplicates - before.duplicates, refused + damaged,
-              ss_sender_pending_batches(sender), (double)(ss_now_ms() - r.started) / 1000.0);
+    status = delivery_status(&r, &before, status, stored, &refused, &all_acked);
+    save_cursor(c, &r, all_acked, status, sr, &next_cursor);
+    finish_run(&r, &before, status, sr, refused);
 out:
-    ss_shape_free(r.shape);
-    ss_occurrence_free(r.occ);
-    ss_buf_free(&r.payload);
-    ss_buf_free(&r.header);
-    ss_buf_free(&r.raw);
-    ss_buf_free(&r.checkpoint);
+    run_free(&r);
     ss_buf_free(&next_cursor);
     ss_buf_free(&cursor);
     return status;
@@ -804,7 +873,7 @@ static int collector_open(struct collector *c, const char *path, const char *lev
         .max_in_flight = c->cfg.max_in_flight,
         .backoff_initial_ms = c->cfg.backoff_initial_ms,
         .backoff_max_ms = c->cfg.backoff_max_ms,
-        .max_batch_bytes = (size_t)c->cfg.batch_max_bytes + 64 * 1024,
+        .max_batch_bytes = (size_t)c->cfg.batch_max_bytes + SS_PROTO_HEADER_MAX,
         .server_public_key = c->cfg.server_public_key,
         .secret_key_file = c->cfg.secret_key_file,
     };
@@ -849,7 +918,7 @@ static int reload(struct collector *c, const char *level, int once)
         return 0;
     }
     ss_error("SIGHUP: %s is valid but could not be set up (see above)", path);
-    return -1;
+    return SS_ESETUP;
 }
 
 int main(int argc, char **argv)

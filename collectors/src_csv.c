@@ -537,7 +537,7 @@ static int on_text(void *ud, const char *data, size_t len)
     memcpy(s->head + s->nhead, data, take);
     s->nhead += take;
     int html = ss_http_sniff_html(s->resp->content_type, s->head, s->nhead, 0, why, sizeof(why));
-    if (html < 0)
+    if (html == SS_HTTP_SNIFF_MORE)
         return 0; /* take == len: the buffer is not full, or it would have decided */
     int rc = sniff_decide(s, html, why);
     return rc ? rc : take < len ? text_feed(s, data + take, len - take) : 0;
@@ -629,17 +629,16 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
 
     ss_http_cursor_split(cfg->http_conditional ? cursor : NULL, etag, sizeof(etag), lm, sizeof(lm));
     struct ss_http_req req = {.url = cfg->url, .etag = etag, .last_modified = lm};
-    enum ss_http_result r =
-        ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
+    int r = ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
     if (r == SS_HTTP_NOT_MODIFIED)
         return SS_SOURCE_UNCHANGED;
     if (s->failed) {
         snprintf(err, errlen, "%s", s->err_msg);
         return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
     }
-    if (r == SS_HTTP_STOPPED || s->sink_stop)
+    if (r == SS_ESTOPPED || s->sink_stop)
         return SS_SOURCE_STOPPED;
-    if (r != SS_HTTP_OK)
+    if (r != 0)
         return SS_SOURCE_FAILED; /* a cut body's last row is not finished: it is dropped */
     /* The end of the input, through each stage in turn. */
     rc = ss_transcode_finish(s->tc);

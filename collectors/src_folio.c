@@ -399,14 +399,14 @@ static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
     f->new_access_age = f->new_refresh_age = -1;
     ss_buf_reset(&f->page);
     f->page_too_big = 0;
-    enum ss_http_result r =
+    int r =
         ss_http_request(f->env->http, &req, on_auth_header, on_page_body, f, &resp, err, errlen);
-    if (r == SS_HTTP_STOPPED && !f->page_too_big) {
+    if (r == SS_ESTOPPED && !f->page_too_big) {
         snprintf(err, errlen, "stopped");
         rc = -2;
         goto out;
     }
-    if (r != SS_HTTP_OK || f->page_too_big) {
+    if (r != 0 || f->page_too_big) {
         error_excerpt(f, resp.error_body, why, sizeof(why));
         if (refresh)
             snprintf(err, errlen, "FOLIO %s/authn/refresh: HTTP %ld%s", f->base, resp.status, why);
@@ -554,8 +554,8 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
         ss_buf_reset(&f->page);
         f->page_too_big = 0;
         f->resp_date = 0;
-        enum ss_http_result r = ss_http_request(f->env->http, &req, on_data_header, on_page_body, f,
-                                                &resp, err, errlen);
+        int r = ss_http_request(f->env->http, &req, on_data_header, on_page_body, f, &resp, err,
+                                errlen);
         if (f->page_too_big) {
             snprintf(err, errlen,
                      "%s: the page is larger than %zu bytes (limits.max_record_bytes x "
@@ -563,11 +563,11 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
                      url, f->page.max);
             goto out;
         }
-        if (r == SS_HTTP_STOPPED) {
+        if (r == SS_ESTOPPED) {
             rc = -2;
             goto out;
         }
-        if (r == SS_HTTP_OK) {
+        if (r == 0) {
             rc = 0;
             goto out;
         }

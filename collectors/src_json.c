@@ -466,10 +466,10 @@ static int split_feed(struct json_state *s, const char *data, size_t len)
     const char *nul = memchr(data, '\0', len);
     size_t n = nul ? (size_t)(nul - data) : len;
     if (n > 0) {
-        enum ss_jsonsplit_result rc = ss_jsonsplit_feed(s->split, data, n);
-        if (rc == SS_JSONSPLIT_ERROR)
+        int rc = ss_jsonsplit_feed(s->split, data, n);
+        if (rc < 0 && rc != SS_ESTOPPED)
             s->split_failed = 1;
-        if (rc != SS_JSONSPLIT_OK)
+        if (rc != 0)
             return 1;
     }
     ss_http_binary_text(&s->bin, data, n);
@@ -511,7 +511,7 @@ static int on_body(void *ud, const char *data, size_t len)
     memcpy(s->head + s->nhead, data, take);
     s->nhead += take;
     int html = ss_http_sniff_html(s->resp->content_type, s->head, s->nhead, 0, why, sizeof(why));
-    if (html < 0)
+    if (html == SS_HTTP_SNIFF_MORE)
         return 0;
     int rc = sniff_decide(s, html, why);
     return rc ? rc : take < len ? split_feed(s, data + take, len - take) : 0;
@@ -557,8 +557,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
 
     ss_http_cursor_split(cfg->http_conditional ? cursor : NULL, etag, sizeof(etag), lm, sizeof(lm));
     struct ss_http_req req = {.url = cfg->url, .etag = etag, .last_modified = lm};
-    enum ss_http_result r =
-        ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
+    int r = ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
     if (r == SS_HTTP_NOT_MODIFIED)
         return SS_SOURCE_UNCHANGED;
     if (s->failed) {
@@ -569,9 +568,9 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         split_error(s, err, errlen);
         return SS_SOURCE_FAILED;
     }
-    if (r == SS_HTTP_STOPPED || s->sink_stop)
+    if (r == SS_ESTOPPED || s->sink_stop)
         return SS_SOURCE_STOPPED;
-    if (r != SS_HTTP_OK)
+    if (r != 0)
         return SS_SOURCE_FAILED; /* a cut body's last record is not finished: it is dropped */
     if (s->sniffing) {
         char why[256];
@@ -593,12 +592,10 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     }
     if (s->sink_stop)
         return SS_SOURCE_STOPPED;
-    switch (ss_jsonsplit_finish(s->split)) {
-    case SS_JSONSPLIT_OK:
-        break;
-    case SS_JSONSPLIT_STOPPED:
+    int split = ss_jsonsplit_finish(s->split);
+    if (split == SS_ESTOPPED)
         return SS_SOURCE_STOPPED;
-    case SS_JSONSPLIT_ERROR:
+    if (split < 0) {
         split_error(s, err, errlen);
         return SS_SOURCE_FAILED;
     }

@@ -389,11 +389,10 @@ static int get_token(struct koha *s, char *err, size_t errlen)
                               .no_auth = 1};
     ss_buf_reset(&s->body);
     s->body_too_big = 0;
-    enum ss_http_result r =
-        ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
-    if (r == SS_HTTP_STOPPED && !s->body_too_big)
+    int r = ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
+    if (r == SS_ESTOPPED && !s->body_too_big)
         goto out;
-    if (r != SS_HTTP_OK || s->body_too_big) {
+    if (r != 0 || s->body_too_big) {
         if (resp.status >= 400 && resp.status < 500) {
             shown_body(resp.error_body, s->secret, shown, sizeof(shown));
             snprintf(err, errlen,
@@ -478,8 +477,7 @@ static enum ss_source_result fetch(struct koha *s, const char *url, const char *
         s->have_link = s->have_total = 0;
         s->next[0] = '\0';
         s->total = 0;
-        enum ss_http_result r =
-            ss_http_request(s->env->http, &req, on_header, on_body, s, &resp, err, errlen);
+        int r = ss_http_request(s->env->http, &req, on_header, on_body, s, &resp, err, errlen);
         *status = resp.status;
         if (s->body_too_big) {
             snprintf(err, errlen,
@@ -487,9 +485,9 @@ static enum ss_source_result fetch(struct koha *s, const char *url, const char *
                      SS_KOHA_MAX_PAGE_BYTES >> 20, s->cfg->koha_per_page);
             return SS_SOURCE_FAILED;
         }
-        if (r == SS_HTTP_OK)
+        if (r == 0)
             return SS_SOURCE_OK;
-        if (r == SS_HTTP_STOPPED)
+        if (r == SS_ESTOPPED)
             return SS_SOURCE_STOPPED;
         if (resp.status == 401 && s->oauth2 && !s->report && attempt == 0) {
             ss_notice("koha: the token was refused (HTTP 401): getting a new one");

@@ -29,8 +29,10 @@
 #include <strings.h>
 
 #include "ss_buf.h"
+#include "ss_err.h"
 #include "ss_log.h"
 #include "ss_secret.h"
+#include "ss_text.h"
 #include "ss_time.h"
 
 #define SS_HTTP_BACKOFF_INITIAL_MS 500
@@ -65,7 +67,7 @@ struct transfer {
 
 int ss_http_global_init(void)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : SS_ENOMEM;
 }
 
 void ss_http_global_cleanup(void)
@@ -116,11 +118,11 @@ int ss_http_sniff_html(const char *content_type, const char *body, size_t len, i
     if (e - p >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
         p += 3;
     else if (!end && e - p < 3 && (e - p == 0 || p[0] == 0xEF))
-        return -1; /* a byte-order mark, perhaps */
+        return SS_HTTP_SNIFF_MORE; /* a byte-order mark, perhaps */
     while (p < e && is_blank(*p))
         p++;
     if (p == e)
-        return end ? 0 : -1;
+        return end ? 0 : SS_HTTP_SNIFF_MORE;
     if (*p != '<')
         return 0;
     if (html_type) {
@@ -133,7 +135,7 @@ int ss_http_sniff_html(const char *content_type, const char *body, size_t len, i
             continue;
         if (have < n + 1) {
             if (!end)
-                return -1; /* the tag, or its start: see what follows */
+                return SS_HTTP_SNIFF_MORE; /* the tag, or its start: see what follows */
             if (have < n)
                 continue;
         } else if (!is_blank(p[n]) && p[n] != '>' && p[n] != '/') {
@@ -313,15 +315,6 @@ void ss_http_free(struct ss_http *h)
     free(h);
 }
 
-static void trim(const char **s, size_t *n)
-{
-    while (*n && (**s == ' ' || **s == '\t'))
-        (*s)++, (*n)--;
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t' || (*s)[*n - 1] == '\r' ||
-                  (*s)[*n - 1] == '\n'))
-        (*n)--;
-}
-
 static void deliver_headers(struct transfer *t)
 {
     size_t off = 0, nlen, vlen;
@@ -356,8 +349,8 @@ static size_t on_header_line(char *line, size_t size, size_t nitems, void *ud)
         return len; /* the blank end */
     const char *name = line, *value = colon + 1;
     size_t nlen = (size_t)(colon - line), vlen = len - nlen - 1;
-    trim(&name, &nlen);
-    trim(&value, &vlen);
+    ss_trim(&name, &nlen);
+    ss_trim(&value, &vlen);
     if (nlen == 4 && strncasecmp(name, "ETag", 4) == 0 && vlen < sizeof(t->resp->etag))
         snprintf(t->resp->etag, sizeof(t->resp->etag), "%.*s", (int)vlen, value);
     if (nlen == 13 && strncasecmp(name, "Last-Modified", 13) == 0 &&
@@ -484,7 +477,7 @@ static int add_header(struct curl_slist **list, const char *line)
 {
     struct curl_slist *n = curl_slist_append(*list, line);
     if (!n)
-        return -1;
+        return SS_ENOMEM;
     *list = n;
     return 0;
 }
@@ -495,22 +488,22 @@ static int build_headers(const struct ss_collector_config *cfg, const struct ss_
     char line[1024];
     for (size_t i = 0; req->headers && req->headers[i]; i++)
         if (add_header(out, req->headers[i]) < 0)
-            return -1;
+            return SS_ENOMEM;
     for (size_t i = 0; i < cfg->nhttp_headers; i++) {
         snprintf(line, sizeof(line), "%s: %s", cfg->http_headers[i].key,
                  cfg->http_headers[i].value);
         if (add_header(out, line) < 0)
-            return -1;
+            return SS_ENOMEM;
     }
     if (req->etag && req->etag[0]) {
         snprintf(line, sizeof(line), "If-None-Match: %s", req->etag);
         if (add_header(out, line) < 0)
-            return -1;
+            return SS_ENOMEM;
     }
     if (req->last_modified && req->last_modified[0]) {
         snprintf(line, sizeof(line), "If-Modified-Since: %s", req->last_modified);
         if (add_header(out, line) < 0)
-            return -1;
+            return SS_ENOMEM;
     }
     return 0;
 }
@@ -587,17 +580,123 @@ static int is_bad_status(long status)
     return status != 0 && (status < 200 || status > 299);
 }
 
-enum ss_http_result ss_http_request(struct ss_http *h, const struct ss_http_req *req,
-                                    ss_http_header_cb on_header, ss_http_body_cb on_body, void *ud,
-                                    struct ss_http_resp *resp, char *err, size_t errlen)
+/* One attempt's outcome. *retry is set (and why says why) when the attempt
+ * may be made again; otherwise err says what failed, unless it succeeded. */
+static int classify(struct ss_http *h, const struct ss_http_req *req, const struct transfer *t,
+                    CURLcode rc, const char *cerr, const char *shown, char *why, size_t whylen,
+                    int *retry, char *err, size_t errlen)
+{
+    const struct ss_collector_config *cfg = h->cfg;
+    struct ss_http_resp *resp = t->resp;
+    int authed = !req->no_auth && h->auth != AUTH_NONE;
+
+    if (t->headers_too_big) {
+        snprintf(err, errlen, "%s: the response headers exceed %d KiB", shown,
+                 SS_HTTP_HEADERS_MAX / 1024);
+        return SS_EPROTO;
+    }
+    if (rc == CURLE_TOO_MANY_REDIRECTS) {
+        snprintf(err, errlen, "%s: more than 5 redirects", shown);
+        return SS_EPROTO;
+    }
+    if (resp->status == 304 || (rc == CURLE_OK && condition_unmet(h->curl)))
+        return SS_HTTP_NOT_MODIFIED;
+    if (is_bad_status(resp->status)) {
+        long st = resp->status;
+        if (st == 429 || st >= 500) {
+            *retry = 1;
+            snprintf(why, whylen, "the server answered HTTP %ld", st);
+            return SS_ERETRY;
+        }
+        if ((st == 401 || st == 403) && authed)
+            snprintf(err, errlen, "%s: the server refused the credentials (HTTP %ld): check %s",
+                     shown, st,
+                     h->auth == AUTH_BASIC ? "\"http.username\" and \"http.password_file\""
+                                           : "\"http.token_file\"");
+        else if (st == 401 && !req->no_auth)
+            snprintf(err, errlen,
+                     "%s: the server answered HTTP 401: it wants credentials (\"http.auth\")",
+                     shown);
+        else
+            snprintf(err, errlen, "%s: the server answered HTTP %ld", shown, st);
+        return SS_EPROTO;
+    }
+    if (rc == CURLE_OK)
+        return 0;
+    if (rc == CURLE_PARTIAL_FILE && resp->bytes > 0) {
+        curl_off_t got = 0, want = -1;
+        curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
+        curl_easy_getinfo(h->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
+        if (want >= 0)
+            snprintf(err, errlen, "%s: the body was cut short after %lld of %lld bytes", shown,
+                     (long long)got, (long long)want);
+        else
+            snprintf(err, errlen, "%s: the body was cut short after %lld bytes", shown,
+                     (long long)got);
+        return SS_EPROTO;
+    }
+    describe(cfg, h->curl, rc, cerr, why, whylen);
+    if (resp->bytes > 0) {
+        /* Not retried: the sink has records of this body already. */
+        snprintf(err, errlen, "%s: the transfer broke after %llu bytes: %s", shown, resp->bytes,
+                 why);
+        return SS_EPROTO;
+    }
+    if (retryable_code(rc)) {
+        *retry = 1;
+        return SS_ERETRY;
+    }
+    snprintf(err, errlen, "%s: %s", shown, why);
+    return SS_EPROTO;
+}
+
+/* Sleeps before the next attempt: the back-off's delay, or the server's
+ * Retry-After when longer, never past http.retry_max_s. */
+static void wait_to_retry(struct ss_http *h, struct ss_backoff *backoff, const char *shown,
+                          const char *why, const struct ss_http_resp *resp)
+{
+    const struct ss_collector_config *cfg = h->cfg;
+    long delay = ss_backoff_next(backoff);
+    long cap = cfg->http_retry_max_s * 1000;
+    curl_off_t after = 0;
+    if (resp->status == 429 || resp->status >= 500)
+        curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &after);
+    if (after > 0) {
+        long after_ms = after >= cfg->http_retry_max_s ? cap : (long)after * 1000;
+        if (after_ms > delay)
+            delay = after_ms;
+    }
+    if (delay > cap)
+        delay = cap;
+    ss_warn("%s: %s; retry %d of %ld in %.1f s%s", shown, why, resp->attempts, cfg->http_retries,
+            (double)delay / 1000.0, after > 0 ? " (Retry-After)" : "");
+    ss_sleep_ms(delay, h->stop);
+}
+
+/* Fresh per-attempt state; resp->bytes is still 0 (nothing is retried once
+ * the sink has data). */
+static void reset_attempt(struct transfer *t)
+{
+    struct ss_http_resp *resp = t->resp;
+    ss_buf_reset(&t->headers);
+    t->headers_delivered = t->headers_too_big = 0;
+    t->checked = t->bad_status = 0;
+    t->error_len = 0;
+    resp->status = 0;
+    resp->etag[0] = resp->last_modified[0] = resp->error_body[0] = '\0';
+    resp->content_type[0] = '\0';
+}
+
+int ss_http_request(struct ss_http *h, const struct ss_http_req *req, ss_http_header_cb on_header,
+                    ss_http_body_cb on_body, void *ud, struct ss_http_resp *resp, char *err,
+                    size_t errlen)
 {
     char shown[1024], cerr[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 256];
     struct transfer t;
     struct curl_slist *headers = NULL;
     struct ss_backoff backoff;
-    enum ss_http_result result = SS_HTTP_FAILED;
+    int result = SS_ENOMEM;
     const struct ss_collector_config *cfg = h->cfg;
-    int authed = !req->no_auth && h->auth != AUTH_NONE;
 
     memset(resp, 0, sizeof(*resp));
     memset(&t, 0, sizeof(t));
@@ -620,17 +719,10 @@ enum ss_http_result ss_http_request(struct ss_http *h, const struct ss_http_req 
     for (;;) {
         int retry = 0;
         if (h->stop && *h->stop) {
-            result = SS_HTTP_STOPPED;
+            result = SS_ESTOPPED;
             break;
         }
-        /* Fresh per-attempt state; resp->bytes is still 0 (see below). */
-        ss_buf_reset(&t.headers);
-        t.headers_delivered = t.headers_too_big = 0;
-        t.checked = t.bad_status = 0;
-        t.error_len = 0;
-        resp->status = 0;
-        resp->etag[0] = resp->last_modified[0] = resp->error_body[0] = '\0';
-        resp->content_type[0] = '\0';
+        reset_attempt(&t);
         cerr[0] = '\0';
         why[0] = '\0';
 
@@ -639,57 +731,10 @@ enum ss_http_result ss_http_request(struct ss_http *h, const struct ss_http_req 
         if (!t.checked)
             curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
         if (t.stopped || (h->stop && *h->stop)) {
-            result = SS_HTTP_STOPPED;
+            result = SS_ESTOPPED;
             break;
         }
-        if (t.headers_too_big) {
-            snprintf(err, errlen, "%s: the response headers exceed %d KiB", shown,
-                     SS_HTTP_HEADERS_MAX / 1024);
-        } else if (rc == CURLE_TOO_MANY_REDIRECTS) {
-            snprintf(err, errlen, "%s: more than 5 redirects", shown);
-        } else if (resp->status == 304 || (rc == CURLE_OK && condition_unmet(h->curl))) {
-            result = SS_HTTP_NOT_MODIFIED;
-        } else if (is_bad_status(resp->status)) {
-            long st = resp->status;
-            if (st == 429 || st >= 500) {
-                retry = 1;
-                snprintf(why, sizeof(why), "the server answered HTTP %ld", st);
-            } else if ((st == 401 || st == 403) && authed) {
-                snprintf(err, errlen, "%s: the server refused the credentials (HTTP %ld): check %s",
-                         shown, st,
-                         h->auth == AUTH_BASIC ? "\"http.username\" and \"http.password_file\""
-                                               : "\"http.token_file\"");
-            } else if (st == 401 && !req->no_auth) {
-                snprintf(err, errlen,
-                         "%s: the server answered HTTP 401: it wants credentials (\"http.auth\")",
-                         shown);
-            } else {
-                snprintf(err, errlen, "%s: the server answered HTTP %ld", shown, st);
-            }
-        } else if (rc == CURLE_OK) {
-            result = SS_HTTP_OK;
-        } else if (rc == CURLE_PARTIAL_FILE && resp->bytes > 0) {
-            curl_off_t got = 0, want = -1;
-            curl_easy_getinfo(h->curl, CURLINFO_SIZE_DOWNLOAD_T, &got);
-            curl_easy_getinfo(h->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
-            if (want >= 0)
-                snprintf(err, errlen, "%s: the body was cut short after %lld of %lld bytes", shown,
-                         (long long)got, (long long)want);
-            else
-                snprintf(err, errlen, "%s: the body was cut short after %lld bytes", shown,
-                         (long long)got);
-        } else if (resp->bytes > 0) {
-            /* Not retried: the sink has records of this body already. */
-            describe(cfg, h->curl, rc, cerr, why, sizeof(why));
-            snprintf(err, errlen, "%s: the transfer broke after %llu bytes: %s", shown, resp->bytes,
-                     why);
-        } else {
-            describe(cfg, h->curl, rc, cerr, why, sizeof(why));
-            if (retryable_code(rc))
-                retry = 1;
-            else
-                snprintf(err, errlen, "%s: %s", shown, why);
-        }
+        result = classify(h, req, &t, rc, cerr, shown, why, sizeof(why), &retry, err, errlen);
         if (!retry)
             break;
         if (resp->attempts > cfg->http_retries) {
@@ -700,23 +745,9 @@ enum ss_http_result ss_http_request(struct ss_http *h, const struct ss_http_req 
                 snprintf(err, errlen, "%s: %s", shown, why);
             break;
         }
-        long delay = ss_backoff_next(&backoff);
-        long cap = cfg->http_retry_max_s * 1000;
-        curl_off_t after = 0;
-        if (resp->status == 429 || resp->status >= 500)
-            curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &after);
-        if (after > 0) {
-            long after_ms = after >= cfg->http_retry_max_s ? cap : (long)after * 1000;
-            if (after_ms > delay)
-                delay = after_ms;
-        }
-        if (delay > cap)
-            delay = cap;
-        ss_warn("%s: %s; retry %d of %ld in %.1f s%s", shown, why, resp->attempts,
-                cfg->http_retries, (double)delay / 1000.0, after > 0 ? " (Retry-After)" : "");
-        ss_sleep_ms(delay, h->stop);
+        wait_to_retry(h, &backoff, shown, why, resp);
     }
-    if (result != SS_HTTP_STOPPED && resp->status != 0)
+    if (result != SS_ESTOPPED && resp->status != 0)
         deliver_headers(&t);
 out:
     /* Drops the handle's pointers into this frame (error buffer, callback

@@ -16,6 +16,8 @@
  * twice. A non-2xx body is not given to the sink; its start is kept for the
  * error message. A conditional GET (etag / last_modified in the request)
  * that the server answers 304 gives SS_HTTP_NOT_MODIFIED.
+ *
+ * Status per ss_err.h; the one positive outcome is SS_HTTP_NOT_MODIFIED.
  */
 #ifndef SS_HTTP_H
 #define SS_HTTP_H
@@ -23,6 +25,7 @@
 #include <stddef.h>
 
 #include "ss_config.h"
+#include "ss_err.h"
 
 struct ss_http;
 
@@ -55,22 +58,26 @@ struct ss_http_resp {
     int attempts;             /* requests made, retries included */
 };
 
-enum ss_http_result {
-    SS_HTTP_OK,
-    SS_HTTP_NOT_MODIFIED,
-    SS_HTTP_FAILED,  /* err: what, with the URL (credentials removed) */
-    SS_HTTP_STOPPED, /* the body sink asked to stop, or *stop was set */
-};
+/* ss_http_request's one positive outcome, not a failure: the server said
+ * 304 Not Modified to a conditional GET (or file:// is not newer). */
+#define SS_HTTP_NOT_MODIFIED 1
 
 /* NULL with err on a bad config (an unreadable secret file). */
 struct ss_http *ss_http_new(const struct ss_collector_config *cfg, volatile int *stop, char *err,
                             size_t errlen);
 void ss_http_free(struct ss_http *h);
 
-enum ss_http_result ss_http_request(struct ss_http *h, const struct ss_http_req *req,
-                                    ss_http_header_cb on_header, ss_http_body_cb on_body, void *ud,
-                                    struct ss_http_resp *resp, char *err, size_t errlen);
+/* 0: a 2xx body went to the sink; SS_HTTP_NOT_MODIFIED; SS_ESTOPPED: the
+ * body sink asked to stop, or *stop was set; or a failure, err saying what,
+ * with the URL (credentials removed): SS_ERETRY (the server stayed away or
+ * busy -- a connection error, 5xx, 429 -- through every retry), SS_EPROTO
+ * (anything else: a refused request, a body cut short, too many redirects,
+ * headers past their bound) or SS_ENOMEM. */
+int ss_http_request(struct ss_http *h, const struct ss_http_req *req, ss_http_header_cb on_header,
+                    ss_http_body_cb on_body, void *ud, struct ss_http_resp *resp, char *err,
+                    size_t errlen);
 
+/* 0, or SS_ENOMEM. */
 int ss_http_global_init(void);
 void ss_http_global_cleanup(void);
 /* The conditional-GET cursor of a file or export: "ETAG\nLAST-MODIFIED".
@@ -88,11 +95,12 @@ void ss_http_cursor_split(const char *cursor, char *etag, size_t elen, char *lm,
  *     <html, <head or <body, in any case, followed by a blank, '>' or '/'.
  * body/len: the body's first bytes (UTF-8, or ASCII-compatible). Returns 1
  * (HTML; why says how it shows, e.g. "Content-Type text/html" or "it begins
- * <!DOCTYPE html; Content-Type text/csv"), 0 (data), or -1 when the bytes so
- * far do not tell (blank, or the start of one of those tags) and more may
- * come: the caller holds them and asks again with more. At end (no more
+ * <!DOCTYPE html; Content-Type text/csv"), 0 (data), or SS_HTTP_SNIFF_MORE
+ * when the bytes so far do not tell (blank, or the start of one of those
+ * tags) and more may come: the caller holds them and asks again with more. At end (no more
  * bytes), or once len reaches SS_HTTP_SNIFF_MAX, it always decides. */
 #define SS_HTTP_SNIFF_MAX 1024
+#define SS_HTTP_SNIFF_MORE 2
 int ss_http_sniff_html(const char *content_type, const char *body, size_t len, int end, char *why,
                        size_t whylen);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ss_buf.h"
+#include "ss_text.h"
 
 enum st {
     ST_START,          /* before the document (NDJSON: before the line's value) */
@@ -84,7 +85,7 @@ struct ss_jsonsplit {
     unsigned long long off;
     unsigned long line, col;
 
-    enum ss_jsonsplit_result result;
+    int result; /* 0, or what every later call returns (ss_jsonsplit.h) */
     char err[512];
     char why[512]; /* an error element's reason */
 };
@@ -207,7 +208,7 @@ static int fail(struct ss_jsonsplit *s, const char *fmt, ...)
     va_end(ap);
     snprintf(s->err, sizeof(s->err), "byte %llu (line %lu, column %lu): %s", s->off, s->line,
              s->col, msg);
-    s->result = SS_JSONSPLIT_ERROR;
+    s->result = SS_EINVAL;
     return -1;
 }
 
@@ -218,7 +219,7 @@ static int elem_flush(struct ss_jsonsplit *s, const char *data, size_t end)
         return 0;
     size_t n = end - s->span;
     int rc = ss_buf_add(&s->buf, data + s->span, n);
-    if (rc == -E2BIG) {
+    if (rc == SS_E2BIG) {
         /* keep the start for the message; read on to the element's end */
         size_t keep = SS_JSONSPLIT_KEEP < s->max ? SS_JSONSPLIT_KEEP : s->max;
         s->oversize = 1;
@@ -231,8 +232,11 @@ static int elem_flush(struct ss_jsonsplit *s, const char *data, size_t end)
         if (s->buf.data)
             s->buf.data[s->buf.len] = '\0';
     }
-    if (rc < 0)
-        return fail(s, "out of memory");
+    if (rc < 0) {
+        fail(s, "out of memory");
+        s->result = SS_ENOMEM;
+        return -1;
+    }
     s->span = end;
     return 0;
 }
@@ -269,7 +273,7 @@ static int emit(struct ss_jsonsplit *s, const char *why)
         e.error = reason;
     }
     if (s->cb(s->ud, &e) != 0) {
-        s->result = SS_JSONSPLIT_STOPPED;
+        s->result = SS_ESTOPPED;
         return 1;
     }
     return 0;
@@ -470,17 +474,6 @@ static int is_ws(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* 1: c continues the number; 0: the number ended before c; -1: error. */
 static int num_step(struct ss_jsonsplit *s, size_t i, unsigned char c)
 {
@@ -575,6 +568,108 @@ static int ndjson_eol(struct ss_jsonsplit *s, const char *data, size_t i)
     }
 }
 
+/* In a string or a key (ST_STR, ST_ESC, ST_UHEX); returns as step does. */
+static int string_step(struct ss_jsonsplit *s, const char *data, size_t i, unsigned char c)
+{
+    char tmp[24];
+    switch (s->st) {
+    case ST_STR:
+        if (c == '"') {
+            if (!s->in_key)
+                return value_done(s, data, i + 1) != 0;
+            s->value_match = s->kcheck && s->kmatch && !s->hi && s->kpos == s->complen[s->depth - 1]
+                                 ? (int)s->depth
+                                 : -1;
+            s->st = ST_COLON;
+            return 0;
+        }
+        if (c == '\\') {
+            s->st = ST_ESC;
+            return 0;
+        }
+        if (c < 0x20)
+            return SYNTAX(s, i, "%s in %s (control characters must be escaped)",
+                          shown(c, tmp, sizeof(tmp)), s->in_key ? "a key" : "a string") < 0;
+        if (s->in_key && s->kmatch)
+            key_byte(s, c);
+        return 0;
+    case ST_ESC: {
+        const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+        const char *p = c ? strchr(from, c) : NULL;
+        if (c == 'u') {
+            s->st = ST_UHEX;
+            s->nhex = 0;
+            s->cp = 0;
+            return 0;
+        }
+        if (!p)
+            return SYNTAX(s, i, "invalid escape in a string: '\\' then %s",
+                          shown(c, tmp, sizeof(tmp))) < 0;
+        if (s->in_key && s->kmatch)
+            key_byte(s, (unsigned char)to[p - from]);
+        s->st = ST_STR;
+        return 0;
+    }
+    case ST_UHEX: {
+        int v = ss_hex_value(c);
+        if (v < 0)
+            return SYNTAX(s, i, "a \\u escape needs four hex digits, found %s",
+                          shown(c, tmp, sizeof(tmp))) < 0;
+        s->cp = s->cp * 16 + (uint32_t)v;
+        if (++s->nhex == 4) {
+            if (s->in_key && s->kmatch)
+                key_escape(s, s->cp);
+            s->st = ST_STR;
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Where a key, or the end of the object, comes; returns as step does. */
+static int key_step(struct ss_jsonsplit *s, const char *data, size_t i, unsigned char c)
+{
+    char tmp[24];
+    if (s->st == ST_KEY_OR_CLOSE && c == '}')
+        return close_container(s, data, i, c) != 0;
+    if (is_ws(c))
+        return 0;
+    if (c != '"')
+        return SYNTAX(s, i, "expected a key (a string) in an object, found %s",
+                      shown(c, tmp, sizeof(tmp))) < 0;
+    s->st = ST_STR;
+    s->in_key = 1;
+    s->kcheck = s->kmatch =
+        s->depth == s->path_depth && s->depth >= 1 && s->depth <= s->ncomp && !s->target_done;
+    s->kpos = 0;
+    s->hi = 0;
+    return 0;
+}
+
+/* After a member or an element (ST_NEXT); returns as step does. */
+static int next_step(struct ss_jsonsplit *s, const char *data, size_t i, unsigned char c)
+{
+    char tmp[24];
+    if (is_ws(c))
+        return 0;
+    if (c == ',') {
+        s->st = s->stack[s->depth - 1] == '{' ? ST_KEY : ST_VALUE;
+        s->value_match = -1;
+        return 0;
+    }
+    if (c == '}' || c == ']')
+        return close_container(s, data, i, c) != 0;
+    if (s->stack[s->depth - 1] == '{')
+        return SYNTAX(s, i, "expected ',' or '}' after a member of an object, found %s",
+                      shown(c, tmp, sizeof(tmp))) < 0;
+    return SYNTAX(s, i, "expected ',' or ']' after %s, found %s",
+                  s->target_active && s->depth == s->elem_depth ? "a record"
+                                                                : "an element of an array",
+                  shown(c, tmp, sizeof(tmp))) < 0;
+}
+
 /* One byte: data[i]. 0 to go on; non-zero: stop (s->result says why). */
 static int step(struct ss_jsonsplit *s, const char *data, size_t i)
 {
@@ -616,22 +711,8 @@ static int step(struct ss_jsonsplit *s, const char *data, size_t i)
             return 0;
         return value_start(s, data, i, c) < 0;
     case ST_KEY_OR_CLOSE:
-        if (c == '}')
-            return close_container(s, data, i, c) != 0;
-        /* fall through */
     case ST_KEY:
-        if (is_ws(c))
-            return 0;
-        if (c != '"')
-            return SYNTAX(s, i, "expected a key (a string) in an object, found %s",
-                          shown(c, tmp, sizeof(tmp))) < 0;
-        s->st = ST_STR;
-        s->in_key = 1;
-        s->kcheck = s->kmatch =
-            s->depth == s->path_depth && s->depth >= 1 && s->depth <= s->ncomp && !s->target_done;
-        s->kpos = 0;
-        s->hi = 0;
-        return 0;
+        return key_step(s, data, i, c);
     case ST_COLON:
         if (is_ws(c))
             return 0;
@@ -641,72 +722,11 @@ static int step(struct ss_jsonsplit *s, const char *data, size_t i)
         s->st = ST_VALUE;
         return 0;
     case ST_NEXT:
-        if (is_ws(c))
-            return 0;
-        if (c == ',') {
-            s->st = s->stack[s->depth - 1] == '{' ? ST_KEY : ST_VALUE;
-            s->value_match = -1;
-            return 0;
-        }
-        if (c == '}' || c == ']')
-            return close_container(s, data, i, c) != 0;
-        if (s->stack[s->depth - 1] == '{')
-            return SYNTAX(s, i, "expected ',' or '}' after a member of an object, found %s",
-                          shown(c, tmp, sizeof(tmp))) < 0;
-        return SYNTAX(s, i, "expected ',' or ']' after %s, found %s",
-                      s->target_active && s->depth == s->elem_depth ? "a record"
-                                                                    : "an element of an array",
-                      shown(c, tmp, sizeof(tmp))) < 0;
+        return next_step(s, data, i, c);
     case ST_STR:
-        if (c == '"') {
-            if (!s->in_key)
-                return value_done(s, data, i + 1) != 0;
-            s->value_match = s->kcheck && s->kmatch && !s->hi && s->kpos == s->complen[s->depth - 1]
-                                 ? (int)s->depth
-                                 : -1;
-            s->st = ST_COLON;
-            return 0;
-        }
-        if (c == '\\') {
-            s->st = ST_ESC;
-            return 0;
-        }
-        if (c < 0x20)
-            return SYNTAX(s, i, "%s in %s (control characters must be escaped)",
-                          shown(c, tmp, sizeof(tmp)), s->in_key ? "a key" : "a string") < 0;
-        if (s->in_key && s->kmatch)
-            key_byte(s, c);
-        return 0;
-    case ST_ESC: {
-        const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
-        const char *p = c ? strchr(from, c) : NULL;
-        if (c == 'u') {
-            s->st = ST_UHEX;
-            s->nhex = 0;
-            s->cp = 0;
-            return 0;
-        }
-        if (!p)
-            return SYNTAX(s, i, "invalid escape in a string: '\\' then %s",
-                          shown(c, tmp, sizeof(tmp))) < 0;
-        if (s->in_key && s->kmatch)
-            key_byte(s, (unsigned char)to[p - from]);
-        s->st = ST_STR;
-        return 0;
-    }
-    case ST_UHEX: {
-        int v = hexval(c);
-        if (v < 0)
-            return SYNTAX(s, i, "a \\u escape needs four hex digits, found %s",
-                          shown(c, tmp, sizeof(tmp))) < 0;
-        s->cp = s->cp * 16 + (uint32_t)v;
-        if (++s->nhex == 4) {
-            if (s->in_key && s->kmatch)
-                key_escape(s, s->cp);
-            s->st = ST_STR;
-        }
-        return 0;
-    }
+    case ST_ESC:
+    case ST_UHEX:
+        return string_step(s, data, i, c);
     case ST_LIT:
         if (c != (unsigned char)s->lit[s->litpos])
             return SYNTAX(s, i, "expected \"%s\", found %s", s->lit, shown(c, tmp, sizeof(tmp))) <
@@ -729,9 +749,9 @@ static int step(struct ss_jsonsplit *s, const char *data, size_t i)
     return 0;
 }
 
-enum ss_jsonsplit_result ss_jsonsplit_feed(struct ss_jsonsplit *s, const char *data, size_t len)
+int ss_jsonsplit_feed(struct ss_jsonsplit *s, const char *data, size_t len)
 {
-    if (s->result != SS_JSONSPLIT_OK)
+    if (s->result != 0)
         return s->result;
     s->span = 0;
     for (size_t i = 0; i < len; i++) {
@@ -749,9 +769,9 @@ enum ss_jsonsplit_result ss_jsonsplit_feed(struct ss_jsonsplit *s, const char *d
     return s->result;
 }
 
-enum ss_jsonsplit_result ss_jsonsplit_finish(struct ss_jsonsplit *s)
+int ss_jsonsplit_finish(struct ss_jsonsplit *s)
 {
-    if (s->result != SS_JSONSPLIT_OK)
+    if (s->result != 0)
         return s->result;
     /* In an array a number at the end may have been cut; on a line it is whole. */
     if (s->ndjson && is_num(s->st) && num_complete(s->st) && value_done(s, NULL, 0) != 0)

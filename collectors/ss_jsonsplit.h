@@ -32,7 +32,7 @@
  * the next line) is an error element too: the next line starts afresh.
  * In the array modes a syntax error (unbalanced brackets, garbage between
  * elements, anything after the document) has no safe place to resume, so
- * it stops the split: ss_jsonsplit_feed() returns SS_JSONSPLIT_ERROR and
+ * it stops the split: ss_jsonsplit_feed() returns SS_EINVAL and
  * ss_jsonsplit_error() says what and where (byte offset from 0, line and
  * column from 1). So does an input that ends early (ss_jsonsplit_finish()):
  * inside a value, before the document, or without the array at the path.
@@ -45,6 +45,8 @@
 #define SS_JSONSPLIT_H
 
 #include <stddef.h>
+
+#include "ss_err.h"
 
 #define SS_JSONSPLIT_MAX_DEPTH 512 /* nesting levels, path included (jansson allows 2048) */
 #define SS_JSONSPLIT_KEEP 256      /* bytes kept of an element that is skipped */
@@ -64,12 +66,6 @@ struct ss_jsonsplit_elem {
     const char *error;         /* NULL, or why the element is skipped */
 };
 
-enum ss_jsonsplit_result {
-    SS_JSONSPLIT_OK = 0,
-    SS_JSONSPLIT_STOPPED = 1, /* the callback returned non-zero */
-    SS_JSONSPLIT_ERROR = -1,  /* malformed input (or out of memory): see ss_jsonsplit_error() */
-};
-
 /* Return 0 to go on, non-zero to stop. */
 typedef int (*ss_jsonsplit_cb)(void *ud, const struct ss_jsonsplit_elem *e);
 
@@ -80,11 +76,14 @@ struct ss_jsonsplit *ss_jsonsplit_new(const struct ss_jsonsplit_opts *opts, ss_j
                                       void *ud);
 void ss_jsonsplit_free(struct ss_jsonsplit *s);
 
-/* After SS_JSONSPLIT_ERROR or _STOPPED every later call returns the same. */
-enum ss_jsonsplit_result ss_jsonsplit_feed(struct ss_jsonsplit *s, const char *data, size_t len);
+/* 0; SS_ESTOPPED when the callback returned non-zero; SS_EINVAL on
+ * malformed input, SS_ENOMEM out of memory (ss_jsonsplit_error() says what
+ * and where). After a failure or SS_ESTOPPED every later call returns the
+ * same. */
+int ss_jsonsplit_feed(struct ss_jsonsplit *s, const char *data, size_t len);
 /* The input is complete: hands over a last NDJSON line without a newline,
  * and fails when the document or its array is not finished or not found. */
-enum ss_jsonsplit_result ss_jsonsplit_finish(struct ss_jsonsplit *s);
+int ss_jsonsplit_finish(struct ss_jsonsplit *s);
 
 /* Why the split failed, e.g. "byte 1042 (line 7, column 3): expected ',' or
  * ']' after a record, found 'x'"; "" when it has not. */

@@ -1,8 +1,16 @@
-/* ss_occurrence: see ss_occurrence.h. */
+/* ss_occurrence: see ss_occurrence.h.
+ *
+ * The key tuple is hashed with ss_fnv1a, but the table is not a struct
+ * ss_hmap, on purpose: it holds no keys, only their 64-bit hashes and a
+ * count (12 bytes a slot), so 250,000 keys fit in a few MiB of the
+ * collector's 32 MiB; an ss_hmap would copy every key and keep two size_t
+ * per entry besides. */
 #include "ss_occurrence.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "ss_hash.h"
 
 struct slot {
     uint64_t hash; /* 0: empty (a real 0 hash is stored as 1) */
@@ -65,15 +73,18 @@ static struct slot *find(struct slot *slots, size_t n, uint64_t h)
 uint32_t ss_occurrence_next(struct ss_occurrence *o, const char *const *vals, const size_t *lens,
                             size_t n)
 {
-    /* FNV-1a over the values, each preceded by its length so "ab","c" and
-     * "a","bc" differ, absent values marked apart from empty ones. */
-    uint64_t h = 1469598103934665603ULL;
+    /* The values, each preceded by its length (8 bytes, little-endian) so
+     * "ab","c" and "a","bc" differ, absent values marked apart from empty
+     * ones. */
+    uint64_t h = SS_FNV_INIT;
     for (size_t i = 0; i < n; i++) {
         uint64_t l = vals[i] ? (uint64_t)lens[i] : UINT64_MAX;
+        unsigned char lb[8];
         for (int b = 0; b < 8; b++)
-            h = (h ^ ((l >> (8 * b)) & 0xff)) * 1099511628211ULL;
-        for (size_t k = 0; vals[i] && k < lens[i]; k++)
-            h = (h ^ (unsigned char)vals[i][k]) * 1099511628211ULL;
+            lb[b] = (unsigned char)(l >> (8 * b));
+        h = ss_fnv1a(h, lb, sizeof(lb));
+        if (vals[i])
+            h = ss_fnv1a(h, vals[i], lens[i]);
     }
     if (h == 0)
         h = 1;

@@ -15,7 +15,6 @@
 #include "ss_log.h"
 
 #define SS_OUTBOX_MAGIC "SSB1"
-#define SS_OUTBOX_MAX_HEADER (64 * 1024)
 #define SS_OUTBOX_MAX_PAYLOAD ((uint64_t)1 << 30)
 
 struct ss_outbox {
@@ -190,7 +189,7 @@ int ss_outbox_load(struct ss_outbox *ob, const char *name, struct ss_header *h,
     }
     uint32_t hlen =
         (uint32_t)pre[4] | (uint32_t)pre[5] << 8 | (uint32_t)pre[6] << 16 | (uint32_t)pre[7] << 24;
-    if (hlen > SS_OUTBOX_MAX_HEADER || (rc = ss_buf_reserve(header, hlen)) < 0) {
+    if (hlen > SS_PROTO_HEADER_MAX || (rc = ss_buf_reserve(header, hlen)) < 0) {
         snprintf(err, errlen, "%s/%s: header of %u bytes is too long", ob->dir, name, hlen);
         rc = -EBADMSG;
         goto out;
@@ -220,7 +219,7 @@ int ss_outbox_load(struct ss_outbox *ob, const char *name, struct ss_header *h,
         rc = -EBADMSG;
         goto out;
     }
-    if (ss_proto_decode_header(header->data, header->len, SS_OUTBOX_MAX_HEADER, h, err, errlen) <
+    if (ss_proto_decode_header(header->data, header->len, SS_PROTO_HEADER_MAX, h, err, errlen) <
             0 ||
         (h->type != SS_MSG_BATCH && (h->type != SS_MSG_RUN || plen != 0))) {
         char why[512];
@@ -251,14 +250,17 @@ int ss_outbox_remove(struct ss_outbox *ob, const char *name)
 int ss_outbox_refuse(struct ss_outbox *ob, const char *name, const char *reason)
 {
     char from[PATH_MAX + SS_OUTBOX_NAME_MAX + 2], to[PATH_MAX + SS_OUTBOX_NAME_MAX + 2];
-    char why[PATH_MAX + SS_OUTBOX_NAME_MAX + 10];
+    char why[SS_OUTBOX_NAME_MAX + 8];
     snprintf(from, sizeof(from), "%s/%s", ob->dir, name);
     snprintf(to, sizeof(to), "%s/%s", ob->refused, name);
-    snprintf(why, sizeof(why), "%s/%s.reason", ob->refused, name);
-    FILE *f = fopen(why, "w");
-    if (f) {
-        fprintf(f, "%s\n", reason);
-        fclose(f);
+    snprintf(why, sizeof(why), "%s.reason", name);
+    /* The reason, written as every file that matters is (ss_file); a
+     * reason that cannot be written does not keep the batch in the outbox. */
+    int rfd = open(ob->refused, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rfd >= 0) {
+        const struct ss_file_piece pieces[] = {{reason, strlen(reason)}, {"\n", 1}};
+        ss_file_write_durable(rfd, why, pieces, 2, 0640);
+        close(rfd);
     }
     if (rename(from, to) < 0)
         return -errno;

@@ -41,20 +41,27 @@ struct ss_sender {
     int refused_conversation;
 };
 
+/* The failure libzmq just had, as a negative code. */
+static int zmq_rc(void)
+{
+    int e = zmq_errno();
+    return e > 0 ? -e : SS_EINVAL;
+}
+
 /* Our key pair and the daemon's public key; the secret is wiped once
  * libzmq has it. */
 static int setup_curve(struct ss_sender *s, char *err, size_t errlen)
 {
     char why[1024];
-    int rc = -1;
+    int rc = SS_EINVAL;
     if (!zmq_has("curve")) {
         snprintf(err, errlen, "this libzmq has no CURVE support (built without libsodium)");
-        return -1;
+        return SS_ESETUP;
     }
     char *secret = ss_secret_read(s->opts.secret_key_file, why, sizeof(why));
     if (!secret) {
         snprintf(err, errlen, "%s", why);
-        return -1;
+        return SS_EINVAL;
     }
     if (strlen(secret) != 40 || zmq_curve_public(s->public_key, secret) < 0) {
         snprintf(err, errlen,
@@ -85,7 +92,7 @@ static int setup_monitor(struct ss_sender *s, char *err, size_t errlen)
                                ZMQ_EVENT_HANDSHAKE_SUCCEEDED) < 0 ||
         !(s->monitor = zmq_socket(s->ctx, ZMQ_PAIR)) || zmq_connect(s->monitor, ep) < 0) {
         snprintf(err, errlen, "cannot monitor the ZeroMQ socket: %s", zmq_strerror(errno));
-        return -1;
+        return zmq_rc();
     }
     int linger = 0;
     zmq_setsockopt(s->monitor, ZMQ_LINGER, &linger, sizeof(linger));
@@ -161,17 +168,19 @@ int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
 {
     struct ss_sender *s = calloc(1, sizeof(*s));
     int one = 1, linger = 0, ivl = 100, ivl_max = 5000, hb = 2000, hb_timeout = 10000;
+    int rc;
     if (!s)
-        return -ENOMEM;
+        return SS_ENOMEM;
     s->opts = *opts;
     s->outbox = outbox;
     ss_backoff_init(&s->backoff, opts->backoff_initial_ms, opts->backoff_max_ms);
-    ss_buf_init(&s->header, 64 * 1024);
+    ss_buf_init(&s->header, SS_PROTO_HEADER_MAX);
     ss_buf_init(&s->payload, opts->max_batch_bytes);
-    ss_buf_init(&s->reply, 64 * 1024);
+    ss_buf_init(&s->reply, SS_PROTO_HEADER_MAX);
     s->ctx = zmq_ctx_new();
     s->sock = s->ctx ? zmq_socket(s->ctx, ZMQ_DEALER) : NULL;
     if (!s->sock) {
+        rc = zmq_rc();
         snprintf(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
         goto fail;
     }
@@ -185,19 +194,23 @@ int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
         zmq_setsockopt(s->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max)) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_IVL, &hb, sizeof(hb)) < 0 ||
         zmq_setsockopt(s->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof(hb_timeout)) < 0) {
+        rc = zmq_rc();
         snprintf(err, errlen, "cannot set socket options: %s", zmq_strerror(errno));
         goto fail;
     }
     for (size_t i = 0; i < opts->nendpoints; i++)
         if (ss_config_transport_check(opts->endpoints[i], 0, opts->server_public_key != NULL, 0,
-                                      err, errlen) < 0)
+                                      err, errlen) < 0) {
+            rc = SS_ESETUP;
             goto fail;
-    if (opts->server_public_key && setup_curve(s, err, errlen) < 0)
+        }
+    if (opts->server_public_key && (rc = setup_curve(s, err, errlen)) < 0)
         goto fail;
-    if (setup_monitor(s, err, errlen) < 0)
+    if ((rc = setup_monitor(s, err, errlen)) < 0)
         goto fail;
     for (size_t i = 0; i < opts->nendpoints; i++) {
         if (zmq_connect(s->sock, opts->endpoints[i]) < 0) {
+            rc = zmq_rc();
             snprintf(err, errlen, "cannot connect to %s: %s", opts->endpoints[i],
                      zmq_strerror(errno));
             goto fail;
@@ -207,7 +220,7 @@ int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
     return 0;
 fail:
     ss_sender_free(s);
-    return -1;
+    return rc;
 }
 
 void ss_sender_free(struct ss_sender *s)
@@ -240,7 +253,7 @@ static int push(struct ss_sender *s, const char *name)
         size_t ncap = s->cap ? s->cap * 2 : 64;
         struct entry *p = realloc(s->q, ncap * sizeof(*p));
         if (!p)
-            return -ENOMEM;
+            return SS_ENOMEM;
         s->q = p;
         s->cap = ncap;
     }
@@ -321,8 +334,8 @@ static void drop(struct ss_sender *s, size_t i)
     s->n--;
 }
 
-/* Tries to send entry e. Returns 1 sent, 0 not now (no live connection), -1
- * the batch was unreadable (moved aside). */
+/* Tries to send entry e. Returns 1 sent, 0 not now (no live connection), or
+ * SS_EINVAL: the batch was unreadable (moved aside). */
 static int send_entry(struct ss_sender *s, struct entry *e)
 {
     struct ss_header h;
@@ -337,7 +350,7 @@ static int send_entry(struct ss_sender *s, struct entry *e)
         ss_error("%s: moved to refused/", err);
         ss_outbox_refuse(s->outbox, e->name, err);
         s->st.damaged++;
-        return -1;
+        return SS_EINVAL;
     }
     memcpy(e->source, h.source, sizeof(e->source));
     memcpy(e->run_id, h.run_id, sizeof(e->run_id));
@@ -394,8 +407,8 @@ static int handle_reply(struct ss_sender *s)
         return 0;
     }
     struct ss_header h;
-    if (nframe < 2 ||
-        ss_proto_decode_header(s->reply.data, s->reply.len, 64 * 1024, &h, err, sizeof(err)) < 0) {
+    if (nframe < 2 || ss_proto_decode_header(s->reply.data, s->reply.len, SS_PROTO_HEADER_MAX, &h,
+                                             err, sizeof(err)) < 0) {
         ss_warn("ignored a malformed reply: %s", nframe < 2 ? "no header" : err);
         return 0;
     }
@@ -406,7 +419,7 @@ static int handle_reply(struct ss_sender *s)
          * conversation is wrong (protocol version). Nothing we resend helps. */
         ss_error("the daemon refused our messages: %s", h.reason);
         s->refused_conversation = 1;
-        return -1;
+        return SS_EPROTO;
     }
     struct entry *base = s->q + s->head;
     for (size_t i = 0; i < s->n; i++) {
@@ -461,7 +474,7 @@ int ss_sender_pump(struct ss_sender *s, long timeout_ms)
 {
     int64_t start = ss_now_ms();
     if (s->refused_conversation)
-        return -1;
+        return SS_EPROTO;
     for (;;) {
         int64_t now = ss_now_ms();
         struct entry *base = s->q + s->head;
@@ -519,15 +532,16 @@ int ss_sender_pump(struct ss_sender *s, long timeout_ms)
         zmq_pollitem_t items[2] = {{s->sock, 0, ZMQ_POLLIN, 0}, {s->monitor, 0, ZMQ_POLLIN, 0}};
         int rc = zmq_poll(items, 2, wait);
         if (rc < 0 && errno != EINTR)
-            return -1;
+            return zmq_rc();
         if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
             read_monitor(s);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             while (1) {
                 int events = 0;
                 size_t elen = sizeof(events);
-                if (handle_reply(s) < 0)
-                    return -1;
+                int hr = handle_reply(s);
+                if (hr < 0)
+                    return hr;
                 if (zmq_getsockopt(s->sock, ZMQ_EVENTS, &events, &elen) < 0 ||
                     !(events & ZMQ_POLLIN))
                     break;

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 
+#include "ss_err.h"
 #include "ss_outbox.h"
 
 struct ss_sender;
@@ -46,18 +47,23 @@ struct ss_sender_stats {
     unsigned long long accepted, quarantined;
 };
 
+/* 0 with *out set, or a negative code with err saying what: SS_ESETUP (an
+ * endpoint the config may not use, a libzmq without CURVE), SS_EINVAL (an
+ * unreadable or bad secret key), SS_ENOMEM, or libzmq's -errno. */
 int ss_sender_new(struct ss_sender **out, const struct ss_sender_opts *opts,
                   struct ss_outbox *outbox, char *err, size_t errlen);
 void ss_sender_free(struct ss_sender *s);
 
-/* Queues every batch already in the outbox (left by an earlier run). */
+/* Queues every batch already in the outbox (left by an earlier run).
+ * 0, or a negative code (ss_outbox_list's, SS_ENOMEM). */
 int ss_sender_load_outbox(struct ss_sender *s);
-/* Queues one batch just written to the outbox. */
+/* Queues one batch just written to the outbox. 0, or SS_ENOMEM. */
 int ss_sender_add(struct ss_sender *s, const char *name);
 
 /* Sends, receives acks, resends on timeout; waits up to timeout_ms for an
- * ack when one is awaited. Returns 0, or -1 on a fatal error (the daemon
- * speaks another protocol version). */
+ * ack when one is awaited. Returns 0, or a fatal error: SS_EPROTO (the
+ * daemon refused the conversation: another protocol version), or libzmq's
+ * -errno. */
 int ss_sender_pump(struct ss_sender *s, long timeout_ms);
 
 /* Batches (and run records) not yet acked or refused. */

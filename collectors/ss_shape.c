@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "ss_buf.h"
+#include "ss_date.h"
+#include "ss_err.h"
 #include "ss_postcode.h"
 #include "ss_secret.h"
 
@@ -38,8 +40,17 @@ struct ss_shape {
     struct ss_buf out;       /* values this shaper produced for the current record */
     struct lsoa_entry *lsoa; /* sorted by postcode, or NULL */
     size_t nlsoa;
-    int today_y, today_m, today_d;
+    struct ss_date today;
+    /* Per field, for the current record: where in out a value this shaper
+     * made starts (offsets: out may move while it grows), and whether it
+     * made one. ds->nfields entries each. */
+    size_t *starts;
+    unsigned char *mine;
 };
+
+/* What the shaper may hold for one record's values; past it the record is
+ * refused, never cut. */
+#define SS_SHAPE_OUT_MAX ((size_t)4 << 20)
 
 static int cmp_lsoa(const void *a, const void *b)
 {
@@ -149,12 +160,14 @@ struct ss_shape *ss_shape_new(const struct ss_collector_config *cfg, const struc
         goto nomem;
     s->ds = ds;
     s->fields = calloc(ds->nfields, sizeof(*s->fields));
+    s->starts = calloc(ds->nfields + 1, sizeof(*s->starts));
+    s->mine = calloc(ds->nfields + 1, sizeof(*s->mine));
     for (size_t i = 0; i < cfg->nvalue_maps; i++)
         total += cfg->value_maps[i].npairs;
     s->sorted = calloc(total + 1, sizeof(*s->sorted));
-    if (!s->fields || !s->sorted)
+    if (!s->fields || !s->sorted || !s->starts || !s->mine)
         goto nomem;
-    ss_buf_init(&s->out, (size_t)4 << 20);
+    ss_buf_init(&s->out, SS_SHAPE_OUT_MAX);
 
     size_t used = 0;
     for (size_t i = 0; i < cfg->nvalue_maps; i++) {
@@ -205,9 +218,9 @@ struct ss_shape *ss_shape_new(const struct ss_collector_config *cfg, const struc
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
-    s->today_y = tm.tm_year + 1900;
-    s->today_m = tm.tm_mon + 1;
-    s->today_d = tm.tm_mday;
+    s->today.y = tm.tm_year + 1900;
+    s->today.m = tm.tm_mon + 1;
+    s->today.d = tm.tm_mday;
     return s;
 nomem:
     snprintf(err, errlen, "out of memory");
@@ -226,50 +239,55 @@ void ss_shape_free(struct ss_shape *s)
     free(s->lsoa);
     free(s->sorted);
     free(s->fields);
+    free(s->starts);
+    free(s->mine);
     free(s);
 }
 
-static int two(const char *p)
-{
-    return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-static int digits_at(const char *s, size_t from, size_t n)
-{
-    for (size_t i = from; i < from + n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
-/* Age on the run's date -> the Arts Council's age groups. */
+/* Age on the run's date -> the Arts Council's age groups. A date of birth
+ * is a date as ss_parse_date reads it; an ISO one may carry a time. */
 static const char *age_band(const struct ss_shape *s, const char *v, size_t len)
 {
-    int y, m, d;
-    if (len >= 10 && v[4] == '-' && v[7] == '-' && digits_at(v, 0, 4) && digits_at(v, 5, 2) &&
-        digits_at(v, 8, 2)) {
-        y = two(v) * 100 + two(v + 2), m = two(v + 5), d = two(v + 8);
-    } else if (len == 10 && v[2] == '/' && v[5] == '/' && digits_at(v, 0, 2) &&
-               digits_at(v, 3, 2) && digits_at(v, 6, 4)) {
-        d = two(v), m = two(v + 3), y = two(v + 6) * 100 + two(v + 8);
-    } else {
+    struct ss_date dob;
+    const char *why;
+    if (len > 10 && v[4] == '-')
+        len = 10; /* 2001-02-03T00:00:00 */
+    if (ss_parse_date(v, len, &dob, &why) < 0)
         return NULL;
-    }
-    if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1880)
-        return NULL;
-    int age = s->today_y - y - (s->today_m < m || (s->today_m == m && s->today_d < d));
+    const struct ss_date *t = &s->today;
+    int age = t->y - dob.y - (t->m < dob.m || (t->m == dob.m && t->d < dob.d));
     if (age < 0)
         return NULL;
     return age < 12 ? "Under 12" : age < 18 ? "12-17" : "Adult";
 }
 
+/* Field f's value (made by this shaper, or the record's) becomes its HMAC,
+ * or absent when there is no key: never sent in clear. */
+static int pseudonymise(struct ss_shape *s, size_t f, const char **vals, size_t *lens)
+{
+    char hex[65];
+    if (!s->key) {
+        vals[f] = NULL;
+        lens[f] = 0;
+        s->mine[f] = 0;
+        return 0;
+    }
+    const char *src = s->mine[f] ? s->out.data + s->starts[f] : vals[f];
+    ss_hmac_sha256_hex(s->key, s->keylen, src, lens[f], hex);
+    s->starts[f] = s->out.len;
+    lens[f] = 64;
+    s->mine[f] = 1;
+    return ss_buf_add(&s->out, hex, 64);
+}
+
 int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *why, size_t whylen)
 {
+    size_t *starts = s->starts;
+    unsigned char *mine = s->mine;
+    int rc = 0;
     ss_buf_reset(&s->out);
-    /* Offsets, not pointers: the buffer may move while we append. */
-    size_t starts[64];
-    int mine[64] = {0};
-    for (size_t f = 0; f < s->ds->nfields && f < 64; f++) {
+    memset(mine, 0, s->ds->nfields * sizeof(*mine));
+    for (size_t f = 0; f < s->ds->nfields && rc == 0; f++) {
         const struct field_shape *fs = &s->fields[f];
         const char *v = vals[f];
         size_t len = lens[f];
@@ -304,7 +322,7 @@ int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *wh
             if (!band) {
                 snprintf(why, whylen, "\"%s\": date of birth is not a date (YYYY-MM-DD)",
                          s->ds->fields[f].name);
-                return -1;
+                return SS_EINVAL;
             }
             vals[f] = band;
             lens[f] = strlen(band);
@@ -318,7 +336,7 @@ int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *wh
                 continue;
             }
             starts[f] = s->out.len;
-            ss_buf_add(&s->out, pc, n - 3);
+            rc = ss_buf_add(&s->out, pc, n - 3);
             lens[f] = n - 3;
             mine[f] = 1;
         } else if (fs->transform == T_POSTCODE_LSOA) {
@@ -338,27 +356,22 @@ int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *wh
                     c = (char)(c - 32);
                 if (fs->transform == T_LOWER && c >= 'A' && c <= 'Z')
                     c = (char)(c + 32);
-                ss_buf_addc(&s->out, c);
+                if ((rc = ss_buf_addc(&s->out, c)) < 0)
+                    break;
             }
             mine[f] = 1;
         }
-        if (fs->pseudonym) {
-            if (!s->key) {
-                vals[f] = NULL; /* no key: dropped, never sent in clear */
-                lens[f] = 0;
-                mine[f] = 0;
-                continue;
-            }
-            char hex[65];
-            const char *src = mine[f] ? s->out.data + starts[f] : vals[f];
-            ss_hmac_sha256_hex(s->key, s->keylen, src, lens[f], hex);
-            starts[f] = s->out.len;
-            ss_buf_add(&s->out, hex, 64);
-            lens[f] = 64;
-            mine[f] = 1;
-        }
+        if (rc < 0)
+            break;
+        if (fs->pseudonym)
+            rc = pseudonymise(s, f, vals, lens);
     }
-    for (size_t f = 0; f < s->ds->nfields && f < 64; f++)
+    if (rc < 0) {
+        snprintf(why, whylen, "the record's shaped values exceed %zu MiB%s", SS_SHAPE_OUT_MAX >> 20,
+                 rc == SS_ENOMEM ? " (out of memory)" : "");
+        return rc;
+    }
+    for (size_t f = 0; f < s->ds->nfields; f++)
         if (mine[f])
             vals[f] = s->out.data + starts[f];
     return 0;

@@ -22,6 +22,7 @@
 
 #include "ss_config.h"
 #include "ss_dataset.h"
+#include "ss_err.h"
 
 struct ss_shape;
 
@@ -31,8 +32,10 @@ struct ss_shape *ss_shape_new(const struct ss_collector_config *cfg, const struc
                               char *err, size_t errlen);
 void ss_shape_free(struct ss_shape *s);
 
-/* Rewrites vals/lens (ds->nfields entries) in place. Returns 0, or -1 with
- * a reason (a date of birth that is not a date): the record is rejected. */
+/* Rewrites vals/lens (ds->nfields entries) in place. Returns 0, or with a
+ * reason in why -- the record is rejected -- SS_EINVAL (a date of birth
+ * that is not a date), SS_E2BIG (its shaped values past the shaper's
+ * bound) or SS_ENOMEM. */
 int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *why, size_t whylen);
 
 /* HMAC-SHA256 of data under key, as 64 lower-case hex digits and a NUL. */

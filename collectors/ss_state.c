@@ -1,6 +1,7 @@
 /* ss_state: see ss_state.h. */
 #include "ss_state.h"
 
+#include "ss_err.h"
 #include "ss_file.h"
 
 #include <errno.h>
@@ -138,13 +139,13 @@ int ss_state_identity(const char *config_path, char *out, char *err, size_t errl
     json_t *root = json_load_file(config_path, JSON_REJECT_DUPLICATES, &jerr);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    int rc = -1;
+    int rc = SS_ENOMEM;
 
     if (!root || !json_is_object(root)) {
         snprintf(err, errlen, "%s: cannot read the config as JSON: %s", config_path,
                  root ? "not an object" : jerr.text);
         json_decref(root);
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t i = 0; delivery_keys[i]; i++)
         json_object_del(root, delivery_keys[i]);
@@ -245,6 +246,9 @@ out:
 
 int ss_state_cursor_write(struct ss_state *st, const char *identity, const char *cursor, size_t len)
 {
+    /* What ss_state_cursor_read takes back, no more. */
+    if (cursor && len > SS_CURSOR_MAX)
+        return -E2BIG;
     json_t *doc = json_pack("{s:i, s:s, s:s%}", "version", SS_STATE_CURSOR_VERSION, "config",
                             identity, "cursor", cursor ? cursor : "", cursor ? len : 0);
     if (!doc)

@@ -42,7 +42,8 @@ int ss_state_open(struct ss_state **out, const char *state_dir, char *err, size_
 void ss_state_close(struct ss_state *st);
 
 /* The identity of the collector config file at path (see above), as 64 hex
- * digits and a NUL. 0, or -1 with err (the file cannot be read as JSON). */
+ * digits and a NUL. 0, or with err SS_EINVAL (the file cannot be read as
+ * JSON) or SS_ENOMEM. */
 int ss_state_identity(const char *config_path, char *out, char *err, size_t errlen);
 
 /* Reads the cursor saved under identity. Returns 1 with it in cursor; 0 when
@@ -51,7 +52,8 @@ int ss_state_identity(const char *config_path, char *out, char *err, size_t errl
  * read error. */
 int ss_state_cursor_read(struct ss_state *st, const char *identity, struct ss_buf *cursor,
                          char *why, size_t whylen);
-/* Saves cursor under identity, durably. 0 or negative errno. */
+/* Saves cursor under identity, durably. 0, -E2BIG past SS_CURSOR_MAX (what
+ * ss_state_cursor_read takes back), or another negative errno. */
 int ss_state_cursor_write(struct ss_state *st, const char *identity, const char *cursor,
                           size_t len);
 /* Removes the saved cursor (the next run fetches in full). 0 or negative errno. */

@@ -12,8 +12,8 @@
 #define SS_TRANSCODE_PEND 16
 
 /* iconv's "incomplete sequence at the end of the input": the caller keeps the
- * tail for the next chunk. Not a value any callback returns to us (they are
- * passed on as they are), since it is only used inside convert(). */
+ * tail for the next chunk. A callback may return 1 too, so convert()'s
+ * callers look at t->cb_rc before they read its value as this. */
 #define INCOMPLETE 1
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD in UTF-8 */
@@ -173,6 +173,22 @@ static int convert(struct ss_transcode *t, char **in, size_t *inlen)
     return 0;
 }
 
+/* Converts what is pending, keeping what is left of it: 0, INCOMPLETE (the
+ * rest is the start of a sequence), or convert's failure. */
+static int convert_pending(struct ss_transcode *t)
+{
+    char *p = t->pend;
+    size_t pl = t->npend;
+    int rc = convert(t, &p, &pl);
+    if (t->cb_rc)
+        return t->cb_rc; /* the callback stopped us, whatever it returned */
+    if (rc != 0 && rc != INCOMPLETE)
+        return rc;
+    memmove(t->pend, p, pl);
+    t->npend = pl;
+    return rc;
+}
+
 /* Gives up on the first pending unit (U+FFFD) and keeps the rest. */
 static int drop_first_pending(struct ss_transcode *t)
 {
@@ -201,19 +217,17 @@ static int feed_text(struct ss_transcode *t, const char *buf, size_t len)
     while (t->npend > 0 && len > 0) {
         t->pend[t->npend++] = *buf++;
         len--;
-        char *p = t->pend;
-        size_t pl = t->npend;
-        rc = convert(t, &p, &pl);
+        rc = convert_pending(t);
         if (rc != 0 && rc != INCOMPLETE)
             return rc;
-        memmove(t->pend, p, pl);
-        t->npend = pl;
         if (rc == INCOMPLETE && t->npend == sizeof(t->pend) && (rc = drop_first_pending(t)) != 0)
             return rc;
     }
     char *in = (char *)buf; /* iconv's prototype; it does not write the input */
     while (len > 0) {
         rc = convert(t, &in, &len);
+        if (t->cb_rc)
+            return t->cb_rc; /* the callback stopped us, whatever it returned */
         if (rc == 0)
             break;
         if (rc != INCOMPLETE)
@@ -309,13 +323,9 @@ int ss_transcode_finish(struct ss_transcode *t)
     while (t->npend > 0) {
         if ((rc = drop_first_pending(t)) != 0)
             return rc;
-        char *p = t->pend;
-        size_t pl = t->npend;
-        rc = convert(t, &p, &pl);
+        rc = convert_pending(t);
         if (rc != 0 && rc != INCOMPLETE)
             return rc;
-        memmove(t->pend, p, pl);
-        t->npend = pl;
     }
     /* Return to the initial shift state (writes nothing for Windows-1252). */
     char *op = t->out + t->nout;

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ss_date.h"
+#include "ss_err.h"
 #include "ss_mapper.h"
+#include "ss_text.h"
 
 enum { COL_OTHER, COL_PERIOD, COL_IGNORED };
 
@@ -45,55 +48,17 @@ static const char *const month_names[12] = {
 
 /* ---- text helpers ---- */
 
-/* Spaces, tabs and no-break spaces (which spreadsheets leave) off both ends,
- * as the mapper reads headers. */
-static void trim(const char **s, size_t *len)
-{
-    for (;;) {
-        if (*len && (**s == ' ' || **s == '\t'))
-            (*s)++, (*len)--;
-        else if (*len >= 2 && (unsigned char)(*s)[0] == 0xC2 && (unsigned char)(*s)[1] == 0xA0)
-            (*s) += 2, (*len) -= 2;
-        else
-            break;
-    }
-    for (;;) {
-        if (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-            (*len)--;
-        else if (*len >= 2 && (unsigned char)(*s)[*len - 2] == 0xC2 &&
-                 (unsigned char)(*s)[*len - 1] == 0xA0)
-            (*len) -= 2;
-        else
-            break;
-    }
-}
-
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 static int is_alpha(char c)
 {
     return c >= 'a' && c <= 'z';
 }
 
-static char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* The value of exactly n digits at s, or -1. */
+/* The value of exactly n digits at s (1-9 of them), or -1. */
 static int digits(const char *s, size_t n)
 {
-    int v = 0;
-    if (n == 0 || n > 9)
+    int v;
+    if (n == 0 || n > 9 || ss_digits(s, n, &v) < 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit(s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
     return v;
 }
 
@@ -101,7 +66,7 @@ static int digits(const char *s, size_t n)
 static size_t run_digits(const char *s, size_t n, size_t i)
 {
     size_t k = 0;
-    while (i + k < n && is_digit(s[i + k]))
+    while (i + k < n && ss_is_digit(s[i + k]))
         k++;
     return k;
 }
@@ -119,45 +84,15 @@ static size_t run_spaces(const char *s, size_t n, size_t i)
 #define YEAR_MIN 1900
 #define YEAR_MAX 2199 /* the daemon's range: what it reads, PostgreSQL stores */
 
-static int is_leap(int y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
-}
-
 static int good_date(int y, int m, int d)
 {
     return y >= YEAR_MIN && y <= YEAR_MAX && m >= 1 && m <= 12 && d >= 1 &&
-           d <= days_in_month(y, m);
+           d <= ss_days_in_month(y, m);
 }
 
-/* Howard Hinnant's days-from-civil and its inverse, as the daemon counts. */
-static long to_days(int y0, int m, int d)
+static long to_days(int y, int m, int d)
 {
-    long y = y0 - (m <= 2);
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void from_days(long z, int *y, int *m, int *d)
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
+    return ss_date_to_days((struct ss_date){y, m, d});
 }
 
 /* p is k whole months from y-m-01. 1, or 0 when it leaves the years read. */
@@ -169,7 +104,7 @@ static int set_months(struct ss_wide_period *p, int y, int m, int k)
     memset(p, 0, sizeof(*p));
     p->y1 = y, p->m1 = m, p->d1 = 1;
     p->y2 = (int)(last / 12), p->m2 = (int)(last % 12) + 1;
-    p->d2 = days_in_month(p->y2, p->m2);
+    p->d2 = ss_days_in_month(p->y2, p->m2);
     return 1;
 }
 
@@ -190,23 +125,23 @@ static int month_from_name(const char *s, size_t n)
 /* A date: YYYY-MM-DD or DD/MM/YYYY (10 characters at t). */
 static int read_date(const char *t, int *y, int *m, int *d)
 {
-    if (t[4] == '-' && t[7] == '-') {
-        *y = digits(t, 4), *m = digits(t + 5, 2), *d = digits(t + 8, 2);
-    } else if (t[2] == '/' && t[5] == '/') {
-        *d = digits(t, 2), *m = digits(t + 3, 2), *y = digits(t + 6, 4);
-    } else {
+    struct ss_date dt;
+    const char *why;
+    if (ss_parse_date(t, 10, &dt, &why) < 0)
         return 0;
-    }
-    return *y >= 0 && *m >= 0 && *d >= 0 && good_date(*y, *m, *d);
+    *y = dt.y, *m = dt.m, *d = dt.d;
+    return 1;
 }
 
 /* A month YYYY-MM (7 characters at t). */
 static int read_ym(const char *t, int *y, int *m)
 {
-    if (t[4] != '-')
+    struct ss_date start, end;
+    const char *why;
+    if (ss_parse_month(t, 7, &start, &end, &why) < 0)
         return 0;
-    *y = digits(t, 4), *m = digits(t + 5, 2);
-    return *y >= YEAR_MIN && *y <= YEAR_MAX && *m >= 1 && *m <= 12;
+    *y = start.y, *m = start.m;
+    return 1;
 }
 
 /* An ISO 8601 duration of whole years, months, weeks, days: P1M, P1Y6M, P7D.
@@ -222,7 +157,7 @@ static int read_duration(const char *t, size_t n, int *years, int *months, long 
     while (i < n) {
         long v = 0;
         size_t start = i;
-        while (i < n && is_digit(t[i]) && i - start < 5)
+        while (i < n && ss_is_digit(t[i]) && i - start < 5)
             v = v * 10 + (t[i++] - '0');
         if (i == start || i >= n)
             return 0;
@@ -273,13 +208,14 @@ static int read_interval(const char *t, size_t n, struct ss_wide_period *p)
         int ey = y1 + (int)(total / 12), em = (int)(total % 12) + 1, ed = d1;
         if (ey > YEAR_MAX + 1)
             return 0;
-        if (ed > days_in_month(ey, em))
-            ed = days_in_month(ey, em);
-        from_days(to_days(ey, em, ed) + days - 1, &y2, &m2, &d2);
+        if (ed > ss_days_in_month(ey, em))
+            ed = ss_days_in_month(ey, em);
+        struct ss_date e = ss_days_to_date(to_days(ey, em, ed) + days - 1);
+        y2 = e.y, m2 = e.m, d2 = e.d;
     } else if (rn == 10 && read_date(r, &y2, &m2, &d2)) {
         /* START/END */
     } else if (rn == 7 && read_ym(r, &y2, &m2)) {
-        d2 = days_in_month(y2, m2);
+        d2 = ss_days_in_month(y2, m2);
     } else {
         return 0;
     }
@@ -435,11 +371,11 @@ int ss_wide_parse_period(const char *s, size_t len, struct ss_wide_period *p)
 {
     char t[PERIOD_MAX];
     int y;
-    trim(&s, &len);
+    ss_trim(&s, &len);
     if (len == 0 || len > sizeof(t))
         return 0;
     for (size_t i = 0; i < len; i++)
-        t[i] = lower(s[i]);
+        t[i] = (char)ss_to_lower(s[i]);
     if (memchr(t, '/', len) && read_interval(t, len, p))
         return 1;
     if (read_quarter(t, len, p) || read_named_month(t, len, p))
@@ -451,7 +387,8 @@ int ss_wide_parse_period(const char *s, size_t len, struct ss_wide_period *p)
 
 int ss_wide_period_is_month(const struct ss_wide_period *p)
 {
-    return p->y1 == p->y2 && p->m1 == p->m2 && p->d1 == 1 && p->d2 == days_in_month(p->y2, p->m2);
+    return p->y1 == p->y2 && p->m1 == p->m2 && p->d1 == 1 &&
+           p->d2 == ss_days_in_month(p->y2, p->m2);
 }
 
 size_t ss_wide_period_text(const struct ss_wide_period *p, int as_month, char *dst, size_t dstlen)
@@ -461,7 +398,7 @@ size_t ss_wide_period_text(const struct ss_wide_period *p, int as_month, char *d
         if (!ss_wide_period_is_month(p))
             return 0;
         n = snprintf(dst, dstlen, "%04d-%02d", p->y1, p->m1);
-    } else if (p->d1 == 1 && p->d2 == days_in_month(p->y2, p->m2)) {
+    } else if (p->d1 == 1 && p->d2 == ss_days_in_month(p->y2, p->m2)) {
         int k = (p->y2 * 12 + p->m2) - (p->y1 * 12 + p->m1) + 1;
         n = k % 12 == 0 ? snprintf(dst, dstlen, "%04d-%02d-01/P%dY", p->y1, p->m1, k / 12)
                         : snprintf(dst, dstlen, "%04d-%02d-01/P%dM", p->y1, p->m1, k);
@@ -503,9 +440,9 @@ static int set_match(const char *p, const char **end, char c)
         neg = 1, q++;
     const char *first = q;
     for (; *q && (*q != ']' || q == first); q++) {
-        char lo = lower(*q), hi = lo;
+        char lo = (char)ss_to_lower(*q), hi = lo;
         if (q[1] == '-' && q[2] && q[2] != ']') {
-            hi = lower(q[2]);
+            hi = (char)ss_to_lower(q[2]);
             q += 2;
         }
         if (c >= lo && c <= hi)
@@ -521,7 +458,7 @@ int ss_wide_glob(const char *pattern, const char *s, size_t len)
 {
     const char *p = pattern, *star = NULL;
     size_t i = 0, star_i = 0;
-    trim(&s, &len);
+    ss_trim(&s, &len);
     /* Spaces around the pattern do not count either. */
     while (*p == ' ' || *p == '\t')
         p++;
@@ -541,7 +478,7 @@ int ss_wide_glob(const char *pattern, const char *s, size_t len)
             continue;
         }
         if (i < len && p < pend) {
-            char c = lower(s[i]);
+            char c = (char)ss_to_lower(s[i]);
             if (*p == '?') {
                 p++;
                 i += char_len(s, len, i);
@@ -564,7 +501,7 @@ int ss_wide_glob(const char *pattern, const char *s, size_t len)
                 const char *lit = p;
                 if (*p == '\\' && p + 1 < pend)
                     lit = p + 1;
-                if (lower(*lit) == c) {
+                if ((char)ss_to_lower(*lit) == c) {
                     p = lit + 1;
                     i++;
                     continue;
@@ -589,10 +526,10 @@ int ss_wide_new(struct ss_wide **out, const struct ss_wide_opts *opts)
 {
     *out = NULL;
     if (!opts || !opts->value_field || !opts->value_field[0])
-        return -EINVAL;
+        return SS_EINVAL;
     struct ss_wide *w = calloc(1, sizeof(*w));
     if (!w)
-        return -ENOMEM;
+        return SS_ENOMEM;
     w->opts = *opts;
     if (!w->opts.period_field || !w->opts.period_field[0])
         w->opts.period_field = "month";
@@ -630,8 +567,8 @@ void ss_wide_free(struct ss_wide *w)
 static int header_is(const char *h, size_t len, const char *name)
 {
     size_t nl = strlen(name);
-    trim(&h, &len);
-    trim(&name, &nl);
+    ss_trim(&h, &len);
+    ss_trim(&name, &nl);
     return nl == len && strncasecmp(h, name, len) == 0;
 }
 
@@ -668,7 +605,7 @@ static int name_ix_cmp(const void *x, const void *y)
 static size_t find_name(const struct name_ix *ix, size_t n, const char *key)
 {
     size_t kl = strlen(key), lo = 0, hi = n;
-    trim(&key, &kl);
+    ss_trim(&key, &kl);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (name_cmp(ix[mid].s, ix[mid].len, key, kl) < 0)
@@ -701,12 +638,12 @@ static int configured(struct ss_wide *w, const char *const *names, const size_t 
     char cols[1024];
     struct name_ix *ix = malloc((n ? n : 1) * sizeof(*ix));
     if (!ix)
-        return -ENOMEM;
+        return SS_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         ix[i].s = names[i];
         ix[i].len = lens[i];
         ix[i].i = i;
-        trim(&ix[i].s, &ix[i].len);
+        ss_trim(&ix[i].s, &ix[i].len);
     }
     qsort(ix, n, sizeof(*ix), name_ix_cmp);
     for (size_t k = 0; k < w->opts.ncolumns; k++) {
@@ -742,7 +679,7 @@ static int configured(struct ss_wide *w, const char *const *names, const size_t 
     return 0;
 fail:
     free(ix);
-    return -1;
+    return SS_ESETUP;
 }
 
 /* Headers read as periods; "2010-11" decided by the others. */
@@ -772,7 +709,7 @@ static int detected(struct ss_wide *w, const char *const *names, const size_t *l
                  "\"2023-24\" or \"2023-24 Q1\", an ISO 8601 interval; its columns: %s); name "
                  "the period columns in \"csv.wide.columns\"",
                  cols);
-        return -1;
+        return SS_ESETUP;
     }
     for (size_t i = 0; i < n; i++) {
         struct wide_col *c = &w->cols[i];
@@ -791,7 +728,7 @@ static int detected(struct ss_wide *w, const char *const *names, const size_t *l
                      SHOWN(lens[i]), names[i], c->per.y1, c->per.m1, c->per.y1,
                      (c->per.y1 + 1) % 100, SHOWN(lens[i]), names[i], c->per.y1, c->per.m1,
                      c->per.y1, 4);
-            return -1;
+            return SS_ESETUP;
         }
     }
     return 0;
@@ -816,14 +753,14 @@ static int period_texts(struct ss_wide *w, const char *const *names, const size_
                      "\"period_field\": \"period\" to load periods other than months (or list "
                      "the column in \"csv.wide.ignore\" to leave it out)",
                      SHOWN(lens[i]), names[i], text, w->opts.period_field);
-            return -1;
+            return SS_ESETUP;
         }
         c->plen = (unsigned char)l;
         np++;
     }
     struct text_ix *order = malloc((np ? np : 1) * sizeof(*order));
     if (!order)
-        return -ENOMEM;
+        return SS_ENOMEM;
     np = 0;
     for (size_t i = 0; i < n; i++)
         if (w->cols[i].cls == COL_PERIOD)
@@ -838,7 +775,7 @@ static int period_texts(struct ss_wide *w, const char *const *names, const size_
                  "one to leave out in \"csv.wide.ignore\"",
                  SHOWN(lens[a]), names[a], SHOWN(lens[b]), names[b], w->cols[a].text);
         free(order);
-        return -1;
+        return SS_ESETUP;
     }
     free(order);
     return 0;
@@ -881,7 +818,7 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
                      "period column; choose another field, list the period columns in "
                      "\"csv.wide.columns\", or leave the column out with \"csv.wide.ignore\"",
                      clash, SHOWN(lens[i]), names[i]);
-            rc = -1;
+            rc = SS_ESETUP;
             goto out;
         }
         store += lens[i] + 1;
@@ -912,10 +849,10 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
     return 0;
 
 nomem:
-    rc = -ENOMEM;
+    rc = SS_ENOMEM;
 out:
     release_header(w);
-    if (rc == -ENOMEM)
+    if (rc == SS_ENOMEM)
         snprintf(err, errlen, "out of memory");
     return rc;
 }
@@ -961,7 +898,7 @@ size_t ss_wide_source_column(const struct ss_wide *w, size_t col)
 
 static int blank(const char *s, size_t len)
 {
-    trim(&s, &len);
+    ss_trim(&s, &len);
     return len == 0;
 }
 
@@ -970,7 +907,7 @@ int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens
 {
     if (n != w->nin || !w->vals) {
         snprintf(why, whylen, "%zu fields where the header has %zu", n, w->nin);
-        return -1;
+        return SS_EINVAL;
     }
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {

@@ -37,6 +37,7 @@
 
 #include "ss_config.h"
 #include "ss_dataset.h"
+#include "ss_err.h"
 
 struct ss_wide;
 
@@ -56,17 +57,18 @@ struct ss_wide_opts {
  * non-zero to stop. */
 typedef int (*ss_wide_record_cb)(void *ud, const char *const *vals, const size_t *lens, size_t n);
 
-/* Returns 0 with *out set, -EINVAL when value_field is missing, -ENOMEM. */
+/* Returns 0 with *out set, SS_EINVAL when value_field is missing, SS_ENOMEM. */
 int ss_wide_new(struct ss_wide **out, const struct ss_wide_opts *opts);
 void ss_wide_free(struct ss_wide *w);
 
-/* Reads the export's header (again for every run). Returns 0, -1 with a
- * message in err naming the column (no period column; a configured column
- * the export does not have, or whose period does not read; a period the
- * month field cannot hold; a header that reads both as a month and as a
- * financial year with nothing else in the header to tell which; two columns
- * of one period; a column named like the period or value field, which the
- * mapper could not tell from the made one), or -ENOMEM. */
+/* Reads the export's header (again for every run). Returns 0; SS_ESETUP
+ * (the config does not fit the export) with a message in err naming the
+ * column (no period column; a configured column the export does not have,
+ * or whose period does not read; a period the month field cannot hold; a
+ * header that reads both as a month and as a financial year with nothing
+ * else in the header to tell which; two columns of one period; a column
+ * named like the period or value field, which the mapper could not tell
+ * from the made one); or SS_ENOMEM. */
 int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
                    char *err, size_t errlen);
 
@@ -80,9 +82,10 @@ size_t ss_wide_periods(const struct ss_wide *w);
 /* How many of its columns csv.wide.ignore left out. */
 size_t ss_wide_ignored(const struct ss_wide *w);
 
-/* Turns one row into records for cb. Returns 0; 1 when cb asked to stop; -1
- * with the reason in why when the row's cell count differs from the header's
- * (no record is made from it: the caller rejects it). */
+/* Turns one row into records for cb. Returns 0; 1 (not a failure) when cb
+ * asked to stop; SS_EINVAL with the reason in why when the row's cell count
+ * differs from the header's (no record is made from it: the caller rejects
+ * it). */
 int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens, size_t n,
                 ss_wide_record_cb cb, void *ud, char *why, size_t whylen);
 
@@ -101,8 +104,8 @@ size_t ss_wide_project(const struct ss_wide *w, const char *const *fields, const
  * ignored) or one of its patterns matches it, else 0. */
 int ss_wide_ignores(const struct ss_wide *w, const char *name, size_t len);
 
-/* fnmatch-style match of the whole of s (spaces and no-break spaces around
- * it ignored) against pattern, ignoring ASCII case: "*" any run, "?" one
+/* fnmatch-style match of the whole of s (what ss_trim trims around it
+ * ignored) against pattern, ignoring ASCII case: "*" any run, "?" one
  * character (one UTF-8 sequence), "[abc]", "[a-z]", "[!a-z]" one of (or
  * none of) a set, "\x" the character x. Returns 1 or 0. */
 int ss_wide_glob(const char *pattern, const char *s, size_t len);

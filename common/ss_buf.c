@@ -110,11 +110,3 @@ int ss_buf_add_u32(struct ss_buf *b, uint32_t v)
         x[i] = (unsigned char)(v >> (8 * i));
     return ss_buf_add(b, x, 4);
 }
-
-int ss_buf_add_u64(struct ss_buf *b, uint64_t v)
-{
-    unsigned char x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (unsigned char)(v >> (8 * i));
-    return ss_buf_add(b, x, 8);
-}

@@ -35,6 +35,5 @@ int ss_buf_reserve(struct ss_buf *b, size_t n);
 /* Little-endian fixed-width integers, for the wire format. */
 int ss_buf_add_u16(struct ss_buf *b, uint16_t v);
 int ss_buf_add_u32(struct ss_buf *b, uint32_t v);
-int ss_buf_add_u64(struct ss_buf *b, uint64_t v);
 
 #endif

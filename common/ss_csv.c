@@ -329,6 +329,18 @@ static void ss_csv_unexpected(struct ss_csv *csv, unsigned char c)
                  "unexpected byte 0x%02x after closing quote in field %zu", c, csv->nfields + 1);
 }
 
+/* Appends the run of bytes at *p up to the first that stop marks (or end)
+ * to the field, moving *p past it. */
+static int ss_csv_append_run(struct ss_csv *csv, const unsigned char **p, const unsigned char *end,
+                             const unsigned char *stop)
+{
+    const unsigned char *s = *p, *e = s;
+    while (e < end && !stop[*e])
+        e++;
+    *p = e;
+    return e > s ? ss_csv_append(csv, s, (size_t)(e - s)) : 0;
+}
+
 /* Parses p[0..n); off is the stream offset of p[0]. */
 static int ss_csv_parse(struct ss_csv *csv, const unsigned char *p, size_t n,
                         unsigned long long off)
@@ -364,14 +376,8 @@ static int ss_csv_parse(struct ss_csv *csv, const unsigned char *p, size_t n,
             csv->state = SS_CSV_UNQUOTED;
             /* fall through */
         case SS_CSV_UNQUOTED: {
-            const unsigned char *s = p;
-            while (p < end && !unq[*p])
-                p++;
-            if (p > s) {
-                rc = ss_csv_append(csv, s, (size_t)(p - s));
-                if (rc < 0)
-                    return rc;
-            }
+            if ((rc = ss_csv_append_run(csv, &p, end, unq)) < 0)
+                return rc;
             if (p == end)
                 return 0;
             c = *p;
@@ -385,14 +391,8 @@ static int ss_csv_parse(struct ss_csv *csv, const unsigned char *p, size_t n,
             break;
         }
         case SS_CSV_QUOTED: {
-            const unsigned char *s = p;
-            while (p < end && !q[*p])
-                p++;
-            if (p > s) {
-                rc = ss_csv_append(csv, s, (size_t)(p - s));
-                if (rc < 0)
-                    return rc;
-            }
+            if ((rc = ss_csv_append_run(csv, &p, end, q)) < 0)
+                return rc;
             if (p == end)
                 return 0;
             c = *p;

@@ -106,6 +106,9 @@ const struct ss_code_list *ss_code_lists(void)
     }
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The key of the counts an authority reports for a period. */
+#define AUTHORITY_PERIOD AUTHORITY("Authority"), PERIOD_FIELDS("Period")
+
 /* ---- the basic dataset: service points (Libraries schema 0.3.0 and 0.4.0) ---- */
 
 static const struct ss_field service_point_fields[] = {
@@ -434,44 +437,42 @@ static const struct ss_field activity_visit_fields[] = {
 };
 
 static const struct ss_field active_user_fields[] = {
-    AUTHORITY("Authority"),
-    PERIOD_FIELDS("Period"),
+    AUTHORITY_PERIOD,
     CODE("age_group", KEY, "age_group", age_groups, "Age group",
          "Age group of the users; Unknown when only a total was given"),
     COUNT("users", REQ, "Count", "People who borrowed at least one item in the period"),
 };
 
+/* The key of both activity datasets: events and their attendance are
+ * counted for the same (authority, event type, age group, period). */
+#define ACTIVITY_KEY_FIELDS                                                                        \
+    AUTHORITY("Authority"),                                                                        \
+        CODE("event_type", KEY, "event_type", event_types, "Event type", "Physical or Digital"),   \
+        CODE("age_group", KEY, "age_group", age_groups, "Age group", "Audience age group"),        \
+        PERIOD_FIELDS("Period")
+
 static const struct ss_field activity_event_fields[] = {
-    AUTHORITY("Authority"),
-    CODE("event_type", KEY, "event_type", event_types, "Event type", "Physical or Digital"),
-    CODE("age_group", KEY, "age_group", age_groups, "Age group", "Audience age group"),
-    PERIOD_FIELDS("Period"),
+    ACTIVITY_KEY_FIELDS,
     COUNT("events", REQ, "Count", "Events held"),
 };
 
 static const struct ss_field activity_attendance_fields[] = {
-    AUTHORITY("Authority"),
-    CODE("event_type", KEY, "event_type", event_types, "Event type", "Physical or Digital"),
-    CODE("age_group", KEY, "age_group", age_groups, "Age group", "Audience age group"),
-    PERIOD_FIELDS("Period"),
+    ACTIVITY_KEY_FIELDS,
     COUNT("attendees", REQ, "Count", "People who attended events"),
 };
 
 static const struct ss_field computer_hour_fields[] = {
-    AUTHORITY("Authority"),
-    PERIOD_FIELDS("Period"),
+    AUTHORITY_PERIOD,
     COUNT("hours", REQ, "Count", "Hours of use of public computers and devices in libraries"),
 };
 
 static const struct ss_field wifi_fields[] = {
-    AUTHORITY("Authority"),
-    PERIOD_FIELDS("Period"),
+    AUTHORITY_PERIOD,
     COUNT("sessions", REQ, "Count", "Wi-Fi sessions in library buildings"),
 };
 
 static const struct ss_field click_collect_fields[] = {
-    AUTHORITY("Authority"),
-    PERIOD_FIELDS("Period"),
+    AUTHORITY_PERIOD,
     COUNT("interactions", REQ, "Count", "Click and collect interactions"),
 };
 

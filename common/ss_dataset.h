@@ -87,6 +87,7 @@ const struct ss_dataset *const *ss_dataset_all(void);
 int ss_dataset_field_index(const struct ss_dataset *ds, const char *name);
 /* 1 if the field's type is one of the period types. */
 int ss_ftype_is_period(enum ss_ftype t);
+/* The type as a message names it ("month", "count or x"). */
 const char *ss_ftype_name(enum ss_ftype t);
 /* 1 if the dataset has a field the collector fills (SS_FT_OCCURRENCE). */
 int ss_dataset_has_occurrence(const struct ss_dataset *ds);

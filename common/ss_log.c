@@ -1,6 +1,8 @@
 /* ss_log: see ss_log.h. */
 #include "ss_log.h"
 
+#include "ss_err.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +33,6 @@ void ss_log_set_level(enum ss_log_level level)
     log_level = level;
 }
 
-enum ss_log_level ss_log_get_level(void)
-{
-    return log_level;
-}
-
 int ss_log_parse_level(const char *name, enum ss_log_level *out)
 {
     static const struct {
@@ -49,7 +46,7 @@ int ss_log_parse_level(const char *name, enum ss_log_level *out)
             return 0;
         }
     }
-    return -1;
+    return SS_EINVAL;
 }
 
 void ss_logv(enum ss_log_level level, const char *fmt, va_list ap)

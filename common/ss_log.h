@@ -25,9 +25,8 @@ enum ss_log_level {
 /* Sets the program name shown in each line and the threshold. */
 void ss_log_init(const char *progname, enum ss_log_level level);
 void ss_log_set_level(enum ss_log_level level);
-enum ss_log_level ss_log_get_level(void);
 
-/* Parses "error", "warn", "notice", "info", "debug". Returns 0 or -1. */
+/* Parses "error", "warn", "notice", "info", "debug". Returns 0 or SS_EINVAL. */
 int ss_log_parse_level(const char *name, enum ss_log_level *out);
 
 #if defined(__GNUC__)

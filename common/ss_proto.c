@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ss_err.h"
+
 static const char *const type_names[] = {
     [SS_MSG_BATCH] = "batch", [SS_MSG_PING] = "ping", [SS_MSG_ACK] = "ack",
     [SS_MSG_PONG] = "pong",   [SS_MSG_RUN] = "run",
@@ -74,14 +76,14 @@ static int set_int(json_t *o, const char *k, long long v)
 
 int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
 {
-    int rc = -ENOMEM;
+    int rc = SS_ENOMEM;
     json_t *o = json_object();
     char *text = NULL;
 
     if (!o)
-        return -ENOMEM;
+        return SS_ENOMEM;
     if ((unsigned)h->type >= sizeof(type_names) / sizeof(type_names[0])) {
-        rc = -EINVAL;
+        rc = SS_EINVAL;
         goto out;
     }
     if (set_str(o, "type", type_names[h->type]) < 0)
@@ -101,7 +103,7 @@ int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
     } else if (h->type == SS_MSG_RUN) {
         if ((unsigned)h->event >= NELEM(event_names) ||
             (unsigned)h->outcome >= NELEM(outcome_names)) {
-            rc = -EINVAL;
+            rc = SS_EINVAL;
             goto out;
         }
         if (set_str(o, "event", event_names[h->event]) < 0 ||
@@ -165,57 +167,71 @@ int ss_proto_check_id(const void *frame, size_t len, int accept_v1, char *err, s
     else
         snprintf(err, errlen, "not a shelfsync message (first frame \"%s\", expected %s)", shown,
                  SS_PROTO_ID);
-    return -1;
+    return SS_EPROTO;
+}
+
+/* The member key in *v: 1, or 0 when it is absent and need not be there,
+ * or SS_EPROTO when it must. */
+static int get_member(json_t *o, const char *key, int required, json_t **v, char *err,
+                      size_t errlen)
+{
+    *v = json_object_get(o, key);
+    if (*v)
+        return 1;
+    if (!required)
+        return 0;
+    snprintf(err, errlen, "header: \"%s\" missing", key);
+    return SS_EPROTO;
 }
 
 static int get_name(json_t *o, const char *key, char *dst, int required, char *err, size_t errlen)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v) {
-        if (!required)
-            return 0;
-        snprintf(err, errlen, "header: \"%s\" missing", key);
-        return -1;
-    }
+    json_t *v;
+    int rc = get_member(o, key, required, &v, err, errlen);
+    if (rc <= 0)
+        return rc;
     if (!json_is_string(v) || !ss_proto_valid_name(json_string_value(v))) {
         snprintf(err, errlen, "header: \"%s\" must be 1-%d characters of A-Z a-z 0-9 . _ : -", key,
                  SS_PROTO_NAME_MAX);
-        return -1;
+        return SS_EPROTO;
     }
     strcpy(dst, json_string_value(v));
+    return 0;
+}
+
+/* An integer member from 0 to max; absent: 0 and *dst unchanged, unless
+ * required. */
+static int get_uint(json_t *o, const char *key, uint64_t max, uint64_t *dst, int required,
+                    char *err, size_t errlen)
+{
+    json_t *v;
+    int rc = get_member(o, key, required, &v, err, errlen);
+    if (rc <= 0)
+        return rc;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max) {
+        if (max == UINT32_MAX)
+            snprintf(err, errlen, "header: \"%s\" must be an integer from 0 to %u", key,
+                     UINT32_MAX);
+        else
+            snprintf(err, errlen, "header: \"%s\" must be a non-negative integer", key);
+        return SS_EPROTO;
+    }
+    *dst = (uint64_t)json_integer_value(v);
     return 0;
 }
 
 static int get_u32(json_t *o, const char *key, uint32_t *dst, int required, char *err,
                    size_t errlen)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v) {
-        if (!required)
-            return 0;
-        snprintf(err, errlen, "header: \"%s\" missing", key);
-        return -1;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        json_integer_value(v) > (json_int_t)UINT32_MAX) {
-        snprintf(err, errlen, "header: \"%s\" must be an integer from 0 to %u", key, UINT32_MAX);
-        return -1;
-    }
-    *dst = (uint32_t)json_integer_value(v);
-    return 0;
+    uint64_t v = *dst;
+    int rc = get_uint(o, key, UINT32_MAX, &v, required, err, errlen);
+    *dst = (uint32_t)v;
+    return rc;
 }
 
 static int get_u64(json_t *o, const char *key, uint64_t *dst, char *err, size_t errlen)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v)
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        snprintf(err, errlen, "header: \"%s\" must be a non-negative integer", key);
-        return -1;
-    }
-    *dst = (uint64_t)json_integer_value(v);
-    return 0;
+    return get_uint(o, key, UINT64_MAX, dst, 0, err, errlen);
 }
 
 static int get_bool(json_t *o, const char *key, int *dst, char *err, size_t errlen)
@@ -225,7 +241,7 @@ static int get_bool(json_t *o, const char *key, int *dst, char *err, size_t errl
         return 0;
     if (!json_is_boolean(v)) {
         snprintf(err, errlen, "header: \"%s\" must be true or false", key);
-        return -1;
+        return SS_EPROTO;
     }
     *dst = json_is_true(v);
     return 0;
@@ -239,7 +255,7 @@ static int get_text(json_t *o, const char *key, char *dst, size_t dstlen, char *
         return 0;
     if (!json_is_string(v)) {
         snprintf(err, errlen, "header: \"%s\" must be a string", key);
-        return -1;
+        return SS_EPROTO;
     }
     /* Half a UTF-8 character would make the text invalid wherever it goes
      * next (a log, refused/, a header encoded again). */
@@ -263,35 +279,47 @@ static int lookup(const char *const *names, size_t n, const char *s)
     return -1;
 }
 
+/* A member that names one of names: its index in *dst, or SS_EPROTO saying
+ * which words it may be (choices). */
+static int get_enum(json_t *o, const char *key, const char *const *names, size_t n,
+                    const char *choices, int *dst, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, key);
+    int i = (v && json_is_string(v)) ? lookup(names, n, json_string_value(v)) : -1;
+    if (i < 0) {
+        snprintf(err, errlen, "header: \"%s\" must be one of %s", key, choices);
+        return SS_EPROTO;
+    }
+    *dst = i;
+    return 0;
+}
+
 int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct ss_header *h,
                            char *err, size_t errlen)
 {
     json_error_t jerr;
     json_t *o = NULL;
-    int rc = -1;
+    int rc = SS_EPROTO;
 
     memset(h, 0, sizeof(*h));
     if (len > max_len) {
         snprintf(err, errlen, "header of %zu bytes is over the %zu-byte limit", len, max_len);
-        return -1;
+        return SS_EPROTO;
     }
     /* JSON_REJECT_DUPLICATES: two "seq" members must not let a peer choose which one counts. */
     o = json_loadb(frame, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!o) {
         snprintf(err, errlen, "header is not valid JSON: %s at byte %d", jerr.text, jerr.position);
-        return -1;
+        return SS_EPROTO;
     }
     if (!json_is_object(o)) {
         snprintf(err, errlen, "header is not a JSON object");
         goto out;
     }
-    json_t *t = json_object_get(o, "type");
-    int ti =
-        (t && json_is_string(t)) ? lookup(type_names, NELEM(type_names), json_string_value(t)) : -1;
-    if (ti < 0) {
-        snprintf(err, errlen, "header: \"type\" must be one of batch, ping, ack, pong, run");
+    int ti, ei, oi, si;
+    if (get_enum(o, "type", type_names, NELEM(type_names), "batch, ping, ack, pong, run", &ti, err,
+                 errlen) < 0)
         goto out;
-    }
     h->type = (enum ss_msg_type)ti;
     int named = h->type != SS_MSG_PONG;
     if (get_name(o, "source", h->source, named, err, errlen) < 0 ||
@@ -307,14 +335,9 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
             get_bool(o, "partial", &h->partial, err, errlen) < 0)
             goto out;
     } else if (h->type == SS_MSG_RUN) {
-        json_t *ev = json_object_get(o, "event");
-        int ei = (ev && json_is_string(ev))
-                     ? lookup(event_names, NELEM(event_names), json_string_value(ev))
-                     : -1;
-        if (ei < 0) {
-            snprintf(err, errlen, "header: \"event\" must be one of begin, end");
+        if (get_enum(o, "event", event_names, NELEM(event_names), "begin, end", &ei, err, errlen) <
+            0)
             goto out;
-        }
         h->event = (enum ss_run_event)ei;
         if (get_name(o, "dataset", h->dataset, 1, err, errlen) < 0 ||
             get_text(o, "at", h->at, sizeof(h->at), err, errlen) < 0)
@@ -325,16 +348,10 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
                 get_bool(o, "full", &h->full, err, errlen) < 0)
                 goto out;
         } else {
-            json_t *oc = json_object_get(o, "outcome");
-            int oi = (oc && json_is_string(oc))
-                         ? lookup(outcome_names, NELEM(outcome_names), json_string_value(oc))
-                         : -1;
-            if (oi < 0) {
-                snprintf(err, errlen,
-                         "header: \"outcome\" must be one of complete, partial, unchanged, "
-                         "empty, failed, refused");
+            if (get_enum(o, "outcome", outcome_names, NELEM(outcome_names),
+                         "complete, partial, unchanged, empty, failed, refused", &oi, err,
+                         errlen) < 0)
                 goto out;
-            }
             h->outcome = (enum ss_run_outcome)oi;
             if (get_u32(o, "exit_status", &h->exit_status, 0, err, errlen) < 0 ||
                 get_u64(o, "bytes", &h->bytes, err, errlen) < 0 ||
@@ -346,14 +363,9 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
                 goto out;
         }
     } else if (h->type == SS_MSG_ACK) {
-        json_t *s = json_object_get(o, "status");
-        int si = (s && json_is_string(s))
-                     ? lookup(status_names, NELEM(status_names), json_string_value(s))
-                     : -1;
-        if (si < 0) {
-            snprintf(err, errlen, "header: \"status\" must be one of applied, duplicate, refused");
+        if (get_enum(o, "status", status_names, NELEM(status_names), "applied, duplicate, refused",
+                     &si, err, errlen) < 0)
             goto out;
-        }
         h->status = (enum ss_ack_status)si;
         if (get_u32(o, "accepted", &h->accepted, 0, err, errlen) < 0 ||
             get_u32(o, "quarantined", &h->quarantined, 0, err, errlen) < 0)
@@ -372,10 +384,10 @@ int ss_payload_add(struct ss_buf *payload, uint32_t line, unsigned flags, size_t
 {
     size_t need = 4 + 1 + 2;
     if (nfields > UINT16_MAX)
-        return -EINVAL;
+        return SS_EINVAL;
     for (size_t i = 0; i < nfields; i++) {
         if (vals[i] && lens[i] >= SS_FIELD_ABSENT)
-            return -E2BIG;
+            return SS_E2BIG;
         need += 4 + (vals[i] ? lens[i] : 0);
     }
     /* Reserve the whole record first so a record is never half-appended. */
@@ -419,7 +431,7 @@ int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err,
     uint32_t n = r->index + 1;
     if ((size_t)(r->end - p) < 7) {
         snprintf(err, errlen, "record %u: truncated record header", n);
-        return -1;
+        return SS_EPROTO;
     }
     rec->line = rd_u32(p);
     rec->flags = p[4];
@@ -427,17 +439,17 @@ int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err,
     p += 7;
     if (rec->flags & ~SS_REC_REJECTED) {
         snprintf(err, errlen, "record %u: unknown flags 0x%02x", n, rec->flags);
-        return -1;
+        return SS_EPROTO;
     }
     if (rec->nfields > r->max_fields) {
         snprintf(err, errlen, "record %u: %zu fields, more than the %zu allowed", n, rec->nfields,
                  r->max_fields);
-        return -1;
+        return SS_EPROTO;
     }
     for (size_t i = 0; i < rec->nfields; i++) {
         if ((size_t)(r->end - p) < 4) {
             snprintf(err, errlen, "record %u field %zu: truncated length", n, i + 1);
-            return -1;
+            return SS_EPROTO;
         }
         uint32_t len = rd_u32(p);
         p += 4;
@@ -449,12 +461,12 @@ int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err,
         if (len > r->max_field_bytes) {
             snprintf(err, errlen, "record %u field %zu: %u bytes, more than the %zu allowed", n,
                      i + 1, len, r->max_field_bytes);
-            return -1;
+            return SS_EPROTO;
         }
         if ((size_t)(r->end - p) < len) {
             snprintf(err, errlen, "record %u field %zu: %u bytes announced, %zu left", n, i + 1,
                      len, (size_t)(r->end - p));
-            return -1;
+            return SS_EPROTO;
         }
         rec->vals[i] = (const char *)p;
         rec->lens[i] = len;

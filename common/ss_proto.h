@@ -4,7 +4,8 @@
  * A message is a ZeroMQ multipart message:
  *   frame 0  protocol id, the ASCII bytes "shelfsync/2" (a daemon also
  *            accepts "shelfsync/1": batches without run records)
- *   frame 1  header, a JSON object (at most max_header bytes)
+ *   frame 1  header, a JSON object (at most max_header bytes, never more
+ *            than SS_PROTO_HEADER_MAX)
  *   frame 2  payload, only for "batch": the records, binary (below)
  * A "run" message (header only) records the beginning and the end of a
  * collector run, so the warehouse knows every run, the ones that sent
@@ -31,12 +32,18 @@
 #include <stdint.h>
 
 #include "ss_buf.h"
+#include "ss_err.h"
 
 #define SS_PROTO_ID "shelfsync/2"
 #define SS_PROTO_ID_V1 "shelfsync/1"
 #define SS_PROTO_ID_PREFIX "shelfsync/"
 #define SS_PROTO_VERSION 2
 
+/* The most a header frame holds, either way: what the collector allocates
+ * for encoding, reading back and acks, and the ceiling of the daemon's
+ * limits.max_header_bytes. A header is small (names, counts, a reason of
+ * SS_PROTO_REASON_MAX): this is a bound, not a size. */
+#define SS_PROTO_HEADER_MAX (64 * 1024)
 #define SS_PROTO_NAME_MAX 64 /* source, run_id, dataset */
 #define SS_PROTO_REASON_MAX 512
 #define SS_FIELD_ABSENT 0xFFFFFFFFu
@@ -100,11 +107,12 @@ struct ss_header {
     char reason[SS_PROTO_REASON_MAX + 1];
 };
 
-/* Encodes h as the header frame into out (reset first). 0 or negative errno. */
+/* Encodes h as the header frame into out (reset first). 0, SS_EINVAL (a
+ * name or text JSON cannot hold), SS_ENOMEM or ss_buf's SS_E2BIG. */
 int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out);
 
 /* Checks frame 0. Returns the version (2 for SS_PROTO_ID; 1 for
- * SS_PROTO_ID_V1 when accept_v1); otherwise -1 with a reason fit for a
+ * SS_PROTO_ID_V1 when accept_v1); otherwise SS_EPROTO with a reason fit for a
  * refusal ("unsupported protocol version \"shelfsync/3\"; this peer speaks
  * shelfsync/2"). */
 int ss_proto_check_id(const void *frame, size_t len, int accept_v1, char *err, size_t errlen);
@@ -112,7 +120,7 @@ int ss_proto_check_id(const void *frame, size_t len, int accept_v1, char *err, s
 /* Decodes and checks a header frame: a JSON object within max_len bytes,
  * every known member of the right type and bounds, names of the safe
  * character set. Unknown members are ignored (so v1 peers can add optional
- * ones). Returns 0, or -1 with a reason in err. */
+ * ones). Returns 0, or SS_EPROTO with a reason in err. */
 int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct ss_header *h,
                            char *err, size_t errlen);
 
@@ -124,8 +132,10 @@ const char *ss_run_outcome_name(enum ss_run_outcome o);
 /* A UTC time as ISO 8601 ("2024-05-01T02:00:00Z") for the run record. */
 void ss_proto_time(char *dst, size_t len, long long unix_seconds);
 
-/* Appends one record to a payload. vals[i] NULL means absent. Returns 0 or
- * -E2BIG when the payload buffer's maximum would be passed (nothing appended). */
+/* Appends one record to a payload. vals[i] NULL means absent. Returns 0,
+ * SS_E2BIG when the payload buffer's maximum would be passed (nothing
+ * appended) or a field is too long for the format, SS_EINVAL past 65535
+ * fields, or SS_ENOMEM. */
 int ss_payload_add(struct ss_buf *payload, uint32_t line, unsigned flags, size_t nfields,
                    const char *const *vals, const size_t *lens);
 
@@ -147,8 +157,9 @@ struct ss_prec {
 
 void ss_payload_reader_init(struct ss_payload_reader *r, const void *payload, size_t len,
                             size_t max_fields, size_t max_field_bytes);
-/* Returns 1 with the next record in rec, 0 at a clean end, -1 with a reason
- * in err if the payload is malformed (the whole payload must then be refused). */
+/* Returns 1 (a count: one record) with the next record in rec, 0 at a clean
+ * end, SS_EPROTO with a reason in err if the payload is malformed (the whole
+ * payload must then be refused). */
 int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err, size_t errlen);
 
 #endif

@@ -841,7 +841,7 @@ int main(int argc, char **argv)
     if (check_security(&d) < 0)
         goto out;
 
-    ss_buf_init(&d.hdrbuf, 64 * 1024);
+    ss_buf_init(&d.hdrbuf, SS_PROTO_HEADER_MAX);
     ss_backoff_init(&d.backoff, d.cfg.reconnect_initial_ms, d.cfg.reconnect_max_ms);
     /* The database first: there is no point taking batches we cannot apply. */
     if (db_connect(&d) < 0) {

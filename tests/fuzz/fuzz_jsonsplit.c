@@ -83,16 +83,16 @@ static int fuzz_on_elem(void *ud, const struct ss_jsonsplit_elem *e)
     return 0;
 }
 
-static enum ss_jsonsplit_result fuzz_run(const struct ss_jsonsplit_opts *o, const uint8_t *d,
-                                         size_t n, size_t cut, struct fuzz_state *st)
+static int fuzz_run(const struct ss_jsonsplit_opts *o, const uint8_t *d, size_t n, size_t cut,
+                    struct fuzz_state *st)
 {
     struct ss_jsonsplit *s = ss_jsonsplit_new(o, fuzz_on_elem, st);
     if (!s)
         abort();
-    enum ss_jsonsplit_result rc = ss_jsonsplit_feed(s, (const char *)d, cut);
-    if (rc == SS_JSONSPLIT_OK)
+    int rc = ss_jsonsplit_feed(s, (const char *)d, cut);
+    if (rc == 0)
         rc = ss_jsonsplit_feed(s, (const char *)d + cut, n - cut);
-    if (rc == SS_JSONSPLIT_OK)
+    if (rc == 0)
         rc = ss_jsonsplit_finish(s);
     fuzz_mix(st, ss_jsonsplit_error(s), strlen(ss_jsonsplit_error(s)));
     uint64_t h = st->hash;
@@ -160,14 +160,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct fuzz_state whole = {max ? max : SIZE_MAX, 0xcbf29ce484222325ULL,
                                    0xcbf29ce484222325ULL, 0};
         struct fuzz_state two = whole, other = whole;
-        enum ss_jsonsplit_result a = fuzz_run(&o, d, n, n, &whole);
-        enum ss_jsonsplit_result b = fuzz_run(&o, d, n, cut, &two);
+        int a = fuzz_run(&o, d, n, n, &whole);
+        int b = fuzz_run(&o, d, n, cut, &two);
         if (a != b || whole.n != two.n || whole.hash != two.hash)
             abort(); /* where the input is cut must not matter */
         if (mode == 1)
             continue;
         fuzz_rotate(d, n, rot, mode == 2);
-        enum ss_jsonsplit_result c = fuzz_run(&o, rot, n, cut, &other);
+        int c = fuzz_run(&o, rot, n, cut, &other);
         if (c != a || other.n != whole.n || other.errors != whole.errors)
             abort(); /* a message depends on what a record holds */
     }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_text.h"
 #include "ss_validate.h"
 #include "ss_wide.h"
 
@@ -57,34 +58,17 @@ static void check_period(const char *s, size_t n)
     }
 }
 
-static int is_space(const char *s, size_t n, size_t i, size_t *w)
-{
-    if (s[i] == ' ' || s[i] == '\t')
-        return (int)(*w = 1);
-    if (i + 1 < n && (unsigned char)s[i] == 0xC2 && (unsigned char)s[i + 1] == 0xA0)
-        return (int)(*w = 2);
-    return 0;
-}
-
 static void check_glob(const char *s, size_t n)
 {
     if (!ss_wide_glob("*", s, n))
         __builtin_trap();
     if (memchr(s, '\0', n))
         return;
-    /* The name, trimmed as the matcher trims it, every byte escaped. */
-    size_t lo = 0, hi = n, w;
-    while (lo < hi && is_space(s, hi, lo, &w))
-        lo += w;
-    for (;;) {
-        if (hi > lo && (s[hi - 1] == ' ' || s[hi - 1] == '\t'))
-            hi--;
-        else if (hi >= lo + 2 && (unsigned char)s[hi - 2] == 0xC2 &&
-                 (unsigned char)s[hi - 1] == 0xA0)
-            hi -= 2;
-        else
-            break;
-    }
+    /* The name, trimmed as the matcher trims it (ss_trim), every byte escaped. */
+    const char *t = s;
+    size_t tn = n;
+    ss_trim(&t, &tn);
+    size_t lo = (size_t)(t - s), hi = lo + tn;
     char *pat = malloc(2 * (hi - lo) + 1);
     if (!pat)
         return;

@@ -22,7 +22,7 @@ struct got {
     unsigned long long offset[MAX_ELEMS];
     size_t n;
     size_t stop_after; /* 0: never */
-    enum ss_jsonsplit_result rc;
+    int rc;
     char err[512];
 };
 
@@ -60,13 +60,13 @@ static void split(struct got *g, const char *text, const char *path, int ndjson,
     struct ss_jsonsplit *s = ss_jsonsplit_new(&o, on_elem, g);
     assert_non_null(s);
     size_t len = strlen(text), pos = 0;
-    enum ss_jsonsplit_result rc = SS_JSONSPLIT_OK;
-    while (rc == SS_JSONSPLIT_OK && pos < len) {
+    int rc = 0;
+    while (rc == 0 && pos < len) {
         size_t n = step && len - pos > step ? step : len - pos;
         rc = ss_jsonsplit_feed(s, text + pos, n);
         pos += n;
     }
-    if (rc == SS_JSONSPLIT_OK)
+    if (rc == 0)
         rc = ss_jsonsplit_finish(s);
     g->rc = rc;
     snprintf(g->err, sizeof(g->err), "%s", ss_jsonsplit_error(s));
@@ -102,7 +102,7 @@ static void test_jsonsplit_top_level_array_gives_each_element(void **state)
     struct got g;
     split_both(&g, " [ {\"a\": 1},\n{\"b\": [1, 2, {\"c\": null}]} , 3, \"x\", true ]\n", NULL, 0,
                0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 5);
     assert_string_equal(g.text[0], "{\"a\": 1}");
     assert_string_equal(g.text[1], "{\"b\": [1, 2, {\"c\": null}]}");
@@ -122,7 +122,7 @@ static void test_jsonsplit_empty_array_gives_nothing(void **state)
     (void)state;
     struct got g;
     split_both(&g, "[]", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 0);
     got_free(&g);
 }
@@ -137,7 +137,7 @@ static void test_jsonsplit_strings_with_brackets_quotes_and_escapes_stay_whole(v
     char doc[256];
     snprintf(doc, sizeof(doc), "[%s,%s]", e1, e2);
     split_both(&g, doc, NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 2);
     assert_string_equal(g.text[0], e1);
     assert_string_equal(g.text[1], e2);
@@ -153,7 +153,7 @@ static void test_jsonsplit_path_finds_nested_array_and_skips_other_keys(void **s
                       "3}], \"next\": null},\n"
                       " \"items\": [\"nor these\"], \"data2\": {\"items\": [9]}}";
     split_both(&g, doc, "data.items", 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 3);
     assert_string_equal(g.text[0], "{\"id\": 1}");
     assert_string_equal(g.text[2], "{\"id\": 3}");
@@ -165,7 +165,7 @@ static void test_jsonsplit_path_key_with_escapes_matches(void **state)
     (void)state;
     struct got g;
     split_both(&g, "{\"d\\u0061ta\": {\"caf\\u00e9\": [1, 2]}}", "data.caf\xc3\xa9", 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 2);
     assert_string_equal(g.text[1], "2");
     got_free(&g);
@@ -178,7 +178,7 @@ static void test_jsonsplit_path_first_array_is_used(void **state)
     split_both(&g,
                "{\"data\": {\"items\": 5}, \"data\": {\"items\": [1]}, \"data\": {\"items\": [2]}}",
                "data.items", 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 1);
     assert_string_equal(g.text[0], "1");
     got_free(&g);
@@ -189,18 +189,18 @@ static void test_jsonsplit_path_not_found_is_an_error(void **state)
     (void)state;
     struct got g;
     split_both(&g, "{\"data\": {\"records\": [1, 2]}}", "data.items", 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_int_equal(g.n, 0);
     assert_non_null(strstr(g.err, "no array at \"data.items\""));
     got_free(&g);
 
     split_both(&g, "{\"data\": {\"items\": {\"a\": 1}}}", "data.items", 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_non_null(strstr(g.err, "it holds an object"));
     got_free(&g);
 
     split_both(&g, "[{\"data\": {\"items\": [1]}}]", "data.items", 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_non_null(strstr(g.err, "the document is an array"));
     got_free(&g);
 }
@@ -210,7 +210,7 @@ static void test_jsonsplit_top_level_object_without_path_is_an_error(void **stat
     (void)state;
     struct got g;
     split_both(&g, "{\"data\": []}", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_string_equal(g.err,
                         "byte 0 (line 1, column 1): the document is an object, not an array of "
                         "records (set \"json.path\" to the array inside it, or \"json.ndjson\" "
@@ -223,7 +223,7 @@ static void test_jsonsplit_ndjson_lines_blank_lines_and_crlf(void **state)
     (void)state;
     struct got g;
     split_both(&g, "{\"a\": 1}\r\n\r\n  \n{\"b\": \"x\\ny\"}  \r\n42\n[1,2]", NULL, 1, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 4);
     assert_string_equal(g.text[0], "{\"a\": 1}");
     assert_string_equal(g.text[1], "{\"b\": \"x\\ny\"}");
@@ -240,7 +240,7 @@ static void test_jsonsplit_ndjson_bad_line_is_an_error_element_and_next_line_rea
     struct got g;
     split_both(&g, "{\"a\": 1}\n{\"a\": 2} {\"a\": 3}\n{\"a\": x}\n{\"a\":\n4}\n{\"a\": 5}\n", NULL,
                1, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 6);
     assert_null(g.error[0]);
     assert_non_null(g.error[1]);
@@ -266,7 +266,7 @@ static void test_jsonsplit_element_over_bound_is_skipped_and_split_resumes(void 
     big[sizeof(big) - 1] = '\0';
     snprintf(doc, sizeof(doc), "[{\"a\": 1}, {\"s\": \"%s\", \"n\": [\"]\"]}, {\"a\": 3}]", big);
     split_both(&g, doc, NULL, 0, 1000);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 3);
     assert_null(g.error[0]);
     assert_non_null(g.error[1]);
@@ -300,25 +300,25 @@ static void test_jsonsplit_truncated_input_is_an_error_after_complete_elements(v
     (void)state;
     struct got g;
     split_both(&g, "[{\"a\": 1}, {\"a\": 2}, {\"a\": \"thr", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_int_equal(g.n, 2);
     assert_string_equal(g.err, "byte 31 (line 1, column 32): the input ends inside a string (2 "
                                "levels open, 2 records read): it looks cut short");
     got_free(&g);
 
     split_both(&g, "[1, 2", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_int_equal(g.n, 1); /* "2" may yet go on */
     got_free(&g);
 
     split_both(&g, "{\"a\": 1}\n{\"a\": ", NULL, 1, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_int_equal(g.n, 1);
     assert_non_null(strstr(g.err, "cut short"));
     got_free(&g);
 
     split_both(&g, "  \n", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_non_null(strstr(g.err, "empty"));
     got_free(&g);
 }
@@ -328,20 +328,20 @@ static void test_jsonsplit_garbage_and_unbalanced_brackets_are_errors_with_offse
     (void)state;
     struct got g;
     split_both(&g, "[{\"a\": 1} x {\"a\": 2}]", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_int_equal(g.n, 1);
     assert_string_equal(
         g.err, "byte 10 (line 1, column 11): expected ',' or ']' after a record, found a letter");
     got_free(&g);
 
     split_both(&g, "[{\"a\": [1, 2}]", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_non_null(strstr(g.err, "byte 12"));
     assert_non_null(strstr(g.err, "'}' closes an array"));
     got_free(&g);
 
     split_both(&g, "[1]]", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_non_null(strstr(g.err, "after the end of the document"));
     got_free(&g);
 
@@ -350,7 +350,7 @@ static void test_jsonsplit_garbage_and_unbalanced_brackets_are_errors_with_offse
                          "[{1:2}]", "[{\"a\" 1}]", "[,1]",      "[1 2]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         split_both(&g, bad[i], NULL, 0, 0);
-        if (g.rc != SS_JSONSPLIT_ERROR)
+        if (g.rc != SS_EINVAL)
             fail_msg("%s: not an error", bad[i]);
         assert_int_equal(strncmp(g.err, "byte ", 5), 0);
         got_free(&g);
@@ -365,7 +365,7 @@ static void test_jsonsplit_nesting_is_bounded(void **state)
     memset(doc, '[', SS_JSONSPLIT_MAX_DEPTH + 1);
     doc[SS_JSONSPLIT_MAX_DEPTH + 1] = '\0';
     split(&g, doc, NULL, 0, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+    assert_int_equal(g.rc, SS_EINVAL);
     assert_non_null(strstr(g.err, "nested deeper than"));
     got_free(&g);
 }
@@ -377,7 +377,7 @@ static void test_jsonsplit_callback_stop_stops(void **state)
     memset(&g, 0, sizeof(g));
     g.stop_after = 2;
     split(&g, "[1, 2, 3, 4]", NULL, 0, 0, 1);
-    assert_int_equal(g.rc, SS_JSONSPLIT_STOPPED);
+    assert_int_equal(g.rc, SS_ESTOPPED);
     assert_int_equal(g.n, 2);
     got_free(&g);
 }
@@ -387,7 +387,7 @@ static void test_jsonsplit_utf8_bom_is_skipped(void **state)
     (void)state;
     struct got g;
     split_both(&g, "\xef\xbb\xbf[{\"a\": \"\xc3\xa9\"}]", NULL, 0, 0);
-    assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+    assert_int_equal(g.rc, 0);
     assert_int_equal(g.n, 1);
     assert_string_equal(g.text[0], "{\"a\": \"\xc3\xa9\"}");
     got_free(&g);
@@ -420,7 +420,7 @@ static void test_jsonsplit_messages_do_not_quote_the_record(void **state)
         struct got g;
         snprintf(text, sizeof(text), "%s\n{\"ok\": 1}\n", bad[i]);
         split_both(&g, text, NULL, 1, 0);
-        assert_int_equal(g.rc, SS_JSONSPLIT_OK);
+        assert_int_equal(g.rc, 0);
         assert_int_equal(g.n, 2);
         assert_non_null(g.error[0]);
         assert_null(g.error[1]);
@@ -431,7 +431,7 @@ static void test_jsonsplit_messages_do_not_quote_the_record(void **state)
 
         snprintf(text, sizeof(text), "[%s]", bad[i]);
         split_both(&g, text, NULL, 0, 0);
-        assert_int_equal(g.rc, SS_JSONSPLIT_ERROR);
+        assert_int_equal(g.rc, SS_EINVAL);
         for (size_t k = 0; k < sizeof(secrets) / sizeof(secrets[0]); k++)
             if (strstr(g.err, secrets[k]))
                 fail_msg("array %zu: \"%s\" quotes \"%s\"", i + 1, g.err, secrets[k]);
@@ -462,9 +462,9 @@ static void test_jsonsplit_line_follows_the_input(void **state)
     struct ss_jsonsplit *s = ss_jsonsplit_new(&o, count_only, &n);
     assert_non_null(s);
     assert_int_equal(ss_jsonsplit_line(s), 1);
-    assert_int_equal(ss_jsonsplit_feed(s, "{\"a\": 1}\n\n{\"a\"", 15), SS_JSONSPLIT_OK);
+    assert_int_equal(ss_jsonsplit_feed(s, "{\"a\": 1}\n\n{\"a\"", 15), 0);
     assert_int_equal(ss_jsonsplit_line(s), 3);
-    assert_int_equal(ss_jsonsplit_feed(s, ": 2}\r\n", 6), SS_JSONSPLIT_OK);
+    assert_int_equal(ss_jsonsplit_feed(s, ": 2}\r\n", 6), 0);
     assert_int_equal(ss_jsonsplit_line(s), 4);
     assert_int_equal(n, 2);
     ss_jsonsplit_free(s);

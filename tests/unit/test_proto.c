@@ -138,7 +138,8 @@ static void expect_refused(const char *json, const char *want)
 {
     struct ss_header h;
     char err[256];
-    assert_int_equal(ss_proto_decode_header(json, strlen(json), 4096, &h, err, sizeof(err)), -1);
+    assert_int_equal(ss_proto_decode_header(json, strlen(json), 4096, &h, err, sizeof(err)),
+                     SS_EPROTO);
     assert_non_null(strstr(err, want));
 }
 
@@ -185,7 +186,8 @@ static void test_proto_header_over_limit_refused(void **state)
     struct ss_header h;
     char err[256];
     const char *json = "{\"type\":\"ping\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1}";
-    assert_int_equal(ss_proto_decode_header(json, strlen(json), 10, &h, err, sizeof(err)), -1);
+    assert_int_equal(ss_proto_decode_header(json, strlen(json), 10, &h, err, sizeof(err)),
+                     SS_EPROTO);
     assert_non_null(strstr(err, "over the 10-byte limit"));
 }
 
@@ -194,15 +196,15 @@ static void test_proto_unknown_version_refused_with_reason(void **state)
     char err[256];
     assert_int_equal(ss_proto_check_id("shelfsync/2", 11, 0, err, sizeof(err)), 2);
     assert_int_equal(ss_proto_check_id("shelfsync/1", 11, 1, err, sizeof(err)), 1);
-    assert_int_equal(ss_proto_check_id("shelfsync/1", 11, 0, err, sizeof(err)), -1);
+    assert_int_equal(ss_proto_check_id("shelfsync/1", 11, 0, err, sizeof(err)), SS_EPROTO);
     assert_string_equal(err, "unsupported protocol version \"shelfsync/1\"; this peer speaks "
                              "shelfsync/2");
-    assert_int_equal(ss_proto_check_id("shelfsync/3", 11, 1, err, sizeof(err)), -1);
+    assert_int_equal(ss_proto_check_id("shelfsync/3", 11, 1, err, sizeof(err)), SS_EPROTO);
     assert_string_equal(err, "unsupported protocol version \"shelfsync/3\"; this peer speaks "
                              "shelfsync/2 (and shelfsync/1)");
-    assert_int_equal(ss_proto_check_id("GET / HTTP/1.1", 14, 1, err, sizeof(err)), -1);
+    assert_int_equal(ss_proto_check_id("GET / HTTP/1.1", 14, 1, err, sizeof(err)), SS_EPROTO);
     assert_non_null(strstr(err, "not a shelfsync message"));
-    assert_int_equal(ss_proto_check_id("\x01\x02", 2, 1, err, sizeof(err)), -1);
+    assert_int_equal(ss_proto_check_id("\x01\x02", 2, 1, err, sizeof(err)), SS_EPROTO);
 }
 
 static void test_payload_records_round_trip_with_absent_fields(void **state)
@@ -263,7 +265,7 @@ static void expect_payload_error(const unsigned char *data, size_t len, size_t m
     ss_payload_reader_init(&r, data, len, max_fields, max_field);
     while ((rc = ss_payload_next(&r, &rec, err, sizeof(err))) == 1)
         ;
-    assert_int_equal(rc, -1);
+    assert_int_equal(rc, SS_EPROTO);
     assert_non_null(strstr(err, want));
 }
 

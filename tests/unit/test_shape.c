@@ -113,7 +113,7 @@ static void test_value_maps_and_transforms(void **state)
     assert_memory_equal(kid[4], "Under 12", 8);
     const char *bad[6] = {"E09000003", "2023-24", NULL, NULL, "soon", "1"};
     size_t bl[6] = {9, 7, 0, 0, 4, 1};
-    assert_int_equal(ss_shape_apply(s, bad, bl, why, sizeof(why)), -1);
+    assert_int_equal(ss_shape_apply(s, bad, bl, why, sizeof(why)), SS_EINVAL);
     assert_non_null(strstr(why, "not a date"));
     ss_shape_free(s);
 

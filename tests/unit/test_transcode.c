@@ -23,7 +23,8 @@ struct sink {
     size_t len;
     size_t calls;
     size_t max_piece;
-    int stop_after; /* return 7 on this call, if non-zero */
+    int stop_after; /* return stop_value (or 7) on this call, if non-zero */
+    int stop_value;
 };
 
 static int collect(void *ud, const char *data, size_t len)
@@ -35,7 +36,7 @@ static int collect(void *ud, const char *data, size_t len)
     if (len > k->max_piece)
         k->max_piece = len;
     if (++k->calls == (size_t)k->stop_after)
-        return 7;
+        return k->stop_value ? k->stop_value : 7;
     return 0;
 }
 
@@ -222,6 +223,27 @@ static void test_transcode_callback_stop_is_returned(void **state)
     ss_transcode_free(t);
 }
 
+/* A callback that stops with 1 mid-chunk: 1 comes back, the rest is not
+ * taken for an unfinished sequence (a bug the internal INCOMPLETE invited). */
+static void test_transcode_callback_stop_of_1_is_returned(void **state)
+{
+    (void)state;
+    static char in[40000];
+    static struct sink k;
+    struct ss_transcode *t;
+    memset(in, 'x', sizeof(in));
+    memset(&k, 0, sizeof(k));
+    k.stop_after = 1;
+    k.stop_value = 1;
+    assert_int_equal(ss_transcode_new(&t, "windows-1252", collect, &k), 0);
+    assert_int_equal(ss_transcode_feed(t, in, sizeof(in)), 1);
+    assert_int_equal(k.calls, 1);
+    assert_int_equal(ss_transcode_replaced(t), 0);
+    assert_int_equal(ss_transcode_finish(t), 1);
+    assert_int_equal(k.calls, 1);
+    ss_transcode_free(t);
+}
+
 /* UTF-16 of the UTF-8 text s (BMP and 4-byte sequences), with a mark first
  * if bom. Returns the length. */
 static size_t utf16(const char *s, int be, int bom, char *dst)
@@ -396,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_transcode_utf8_passes_through),
         cmocka_unit_test(test_transcode_unknown_encoding_refused),
         cmocka_unit_test(test_transcode_callback_stop_is_returned),
+        cmocka_unit_test(test_transcode_callback_stop_of_1_is_returned),
         cmocka_unit_test(test_transcode_utf16le_bom_wins_over_config),
         cmocka_unit_test(test_transcode_utf16be_bom),
         cmocka_unit_test(test_transcode_utf16_configured_without_bom),

@@ -228,7 +228,7 @@ static void test_wide_configured_column_missing_is_an_error(void **state)
     struct ss_wide *w;
     char err[1024];
     assert_int_equal(ss_wide_new(&w, &o), 0);
-    assert_int_equal(header(w, "Type,Q1,Q2", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Type,Q1,Q2", err, sizeof(err)), SS_ESETUP);
     assert_non_null(strstr(err, "\"csv.wide.columns\": the export has no column \"Q3\""));
     assert_non_null(strstr(err, "\"Type\", \"Q1\", \"Q2\""));
     ss_wide_free(w);
@@ -241,7 +241,7 @@ static void test_wide_no_month_header_is_an_error(void **state)
     struct ss_wide *w;
     char err[1024];
     assert_int_equal(ss_wide_new(&w, &o), 0);
-    assert_int_equal(header(w, "Library name,Visits in April,Total", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Library name,Visits in April,Total", err, sizeof(err)), SS_ESETUP);
     assert_non_null(strstr(err, "no column header reads as a period"));
     assert_non_null(strstr(err, "\"csv.wide.columns\""));
     ss_wide_free(w);
@@ -254,9 +254,9 @@ static void test_wide_column_named_like_a_field_is_an_error(void **state)
     struct ss_wide *w;
     char err[1024];
     assert_int_equal(ss_wide_new(&w, &o), 0);
-    assert_int_equal(header(w, "Library name,Apr-23,Visits", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Library name,Apr-23,Visits", err, sizeof(err)), SS_ESETUP);
     assert_non_null(strstr(err, "\"csv.wide.value_field\""));
-    assert_int_equal(header(w, "Library name,Month,Apr-23", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Library name,Month,Apr-23", err, sizeof(err)), SS_ESETUP);
     assert_non_null(strstr(err, "\"csv.wide.period_field\""));
     /* Fine again with a good header. */
     assert_int_equal(header(w, "Library name,Apr-23", err, sizeof(err)), 0);
@@ -272,9 +272,9 @@ static void test_wide_row_with_wrong_cell_count_rejected(void **state)
     assert_int_equal(ss_wide_new(&w, &o), 0);
     assert_int_equal(header(w, "Library name,Apr-23,May-23", err, sizeof(err)), 0);
     struct render r = {0};
-    assert_int_equal(row(w, "Riverside,1,2,3", &r, why, sizeof(why)), -1);
+    assert_int_equal(row(w, "Riverside,1,2,3", &r, why, sizeof(why)), SS_EINVAL);
     assert_string_equal(why, "4 fields where the header has 3");
-    assert_int_equal(row(w, "Riverside,1", &r, why, sizeof(why)), -1);
+    assert_int_equal(row(w, "Riverside,1", &r, why, sizeof(why)), SS_EINVAL);
     assert_string_equal(why, "2 fields where the header has 3");
     assert_int_equal(r.records, 0);
     ss_wide_free(w);
@@ -299,7 +299,7 @@ static void test_wide_needs_value_field(void **state)
     (void)state;
     struct ss_wide *w = (struct ss_wide *)1;
     struct ss_wide_opts o = {0};
-    assert_int_equal(ss_wide_new(&w, &o), -EINVAL);
+    assert_int_equal(ss_wide_new(&w, &o), SS_EINVAL);
     assert_null(w);
 }
 
@@ -541,7 +541,7 @@ static void test_wide_ambiguous_label_decided_by_the_other_columns(void **state)
                                "Central|2011-11-01/P1M|2\n"
                                "Central|2011-12-01/P1M|3\n");
     /* Alone: refused, naming it and both readings. */
-    assert_int_equal(header(w, "Library name,2011-12", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Library name,2011-12", err, sizeof(err)), SS_ESETUP);
     assert_non_null(strstr(err, "column \"2011-12\" reads both as the month 2011-12 and as the "
                                 "financial year 2011-12"));
     assert_non_null(strstr(err, "\"csv.wide.columns\""));
@@ -555,7 +555,8 @@ static void test_wide_non_month_period_with_month_field_is_an_error(void **state
     struct ss_wide_opts o = {.value_field = "visits", .period_type = SS_FT_MONTH};
     char err[1024];
     assert_int_equal(ss_wide_new(&w, &o), 0);
-    assert_int_equal(header(w, "Library name,Apr-23,May-23,2023-24 Q1", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Library name,Apr-23,May-23,2023-24 Q1", err, sizeof(err)),
+                     SS_ESETUP);
     assert_non_null(strstr(err, "column \"2023-24 Q1\" is the period 2023-04-01/P3M"));
     assert_non_null(strstr(err, "\"period_field\": \"period\""));
     assert_non_null(strstr(err, "\"csv.wide.ignore\""));
@@ -582,7 +583,8 @@ static void test_wide_two_columns_of_one_period_is_an_error(void **state)
     struct ss_wide_opts o = {.value_field = "visits", .period_type = SS_FT_MONTH};
     char err[1024];
     assert_int_equal(ss_wide_new(&w, &o), 0);
-    assert_int_equal(header(w, "Library name,Apr-23,2023-05,May 2023", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Library name,Apr-23,2023-05,May 2023", err, sizeof(err)),
+                     SS_ESETUP);
     assert_non_null(
         strstr(err, "columns \"2023-05\" and \"May 2023\" are both the period 2023-05"));
     /* Leaving one out mends it. */
@@ -669,7 +671,7 @@ static void test_wide_ignored_columns_left_out(void **state)
     assert_string_equal(pv[0], "Central");
     assert_string_equal(pv[1], "Automatic");
     /* A value field clash is mended by leaving the column out. */
-    assert_int_equal(header(w, "Library name,Apr-23,Visits", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Library name,Apr-23,Visits", err, sizeof(err)), SS_ESETUP);
     assert_non_null(strstr(err, "\"csv.wide.ignore\""));
     ss_wide_free(w);
 }
@@ -716,7 +718,7 @@ static void test_wide_configured_values_canonicalised(void **state)
     o.columns = bad;
     o.ncolumns = 1;
     assert_int_equal(ss_wide_new(&w, &o), 0);
-    assert_int_equal(header(w, "Library name,A", err, sizeof(err)), -1);
+    assert_int_equal(header(w, "Library name,A", err, sizeof(err)), SS_ESETUP);
     assert_non_null(strstr(err, "\"csv.wide.columns.A\": \"first quarter\" is not a period"));
     ss_wide_free(w);
 
