@@ -50,32 +50,6 @@ int ss_utf8_valid(const char *str, size_t len)
     return 1;
 }
 
-int ss_parse_count(const char *s, size_t len, long long *out, const char **why)
-{
-    long long v = 0;
-    if (len == 0) {
-        *why = "empty";
-        return -1;
-    }
-    if (s[0] == '-') {
-        *why = "negative";
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            *why = "not a whole number";
-            return -1;
-        }
-        if (v > (9000000000000000000LL - 9) / 10) {
-            *why = "too large";
-            return -1;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 int ss_copy_escape(struct ss_buf *out, const char *s, size_t len)
 {
     size_t run = 0;
@@ -170,8 +144,8 @@ int ss_parse_timestamp(const char *s, size_t len, char *out, size_t outlen, cons
         if (s[i] == 'Z' && i + 1 == len) {
             i++;
         } else if ((s[i] == '+' || s[i] == '-') && len == i + 6 && s[i + 3] == ':' &&
-                   ss_digits(s + i + 1, 2, &oh) == 0 && ss_digits(s + i + 4, 2, &om) == 0 && oh <= 14 &&
-                   om <= 59) {
+                   ss_digits(s + i + 1, 2, &oh) == 0 && ss_digits(s + i + 4, 2, &om) == 0 &&
+                   oh <= 14 && om <= 59) {
             i += 6;
         } else {
             return -1;

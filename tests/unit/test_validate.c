@@ -11,23 +11,6 @@
 #include "ss_dataset.h"
 #include "ss_validate.h"
 
-static void test_count_accepts_digits_only(void **state)
-{
-    long long v;
-    const char *why;
-    assert_int_equal(ss_parse_count("0", 1, &v, &why), 0);
-    assert_int_equal(v, 0);
-    assert_int_equal(ss_parse_count("662", 3, &v, &why), 0);
-    assert_int_equal(v, 662);
-    assert_int_equal(ss_parse_count("-3", 2, &v, &why), -1);
-    assert_string_equal(why, "negative");
-    assert_int_equal(ss_parse_count("Fifty", 5, &v, &why), -1);
-    assert_string_equal(why, "not a whole number");
-    assert_int_equal(ss_parse_count("1.5", 3, &v, &why), -1);
-    assert_int_equal(ss_parse_count("99999999999999999999", 20, &v, &why), -1);
-    assert_string_equal(why, "too large");
-}
-
 static void test_utf8_validation_rejects_bad_bytes_and_nul(void **state)
 {
     assert_true(ss_utf8_valid("Caf\xC3\xA9", 5));
@@ -206,7 +189,6 @@ static void test_clear_patron_identifier_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_count_accepts_digits_only),
         cmocka_unit_test(test_utf8_validation_rejects_bad_bytes_and_nul),
         cmocka_unit_test(test_sanitize_shows_invalid_bytes_as_hex),
         cmocka_unit_test(test_copy_escape_escapes_control_characters),
