@@ -9,7 +9,9 @@
 #include "ss_authmap.h"
 #include "ss_buf.h"
 #include "ss_dataset.h"
+#include "ss_err.h"
 #include "ss_log.h"
+#include "ss_pg.h"
 #include "ss_secret.h"
 #include "ss_validate.h"
 #include "ss_text.h"
@@ -160,19 +162,6 @@ int ss_wh_ok(struct ss_wh *wh)
     return wh && PQstatus(wh->conn) == CONNECTION_OK;
 }
 
-static int exec_cmd(PGconn *conn, const char *sql, char *err, size_t errlen)
-{
-    PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok) {
-        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-        err[strcspn(err, "\n")] = '\0';
-    }
-    PQclear(res);
-    return ok ? 0 : -1;
-}
-
 /* 1 if a stored column may hold NULL (an optional field's value). */
 static int nullable(const struct wh_dataset *w, size_t i)
 {
@@ -320,7 +309,7 @@ static int build_sql(struct wh_dataset *w, struct ss_buf *b, PGconn *conn, char 
     for (i = 0; i < w->ncols; i++)
         ss_buf_printf(b, ", %s", w->cols[i].name);
     ss_buf_printf(b, " FROM %s WITH NO DATA", w->ds->table);
-    if (exec_cmd(conn, b->data, err, errlen) < 0)
+    if (ss_pg_exec(conn, b->data, err, errlen) < 0)
         return -1;
 
     ss_buf_reset(b);
@@ -407,16 +396,16 @@ int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen)
     const struct ss_dataset *const *all = ss_dataset_all();
 
     ss_buf_init(&b, 1 << 16);
-    if (exec_cmd(wh->conn,
-                 "SET client_min_messages = warning;"
-                 "SET synchronous_commit = on;"
-                 /* A timestamp without an offset is a library's local time. */
-                 "SET TimeZone = 'Europe/London';"
-                 /* Small statements on one batch: compiling them costs more than it saves. */
-                 "SET jit = off;"
-                 "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
-                 "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA",
-                 err, errlen) < 0)
+    if (ss_pg_exec(wh->conn,
+                   "SET client_min_messages = warning;"
+                   "SET synchronous_commit = on;"
+                   /* A timestamp without an offset is a library's local time. */
+                   "SET TimeZone = 'Europe/London';"
+                   /* Small statements on one batch: compiling them costs more than it saves. */
+                   "SET jit = off;"
+                   "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
+                   "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA",
+                   err, errlen) < 0)
         goto out;
     wh->maxf = 2;
     for (size_t i = 0; all[i] && wh->nsets < SS_WH_MAX_DATASETS; i++) {
@@ -440,31 +429,15 @@ out:
     return rc;
 }
 
-/* Connection trouble, shutdown, serialization failure, out of resources:
- * worth trying again later. Anything else is about this batch. */
-static int transient(PGconn *conn, const PGresult *res)
-{
-    if (PQstatus(conn) != CONNECTION_OK)
-        return 1;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (!state)
-        return 1;
-    return strncmp(state, "08", 2) == 0 || strncmp(state, "40", 2) == 0 ||
-           strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-           strncmp(state, "58", 2) == 0;
-}
-
 static void db_fail(struct ss_wh *wh, const PGresult *res, const char *what,
                     struct ss_wh_outcome *out)
 {
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(wh->conn);
-    out->result = transient(wh->conn, res) ? SS_WH_RETRY : SS_WH_REFUSED;
-    snprintf(out->reason, sizeof(out->reason), "database error during %s: %s", what, msg);
-    out->reason[strcspn(out->reason, "\n")] = '\0';
-    if (PQstatus(wh->conn) == CONNECTION_OK) {
-        PGresult *r = PQexec(wh->conn, "ROLLBACK");
-        PQclear(r);
-    }
+    char msg[SS_PROTO_REASON_MAX + 1];
+    int rc = ss_pg_fail(wh->conn, res, msg, sizeof(msg));
+    out->result = rc == SS_ERETRY ? SS_WH_RETRY : SS_WH_REFUSED;
+    snprintf(out->reason, sizeof(out->reason), "database error during %s: %.400s", what, msg);
+    if (PQstatus(wh->conn) == CONNECTION_OK)
+        ss_pg_exec(wh->conn, "ROLLBACK", msg, sizeof(msg));
 }
 
 static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data, PGresult **failed)
@@ -508,7 +481,7 @@ static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
     PGresult *res = PQexec(wh->conn, "SELECT coalesce((SELECT value FROM ref.meta WHERE key = "
                                      "'authorities_generation'), '0')");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int gone = transient(wh->conn, res);
+        int gone = ss_pg_fail(wh->conn, res, NULL, 0) == SS_ERETRY;
         PQclear(res);
         if (gone) {
             db_fail(wh, NULL, "reading ref.meta", out);
@@ -526,7 +499,7 @@ static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
     res = PQexec(wh->conn, "SELECT alias_key, code FROM ref.authority_alias "
                            "UNION ALL SELECT code, code FROM ref.authority");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int gone = transient(wh->conn, res);
+        int gone = ss_pg_fail(wh->conn, res, NULL, 0) == SS_ERETRY;
         PQclear(res);
         if (gone) {
             db_fail(wh, NULL, "reading ref.authority_alias", out);
