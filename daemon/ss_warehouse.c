@@ -2,6 +2,9 @@
 #include "ss_warehouse.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,18 @@
 #include "ss_whsql.h"
 #include "ss_text.h"
 
-/* COPY text of one batch; bounded by the message size limit times escaping. */
-#define SS_WH_COPY_MAX ((size_t)2 << 30)
+/* A batch is validated and COPYed a part at a time: about this much COPY
+ * text (the records that fit, and the one that crosses the line), so the
+ * daemon's memory does not grow with the batch. */
+#define SS_WH_PART_BYTES ((size_t)1 << 20)
+/* The bound on the COPY text of one part: SS_WH_PART_BYTES plus the longest
+ * line one record can make (its fields, escaped). A record past it is
+ * quarantined ("batch text over its limit"). */
+#define SS_WH_COPY_MAX ((size_t)1 << 30)
+/* The quarantine lines of one batch (every bad record's reason and raw text). */
+#define SS_WH_QUAR_MAX ((size_t)2 << 30)
+/* Buffers that grew past this for a big batch are given back after it. */
+#define SS_WH_KEEP_BYTES ((size_t)4 << 20)
 
 struct wh_dataset {
     struct ss_whsql sql;            /* its statements and stored columns */
@@ -47,7 +60,7 @@ struct cov {
     int month; /* year * 12 + month - 1 */
 };
 
-/* A record of the batch that passed validation: its COPY line in wh->copy,
+/* A record of the part that passed validation: its COPY line in wh->copy,
  * where it starts in the payload (to quarantine it after all), its hashes. */
 struct good {
     size_t copy_off, copy_len;
@@ -70,7 +83,7 @@ struct ss_wh {
     size_t maxf;
     struct ss_authmap *authorities; /* ref.authority and its aliases, by key */
     struct ss_hmap dups;            /* natural keys seen in the batch being applied */
-    struct good *goods;             /* the batch's good records, in order */
+    struct good *goods;             /* the good records of the part being loaded, in order */
     size_t ngoods, goods_cap;
     struct ss_buf keys[3];    /* array literals: key hashes, lines, value hashes; coverage */
     struct ss_hmap cov;       /* the batch's (authority, month) pairs (struct cov), for coverage */
@@ -118,7 +131,7 @@ struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, cha
     }
     wh->conn = conn;
     ss_buf_init(&wh->copy, SS_WH_COPY_MAX);
-    ss_buf_init(&wh->quar, SS_WH_COPY_MAX);
+    ss_buf_init(&wh->quar, SS_WH_QUAR_MAX);
     ss_buf_init(&wh->raw, 1 << 20);
     for (int k = 0; k < 3; k++)
         ss_buf_init(&wh->keys[k], (size_t)256 << 20);
@@ -357,22 +370,58 @@ static int quarantine_record(struct ss_wh *wh, const struct ss_prec *rec, const 
     return ss_buf_addc(&wh->quar, '\n') < 0 ? -1 : 0;
 }
 
-/* Sizes the key table and the good-record list for a batch of n records. */
-static int dups_reset(struct ss_wh *wh, size_t n)
+/* Empties the key and coverage tables for a batch of n records. */
+static void dups_reset(struct ss_wh *wh, size_t n)
 {
     ss_hmap_free(&wh->dups);
     ss_hmap_init(&wh->dups, sizeof(struct dup), n ? n : 1);
     ss_hmap_free(&wh->cov);
     ss_hmap_init(&wh->cov, sizeof(struct cov), SS_WH_MAX_COVERAGE);
-    if (n > wh->goods_cap) {
-        struct good *g = realloc(wh->goods, n * sizeof(*g));
-        if (!g)
-            return SS_ENOMEM;
-        wh->goods = g;
-        wh->goods_cap = n;
-    }
     wh->ngoods = 0;
+}
+
+/* Room for one more good record. 0 or SS_ENOMEM. */
+static int goods_room(struct ss_wh *wh)
+{
+    if (wh->ngoods < wh->goods_cap)
+        return 0;
+    size_t n = wh->goods_cap ? wh->goods_cap * 2 : 1024;
+    struct good *g = realloc(wh->goods, n * sizeof(*g));
+    if (!g)
+        return SS_ENOMEM;
+    wh->goods = g;
+    wh->goods_cap = n;
     return 0;
+}
+
+/* After a big batch: give its buffers back, so one big batch does not keep
+ * the daemon big. */
+static void shrink_buffers(struct ss_wh *wh)
+{
+    struct ss_buf *bufs[] = {&wh->copy, &wh->quar, &wh->keys[0], &wh->keys[1], &wh->keys[2]};
+    int freed = 0;
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        if (bufs[i]->cap > SS_WH_KEEP_BYTES) {
+            size_t max = bufs[i]->max;
+            ss_buf_free(bufs[i]);
+            ss_buf_init(bufs[i], max);
+            freed = 1;
+        }
+    if (wh->goods_cap * sizeof(*wh->goods) > SS_WH_KEEP_BYTES) {
+        free(wh->goods);
+        wh->goods = NULL;
+        wh->goods_cap = wh->ngoods = 0;
+        freed = 1;
+    }
+    freed |= ss_hmap_count(&wh->dups) * 64 > SS_WH_KEEP_BYTES;
+    ss_hmap_free(&wh->dups);
+    ss_hmap_free(&wh->cov);
+#ifdef __GLIBC__
+    /* glibc keeps freed heap memory for the next allocation; after a big
+     * batch, hand it back to the system. */
+    if (freed)
+        malloc_trim(0);
+#endif
 }
 
 /* The natural-key and other-values hashes of a validated COPY line
@@ -564,7 +613,11 @@ struct apply {
     const struct ss_wh_limits *limits;
     struct ss_wh_outcome *out;
     uint32_t good, bad;
-    int run_done; /* every batch of an ended run is in */
+    struct ss_payload_reader rd; /* where the batch has been read to */
+    struct ss_validate_ctx vctx;
+    uint32_t n;      /* records read */
+    int keys_stored; /* this batch's keys went to ingest.run_keys */
+    int run_done;    /* every batch of an ended run is in */
     char run_ref[24], batch_id[24];
     const char *what; /* the step under way, named in a database error */
     char msg[SS_PROTO_REASON_MAX + 1];
@@ -735,6 +788,7 @@ static int run_duplicates(struct apply *a)
                        "- 1, line, same FROM hits",
                        6, params, -1, &res)) < 0)
         return rc;
+    a->keys_stored |= !h->last;
     for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
         size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
         if (ord >= wh->ngoods || wh->goods[ord].drop)
@@ -788,75 +842,98 @@ static int keep_good(struct apply *a, const struct ss_prec *rec, size_t mark, si
     uint64_t key, values;
     line_hashes(a->w, line, n, &key, &values);
     int rc = batch_duplicate(wh, a->w, key, values, rec->line, reason, reasonlen);
-    if (rc != 0)
+    if (rc != 0 || (rc = goods_room(wh)) < 0)
         return rc;
     wh->goods[wh->ngoods++] = (struct good){mark, n, rec_off, rec->line, key, values, 0};
     return note_coverage(wh, a->w, line, n);
 }
 
-/* Step 2, before any transaction is open: every record is read once,
- * checked and converted. A good one becomes a COPY line (wh->copy) and a
+/* Step 2, before the transaction opens: the reference data is current, the
+ * batch's tables are empty, its reading starts. 0, or SS_ERETRY with out
+ * filled. */
+static int start_batch(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
+    int rc = refresh_authorities(wh, a->out);
+    if (rc < 0)
+        return rc;
+    a->vctx.authorities = wh->authorities;
+    ss_buf_reset(&wh->quar);
+    dups_reset(wh, a->h->records);
+    ss_payload_reader_init(&a->rd, a->payload, a->len, wh->maxf, a->limits->max_field_bytes);
+    return 0;
+}
+
+/* Step 2 on one record: a good one becomes a COPY line (wh->copy) and a
  * struct good; a bad one, or one repeating a key earlier in the batch, a
- * quarantine line (wh->quar). A malformed payload, or a record for an
- * authority the sender may not write, refuses the whole batch. 0, or a
- * negative code with out filled (SS_EINVAL refused; SS_ERETRY when the
- * reference data cannot be read or memory runs out). */
-static int validate_batch(struct apply *a)
+ * quarantine line (wh->quar). 0, or a negative code with out filled: a
+ * record for an authority the sender may not write refuses the batch. */
+static int validate_one(struct apply *a, const struct ss_prec *rec, size_t rec_off)
+{
+    struct ss_wh *wh = a->wh;
+    char reason[SS_PROTO_REASON_MAX + 1];
+    size_t mark = wh->copy.len;
+    int rc;
+
+    if (check_authority(wh, a->w->sql.ds, rec, a->limits, a->out) < 0)
+        return SS_EINVAL;
+    if (ss_buf_printf(&wh->copy, "%u\t", a->n) < 0) {
+        snprintf(reason, sizeof(reason), "batch text over its limit");
+    } else if (ss_validate_record(a->w->sql.ds, rec, &a->vctx, &wh->copy, reason, sizeof(reason)) ==
+               0) {
+        rc = keep_good(a, rec, mark, rec_off, reason, sizeof(reason));
+        if (rc == SS_E2BIG)
+            return apply_stop(a, SS_EINVAL,
+                              "line %u: the batch covers more than %zu (authority, month) "
+                              "pairs: send smaller batches",
+                              rec->line, (size_t)SS_WH_MAX_COVERAGE);
+        if (rc < 0)
+            return apply_stop(a, SS_ERETRY, "out of memory");
+        if (rc == 0)
+            return 0;
+    }
+    wh->copy.len = mark;
+    if (wh->copy.data)
+        wh->copy.data[mark] = '\0';
+    if (quarantine_record(wh, rec, reason) < 0)
+        return apply_stop(a, SS_EINVAL, "quarantine text over its limit");
+    a->bad++;
+    return 0;
+}
+
+/* Step 2 for the next part of the batch: records are read (each once),
+ * checked and converted until their COPY text passes SS_WH_PART_BYTES.
+ * Returns 0 with a part to load and more to read, 1 with the last part (the
+ * payload read to its end and its count checked), or a negative code with
+ * out filled: a malformed payload refuses the whole batch. */
+static int validate_part(struct apply *a)
 {
     struct ss_wh *wh = a->wh;
     const struct ss_header *h = a->h;
-    struct ss_payload_reader rd;
     struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
     char reason[SS_PROTO_REASON_MAX + 1];
-    uint32_t n = 0;
     int r, rc;
 
-    if ((rc = refresh_authorities(wh, a->out)) < 0)
-        return rc;
-    struct ss_validate_ctx vctx = {wh->authorities};
     ss_buf_reset(&wh->copy);
-    ss_buf_reset(&wh->quar);
-    if (dups_reset(wh, h->records) < 0)
-        return apply_stop(a, SS_ERETRY, "out of memory");
-    ss_payload_reader_init(&rd, a->payload, a->len, wh->maxf, a->limits->max_field_bytes);
+    wh->ngoods = 0;
     for (;;) {
-        size_t rec_off = (size_t)(rd.p - (const unsigned char *)a->payload);
-        if ((r = ss_payload_next(&rd, &rec, reason, sizeof(reason))) != 1)
+        size_t rec_off = (size_t)(a->rd.p - (const unsigned char *)a->payload);
+        if ((r = ss_payload_next(&a->rd, &rec, reason, sizeof(reason))) != 1)
             break;
-        size_t mark = wh->copy.len;
-        if (++n > h->records)
+        if (++a->n > h->records)
             break;
-        if (check_authority(wh, a->w->sql.ds, &rec, a->limits, a->out) < 0)
-            return SS_EINVAL;
-        if (ss_buf_printf(&wh->copy, "%u\t", n) < 0) {
-            snprintf(reason, sizeof(reason), "batch text over its limit");
-        } else if (ss_validate_record(a->w->sql.ds, &rec, &vctx, &wh->copy, reason,
-                                      sizeof(reason)) == 0) {
-            rc = keep_good(a, &rec, mark, rec_off, reason, sizeof(reason));
-            if (rc == SS_E2BIG)
-                return apply_stop(a, SS_EINVAL,
-                                  "line %u: the batch covers more than %zu (authority, month) "
-                                  "pairs: send smaller batches",
-                                  rec.line, (size_t)SS_WH_MAX_COVERAGE);
-            if (rc < 0)
-                return apply_stop(a, SS_ERETRY, "out of memory");
-            if (rc == 0)
-                continue;
-        }
-        wh->copy.len = mark;
-        if (wh->copy.data)
-            wh->copy.data[mark] = '\0';
-        if (quarantine_record(wh, &rec, reason) < 0)
-            return apply_stop(a, SS_EINVAL, "quarantine text over its limit");
-        a->bad++;
+        if ((rc = validate_one(a, &rec, rec_off)) < 0)
+            return rc;
+        if (wh->copy.len >= SS_WH_PART_BYTES)
+            return 0;
     }
     if (r < 0)
         return apply_stop(a, SS_EINVAL, "malformed payload: %.480s", reason);
-    if (n != h->records || rd.p != rd.end)
+    if (a->n != h->records || a->rd.p != a->rd.end)
         return apply_stop(a, SS_EINVAL, "header says %u records, payload holds %s%u", h->records,
-                          n > h->records ? "more than " : "", n > h->records ? h->records : n);
-    a->good = (uint32_t)wh->ngoods;
-    return 0;
+                          a->n > h->records ? "more than " : "",
+                          a->n > h->records ? h->records : a->n);
+    return 1;
 }
 
 /* Step 3: the run's row first -- locked until COMMIT, so the batches of one
@@ -875,8 +952,9 @@ static int record_batch(struct apply *a)
     if ((rc = tx_exec(a, "BEGIN", 0, NULL)) < 0)
         return rc;
     a->what = "the batch ledger";
-    /* Whether this batch's keys are kept for the run's later batches. */
-    const char *hold = a->good && !h->last ? "t" : "f";
+    /* Whether this batch's keys are kept for the run's later batches is
+     * known once it is read: commit_batch says. */
+    const char *hold = "f";
     if ((rc = tx_query(a,
                        "INSERT INTO ingest.runs AS r (source, run_id, dataset, batches_received, "
                        "keys_held) VALUES ($1, $2, $3, 1, $4) ON CONFLICT (source, run_id) DO "
@@ -927,27 +1005,51 @@ static int record_batch(struct apply *a)
     return 1;
 }
 
-/* Step 5: the facts, COPYed into staging and upserted (or, for a dataset
- * with history, versions closed and opened); then which months of which
- * authorities they cover. 0 or a negative code. */
+/* Step 5a: the part's good records (what the run's duplicate check left)
+ * COPYed into staging. 0 or a negative code. */
+static int copy_part(struct apply *a)
+{
+    int rc;
+    if (!a->wh->ngoods || !a->wh->copy.len)
+        return 0;
+    a->what = "COPY";
+    if ((rc = run_copy(a->wh, a->w->sql.copy_sql, &a->wh->copy, a->msg, sizeof(a->msg))) < 0)
+        return db_fail(a->wh, rc, a->msg, a->what, a->out);
+    return 0;
+}
+
+/* Steps 2, 4 and 5a, a part at a time: validate, take out keys an earlier
+ * batch of the run gave, COPY into staging. 0 or a negative code. */
+static int load_parts(struct apply *a)
+{
+    int rc, last;
+    do {
+        if ((last = validate_part(a)) < 0)
+            return last;
+        a->good += (uint32_t)a->wh->ngoods;
+        if ((rc = run_duplicates(a)) < 0 || (rc = copy_part(a)) < 0)
+            return rc;
+    } while (!last);
+    return 0;
+}
+
+/* Step 5b: the staged facts upserted (or, for a dataset with history,
+ * versions closed and opened); then which months of which authorities they
+ * cover. 0 or a negative code. */
 static int load_facts(struct apply *a)
 {
-    struct ss_wh *wh = a->wh;
     const struct ss_whsql *q = &a->w->sql;
     const char *const params[] = {a->h->source, a->batch_id};
     int rc;
 
     if (!a->good)
         return 0;
-    a->what = "COPY";
-    if ((rc = run_copy(wh, q->copy_sql, &wh->copy, a->msg, sizeof(a->msg))) < 0)
-        return db_fail(wh, rc, a->msg, a->what, a->out);
     a->what = "the upsert";
     if ((q->close_sql && (rc = tx_exec(a, q->close_sql, 0, NULL)) < 0) ||
         (q->succeed_sql && (rc = tx_exec(a, q->succeed_sql, 0, NULL)) < 0) ||
         (rc = tx_exec(a, q->upsert_sql, 2, params)) < 0)
         return rc;
-    if (!ss_hmap_count(&wh->cov))
+    if (!ss_hmap_count(&a->wh->cov))
         return 0;
     a->what = "the batch coverage";
     return write_coverage(a);
@@ -990,6 +1092,13 @@ static int commit_batch(struct apply *a)
                       "WHERE batch_id = $3",
                       3, (const char *[]){accepted, quarantined, a->batch_id})) < 0)
         return rc;
+    /* The run's later batches will need this one's keys (run_duplicates
+     * stored them). */
+    if (a->keys_stored &&
+        (rc = tx_exec(
+             a, "UPDATE ingest.runs SET keys_held = true WHERE run_ref = $1 AND NOT keys_held", 1,
+             (const char *[]){a->run_ref})) < 0)
+        return rc;
     if ((a->run_done || a->h->last) &&
         (rc = tx_exec(a,
                       "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE run_ref = "
@@ -1019,13 +1128,19 @@ int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = check_header(&a)) < 0 || (rc = validate_batch(&a)) < 0 ||
-        (rc = record_batch(&a)) != 0)
-        return rc < 0 ? rc : 0; /* refused, retry, or a duplicate */
-    if ((rc = run_duplicates(&a)) < 0 || (rc = load_facts(&a)) < 0 ||
-        (rc = load_quarantine(&a)) < 0 || (rc = commit_batch(&a)) < 0)
-        return rc;
-    return 0;
+    if ((rc = check_header(&a)) < 0 || (rc = start_batch(&a)) < 0 || (rc = record_batch(&a)) != 0)
+        goto out; /* refused, retry, or a duplicate */
+    if ((rc = load_parts(&a)) < 0 || (rc = load_facts(&a)) < 0 || (rc = load_quarantine(&a)) < 0 ||
+        (rc = commit_batch(&a)) < 0)
+        goto out;
+out:
+    /* A refusal found while reading (a malformed payload, a forbidden
+     * authority) comes with the transaction open: nothing of it stays. */
+    if (rc < 0 && PQstatus(wh->conn) == CONNECTION_OK &&
+        PQtransactionStatus(wh->conn) != PQTRANS_IDLE)
+        ss_pg_exec(wh->conn, "ROLLBACK", a.msg, sizeof(a.msg));
+    shrink_buffers(wh);
+    return rc < 0 ? rc : 0;
 }
 
 /* Run begins: its row; an older run of the source still "running" was

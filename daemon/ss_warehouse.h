@@ -66,12 +66,15 @@ int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen);
 int ss_wh_ok(struct ss_wh *wh);
 
 /* Applies one batch, the delivery contract of DESIGN.md step by step:
- * check the header, validate every record (once), record the batch in the
- * ledger (a duplicate stops here), take out keys an earlier batch of the
- * run gave, COPY and upsert the facts (and their history and coverage),
- * quarantine the bad records, COMMIT. Returns 0 when applied or a duplicate
- * (out->result says which), SS_ERETRY (out->result SS_WH_RETRY) or
- * SS_EINVAL (SS_WH_REFUSED); out->reason says why. */
+ * check the header; record the batch in the ledger (a duplicate stops
+ * here); then a part of about SS_WH_PART_BYTES of COPY text at a time:
+ * validate its records (each read once), take out keys an earlier batch of
+ * the run gave, COPY the rest into staging; upsert the facts (and their
+ * history and coverage); quarantine the bad records; COMMIT. Memory does
+ * not grow with the batch beyond its key table and its quarantine lines.
+ * Returns 0 when applied or a duplicate (out->result says which),
+ * SS_ERETRY (out->result SS_WH_RETRY) or SS_EINVAL (SS_WH_REFUSED);
+ * out->reason says why. Nothing of a batch that is not applied stays. */
 int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out);
 
