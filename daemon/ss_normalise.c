@@ -8,6 +8,8 @@
  */
 #include "ss_normalise.h"
 
+#include "ss_err.h"
+
 #include <limits.h>
 #include <string.h>
 
@@ -231,18 +233,18 @@ int ss_norm_uprn(const char *s, size_t len, int64_t *out, const char **why)
     const unsigned char *u = (const unsigned char *)s;
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (ss_norm_is_placeholder(s, len))
         return 1;
     if (ss__is_scientific(u, len)) {
         *why = "in scientific notation: the digits were lost in a spreadsheet";
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t i = 0; i < len; i++) {
         if (!ss__is_digit(u[i])) {
             *why = "not a UPRN (digits only)";
-            return -1;
+            return SS_EINVAL;
         }
     }
     size_t i = 0;
@@ -250,11 +252,11 @@ int ss_norm_uprn(const char *s, size_t len, int64_t *out, const char **why)
         i++;
     if (i == len) {
         *why = "zero is not a UPRN";
-        return -1;
+        return SS_EINVAL;
     }
     if (len - i > 12) {
         *why = "too long for a UPRN (at most 12 digits)";
-        return -1;
+        return SS_EINVAL;
     }
     int64_t v = 0;
     for (; i < len; i++)
@@ -278,7 +280,7 @@ int ss_norm_yesno(const char *s, size_t len, int *out, const char **why)
         return 0;
     }
     *why = len ? "not yes or no" : WHY_EMPTY;
-    return -1;
+    return SS_EINVAL;
 }
 
 int ss_norm_library_type(const char *s, size_t len, const char **out, const char **why)
@@ -303,7 +305,7 @@ int ss_norm_library_type(const char *s, size_t len, const char **out, const char
         }
     }
     *why = "not a library type (expected LAL, LAL-, CL, CRL or ICL)";
-    return -1;
+    return SS_EINVAL;
 }
 
 int ss_norm_year(const char *s, size_t len, int *out, const char **why)
@@ -312,12 +314,12 @@ int ss_norm_year(const char *s, size_t len, int *out, const char **why)
     if (len != 4 || !ss__is_digit(u[0]) || !ss__is_digit(u[1]) || !ss__is_digit(u[2]) ||
         !ss__is_digit(u[3])) {
         *why = "not a year";
-        return -1;
+        return SS_EINVAL;
     }
     int y = (u[0] - '0') * 1000 + (u[1] - '0') * 100 + (u[2] - '0') * 10 + (u[3] - '0');
     if (y < 1800 || y > 2100) {
         *why = "year out of range (1800 to 2100)";
-        return -1;
+        return SS_EINVAL;
     }
     *out = y;
     return 0;
@@ -340,7 +342,7 @@ int ss_norm_weekday(const char *s, size_t len, int *out, const char **why)
         }
     }
     *why = "not a day of the week";
-    return -1;
+    return SS_EINVAL;
 }
 
 #define SS__CODE_SEP 256
@@ -388,7 +390,7 @@ int ss_norm_code(const char *s, size_t len, const char *const *codes, const char
     ss__trim_blanks(&u, &len);
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t k = 0; codes[k]; k++) {
         const unsigned char *c = (const unsigned char *)codes[k];
@@ -400,7 +402,7 @@ int ss_norm_code(const char *s, size_t len, const char *const *codes, const char
         }
     }
     *why = "not in the code list";
-    return -1;
+    return SS_EINVAL;
 }
 
 /* ---- times and opening hours ---- */
@@ -443,11 +445,11 @@ int ss_norm_time(const char *s, size_t len, int *minutes, const char **why)
     int rc = ss__clock(u, len, &i, &m);
     if (rc == -1 || (rc == 0 && i != len)) {
         *why = len ? WHY_TIME_FORM : WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (rc == -2 || m >= 24 * 60) {
         *why = WHY_TIME_RANGE;
-        return -1;
+        return SS_EINVAL;
     }
     *minutes = m;
     return 0;
@@ -472,11 +474,11 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
     ss_buf_reset(out);
     if (ss_buf_add(out, "", 0) < 0) { /* so out->data is "" on every path */
         *why = "no room for the hours";
-        return -1;
+        return SS_EINVAL;
     }
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (ss__in_list(s, len, closed)) {
         *minutes = 0;
@@ -486,29 +488,29 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
         int a, b, rc;
         if (n == SS_NORM_MAX_INTERVALS) {
             *why = "more than 8 intervals in a day";
-            return -1;
+            return SS_EINVAL;
         }
         ss__skip_blanks(u, len, &i);
         rc = ss__clock(u, len, &i, &a);
         if (rc == -1) {
             *why = bad_form;
-            return -1;
+            return SS_EINVAL;
         }
         ss__skip_blanks(u, len, &i);
         if (i >= len || (d = ss__dash_at(u, len, i)) == 0) {
             *why = bad_form;
-            return -1;
+            return SS_EINVAL;
         }
         i += d;
         ss__skip_blanks(u, len, &i);
         int rc2 = ss__clock(u, len, &i, &b);
         if (rc2 == -1) {
             *why = bad_form;
-            return -1;
+            return SS_EINVAL;
         }
         if (rc == -2 || rc2 == -2) {
             *why = WHY_TIME_RANGE;
-            return -1;
+            return SS_EINVAL;
         }
         /* librarydata-db's 2016 loader wrote "00:00-00:00" for a day with
          * no hours: read alone, it means closed. */
@@ -521,7 +523,7 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
         }
         if (a == 24 * 60) {
             *why = "24:00 is only a closing time";
-            return -1;
+            return SS_EINVAL;
         }
         /* Closing at "00:00" after opening means closing at midnight, as
          * real registers write it ("10:00-00:00"); it is stored as 24:00. */
@@ -529,19 +531,19 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
             b = 24 * 60;
         if (a > b) {
             *why = "opening time after closing time";
-            return -1;
+            return SS_EINVAL;
         }
         if (a == b) {
             *why = "opening time same as closing time";
-            return -1;
+            return SS_EINVAL;
         }
         if (n > 0 && a < start[n - 1]) {
             *why = "intervals out of order";
-            return -1;
+            return SS_EINVAL;
         }
         if (n > 0 && a < end[n - 1]) {
             *why = "intervals overlap";
-            return -1;
+            return SS_EINVAL;
         }
         start[n] = a;
         end[n] = b;
@@ -552,7 +554,7 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
             break;
         if (u[i] != ',') {
             *why = bad_form;
-            return -1;
+            return SS_EINVAL;
         }
         i++;
     }
@@ -561,7 +563,7 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
             ss_buf_add(out, "-", 1) < 0 || ss__add_clock(out, end[k]) < 0) {
             ss_buf_reset(out);
             *why = "no room for the hours";
-            return -1;
+            return SS_EINVAL;
         }
     }
     *minutes = total;
@@ -580,7 +582,7 @@ int ss_norm_decimal(const char *s, size_t len, char *out, size_t outlen, const c
         out[0] = '\0';
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (u[i] == '+' || u[i] == '-')
         neg = u[i++] == '-';
@@ -608,11 +610,11 @@ int ss_norm_decimal(const char *s, size_t len, char *out, size_t outlen, const c
             r = "not a decimal number (',' is not allowed: use '.' for the decimal point, no "
                 "thousands separators)";
         *why = r;
-        return -1;
+        return SS_EINVAL;
     }
     if (fe - fb > 18) {
         *why = "too many decimal places (at most 18)";
-        return -1;
+        return SS_EINVAL;
     }
     while (ib < ie && u[ib] == '0')
         ib++;
@@ -623,7 +625,7 @@ int ss_norm_decimal(const char *s, size_t len, char *out, size_t outlen, const c
     size_t need = (neg && !zero) + (ie > ib ? ie - ib : 1) + (fe > fb ? 1 + fe - fb : 0) + 1;
     if (need > outlen) {
         *why = "too long for a decimal number";
-        return -1;
+        return SS_EINVAL;
     }
     size_t o = 0;
     if (neg && !zero)
@@ -652,11 +654,11 @@ int ss_norm_count(const char *s, size_t len, long long *out, const char **why)
 
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (u[0] == '-' && len > 1 && ss__is_digit(u[1])) {
         *why = "negative";
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t i = 0; i < len; i++) {
         if (u[i] == ',') {
@@ -664,7 +666,7 @@ int ss_norm_count(const char *s, size_t len, long long *out, const char **why)
             if (i == 0 || u[0] == '0' || (seps && group != 3) || (!seps && group > 3) ||
                 i + 1 == len) {
                 *why = "thousands separators out of place";
-                return -1;
+                return SS_EINVAL;
             }
             seps++;
             group = 0;
@@ -672,19 +674,19 @@ int ss_norm_count(const char *s, size_t len, long long *out, const char **why)
         }
         if (!ss__is_digit(u[i])) {
             *why = "not a whole number";
-            return -1;
+            return SS_EINVAL;
         }
         int dgt = u[i] - '0';
         if (v > (LLONG_MAX - dgt) / 10) {
             *why = "too large";
-            return -1;
+            return SS_EINVAL;
         }
         v = v * 10 + dgt;
         group++;
     }
     if (seps && group != 3) {
         *why = "thousands separators out of place";
-        return -1;
+        return SS_EINVAL;
     }
     *out = v;
     return 0;
@@ -765,7 +767,7 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
             if (*put == ' ' && (n == 0 || w[n - 1] == ' '))
                 continue;
             if (n + 1 >= sizeof(w))
-                return -1;
+                return SS_EINVAL;
             if (*put == ',')
                 last_comma = n;
             w[n++] = *put;
@@ -828,7 +830,7 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
     if (city_of && klen == 6 && memcmp(key, "london", 6) == 0)
         key = "city of london", klen = 14;
     if (klen == 0 || klen + 1 > outlen)
-        return -1;
+        return SS_EINVAL;
     memcpy(out, key, klen);
     out[klen] = '\0';
     return (int)klen;

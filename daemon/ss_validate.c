@@ -3,6 +3,7 @@
 
 #include "ss_csv.h"
 #include "ss_date.h"
+#include "ss_err.h"
 #include "ss_text.h"
 
 #include "ss_authmap.h"
@@ -104,7 +105,7 @@ static int fail(char *reason, size_t reasonlen, const struct ss_field *f, const 
         shown_value(shown, sizeof(shown), s, len);
         snprintf(reason, reasonlen, "\"%s\" is \"%s\": %s", f->name, shown, why);
     }
-    return -1;
+    return SS_EINVAL;
 }
 
 static int add_date(struct ss_buf *out, struct ss_date d)
@@ -122,20 +123,20 @@ int ss_parse_timestamp(const char *s, size_t len, char *out, size_t outlen, cons
         ss_parse_date(s, 10, &d, why) < 0 || ss_digits(s + 11, 2, &h) < 0 ||
         ss_digits(s + 14, 2, &mi) < 0 || h > 23 || mi > 59) {
         if (len >= 10 && ss_parse_date(s, 10, &d, why) < 0)
-            return -1;
+            return SS_EINVAL;
         *why = "not a date and time (expected ISO 8601, e.g. 2024-04-01T10:15:00Z)";
-        return -1;
+        return SS_EINVAL;
     }
     if (i < len && s[i] == ':') {
         if (len < i + 3 || ss_digits(s + i + 1, 2, &sec) < 0 || sec > 60)
-            return -1;
+            return SS_EINVAL;
         i += 3;
         if (i < len && s[i] == '.') {
             size_t j = i + 1;
             while (j < len && s[j] >= '0' && s[j] <= '9' && j - i <= 9)
                 j++;
             if (j == i + 1)
-                return -1;
+                return SS_EINVAL;
             i = j;
         }
     }
@@ -148,7 +149,7 @@ int ss_parse_timestamp(const char *s, size_t len, char *out, size_t outlen, cons
                    oh <= 14 && om <= 59) {
             i += 6;
         } else {
-            return -1;
+            return SS_EINVAL;
         }
     }
     /* The date in ISO form (a UK dd/mm/yyyy date is turned round), then the rest. */
@@ -177,12 +178,12 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
     case SS_FT_COUNT:
     case SS_FT_OCCURRENCE:
         if (ss_norm_count(s, len, &n, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_printf(out, "%lld", n);
     case SS_FT_DATE: {
         struct ss_date d;
         if (ss_parse_date(s, len, &d, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return add_date(out, d);
     }
     case SS_FT_AUTHORITY: {
@@ -192,46 +193,47 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
             if (!ctx || !ctx->authorities)
                 *why = "cannot be resolved: no reference data loaded (shelfsync ref load "
                        "authorities)";
-            return -1;
+            return SS_EINVAL;
         }
         return ss_buf_adds(out, code);
     }
     case SS_FT_POSTCODE:
         if ((v = ss_norm_postcode(s, len, text, why)) < 0)
-            return -1;
-        return v == 1 ? ss_buf_add(out, "\\N", 2) : ss_buf_adds(out, text);
+            return SS_EINVAL;
+        return v == SS_NORM_NO_VALUE ? ss_buf_add(out, "\\N", 2) : ss_buf_adds(out, text);
     case SS_FT_UPRN: {
         int64_t u;
         if ((v = ss_norm_uprn(s, len, &u, why)) < 0)
-            return -1;
-        return v == 1 ? ss_buf_add(out, "\\N", 2) : ss_buf_printf(out, "%lld", (long long)u);
+            return SS_EINVAL;
+        return v == SS_NORM_NO_VALUE ? ss_buf_add(out, "\\N", 2)
+                                     : ss_buf_printf(out, "%lld", (long long)u);
     }
     case SS_FT_YESNO:
         if (ss_norm_yesno(s, len, &v, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, v ? "t" : "f");
     case SS_FT_LIBTYPE: {
         const char *code;
         if (ss_norm_library_type(s, len, &code, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, code);
     }
     case SS_FT_YEAR:
         if (ss_norm_year(s, len, &v, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_printf(out, "%d", v);
     case SS_FT_TIME:
         if (ss_norm_time(s, len, &v, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_printf(out, "%02d:%02d", v / 60, v % 60);
     case SS_FT_DECIMAL:
         if (ss_norm_decimal(s, len, text, sizeof(text), why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, text);
     case SS_FT_SUPPRESSED: {
         int suppressed;
         if (ss_norm_suppressed_count(s, len, &n, &suppressed, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return suppressed ? ss_buf_adds(out, "\\N\tt") : ss_buf_printf(out, "%lld\tf", n);
     }
     case SS_FT_HOURS: {
@@ -240,7 +242,7 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
         ss_buf_init(&hours, 256);
         if (ss_norm_hours(s, len, &hours, &minutes, why) < 0) {
             ss_buf_free(&hours);
-            return -1;
+            return SS_EINVAL;
         }
         rc = ss_buf_printf(out, "%s\t%d", hours.data ? hours.data : "", minutes);
         ss_buf_free(&hours);
@@ -250,24 +252,24 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
         static const char *const names[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                             "Friday", "Saturday", "Sunday"};
         if (ss_norm_weekday(s, len, &v, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, names[v - 1]);
     }
     case SS_FT_CODE: {
         const char *code;
         if (ss_norm_code(s, len, f->codes, &code, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, code);
     }
     case SS_FT_TIMESTAMP:
         if (ss_parse_timestamp(s, len, text, sizeof(text), why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, text);
     case SS_FT_PSEUDONYM:
         if (!is_hex64(s, len)) {
             *why = "is not a pseudonymous key (64 lower-case hex digits); clear patron "
                    "identifiers are refused";
-            return -1;
+            return SS_EINVAL;
         }
         return ss_buf_add(out, s, len);
     default:
@@ -300,12 +302,12 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
         const char *r = rec->nfields > 0 && rec->vals[0] ? rec->vals[0] : "unreadable record";
         size_t rl = rec->nfields > 0 && rec->vals[0] ? rec->lens[0] : strlen(r);
         snprintf(reason, reasonlen, "%.*s", (int)(rl < 400 ? rl : 400), r);
-        return -1;
+        return SS_EINVAL;
     }
     if (rec->nfields != ds->nfields) {
         snprintf(reason, reasonlen, "%zu fields, dataset \"%s\" has %zu", rec->nfields, ds->name,
                  ds->nfields);
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t i = 0; i < ds->nfields; i++) {
         const struct ss_field *f = &ds->fields[i];
@@ -358,7 +360,7 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
         size_t before = out->len;
         why = NULL;
         rc = s ? emit(out, f, s, len, ctx, &why) : emit_null(out, f);
-        if (rc == -1 && why) {
+        if (rc < 0 && why) { /* a rule's verdict, not a full buffer */
             out->len = before;
             goto bad_value;
         }
@@ -407,7 +409,7 @@ bad:
     out->len = mark;
     if (out->data)
         out->data[mark] = '\0';
-    return -1;
+    return SS_EINVAL;
 }
 
 int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out)
