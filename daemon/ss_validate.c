@@ -287,13 +287,103 @@ static int emit_null(struct ss_buf *out, const struct ss_field *f)
     return ss_buf_add(out, "\\N", 2);
 }
 
+/* The count period a record's month, period or start and end give. */
+struct period {
+    struct ss_date month_s, month_e, per_s, per_e, start, end;
+    int have_month, have_period, have_start, have_end;
+};
+
+/* Field i's value, trimmed, or NULL when absent, empty or a placeholder
+ * ("[Unknown]", "N/A": a missing value, except in free text where it may be
+ * what the source means to say, and in a code list that has it -- the Arts
+ * Council's age group "Unknown"). 0, or SS_EINVAL with a reason: not UTF-8,
+ * or required and missing. */
+static int field_value(const struct ss_field *f, const struct ss_prec *rec, size_t i,
+                       const char **sp, size_t *lenp, char *reason, size_t reasonlen)
+{
+    const char *s = rec->vals[i];
+    size_t len = rec->lens[i];
+    if (s) {
+        ss_trim(&s, &len);
+        if (!ss_utf8_valid(s, len))
+            return fail(reason, reasonlen, f, NULL, 0, "is not valid UTF-8 text");
+        if (len == 0)
+            s = NULL;
+    }
+    if (s && f->type != SS_FT_TEXT && ss_norm_is_placeholder(s, len)) {
+        const char *code, *ignored;
+        if (!(f->type == SS_FT_CODE && ss_norm_code(s, len, f->codes, &code, &ignored) == 0))
+            s = NULL;
+    }
+    if (!s && (f->flags & SS_F_REQUIRED))
+        return fail(reason, reasonlen, f, NULL, 0, "required value missing");
+    *sp = s;
+    *lenp = len;
+    return 0;
+}
+
+/* The period fields are not columns of their own: noted in p, for the
+ * period columns at the end. 1 if f is one (0 if not), SS_EINVAL with *why. */
+static int note_period(const struct ss_field *f, const char *s, size_t len, struct period *p,
+                       const char **why)
+{
+    int rc;
+    switch (f->type) {
+    case SS_FT_MONTH:
+        rc = s ? ss_parse_month(s, len, &p->month_s, &p->month_e, why) : 0;
+        p->have_month |= s && rc == 0;
+        break;
+    case SS_FT_PERIOD:
+        rc = s ? ss_parse_period(s, len, &p->per_s, &p->per_e, why) : 0;
+        p->have_period |= s && rc == 0;
+        break;
+    case SS_FT_PERIOD_START:
+        rc = s ? ss_parse_date(s, len, &p->start, why) : 0;
+        p->have_start |= s && rc == 0;
+        break;
+    case SS_FT_PERIOD_END:
+        rc = s ? ss_parse_date(s, len, &p->end, why) : 0;
+        p->have_end |= s && rc == 0;
+        break;
+    default:
+        return 0;
+    }
+    return rc < 0 ? SS_EINVAL : 1;
+}
+
+/* The period_start and period_end columns from what p noted: 0, SS_EINVAL
+ * with a reason, or a negative code from ss_buf (the buffer is full). */
+static int add_period(struct ss_buf *out, struct period *p, int first, char *reason,
+                      size_t reasonlen)
+{
+    int rc;
+    if (p->have_month) {
+        p->start = p->month_s, p->end = p->month_e;
+    } else if (p->have_period) {
+        p->start = p->per_s, p->end = p->per_e;
+    } else if (p->have_start && p->have_end) {
+        if (ss_date_to_days(p->end) < ss_date_to_days(p->start)) {
+            snprintf(reason, reasonlen, "count period ends before it starts");
+            return SS_EINVAL;
+        }
+    } else {
+        snprintf(reason, reasonlen,
+                 "no count period: give \"month\", \"period\", or both \"period_start\" and "
+                 "\"period_end\"");
+        return SS_EINVAL;
+    }
+    if ((!first && (rc = ss_buf_addc(out, '\t')) < 0) || (rc = add_date(out, p->start)) < 0 ||
+        (rc = ss_buf_addc(out, '\t')) < 0 || (rc = add_date(out, p->end)) < 0)
+        return rc == SS_EINVAL ? SS_ENOMEM : rc;
+    return 0;
+}
+
 int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
                        const struct ss_validate_ctx *ctx, struct ss_buf *out, char *reason,
                        size_t reasonlen)
 {
     size_t mark = out->len;
-    struct ss_date month_s, month_e, per_s, per_e, start, end;
-    int have_month = 0, have_period = 0, have_start = 0, have_end = 0;
+    struct period p = {0};
     int first = 1, rc = 0;
     const char *why = NULL;
 
@@ -311,49 +401,14 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
     }
     for (size_t i = 0; i < ds->nfields; i++) {
         const struct ss_field *f = &ds->fields[i];
-        const char *s = rec->vals[i];
-        size_t len = rec->lens[i];
-        if (s) {
-            ss_trim(&s, &len);
-            if (!ss_utf8_valid(s, len)) {
-                fail(reason, reasonlen, f, NULL, 0, "is not valid UTF-8 text");
-                goto bad;
-            }
-            if (len == 0)
-                s = NULL;
-        }
-        /* A placeholder ("[Unknown]", "N/A") is a missing value, except in
-         * free text where it may be what the source means to say. */
-        if (s && f->type != SS_FT_TEXT && ss_norm_is_placeholder(s, len)) {
-            /* ...unless the code list has it: the Arts Council's age group "Unknown". */
-            const char *code, *ignored;
-            if (!(f->type == SS_FT_CODE && ss_norm_code(s, len, f->codes, &code, &ignored) == 0))
-                s = NULL;
-        }
-        if (!s && (f->flags & SS_F_REQUIRED)) {
-            fail(reason, reasonlen, f, NULL, 0, "required value missing");
+        const char *s = NULL;
+        size_t len = 0;
+        if (field_value(f, rec, i, &s, &len, reason, reasonlen) < 0)
             goto bad;
-        }
-        switch (f->type) {
-        case SS_FT_MONTH:
-            if (s && !(have_month = ss_parse_month(s, len, &month_s, &month_e, &why) == 0))
-                goto bad_value;
+        if ((rc = note_period(f, s, len, &p, &why)) < 0)
+            goto bad_value;
+        if (rc == 1)
             continue;
-        case SS_FT_PERIOD:
-            if (s && !(have_period = ss_parse_period(s, len, &per_s, &per_e, &why) == 0))
-                goto bad_value;
-            continue;
-        case SS_FT_PERIOD_START:
-            if (s && !(have_start = ss_parse_date(s, len, &start, &why) == 0))
-                goto bad_value;
-            continue;
-        case SS_FT_PERIOD_END:
-            if (s && !(have_end = ss_parse_date(s, len, &end, &why) == 0))
-                goto bad_value;
-            continue;
-        default:
-            break;
-        }
         if (!first && (rc = ss_buf_addc(out, '\t')) < 0)
             goto nomem;
         first = 0;
@@ -377,34 +432,17 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
         fail(reason, reasonlen, f, s, len, why);
         goto bad;
     }
-    if (ds->flags & SS_DS_PERIOD) {
-        if (have_month) {
-            start = month_s, end = month_e;
-        } else if (have_period) {
-            start = per_s, end = per_e;
-        } else if (have_start && have_end) {
-            if (ss_date_to_days(end) < ss_date_to_days(start)) {
-                snprintf(reason, reasonlen, "count period ends before it starts");
-                goto bad;
-            }
-        } else {
-            snprintf(reason, reasonlen,
-                     "no count period: give \"month\", \"period\", or both \"period_start\" and "
-                     "\"period_end\"");
+    if ((ds->flags & SS_DS_PERIOD) && (rc = add_period(out, &p, first, reason, reasonlen)) < 0) {
+        if (rc == SS_EINVAL)
             goto bad;
-        }
-        if (!first && (rc = ss_buf_addc(out, '\t')) < 0)
-            goto nomem;
-        if ((rc = add_date(out, start)) < 0 || (rc = ss_buf_addc(out, '\t')) < 0 ||
-            (rc = add_date(out, end)) < 0)
-            goto nomem;
+        goto nomem;
     }
     if ((rc = ss_buf_addc(out, '\n')) < 0)
         goto nomem;
     return 0;
 nomem:
     snprintf(reason, reasonlen, "record too large for the batch buffer (%s)",
-             rc == -E2BIG ? "over its limit" : "out of memory");
+             rc == SS_E2BIG ? "over its limit" : "out of memory");
 bad:
     out->len = mark;
     if (out->data)
