@@ -9,6 +9,7 @@
 #include "ss_normalise.h"
 
 #include "ss_err.h"
+#include "ss_text.h"
 
 #include <limits.h>
 #include <string.h>
@@ -19,9 +20,10 @@
 
 static const char WHY_EMPTY[] = "empty";
 
+/* ss_text's ASCII helpers, for unsigned bytes. */
 static int ss__is_digit(unsigned char c)
 {
-    return c >= '0' && c <= '9';
+    return ss_is_digit(c);
 }
 
 static int ss__is_upper(unsigned char c)
@@ -31,7 +33,7 @@ static int ss__is_upper(unsigned char c)
 
 static unsigned char ss__lower(unsigned char c)
 {
-    return ss__is_upper(c) ? (unsigned char)(c - 'A' + 'a') : c;
+    return (unsigned char)ss_to_lower(c);
 }
 
 static unsigned char ss__upper(unsigned char c)
@@ -66,23 +68,12 @@ static void ss__skip_blanks(const unsigned char *s, size_t len, size_t *i)
         *i += n;
 }
 
-/* Trims blanks (space, tab, no-break space) at both ends. */
+/* The one trim (ss_text), on bytes. */
 static void ss__trim_blanks(const unsigned char **sp, size_t *lenp)
 {
-    const unsigned char *s = *sp;
-    size_t len = *lenp, n;
-    while (len && (n = ss__blank_at(s, len, 0)) > 0)
-        s += n, len -= n;
-    for (;;) {
-        if (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-            len--;
-        else if (len >= 2 && s[len - 2] == 0xC2 && s[len - 1] == 0xA0)
-            len -= 2;
-        else
-            break;
-    }
-    *sp = s;
-    *lenp = len;
+    const char *s = (const char *)*sp;
+    ss_trim(&s, lenp);
+    *sp = (const unsigned char *)s;
 }
 
 /* Case-insensitive (ASCII) comparison of s[0..len) with the C string word. */
@@ -712,35 +703,15 @@ static int ss__ends_with(const char *w, size_t n, const char *suffix)
     return n > k && memcmp(w + n - k, suffix, k) == 0;
 }
 
-int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
+/* Folds an authority name into w (room for SS_NORM_KEY_WORK bytes): lower
+ * case, '&' -> " and ", punctuation and blanks -> one space; a comma is
+ * kept (as " , ") until the ", city of" form has been read, and where the
+ * last one is goes to *last_comma ((size_t)-1: none). The length, or
+ * SS_EINVAL when the name does not fit. */
+static int key_fold(const unsigned char *u, size_t len, char *w, size_t *last_comma)
 {
-    /* Longest first, so "metropolitan borough council" goes in one piece. */
-    static const char *const suffixes[] = {" metropolitan borough council",
-                                           " library service",
-                                           " borough council",
-                                           " district council",
-                                           " county council",
-                                           " city council",
-                                           " corporation",
-                                           " libraries",
-                                           " council",
-                                           " county",
-                                           " city",
-                                           NULL};
-    /* "council of " is for "Council of the Isles of Scilly". */
-    static const char *const prefixes[] = {
-        "the ",     "london borough of ", "royal borough of ", "city and county of ",
-        "city of ", "county of ",         "borough of ",       "council of ",
-        NULL};
-    const unsigned char *u = (const unsigned char *)s;
-    char w[SS_NORM_KEY_WORK];
-    size_t n = 0, last_comma = (size_t)-1;
-    int city_of = 0;
-
-    if (outlen)
-        out[0] = '\0';
-    /* Lower case, '&' -> " and ", punctuation and blanks -> one space; a
-     * comma is kept (as " , ") until the ", city of" form has been read. */
+    size_t n = 0;
+    *last_comma = (size_t)-1;
     for (size_t i = 0; i < len;) {
         const char *put;
         size_t step = 1;
@@ -766,17 +737,24 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
         for (; *put; put++) {
             if (*put == ' ' && (n == 0 || w[n - 1] == ' '))
                 continue;
-            if (n + 1 >= sizeof(w))
+            if (n + 1 >= SS_NORM_KEY_WORK)
                 return SS_EINVAL;
             if (*put == ',')
-                last_comma = n;
+                *last_comma = n;
             w[n++] = *put;
         }
     }
     while (n && w[n - 1] == ' ')
         n--;
+    return (int)n;
+}
 
-    /* "Bristol, City of" and "Herefordshire, County of": the base name. */
+/* "Bristol, City of" and "Herefordshire, County of": the base name (1 if
+ * it was a city); then the remaining commas become plain spaces. */
+static int key_unfold_commas(char *w, size_t *np, size_t last_comma)
+{
+    size_t n = *np;
+    int city_of = 0;
     if (last_comma != (size_t)-1 && last_comma > 0) {
         const char *tail = w + last_comma + 2;
         size_t tlen = last_comma + 2 <= n ? n - (last_comma + 2) : 0;
@@ -784,24 +762,46 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
         int is_county = tlen == 9 && memcmp(tail, "county of", 9) == 0;
         if (is_city || is_county) {
             n = last_comma - 1; /* drop " , city of" */
-            city_of |= is_city;
+            city_of = is_city;
         }
     }
-    /* The remaining commas become plain spaces. */
-    {
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-            char c = w[i] == ',' ? ' ' : w[i];
-            if (c == ' ' && (o == 0 || w[o - 1] == ' '))
-                continue;
-            w[o++] = c;
-        }
-        while (o && w[o - 1] == ' ')
-            o--;
-        n = o;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = w[i] == ',' ? ' ' : w[i];
+        if (c == ' ' && (o == 0 || w[o - 1] == ' '))
+            continue;
+        w[o++] = c;
     }
+    while (o && w[o - 1] == ' ')
+        o--;
+    *np = o;
+    return city_of;
+}
 
-    size_t b = 0; /* the key is w[b .. n) */
+/* Strips the prefixes and suffixes of ss_norm_authority_key from w[*b ..
+ * *n), as often as they come; 1 if a "city of " went. */
+static int key_strip(const char *w, size_t *bp, size_t *np)
+{
+    /* Longest first, so "metropolitan borough council" goes in one piece. */
+    static const char *const suffixes[] = {" metropolitan borough council",
+                                           " library service",
+                                           " borough council",
+                                           " district council",
+                                           " county council",
+                                           " city council",
+                                           " corporation",
+                                           " libraries",
+                                           " council",
+                                           " county",
+                                           " city",
+                                           NULL};
+    /* "council of " is for "Council of the Isles of Scilly". */
+    static const char *const prefixes[] = {
+        "the ",     "london borough of ", "royal borough of ", "city and county of ",
+        "city of ", "county of ",         "borough of ",       "council of ",
+        NULL};
+    size_t b = *bp, n = *np;
+    int city_of = 0;
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t k = 0; prefixes[k]; k++) {
@@ -822,6 +822,24 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
             }
         }
     }
+    *bp = b;
+    *np = n;
+    return city_of;
+}
+
+int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
+{
+    char w[SS_NORM_KEY_WORK];
+    size_t last_comma, b = 0;
+
+    if (outlen)
+        out[0] = '\0';
+    int folded = key_fold((const unsigned char *)s, len, w, &last_comma);
+    if (folded < 0)
+        return folded;
+    size_t n = (size_t)folded;
+    int city_of = key_unfold_commas(w, &n, last_comma);
+    city_of |= key_strip(w, &b, &n); /* the key is w[b .. n) */
 
     const char *key = w + b;
     size_t klen = n - b;
