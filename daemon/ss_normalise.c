@@ -453,14 +453,47 @@ static int ss__add_clock(struct ss_buf *out, int m)
     return ss_buf_add(out, t, sizeof(t));
 }
 
+static const char WHY_HOURS_FORM[] = "not opening hours (expected HH:MM-HH:MM, comma-separated)";
+
+/* One interval "HH:MM-HH:MM" at u[*i] (blanks around it and its dash
+ * allowed): its two clock times in minutes (24:00 is 1440). 0, or
+ * SS_EINVAL with *why. */
+static int ss__interval(const unsigned char *u, size_t len, size_t *i, int *a, int *b,
+                        const char **why)
+{
+    size_t d;
+    ss__skip_blanks(u, len, i);
+    int rc = ss__clock(u, len, i, a);
+    if (rc == -1) {
+        *why = WHY_HOURS_FORM;
+        return SS_EINVAL;
+    }
+    ss__skip_blanks(u, len, i);
+    if (*i >= len || (d = ss__dash_at(u, len, *i)) == 0) {
+        *why = WHY_HOURS_FORM;
+        return SS_EINVAL;
+    }
+    *i += d;
+    ss__skip_blanks(u, len, i);
+    int rc2 = ss__clock(u, len, i, b);
+    if (rc2 == -1) {
+        *why = WHY_HOURS_FORM;
+        return SS_EINVAL;
+    }
+    if (rc == -2 || rc2 == -2) {
+        *why = WHY_TIME_RANGE;
+        return SS_EINVAL;
+    }
+    return 0;
+}
+
 int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, const char **why)
 {
     static const char *const closed[] = {"closed", "x", NULL};
-    static const char bad_form[] = "not opening hours (expected HH:MM-HH:MM, comma-separated)";
     const unsigned char *u = (const unsigned char *)s;
     int start[SS_NORM_MAX_INTERVALS], end[SS_NORM_MAX_INTERVALS];
     int n = 0, total = 0;
-    size_t i = 0, d;
+    size_t i = 0;
 
     ss_buf_reset(out);
     if (ss_buf_add(out, "", 0) < 0) { /* so out->data is "" on every path */
@@ -476,33 +509,13 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
         return 0;
     }
     for (;;) {
-        int a, b, rc;
+        int a = 0, b = 0, rc;
         if (n == SS_NORM_MAX_INTERVALS) {
             *why = "more than 8 intervals in a day";
             return SS_EINVAL;
         }
-        ss__skip_blanks(u, len, &i);
-        rc = ss__clock(u, len, &i, &a);
-        if (rc == -1) {
-            *why = bad_form;
-            return SS_EINVAL;
-        }
-        ss__skip_blanks(u, len, &i);
-        if (i >= len || (d = ss__dash_at(u, len, i)) == 0) {
-            *why = bad_form;
-            return SS_EINVAL;
-        }
-        i += d;
-        ss__skip_blanks(u, len, &i);
-        int rc2 = ss__clock(u, len, &i, &b);
-        if (rc2 == -1) {
-            *why = bad_form;
-            return SS_EINVAL;
-        }
-        if (rc == -2 || rc2 == -2) {
-            *why = WHY_TIME_RANGE;
-            return SS_EINVAL;
-        }
+        if ((rc = ss__interval(u, len, &i, &a, &b, why)) < 0)
+            return rc;
         /* librarydata-db's 2016 loader wrote "00:00-00:00" for a day with
          * no hours: read alone, it means closed. */
         if (n == 0 && a == 0 && b == 0) {
@@ -544,7 +557,7 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
         if (i == len)
             break;
         if (u[i] != ',') {
-            *why = bad_form;
+            *why = WHY_HOURS_FORM;
             return SS_EINVAL;
         }
         i++;

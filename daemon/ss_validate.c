@@ -167,7 +167,9 @@ static int is_hex64(const char *s, size_t len)
     return 1;
 }
 
-/* Normalises one present value of field f and appends its column(s). */
+/* Normalises one present value of field f and appends its column(s).
+ * Longer than most functions here for a reason: it is the table of field
+ * types, one short case each, and reads best in one place. */
 static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, size_t len,
                 const struct ss_validate_ctx *ctx, const char **why)
 {
