@@ -13,6 +13,7 @@
 #include "ss_authmap.h"
 #include "ss_buf.h"
 #include "ss_dataset.h"
+#include "ss_date.h"
 #include "ss_err.h"
 #include "ss_hash.h"
 #include "ss_log.h"
@@ -553,13 +554,11 @@ static int copy_column(const char *text, size_t len, int col, const char **v, si
 /* "YYYY-MM..." (a COPY date or timestamp) as year * 12 + month - 1. */
 static int month_index(const char *v, size_t n)
 {
-    if (n < 7 || v[4] != '-')
+    int y, m;
+    if (n < 7 || v[4] != '-' || ss_digits(v, 4, &y) < 0 || ss_digits(v + 5, 2, &m) < 0 || m < 1 ||
+        m > 12)
         return -1;
-    int y = 0, m = 0;
-    for (int i = 0; i < 4; i++)
-        y = y * 10 + (v[i] - '0');
-    m = (v[5] - '0') * 10 + (v[6] - '0');
-    return m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+    return y * 12 + m - 1;
 }
 
 /* 0, or a negative code from ss_hmap_put (SS_E2BIG past SS_WH_MAX_COVERAGE). */
