@@ -55,6 +55,7 @@
 #include "ss_outbox.h"
 #include "ss_proto.h"
 #include "ss_sender.h"
+#include "ss_signal.h"
 #include "ss_shape.h"
 #include "ss_source.h"
 #include "ss_state.h"
@@ -80,14 +81,6 @@ enum {
 
 static volatile int stop_requested;
 static volatile int reload_requested;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        reload_requested = 1;
-    else
-        stop_requested = 1;
-}
 
 /* What one config sets up, kept across the runs of an interval. */
 struct collector {
@@ -973,13 +966,7 @@ int main(int argc, char **argv)
         return EXIT_SETUP;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    ss_signal_setup(&stop_requested, &reload_requested);
 
     if (ss_http_global_init() < 0) {
         ss_error("cannot initialise libcurl");

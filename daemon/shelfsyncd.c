@@ -9,23 +9,16 @@
  * lost and a batch seen twice is acked as a duplicate.
  *
  * With "curve" configured the ROUTER is a CURVE server and every handshake
- * is put to a ZAP handler (RFC 27) on inproc://zeromq.zap.01, run in a
- * second thread: it answers 200 for a key in the allow file (user id = the
- * key in Z85) and 400 for any other. The handler is a thread rather than a
- * second socket in this loop because this loop blocks for as long as a
- * batch takes to apply or the database is away, and handshakes would time
- * out meanwhile (limits.handshake_ms). ZMQ_ZAP_ENFORCE_DOMAIN makes libzmq
- * refuse handshakes if the handler is ever missing: fail closed. The main
- * loop reads each message's User-Id and checks the batch's source and every
- * record's authority against that key's rights. SIGHUP reloads the allow
- * file; the list is swapped under a mutex, which is the only state the two
- * threads share (with the denial counter, atomic).
+ * is put to the ZAP handler (ss_zap, its own thread); ZMQ_ZAP_ENFORCE_DOMAIN
+ * makes libzmq refuse handshakes if the handler is ever missing: fail
+ * closed. The main loop reads each message's User-Id and checks the batch's
+ * source and every record's authority against that key's rights. SIGHUP
+ * reloads the allow file (ss_zap_set_allow swaps it under the handler's
+ * lock).
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +29,17 @@
 #include "ss_allow.h"
 #include "ss_buf.h"
 #include "ss_config.h"
+#include "ss_err.h"
 #include "ss_log.h"
 #include "ss_migrate.h"
 #include "ss_proto.h"
 #include "ss_secret.h"
+#include "ss_signal.h"
 #include "ss_time.h"
 #include "ss_warehouse.h"
+#include "ss_zap.h"
 
 #define SS_ROUTING_ID_MAX 256
-#define SS_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define SS_ZAP_DOMAIN "shelfsync"
 #define SS_USER_ID_MAX 64
 /* A draft option in zmq.h 4.3 (hidden without ZMQ_BUILD_DRAFT_API) that the
  * library has implemented since 4.2.3: without a ZAP handler, refuse
@@ -54,35 +48,13 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reload_requested;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        reload_requested = 1;
-    else
-        stop_requested = 1;
-}
+static volatile int stop_requested;
+static volatile int reload_requested;
 
 struct counters {
     unsigned long messages, batches, applied, duplicates, refused, dropped, pings, runs;
     unsigned long forbidden; /* batches refused by the allow-list (source or authority) */
     unsigned long long accepted, quarantined;
-};
-
-/* The ZAP handler's state: its socket, and the allow-list it shares with
- * the main thread (which alone replaces it, under lock). */
-struct zap {
-    void *sock;
-    pthread_t thread;
-    int running;
-    atomic_int stop;
-    atomic_ulong denied, allowed;
-    pthread_mutex_t lock;
-    struct ss_allow *allow;
-    char last_denied[SS_ALLOW_KEY_LEN + 1]; /* for quieter logs on reconnect loops */
-    int64_t last_denied_ms;
 };
 
 struct daemon {
@@ -99,7 +71,7 @@ struct daemon {
     size_t rid_len;
     struct ss_buf hdrbuf;
     int curve; /* CURVE server with ZAP and allow-list */
-    struct zap zap;
+    struct ss_zap zap;
     char user[SS_USER_ID_MAX + 1]; /* User-Id of the message being handled ("" without CURVE) */
     int peer_version;              /* protocol version of the message being handled */
 };
@@ -200,20 +172,28 @@ static int send_reply(struct daemon *d, const struct ss_header *h)
     return 0;
 }
 
+/* An ack naming the message it answers (in), status still to set. */
+static void ack_for(struct ss_header *ack, const struct ss_header *in)
+{
+    memset(ack, 0, sizeof(*ack));
+    ack->type = SS_MSG_ACK;
+    memcpy(ack->source, in->source, sizeof(ack->source));
+    memcpy(ack->run_id, in->run_id, sizeof(ack->run_id));
+    ack->seq = in->seq;
+}
+
 static void refuse(struct daemon *d, const struct ss_header *in, const char *reason)
 {
     struct ss_header ack;
-    memset(&ack, 0, sizeof(ack));
-    ack.type = SS_MSG_ACK;
-    ack.status = SS_ACK_REFUSED;
     if (in) {
-        memcpy(ack.source, in->source, sizeof(ack.source));
-        memcpy(ack.run_id, in->run_id, sizeof(ack.run_id));
-        ack.seq = in->seq;
+        ack_for(&ack, in);
     } else {
+        memset(&ack, 0, sizeof(ack));
+        ack.type = SS_MSG_ACK;
         strcpy(ack.source, "unknown");
         strcpy(ack.run_id, "unknown");
     }
+    ack.status = SS_ACK_REFUSED;
     snprintf(ack.reason, sizeof(ack.reason), "%s", reason);
     d->n.refused++;
     send_reply(d, &ack);
@@ -306,12 +286,10 @@ static int apply_until_done(struct daemon *d, const struct ss_header *h,
             if (db_connect(d) < 0)
                 return -1;
         }
-        if (h->type == SS_MSG_RUN)
-            ss_wh_run(d->wh, h, out);
-        else
-            ss_wh_apply(d->wh, h, zmq_msg_data(&d->frames[2]), zmq_msg_size(&d->frames[2]), limits,
-                        out);
-        if (out->result != SS_WH_RETRY)
+        int rc = h->type == SS_MSG_RUN ? ss_wh_run(d->wh, h, out)
+                                       : ss_wh_apply(d->wh, h, zmq_msg_data(&d->frames[2]),
+                                                     zmq_msg_size(&d->frames[2]), limits, out);
+        if (rc != SS_ERETRY)
             break;
         long delay = ss_backoff_next(&d->backoff);
         if (h->type == SS_MSG_RUN)
@@ -355,11 +333,7 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
     if (apply_until_done(d, h, &limits, &out) < 0)
         return; /* stopping: no ack, the collector resends */
 
-    memset(&ack, 0, sizeof(ack));
-    ack.type = SS_MSG_ACK;
-    memcpy(ack.source, h->source, sizeof(ack.source));
-    memcpy(ack.run_id, h->run_id, sizeof(ack.run_id));
-    ack.seq = h->seq;
+    ack_for(&ack, h);
     ack.accepted = out.accepted;
     ack.quarantined = out.quarantined;
     switch (out.result) {
@@ -418,11 +392,7 @@ static void handle_run(struct daemon *d, const struct ss_header *h)
     }
     if (apply_until_done(d, h, NULL, &out) < 0)
         return; /* stopping: no ack, the collector resends */
-    memset(&ack, 0, sizeof(ack));
-    ack.type = SS_MSG_ACK;
-    memcpy(ack.source, h->source, sizeof(ack.source));
-    memcpy(ack.run_id, h->run_id, sizeof(ack.run_id));
-    ack.seq = h->seq;
+    ack_for(&ack, h);
     if (out.result == SS_WH_APPLIED) {
         ack.status = SS_ACK_APPLIED;
         if (h->event == SS_RUN_BEGIN)
@@ -491,142 +461,6 @@ static void handle_message(struct daemon *d)
     }
 }
 
-/* ---- ZAP (RFC 27): who may complete a CURVE handshake ---- */
-
-static void zap_reply(void *sock, const char *reqid, size_t reqid_len, const char *status,
-                      const char *text, const char *user)
-{
-    zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
-    zmq_send(sock, reqid, reqid_len, ZMQ_SNDMORE);
-    zmq_send(sock, status, strlen(status), ZMQ_SNDMORE);
-    zmq_send(sock, text, strlen(text), ZMQ_SNDMORE);
-    zmq_send(sock, user, strlen(user), ZMQ_SNDMORE);
-    zmq_send(sock, "", 0, 0); /* no metadata */
-}
-
-/* Answers one request: version, request id, domain, address, identity,
- * mechanism, credentials. Every frame is bounded; anything unexpected is
- * denied. */
-static void zap_answer(struct daemon *d)
-{
-    struct zap *z = &d->zap;
-    char f[8][256];
-    size_t len[8];
-    int nf = 0, more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, z->sock, 0) < 0) {
-            zmq_msg_close(&m);
-            return;
-        }
-        more = zmq_msg_more(&m);
-        if (nf < 8) {
-            size_t l = zmq_msg_size(&m);
-            len[nf] = l < sizeof(f[0]) - 1 ? l : sizeof(f[0]) - 1;
-            memcpy(f[nf], zmq_msg_data(&m), len[nf]);
-            f[nf][len[nf]] = '\0';
-        }
-        nf++;
-        zmq_msg_close(&m);
-    }
-    if (nf < 2)
-        return; /* cannot even name the request; libzmq never sends this */
-    if (nf < 7 || strcmp(f[0], "1.0") != 0) {
-        zap_reply(z->sock, f[1], len[1], "500", "malformed ZAP request", "");
-        atomic_fetch_add(&z->denied, 1);
-        return;
-    }
-    if (strcmp(f[2], SS_ZAP_DOMAIN) != 0 || strcmp(f[5], "CURVE") != 0 || len[6] != 32) {
-        ss_warn("handshake from %s refused: mechanism %s in domain \"%s\" (CURVE in \"%s\" "
-                "expected)",
-                f[3], f[5], f[2], SS_ZAP_DOMAIN);
-        zap_reply(z->sock, f[1], len[1], "400", "CURVE required", "");
-        atomic_fetch_add(&z->denied, 1);
-        return;
-    }
-    char key[SS_ALLOW_KEY_LEN + 1];
-    if (!zmq_z85_encode(key, (const uint8_t *)f[6], 32)) {
-        zap_reply(z->sock, f[1], len[1], "500", "cannot encode the key", "");
-        atomic_fetch_add(&z->denied, 1);
-        return;
-    }
-    pthread_mutex_lock(&z->lock);
-    int known = ss_allow_find(z->allow, key) != NULL;
-    pthread_mutex_unlock(&z->lock);
-    if (known) {
-        atomic_fetch_add(&z->allowed, 1);
-        ss_debug("handshake from %s: key %.8s... allowed", f[3], key);
-        zap_reply(z->sock, f[1], len[1], "200", "OK", key);
-        return;
-    }
-    /* A refused collector reconnects every few seconds: say it once a
-     * minute per key, count every time. */
-    int64_t now = ss_now_ms();
-    int same = strcmp(z->last_denied, key) == 0 && now - z->last_denied_ms < 60000;
-    ss_log(same ? SS_LOG_DEBUG : SS_LOG_WARN,
-           "handshake from %s refused: key %.8s... is not in the allow file %s", f[3], key,
-           d->cfg.curve_allow_file);
-    if (!same) {
-        memcpy(z->last_denied, key, sizeof(key));
-        z->last_denied_ms = now;
-    }
-    atomic_fetch_add(&z->denied, 1);
-    zap_reply(z->sock, f[1], len[1], "400", "key not allowed", "");
-}
-
-static void *zap_main(void *arg)
-{
-    struct daemon *d = arg;
-    while (!atomic_load(&d->zap.stop)) {
-        zmq_pollitem_t item = {d->zap.sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, 200);
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            ss_error("ZAP handler: poll failed: %s; handshakes now fail", zmq_strerror(errno));
-            break;
-        }
-        if (rc > 0)
-            zap_answer(d);
-    }
-    return NULL;
-}
-
-/* Binds the ZAP socket here (so an error stops the start) and hands it to
- * the thread. Signals stay with the main thread. */
-static int zap_start(struct daemon *d)
-{
-    sigset_t all, old;
-    d->zap.sock = zmq_socket(d->zctx, ZMQ_REP);
-    if (!d->zap.sock || zmq_bind(d->zap.sock, SS_ZAP_ENDPOINT) < 0) {
-        ss_error("cannot start the ZAP handler on %s: %s", SS_ZAP_ENDPOINT, zmq_strerror(errno));
-        return -1;
-    }
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&d->zap.thread, NULL, zap_main, d);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        ss_error("cannot start the ZAP handler thread: %s", strerror(rc));
-        return -1;
-    }
-    d->zap.running = 1;
-    return 0;
-}
-
-static void zap_stop(struct daemon *d)
-{
-    if (d->zap.running) {
-        atomic_store(&d->zap.stop, 1);
-        pthread_join(d->zap.thread, NULL);
-        d->zap.running = 0;
-    }
-    if (d->zap.sock)
-        zmq_close(d->zap.sock);
-    d->zap.sock = NULL;
-}
-
 static void log_change(void *arg, const char *what)
 {
     (void)arg;
@@ -637,7 +471,7 @@ static void log_change(void *arg, const char *what)
 static void reload_allow(struct daemon *d)
 {
     char err[1024];
-    struct ss_allow *fresh = NULL, *old;
+    struct ss_allow *fresh = NULL;
     if (!d->curve) {
         ss_notice("SIGHUP: no \"curve.allow_file\" configured, nothing to reload");
         return;
@@ -647,11 +481,7 @@ static void reload_allow(struct daemon *d)
         return;
     }
     size_t changes = ss_allow_diff(d->zap.allow, fresh, log_change, NULL);
-    pthread_mutex_lock(&d->zap.lock);
-    old = d->zap.allow;
-    d->zap.allow = fresh;
-    pthread_mutex_unlock(&d->zap.lock);
-    ss_allow_free(old);
+    ss_zap_set_allow(&d->zap, fresh);
     ss_notice("SIGHUP: reloaded %s: %zu key%s, %zu change%s", d->cfg.curve_allow_file, fresh->n,
               fresh->n == 1 ? "" : "s", changes, changes == 1 ? "" : "s");
 }
@@ -679,6 +509,7 @@ static int check_security(struct daemon *d)
         ss_error("refusing to start: this libzmq has no CURVE support (built without libsodium)");
         return -1;
     }
+    d->zap.allow_file = d->cfg.curve_allow_file;
     if (ss_allow_load(d->cfg.curve_allow_file, &d->zap.allow, err, sizeof(err)) < 0) {
         ss_error("refusing to start: %s", err);
         return -1;
@@ -758,7 +589,7 @@ static int setup_socket(struct daemon *d)
         return -1;
     }
     /* The ZAP handler must answer before the first handshake can start. */
-    if (d->curve && (zap_start(d) < 0 || setup_curve(d) < 0))
+    if (d->curve && (ss_zap_start(&d->zap, d->zctx) < 0 || setup_curve(d) < 0))
         return -1;
     for (size_t i = 0; i < d->cfg.nlisten; i++) {
         const char *ep = d->cfg.listen[i];
@@ -780,6 +611,47 @@ static int setup_socket(struct daemon *d)
     return 0;
 }
 
+/* The main loop: a message at a time, until a stop is asked for. 0, or -1
+ * when the socket fails. */
+static int serve(struct daemon *d)
+{
+    while (!stop_requested) {
+        if (reload_requested) {
+            reload_requested = 0;
+            reload_allow(d);
+        }
+        zmq_pollitem_t item = {d->router, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&item, 1, 1000);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            ss_error("poll failed: %s", zmq_strerror(errno));
+            return -1;
+        }
+        /* Drain what is there, one message at a time. */
+        while (!stop_requested && (rc = read_message(d)) == 1) {
+            handle_message(d);
+            close_frames(d);
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void log_totals(const struct daemon *d)
+{
+    ss_notice("stopping: %lu messages, %lu batches (%lu applied, %lu duplicate, %lu refused), "
+              "%lu dropped, %llu records loaded, %llu quarantined",
+              d->n.messages, d->n.batches, d->n.applied, d->n.duplicates, d->n.refused,
+              d->n.dropped, d->n.accepted, d->n.quarantined);
+    if (d->curve)
+        ss_notice("security: %lu handshakes allowed, %lu refused by the allow file; %lu batches "
+                  "refused for a source or authority outside their key's rights",
+                  (unsigned long)atomic_load(&d->zap.allowed),
+                  (unsigned long)atomic_load(&d->zap.denied), d->n.forbidden);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -793,7 +665,7 @@ int main(int argc, char **argv)
     int c, status = 1;
 
     memset(&d, 0, sizeof(d));
-    pthread_mutex_init(&d.zap.lock, NULL);
+    ss_zap_init(&d.zap, NULL);
     ss_log_init(argv[0], SS_LOG_INFO);
     while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
         switch (c) {
@@ -830,13 +702,7 @@ int main(int argc, char **argv)
     }
     ss_log_set_level(lv);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal; /* no SA_RESTART: blocking calls return EINTR */
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    ss_signal_setup(&stop_requested, &reload_requested);
 
     if (check_security(&d) < 0)
         goto out;
@@ -853,48 +719,19 @@ int main(int argc, char **argv)
         goto out;
     ss_notice("ready");
 
-    while (!stop_requested) {
-        if (reload_requested) {
-            reload_requested = 0;
-            reload_allow(&d);
-        }
-        zmq_pollitem_t item = {d.router, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, 1000);
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            ss_error("poll failed: %s", zmq_strerror(errno));
-            goto out;
-        }
-        /* Drain what is there, one message at a time. */
-        while (!stop_requested && (rc = read_message(&d)) == 1) {
-            handle_message(&d);
-            close_frames(&d);
-        }
-        if (rc < 0)
-            goto out;
-    }
+    if (serve(&d) < 0)
+        goto out;
     status = 0;
 out:
-    ss_notice("stopping: %lu messages, %lu batches (%lu applied, %lu duplicate, %lu refused), "
-              "%lu dropped, %llu records loaded, %llu quarantined",
-              d.n.messages, d.n.batches, d.n.applied, d.n.duplicates, d.n.refused, d.n.dropped,
-              d.n.accepted, d.n.quarantined);
-    if (d.curve)
-        ss_notice("security: %lu handshakes allowed, %lu refused by the allow file; %lu batches "
-                  "refused for a source or authority outside their key's rights",
-                  (unsigned long)atomic_load(&d.zap.allowed),
-                  (unsigned long)atomic_load(&d.zap.denied), d.n.forbidden);
+    log_totals(&d);
     close_frames(&d);
     if (d.router)
         zmq_close(d.router);
-    zap_stop(&d);
+    ss_zap_free(&d.zap);
     if (d.zctx)
         zmq_ctx_term(d.zctx);
     ss_wh_free(d.wh);
     ss_buf_free(&d.hdrbuf);
-    ss_allow_free(d.zap.allow);
-    pthread_mutex_destroy(&d.zap.lock);
     ss_daemon_config_free(&d.cfg);
     return status;
 }

@@ -7,21 +7,12 @@
 
 #include "ss_buf.h"
 #include "ss_dataset.h"
+#include "ss_err.h"
 #include "ss_log.h"
+#include "ss_pg.h"
 
 /* Any constant both sides agree on; "shelfsync" in ASCII, trimmed to 63 bits. */
 #define SS_MIGRATE_LOCK "7310593858020181347"
-
-static int exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
-{
-    PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    return ok ? 0 : -1;
-}
 
 int ss_migrate_latest(void)
 {
@@ -33,12 +24,28 @@ int ss_migrate_latest(void)
 
 int ss_migrate_applied(PGconn *conn)
 {
-    PGresult *res = PQexec(conn, "SELECT coalesce(max(version), 0) FROM ingest.schema_migrations");
-    int v = -1;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-        v = atoi(PQgetvalue(res, 0, 0));
+    PGresult *res;
+    char err[256];
+    int v = ss_pg_query(conn, "SELECT coalesce(max(version), 0) FROM ingest.schema_migrations", 0,
+                        NULL, &res, err, sizeof(err));
+    if (v < 0)
+        return v;
+    v = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : SS_EINVAL;
     PQclear(res);
     return v;
+}
+
+/* 1 if the table exists, 0 if not or the database cannot say. */
+static int table_exists(PGconn *conn, const char *name)
+{
+    PGresult *res;
+    char err[256];
+    if (ss_pg_query(conn, "SELECT to_regclass($1) IS NOT NULL", 1, (const char *[]){name}, &res,
+                    err, sizeof(err)) < 0)
+        return 0;
+    int present = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return present;
 }
 
 /* ref.code_list mirrors the code lists in the dataset definitions, which
@@ -47,10 +54,7 @@ static int sync_code_lists(PGconn *conn, char *err, size_t errlen)
 {
     struct ss_buf sql;
     int rc;
-    PGresult *res = PQexec(conn, "SELECT to_regclass('ref.code_list') IS NOT NULL");
-    int present = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    if (!present)
+    if (!table_exists(conn, "ref.code_list"))
         return 0;
     ss_buf_init(&sql, 1 << 20);
     ss_buf_adds(&sql, "BEGIN; DELETE FROM ref.code_list; INSERT INTO ref.code_list (list, code, "
@@ -66,10 +70,10 @@ static int sync_code_lists(PGconn *conn, char *err, size_t errlen)
             first = 0;
         }
     ss_buf_adds(&sql, "; COMMIT");
-    rc = exec_ok(conn, sql.data, err, errlen);
+    rc = ss_pg_exec(conn, sql.data, err, errlen);
     if (rc < 0) {
         char ignored[64];
-        exec_ok(conn, "ROLLBACK", ignored, sizeof(ignored));
+        ss_pg_exec(conn, "ROLLBACK", ignored, sizeof(ignored));
     }
     ss_buf_free(&sql);
     return rc;
@@ -82,44 +86,43 @@ int ss_migrate(PGconn *conn, char *err, size_t errlen)
 
     /* Up to date: touch nothing. A daemon logging in as shelfsync_writer
      * may not create schemas, and need not. */
-    PGresult *res = PQexec(conn, "SELECT to_regclass('ingest.schema_migrations') IS NOT NULL");
-    int known = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
+    int known = table_exists(conn, "ingest.schema_migrations");
     if (known && ss_migrate_applied(conn) == ss_migrate_latest())
         return 0;
 
-    if (exec_ok(conn, "SELECT pg_advisory_lock(" SS_MIGRATE_LOCK ")", msg, sizeof(msg)) < 0) {
+    if (ss_pg_exec(conn, "SELECT pg_advisory_lock(" SS_MIGRATE_LOCK ")", msg, sizeof(msg)) < 0) {
         snprintf(err, errlen,
                  "migrations: cannot take the advisory lock: %s (run shelfsync migrate as "
                  "the warehouse's owner)",
                  msg);
-        return -1;
+        return SS_EINVAL;
     }
-    if (exec_ok(conn,
-                "SET client_min_messages = warning;"
-                "CREATE SCHEMA IF NOT EXISTS ingest;"
-                "CREATE TABLE IF NOT EXISTS ingest.schema_migrations ("
-                " version integer PRIMARY KEY, name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now());"
-                "COMMENT ON TABLE ingest.schema_migrations IS"
-                " 'Warehouse schema versions applied, one row per migration file';"
-                "COMMENT ON COLUMN ingest.schema_migrations.version IS"
-                " 'Number of the migration file (daemon/migrations/NNN_name.sql)';"
-                "COMMENT ON COLUMN ingest.schema_migrations.name IS 'File name of the migration';"
-                "COMMENT ON COLUMN ingest.schema_migrations.applied_at IS 'When it was applied'",
-                msg, sizeof(msg)) < 0) {
+    if (ss_pg_exec(
+            conn,
+            "SET client_min_messages = warning;"
+            "CREATE SCHEMA IF NOT EXISTS ingest;"
+            "CREATE TABLE IF NOT EXISTS ingest.schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now());"
+            "COMMENT ON TABLE ingest.schema_migrations IS"
+            " 'Warehouse schema versions applied, one row per migration file';"
+            "COMMENT ON COLUMN ingest.schema_migrations.version IS"
+            " 'Number of the migration file (daemon/migrations/NNN_name.sql)';"
+            "COMMENT ON COLUMN ingest.schema_migrations.name IS 'File name of the migration';"
+            "COMMENT ON COLUMN ingest.schema_migrations.applied_at IS 'When it was applied'",
+            msg, sizeof(msg)) < 0) {
         snprintf(err, errlen,
                  "migrations: cannot create ingest.schema_migrations: %s (the schema needs "
                  "migrating: run shelfsync migrate as the warehouse's owner)",
                  msg);
-        applied = -1;
+        applied = SS_EINVAL;
         goto out;
     }
     int have = ss_migrate_applied(conn);
     if (have < 0) {
         snprintf(err, errlen, "migrations: cannot read ingest.schema_migrations: %s",
                  PQerrorMessage(conn));
-        applied = -1;
+        applied = SS_EINVAL;
         goto out;
     }
     if (have > ss_migrate_latest()) {
@@ -127,7 +130,7 @@ int ss_migrate(PGconn *conn, char *err, size_t errlen)
                  "warehouse schema is at version %d, newer than this build's %d: upgrade "
                  "shelfsync",
                  have, ss_migrate_latest());
-        applied = -1;
+        applied = SS_EINVAL;
         goto out;
     }
     for (size_t i = 0; ss_migrations[i].name; i++) {
@@ -138,14 +141,14 @@ int ss_migrate(PGconn *conn, char *err, size_t errlen)
         snprintf(record, sizeof(record),
                  "INSERT INTO ingest.schema_migrations (version, name) VALUES (%d, '%s')",
                  m->version, m->name);
-        if (exec_ok(conn, "BEGIN", msg, sizeof(msg)) < 0 ||
-            exec_ok(conn, m->sql, msg, sizeof(msg)) < 0 ||
-            exec_ok(conn, record, msg, sizeof(msg)) < 0 ||
-            exec_ok(conn, "COMMIT", msg, sizeof(msg)) < 0) {
+        if (ss_pg_exec(conn, "BEGIN", msg, sizeof(msg)) < 0 ||
+            ss_pg_exec(conn, m->sql, msg, sizeof(msg)) < 0 ||
+            ss_pg_exec(conn, record, msg, sizeof(msg)) < 0 ||
+            ss_pg_exec(conn, "COMMIT", msg, sizeof(msg)) < 0) {
             char ignored[64];
-            exec_ok(conn, "ROLLBACK", ignored, sizeof(ignored));
+            ss_pg_exec(conn, "ROLLBACK", ignored, sizeof(ignored));
             snprintf(err, errlen, "migration %s failed: %s", m->name, msg);
-            applied = -1;
+            applied = SS_EINVAL;
             goto out;
         }
         ss_notice("applied migration %s", m->name);
@@ -153,9 +156,9 @@ int ss_migrate(PGconn *conn, char *err, size_t errlen)
     }
     if (sync_code_lists(conn, msg, sizeof(msg)) < 0) {
         snprintf(err, errlen, "cannot fill ref.code_list: %s", msg);
-        applied = -1;
+        applied = SS_EINVAL;
     }
 out:
-    exec_ok(conn, "SELECT pg_advisory_unlock(" SS_MIGRATE_LOCK ")", msg, sizeof(msg));
+    ss_pg_exec(conn, "SELECT pg_advisory_unlock(" SS_MIGRATE_LOCK ")", msg, sizeof(msg));
     return applied;
 }

@@ -19,11 +19,12 @@ struct ss_migration {
 /* Terminated by an entry with name NULL; generated at build time. */
 extern const struct ss_migration ss_migrations[];
 
-/* Applies what is missing. Returns the number applied (>= 0), or -1 with a
- * message in err. */
+/* Applies what is missing. Returns the number applied (>= 0, a count), or
+ * a negative code with a message in err. */
 int ss_migrate(PGconn *conn, char *err, size_t errlen);
 
-/* The newest version compiled in, and the newest applied (0 if none, -1 on error). */
+/* The newest version compiled in, and the newest applied (0 if none, a
+ * negative code when it cannot be read). */
 int ss_migrate_latest(void);
 int ss_migrate_applied(PGconn *conn);
 

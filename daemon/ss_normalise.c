@@ -8,6 +8,9 @@
  */
 #include "ss_normalise.h"
 
+#include "ss_err.h"
+#include "ss_text.h"
+
 #include <limits.h>
 #include <string.h>
 
@@ -19,19 +22,15 @@
 
 static const char WHY_EMPTY[] = "empty";
 
+/* ss_text's ASCII helpers, for unsigned bytes. */
 static int ss__is_digit(unsigned char c)
 {
-    return c >= '0' && c <= '9';
-}
-
-static int ss__is_upper(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z';
+    return ss_is_digit(c);
 }
 
 static unsigned char ss__lower(unsigned char c)
 {
-    return ss__is_upper(c) ? (unsigned char)(c - 'A' + 'a') : c;
+    return (unsigned char)ss_to_lower(c);
 }
 
 static unsigned char ss__upper(unsigned char c)
@@ -66,23 +65,12 @@ static void ss__skip_blanks(const unsigned char *s, size_t len, size_t *i)
         *i += n;
 }
 
-/* Trims blanks (space, tab, no-break space) at both ends. */
+/* The one trim (ss_text), on bytes. */
 static void ss__trim_blanks(const unsigned char **sp, size_t *lenp)
 {
-    const unsigned char *s = *sp;
-    size_t len = *lenp, n;
-    while (len && (n = ss__blank_at(s, len, 0)) > 0)
-        s += n, len -= n;
-    for (;;) {
-        if (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-            len--;
-        else if (len >= 2 && s[len - 2] == 0xC2 && s[len - 1] == 0xA0)
-            len -= 2;
-        else
-            break;
-    }
-    *sp = s;
-    *lenp = len;
+    const char *s = (const char *)*sp;
+    ss_trim(&s, lenp);
+    *sp = (const unsigned char *)s;
 }
 
 /* Case-insensitive (ASCII) comparison of s[0..len) with the C string word. */
@@ -120,13 +108,13 @@ int ss_norm_postcode(const char *s, size_t len, char *out, const char **why)
     out[0] = '\0';
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (ss_norm_is_placeholder(s, len))
-        return 1;
+        return SS_NORM_NO_VALUE;
     int n = ss_postcode_compact(s, len, SS_POSTCODE_STRICT, c, why);
     if (n < 0)
-        return -1;
+        return SS_EINVAL;
     ss_postcode_format(c, (size_t)n, out);
     return 0;
 }
@@ -165,18 +153,18 @@ int ss_norm_uprn(const char *s, size_t len, int64_t *out, const char **why)
     const unsigned char *u = (const unsigned char *)s;
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (ss_norm_is_placeholder(s, len))
         return 1;
     if (ss__is_scientific(u, len)) {
         *why = "in scientific notation: the digits were lost in a spreadsheet";
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t i = 0; i < len; i++) {
         if (!ss__is_digit(u[i])) {
             *why = "not a UPRN (digits only)";
-            return -1;
+            return SS_EINVAL;
         }
     }
     size_t i = 0;
@@ -184,11 +172,11 @@ int ss_norm_uprn(const char *s, size_t len, int64_t *out, const char **why)
         i++;
     if (i == len) {
         *why = "zero is not a UPRN";
-        return -1;
+        return SS_EINVAL;
     }
     if (len - i > 12) {
         *why = "too long for a UPRN (at most 12 digits)";
-        return -1;
+        return SS_EINVAL;
     }
     int64_t v = 0;
     for (; i < len; i++)
@@ -212,7 +200,7 @@ int ss_norm_yesno(const char *s, size_t len, int *out, const char **why)
         return 0;
     }
     *why = len ? "not yes or no" : WHY_EMPTY;
-    return -1;
+    return SS_EINVAL;
 }
 
 int ss_norm_library_type(const char *s, size_t len, const char **out, const char **why)
@@ -237,7 +225,7 @@ int ss_norm_library_type(const char *s, size_t len, const char **out, const char
         }
     }
     *why = "not a library type (expected LAL, LAL-, CL, CRL or ICL)";
-    return -1;
+    return SS_EINVAL;
 }
 
 int ss_norm_year(const char *s, size_t len, int *out, const char **why)
@@ -246,12 +234,12 @@ int ss_norm_year(const char *s, size_t len, int *out, const char **why)
     if (len != 4 || !ss__is_digit(u[0]) || !ss__is_digit(u[1]) || !ss__is_digit(u[2]) ||
         !ss__is_digit(u[3])) {
         *why = "not a year";
-        return -1;
+        return SS_EINVAL;
     }
     int y = (u[0] - '0') * 1000 + (u[1] - '0') * 100 + (u[2] - '0') * 10 + (u[3] - '0');
     if (y < 1800 || y > 2100) {
         *why = "year out of range (1800 to 2100)";
-        return -1;
+        return SS_EINVAL;
     }
     *out = y;
     return 0;
@@ -274,7 +262,7 @@ int ss_norm_weekday(const char *s, size_t len, int *out, const char **why)
         }
     }
     *why = "not a day of the week";
-    return -1;
+    return SS_EINVAL;
 }
 
 #define SS__CODE_SEP 256
@@ -322,7 +310,7 @@ int ss_norm_code(const char *s, size_t len, const char *const *codes, const char
     ss__trim_blanks(&u, &len);
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t k = 0; codes[k]; k++) {
         const unsigned char *c = (const unsigned char *)codes[k];
@@ -334,7 +322,7 @@ int ss_norm_code(const char *s, size_t len, const char *const *codes, const char
         }
     }
     *why = "not in the code list";
-    return -1;
+    return SS_EINVAL;
 }
 
 /* ---- times and opening hours ---- */
@@ -377,11 +365,11 @@ int ss_norm_time(const char *s, size_t len, int *minutes, const char **why)
     int rc = ss__clock(u, len, &i, &m);
     if (rc == -1 || (rc == 0 && i != len)) {
         *why = len ? WHY_TIME_FORM : WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (rc == -2 || m >= 24 * 60) {
         *why = WHY_TIME_RANGE;
-        return -1;
+        return SS_EINVAL;
     }
     *minutes = m;
     return 0;
@@ -394,56 +382,69 @@ static int ss__add_clock(struct ss_buf *out, int m)
     return ss_buf_add(out, t, sizeof(t));
 }
 
+static const char WHY_HOURS_FORM[] = "not opening hours (expected HH:MM-HH:MM, comma-separated)";
+
+/* One interval "HH:MM-HH:MM" at u[*i] (blanks around it and its dash
+ * allowed): its two clock times in minutes (24:00 is 1440). 0, or
+ * SS_EINVAL with *why. */
+static int ss__interval(const unsigned char *u, size_t len, size_t *i, int *a, int *b,
+                        const char **why)
+{
+    size_t d;
+    ss__skip_blanks(u, len, i);
+    int rc = ss__clock(u, len, i, a);
+    if (rc == -1) {
+        *why = WHY_HOURS_FORM;
+        return SS_EINVAL;
+    }
+    ss__skip_blanks(u, len, i);
+    if (*i >= len || (d = ss__dash_at(u, len, *i)) == 0) {
+        *why = WHY_HOURS_FORM;
+        return SS_EINVAL;
+    }
+    *i += d;
+    ss__skip_blanks(u, len, i);
+    int rc2 = ss__clock(u, len, i, b);
+    if (rc2 == -1) {
+        *why = WHY_HOURS_FORM;
+        return SS_EINVAL;
+    }
+    if (rc == -2 || rc2 == -2) {
+        *why = WHY_TIME_RANGE;
+        return SS_EINVAL;
+    }
+    return 0;
+}
+
 int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, const char **why)
 {
     static const char *const closed[] = {"closed", "x", NULL};
-    static const char bad_form[] = "not opening hours (expected HH:MM-HH:MM, comma-separated)";
     const unsigned char *u = (const unsigned char *)s;
     int start[SS_NORM_MAX_INTERVALS], end[SS_NORM_MAX_INTERVALS];
     int n = 0, total = 0;
-    size_t i = 0, d;
+    size_t i = 0;
 
     ss_buf_reset(out);
     if (ss_buf_add(out, "", 0) < 0) { /* so out->data is "" on every path */
         *why = "no room for the hours";
-        return -1;
+        return SS_EINVAL;
     }
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (ss__in_list(s, len, closed)) {
         *minutes = 0;
         return 0;
     }
     for (;;) {
-        int a, b, rc;
+        int a = 0, b = 0, rc;
         if (n == SS_NORM_MAX_INTERVALS) {
             *why = "more than 8 intervals in a day";
-            return -1;
+            return SS_EINVAL;
         }
-        ss__skip_blanks(u, len, &i);
-        rc = ss__clock(u, len, &i, &a);
-        if (rc == -1) {
-            *why = bad_form;
-            return -1;
-        }
-        ss__skip_blanks(u, len, &i);
-        if (i >= len || (d = ss__dash_at(u, len, i)) == 0) {
-            *why = bad_form;
-            return -1;
-        }
-        i += d;
-        ss__skip_blanks(u, len, &i);
-        int rc2 = ss__clock(u, len, &i, &b);
-        if (rc2 == -1) {
-            *why = bad_form;
-            return -1;
-        }
-        if (rc == -2 || rc2 == -2) {
-            *why = WHY_TIME_RANGE;
-            return -1;
-        }
+        if ((rc = ss__interval(u, len, &i, &a, &b, why)) < 0)
+            return rc;
         /* librarydata-db's 2016 loader wrote "00:00-00:00" for a day with
          * no hours: read alone, it means closed. */
         if (n == 0 && a == 0 && b == 0) {
@@ -455,7 +456,7 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
         }
         if (a == 24 * 60) {
             *why = "24:00 is only a closing time";
-            return -1;
+            return SS_EINVAL;
         }
         /* Closing at "00:00" after opening means closing at midnight, as
          * real registers write it ("10:00-00:00"); it is stored as 24:00. */
@@ -463,19 +464,19 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
             b = 24 * 60;
         if (a > b) {
             *why = "opening time after closing time";
-            return -1;
+            return SS_EINVAL;
         }
         if (a == b) {
             *why = "opening time same as closing time";
-            return -1;
+            return SS_EINVAL;
         }
         if (n > 0 && a < start[n - 1]) {
             *why = "intervals out of order";
-            return -1;
+            return SS_EINVAL;
         }
         if (n > 0 && a < end[n - 1]) {
             *why = "intervals overlap";
-            return -1;
+            return SS_EINVAL;
         }
         start[n] = a;
         end[n] = b;
@@ -485,8 +486,8 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
         if (i == len)
             break;
         if (u[i] != ',') {
-            *why = bad_form;
-            return -1;
+            *why = WHY_HOURS_FORM;
+            return SS_EINVAL;
         }
         i++;
     }
@@ -495,7 +496,7 @@ int ss_norm_hours(const char *s, size_t len, struct ss_buf *out, int *minutes, c
             ss_buf_add(out, "-", 1) < 0 || ss__add_clock(out, end[k]) < 0) {
             ss_buf_reset(out);
             *why = "no room for the hours";
-            return -1;
+            return SS_EINVAL;
         }
     }
     *minutes = total;
@@ -514,7 +515,7 @@ int ss_norm_decimal(const char *s, size_t len, char *out, size_t outlen, const c
         out[0] = '\0';
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (u[i] == '+' || u[i] == '-')
         neg = u[i++] == '-';
@@ -542,11 +543,11 @@ int ss_norm_decimal(const char *s, size_t len, char *out, size_t outlen, const c
             r = "not a decimal number (',' is not allowed: use '.' for the decimal point, no "
                 "thousands separators)";
         *why = r;
-        return -1;
+        return SS_EINVAL;
     }
     if (fe - fb > 18) {
         *why = "too many decimal places (at most 18)";
-        return -1;
+        return SS_EINVAL;
     }
     while (ib < ie && u[ib] == '0')
         ib++;
@@ -557,7 +558,7 @@ int ss_norm_decimal(const char *s, size_t len, char *out, size_t outlen, const c
     size_t need = (neg && !zero) + (ie > ib ? ie - ib : 1) + (fe > fb ? 1 + fe - fb : 0) + 1;
     if (need > outlen) {
         *why = "too long for a decimal number";
-        return -1;
+        return SS_EINVAL;
     }
     size_t o = 0;
     if (neg && !zero)
@@ -586,11 +587,11 @@ int ss_norm_count(const char *s, size_t len, long long *out, const char **why)
 
     if (len == 0) {
         *why = WHY_EMPTY;
-        return -1;
+        return SS_EINVAL;
     }
     if (u[0] == '-' && len > 1 && ss__is_digit(u[1])) {
         *why = "negative";
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t i = 0; i < len; i++) {
         if (u[i] == ',') {
@@ -598,7 +599,7 @@ int ss_norm_count(const char *s, size_t len, long long *out, const char **why)
             if (i == 0 || u[0] == '0' || (seps && group != 3) || (!seps && group > 3) ||
                 i + 1 == len) {
                 *why = "thousands separators out of place";
-                return -1;
+                return SS_EINVAL;
             }
             seps++;
             group = 0;
@@ -606,19 +607,19 @@ int ss_norm_count(const char *s, size_t len, long long *out, const char **why)
         }
         if (!ss__is_digit(u[i])) {
             *why = "not a whole number";
-            return -1;
+            return SS_EINVAL;
         }
         int dgt = u[i] - '0';
         if (v > (LLONG_MAX - dgt) / 10) {
             *why = "too large";
-            return -1;
+            return SS_EINVAL;
         }
         v = v * 10 + dgt;
         group++;
     }
     if (seps && group != 3) {
         *why = "thousands separators out of place";
-        return -1;
+        return SS_EINVAL;
     }
     *out = v;
     return 0;
@@ -644,35 +645,15 @@ static int ss__ends_with(const char *w, size_t n, const char *suffix)
     return n > k && memcmp(w + n - k, suffix, k) == 0;
 }
 
-int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
+/* Folds an authority name into w (room for SS_NORM_KEY_WORK bytes): lower
+ * case, '&' -> " and ", punctuation and blanks -> one space; a comma is
+ * kept (as " , ") until the ", city of" form has been read, and where the
+ * last one is goes to *last_comma ((size_t)-1: none). The length, or
+ * SS_EINVAL when the name does not fit. */
+static int key_fold(const unsigned char *u, size_t len, char *w, size_t *last_comma)
 {
-    /* Longest first, so "metropolitan borough council" goes in one piece. */
-    static const char *const suffixes[] = {" metropolitan borough council",
-                                           " library service",
-                                           " borough council",
-                                           " district council",
-                                           " county council",
-                                           " city council",
-                                           " corporation",
-                                           " libraries",
-                                           " council",
-                                           " county",
-                                           " city",
-                                           NULL};
-    /* "council of " is for "Council of the Isles of Scilly". */
-    static const char *const prefixes[] = {
-        "the ",     "london borough of ", "royal borough of ", "city and county of ",
-        "city of ", "county of ",         "borough of ",       "council of ",
-        NULL};
-    const unsigned char *u = (const unsigned char *)s;
-    char w[SS_NORM_KEY_WORK];
-    size_t n = 0, last_comma = (size_t)-1;
-    int city_of = 0;
-
-    if (outlen)
-        out[0] = '\0';
-    /* Lower case, '&' -> " and ", punctuation and blanks -> one space; a
-     * comma is kept (as " , ") until the ", city of" form has been read. */
+    size_t n = 0;
+    *last_comma = (size_t)-1;
     for (size_t i = 0; i < len;) {
         const char *put;
         size_t step = 1;
@@ -698,17 +679,24 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
         for (; *put; put++) {
             if (*put == ' ' && (n == 0 || w[n - 1] == ' '))
                 continue;
-            if (n + 1 >= sizeof(w))
-                return -1;
+            if (n + 1 >= SS_NORM_KEY_WORK)
+                return SS_EINVAL;
             if (*put == ',')
-                last_comma = n;
+                *last_comma = n;
             w[n++] = *put;
         }
     }
     while (n && w[n - 1] == ' ')
         n--;
+    return (int)n;
+}
 
-    /* "Bristol, City of" and "Herefordshire, County of": the base name. */
+/* "Bristol, City of" and "Herefordshire, County of": the base name (1 if
+ * it was a city); then the remaining commas become plain spaces. */
+static int key_unfold_commas(char *w, size_t *np, size_t last_comma)
+{
+    size_t n = *np;
+    int city_of = 0;
     if (last_comma != (size_t)-1 && last_comma > 0) {
         const char *tail = w + last_comma + 2;
         size_t tlen = last_comma + 2 <= n ? n - (last_comma + 2) : 0;
@@ -716,24 +704,46 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
         int is_county = tlen == 9 && memcmp(tail, "county of", 9) == 0;
         if (is_city || is_county) {
             n = last_comma - 1; /* drop " , city of" */
-            city_of |= is_city;
+            city_of = is_city;
         }
     }
-    /* The remaining commas become plain spaces. */
-    {
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-            char c = w[i] == ',' ? ' ' : w[i];
-            if (c == ' ' && (o == 0 || w[o - 1] == ' '))
-                continue;
-            w[o++] = c;
-        }
-        while (o && w[o - 1] == ' ')
-            o--;
-        n = o;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = w[i] == ',' ? ' ' : w[i];
+        if (c == ' ' && (o == 0 || w[o - 1] == ' '))
+            continue;
+        w[o++] = c;
     }
+    while (o && w[o - 1] == ' ')
+        o--;
+    *np = o;
+    return city_of;
+}
 
-    size_t b = 0; /* the key is w[b .. n) */
+/* Strips the prefixes and suffixes of ss_norm_authority_key from w[*b ..
+ * *n), as often as they come; 1 if a "city of " went. */
+static int key_strip(const char *w, size_t *bp, size_t *np)
+{
+    /* Longest first, so "metropolitan borough council" goes in one piece. */
+    static const char *const suffixes[] = {" metropolitan borough council",
+                                           " library service",
+                                           " borough council",
+                                           " district council",
+                                           " county council",
+                                           " city council",
+                                           " corporation",
+                                           " libraries",
+                                           " council",
+                                           " county",
+                                           " city",
+                                           NULL};
+    /* "council of " is for "Council of the Isles of Scilly". */
+    static const char *const prefixes[] = {
+        "the ",     "london borough of ", "royal borough of ", "city and county of ",
+        "city of ", "county of ",         "borough of ",       "council of ",
+        NULL};
+    size_t b = *bp, n = *np;
+    int city_of = 0;
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t k = 0; prefixes[k]; k++) {
@@ -754,6 +764,24 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
             }
         }
     }
+    *bp = b;
+    *np = n;
+    return city_of;
+}
+
+int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
+{
+    char w[SS_NORM_KEY_WORK];
+    size_t last_comma, b = 0;
+
+    if (outlen)
+        out[0] = '\0';
+    int folded = key_fold((const unsigned char *)s, len, w, &last_comma);
+    if (folded < 0)
+        return folded;
+    size_t n = (size_t)folded;
+    int city_of = key_unfold_commas(w, &n, last_comma);
+    city_of |= key_strip(w, &b, &n); /* the key is w[b .. n) */
 
     const char *key = w + b;
     size_t klen = n - b;
@@ -762,7 +790,7 @@ int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen)
     if (city_of && klen == 6 && memcmp(key, "london", 6) == 0)
         key = "city of london", klen = 14;
     if (klen == 0 || klen + 1 > outlen)
-        return -1;
+        return SS_EINVAL;
     memcpy(out, key, klen);
     out[klen] = '\0';
     return (int)klen;

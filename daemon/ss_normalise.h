@@ -2,10 +2,13 @@
  *
  * Each takes a value already trimmed by ss_trim() (spaces, tabs, line breaks,
  * no-break spaces at both ends) and non-empty, and either writes the
- * normalised value to out and returns 0, or returns -1 and sets *why to a
- * short, static reason naming the rule ("not a postcode"). A value a rule
- * says is "missing" (a placeholder such as "[Unknown]") returns 1: the field
- * is treated as absent, and a required field then fails as missing.
+ * normalised value to out and returns 0, or returns SS_EINVAL (negative,
+ * ss_err.h) and sets *why to a short, static reason naming the rule ("not a
+ * postcode"). Test failure as `rc < 0`. The one positive return: a value a
+ * rule says is "missing" (a placeholder such as "[Unknown]") returns 1
+ * (SS_NORM_NO_VALUE) where the rule says so: the field is treated as
+ * absent, and a required field then fails as missing. The two predicates
+ * (ss_norm_is_placeholder, ss_norm_gss_code) answer 1 or 0 and cannot fail.
  * No allocation, no I/O, no global state: each is unit-tested and fuzzed.
  */
 #ifndef SS_NORMALISE_H
@@ -15,6 +18,10 @@
 #include <stdint.h>
 
 #include "ss_buf.h"
+#include "ss_err.h"
+
+/* A normaliser's positive return: a placeholder, no value. */
+#define SS_NORM_NO_VALUE 1
 
 /* Returns 1 for placeholders that mean "no value": "[Unknown]", "Unknown",
  * "N/A", "NA", "n/a", "-", "--", "none", "null", "TBC", "?" (any case). */
@@ -23,7 +30,7 @@ int ss_norm_is_placeholder(const char *s, size_t len);
 /* UK postcode: upper case, one space before the 3-character inward code
  * ("pl6 5an" -> "PL6 5AN", "PL65AN" -> "PL6 5AN", "PL6  5AN." -> "PL6 5AN").
  * Pattern after normalising: ^([A-Z][A-HJ-Y]?[0-9][A-Z0-9]? [0-9][A-Z]{2}|GIR 0AA)$.
- * Placeholders return 1. out must hold 9 bytes. */
+ * Placeholders return SS_NORM_NO_VALUE; a refusal SS_EINVAL. out holds 9 bytes. */
 int ss_norm_postcode(const char *s, size_t len, char *out, const char **why);
 
 /* UPRN: 1-12 digits after dropping leading zeros ("000000199356" -> 199356);
@@ -93,7 +100,7 @@ int ss_norm_code(const char *s, size_t len, const char *const *codes, const char
  * name. So "London Borough of Barnet", "Barnet" and "Barnet Council" all
  * give "barnet"; "Bristol City Council", "City of Bristol" and "Bristol,
  * City of" give "bristol". Writes at most outlen-1 bytes; returns the
- * length, or -1 if nothing is left. */
+ * length (positive), or SS_EINVAL if nothing is left. */
 int ss_norm_authority_key(const char *s, size_t len, char *out, size_t outlen);
 
 /* 1 if s looks like an ONS GSS code: a letter E, W, S, N or K then 8 digits,

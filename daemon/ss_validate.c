@@ -3,6 +3,7 @@
 
 #include "ss_csv.h"
 #include "ss_date.h"
+#include "ss_err.h"
 #include "ss_text.h"
 
 #include "ss_authmap.h"
@@ -48,32 +49,6 @@ int ss_utf8_valid(const char *str, size_t len)
         i += n + 1;
     }
     return 1;
-}
-
-int ss_parse_count(const char *s, size_t len, long long *out, const char **why)
-{
-    long long v = 0;
-    if (len == 0) {
-        *why = "empty";
-        return -1;
-    }
-    if (s[0] == '-') {
-        *why = "negative";
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            *why = "not a whole number";
-            return -1;
-        }
-        if (v > (9000000000000000000LL - 9) / 10) {
-            *why = "too large";
-            return -1;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
 }
 
 int ss_copy_escape(struct ss_buf *out, const char *s, size_t len)
@@ -130,7 +105,7 @@ static int fail(char *reason, size_t reasonlen, const struct ss_field *f, const 
         shown_value(shown, sizeof(shown), s, len);
         snprintf(reason, reasonlen, "\"%s\" is \"%s\": %s", f->name, shown, why);
     }
-    return -1;
+    return SS_EINVAL;
 }
 
 static int add_date(struct ss_buf *out, struct ss_date d)
@@ -148,20 +123,20 @@ int ss_parse_timestamp(const char *s, size_t len, char *out, size_t outlen, cons
         ss_parse_date(s, 10, &d, why) < 0 || ss_digits(s + 11, 2, &h) < 0 ||
         ss_digits(s + 14, 2, &mi) < 0 || h > 23 || mi > 59) {
         if (len >= 10 && ss_parse_date(s, 10, &d, why) < 0)
-            return -1;
+            return SS_EINVAL;
         *why = "not a date and time (expected ISO 8601, e.g. 2024-04-01T10:15:00Z)";
-        return -1;
+        return SS_EINVAL;
     }
     if (i < len && s[i] == ':') {
         if (len < i + 3 || ss_digits(s + i + 1, 2, &sec) < 0 || sec > 60)
-            return -1;
+            return SS_EINVAL;
         i += 3;
         if (i < len && s[i] == '.') {
             size_t j = i + 1;
             while (j < len && s[j] >= '0' && s[j] <= '9' && j - i <= 9)
                 j++;
             if (j == i + 1)
-                return -1;
+                return SS_EINVAL;
             i = j;
         }
     }
@@ -170,11 +145,11 @@ int ss_parse_timestamp(const char *s, size_t len, char *out, size_t outlen, cons
         if (s[i] == 'Z' && i + 1 == len) {
             i++;
         } else if ((s[i] == '+' || s[i] == '-') && len == i + 6 && s[i + 3] == ':' &&
-                   ss_digits(s + i + 1, 2, &oh) == 0 && ss_digits(s + i + 4, 2, &om) == 0 && oh <= 14 &&
-                   om <= 59) {
+                   ss_digits(s + i + 1, 2, &oh) == 0 && ss_digits(s + i + 4, 2, &om) == 0 &&
+                   oh <= 14 && om <= 59) {
             i += 6;
         } else {
-            return -1;
+            return SS_EINVAL;
         }
     }
     /* The date in ISO form (a UK dd/mm/yyyy date is turned round), then the rest. */
@@ -192,7 +167,9 @@ static int is_hex64(const char *s, size_t len)
     return 1;
 }
 
-/* Normalises one present value of field f and appends its column(s). */
+/* Normalises one present value of field f and appends its column(s).
+ * Longer than most functions here for a reason: it is the table of field
+ * types, one short case each, and reads best in one place. */
 static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, size_t len,
                 const struct ss_validate_ctx *ctx, const char **why)
 {
@@ -203,12 +180,12 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
     case SS_FT_COUNT:
     case SS_FT_OCCURRENCE:
         if (ss_norm_count(s, len, &n, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_printf(out, "%lld", n);
     case SS_FT_DATE: {
         struct ss_date d;
         if (ss_parse_date(s, len, &d, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return add_date(out, d);
     }
     case SS_FT_AUTHORITY: {
@@ -218,46 +195,47 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
             if (!ctx || !ctx->authorities)
                 *why = "cannot be resolved: no reference data loaded (shelfsync ref load "
                        "authorities)";
-            return -1;
+            return SS_EINVAL;
         }
         return ss_buf_adds(out, code);
     }
     case SS_FT_POSTCODE:
         if ((v = ss_norm_postcode(s, len, text, why)) < 0)
-            return -1;
-        return v == 1 ? ss_buf_add(out, "\\N", 2) : ss_buf_adds(out, text);
+            return SS_EINVAL;
+        return v == SS_NORM_NO_VALUE ? ss_buf_add(out, "\\N", 2) : ss_buf_adds(out, text);
     case SS_FT_UPRN: {
         int64_t u;
         if ((v = ss_norm_uprn(s, len, &u, why)) < 0)
-            return -1;
-        return v == 1 ? ss_buf_add(out, "\\N", 2) : ss_buf_printf(out, "%lld", (long long)u);
+            return SS_EINVAL;
+        return v == SS_NORM_NO_VALUE ? ss_buf_add(out, "\\N", 2)
+                                     : ss_buf_printf(out, "%lld", (long long)u);
     }
     case SS_FT_YESNO:
         if (ss_norm_yesno(s, len, &v, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, v ? "t" : "f");
     case SS_FT_LIBTYPE: {
         const char *code;
         if (ss_norm_library_type(s, len, &code, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, code);
     }
     case SS_FT_YEAR:
         if (ss_norm_year(s, len, &v, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_printf(out, "%d", v);
     case SS_FT_TIME:
         if (ss_norm_time(s, len, &v, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_printf(out, "%02d:%02d", v / 60, v % 60);
     case SS_FT_DECIMAL:
         if (ss_norm_decimal(s, len, text, sizeof(text), why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, text);
     case SS_FT_SUPPRESSED: {
         int suppressed;
         if (ss_norm_suppressed_count(s, len, &n, &suppressed, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return suppressed ? ss_buf_adds(out, "\\N\tt") : ss_buf_printf(out, "%lld\tf", n);
     }
     case SS_FT_HOURS: {
@@ -266,7 +244,7 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
         ss_buf_init(&hours, 256);
         if (ss_norm_hours(s, len, &hours, &minutes, why) < 0) {
             ss_buf_free(&hours);
-            return -1;
+            return SS_EINVAL;
         }
         rc = ss_buf_printf(out, "%s\t%d", hours.data ? hours.data : "", minutes);
         ss_buf_free(&hours);
@@ -276,24 +254,24 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
         static const char *const names[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                             "Friday", "Saturday", "Sunday"};
         if (ss_norm_weekday(s, len, &v, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, names[v - 1]);
     }
     case SS_FT_CODE: {
         const char *code;
         if (ss_norm_code(s, len, f->codes, &code, why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, code);
     }
     case SS_FT_TIMESTAMP:
         if (ss_parse_timestamp(s, len, text, sizeof(text), why) < 0)
-            return -1;
+            return SS_EINVAL;
         return ss_buf_adds(out, text);
     case SS_FT_PSEUDONYM:
         if (!is_hex64(s, len)) {
             *why = "is not a pseudonymous key (64 lower-case hex digits); clear patron "
                    "identifiers are refused";
-            return -1;
+            return SS_EINVAL;
         }
         return ss_buf_add(out, s, len);
     default:
@@ -311,13 +289,103 @@ static int emit_null(struct ss_buf *out, const struct ss_field *f)
     return ss_buf_add(out, "\\N", 2);
 }
 
+/* The count period a record's month, period or start and end give. */
+struct period {
+    struct ss_date month_s, month_e, per_s, per_e, start, end;
+    int have_month, have_period, have_start, have_end;
+};
+
+/* Field i's value, trimmed, or NULL when absent, empty or a placeholder
+ * ("[Unknown]", "N/A": a missing value, except in free text where it may be
+ * what the source means to say, and in a code list that has it -- the Arts
+ * Council's age group "Unknown"). 0, or SS_EINVAL with a reason: not UTF-8,
+ * or required and missing. */
+static int field_value(const struct ss_field *f, const struct ss_prec *rec, size_t i,
+                       const char **sp, size_t *lenp, char *reason, size_t reasonlen)
+{
+    const char *s = rec->vals[i];
+    size_t len = rec->lens[i];
+    if (s) {
+        ss_trim(&s, &len);
+        if (!ss_utf8_valid(s, len))
+            return fail(reason, reasonlen, f, NULL, 0, "is not valid UTF-8 text");
+        if (len == 0)
+            s = NULL;
+    }
+    if (s && f->type != SS_FT_TEXT && ss_norm_is_placeholder(s, len)) {
+        const char *code, *ignored;
+        if (!(f->type == SS_FT_CODE && ss_norm_code(s, len, f->codes, &code, &ignored) == 0))
+            s = NULL;
+    }
+    if (!s && (f->flags & SS_F_REQUIRED))
+        return fail(reason, reasonlen, f, NULL, 0, "required value missing");
+    *sp = s;
+    *lenp = len;
+    return 0;
+}
+
+/* The period fields are not columns of their own: noted in p, for the
+ * period columns at the end. 1 if f is one (0 if not), SS_EINVAL with *why. */
+static int note_period(const struct ss_field *f, const char *s, size_t len, struct period *p,
+                       const char **why)
+{
+    int rc;
+    switch (f->type) {
+    case SS_FT_MONTH:
+        rc = s ? ss_parse_month(s, len, &p->month_s, &p->month_e, why) : 0;
+        p->have_month |= s && rc == 0;
+        break;
+    case SS_FT_PERIOD:
+        rc = s ? ss_parse_period(s, len, &p->per_s, &p->per_e, why) : 0;
+        p->have_period |= s && rc == 0;
+        break;
+    case SS_FT_PERIOD_START:
+        rc = s ? ss_parse_date(s, len, &p->start, why) : 0;
+        p->have_start |= s && rc == 0;
+        break;
+    case SS_FT_PERIOD_END:
+        rc = s ? ss_parse_date(s, len, &p->end, why) : 0;
+        p->have_end |= s && rc == 0;
+        break;
+    default:
+        return 0;
+    }
+    return rc < 0 ? SS_EINVAL : 1;
+}
+
+/* The period_start and period_end columns from what p noted: 0, SS_EINVAL
+ * with a reason, or a negative code from ss_buf (the buffer is full). */
+static int add_period(struct ss_buf *out, struct period *p, int first, char *reason,
+                      size_t reasonlen)
+{
+    int rc;
+    if (p->have_month) {
+        p->start = p->month_s, p->end = p->month_e;
+    } else if (p->have_period) {
+        p->start = p->per_s, p->end = p->per_e;
+    } else if (p->have_start && p->have_end) {
+        if (ss_date_to_days(p->end) < ss_date_to_days(p->start)) {
+            snprintf(reason, reasonlen, "count period ends before it starts");
+            return SS_EINVAL;
+        }
+    } else {
+        snprintf(reason, reasonlen,
+                 "no count period: give \"month\", \"period\", or both \"period_start\" and "
+                 "\"period_end\"");
+        return SS_EINVAL;
+    }
+    if ((!first && (rc = ss_buf_addc(out, '\t')) < 0) || (rc = add_date(out, p->start)) < 0 ||
+        (rc = ss_buf_addc(out, '\t')) < 0 || (rc = add_date(out, p->end)) < 0)
+        return rc == SS_EINVAL ? SS_ENOMEM : rc;
+    return 0;
+}
+
 int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
                        const struct ss_validate_ctx *ctx, struct ss_buf *out, char *reason,
                        size_t reasonlen)
 {
     size_t mark = out->len;
-    struct ss_date month_s, month_e, per_s, per_e, start, end;
-    int have_month = 0, have_period = 0, have_start = 0, have_end = 0;
+    struct period p = {0};
     int first = 1, rc = 0;
     const char *why = NULL;
 
@@ -326,65 +394,30 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
         const char *r = rec->nfields > 0 && rec->vals[0] ? rec->vals[0] : "unreadable record";
         size_t rl = rec->nfields > 0 && rec->vals[0] ? rec->lens[0] : strlen(r);
         snprintf(reason, reasonlen, "%.*s", (int)(rl < 400 ? rl : 400), r);
-        return -1;
+        return SS_EINVAL;
     }
     if (rec->nfields != ds->nfields) {
         snprintf(reason, reasonlen, "%zu fields, dataset \"%s\" has %zu", rec->nfields, ds->name,
                  ds->nfields);
-        return -1;
+        return SS_EINVAL;
     }
     for (size_t i = 0; i < ds->nfields; i++) {
         const struct ss_field *f = &ds->fields[i];
-        const char *s = rec->vals[i];
-        size_t len = rec->lens[i];
-        if (s) {
-            ss_trim(&s, &len);
-            if (!ss_utf8_valid(s, len)) {
-                fail(reason, reasonlen, f, NULL, 0, "is not valid UTF-8 text");
-                goto bad;
-            }
-            if (len == 0)
-                s = NULL;
-        }
-        /* A placeholder ("[Unknown]", "N/A") is a missing value, except in
-         * free text where it may be what the source means to say. */
-        if (s && f->type != SS_FT_TEXT && ss_norm_is_placeholder(s, len)) {
-            /* ...unless the code list has it: the Arts Council's age group "Unknown". */
-            const char *code, *ignored;
-            if (!(f->type == SS_FT_CODE && ss_norm_code(s, len, f->codes, &code, &ignored) == 0))
-                s = NULL;
-        }
-        if (!s && (f->flags & SS_F_REQUIRED)) {
-            fail(reason, reasonlen, f, NULL, 0, "required value missing");
+        const char *s = NULL;
+        size_t len = 0;
+        if (field_value(f, rec, i, &s, &len, reason, reasonlen) < 0)
             goto bad;
-        }
-        switch (f->type) {
-        case SS_FT_MONTH:
-            if (s && !(have_month = ss_parse_month(s, len, &month_s, &month_e, &why) == 0))
-                goto bad_value;
+        if ((rc = note_period(f, s, len, &p, &why)) < 0)
+            goto bad_value;
+        if (rc == 1)
             continue;
-        case SS_FT_PERIOD:
-            if (s && !(have_period = ss_parse_period(s, len, &per_s, &per_e, &why) == 0))
-                goto bad_value;
-            continue;
-        case SS_FT_PERIOD_START:
-            if (s && !(have_start = ss_parse_date(s, len, &start, &why) == 0))
-                goto bad_value;
-            continue;
-        case SS_FT_PERIOD_END:
-            if (s && !(have_end = ss_parse_date(s, len, &end, &why) == 0))
-                goto bad_value;
-            continue;
-        default:
-            break;
-        }
         if (!first && (rc = ss_buf_addc(out, '\t')) < 0)
             goto nomem;
         first = 0;
         size_t before = out->len;
         why = NULL;
         rc = s ? emit(out, f, s, len, ctx, &why) : emit_null(out, f);
-        if (rc == -1 && why) {
+        if (rc < 0 && why) { /* a rule's verdict, not a full buffer */
             out->len = before;
             goto bad_value;
         }
@@ -401,39 +434,22 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
         fail(reason, reasonlen, f, s, len, why);
         goto bad;
     }
-    if (ds->flags & SS_DS_PERIOD) {
-        if (have_month) {
-            start = month_s, end = month_e;
-        } else if (have_period) {
-            start = per_s, end = per_e;
-        } else if (have_start && have_end) {
-            if (ss_date_to_days(end) < ss_date_to_days(start)) {
-                snprintf(reason, reasonlen, "count period ends before it starts");
-                goto bad;
-            }
-        } else {
-            snprintf(reason, reasonlen,
-                     "no count period: give \"month\", \"period\", or both \"period_start\" and "
-                     "\"period_end\"");
+    if ((ds->flags & SS_DS_PERIOD) && (rc = add_period(out, &p, first, reason, reasonlen)) < 0) {
+        if (rc == SS_EINVAL)
             goto bad;
-        }
-        if (!first && (rc = ss_buf_addc(out, '\t')) < 0)
-            goto nomem;
-        if ((rc = add_date(out, start)) < 0 || (rc = ss_buf_addc(out, '\t')) < 0 ||
-            (rc = add_date(out, end)) < 0)
-            goto nomem;
+        goto nomem;
     }
     if ((rc = ss_buf_addc(out, '\n')) < 0)
         goto nomem;
     return 0;
 nomem:
     snprintf(reason, reasonlen, "record too large for the batch buffer (%s)",
-             rc == -E2BIG ? "over its limit" : "out of memory");
+             rc == SS_E2BIG ? "over its limit" : "out of memory");
 bad:
     out->len = mark;
     if (out->data)
         out->data[mark] = '\0';
-    return -1;
+    return SS_EINVAL;
 }
 
 int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out)

@@ -19,9 +19,6 @@
 
 int ss_utf8_valid(const char *s, size_t len);
 
-/* Returns 0, or SS_EINVAL with a short reason ("not a whole number"). */
-int ss_parse_count(const char *s, size_t len, long long *out, const char **why);
-
 struct ss_authmap;
 
 /* What validation needs from outside the record. */

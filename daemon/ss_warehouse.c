@@ -2,6 +2,10 @@
 #include "ss_warehouse.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,43 +13,55 @@
 #include "ss_authmap.h"
 #include "ss_buf.h"
 #include "ss_dataset.h"
+#include "ss_date.h"
+#include "ss_err.h"
+#include "ss_hash.h"
 #include "ss_log.h"
+#include "ss_pg.h"
 #include "ss_secret.h"
 #include "ss_validate.h"
+#include "ss_whsql.h"
 #include "ss_text.h"
 
-#define SS_WH_MAX_DATASETS 32
-/* COPY text of one batch; bounded by the message size limit times escaping. */
-#define SS_WH_COPY_MAX ((size_t)2 << 30)
+/* A batch is validated and COPYed a part at a time: about this much COPY
+ * text (the records that fit, and the one that crosses the line), so the
+ * daemon's memory does not grow with the batch. */
+#define SS_WH_PART_BYTES ((size_t)1 << 20)
+/* The bound on the COPY text of one part: SS_WH_PART_BYTES plus the longest
+ * line one record can make (its fields, escaped). A record past it is
+ * quarantined ("batch text over its limit"). */
+#define SS_WH_COPY_MAX ((size_t)1 << 30)
+/* The quarantine lines of one batch (every bad record's reason and raw text). */
+#define SS_WH_QUAR_MAX ((size_t)2 << 30)
+/* Buffers that grew past this for a big batch are given back after it. */
+#define SS_WH_KEEP_BYTES ((size_t)4 << 20)
 
 struct wh_dataset {
-    const struct ss_dataset *ds;
-    struct ss_column cols[SS_DATASET_MAX_COLUMNS];
-    size_t ncols;
-    char *copy_sql;    /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
-    char *upsert_sql;  /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
-                          history, the INSERT of new versions */
-    char *close_sql;   /* history: UPDATE ... SET valid_to that ends changed versions */
-    char *succeed_sql; /* history: ends the open version a closing (NULL -> value) replaces */
+    struct ss_whsql sql;            /* its statements and stored columns */
     int cov_auth, cov_from, cov_to; /* columns for ingest.batch_coverage, or -1 */
-    char keys[512];                 /* the key columns, for messages */
 };
 
-/* One natural key seen in a batch: where, and with which values. */
-struct dup_slot {
-    uint64_t key; /* hash of the key columns' text; 0: empty */
+/* The FNV-1a offset basis the key hashes have always used (one digit short
+ * of SS_FNV_INIT): kept, because the hashes are stored in ingest.run_keys
+ * and a run may span a daemon upgrade. */
+#define SS_WH_KEY_HASH_INIT 1469598103934665603ULL
+/* The (authority, month) pairs one batch may cover. */
+#define SS_WH_MAX_COVERAGE ((size_t)1 << 20)
+
+/* A natural key seen in a batch (the table's key: its 8-byte hash): where,
+ * and with which values. */
+struct dup {
     uint64_t values;
     uint32_t line;
 };
 
 /* An (authority, month) a batch loaded facts for. */
-struct cov_slot {
-    uint64_t hash; /* 0: empty */
+struct cov {
     char auth[16];
     int month; /* year * 12 + month - 1 */
 };
 
-/* A record of the batch that passed validation: its COPY line in wh->copy,
+/* A record of the part that passed validation: its COPY line in wh->copy,
  * where it starts in the payload (to quarantine it after all), its hashes. */
 struct good {
     size_t copy_off, copy_len;
@@ -57,7 +73,7 @@ struct good {
 
 struct ss_wh {
     PGconn *conn;
-    struct wh_dataset sets[SS_WH_MAX_DATASETS];
+    struct wh_dataset *sets; /* one per dataset of ss_dataset_all() */
     size_t nsets;
     int prepared;
     struct ss_buf copy; /* COPY text of the good records */
@@ -67,13 +83,11 @@ struct ss_wh {
     size_t *lens;
     size_t maxf;
     struct ss_authmap *authorities; /* ref.authority and its aliases, by key */
-    struct dup_slot *dups;          /* natural keys seen in the batch being applied */
-    size_t ndups;                   /* slots allocated, a power of two */
-    struct good *goods;             /* the batch's good records, in order */
+    struct ss_hmap dups;            /* natural keys seen in the batch being applied */
+    struct good *goods;             /* the good records of the part being loaded, in order */
     size_t ngoods, goods_cap;
-    struct ss_buf keys[3]; /* array literals: key hashes, lines, value hashes; coverage */
-    struct cov_slot *cov;  /* the batch's (authority, month) pairs, for coverage */
-    size_t ncov, ncov_used;
+    struct ss_buf keys[3];    /* array literals: key hashes, lines, value hashes; coverage */
+    struct ss_hmap cov;       /* the batch's (authority, month) pairs (struct cov), for coverage */
     char auth_generation[64]; /* the ref.meta authorities_generation it was built from */
 };
 
@@ -118,7 +132,7 @@ struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, cha
     }
     wh->conn = conn;
     ss_buf_init(&wh->copy, SS_WH_COPY_MAX);
-    ss_buf_init(&wh->quar, SS_WH_COPY_MAX);
+    ss_buf_init(&wh->quar, SS_WH_QUAR_MAX);
     ss_buf_init(&wh->raw, 1 << 20);
     for (int k = 0; k < 3; k++)
         ss_buf_init(&wh->keys[k], (size_t)256 << 20);
@@ -129,16 +143,13 @@ void ss_wh_free(struct ss_wh *wh)
 {
     if (!wh)
         return;
-    for (size_t i = 0; i < wh->nsets; i++) {
-        free(wh->sets[i].copy_sql);
-        free(wh->sets[i].upsert_sql);
-        free(wh->sets[i].close_sql);
-        free(wh->sets[i].succeed_sql);
-    }
+    for (size_t i = 0; i < wh->nsets; i++)
+        ss_whsql_free(&wh->sets[i].sql);
+    free(wh->sets);
     ss_authmap_free(wh->authorities);
-    free(wh->dups);
+    ss_hmap_free(&wh->dups);
     free(wh->goods);
-    free(wh->cov);
+    ss_hmap_free(&wh->cov);
     for (int k = 0; k < 3; k++)
         ss_buf_free(&wh->keys[k]);
     ss_buf_free(&wh->copy);
@@ -160,362 +171,148 @@ int ss_wh_ok(struct ss_wh *wh)
     return wh && PQstatus(wh->conn) == CONNECTION_OK;
 }
 
-static int exec_cmd(PGconn *conn, const char *sql, char *err, size_t errlen)
+/* Coverage: the calendar months of each authority the batch loaded facts
+ * for, from its count period or else its first key date, for
+ * ingest.batch_coverage (the views' "rests on a partial run"). */
+static void coverage_columns(struct wh_dataset *w)
 {
-    PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok) {
-        snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-        err[strcspn(err, "\n")] = '\0';
-    }
-    PQclear(res);
-    return ok ? 0 : -1;
-}
-
-/* 1 if a stored column may hold NULL (an optional field's value). */
-static int nullable(const struct wh_dataset *w, size_t i)
-{
-    int f = w->cols[i].field;
-    return f >= 0 && !(w->ds->fields[f].flags & SS_F_REQUIRED);
-}
-
-/* "t.a = s.a AND ..." over the key columns. "=" where a column cannot be
- * NULL, so the key's index is used; IS NOT DISTINCT FROM only for the few
- * optional key columns (a library's year closed). */
-static void keys_match(struct ss_buf *b, const struct wh_dataset *w, const char *l, const char *r)
-{
-    int first = 1;
-    for (size_t i = 0; i < w->ncols; i++) {
-        if (!w->cols[i].key)
-            continue;
-        ss_buf_printf(b, "%s%s.%s %s %s.%s", first ? "" : " AND ", l, w->cols[i].name,
-                      nullable(w, i) ? "IS NOT DISTINCT FROM" : "=", r, w->cols[i].name);
-        first = 0;
-    }
-}
-
-/* "alias.a, alias.b" over the columns that are (key) or are not (!key) in the key. */
-static void column_list(struct ss_buf *b, const struct wh_dataset *w, const char *alias, int key)
-{
-    int first = 1;
-    for (size_t i = 0; i < w->ncols; i++) {
-        if ((w->cols[i].key != 0) != key)
-            continue;
-        ss_buf_printf(b, "%s%s%s%s", first ? "" : ", ", alias ? alias : "", alias ? "." : "",
-                      w->cols[i].name);
-        first = 0;
-    }
-}
-
-/* "the required keys equal, and every optional key empty in l but given in
- * r": the row r describes is l, after a value arrived (a library closed). */
-static int keys_succeed(struct ss_buf *b, const struct wh_dataset *w, const char *l, const char *r)
-{
-    int first = 1, any = 0;
-    for (size_t i = 0; i < w->ncols; i++) {
-        if (!w->cols[i].key)
-            continue;
-        if (nullable(w, i)) {
-            ss_buf_printf(b, "%s%s.%s IS NULL AND %s.%s IS NOT NULL", first ? "" : " AND ", l,
-                          w->cols[i].name, r, w->cols[i].name);
-            any = 1;
-        } else {
-            ss_buf_printf(b, "%s%s.%s = %s.%s", first ? "" : " AND ", l, w->cols[i].name, r,
-                          w->cols[i].name);
-        }
-        first = 0;
-    }
-    return any;
-}
-
-/* History: the batch's rows, last one wins per key. */
-static void staged(struct ss_buf *b, const struct wh_dataset *w)
-{
-    ss_buf_adds(b, "(SELECT DISTINCT ON (");
-    column_list(b, w, NULL, 1);
-    ss_buf_adds(b, ") * FROM pg_temp.stage_");
-    ss_buf_adds(b, w->ds->name);
-    ss_buf_adds(b, " ORDER BY ");
-    column_list(b, w, NULL, 1);
-    ss_buf_adds(b, ", ord DESC) AS s");
-}
-
-/* A changed row ends its current version; then every row without a current
- * version gets one, with the id its earlier versions had. Two statements,
- * so the unique index on current versions never sees two at once. */
-static int build_history_sql(struct wh_dataset *w, struct ss_buf *b)
-{
-    const char *table = w->ds->table;
-    const char *id = w->ds->id_column;
-
-    ss_buf_reset(b);
-    ss_buf_printf(b, "UPDATE %s AS t SET valid_to = now() FROM ", table);
-    staged(b, w);
-    ss_buf_adds(b, " WHERE t.valid_to IS NULL AND ");
-    keys_match(b, w, "t", "s");
-    ss_buf_adds(b, " AND (");
-    column_list(b, w, "t", 0);
-    ss_buf_adds(b, ") IS DISTINCT FROM (");
-    column_list(b, w, "s", 0);
-    ss_buf_adds(b, ")");
-    w->close_sql = strdup(b->data);
-
-    /* A library that closes keeps its id: its open version ends, and the
-     * closed one (a new key, year_closed given) continues it. */
-    ss_buf_reset(b);
-    ss_buf_printf(b, "UPDATE %s AS t SET valid_to = now() FROM ", table);
-    staged(b, w);
-    ss_buf_adds(b, " WHERE t.valid_to IS NULL AND ");
-    int succession = keys_succeed(b, w, "t", "s");
-    ss_buf_printf(b, " AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.valid_to IS NULL AND ", table);
-    keys_match(b, w, "c", "s");
-    ss_buf_adds(b, ")");
-    w->succeed_sql = succession ? strdup(b->data) : NULL;
-
-    ss_buf_reset(b);
-    ss_buf_printf(b, "INSERT INTO %s (%s", table, id);
-    for (size_t i = 0; i < w->ncols; i++)
-        ss_buf_printf(b, ", %s", w->cols[i].name);
-    ss_buf_printf(b,
-                  ", valid_from, source, batch_id) SELECT coalesce((SELECT p.%s FROM %s p "
-                  "WHERE ",
-                  id, table);
-    keys_match(b, w, "p", "s");
-    ss_buf_printf(b, " ORDER BY p.valid_from DESC LIMIT 1), ");
-    if (succession) {
-        ss_buf_printf(b, "(SELECT p.%s FROM %s p WHERE ", id, table);
-        keys_succeed(b, w, "p", "s");
-        ss_buf_adds(b, " ORDER BY p.valid_from DESC LIMIT 1), ");
-    }
-    ss_buf_printf(b, "nextval('%s_id_seq'))", table);
-    for (size_t i = 0; i < w->ncols; i++)
-        ss_buf_printf(b, ", s.%s", w->cols[i].name);
-    ss_buf_adds(b, ", now(), $1::text, $2::bigint FROM ");
-    staged(b, w);
-    ss_buf_printf(b, " WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.valid_to IS NULL AND ", table);
-    keys_match(b, w, "t", "s");
-    ss_buf_adds(b, ")");
-    free(w->upsert_sql);
-    w->upsert_sql = strdup(b->data);
-    return w->close_sql && w->upsert_sql ? 0 : -1;
-}
-
-/* Builds the SQL for one dataset from its definition: nothing here is
- * specific to a dataset. */
-static int build_sql(struct wh_dataset *w, struct ss_buf *b, PGconn *conn, char *err, size_t errlen)
-{
-    const char *short_name = w->ds->name;
-    size_t i;
-    int rc = 0;
-
-    w->ncols = ss_dataset_columns(w->ds, w->cols);
-
-    /* Staging table: the target's own column types, plus the record order. */
-    ss_buf_reset(b);
-    ss_buf_printf(b,
-                  "CREATE TEMP TABLE IF NOT EXISTS stage_%s ON COMMIT DELETE ROWS AS SELECT "
-                  "0::bigint AS ord",
-                  short_name);
-    for (i = 0; i < w->ncols; i++)
-        ss_buf_printf(b, ", %s", w->cols[i].name);
-    ss_buf_printf(b, " FROM %s WITH NO DATA", w->ds->table);
-    if (exec_cmd(conn, b->data, err, errlen) < 0)
-        return -1;
-
-    ss_buf_reset(b);
-    ss_buf_printf(b, "COPY pg_temp.stage_%s (ord", short_name);
-    for (i = 0; i < w->ncols; i++)
-        ss_buf_printf(b, ", %s", w->cols[i].name);
-    ss_buf_adds(b, ") FROM STDIN");
-    w->copy_sql = strdup(b->data);
-
-    /* Upsert: the last record of the batch wins for a repeated key; a row
-     * whose values are unchanged is left alone, so a re-load writes nothing. */
-    int has_values = 0;
-    for (i = 0; i < w->ncols; i++)
-        has_values |= !w->cols[i].key;
-    ss_buf_reset(b);
-    ss_buf_printf(b, "INSERT INTO %s AS t (", w->ds->table);
-    for (i = 0; i < w->ncols; i++)
-        ss_buf_printf(b, "%s, ", w->cols[i].name);
-    ss_buf_adds(b, "source, batch_id) SELECT DISTINCT ON (");
-    column_list(b, w, NULL, 1);
-    ss_buf_adds(b, ") ");
-    for (i = 0; i < w->ncols; i++)
-        ss_buf_printf(b, "%s, ", w->cols[i].name);
-    ss_buf_printf(b, "$1::text, $2::bigint FROM pg_temp.stage_%s ORDER BY ", short_name);
-    column_list(b, w, NULL, 1);
-    ss_buf_adds(b, ", ord DESC ON CONFLICT (");
-    column_list(b, w, NULL, 1);
-    ss_buf_adds(b, ") DO ");
-    if (has_values) {
-        ss_buf_adds(b, "UPDATE SET ");
-        for (i = 0; i < w->ncols; i++)
-            if (!w->cols[i].key)
-                ss_buf_printf(b, "%s = EXCLUDED.%s, ", w->cols[i].name, w->cols[i].name);
-        ss_buf_adds(b, "source = EXCLUDED.source, batch_id = EXCLUDED.batch_id, loaded_at = "
-                       "now() WHERE (");
-        column_list(b, w, "t", 0);
-        ss_buf_adds(b, ") IS DISTINCT FROM (");
-        column_list(b, w, "EXCLUDED", 0);
-        ss_buf_adds(b, ")");
-    } else {
-        ss_buf_adds(b, "NOTHING");
-    }
-    w->upsert_sql = strdup(b->data);
-    if (w->ds->load == SS_LOAD_HISTORY && build_history_sql(w, b) < 0)
-        rc = -1;
-
-    /* Coverage: the calendar months of each authority the batch loaded
-     * facts for, from its count period or else its first key date, for
-     * ingest.batch_coverage (the views' "rests on a partial run"). */
+    const struct ss_whsql *q = &w->sql;
     w->cov_auth = w->cov_from = w->cov_to = -1;
-    for (i = 0; i < w->ncols; i++) {
-        int f = w->cols[i].field;
-        if (f >= 0 && w->ds->fields[f].type == SS_FT_AUTHORITY && w->cov_auth < 0)
+    for (size_t i = 0; i < q->ncols; i++) {
+        int f = q->cols[i].field;
+        if (f >= 0 && q->ds->fields[f].type == SS_FT_AUTHORITY && w->cov_auth < 0)
             w->cov_auth = (int)i;
-        if (f < 0 && strcmp(w->cols[i].name, "period_start") == 0)
+        if (f < 0 && strcmp(q->cols[i].name, "period_start") == 0)
             w->cov_from = (int)i;
-        if (f < 0 && strcmp(w->cols[i].name, "period_end") == 0)
+        if (f < 0 && strcmp(q->cols[i].name, "period_end") == 0)
             w->cov_to = (int)i;
     }
-    for (i = 0; w->cov_from < 0 && i < w->ncols; i++) {
-        int f = w->cols[i].field;
-        if (f >= 0 && w->cols[i].key && w->cols[i].part == 0 &&
-            (w->ds->fields[f].type == SS_FT_DATE || w->ds->fields[f].type == SS_FT_TIMESTAMP))
+    for (size_t i = 0; w->cov_from < 0 && i < q->ncols; i++) {
+        int f = q->cols[i].field;
+        if (f >= 0 && q->cols[i].key && q->cols[i].part == 0 &&
+            (q->ds->fields[f].type == SS_FT_DATE || q->ds->fields[f].type == SS_FT_TIMESTAMP))
             w->cov_from = w->cov_to = (int)i;
     }
-    struct ss_buf names;
-    ss_buf_init(&names, sizeof(w->keys) - 1);
-    for (i = 0; i < w->ncols; i++)
-        if (w->cols[i].key)
-            ss_buf_printf(&names, "%s%s", names.len ? ", " : "", w->cols[i].name);
-    snprintf(w->keys, sizeof(w->keys), "%s", names.data ? names.data : "");
-    ss_buf_free(&names);
-    if (!w->copy_sql || !w->upsert_sql) {
-        snprintf(err, errlen, "out of memory");
-        rc = -1;
-    }
-    return rc;
+}
+
+/* One dataset: its SQL (ss_whsql), its staging table, its coverage columns. */
+static int prepare_dataset(struct ss_wh *wh, struct wh_dataset *w, const struct ss_dataset *ds,
+                           char *err, size_t errlen)
+{
+    int rc = ss_whsql_build(&w->sql, ds, err, errlen);
+    if (rc < 0 || (rc = ss_pg_exec(wh->conn, w->sql.stage_sql, err, errlen)) < 0)
+        return rc;
+    coverage_columns(w);
+    return 0;
 }
 
 int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen)
 {
-    struct ss_buf b;
-    int rc = -1;
+    int rc;
     const struct ss_dataset *const *all = ss_dataset_all();
 
-    ss_buf_init(&b, 1 << 16);
-    if (exec_cmd(wh->conn,
-                 "SET client_min_messages = warning;"
-                 "SET synchronous_commit = on;"
-                 /* A timestamp without an offset is a library's local time. */
-                 "SET TimeZone = 'Europe/London';"
-                 /* Small statements on one batch: compiling them costs more than it saves. */
-                 "SET jit = off;"
-                 "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
-                 "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA",
-                 err, errlen) < 0)
-        goto out;
+    if ((rc = ss_pg_exec(
+             wh->conn,
+             "SET client_min_messages = warning;"
+             "SET synchronous_commit = on;"
+             /* A timestamp without an offset is a library's local time. */
+             "SET TimeZone = 'Europe/London';"
+             /* Small statements on one batch: compiling them costs more than it saves. */
+             "SET jit = off;"
+             "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
+             "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA",
+             err, errlen)) < 0)
+        return rc;
+    size_t n = 0;
+    while (all[n])
+        n++;
+    if (!wh->sets && !(wh->sets = calloc(n ? n : 1, sizeof(*wh->sets)))) {
+        snprintf(err, errlen, "out of memory");
+        return SS_ENOMEM;
+    }
     wh->maxf = 2;
-    for (size_t i = 0; all[i] && wh->nsets < SS_WH_MAX_DATASETS; i++) {
+    for (size_t i = wh->nsets; i < n; i++) {
         struct wh_dataset *w = &wh->sets[wh->nsets++];
-        w->ds = all[i];
-        if (build_sql(w, &b, wh->conn, err, errlen) < 0)
-            goto out;
-        if (w->ds->nfields > wh->maxf)
-            wh->maxf = w->ds->nfields;
+        if ((rc = prepare_dataset(wh, w, all[i], err, errlen)) < 0)
+            return rc;
+        if (all[i]->nfields > wh->maxf)
+            wh->maxf = all[i]->nfields;
     }
     wh->vals = calloc(wh->maxf, sizeof(*wh->vals));
     wh->lens = calloc(wh->maxf, sizeof(*wh->lens));
     if (!wh->vals || !wh->lens) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        return SS_ENOMEM;
     }
     wh->prepared = 1;
-    rc = 0;
-out:
-    ss_buf_free(&b);
+    return 0;
+}
+
+/* A database failure (rc from ss_pg, msg its text) during what: out says
+ * retry (SS_ERETRY) or refused, and the transaction is rolled back.
+ * Returns rc. */
+static int db_fail(struct ss_wh *wh, int rc, const char *msg, const char *what,
+                   struct ss_wh_outcome *out)
+{
+    char ignored[SS_PROTO_REASON_MAX + 1];
+    out->result = rc == SS_ERETRY ? SS_WH_RETRY : SS_WH_REFUSED;
+    snprintf(out->reason, sizeof(out->reason), "database error during %s: %.400s", what, msg);
+    if (PQstatus(wh->conn) == CONNECTION_OK)
+        ss_pg_exec(wh->conn, "ROLLBACK", ignored, sizeof(ignored));
     return rc;
 }
 
-/* Connection trouble, shutdown, serialization failure, out of resources:
- * worth trying again later. Anything else is about this batch. */
-static int transient(PGconn *conn, const PGresult *res)
-{
-    if (PQstatus(conn) != CONNECTION_OK)
-        return 1;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (!state)
-        return 1;
-    return strncmp(state, "08", 2) == 0 || strncmp(state, "40", 2) == 0 ||
-           strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-           strncmp(state, "58", 2) == 0;
-}
-
-static void db_fail(struct ss_wh *wh, const PGresult *res, const char *what,
-                    struct ss_wh_outcome *out)
-{
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(wh->conn);
-    out->result = transient(wh->conn, res) ? SS_WH_RETRY : SS_WH_REFUSED;
-    snprintf(out->reason, sizeof(out->reason), "database error during %s: %s", what, msg);
-    out->reason[strcspn(out->reason, "\n")] = '\0';
-    if (PQstatus(wh->conn) == CONNECTION_OK) {
-        PGresult *r = PQexec(wh->conn, "ROLLBACK");
-        PQclear(r);
-    }
-}
-
-static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data, PGresult **failed)
+/* Runs sql (a COPY ... FROM STDIN) with data, fed to libpq in chunks of
+ * SS_WH_COPY_CHUNK. 0, or a negative code (ss_pg) with err. */
+#define SS_WH_COPY_CHUNK ((size_t)256 << 10)
+static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data, char *err,
+                    size_t errlen)
 {
     PGresult *res = PQexec(wh->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        *failed = res;
-        return -1;
+        int rc = ss_pg_fail(wh->conn, res, err, errlen);
+        PQclear(res);
+        return rc;
     }
     PQclear(res);
     int ok = 1;
     size_t off = 0;
     while (ok && off < data->len) {
         size_t n = data->len - off;
-        if (n > (1u << 20))
-            n = 1u << 20;
+        if (n > SS_WH_COPY_CHUNK)
+            n = SS_WH_COPY_CHUNK;
         ok = PQputCopyData(wh->conn, data->data + off, (int)n) == 1;
         off += n;
     }
     if (PQputCopyEnd(wh->conn, ok ? NULL : "client error") != 1)
         ok = 0;
     res = PQgetResult(wh->conn);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        *failed = res;
-        /* Drain, so the connection is usable for ROLLBACK. */
-        PGresult *more;
-        while ((more = PQgetResult(wh->conn)))
-            PQclear(more);
-        return -1;
-    }
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = ss_pg_fail(wh->conn, res, err, errlen);
+    else if (!ok)
+        rc = ss_pg_fail(wh->conn, NULL, err, errlen);
     PQclear(res);
-    return ok ? 0 : -1;
+    /* Drain, so the connection is usable for ROLLBACK. */
+    while (rc < 0 && (res = PQgetResult(wh->conn)))
+        PQclear(res);
+    return rc;
 }
 
 /* Rebuilds the authority map when ref.meta says the reference data changed
- * (one small query per batch). Returns 0, or -1 when the database cannot be
- * asked (the batch is retried). A warehouse without reference data yet
+ * (one small query per batch). Returns 0, or SS_ERETRY with out filled when
+ * the database cannot be asked. A warehouse without reference data yet
  * resolves no authority, and says so in each reject. */
 static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
 {
-    PGresult *res = PQexec(wh->conn, "SELECT coalesce((SELECT value FROM ref.meta WHERE key = "
-                                     "'authorities_generation'), '0')");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int gone = transient(wh->conn, res);
-        PQclear(res);
-        if (gone) {
-            db_fail(wh, NULL, "reading ref.meta", out);
-            return -1;
-        }
-        return 0; /* no ref schema: nothing resolves */
-    }
+    char msg[SS_PROTO_REASON_MAX + 1];
+    PGresult *res;
+    int rc = ss_pg_query(wh->conn,
+                         "SELECT coalesce((SELECT value FROM ref.meta WHERE key = "
+                         "'authorities_generation'), '0')",
+                         0, NULL, &res, msg, sizeof(msg));
+    if (rc < 0) /* no ref schema: nothing resolves */
+        return rc == SS_ERETRY ? db_fail(wh, rc, msg, "reading ref.meta", out) : 0;
     const char *gen = PQgetvalue(res, 0, 0);
     if (wh->authorities && strcmp(gen, wh->auth_generation) == 0) {
         PQclear(res);
@@ -523,23 +320,25 @@ static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
     }
     snprintf(wh->auth_generation, sizeof(wh->auth_generation), "%s", gen);
     PQclear(res);
-    res = PQexec(wh->conn, "SELECT alias_key, code FROM ref.authority_alias "
-                           "UNION ALL SELECT code, code FROM ref.authority");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int gone = transient(wh->conn, res);
-        PQclear(res);
-        if (gone) {
-            db_fail(wh, NULL, "reading ref.authority_alias", out);
-            return -1;
-        }
-        return 0;
-    }
+    rc = ss_pg_query(wh->conn,
+                     "SELECT alias_key, code FROM ref.authority_alias "
+                     "UNION ALL SELECT code, code FROM ref.authority",
+                     0, NULL, &res, msg, sizeof(msg));
+    if (rc < 0)
+        return rc == SS_ERETRY ? db_fail(wh, rc, msg, "reading ref.authority_alias", out) : 0;
     struct ss_authmap *m = ss_authmap_new();
-    for (int i = 0; m && i < PQntuples(res); i++)
-        ss_authmap_put(m, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    int skipped = 0;
+    for (int i = 0; m && i < PQntuples(res); i++) {
+        if ((rc = ss_authmap_put(m, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1))) < 0 &&
+            skipped++ == 0)
+            ss_warn("authority map: \"%.100s\" -> \"%.20s\" left out: %s", PQgetvalue(res, i, 0),
+                    PQgetvalue(res, i, 1), ss_strerror(rc));
+    }
     PQclear(res);
     if (!m)
         return 0;
+    if (skipped > 1)
+        ss_warn("authority map: %d names or codes left out in all", skipped);
     ss_authmap_free(wh->authorities);
     wh->authorities = m;
     ss_info("authority map: %zu names and codes (reference data generation %s)",
@@ -572,39 +371,58 @@ static int quarantine_record(struct ss_wh *wh, const struct ss_prec *rec, const 
     return ss_buf_addc(&wh->quar, '\n') < 0 ? -1 : 0;
 }
 
-static uint64_t fnv(uint64_t h, const char *p, size_t n)
+/* Empties the key and coverage tables for a batch of n records. */
+static void dups_reset(struct ss_wh *wh, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-    return h;
+    ss_hmap_free(&wh->dups);
+    ss_hmap_init(&wh->dups, sizeof(struct dup), n ? n : 1);
+    ss_hmap_free(&wh->cov);
+    ss_hmap_init(&wh->cov, sizeof(struct cov), SS_WH_MAX_COVERAGE);
+    wh->ngoods = 0;
 }
 
-/* Sizes the key table and the good-record list for a batch of n records. */
-static int dups_reset(struct ss_wh *wh, size_t n)
+/* Room for one more good record. 0 or SS_ENOMEM. */
+static int goods_room(struct ss_wh *wh)
 {
-    size_t want = 64;
-    while (want < n * 2)
-        want *= 2;
-    if (want > wh->ndups) {
-        struct dup_slot *d = realloc(wh->dups, want * sizeof(*d));
-        if (!d)
-            return -1;
-        wh->dups = d;
-        wh->ndups = want;
-    }
-    memset(wh->dups, 0, wh->ndups * sizeof(*wh->dups));
-    if (n > wh->goods_cap) {
-        struct good *g = realloc(wh->goods, n * sizeof(*g));
-        if (!g)
-            return -1;
-        wh->goods = g;
-        wh->goods_cap = n;
-    }
-    wh->ngoods = 0;
-    if (wh->cov)
-        memset(wh->cov, 0, wh->ncov * sizeof(*wh->cov));
-    wh->ncov_used = 0;
+    if (wh->ngoods < wh->goods_cap)
+        return 0;
+    size_t n = wh->goods_cap ? wh->goods_cap * 2 : 1024;
+    struct good *g = realloc(wh->goods, n * sizeof(*g));
+    if (!g)
+        return SS_ENOMEM;
+    wh->goods = g;
+    wh->goods_cap = n;
     return 0;
+}
+
+/* After a big batch: give its buffers back, so one big batch does not keep
+ * the daemon big. */
+static void shrink_buffers(struct ss_wh *wh)
+{
+    struct ss_buf *bufs[] = {&wh->copy, &wh->quar, &wh->keys[0], &wh->keys[1], &wh->keys[2]};
+    int freed = 0;
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        if (bufs[i]->cap > SS_WH_KEEP_BYTES) {
+            size_t max = bufs[i]->max;
+            ss_buf_free(bufs[i]);
+            ss_buf_init(bufs[i], max);
+            freed = 1;
+        }
+    if (wh->goods_cap * sizeof(*wh->goods) > SS_WH_KEEP_BYTES) {
+        free(wh->goods);
+        wh->goods = NULL;
+        wh->goods_cap = wh->ngoods = 0;
+        freed = 1;
+    }
+    freed |= ss_hmap_count(&wh->dups) * 64 > SS_WH_KEEP_BYTES;
+    ss_hmap_free(&wh->dups);
+    ss_hmap_free(&wh->cov);
+#ifdef __GLIBC__
+    /* glibc keeps freed heap memory for the next allocation; after a big
+     * batch, hand it back to the system. */
+    if (freed)
+        malloc_trim(0);
+#endif
 }
 
 /* The natural-key and other-values hashes of a validated COPY line
@@ -612,18 +430,18 @@ static int dups_reset(struct ss_wh *wh, size_t n)
 static void line_hashes(const struct wh_dataset *w, const char *text, size_t len, uint64_t *key,
                         uint64_t *values)
 {
-    uint64_t k = 1469598103934665603ULL, v = k;
+    uint64_t k = SS_WH_KEY_HASH_INIT, v = k;
     const char *p = memchr(text, '\t', len), *end = text + len - 1; /* skip ord and '\n' */
-    for (size_t c = 0; p && p < end && c < w->ncols; c++) {
+    for (size_t c = 0; p && p < end && c < w->sql.ncols; c++) {
         const char *start = p + 1, *tab = memchr(start, '\t', (size_t)(end - start));
         const char *stop = tab ? tab : end;
-        if (w->cols[c].key)
-            k = fnv(fnv(k, start, (size_t)(stop - start)), "\t", 1);
+        if (w->sql.cols[c].key)
+            k = ss_fnv1a(ss_fnv1a(k, start, (size_t)(stop - start)), "\t", 1);
         else
-            v = fnv(fnv(v, start, (size_t)(stop - start)), "\t", 1);
+            v = ss_fnv1a(ss_fnv1a(v, start, (size_t)(stop - start)), "\t", 1);
         p = tab;
     }
-    /* Stored as a signed bigint; 0 marks an empty slot here. */
+    /* Stored as a signed bigint; never 0, as it always was. */
     *key = k ? k : 1;
     *values = v;
 }
@@ -637,27 +455,30 @@ static void repeat_reason(char *reason, size_t len, const struct wh_dataset *w, 
 {
     if (same)
         snprintf(reason, len, "line %u repeats line %u exactly (same %.300s): not loaded twice",
-                 line, first, w->keys);
+                 line, first, w->sql.keys);
     else
         snprintf(reason, len,
                  "line %u has the same %.300s as line %u but different values: kept line %u, "
                  "which is right is for the source to say",
-                 line, w->keys, first, first);
+                 line, w->sql.keys, first, first);
 }
 
 /* Looks the record's key up among the batch's earlier records. Returns 0
- * for a new key (remembered), or 1 with a reason for a repeat. */
+ * for a new key (remembered), 1 with a reason for a repeat, or a negative
+ * code from ss_hmap_put. */
 static int batch_duplicate(struct ss_wh *wh, const struct wh_dataset *w, uint64_t key,
                            uint64_t values, uint32_t line, char *reason, size_t reasonlen)
 {
-    size_t i = (size_t)key & (wh->ndups - 1);
-    while (wh->dups[i].key && wh->dups[i].key != key)
-        i = (i + 1) & (wh->ndups - 1);
-    if (!wh->dups[i].key) {
-        wh->dups[i] = (struct dup_slot){key, values, line};
+    void *v;
+    int rc = ss_hmap_put(&wh->dups, &key, sizeof(key), &v);
+    if (rc < 0)
+        return rc;
+    struct dup *d = v;
+    if (rc == 1) {
+        *d = (struct dup){values, line};
         return 0;
     }
-    repeat_reason(reason, reasonlen, w, line, wh->dups[i].line, wh->dups[i].values == values);
+    repeat_reason(reason, reasonlen, w, line, d->line, d->values == values);
     return 1;
 }
 
@@ -715,16 +536,6 @@ static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const 
     return 0;
 }
 
-static PGresult *exec_params(struct ss_wh *wh, const char *sql, int n, const char *const *params)
-{
-    return PQexecParams(wh->conn, sql, n, NULL, params, NULL, NULL, 0);
-}
-
-static int command_ok(PGresult *res)
-{
-    return PQresultStatus(res) == PGRES_COMMAND_OK;
-}
-
 /* Column col (0-based, in stored column order) of a COPY line
  * ("ord\tc0\tc1...\n"): sets *v and *n, or returns -1. */
 static int copy_column(const char *text, size_t len, int col, const char **v, size_t *n)
@@ -743,49 +554,28 @@ static int copy_column(const char *text, size_t len, int col, const char **v, si
 /* "YYYY-MM..." (a COPY date or timestamp) as year * 12 + month - 1. */
 static int month_index(const char *v, size_t n)
 {
-    if (n < 7 || v[4] != '-')
+    int y, m;
+    if (n < 7 || v[4] != '-' || ss_digits(v, 4, &y) < 0 || ss_digits(v + 5, 2, &m) < 0 || m < 1 ||
+        m > 12)
         return -1;
-    int y = 0, m = 0;
-    for (int i = 0; i < 4; i++)
-        y = y * 10 + (v[i] - '0');
-    m = (v[5] - '0') * 10 + (v[6] - '0');
-    return m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+    return y * 12 + m - 1;
 }
 
+/* 0, or a negative code from ss_hmap_put (SS_E2BIG past SS_WH_MAX_COVERAGE). */
 static int cov_add(struct ss_wh *wh, const char *auth, size_t alen, int month)
 {
-    if ((wh->ncov_used + 1) * 2 > wh->ncov) {
-        size_t n = wh->ncov ? wh->ncov * 2 : 256;
-        struct cov_slot *c = calloc(n, sizeof(*c));
-        if (!c)
-            return -1;
-        for (size_t i = 0; i < wh->ncov; i++) {
-            if (!wh->cov[i].hash)
-                continue;
-            size_t j = (size_t)wh->cov[i].hash & (n - 1);
-            while (c[j].hash)
-                j = (j + 1) & (n - 1);
-            c[j] = wh->cov[i];
-        }
-        free(wh->cov);
-        wh->cov = c;
-        wh->ncov = n;
+    char key[sizeof(((struct cov *)0)->auth) + sizeof(int)];
+    void *v;
+    memcpy(key, auth, alen);
+    memcpy(key + alen, &month, sizeof(month));
+    int rc = ss_hmap_put(&wh->cov, key, alen + sizeof(month), &v);
+    if (rc == 1) {
+        struct cov *c = v;
+        memcpy(c->auth, auth, alen);
+        c->auth[alen] = '\0';
+        c->month = month;
     }
-    uint64_t h = fnv(fnv(1469598103934665603ULL, auth, alen), (const char *)&month, sizeof(month));
-    h = h ? h : 1;
-    size_t i = (size_t)h & (wh->ncov - 1);
-    while (wh->cov[i].hash) {
-        if (wh->cov[i].hash == h && wh->cov[i].month == month && strlen(wh->cov[i].auth) == alen &&
-            memcmp(wh->cov[i].auth, auth, alen) == 0)
-            return 0;
-        i = (i + 1) & (wh->ncov - 1);
-    }
-    wh->cov[i].hash = h;
-    wh->cov[i].month = month;
-    memcpy(wh->cov[i].auth, auth, alen);
-    wh->cov[i].auth[alen] = '\0';
-    wh->ncov_used++;
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 /* Notes the calendar months of the record's authority its period (or
@@ -804,145 +594,158 @@ static int note_coverage(struct ss_wh *wh, const struct wh_dataset *w, const cha
         return 0;
     if (to - from > 1200)
         to = from + 1200;
-    for (int m = from; m <= to; m++)
-        if (cov_add(wh, a, an, m) < 0)
-            return -1;
+    for (int m = from; m <= to; m++) {
+        int rc = cov_add(wh, a, an, m);
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 
-/* Step 5b: the months per authority the batch's facts fall in. */
-static PGresult *write_coverage(struct ss_wh *wh, const struct wh_dataset *w, const char *batch_id)
+/* One batch on its way in: what the steps of ss_wh_apply share. */
+struct apply {
+    struct ss_wh *wh;
+    const struct ss_header *h;
+    const struct wh_dataset *w;
+    const void *payload;
+    size_t len;
+    const struct ss_wh_limits *limits;
+    struct ss_wh_outcome *out;
+    uint32_t good, bad;
+    struct ss_payload_reader rd; /* where the batch has been read to */
+    struct ss_validate_ctx vctx;
+    uint32_t n;      /* records read */
+    int keys_stored; /* this batch's keys went to ingest.run_keys */
+    int run_done;    /* every batch of an ended run is in */
+    char run_ref[24], batch_id[24];
+    const char *what; /* the step under way, named in a database error */
+    char msg[SS_PROTO_REASON_MAX + 1];
+};
+
+/* A refusal or a retry decided here, not by the database: rc (SS_EINVAL:
+ * refused, SS_ERETRY: retry) with the reason in out. Returns rc. */
+static int apply_stop(struct apply *a, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int apply_stop(struct apply *a, int rc, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->out->reason, sizeof(a->out->reason), fmt, ap);
+    va_end(ap);
+    a->out->result = rc == SS_ERETRY ? SS_WH_RETRY : SS_WH_REFUSED;
+    return rc;
+}
+
+/* A statement of the batch's transaction; on failure the transaction is
+ * rolled back and out says why. 0 or a negative code. */
+static int tx_exec(struct apply *a, const char *sql, int n, const char *const *params)
+{
+    int rc = ss_pg_exec_params(a->wh->conn, sql, n, params, a->msg, sizeof(a->msg));
+    return rc < 0 ? db_fail(a->wh, rc, a->msg, a->what, a->out) : 0;
+}
+
+/* As tx_exec, for a statement whose rows are wanted (exactly nrows if
+ * nrows >= 0): *res to PQclear. */
+static int tx_query(struct apply *a, const char *sql, int n, const char *const *params, int nrows,
+                    PGresult **res)
+{
+    int rc = ss_pg_query(a->wh->conn, sql, n, params, res, a->msg, sizeof(a->msg));
+    if (rc == 0 && nrows >= 0 && PQntuples(*res) != nrows) {
+        snprintf(a->msg, sizeof(a->msg), "%d rows, not %d", PQntuples(*res), nrows);
+        PQclear(*res);
+        *res = NULL;
+        rc = SS_EINVAL;
+    }
+    return rc < 0 ? db_fail(a->wh, rc, a->msg, a->what, a->out) : 0;
+}
+
+/* Step 5b: the months per authority the batch's facts fall in. */
+static int write_coverage(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
     struct ss_buf *auths = &wh->keys[0], *months = &wh->keys[1];
+    int rc = 0;
     ss_buf_reset(auths);
     ss_buf_reset(months);
     ss_buf_addc(auths, '{');
     ss_buf_addc(months, '{');
     int first = 1;
-    for (size_t i = 0; i < wh->ncov; i++) {
-        if (!wh->cov[i].hash)
-            continue;
-        int y = wh->cov[i].month / 12, m = wh->cov[i].month % 12 + 1;
-        ss_buf_printf(auths, "%s\"%s\"", first ? "" : ",", wh->cov[i].auth);
-        ss_buf_printf(months, "%s%04d-%02d-01", first ? "" : ",", y, m);
+    for (size_t i = 0; rc == 0 && i < ss_hmap_count(&wh->cov); i++) {
+        const struct cov *c = ss_hmap_at(&wh->cov, i);
+        int y = c->month / 12, m = c->month % 12 + 1;
+        if ((rc = ss_buf_printf(auths, "%s\"%s\"", first ? "" : ",", c->auth)) == 0)
+            rc = ss_buf_printf(months, "%s%04d-%02d-01", first ? "" : ",", y, m);
         first = 0;
     }
-    ss_buf_addc(auths, '}');
-    if (ss_buf_addc(months, '}') < 0)
-        return NULL;
-    return exec_params(wh,
-                       "INSERT INTO ingest.batch_coverage (batch_id, dataset, authority_code, "
-                       "month) SELECT $1::bigint, $2, a, m FROM unnest($3::text[], $4::date[]) "
-                       "AS u(a, m) ON CONFLICT DO NOTHING",
-                       4, (const char *[]){batch_id, w->ds->name, auths->data, months->data});
+    if (rc < 0 || (rc = ss_buf_addc(auths, '}')) < 0 || (rc = ss_buf_addc(months, '}')) < 0)
+        return db_fail(wh, rc, "the coverage arrays are over their limit", a->what, a->out);
+    return tx_exec(a,
+                   "INSERT INTO ingest.batch_coverage (batch_id, dataset, authority_code, "
+                   "month) SELECT $1::bigint, $2, a, m FROM unnest($3::text[], $4::date[]) "
+                   "AS u(a, m) ON CONFLICT DO NOTHING",
+                   4, (const char *[]){a->batch_id, a->w->sql.ds->name, auths->data, months->data});
 }
 
-/* Step 1: what the header says is checked against the limits and the
- * dataset before anything else. 0, or -1 with out refused. */
-static int check_header(struct ss_wh *wh, const struct ss_header *h,
-                        const struct ss_wh_limits *limits, struct wh_dataset **wp,
-                        struct ss_wh_outcome *out)
+/* The batch's good keys, lines and value hashes as three array literals
+ * (wh->keys[0..2]). 0, or SS_E2BIG / SS_ENOMEM. */
+static int key_arrays(struct ss_wh *wh)
 {
-    struct wh_dataset *w = NULL;
-    for (size_t i = 0; i < wh->nsets; i++)
-        if (strcmp(wh->sets[i].ds->name, h->dataset) == 0)
-            w = &wh->sets[i];
-    out->result = SS_WH_REFUSED;
-    if (!w) {
-        snprintf(out->reason, sizeof(out->reason), "unknown dataset \"%s\"", h->dataset);
-        return -1;
+    int rc = 0;
+    for (int k = 0; k < 3; k++) {
+        ss_buf_reset(&wh->keys[k]);
+        ss_buf_addc(&wh->keys[k], '{');
     }
-    if (h->records > limits->max_records) {
-        snprintf(out->reason, sizeof(out->reason), "%u records, more than the %zu allowed",
-                 h->records, limits->max_records);
-        return -1;
+    for (size_t i = 0; rc == 0 && i < wh->ngoods; i++) {
+        const char *sep = i ? "," : "";
+        if ((rc = ss_buf_printf(&wh->keys[0], "%s%lld", sep, (long long)wh->goods[i].key)) < 0 ||
+            (rc = ss_buf_printf(&wh->keys[1], "%s%u", sep, wh->goods[i].line)) < 0)
+            break;
+        rc = ss_buf_printf(&wh->keys[2], "%s%lld", sep, (long long)wh->goods[i].values);
     }
-    if (h->fields != w->ds->nfields) {
-        snprintf(out->reason, sizeof(out->reason),
-                 "records of %u fields, dataset \"%s\" has %zu (collector and daemon disagree on "
-                 "the dataset definition)",
-                 h->fields, w->ds->name, w->ds->nfields);
-        return -1;
-    }
-    *wp = w;
-    return 0;
+    for (int k = 0; rc == 0 && k < 3; k++)
+        rc = ss_buf_addc(&wh->keys[k], '}');
+    return rc;
 }
 
-/* Step 2, before any transaction is open: every record is read once,
- * checked and converted. A good one becomes a COPY line (wh->copy) and a
- * struct good; a bad one, or one repeating a key earlier in the batch, a
- * quarantine line (wh->quar). A malformed payload, or a record for an
- * authority the sender may not write, refuses the whole batch. 0, or -1
- * with out filled (refused, or retry when the reference data cannot be
- * read). */
-static int validate_batch(struct ss_wh *wh, const struct wh_dataset *w, const struct ss_header *h,
-                          const void *payload, size_t len, const struct ss_wh_limits *limits,
-                          uint32_t *bad, struct ss_wh_outcome *out)
+/* A good record that repeats a key an earlier batch of the run gave (at
+ * line first, with the same values or not): quarantined instead. Its
+ * record is read again from the payload at its offset -- only these few
+ * records, for their raw text. 0, or a negative code. */
+static int take_repeat(struct apply *a, struct good *g, uint32_t first, int same)
 {
-    struct ss_payload_reader rd;
+    struct ss_wh *wh = a->wh;
     struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
+    struct ss_payload_reader rd;
     char reason[SS_PROTO_REASON_MAX + 1];
-    uint32_t n = 0;
-    int r;
-
-    if (refresh_authorities(wh, out) < 0)
-        return -1;
-    struct ss_validate_ctx vctx = {wh->authorities};
-    ss_buf_reset(&wh->copy);
-    ss_buf_reset(&wh->quar);
-    if (dups_reset(wh, h->records) < 0) {
-        out->result = SS_WH_RETRY;
-        snprintf(out->reason, sizeof(out->reason), "out of memory");
-        return -1;
-    }
-    *bad = 0;
-    ss_payload_reader_init(&rd, payload, len, wh->maxf, limits->max_field_bytes);
-    for (;;) {
-        size_t rec_off = (size_t)(rd.p - (const unsigned char *)payload);
-        if ((r = ss_payload_next(&rd, &rec, reason, sizeof(reason))) != 1)
-            break;
-        size_t mark = wh->copy.len;
-        if (++n > h->records)
-            break;
-        if (check_authority(wh, w->ds, &rec, limits, out) < 0)
-            return -1;
-        if (ss_buf_printf(&wh->copy, "%u\t", n) < 0) {
-            snprintf(reason, sizeof(reason), "batch text over its limit");
-        } else if (ss_validate_record(w->ds, &rec, &vctx, &wh->copy, reason, sizeof(reason)) == 0) {
-            uint64_t key, values;
-            line_hashes(w, wh->copy.data + mark, wh->copy.len - mark, &key, &values);
-            if (!batch_duplicate(wh, w, key, values, rec.line, reason, sizeof(reason))) {
-                wh->goods[wh->ngoods++] =
-                    (struct good){mark, wh->copy.len - mark, rec_off, rec.line, key, values, 0};
-                if (note_coverage(wh, w, wh->copy.data + mark, wh->copy.len - mark) < 0) {
-                    out->result = SS_WH_RETRY;
-                    snprintf(out->reason, sizeof(out->reason), "out of memory");
-                    return -1;
-                }
-                continue;
-            }
-        }
-        wh->copy.len = mark;
-        if (wh->copy.data)
-            wh->copy.data[mark] = '\0';
-        if (quarantine_record(wh, &rec, reason) < 0) {
-            out->result = SS_WH_REFUSED;
-            snprintf(out->reason, sizeof(out->reason), "quarantine text over its limit");
-            return -1;
-        }
-        (*bad)++;
-    }
-    if (r < 0 || n != h->records || rd.p != rd.end) {
-        out->result = SS_WH_REFUSED;
-        if (r < 0)
-            snprintf(out->reason, sizeof(out->reason), "malformed payload: %.480s", reason);
-        else
-            snprintf(out->reason, sizeof(out->reason), "header says %u records, payload holds %s%u",
-                     h->records, n > h->records ? "more than " : "",
-                     n > h->records ? h->records : n);
-        return -1;
-    }
+    ss_payload_reader_init(&rd, (const char *)a->payload + g->rec_off, a->len - g->rec_off,
+                           wh->maxf, a->limits->max_field_bytes);
+    if (ss_payload_next(&rd, &rec, reason, sizeof(reason)) != 1)
+        return 0; /* read once already: cannot happen */
+    repeat_reason(reason, sizeof(reason), a->w, g->line, first, same);
+    if (quarantine_record(wh, &rec, reason) < 0)
+        return apply_stop(a, SS_EINVAL, "quarantine text over its limit");
+    g->drop = 1;
+    a->good--;
+    a->bad++;
     return 0;
+}
+
+/* Closes the gaps the dropped records leave in the COPY text. */
+static void compact_copy(struct ss_wh *wh)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < wh->ngoods; i++) {
+        struct good *g = &wh->goods[i];
+        if (g->drop)
+            continue;
+        memmove(wh->copy.data + at, wh->copy.data + g->copy_off, g->copy_len);
+        at += g->copy_len;
+    }
+    wh->copy.len = at;
+    wh->copy.data[at] = '\0';
 }
 
 /* Step 4: a key an earlier batch of the same run loaded. The run's keys are
@@ -950,261 +753,484 @@ static int validate_batch(struct ss_wh *wh, const struct wh_dataset *w, const st
  * one of them is quarantined, never applied over it -- so the outcome of
  * loading an export does not depend on where its batches end, nor on how
  * often it is loaded. Then this batch's keys join them, unless no batch of
- * the run can follow (its last, or a run of one batch). Returns how many
- * records it took out, or -1 with *failed set. */
-static int run_duplicates(struct ss_wh *wh, const struct wh_dataset *w, const struct ss_header *h,
-                          const char *run_ref, const void *payload, size_t len,
-                          const struct ss_wh_limits *limits, PGresult **failed)
+ * the run can follow (its last, or a run of one batch). 0, or a negative
+ * code with out filled. */
+static int run_duplicates(struct apply *a)
 {
+    struct ss_wh *wh = a->wh;
+    const struct ss_header *h = a->h;
     PGresult *res;
-    int taken = 0;
+    uint32_t before = a->good;
+    int rc;
 
     if (wh->ngoods == 0 || (h->seq == 1 && h->last))
         return 0;
+    a->what = "the run's duplicate check";
+    if ((rc = key_arrays(wh)) < 0)
+        return db_fail(wh, rc, "the key arrays are over their limit", a->what, a->out);
     /* One statement: the batch's keys (as arrays) probed against the run's,
      * and added to them unless no batch can follow. The probe is a LATERAL
      * subquery with LIMIT 1 so that it stays a probe of the primary key per
      * key: without the LIMIT the planner flattens it into a hash join that
      * reads every key of the run for every batch. */
-    for (int k = 0; k < 3; k++) {
-        ss_buf_reset(&wh->keys[k]);
-        ss_buf_addc(&wh->keys[k], '{');
-    }
-    for (size_t i = 0; i < wh->ngoods; i++) {
-        const char *sep = i ? "," : "";
-        if (ss_buf_printf(&wh->keys[0], "%s%lld", sep, (long long)wh->goods[i].key) < 0 ||
-            ss_buf_printf(&wh->keys[1], "%s%u", sep, wh->goods[i].line) < 0 ||
-            ss_buf_printf(&wh->keys[2], "%s%lld", sep, (long long)wh->goods[i].values) < 0) {
-            *failed = NULL;
-            return -1;
-        }
-    }
-    for (int k = 0; k < 3; k++)
-        if (ss_buf_addc(&wh->keys[k], '}') < 0) {
-            *failed = NULL;
-            return -1;
-        }
-    const char *params[] = {run_ref,          wh->keys[0].data,       wh->keys[1].data,
+    const char *params[] = {a->run_ref,       wh->keys[0].data,       wh->keys[1].data,
                             wh->keys[2].data, h->seq > 1 ? "t" : "f", h->last ? "f" : "t"};
-    res =
-        exec_params(wh,
-                    "WITH s AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) "
-                    "WITH ORDINALITY AS u(key_hash, line, values_hash, ord)), hits AS (SELECT "
-                    "s.ord, k.line, k.values_hash = s.values_hash AS same FROM s CROSS JOIN "
-                    "LATERAL (SELECT line, values_hash FROM ingest.run_keys WHERE run_ref = "
-                    "$1::bigint AND key_hash = s.key_hash LIMIT 1) AS k WHERE $5::boolean), ins AS "
-                    "(INSERT INTO ingest.run_keys (run_ref, key_hash, line, values_hash) SELECT "
-                    "$1::bigint, key_hash, line, values_hash FROM s WHERE $6::boolean ON "
-                    "CONFLICT (run_ref, key_hash) DO NOTHING) SELECT ord - 1, line, same FROM "
-                    "hits",
-                    6, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        *failed = res;
-        return -1;
-    }
-    struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
-    char reason[SS_PROTO_REASON_MAX + 1];
-    for (int i = 0; i < PQntuples(res); i++) {
+    if ((rc = tx_query(a,
+                       "WITH s AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], "
+                       "$4::bigint[]) WITH ORDINALITY AS u(key_hash, line, values_hash, ord)), "
+                       "hits AS (SELECT s.ord, k.line, k.values_hash = s.values_hash AS same FROM "
+                       "s CROSS JOIN LATERAL (SELECT line, values_hash FROM ingest.run_keys WHERE "
+                       "run_ref = $1::bigint AND key_hash = s.key_hash LIMIT 1) AS k WHERE "
+                       "$5::boolean), ins AS (INSERT INTO ingest.run_keys (run_ref, key_hash, "
+                       "line, values_hash) SELECT $1::bigint, key_hash, line, values_hash FROM s "
+                       "WHERE $6::boolean ON CONFLICT (run_ref, key_hash) DO NOTHING) SELECT ord "
+                       "- 1, line, same FROM hits",
+                       6, params, -1, &res)) < 0)
+        return rc;
+    a->keys_stored |= !h->last;
+    for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
         size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
         if (ord >= wh->ngoods || wh->goods[ord].drop)
             continue;
-        struct good *g = &wh->goods[ord];
-        struct ss_payload_reader rd;
-        ss_payload_reader_init(&rd, (const char *)payload + g->rec_off, len - g->rec_off, wh->maxf,
-                               limits->max_field_bytes);
-        if (ss_payload_next(&rd, &rec, reason, sizeof(reason)) != 1)
-            continue; /* read once already: cannot happen */
-        repeat_reason(reason, sizeof(reason), w, g->line,
-                      (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
-                      PQgetvalue(res, i, 2)[0] == 't');
-        quarantine_record(wh, &rec, reason);
-        g->drop = 1;
-        taken++;
+        rc = take_repeat(a, &wh->goods[ord], (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
+                         PQgetvalue(res, i, 2)[0] == 't');
     }
     PQclear(res);
-    if (taken) {
-        /* Close the gaps the repeats leave in the COPY text. */
-        size_t at = 0;
-        for (size_t i = 0; i < wh->ngoods; i++) {
-            struct good *g = &wh->goods[i];
-            if (g->drop)
-                continue;
-            memmove(wh->copy.data + at, wh->copy.data + g->copy_off, g->copy_len);
-            at += g->copy_len;
-        }
-        wh->copy.len = at;
-        wh->copy.data[at] = '\0';
+    if (rc < 0) {
+        ss_pg_exec(wh->conn, "ROLLBACK", a->msg, sizeof(a->msg));
+        return rc;
     }
-    return taken;
+    if (a->good != before)
+        compact_copy(wh);
+    return 0;
 }
 
-void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
-                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
+/* Step 1: what the header says is checked against the limits and the
+ * dataset before anything else. 0, or SS_EINVAL with out refused. */
+static int check_header(struct apply *a)
 {
-    struct wh_dataset *w = NULL;
-    PGresult *res = NULL;
-    char seqs[16], recs[16], batch_id[24], accepted[16], quarantined[16], run_ref[24];
-    const char *what = "BEGIN";
-    uint32_t good, bad;
+    const struct ss_header *h = a->h;
+    struct ss_wh *wh = a->wh;
+    for (size_t i = 0; i < wh->nsets; i++)
+        if (strcmp(wh->sets[i].sql.ds->name, h->dataset) == 0)
+            a->w = &wh->sets[i];
+    if (!a->w)
+        return apply_stop(a, SS_EINVAL, "unknown dataset \"%s\"", h->dataset);
+    if (h->records > a->limits->max_records)
+        return apply_stop(a, SS_EINVAL, "%u records, more than the %zu allowed", h->records,
+                          a->limits->max_records);
+    const struct ss_dataset *ds = a->w->sql.ds;
+    if (h->fields != ds->nfields)
+        return apply_stop(a, SS_EINVAL,
+                          "records of %u fields, dataset \"%s\" has %zu (collector and daemon "
+                          "disagree on the dataset definition)",
+                          h->fields, ds->name, ds->nfields);
+    return 0;
+}
 
-    memset(out, 0, sizeof(*out));
-    if (check_header(wh, h, limits, &w, out) < 0 ||
-        validate_batch(wh, w, h, payload, len, limits, &bad, out) < 0)
-        return;
-    good = (uint32_t)wh->ngoods;
+/* Step 2's verdict on one record that passed ss_validate_record (its COPY
+ * line at mark in wh->copy): kept as a good record, or -- repeating a key
+ * earlier in the batch -- 1 with a reason. 0, 1, or a negative code
+ * (SS_ENOMEM; SS_E2BIG past a table's bound). */
+static int keep_good(struct apply *a, const struct ss_prec *rec, size_t mark, size_t rec_off,
+                     char *reason, size_t reasonlen)
+{
+    struct ss_wh *wh = a->wh;
+    const char *line = wh->copy.data + mark;
+    size_t n = wh->copy.len - mark;
+    uint64_t key, values;
+    line_hashes(a->w, line, n, &key, &values);
+    int rc = batch_duplicate(wh, a->w, key, values, rec->line, reason, reasonlen);
+    if (rc != 0 || (rc = goods_room(wh)) < 0)
+        return rc;
+    wh->goods[wh->ngoods++] = (struct good){mark, n, rec_off, rec->line, key, values, 0};
+    return note_coverage(wh, a->w, line, n);
+}
 
-    /* Step 3: the run's row first -- locked until COMMIT, so the batches of
-     * one run are applied one after another, whichever daemon has them --
-     * then the batch ledger, where a batch seen before is a duplicate. */
+/* Step 2, before the transaction opens: the reference data is current, the
+ * batch's tables are empty, its reading starts. 0, or SS_ERETRY with out
+ * filled. */
+static int start_batch(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
+    int rc = refresh_authorities(wh, a->out);
+    if (rc < 0)
+        return rc;
+    a->vctx.authorities = wh->authorities;
+    ss_buf_reset(&wh->quar);
+    dups_reset(wh, a->h->records);
+    ss_payload_reader_init(&a->rd, a->payload, a->len, wh->maxf, a->limits->max_field_bytes);
+    return 0;
+}
+
+/* Step 2 on one record: a good one becomes a COPY line (wh->copy) and a
+ * struct good; a bad one, or one repeating a key earlier in the batch, a
+ * quarantine line (wh->quar). 0, or a negative code with out filled: a
+ * record for an authority the sender may not write refuses the batch. */
+static int validate_one(struct apply *a, const struct ss_prec *rec, size_t rec_off)
+{
+    struct ss_wh *wh = a->wh;
+    char reason[SS_PROTO_REASON_MAX + 1];
+    size_t mark = wh->copy.len;
+    int rc;
+
+    if (check_authority(wh, a->w->sql.ds, rec, a->limits, a->out) < 0)
+        return SS_EINVAL;
+    if (ss_buf_printf(&wh->copy, "%u\t", a->n) < 0) {
+        snprintf(reason, sizeof(reason), "batch text over its limit");
+    } else if (ss_validate_record(a->w->sql.ds, rec, &a->vctx, &wh->copy, reason, sizeof(reason)) ==
+               0) {
+        rc = keep_good(a, rec, mark, rec_off, reason, sizeof(reason));
+        if (rc == SS_E2BIG)
+            return apply_stop(a, SS_EINVAL,
+                              "line %u: the batch covers more than %zu (authority, month) "
+                              "pairs: send smaller batches",
+                              rec->line, (size_t)SS_WH_MAX_COVERAGE);
+        if (rc < 0)
+            return apply_stop(a, SS_ERETRY, "out of memory");
+        if (rc == 0)
+            return 0;
+    }
+    wh->copy.len = mark;
+    if (wh->copy.data)
+        wh->copy.data[mark] = '\0';
+    if (quarantine_record(wh, rec, reason) < 0)
+        return apply_stop(a, SS_EINVAL, "quarantine text over its limit");
+    a->bad++;
+    return 0;
+}
+
+/* Step 2 for the next part of the batch: records are read (each once),
+ * checked and converted until their COPY text passes SS_WH_PART_BYTES.
+ * Returns 0 with a part to load and more to read, 1 with the last part (the
+ * payload read to its end and its count checked), or a negative code with
+ * out filled: a malformed payload refuses the whole batch. */
+static int validate_part(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
+    const struct ss_header *h = a->h;
+    struct ss_prec rec = {.vals = wh->vals, .lens = wh->lens};
+    char reason[SS_PROTO_REASON_MAX + 1];
+    int r, rc;
+
+    ss_buf_reset(&wh->copy);
+    wh->ngoods = 0;
+    for (;;) {
+        size_t rec_off = (size_t)(a->rd.p - (const unsigned char *)a->payload);
+        if ((r = ss_payload_next(&a->rd, &rec, reason, sizeof(reason))) != 1)
+            break;
+        if (++a->n > h->records)
+            break;
+        if ((rc = validate_one(a, &rec, rec_off)) < 0)
+            return rc;
+        if (wh->copy.len >= SS_WH_PART_BYTES)
+            return 0;
+    }
+    if (r < 0)
+        return apply_stop(a, SS_EINVAL, "malformed payload: %.480s", reason);
+    if (a->n != h->records || a->rd.p != a->rd.end)
+        return apply_stop(a, SS_EINVAL, "header says %u records, payload holds %s%u", h->records,
+                          a->n > h->records ? "more than " : "",
+                          a->n > h->records ? h->records : a->n);
+    return 1;
+}
+
+/* Step 3: the run's row first -- locked until COMMIT, so the batches of one
+ * run are applied one after another, whichever daemon has them -- then the
+ * batch ledger, where a batch seen before is a duplicate. Opens the
+ * transaction. 0, 1 for a duplicate (rolled back, out filled), or a
+ * negative code. */
+static int record_batch(struct apply *a)
+{
+    const struct ss_header *h = a->h;
+    char seqs[16], recs[16];
+    PGresult *res;
+    int rc;
+
+    a->what = "BEGIN";
+    if ((rc = tx_exec(a, "BEGIN", 0, NULL)) < 0)
+        return rc;
+    a->what = "the batch ledger";
+    /* Whether this batch's keys are kept for the run's later batches is
+     * known once it is read: commit_batch says. */
+    const char *hold = "f";
+    if ((rc = tx_query(a,
+                       "INSERT INTO ingest.runs AS r (source, run_id, dataset, batches_received, "
+                       "keys_held) VALUES ($1, $2, $3, 1, $4) ON CONFLICT (source, run_id) DO "
+                       "UPDATE SET batches_received = r.batches_received + 1, keys_held = "
+                       "r.keys_held OR EXCLUDED.keys_held RETURNING run_ref, (ended_at IS NOT "
+                       "NULL AND batches_received + coalesce(batches_refused, 0) >= "
+                       "coalesce(batches_sent, 0))",
+                       4, (const char *[]){h->source, h->run_id, h->dataset, hold}, 1, &res)) < 0)
+        return rc;
+    snprintf(a->run_ref, sizeof(a->run_ref), "%s", PQgetvalue(res, 0, 0));
+    a->run_done = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
     snprintf(seqs, sizeof(seqs), "%u", h->seq);
     snprintf(recs, sizeof(recs), "%u", h->records);
-    res = PQexec(wh->conn, "BEGIN");
-    if (!command_ok(res))
-        goto db_error;
-    PQclear(res);
-    what = "the batch ledger";
-    /* Whether this batch's keys are kept for the run's later batches. */
-    const char *hold = wh->ngoods && !h->last ? "t" : "f";
-    res = exec_params(wh,
-                      "INSERT INTO ingest.runs AS r (source, run_id, dataset, batches_received, "
-                      "keys_held) VALUES ($1, $2, $3, 1, $4) ON CONFLICT (source, run_id) DO "
-                      "UPDATE SET batches_received = r.batches_received + 1, keys_held = "
-                      "r.keys_held OR EXCLUDED.keys_held RETURNING run_ref, (ended_at IS NOT NULL "
-                      "AND batches_received + coalesce(batches_refused, 0) >= "
-                      "coalesce(batches_sent, 0))",
-                      4, (const char *[]){h->source, h->run_id, h->dataset, hold});
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        goto db_error;
-    snprintf(run_ref, sizeof(run_ref), "%s", PQgetvalue(res, 0, 0));
-    int run_done = PQgetvalue(res, 0, 1)[0] == 't';
-    PQclear(res);
     const char *ledger[] = {h->source,
                             h->run_id,
                             seqs,
                             h->dataset,
                             recs,
-                            run_ref,
+                            a->run_ref,
                             h->last ? "t" : "f",
                             h->partial ? "t" : "f"};
-    res = exec_params(wh,
-                      "INSERT INTO ingest.batches (source, run_id, seq, dataset, records, run_ref, "
-                      "last, partial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT "
-                      "(source, run_id, seq) DO NOTHING RETURNING batch_id",
-                      8, ledger);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        goto db_error;
-    if (PQntuples(res) == 0) {
+    if ((rc = tx_query(a,
+                       "INSERT INTO ingest.batches (source, run_id, seq, dataset, records, "
+                       "run_ref, last, partial) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON "
+                       "CONFLICT (source, run_id, seq) DO NOTHING RETURNING batch_id",
+                       8, ledger, -1, &res)) < 0)
+        return rc;
+    if (PQntuples(res) == 1) {
+        snprintf(a->batch_id, sizeof(a->batch_id), "%s", PQgetvalue(res, 0, 0));
         PQclear(res);
-        res = exec_params(wh,
-                          "SELECT accepted, quarantined FROM ingest.batches "
-                          "WHERE source = $1 AND run_id = $2 AND seq = $3",
-                          3, ledger);
-        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
-            out->accepted = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
-            out->quarantined = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-        }
-        PQclear(res);
-        res = PQexec(wh->conn, "ROLLBACK");
-        PQclear(res);
-        out->result = SS_WH_DUPLICATE;
-        return;
+        return 0;
     }
-    snprintf(batch_id, sizeof(batch_id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    res = NULL;
-
-    /* Step 4: keys an earlier batch of the run loaded. */
-    what = "the run's duplicate check";
-    int again = run_duplicates(wh, w, h, run_ref, payload, len, limits, &res);
-    if (again < 0)
-        goto db_error;
-    good -= (uint32_t)again;
-    bad += (uint32_t)again;
-
-    /* Step 5: the facts, COPYed into staging and upserted (or, for a
-     * dataset with history, versions closed and opened); then which months
-     * of which authorities they cover. */
-    if (good) {
-        what = "COPY";
-        if (run_copy(wh, w->copy_sql, &wh->copy, &res) < 0)
-            goto db_error;
-        what = "the upsert";
-        const char *history[] = {w->close_sql, w->succeed_sql};
-        for (size_t k = 0; k < 2; k++) {
-            if (!history[k])
-                continue;
-            res = PQexec(wh->conn, history[k]);
-            if (!command_ok(res))
-                goto db_error;
-            PQclear(res);
+    /* Seen before: say what it gave then, and change nothing. */
+    if (ss_pg_query(a->wh->conn,
+                    "SELECT accepted, quarantined FROM ingest.batches "
+                    "WHERE source = $1 AND run_id = $2 AND seq = $3",
+                    3, ledger, &res, a->msg, sizeof(a->msg)) == 0) {
+        if (PQntuples(res) == 1) {
+            a->out->accepted = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+            a->out->quarantined = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
         }
-        res = exec_params(wh, w->upsert_sql, 2, (const char *[]){h->source, batch_id});
-        if (!command_ok(res))
-            goto db_error;
-        PQclear(res);
-        if (wh->ncov_used) {
-            what = "the batch coverage";
-            res = write_coverage(wh, w, batch_id);
-            if (!command_ok(res))
-                goto db_error;
-            PQclear(res);
-        }
-    }
-    /* Step 6: the quarantine; a bad record sent again is counted. */
-    if (bad) {
-        what = "COPY";
-        if (run_copy(wh, "COPY pg_temp.stage_quarantine (line, reason, raw) FROM STDIN", &wh->quar,
-                     &res) < 0)
-            goto db_error;
-        what = "the quarantine insert";
-        res = exec_params(
-            wh,
-            "INSERT INTO ingest.quarantine AS q (source, dataset, batch_id, line, reason, raw) "
-            "SELECT DISTINCT ON (line, md5(reason), md5(raw)) $1, $2, $3::bigint, line, reason, "
-            "raw FROM pg_temp.stage_quarantine ORDER BY line, md5(reason), md5(raw) "
-            "ON CONFLICT (source, dataset, line, md5(reason), md5(raw)) DO UPDATE SET "
-            "batch_id = EXCLUDED.batch_id, last_seen = now(), seen_count = q.seen_count + 1",
-            3, (const char *[]){h->source, h->dataset, batch_id});
-        if (!command_ok(res))
-            goto db_error;
         PQclear(res);
     }
-    /* Step 7: the counts; the run's keys are needed no more after its last
-     * batch (or once every batch of an ended run is in); COMMIT. Only then
-     * may the caller ack. */
-    what = "the batch ledger";
-    snprintf(accepted, sizeof(accepted), "%u", good);
-    snprintf(quarantined, sizeof(quarantined), "%u", bad);
-    res = exec_params(wh,
+    ss_pg_exec(a->wh->conn, "ROLLBACK", a->msg, sizeof(a->msg));
+    a->out->result = SS_WH_DUPLICATE;
+    return 1;
+}
+
+/* Step 5a: the part's good records (what the run's duplicate check left)
+ * COPYed into staging. 0 or a negative code. */
+static int copy_part(struct apply *a)
+{
+    int rc;
+    if (!a->wh->ngoods || !a->wh->copy.len)
+        return 0;
+    a->what = "COPY";
+    if ((rc = run_copy(a->wh, a->w->sql.copy_sql, &a->wh->copy, a->msg, sizeof(a->msg))) < 0)
+        return db_fail(a->wh, rc, a->msg, a->what, a->out);
+    return 0;
+}
+
+/* Steps 2, 4 and 5a, a part at a time: validate, take out keys an earlier
+ * batch of the run gave, COPY into staging. 0 or a negative code. */
+static int load_parts(struct apply *a)
+{
+    int rc, last;
+    do {
+        if ((last = validate_part(a)) < 0)
+            return last;
+        a->good += (uint32_t)a->wh->ngoods;
+        if ((rc = run_duplicates(a)) < 0 || (rc = copy_part(a)) < 0)
+            return rc;
+    } while (!last);
+    return 0;
+}
+
+/* Step 5b: the staged facts upserted (or, for a dataset with history,
+ * versions closed and opened); then which months of which authorities they
+ * cover. 0 or a negative code. */
+static int load_facts(struct apply *a)
+{
+    const struct ss_whsql *q = &a->w->sql;
+    const char *const params[] = {a->h->source, a->batch_id};
+    int rc;
+
+    if (!a->good)
+        return 0;
+    a->what = "the upsert";
+    if ((q->close_sql && (rc = tx_exec(a, q->close_sql, 0, NULL)) < 0) ||
+        (q->succeed_sql && (rc = tx_exec(a, q->succeed_sql, 0, NULL)) < 0) ||
+        (rc = tx_exec(a, q->upsert_sql, 2, params)) < 0)
+        return rc;
+    if (!ss_hmap_count(&a->wh->cov))
+        return 0;
+    a->what = "the batch coverage";
+    return write_coverage(a);
+}
+
+/* Step 6: the quarantine; a bad record sent again is counted. */
+static int load_quarantine(struct apply *a)
+{
+    int rc;
+    if (!a->bad)
+        return 0;
+    a->what = "COPY";
+    if ((rc = run_copy(a->wh, "COPY pg_temp.stage_quarantine (line, reason, raw) FROM STDIN",
+                       &a->wh->quar, a->msg, sizeof(a->msg))) < 0)
+        return db_fail(a->wh, rc, a->msg, a->what, a->out);
+    a->what = "the quarantine insert";
+    return tx_exec(
+        a,
+        "INSERT INTO ingest.quarantine AS q (source, dataset, batch_id, line, reason, raw) "
+        "SELECT DISTINCT ON (line, md5(reason), md5(raw)) $1, $2, $3::bigint, line, reason, "
+        "raw FROM pg_temp.stage_quarantine ORDER BY line, md5(reason), md5(raw) "
+        "ON CONFLICT (source, dataset, line, md5(reason), md5(raw)) DO UPDATE SET "
+        "batch_id = EXCLUDED.batch_id, last_seen = now(), seen_count = q.seen_count + 1",
+        3, (const char *[]){a->h->source, a->h->dataset, a->batch_id});
+}
+
+/* Step 7: the counts; the run's keys are needed no more after its last
+ * batch (or once every batch of an ended run is in); COMMIT. Only then may
+ * the caller ack. */
+static int commit_batch(struct apply *a)
+{
+    char accepted[16], quarantined[16];
+    int rc;
+
+    a->what = "the batch ledger";
+    snprintf(accepted, sizeof(accepted), "%u", a->good);
+    snprintf(quarantined, sizeof(quarantined), "%u", a->bad);
+    if ((rc = tx_exec(a,
                       "UPDATE ingest.batches SET accepted = $1, quarantined = $2 "
                       "WHERE batch_id = $3",
-                      3, (const char *[]){accepted, quarantined, batch_id});
-    if (!command_ok(res))
-        goto db_error;
-    PQclear(res);
-    if (run_done || h->last) {
-        res = exec_params(wh,
-                          "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE run_ref = "
-                          "$1 AND keys_held RETURNING run_ref) DELETE FROM ingest.run_keys WHERE "
-                          "run_ref IN (SELECT run_ref FROM gone)",
-                          1, (const char *[]){run_ref});
-        if (!command_ok(res))
-            goto db_error;
-        PQclear(res);
-    }
-    what = "COMMIT";
-    res = PQexec(wh->conn, "COMMIT");
-    if (!command_ok(res))
-        goto db_error;
-    PQclear(res);
-    out->result = SS_WH_APPLIED;
-    out->accepted = good;
-    out->quarantined = bad;
-    return;
+                      3, (const char *[]){accepted, quarantined, a->batch_id})) < 0)
+        return rc;
+    /* The run's later batches will need this one's keys (run_duplicates
+     * stored them). */
+    if (a->keys_stored &&
+        (rc = tx_exec(
+             a, "UPDATE ingest.runs SET keys_held = true WHERE run_ref = $1 AND NOT keys_held", 1,
+             (const char *[]){a->run_ref})) < 0)
+        return rc;
+    if ((a->run_done || a->h->last) &&
+        (rc = tx_exec(a,
+                      "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE run_ref = "
+                      "$1 AND keys_held RETURNING run_ref) DELETE FROM ingest.run_keys WHERE "
+                      "run_ref IN (SELECT run_ref FROM gone)",
+                      1, (const char *[]){a->run_ref})) < 0)
+        return rc;
+    a->what = "COMMIT";
+    if ((rc = tx_exec(a, "COMMIT", 0, NULL)) < 0)
+        return rc;
+    a->out->result = SS_WH_APPLIED;
+    a->out->accepted = a->good;
+    a->out->quarantined = a->bad;
+    return 0;
+}
 
-db_error:
-    db_fail(wh, res, what, out);
+int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
+                const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
+{
+    struct apply a = {.wh = wh,
+                      .h = h,
+                      .payload = payload,
+                      .len = len,
+                      .limits = limits,
+                      .out = out,
+                      .what = "BEGIN"};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = check_header(&a)) < 0 || (rc = start_batch(&a)) < 0 || (rc = record_batch(&a)) != 0)
+        goto out; /* refused, retry, or a duplicate */
+    if ((rc = load_parts(&a)) < 0 || (rc = load_facts(&a)) < 0 || (rc = load_quarantine(&a)) < 0 ||
+        (rc = commit_batch(&a)) < 0)
+        goto out;
+out:
+    /* A refusal found while reading (a malformed payload, a forbidden
+     * authority) comes with the transaction open: nothing of it stays. */
+    if (rc < 0 && PQstatus(wh->conn) == CONNECTION_OK &&
+        PQtransactionStatus(wh->conn) != PQTRANS_IDLE)
+        ss_pg_exec(wh->conn, "ROLLBACK", a.msg, sizeof(a.msg));
+    shrink_buffers(wh);
+    return rc < 0 ? rc : 0;
+}
+
+/* Run begins: its row; an older run of the source still "running" was
+ * killed, or its end is lost: abandoned, and its duplicate keys let go. */
+static int run_begins(struct apply *a)
+{
+    const struct ss_header *h = a->h;
+    const char *p[] = {h->source,
+                       h->run_id,
+                       h->dataset,
+                       h->kind[0] ? h->kind : NULL,
+                       h->config[0] ? h->config : NULL,
+                       h->full ? "t" : "f",
+                       h->at[0] ? h->at : NULL};
+    int rc = tx_exec(
+        a,
+        "INSERT INTO ingest.runs (source, run_id, dataset, kind, config, full_fetch, "
+        "started_at) VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now())) "
+        "ON CONFLICT (source, run_id) DO UPDATE SET kind = EXCLUDED.kind, config = "
+        "EXCLUDED.config, full_fetch = EXCLUDED.full_fetch, started_at = EXCLUDED.started_at",
+        7, p);
+    if (rc < 0)
+        return rc;
+    return tx_exec(a,
+                   "WITH gone AS (UPDATE ingest.runs SET outcome = 'abandoned', keys_held "
+                   "= false WHERE source = $1 AND run_id <> $2 AND outcome = 'running' "
+                   "AND ended_at IS NULL AND started_at IS NOT NULL AND started_at <= "
+                   "coalesce($3::timestamptz, now()) RETURNING run_ref) DELETE FROM "
+                   "ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
+                   3, (const char *[]){h->source, h->run_id, p[6]});
+}
+
+/* Run ends: its outcome and counts; a partial run marks its batches. */
+static int run_ends(struct apply *a)
+{
+    const struct ss_header *h = a->h;
+    char u[6][24];
+    PGresult *res;
+    int rc;
+
+    snprintf(u[0], sizeof(u[0]), "%u", h->exit_status);
+    snprintf(u[1], sizeof(u[1]), "%llu", (unsigned long long)h->bytes);
+    snprintf(u[2], sizeof(u[2]), "%llu", (unsigned long long)h->nrecords);
+    snprintf(u[3], sizeof(u[3]), "%llu", (unsigned long long)h->rejected);
+    snprintf(u[4], sizeof(u[4]), "%u", h->batches);
+    snprintf(u[5], sizeof(u[5]), "%u", h->refused);
+    const char *p[] = {h->source,
+                       h->run_id,
+                       h->dataset,
+                       h->at[0] ? h->at : NULL,
+                       ss_run_outcome_name(h->outcome),
+                       u[0],
+                       u[1],
+                       u[2],
+                       u[3],
+                       u[4],
+                       u[5],
+                       h->error[0] ? h->error : NULL};
+    if ((rc = tx_query(
+             a,
+             "INSERT INTO ingest.runs AS r (source, run_id, dataset, ended_at, outcome, "
+             "exit_status, bytes, records_sent, rejected_by_collector, batches_sent, "
+             "batches_refused, error) VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5, "
+             "$6, $7, $8, $9, $10, $11, $12) ON CONFLICT (source, run_id) DO UPDATE SET "
+             "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, exit_status = "
+             "EXCLUDED.exit_status, bytes = EXCLUDED.bytes, records_sent = EXCLUDED.records_sent, "
+             "rejected_by_collector = EXCLUDED.rejected_by_collector, batches_sent = "
+             "EXCLUDED.batches_sent, batches_refused = EXCLUDED.batches_refused, error = "
+             "EXCLUDED.error RETURNING run_ref, outcome, batches_received + batches_refused >= "
+             "batches_sent",
+             12, p, 1, &res)) < 0)
+        return rc;
+    char ref[24];
+    snprintf(ref, sizeof(ref), "%s", PQgetvalue(res, 0, 0));
+    int partial = strcmp(PQgetvalue(res, 0, 1), "partial") == 0;
+    int all_in = PQgetvalue(res, 0, 2)[0] == 't';
     PQclear(res);
+    if (partial &&
+        (rc = tx_exec(a,
+                      "UPDATE ingest.batches SET partial = true WHERE run_ref = $1 AND NOT partial",
+                      1, (const char *[]){ref})) < 0)
+        return rc;
+    /* The run's keys are needed only while batches of it may come; and
+     * runs that ended a day ago, or never ended, let theirs go too. */
+    return tx_exec(
+        a,
+        "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE keys_held AND "
+        "((run_ref = $1::bigint AND $2::boolean) OR ended_at < now() - interval '1 day' OR "
+        "(ended_at IS NULL AND first_seen < now() - interval '7 days')) RETURNING run_ref) "
+        "DELETE FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
+        2, (const char *[]){ref, all_in ? "t" : "f"});
 }
 
 /* A run record: the run begins (a row in ingest.runs; an older run of the
@@ -1212,113 +1238,17 @@ db_error:
  * partial run marks its batches; its duplicate keys are let go once every
  * batch is in). One transaction; idempotent, so a record sent twice does
  * no harm. */
-void ss_wh_run(struct ss_wh *wh, const struct ss_header *h, struct ss_wh_outcome *out)
+int ss_wh_run(struct ss_wh *wh, const struct ss_header *h, struct ss_wh_outcome *out)
 {
-    PGresult *res = NULL;
-    char u[6][24];
+    struct apply a = {.wh = wh, .h = h, .out = out};
+    int rc;
 
     memset(out, 0, sizeof(*out));
-    res = PQexec(wh->conn, "BEGIN");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(res);
-    if (h->event == SS_RUN_BEGIN) {
-        const char *p[] = {h->source,
-                           h->run_id,
-                           h->dataset,
-                           h->kind[0] ? h->kind : NULL,
-                           h->config[0] ? h->config : NULL,
-                           h->full ? "t" : "f",
-                           h->at[0] ? h->at : NULL};
-        res = PQexecParams(
-            wh->conn,
-            "INSERT INTO ingest.runs (source, run_id, dataset, kind, config, full_fetch, "
-            "started_at) VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now())) "
-            "ON CONFLICT (source, run_id) DO UPDATE SET kind = EXCLUDED.kind, config = "
-            "EXCLUDED.config, full_fetch = EXCLUDED.full_fetch, started_at = EXCLUDED.started_at",
-            7, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            goto fail;
-        PQclear(res);
-        /* An older run of the source still "running" was killed, or its end
-         * is lost: abandoned, and its duplicate keys let go. */
-        res = PQexecParams(wh->conn,
-                           "WITH gone AS (UPDATE ingest.runs SET outcome = 'abandoned', keys_held "
-                           "= false WHERE source = $1 AND run_id <> $2 AND outcome = 'running' "
-                           "AND ended_at IS NULL AND started_at IS NOT NULL AND started_at <= "
-                           "coalesce($3::timestamptz, now()) RETURNING run_ref) DELETE FROM "
-                           "ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
-                           3, NULL, (const char *[]){h->source, h->run_id, p[6]}, NULL, NULL, 0);
-    } else {
-        snprintf(u[0], sizeof(u[0]), "%u", h->exit_status);
-        snprintf(u[1], sizeof(u[1]), "%llu", (unsigned long long)h->bytes);
-        snprintf(u[2], sizeof(u[2]), "%llu", (unsigned long long)h->nrecords);
-        snprintf(u[3], sizeof(u[3]), "%llu", (unsigned long long)h->rejected);
-        snprintf(u[4], sizeof(u[4]), "%u", h->batches);
-        snprintf(u[5], sizeof(u[5]), "%u", h->refused);
-        const char *p[] = {h->source,
-                           h->run_id,
-                           h->dataset,
-                           h->at[0] ? h->at : NULL,
-                           ss_run_outcome_name(h->outcome),
-                           u[0],
-                           u[1],
-                           u[2],
-                           u[3],
-                           u[4],
-                           u[5],
-                           h->error[0] ? h->error : NULL};
-        res = PQexecParams(
-            wh->conn,
-            "INSERT INTO ingest.runs AS r (source, run_id, dataset, ended_at, outcome, "
-            "exit_status, bytes, records_sent, rejected_by_collector, batches_sent, "
-            "batches_refused, error) VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5, "
-            "$6, $7, $8, $9, $10, $11, $12) ON CONFLICT (source, run_id) DO UPDATE SET "
-            "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, exit_status = "
-            "EXCLUDED.exit_status, bytes = EXCLUDED.bytes, records_sent = EXCLUDED.records_sent, "
-            "rejected_by_collector = EXCLUDED.rejected_by_collector, batches_sent = "
-            "EXCLUDED.batches_sent, batches_refused = EXCLUDED.batches_refused, error = "
-            "EXCLUDED.error RETURNING run_ref, outcome, batches_received + batches_refused >= "
-            "batches_sent",
-            12, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-            goto fail;
-        char ref[24];
-        snprintf(ref, sizeof(ref), "%s", PQgetvalue(res, 0, 0));
-        int partial = strcmp(PQgetvalue(res, 0, 1), "partial") == 0;
-        int all_in = PQgetvalue(res, 0, 2)[0] == 't';
-        PQclear(res);
-        res = NULL;
-        if (partial) {
-            res = PQexecParams(wh->conn,
-                               "UPDATE ingest.batches SET partial = true WHERE run_ref = $1 AND "
-                               "NOT partial",
-                               1, NULL, (const char *[]){ref}, NULL, NULL, 0);
-            if (PQresultStatus(res) != PGRES_COMMAND_OK)
-                goto fail;
-            PQclear(res);
-        }
-        /* The run's keys are needed only while batches of it may come; and
-         * runs that ended a day ago, or never ended, let theirs go too. */
-        res = PQexecParams(
-            wh->conn,
-            "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE keys_held AND "
-            "((run_ref = $1::bigint AND $2::boolean) OR ended_at < now() - interval '1 day' OR "
-            "(ended_at IS NULL AND first_seen < now() - interval '7 days')) RETURNING run_ref) "
-            "DELETE FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
-            2, NULL, (const char *[]){ref, all_in ? "t" : "f"}, NULL, NULL, 0);
-    }
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(res);
-    res = PQexec(wh->conn, "COMMIT");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        goto fail;
-    PQclear(res);
+    a.what = h->event == SS_RUN_BEGIN ? "the run record (begin)" : "the run record (end)";
+    if ((rc = tx_exec(&a, "BEGIN", 0, NULL)) < 0 ||
+        (rc = h->event == SS_RUN_BEGIN ? run_begins(&a) : run_ends(&a)) < 0 ||
+        (rc = tx_exec(&a, "COMMIT", 0, NULL)) < 0)
+        return rc;
     out->result = SS_WH_APPLIED;
-    return;
-fail:
-    db_fail(wh, res, h->event == SS_RUN_BEGIN ? "the run record (begin)" : "the run record (end)",
-            out);
-    PQclear(res);
+    return 0;
 }

@@ -59,16 +59,27 @@ struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, cha
                             size_t errlen);
 void ss_wh_free(struct ss_wh *wh);
 PGconn *ss_wh_conn(struct ss_wh *wh);
-/* Creates the staging tables; call after migrations. 0 or -1 with err. */
+/* Creates the staging tables; call after migrations. 0, or a negative
+ * code with err. */
 int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen);
 /* 1 while the connection is usable. */
 int ss_wh_ok(struct ss_wh *wh);
 
-void ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
-                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out);
+/* Applies one batch, the delivery contract of DESIGN.md step by step:
+ * check the header; record the batch in the ledger (a duplicate stops
+ * here); then a part of about SS_WH_PART_BYTES of COPY text at a time:
+ * validate its records (each read once), take out keys an earlier batch of
+ * the run gave, COPY the rest into staging; upsert the facts (and their
+ * history and coverage); quarantine the bad records; COMMIT. Memory does
+ * not grow with the batch beyond its key table and its quarantine lines.
+ * Returns 0 when applied or a duplicate (out->result says which),
+ * SS_ERETRY (out->result SS_WH_RETRY) or SS_EINVAL (SS_WH_REFUSED);
+ * out->reason says why. Nothing of a batch that is not applied stays. */
+int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
+                const struct ss_wh_limits *limits, struct ss_wh_outcome *out);
 
 /* Records a run's beginning or end (a SS_MSG_RUN header) in ingest.runs, in
- * one transaction: SS_WH_APPLIED, SS_WH_RETRY (as above) or SS_WH_REFUSED. */
-void ss_wh_run(struct ss_wh *wh, const struct ss_header *h, struct ss_wh_outcome *out);
+ * one transaction: 0 (SS_WH_APPLIED), SS_ERETRY or SS_EINVAL, as above. */
+int ss_wh_run(struct ss_wh *wh, const struct ss_header *h, struct ss_wh_outcome *out);
 
 #endif

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "ss_err.h"
+
 #include "ss_buf.h"
 #include "ss_normalise.h"
 
@@ -49,7 +51,7 @@ static void assert_postcode_refused(const char *in)
 {
     char out[9];
     const char *why = NULL;
-    assert_int_equal(ss_norm_postcode(in, strlen(in), out, &why), -1);
+    assert_int_equal(ss_norm_postcode(in, strlen(in), out, &why), SS_EINVAL);
     assert_string_equal(why, "not a UK postcode");
 }
 
@@ -133,9 +135,9 @@ static void test_uprn_scientific_notation_refused(void **state)
     (void)state;
     int64_t v = 0;
     const char *why = NULL;
-    assert_int_equal(ss_norm_uprn(S("1.00041E+11"), &v, &why), -1);
+    assert_int_equal(ss_norm_uprn(S("1.00041E+11"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "in scientific notation: the digits were lost in a spreadsheet");
-    assert_int_equal(ss_norm_uprn(S("1.23e10"), &v, &why), -1);
+    assert_int_equal(ss_norm_uprn(S("1.23e10"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "in scientific notation: the digits were lost in a spreadsheet");
 }
 
@@ -144,15 +146,15 @@ static void test_uprn_letters_zero_and_13_digits_refused(void **state)
     (void)state;
     int64_t v = 0;
     const char *why = NULL;
-    assert_int_equal(ss_norm_uprn(S("N3472345020"), &v, &why), -1);
+    assert_int_equal(ss_norm_uprn(S("N3472345020"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "not a UPRN (digits only)");
-    assert_int_equal(ss_norm_uprn(S("M0007"), &v, &why), -1);
+    assert_int_equal(ss_norm_uprn(S("M0007"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "not a UPRN (digits only)");
-    assert_int_equal(ss_norm_uprn(S("0"), &v, &why), -1);
+    assert_int_equal(ss_norm_uprn(S("0"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "zero is not a UPRN");
-    assert_int_equal(ss_norm_uprn(S("000000000000"), &v, &why), -1);
+    assert_int_equal(ss_norm_uprn(S("000000000000"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "zero is not a UPRN");
-    assert_int_equal(ss_norm_uprn(S("1234567890123"), &v, &why), -1);
+    assert_int_equal(ss_norm_uprn(S("1234567890123"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "too long for a UPRN (at most 12 digits)");
 }
 
@@ -197,9 +199,9 @@ static void test_yesno_other_words_refused(void **state)
     (void)state;
     int v = -1;
     const char *why = NULL;
-    assert_int_equal(ss_norm_yesno(S("maybe"), &v, &why), -1);
+    assert_int_equal(ss_norm_yesno(S("maybe"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "not yes or no");
-    assert_int_equal(ss_norm_yesno(S("yess"), &v, &why), -1);
+    assert_int_equal(ss_norm_yesno(S("yess"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "not yes or no");
 }
 
@@ -242,10 +244,10 @@ static void test_library_type_descriptions_refused(void **state)
 {
     (void)state;
     const char *out = NULL, *why = NULL;
-    assert_int_equal(ss_norm_library_type(S("Static library"), &out, &why), -1);
+    assert_int_equal(ss_norm_library_type(S("Static library"), &out, &why), SS_EINVAL);
     assert_string_equal(why, "not a library type (expected LAL, LAL-, CL, CRL or ICL)");
-    assert_int_equal(ss_norm_library_type(S("LAL--"), &out, &why), -1);
-    assert_int_equal(ss_norm_library_type(S("L"), &out, &why), -1);
+    assert_int_equal(ss_norm_library_type(S("LAL--"), &out, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_library_type(S("L"), &out, &why), SS_EINVAL);
 }
 
 /* ---- years ---- */
@@ -259,9 +261,9 @@ static void test_year_four_digits_in_range(void **state)
     assert_int_equal(y, 1991);
     assert_int_equal(ss_norm_year(S("1800"), &y, &why), 0);
     assert_int_equal(ss_norm_year(S("2100"), &y, &why), 0);
-    assert_int_equal(ss_norm_year(S("1799"), &y, &why), -1);
+    assert_int_equal(ss_norm_year(S("1799"), &y, &why), SS_EINVAL);
     assert_string_equal(why, "year out of range (1800 to 2100)");
-    assert_int_equal(ss_norm_year(S("2101"), &y, &why), -1);
+    assert_int_equal(ss_norm_year(S("2101"), &y, &why), SS_EINVAL);
 }
 
 static void test_year_decades_guesses_and_dates_refused(void **state)
@@ -269,15 +271,15 @@ static void test_year_decades_guesses_and_dates_refused(void **state)
     (void)state;
     int y = 0;
     const char *why = NULL;
-    assert_int_equal(ss_norm_year(S("1960s"), &y, &why), -1);
+    assert_int_equal(ss_norm_year(S("1960s"), &y, &why), SS_EINVAL);
     assert_string_equal(why, "not a year");
-    assert_int_equal(ss_norm_year(S("1985c"), &y, &why), -1);
+    assert_int_equal(ss_norm_year(S("1985c"), &y, &why), SS_EINVAL);
     assert_string_equal(why, "not a year");
-    assert_int_equal(ss_norm_year(S("Sept 2010"), &y, &why), -1);
+    assert_int_equal(ss_norm_year(S("Sept 2010"), &y, &why), SS_EINVAL);
     assert_string_equal(why, "not a year");
-    assert_int_equal(ss_norm_year(S("Oct-10"), &y, &why), -1);
-    assert_int_equal(ss_norm_year(S("yes"), &y, &why), -1);
-    assert_int_equal(ss_norm_year(S("91"), &y, &why), -1);
+    assert_int_equal(ss_norm_year(S("Oct-10"), &y, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_year(S("yes"), &y, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_year(S("91"), &y, &why), SS_EINVAL);
 }
 
 /* ---- times ---- */
@@ -304,16 +306,16 @@ static void test_time_out_of_range_and_malformed_refused(void **state)
     (void)state;
     int m = -1;
     const char *why = NULL;
-    assert_int_equal(ss_norm_time(S("24:00"), &m, &why), -1);
+    assert_int_equal(ss_norm_time(S("24:00"), &m, &why), SS_EINVAL);
     assert_string_equal(why, "not a time of day (00:00 to 23:59)");
-    assert_int_equal(ss_norm_time(S("12:60"), &m, &why), -1);
+    assert_int_equal(ss_norm_time(S("12:60"), &m, &why), SS_EINVAL);
     assert_string_equal(why, "not a time of day (00:00 to 23:59)");
-    assert_int_equal(ss_norm_time(S("9am"), &m, &why), -1);
+    assert_int_equal(ss_norm_time(S("9am"), &m, &why), SS_EINVAL);
     assert_string_equal(why, "not a time of day (expected HH:MM)");
-    assert_int_equal(ss_norm_time(S("9:5"), &m, &why), -1);
-    assert_int_equal(ss_norm_time(S("0900"), &m, &why), -1);
-    assert_int_equal(ss_norm_time(S("100:00"), &m, &why), -1);
-    assert_int_equal(ss_norm_time(S("09:000"), &m, &why), -1);
+    assert_int_equal(ss_norm_time(S("9:5"), &m, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_time(S("0900"), &m, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_time(S("100:00"), &m, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_time(S("09:000"), &m, &why), SS_EINVAL);
 }
 
 /* ---- decimals ---- */
@@ -357,7 +359,7 @@ static void test_decimal_output_fits_in_len_plus_two(void **state)
     assert_string_equal(out, "-0.5");
     assert_int_equal(ss_norm_decimal(S(".5"), out, 4, &why), 0);
     assert_string_equal(out, "0.5");
-    assert_int_equal(ss_norm_decimal(S("123456"), out, sizeof(out), &why), -1);
+    assert_int_equal(ss_norm_decimal(S("123456"), out, sizeof(out), &why), SS_EINVAL);
     assert_string_equal(why, "too long for a decimal number");
 }
 
@@ -366,18 +368,19 @@ static void test_decimal_exponent_comma_and_words_refused(void **state)
     (void)state;
     char out[32];
     const char *why = NULL;
-    assert_int_equal(ss_norm_decimal(S("1e5"), out, sizeof(out), &why), -1);
+    assert_int_equal(ss_norm_decimal(S("1e5"), out, sizeof(out), &why), SS_EINVAL);
     assert_string_equal(why, "not a decimal number (scientific notation)");
-    assert_int_equal(ss_norm_decimal(S("1,5"), out, sizeof(out), &why), -1);
+    assert_int_equal(ss_norm_decimal(S("1,5"), out, sizeof(out), &why), SS_EINVAL);
     assert_string_equal(why, "not a decimal number (',' is not allowed: use '.' for the decimal "
                              "point, no thousands separators)");
-    assert_int_equal(ss_norm_decimal(S("closed"), out, sizeof(out), &why), -1);
+    assert_int_equal(ss_norm_decimal(S("closed"), out, sizeof(out), &why), SS_EINVAL);
     assert_string_equal(why, "not a decimal number");
-    assert_int_equal(ss_norm_decimal(S("45%"), out, sizeof(out), &why), -1);
-    assert_int_equal(ss_norm_decimal(S("."), out, sizeof(out), &why), -1);
-    assert_int_equal(ss_norm_decimal(S("-"), out, sizeof(out), &why), -1);
-    assert_int_equal(ss_norm_decimal(S("1.2.3"), out, sizeof(out), &why), -1);
-    assert_int_equal(ss_norm_decimal(S("0.1234567890123456789"), out, sizeof(out), &why), -1);
+    assert_int_equal(ss_norm_decimal(S("45%"), out, sizeof(out), &why), SS_EINVAL);
+    assert_int_equal(ss_norm_decimal(S("."), out, sizeof(out), &why), SS_EINVAL);
+    assert_int_equal(ss_norm_decimal(S("-"), out, sizeof(out), &why), SS_EINVAL);
+    assert_int_equal(ss_norm_decimal(S("1.2.3"), out, sizeof(out), &why), SS_EINVAL);
+    assert_int_equal(ss_norm_decimal(S("0.1234567890123456789"), out, sizeof(out), &why),
+                     SS_EINVAL);
     assert_string_equal(why, "too many decimal places (at most 18)");
     /* Coordinates come with 16 decimals (Aberdeenshire's mobile stops). */
     assert_int_equal(ss_norm_decimal(S("-2.0238940999999997"), out, sizeof(out), &why), 0);
@@ -408,15 +411,15 @@ static void test_count_misplaced_separators_refused(void **state)
     (void)state;
     long long v = -1;
     const char *why = NULL;
-    assert_int_equal(ss_norm_count(S("12,34"), &v, &why), -1);
+    assert_int_equal(ss_norm_count(S("12,34"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "thousands separators out of place");
-    assert_int_equal(ss_norm_count(S("1234,567"), &v, &why), -1);
+    assert_int_equal(ss_norm_count(S("1234,567"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "thousands separators out of place");
-    assert_int_equal(ss_norm_count(S("1,5"), &v, &why), -1);
-    assert_int_equal(ss_norm_count(S(",123"), &v, &why), -1);
-    assert_int_equal(ss_norm_count(S("1,"), &v, &why), -1);
-    assert_int_equal(ss_norm_count(S("1,,234"), &v, &why), -1);
-    assert_int_equal(ss_norm_count(S("0,123"), &v, &why), -1);
+    assert_int_equal(ss_norm_count(S("1,5"), &v, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_count(S(",123"), &v, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_count(S("1,"), &v, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_count(S("1,,234"), &v, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_count(S("0,123"), &v, &why), SS_EINVAL);
 }
 
 static void test_count_negative_words_and_overflow_refused(void **state)
@@ -424,13 +427,13 @@ static void test_count_negative_words_and_overflow_refused(void **state)
     (void)state;
     long long v = -1;
     const char *why = NULL;
-    assert_int_equal(ss_norm_count(S("-3"), &v, &why), -1);
+    assert_int_equal(ss_norm_count(S("-3"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "negative");
-    assert_int_equal(ss_norm_count(S("Fifty"), &v, &why), -1);
+    assert_int_equal(ss_norm_count(S("Fifty"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "not a whole number");
-    assert_int_equal(ss_norm_count(S("1.5"), &v, &why), -1);
+    assert_int_equal(ss_norm_count(S("1.5"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "not a whole number");
-    assert_int_equal(ss_norm_count(S("9223372036854775808"), &v, &why), -1);
+    assert_int_equal(ss_norm_count(S("9223372036854775808"), &v, &why), SS_EINVAL);
     assert_string_equal(why, "too large");
 }
 
@@ -451,7 +454,7 @@ static void test_suppressed_count_x_withheld_otherwise_a_count(void **state)
     assert_int_equal(v, 5);
     assert_int_equal(ss_norm_suppressed_count(S("1,234"), &v, &sup, &why), 0);
     assert_int_equal(v, 1234);
-    assert_int_equal(ss_norm_suppressed_count(S("xx"), &v, &sup, &why), -1);
+    assert_int_equal(ss_norm_suppressed_count(S("xx"), &v, &sup, &why), SS_EINVAL);
     assert_string_equal(why, "not a whole number");
 }
 
@@ -492,7 +495,7 @@ static void assert_hours_refused(void **state, const char *in, const char *want_
     struct hours_fixture *f = *state;
     int m = -1;
     const char *why = NULL;
-    assert_int_equal(ss_norm_hours(in, strlen(in), &f->out, &m, &why), -1);
+    assert_int_equal(ss_norm_hours(in, strlen(in), &f->out, &m, &why), SS_EINVAL);
     assert_string_equal(why, want_why);
     assert_int_equal(f->out.len, 0);
 }
@@ -581,7 +584,7 @@ static void test_hours_output_buffer_bound_respected(void **state)
     int m = -1;
     const char *why = NULL;
     ss_buf_init(&small, 10);
-    assert_int_equal(ss_norm_hours(S("09:00-17:00"), &small, &m, &why), -1);
+    assert_int_equal(ss_norm_hours(S("09:00-17:00"), &small, &m, &why), SS_EINVAL);
     assert_string_equal(why, "no room for the hours");
     assert_int_equal(small.len, 0);
     ss_buf_free(&small);
@@ -613,10 +616,10 @@ static void test_weekday_other_words_refused(void **state)
     (void)state;
     int d = 0;
     const char *why = NULL;
-    assert_int_equal(ss_norm_weekday(S("Funday"), &d, &why), -1);
+    assert_int_equal(ss_norm_weekday(S("Funday"), &d, &why), SS_EINVAL);
     assert_string_equal(why, "not a day of the week");
-    assert_int_equal(ss_norm_weekday(S("Tu"), &d, &why), -1);
-    assert_int_equal(ss_norm_weekday(S("Tuesdays"), &d, &why), -1);
+    assert_int_equal(ss_norm_weekday(S("Tu"), &d, &why), SS_EINVAL);
+    assert_int_equal(ss_norm_weekday(S("Tuesdays"), &d, &why), SS_EINVAL);
 }
 
 /* ---- code lists ---- */
@@ -659,11 +662,11 @@ static void test_code_not_in_list_refused(void **state)
 {
     (void)state;
     const char *out = NULL, *why = NULL;
-    assert_int_equal(ss_norm_code(S("Under12"), ages, &out, &why), -1);
+    assert_int_equal(ss_norm_code(S("Under12"), ages, &out, &why), SS_EINVAL);
     assert_string_equal(why, "not in the code list");
-    assert_int_equal(ss_norm_code(S("Children"), ages, &out, &why), -1);
+    assert_int_equal(ss_norm_code(S("Children"), ages, &out, &why), SS_EINVAL);
     assert_string_equal(why, "not in the code list");
-    assert_int_equal(ss_norm_code(S("Adult-"), ages, &out, &why), -1);
+    assert_int_equal(ss_norm_code(S("Adult-"), ages, &out, &why), SS_EINVAL);
 }
 
 /* ---- authority keys ---- */
@@ -746,8 +749,8 @@ static void test_authority_key_never_strips_to_nothing(void **state)
     assert_key("Council", "council");
     assert_key("City", "city");
     assert_key("The", "the");
-    assert_int_equal(ss_norm_authority_key(S("..."), out, sizeof(out)), -1);
-    assert_int_equal(ss_norm_authority_key(S(""), out, sizeof(out)), -1);
+    assert_int_equal(ss_norm_authority_key(S("..."), out, sizeof(out)), SS_EINVAL);
+    assert_int_equal(ss_norm_authority_key(S(""), out, sizeof(out)), SS_EINVAL);
 }
 
 static void test_authority_key_control_bytes_are_blanks(void **state)
@@ -767,7 +770,7 @@ static void test_authority_key_too_long_for_out_refused(void **state)
     char out[7];
     assert_int_equal(ss_norm_authority_key(S("Barnet Council"), out, sizeof(out)), 6);
     assert_string_equal(out, "barnet");
-    assert_int_equal(ss_norm_authority_key(S("Westminster"), out, sizeof(out)), -1);
+    assert_int_equal(ss_norm_authority_key(S("Westminster"), out, sizeof(out)), SS_EINVAL);
 }
 
 static void test_authority_key_is_idempotent(void **state)
@@ -828,7 +831,7 @@ static void test_hours_closing_at_00_00_means_midnight(void **state)
     assert_int_equal(minutes, 840);
     ss_buf_reset(&out);
     /* Past midnight is not a closing time of that day: refused. */
-    assert_int_equal(ss_norm_hours("07:00-02:00", 11, &out, &minutes, &why), -1);
+    assert_int_equal(ss_norm_hours("07:00-02:00", 11, &out, &minutes, &why), SS_EINVAL);
     assert_string_equal(why, "opening time after closing time");
     ss_buf_free(&out);
 }

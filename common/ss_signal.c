@@ -1,0 +1,33 @@
+/* ss_signal: see ss_signal.h. */
+#include "ss_signal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+static volatile int *stop_flag, *reload_flag;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        *reload_flag = 1;
+    else
+        *stop_flag = 1;
+}
+
+int ss_signal_setup(volatile int *stop, volatile int *reload)
+{
+    struct sigaction sa;
+    stop_flag = stop;
+    reload_flag = reload;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal; /* no SA_RESTART: blocking calls return EINTR */
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0 ||
+        sigaction(SIGHUP, &sa, NULL) < 0)
+        return -errno;
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) < 0)
+        return -errno;
+    return 0;
+}

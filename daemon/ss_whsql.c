@@ -1,0 +1,282 @@
+/* ss_whsql: see ss_whsql.h. */
+#include "ss_whsql.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ss_buf.h"
+#include "ss_err.h"
+
+/* A statement being built. Every append is checked: the first failure is
+ * kept in rc and the appends after it do nothing, so a builder checks once,
+ * at the end (sql_take). */
+struct sql {
+    struct ss_buf b;
+    int rc;
+    const struct ss_whsql *q;
+};
+
+static void add(struct sql *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void add(struct sql *s, const char *fmt, ...)
+{
+    if (s->rc < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        s->rc = SS_EINVAL;
+        return;
+    }
+    if ((s->rc = ss_buf_reserve(&s->b, (size_t)n + 1)) < 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(s->b.data + s->b.len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    s->b.len += (size_t)n;
+}
+
+static void sql_begin(struct sql *s, const struct ss_whsql *q)
+{
+    s->rc = 0;
+    s->q = q;
+    ss_buf_reset(&s->b);
+}
+
+/* The statement built, as a new string in *out; 0 or a negative code with
+ * err naming the statement. */
+static int sql_take(struct sql *s, const char *what, char **out, char *err, size_t errlen)
+{
+    if (s->rc == 0 && !(*out = strdup(s->b.data ? s->b.data : "")))
+        s->rc = SS_ENOMEM;
+    if (s->rc < 0)
+        snprintf(err, errlen, "dataset \"%s\": cannot build its %s statement: %s%s", s->q->ds->name,
+                 what, ss_strerror(s->rc), s->rc == SS_E2BIG ? " (longer than SS_WHSQL_MAX)" : "");
+    return s->rc;
+}
+
+/* 1 if a stored column may hold NULL (an optional field's value). */
+static int nullable(const struct ss_whsql *q, size_t i)
+{
+    int f = q->cols[i].field;
+    return f >= 0 && !(q->ds->fields[f].flags & SS_F_REQUIRED);
+}
+
+/* "t.a = s.a AND ..." over the key columns. "=" where a column cannot be
+ * NULL, so the key's index is used; IS NOT DISTINCT FROM only for the few
+ * optional key columns (a library's year closed). */
+static void keys_match(struct sql *s, const char *l, const char *r)
+{
+    const struct ss_whsql *q = s->q;
+    int first = 1;
+    for (size_t i = 0; i < q->ncols; i++) {
+        if (!q->cols[i].key)
+            continue;
+        add(s, "%s%s.%s %s %s.%s", first ? "" : " AND ", l, q->cols[i].name,
+            nullable(q, i) ? "IS NOT DISTINCT FROM" : "=", r, q->cols[i].name);
+        first = 0;
+    }
+}
+
+/* "alias.a, alias.b" over the columns that are (key) or are not (!key) in the key. */
+static void column_list(struct sql *s, const char *alias, int key)
+{
+    const struct ss_whsql *q = s->q;
+    int first = 1;
+    for (size_t i = 0; i < q->ncols; i++) {
+        if ((q->cols[i].key != 0) != key)
+            continue;
+        add(s, "%s%s%s%s", first ? "" : ", ", alias ? alias : "", alias ? "." : "",
+            q->cols[i].name);
+        first = 0;
+    }
+}
+
+/* "the required keys equal, and every optional key empty in l but given in
+ * r": the row r describes is l, after a value arrived (a library closed).
+ * Returns 1 if the dataset has such an optional key column. */
+static int keys_succeed(struct sql *s, const char *l, const char *r)
+{
+    const struct ss_whsql *q = s->q;
+    int first = 1, any = 0;
+    for (size_t i = 0; i < q->ncols; i++) {
+        if (!q->cols[i].key)
+            continue;
+        if (nullable(q, i)) {
+            add(s, "%s%s.%s IS NULL AND %s.%s IS NOT NULL", first ? "" : " AND ", l,
+                q->cols[i].name, r, q->cols[i].name);
+            any = 1;
+        } else {
+            add(s, "%s%s.%s = %s.%s", first ? "" : " AND ", l, q->cols[i].name, r, q->cols[i].name);
+        }
+        first = 0;
+    }
+    return any;
+}
+
+/* History: the batch's rows, last one wins per key. */
+static void staged(struct sql *s)
+{
+    add(s, "(SELECT DISTINCT ON (");
+    column_list(s, NULL, 1);
+    add(s, ") * FROM pg_temp.stage_%s ORDER BY ", s->q->ds->name);
+    column_list(s, NULL, 1);
+    add(s, ", ord DESC) AS s");
+}
+
+/* Staging table: the target's own column types, plus the record order. */
+static int build_stage(struct sql *s, struct ss_whsql *q, char *err, size_t errlen)
+{
+    sql_begin(s, q);
+    add(s,
+        "CREATE TEMP TABLE IF NOT EXISTS stage_%s ON COMMIT DELETE ROWS AS SELECT 0::bigint AS ord",
+        q->ds->name);
+    for (size_t i = 0; i < q->ncols; i++)
+        add(s, ", %s", q->cols[i].name);
+    add(s, " FROM %s WITH NO DATA", q->ds->table);
+    int rc = sql_take(s, "staging table", &q->stage_sql, err, errlen);
+    if (rc < 0)
+        return rc;
+
+    sql_begin(s, q);
+    add(s, "COPY pg_temp.stage_%s (ord", q->ds->name);
+    for (size_t i = 0; i < q->ncols; i++)
+        add(s, ", %s", q->cols[i].name);
+    add(s, ") FROM STDIN");
+    return sql_take(s, "COPY", &q->copy_sql, err, errlen);
+}
+
+/* Upsert: the last record of the batch wins for a repeated key; a row whose
+ * values are unchanged is left alone, so a re-load writes nothing. */
+static int build_upsert(struct sql *s, struct ss_whsql *q, char *err, size_t errlen)
+{
+    int has_values = 0;
+    for (size_t i = 0; i < q->ncols; i++)
+        has_values |= !q->cols[i].key;
+    sql_begin(s, q);
+    add(s, "INSERT INTO %s AS t (", q->ds->table);
+    for (size_t i = 0; i < q->ncols; i++)
+        add(s, "%s, ", q->cols[i].name);
+    add(s, "source, batch_id) SELECT DISTINCT ON (");
+    column_list(s, NULL, 1);
+    add(s, ") ");
+    for (size_t i = 0; i < q->ncols; i++)
+        add(s, "%s, ", q->cols[i].name);
+    add(s, "$1::text, $2::bigint FROM pg_temp.stage_%s ORDER BY ", q->ds->name);
+    column_list(s, NULL, 1);
+    add(s, ", ord DESC ON CONFLICT (");
+    column_list(s, NULL, 1);
+    add(s, ") DO ");
+    if (has_values) {
+        add(s, "UPDATE SET ");
+        for (size_t i = 0; i < q->ncols; i++)
+            if (!q->cols[i].key)
+                add(s, "%s = EXCLUDED.%s, ", q->cols[i].name, q->cols[i].name);
+        add(s, "source = EXCLUDED.source, batch_id = EXCLUDED.batch_id, loaded_at = now() WHERE (");
+        column_list(s, "t", 0);
+        add(s, ") IS DISTINCT FROM (");
+        column_list(s, "EXCLUDED", 0);
+        add(s, ")");
+    } else {
+        add(s, "NOTHING");
+    }
+    return sql_take(s, "upsert", &q->upsert_sql, err, errlen);
+}
+
+/* A changed row ends its current version; then every row without a current
+ * version gets one, with the id its earlier versions had. Two statements,
+ * so the unique index on current versions never sees two at once. */
+static int build_history(struct sql *s, struct ss_whsql *q, char *err, size_t errlen)
+{
+    const char *table = q->ds->table, *id = q->ds->id_column;
+    int rc;
+
+    sql_begin(s, q);
+    add(s, "UPDATE %s AS t SET valid_to = now() FROM ", table);
+    staged(s);
+    add(s, " WHERE t.valid_to IS NULL AND ");
+    keys_match(s, "t", "s");
+    add(s, " AND (");
+    column_list(s, "t", 0);
+    add(s, ") IS DISTINCT FROM (");
+    column_list(s, "s", 0);
+    add(s, ")");
+    if ((rc = sql_take(s, "history (close)", &q->close_sql, err, errlen)) < 0)
+        return rc;
+
+    /* A library that closes keeps its id: its open version ends, and the
+     * closed one (a new key, year_closed given) continues it. */
+    sql_begin(s, q);
+    add(s, "UPDATE %s AS t SET valid_to = now() FROM ", table);
+    staged(s);
+    add(s, " WHERE t.valid_to IS NULL AND ");
+    int succession = keys_succeed(s, "t", "s");
+    add(s, " AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.valid_to IS NULL AND ", table);
+    keys_match(s, "c", "s");
+    add(s, ")");
+    if (succession && (rc = sql_take(s, "history (succession)", &q->succeed_sql, err, errlen)) < 0)
+        return rc;
+
+    sql_begin(s, q);
+    add(s, "INSERT INTO %s (%s", table, id);
+    for (size_t i = 0; i < q->ncols; i++)
+        add(s, ", %s", q->cols[i].name);
+    add(s, ", valid_from, source, batch_id) SELECT coalesce((SELECT p.%s FROM %s p WHERE ", id,
+        table);
+    keys_match(s, "p", "s");
+    add(s, " ORDER BY p.valid_from DESC LIMIT 1), ");
+    if (succession) {
+        add(s, "(SELECT p.%s FROM %s p WHERE ", id, table);
+        keys_succeed(s, "p", "s");
+        add(s, " ORDER BY p.valid_from DESC LIMIT 1), ");
+    }
+    add(s, "nextval('%s_id_seq'))", table);
+    for (size_t i = 0; i < q->ncols; i++)
+        add(s, ", s.%s", q->cols[i].name);
+    add(s, ", now(), $1::text, $2::bigint FROM ");
+    staged(s);
+    add(s, " WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.valid_to IS NULL AND ", table);
+    keys_match(s, "t", "s");
+    add(s, ")");
+    free(q->upsert_sql);
+    q->upsert_sql = NULL;
+    return sql_take(s, "history (insert)", &q->upsert_sql, err, errlen);
+}
+
+int ss_whsql_build(struct ss_whsql *q, const struct ss_dataset *ds, char *err, size_t errlen)
+{
+    struct sql s;
+    int rc;
+
+    q->ds = ds;
+    q->ncols = ss_dataset_columns(ds, q->cols);
+    ss_buf_init(&s.b, SS_WHSQL_MAX);
+    if ((rc = build_stage(&s, q, err, errlen)) < 0 || (rc = build_upsert(&s, q, err, errlen)) < 0 ||
+        (ds->load == SS_LOAD_HISTORY && (rc = build_history(&s, q, err, errlen)) < 0))
+        goto out;
+    sql_begin(&s, q);
+    column_list(&s, NULL, 1);
+    rc = sql_take(&s, "key list", &q->keys, err, errlen);
+out:
+    ss_buf_free(&s.b);
+    return rc;
+}
+
+void ss_whsql_free(struct ss_whsql *q)
+{
+    free(q->stage_sql);
+    free(q->copy_sql);
+    free(q->upsert_sql);
+    free(q->close_sql);
+    free(q->succeed_sql);
+    free(q->keys);
+    memset(q, 0, sizeof(*q));
+}
