@@ -60,3 +60,11 @@ int ss_pg_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
     return ss_pg_exec_params(conn, sql, 0, NULL, err, errlen);
 }
+
+int ss_pg_copy_begin(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, sql);
+    int rc = PQresultStatus(res) == PGRES_COPY_IN ? 0 : ss_pg_fail(conn, res, err, errlen);
+    PQclear(res);
+    return rc;
+}

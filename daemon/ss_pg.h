@@ -29,6 +29,10 @@ int ss_pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *p
 int ss_pg_query(PGconn *conn, const char *sql, int n, const char *const *params, PGresult **res,
                 char *err, size_t errlen);
 
+/* Starts sql, a COPY ... FROM STDIN: 0 when the server waits for the data
+ * (PQputCopyData, then PQputCopyEnd), else a negative code with err. */
+int ss_pg_copy_begin(PGconn *conn, const char *sql, char *err, size_t errlen);
+
 /* The code for a failed result (res may be NULL): SS_ERETRY or SS_EINVAL,
  * as above; its message into err. Does not clear res. */
 int ss_pg_fail(PGconn *conn, const PGresult *res, char *err, size_t errlen);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ss_err.h"
+#include "ss_pg.h"
 #include "ss_text.h"
 
 /* Serialises `shelfsync ref load` runs: the alias merge reads, then writes. */
@@ -27,44 +28,19 @@ void ss_ref__db_err(char *err, size_t errlen, const char *what, const char *msg)
     ss_ref__set_err(err, errlen, "%s: %.*s", what, (int)n, msg);
 }
 
-/* What a failed statement means: the connection is gone, or the server said no. */
-static int db_rc(PGconn *conn)
-{
-    return PQstatus(conn) == CONNECTION_BAD ? SS_ERETRY : SS_EINVAL;
-}
-
-int ss_ref__exec(PGconn *conn, const char *sql, char *err, size_t errlen)
-{
-    PGresult *res = PQexec(conn, sql);
-    ExecStatusType st = PQresultStatus(res);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        ss_ref__set_err(err, errlen, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    return ok ? 0 : db_rc(conn);
-}
-
 PGresult *ss_ref__query(PGconn *conn, const char *sql, int n, const char *const *params, char *err,
                         size_t errlen)
 {
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        ss_ref__set_err(err, errlen, "%s", PQresultErrorMessage(res));
-        PQclear(res);
-        return NULL;
-    }
-    return res;
+    PGresult *res;
+    return ss_pg_query(conn, sql, n, params, &res, err, errlen) < 0 ? NULL : res;
 }
 
 long ss_ref__count(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
-    PGresult *res = ss_ref__query(conn, sql, 0, NULL, err, errlen);
-    long v = SS_EINVAL;
-    if (res && PQntuples(res) == 1)
-        v = atol(PQgetvalue(res, 0, 0));
-    else if (!res)
-        v = db_rc(conn);
+    PGresult *res;
+    long v = ss_pg_query(conn, sql, 0, NULL, &res, err, errlen);
+    if (v == 0)
+        v = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : SS_EINVAL;
     PQclear(res);
     return v;
 }
@@ -72,17 +48,17 @@ long ss_ref__count(PGconn *conn, const char *sql, char *err, size_t errlen)
 void ss_ref__rollback(PGconn *conn)
 {
     char ignored[256];
-    ss_ref__exec(conn, "ROLLBACK", ignored, sizeof(ignored));
+    ss_pg_exec(conn, "ROLLBACK", ignored, sizeof(ignored));
 }
 
 int ss_ref__begin(PGconn *conn, char *err, size_t errlen)
 {
     char msg[1024];
     int rc;
-    if ((rc = ss_ref__exec(conn, "BEGIN", msg, sizeof(msg))) < 0 ||
-        (rc = ss_ref__exec(conn, "SET LOCAL client_min_messages = warning", msg, sizeof(msg))) <
+    if ((rc = ss_pg_exec(conn, "BEGIN", msg, sizeof(msg))) < 0 ||
+        (rc = ss_pg_exec(conn, "SET LOCAL client_min_messages = warning", msg, sizeof(msg))) <
             0 ||
-        (rc = ss_ref__exec(conn, "SELECT pg_advisory_xact_lock(" SS_REF_LOCK ")", msg,
+        (rc = ss_pg_exec(conn, "SELECT pg_advisory_xact_lock(" SS_REF_LOCK ")", msg,
                            sizeof(msg))) < 0) {
         ss_ref__db_err(err, errlen, "cannot start the load", msg);
         ss_ref__rollback(conn);
@@ -94,7 +70,7 @@ int ss_ref__begin(PGconn *conn, char *err, size_t errlen)
 int ss_ref__commit(PGconn *conn, char *err, size_t errlen)
 {
     char msg[1024];
-    int rc = ss_ref__exec(conn, "COMMIT", msg, sizeof(msg));
+    int rc = ss_pg_exec(conn, "COMMIT", msg, sizeof(msg));
     if (rc < 0) {
         ss_ref__db_err(err, errlen, "commit failed", msg);
         ss_ref__rollback(conn);
@@ -107,13 +83,9 @@ int ss_ref__copy_begin(struct ss_ref_copy *c, PGconn *conn, const char *sql, cha
 {
     memset(c, 0, sizeof(*c));
     c->conn = conn;
-    PGresult *res = PQexec(conn, sql);
-    int ok = PQresultStatus(res) == PGRES_COPY_IN;
-    if (!ok)
-        ss_ref__set_err(err, errlen, "%s", PQresultErrorMessage(res));
-    PQclear(res);
-    if (!ok)
-        return db_rc(conn);
+    int rc = ss_pg_copy_begin(conn, sql, err, errlen);
+    if (rc < 0)
+        return rc;
     ss_buf_init(&c->buf, SS_REF_COPY_MAX);
     return 0;
 }
@@ -160,7 +132,7 @@ static int copy_flush(struct ss_ref_copy *c)
     if (c->buf.len && PQputCopyData(c->conn, c->buf.data, (int)c->buf.len) != 1)
         c->failed = 1;
     ss_buf_reset(&c->buf);
-    return c->failed ? db_rc(c->conn) : 0;
+    return c->failed ? ss_pg_fail(c->conn, NULL, NULL, 0) : 0;
 }
 
 int ss_ref__copy_row_end(struct ss_ref_copy *c)
@@ -177,15 +149,22 @@ int ss_ref__copy_end(struct ss_ref_copy *c, int abort, char *err, size_t errlen)
     int ok = !abort && copy_flush(c) == 0, said = 0;
     PQputCopyEnd(c->conn, ok ? NULL : "aborted by shelfsync");
     PGresult *res;
+    int rc = 0;
     while ((res = PQgetResult(c->conn)) != NULL) {
         if (ok && PQresultStatus(res) != PGRES_COMMAND_OK) {
-            ss_ref__set_err(err, errlen, "%s", PQresultErrorMessage(res));
+            rc = ss_pg_fail(c->conn, res, err, errlen);
             ok = 0, said = 1;
         }
         PQclear(res);
     }
-    if (!ok && !abort && !said)
-        ss_ref__set_err(err, errlen, "COPY failed: %s", PQerrorMessage(c->conn));
+    if (!ok && !abort && !said) {
+        rc = ss_pg_fail(c->conn, NULL, err, errlen);
+        size_t n = strlen(err);
+        if (n + 13 < errlen) {
+            memmove(err + 13, err, n + 1);
+            memcpy(err, "COPY failed: ", 13);
+        }
+    }
     ss_buf_free(&c->buf);
-    return ok ? 0 : abort ? SS_ESTOPPED : db_rc(c->conn);
+    return ok ? 0 : abort ? SS_ESTOPPED : rc;
 }

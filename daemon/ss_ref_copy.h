@@ -30,8 +30,6 @@ void ss_ref__set_err(char *err, size_t errlen, const char *fmt, ...) SS_PRINTF(3
 /* Sets err to "what: message", without libpq's trailing newline. */
 void ss_ref__db_err(char *err, size_t errlen, const char *what, const char *msg);
 
-/* A statement without parameters whose result is not needed. */
-int ss_ref__exec(PGconn *conn, const char *sql, char *err, size_t errlen);
 /* A query with n text parameters: the result (the caller PQclears it), or
  * NULL with err when the server refused it. */
 PGresult *ss_ref__query(PGconn *conn, const char *sql, int n, const char *const *params, char *err,

@@ -12,6 +12,7 @@
 #include "ss_log.h"
 #include "ss_normalise.h"
 #include "ss_ref_alias.h"
+#include "ss_pg.h"
 #include "ss_ref_copy.h"
 #include "ss_text.h"
 
@@ -177,7 +178,7 @@ static int auth_upsert(struct auth_load *l, char *err, size_t errlen)
     struct ss_ref_copy copy;
     char msg[2048] = "";
     int rc;
-    if ((rc = ss_ref__exec(l->conn,
+    if ((rc = ss_pg_exec(l->conn,
                            "CREATE TEMP TABLE ss_ref_authority_in (code text, name text,"
                            " nice_name text, region text, nation text) ON COMMIT DROP",
                            msg, sizeof(msg))) < 0 ||
@@ -255,7 +256,7 @@ static int succ_stage(struct auth_load *l, char *msg, size_t msglen, char *err, 
     int rc;
     if (!f)
         return SS_EINVAL;
-    if ((rc = ss_ref__exec(l->conn,
+    if ((rc = ss_pg_exec(l->conn,
                            "CREATE TEMP TABLE ss_ref_successor_in (old_code text, old_name text,"
                            " old_nice text, new_code text, changed_on date) ON COMMIT DROP",
                            msg, msglen)) < 0 ||
@@ -315,7 +316,7 @@ static int auth_successors(struct auth_load *l, char *err, size_t errlen)
                 PQgetvalue(res, i, 1), PQgetvalue(res, i, 1), l->path);
     PQclear(res);
     for (size_t i = 0; succ_sql[i]; i++)
-        if ((rc = ss_ref__exec(l->conn, succ_sql[i], msg, sizeof(msg))) < 0) {
+        if ((rc = ss_pg_exec(l->conn, succ_sql[i], msg, sizeof(msg))) < 0) {
             db_err(err, errlen, "cannot load successors", msg);
             return rc;
         }
@@ -565,7 +566,7 @@ static int nn_replace(struct nn_load *l, const char *path, FILE *f, char *err, s
 {
     char msg[2048] = "";
     int rc;
-    if ((rc = ss_ref__exec(l->conn,
+    if ((rc = ss_pg_exec(l->conn,
                            "CREATE TEMP TABLE ss_ref_neighbour_in (code text, rank integer,"
                            " neighbour_code text) ON COMMIT DROP",
                            msg, sizeof(msg))) < 0 ||
@@ -582,11 +583,11 @@ static int nn_replace(struct nn_load *l, const char *path, FILE *f, char *err, s
         set_err(err, errlen, "%s: no rows after the header", path);
         return SS_EINVAL;
     }
-    if ((rc = ss_ref__exec(l->conn,
+    if ((rc = ss_pg_exec(l->conn,
                            "DELETE FROM ref.nearest_neighbour"
                            " WHERE code IN (SELECT code FROM ss_ref_neighbour_in)",
                            msg, sizeof(msg))) < 0 ||
-        (rc = ss_ref__exec(l->conn,
+        (rc = ss_pg_exec(l->conn,
                            "INSERT INTO ref.nearest_neighbour (code, rank, neighbour_code)"
                            " SELECT code, rank, neighbour_code FROM ss_ref_neighbour_in",
                            msg, sizeof(msg))) < 0)

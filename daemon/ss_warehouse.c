@@ -268,13 +268,9 @@ static int db_fail(struct ss_wh *wh, int rc, const char *msg, const char *what,
 static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data, char *err,
                     size_t errlen)
 {
-    PGresult *res = PQexec(wh->conn, sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        int rc = ss_pg_fail(wh->conn, res, err, errlen);
-        PQclear(res);
+    int rc = ss_pg_copy_begin(wh->conn, sql, err, errlen);
+    if (rc < 0)
         return rc;
-    }
-    PQclear(res);
     int ok = 1;
     size_t off = 0;
     while (ok && off < data->len) {
@@ -286,8 +282,7 @@ static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data
     }
     if (PQputCopyEnd(wh->conn, ok ? NULL : "client error") != 1)
         ok = 0;
-    res = PQgetResult(wh->conn);
-    int rc = 0;
+    PGresult *res = PQgetResult(wh->conn);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = ss_pg_fail(wh->conn, res, err, errlen);
     else if (!ok)
