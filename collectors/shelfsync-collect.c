@@ -753,7 +753,7 @@ static int collector_open(struct collector *c, const char *path, const char *lev
 
     memset(c, 0, sizeof(*c));
     c->path = path;
-    if (ss_collector_config_load(path, &c->cfg, err, sizeof(err)) < 0) {
+    if (ss_collector_config_load(path, ss_source_config_kind, &c->cfg, err, sizeof(err)) < 0) {
         ss_error("%s", err);
         goto fail;
     }
@@ -837,7 +837,7 @@ static int reload(struct collector *c, const char *level, int once)
         return 0;
     }
     memset(&probe, 0, sizeof(probe));
-    if (ss_collector_config_load(c->path, &probe, err, sizeof(err)) < 0) {
+    if (ss_collector_config_load(c->path, ss_source_config_kind, &probe, err, sizeof(err)) < 0) {
         ss_error("SIGHUP: %s; the running config stays in force", err);
         return 0;
     }

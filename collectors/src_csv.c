@@ -39,6 +39,7 @@
  * are out of place. Such a row is rejected here, with the lines it spans.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,98 @@
 #include "ss_log.h"
 #include "ss_mapper.h"
 #include "ss_source.h"
+#include "src_csv.h"
 #include "ss_transcode.h"
 #include "ss_wide.h"
+
+/* ---- options: the "csv" object ---- */
+
+static const char *const encodings[] = {"utf-8",    "windows-1252", "iso-8859-1", "utf-16",
+                                        "utf-16le", "utf-16be",     NULL};
+
+#define O(f) offsetof(struct ss_csv_options, f)
+static const struct ss_config_option wide_options[] = {
+    {.key = "value_field",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_REQUIRED | SS_CFG_NONEMPTY,
+     .off = O(wide_value_field),
+     .help = "the dataset field the period cells fill"},
+    {.key = "period_field",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_NONEMPTY,
+     .off = O(wide_period_field),
+     .def_str = "month",
+     .help = "the dataset field that gets the period"},
+    {.key = "columns",
+     .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
+     .off = O(wide_columns),
+     .count_off = O(nwide_columns),
+     .help = "header -> period, where a header does not read as one"},
+    {.key = "ignore",
+     .type = SS_CFG_STRARR,
+     .flags = SS_CFG_DYNAMIC | SS_CFG_NONEMPTY,
+     .off = O(wide_ignore),
+     .count_off = O(nwide_ignore),
+     .help = "columns (or glob patterns) left out without a warning"},
+    {0},
+};
+
+static const struct ss_config_option csv_options[] = {
+    {.key = "delimiter",
+     .type = SS_CFG_CHAR,
+     .off = O(delimiter),
+     .def = ',',
+     .help = "the field separator"},
+    {.key = "header",
+     .type = SS_CFG_BOOL,
+     .off = O(header),
+     .def = 1,
+     .help = "the first line names the columns"},
+    {.key = "columns",
+     .type = SS_CFG_STRARR,
+     .flags = SS_CFG_DYNAMIC,
+     .off = O(columns),
+     .count_off = O(ncolumns),
+     .min_items = 1,
+     .help = "the column names of a file without a header line"},
+    {.key = "detect_delimiter",
+     .type = SS_CFG_BOOL,
+     .off = O(detect_delimiter),
+     .help = "pick , ; tab or | from the header line"},
+    {.key = "encoding",
+     .type = SS_CFG_ENUM,
+     .off = O(encoding),
+     .def_str = "utf-8",
+     .choices = encodings,
+     .help = "the export's character encoding"},
+    {.key = "wide", .type = SS_CFG_OBJECT, .sub = wide_options, .help = "one column per period"},
+    {0},
+};
+#undef O
+
+static int csv_check(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg,
+                     const void *opts)
+{
+    const struct ss_csv_options *o = opts;
+    int rc;
+    /* Without a header line the column names can only come from here. */
+    if (!o->header && o->ncolumns == 0)
+        return ss_config_fail(ctx, 1, "csv.columns",
+                              "required key missing (\"csv.header\" is false)");
+    if (o->wide_value_field) {
+        if ((rc = ss_config_check_field(ctx, "csv.wide.value_field", o->wide_value_field)) < 0)
+            return rc;
+        if ((rc = ss_config_check_field(ctx, "csv.wide.period_field", o->wide_period_field)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+const struct ss_config_section ss_csv_section = {"csv", csv_options, sizeof(struct ss_csv_options),
+                                                 csv_check};
+
+static const struct ss_config_kind csv_config = {"csv", &ss_csv_section, 0, NULL};
 
 /* The delimiters detection chooses from, in the order that breaks a tie. */
 static const char detect_chars[] = {',', ';', '\t', '|'};
@@ -101,15 +192,16 @@ struct csv_state {
 static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
     const struct ss_collector_config *cfg = env->cfg;
+    const struct ss_csv_options *o = cfg->options;
     struct csv_state *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     s->env = env;
-    if (cfg->wide_value_field) {
+    if (o->wide_value_field) {
         /* The period field's type says how the periods are written. */
-        const char *pf = cfg->wide_period_field ? cfg->wide_period_field : "month";
+        const char *pf = o->wide_period_field ? o->wide_period_field : "month";
         s->ds = ss_dataset_find(cfg->dataset);
         int f = s->ds ? ss_dataset_field_index(s->ds, pf) : -1;
         if (f < 0) {
@@ -128,13 +220,13 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
             return -1;
         }
         struct ss_wide_opts wo = {
-            .value_field = cfg->wide_value_field,
+            .value_field = o->wide_value_field,
             .period_field = pf,
             .period_type = pt,
-            .columns = cfg->wide_columns,
-            .ncolumns = cfg->nwide_columns,
-            .ignore = (const char *const *)cfg->wide_ignore,
-            .nignore = cfg->nwide_ignore,
+            .columns = o->wide_columns,
+            .ncolumns = o->nwide_columns,
+            .ignore = (const char *const *)o->wide_ignore,
+            .nignore = o->nwide_ignore,
         };
         if (ss_wide_new(&s->wide, &wo) < 0) {
             snprintf(err, errlen, "out of memory");
@@ -144,9 +236,9 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     }
     /* Refuse an encoding iconv lacks now, before anything is fetched. */
     struct ss_transcode *tc;
-    int rc = ss_transcode_new(&tc, cfg->csv_encoding, NULL, NULL);
+    int rc = ss_transcode_new(&tc, o->encoding, NULL, NULL);
     if (rc < 0) {
-        snprintf(err, errlen, "\"csv.encoding\": %s: %s", cfg->csv_encoding,
+        snprintf(err, errlen, "\"csv.encoding\": %s: %s", o->encoding,
                  rc == -EINVAL ? "this system's iconv cannot convert it" : strerror(-rc));
         ss_wide_free(s->wide);
         free(s);
@@ -524,7 +616,7 @@ static int on_text(void *ud, const char *data, size_t len)
 
     if (!s->text_started) {
         const char *bom = ss_transcode_bom(s->tc);
-        const char *enc = s->env->cfg->csv_encoding;
+        const char *enc = ((const struct ss_csv_options *)s->env->cfg->options)->encoding;
         s->text_started = 1;
         if (bom && (strncmp(bom, "UTF-16", 6) == 0 || strcasecmp(enc, "utf-8") != 0))
             ss_notice("csv: the export starts with a %s byte-order mark, so it is read as %s "
@@ -566,12 +658,13 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
 {
     struct csv_state *s = state;
     const struct ss_collector_config *cfg = s->env->cfg;
+    const struct ss_csv_options *o = cfg->options;
     struct ss_http_resp resp;
     char etag[256], lm[128];
     int rc;
 
     memset(&s->opts, 0, sizeof(s->opts));
-    s->opts.delimiter = cfg->csv_delimiter;
+    s->opts.delimiter = o->delimiter;
     s->opts.max_field = (size_t)cfg->max_field_bytes;
     s->opts.max_record = (size_t)cfg->max_record_bytes;
     s->opts.max_fields = (size_t)cfg->max_fields;
@@ -593,7 +686,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     s->binary = 0;
     ss_http_binary_reset(&s->bin);
     s->resp = &resp;
-    s->detecting = cfg->csv_detect_delimiter;
+    s->detecting = o->detect_delimiter;
     s->det_quoted = 0;
     memset(s->det_count, 0, sizeof(s->det_count));
     if (s->detecting)
@@ -602,22 +695,26 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         snprintf(err, errlen, "out of memory");
         return SS_SOURCE_FAILED;
     }
-    rc = ss_transcode_new(&s->tc, cfg->csv_encoding, on_text, s);
+    rc = ss_transcode_new(&s->tc, o->encoding, on_text, s);
     if (rc < 0) {
-        snprintf(err, errlen, "\"csv.encoding\": %s: %s", cfg->csv_encoding, strerror(-rc));
+        snprintf(err, errlen, "\"csv.encoding\": %s: %s", o->encoding, strerror(-rc));
         return SS_SOURCE_FAILED;
     }
     s->have_header = 0;
-    s->ncolumns = cfg->ncsv_columns;
-    if (!cfg->csv_header) {
-        size_t lens[SS_CONFIG_MAX_MAP];
-        for (size_t i = 0; i < cfg->ncsv_columns; i++)
-            lens[i] = strlen(cfg->csv_columns[i]);
+    s->ncolumns = o->ncolumns;
+    if (!o->header) {
+        size_t *lens = malloc(o->ncolumns * sizeof(*lens));
+        if (!lens) {
+            snprintf(err, errlen, "out of memory");
+            return SS_SOURCE_FAILED;
+        }
+        for (size_t i = 0; i < o->ncolumns; i++)
+            lens[i] = strlen(o->columns[i]);
         if (s->wide)
-            rc = wide_header(s, (const char *const *)cfg->csv_columns, lens, cfg->ncsv_columns);
+            rc = wide_header(s, (const char *const *)o->columns, lens, o->ncolumns);
         else
-            rc = sink->columns(sink->ud, (const char *const *)cfg->csv_columns, lens,
-                               cfg->ncsv_columns);
+            rc = sink->columns(sink->ud, (const char *const *)o->columns, lens, o->ncolumns);
+        free(lens);
         if (s->failed) {
             snprintf(err, errlen, "%s", s->err_msg);
             return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
@@ -676,4 +773,4 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     return SS_SOURCE_OK;
 }
 
-const struct ss_source_kind ss_source_csv = {"csv", cb_init, cb_run, cb_exit};
+const struct ss_source_kind ss_source_csv = {"csv", &csv_config, cb_init, cb_run, cb_exit};

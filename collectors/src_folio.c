@@ -80,6 +80,7 @@
  * checkpointed (a failed snapshot is fetched whole again).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,6 +117,71 @@ struct group {
     char *key; /* "SERVICE POINT\x1fTYPE", NULL when the slot is free */
     unsigned long count;
 };
+
+/* ---- options: the "folio" object ---- */
+
+struct folio_options {
+    char *tenant;        /* "folio.tenant": X-Okapi-Tenant */
+    char *username;      /* "folio.username" */
+    char *password_file; /* "folio.password_file" */
+    char *resource;      /* "folio.resource": loans service_points items users */
+    long limit;          /* "folio.limit": 1..10000, default 1000 */
+    char *query;         /* "folio.query": extra CQL, ANDed with the paging clause */
+};
+
+static const char *const folio_resources[] = {"loans", "service_points", "items", "users", NULL};
+
+#define O(f) offsetof(struct folio_options, f)
+#define REQ (SS_CFG_REQUIRED | SS_CFG_NONEMPTY)
+static const struct ss_config_option folio_options[] = {
+    {.key = "tenant",
+     .type = SS_CFG_STRING,
+     .flags = REQ,
+     .off = O(tenant),
+     .help = "X-Okapi-Tenant"},
+    {.key = "username",
+     .type = SS_CFG_STRING,
+     .flags = REQ,
+     .off = O(username),
+     .help = "the user"},
+    {.key = "password_file",
+     .type = SS_CFG_STRING,
+     .flags = REQ,
+     .off = O(password_file),
+     .help = "a file holding the password"},
+    {.key = "resource",
+     .type = SS_CFG_ENUM,
+     .flags = SS_CFG_REQUIRED,
+     .off = O(resource),
+     .choices = folio_resources,
+     .help = "what to fetch"},
+    {.key = "limit",
+     .type = SS_CFG_INT,
+     .off = O(limit),
+     .min = 1,
+     .max = 10000,
+     .def = 1000,
+     .help = "records a page"},
+    {.key = "query",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_NONEMPTY,
+     .off = O(query),
+     .help = "extra CQL, ANDed with the paging clause"},
+    {0},
+};
+#undef REQ
+#undef O
+
+static const struct ss_config_section folio_section = {"folio", folio_options,
+                                                       sizeof(struct folio_options), NULL};
+/* Its tenant, username, password_file and resource are required wherever
+ * the object appears; a file of kind folio must have it. */
+static const struct ss_config_kind folio_config = {"folio", &folio_section, 1, NULL};
+
+static const struct folio_options *fo(const struct ss_collector_config *cfg)
+{
+    return cfg->options;
+}
 
 struct folio {
     const struct ss_source_env *env;
@@ -378,8 +444,7 @@ static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
             goto out;
         headers[2] = cookie.data;
     } else {
-        json_t *o =
-            json_pack("{s:s, s:s}", "username", cfg->folio_username, "password", f->password);
+        json_t *o = json_pack("{s:s, s:s}", "username", fo(cfg)->username, "password", f->password);
         body = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (!body) {
@@ -414,13 +479,13 @@ static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
             snprintf(err, errlen,
                      "FOLIO login at %s refused the request (HTTP 400%s): check \"folio.tenant\" "
                      "(\"%s\") names this library's tenant",
-                     f->base, why, cfg->folio_tenant);
+                     f->base, why, fo(cfg)->tenant);
         else if (resp.status == 401 || resp.status == 403 || resp.status == 422)
             snprintf(err, errlen,
                      "FOLIO login as \"%s\" at %s (tenant \"%s\") failed (HTTP %ld%s): check "
                      "\"folio.username\" and the password in %s",
-                     cfg->folio_username, f->base, cfg->folio_tenant, resp.status, why,
-                     cfg->folio_password_file);
+                     fo(cfg)->username, f->base, fo(cfg)->tenant, resp.status, why,
+                     fo(cfg)->password_file);
         else if (resp.status)
             snprintf(err, errlen, "FOLIO login at %s: HTTP %ld%s", f->base, resp.status, why);
         /* else err already says why (connection refused, timeout) */
@@ -645,7 +710,7 @@ static enum ss_source_result folio_fetch(struct folio *f, struct sweep *sw, foli
     unsigned long pageno = 0, total = 0;
     size_t largest = 0;
     long long reported = -1;
-    long limit = f->cfg->folio_limit;
+    long limit = fo(f->cfg)->limit;
 
     for (;;) {
         if (*f->env->stop)
@@ -978,7 +1043,7 @@ static enum ss_source_result run_loans(struct folio *f, const char *cursor,
 
     struct sweep sw = {.path = "/circulation/loans",
                        .key = "loans",
-                       .query = f->cfg->folio_query,
+                       .query = fo(f->cfg)->query,
                        .since = c.since[0] ? c.since : NULL,
                        .checkpoint = 1};
     if (c.resume) {
@@ -1190,10 +1255,10 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                 {"service_points", "service_points", RES_SERVICE_POINTS},
                 {"items", "stock", RES_ITEMS}};
     struct folio *f;
-    const char *resource = cfg->folio_resource ? cfg->folio_resource : "loans";
+    const char *resource = fo(cfg)->resource ? fo(cfg)->resource : "loans";
     size_t i;
 
-    if (!cfg->folio_tenant || !cfg->folio_username || !cfg->folio_password_file) {
+    if (!fo(cfg)->tenant || !fo(cfg)->username || !fo(cfg)->password_file) {
         snprintf(err, errlen,
                  "\"folio\": \"tenant\", \"username\" and \"password_file\" are required");
         return -1;
@@ -1225,7 +1290,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         snprintf(err, errlen, "\"url\": the FOLIO Okapi gateway needs an http:// or https:// URL");
         return -1;
     }
-    if (strlen(cfg->folio_tenant) > 256 || strpbrk(cfg->folio_tenant, "\r\n")) {
+    if (strlen(fo(cfg)->tenant) > 256 || strpbrk(fo(cfg)->tenant, "\r\n")) {
         snprintf(err, errlen, "\"folio.tenant\": not a tenant id");
         return -1;
     }
@@ -1245,13 +1310,13 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     snprintf(f->base, sizeof(f->base), "%s", cfg->url);
     for (size_t n = strlen(f->base); n > 0 && f->base[n - 1] == '/'; n--)
         f->base[n - 1] = '\0';
-    snprintf(f->tenant_hdr, sizeof(f->tenant_hdr), "X-Okapi-Tenant: %s", cfg->folio_tenant);
-    f->password = ss_secret_read(cfg->folio_password_file, err, errlen);
+    snprintf(f->tenant_hdr, sizeof(f->tenant_hdr), "X-Okapi-Tenant: %s", fo(cfg)->tenant);
+    f->password = ss_secret_read(fo(cfg)->password_file, err, errlen);
     if (!f->password) {
         folio_free(f);
         return -1;
     }
-    size_t page_max = (size_t)cfg->max_record_bytes * (size_t)cfg->folio_limit;
+    size_t page_max = (size_t)cfg->max_record_bytes * (size_t)fo(cfg)->limit;
     if (page_max > FOLIO_MAX_PAGE)
         page_max = FOLIO_MAX_PAGE;
     ss_buf_init(&f->page, page_max);
@@ -1285,7 +1350,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     static const char *const sp_cols[] = {"name", "postcode"};
     static const char *const stock_cols[] = {"service_point", "count_date", "item_type", "items"};
     struct folio *f = state;
-    const char *query = f->cfg->folio_query;
+    const char *query = fo(f->cfg)->query;
     struct sweep sps = {.path = "/service-points", .key = "servicepoints", .query = query};
     struct sweep items = {.path = "/item-storage/items", .key = "items", .query = query};
     enum ss_source_result r;
@@ -1326,4 +1391,4 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     return SS_SOURCE_FAILED;
 }
 
-const struct ss_source_kind ss_source_folio = {"folio", cb_init, cb_run, cb_exit};
+const struct ss_source_kind ss_source_folio = {"folio", &folio_config, cb_init, cb_run, cb_exit};

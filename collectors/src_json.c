@@ -94,6 +94,30 @@ struct json_state {
     char num[JSON_MAX_COLUMNS][40]; /* numbers' text for the record being handed over */
 };
 
+/* ---- options: the "json" object ---- */
+
+struct json_options {
+    char *path; /* "json.path": dotted path to the array of records, e.g. "data.items"; absent:
+                   the top level */
+    int ndjson; /* "json.ndjson": bool, default false: one JSON object per line */
+};
+
+static const struct ss_config_option json_options[] = {
+    {.key = "path",
+     .type = SS_CFG_STRING,
+     .off = offsetof(struct json_options, path),
+     .help = "dotted path to the array of records"},
+    {.key = "ndjson",
+     .type = SS_CFG_BOOL,
+     .off = offsetof(struct json_options, ndjson),
+     .help = "one JSON object per line"},
+    {0},
+};
+
+static const struct ss_config_section json_section = {"json", json_options,
+                                                      sizeof(struct json_options), NULL};
+static const struct ss_config_kind json_config = {"json", &json_section, 0, NULL};
+
 static void free_columns(struct json_state *s)
 {
     for (size_t i = 0; i < s->ncols; i++)
@@ -105,22 +129,22 @@ static void free_columns(struct json_state *s)
 static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
     const struct ss_collector_config *cfg = env->cfg;
+    const struct json_options *o = cfg->options;
     struct json_state *s;
 
-    if (cfg->json_ndjson && cfg->json_path && cfg->json_path[0]) {
+    if (o->ndjson && o->path && o->path[0]) {
         snprintf(err, errlen,
                  "\"json.path\" and \"json.ndjson\" do not go together: an NDJSON export has one "
                  "record a line, with no array to find");
         return -1;
     }
-    if (cfg->json_path) {
-        size_t n = strlen(cfg->json_path);
-        if (n == 0 || cfg->json_path[0] == '.' || cfg->json_path[n - 1] == '.' ||
-            strstr(cfg->json_path, "..")) {
+    if (o->path) {
+        size_t n = strlen(o->path);
+        if (n == 0 || o->path[0] == '.' || o->path[n - 1] == '.' || strstr(o->path, "..")) {
             snprintf(err, errlen,
                      "\"json.path\": \"%s\" has an empty part: give the keys from the top of the "
                      "document to the array, joined by dots (\"data.items\")",
-                     cfg->json_path);
+                     o->path);
             return -1;
         }
     }
@@ -530,8 +554,8 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
 {
     struct json_state *s = state;
     const struct ss_collector_config *cfg = s->env->cfg;
-    struct ss_jsonsplit_opts opts = {cfg->json_path, cfg->json_ndjson,
-                                     (size_t)cfg->max_record_bytes};
+    const struct json_options *o = cfg->options;
+    struct ss_jsonsplit_opts opts = {o->path, o->ndjson, (size_t)cfg->max_record_bytes};
     struct ss_http_resp resp;
     char etag[256], lm[128];
 
@@ -607,4 +631,4 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     return SS_SOURCE_OK;
 }
 
-const struct ss_source_kind ss_source_json = {"json", cb_init, cb_run, cb_exit};
+const struct ss_source_kind ss_source_json = {"json", &json_config, cb_init, cb_run, cb_exit};

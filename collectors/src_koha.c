@@ -76,6 +76,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,97 @@ static const struct {
     {"checkouts_history", RES_HISTORY, "loan_transactions", "checkouts"},
     {"items", RES_ITEMS, "stock", "items"},
 };
+
+/* ---- options: the "koha" object (kinds koha and koha_report) ---- */
+
+struct koha_options {
+    char *resource;           /* "koha.resource": libraries checkouts checkouts_history items
+                                 patron_categories item_types */
+    long report_id;           /* "koha.report_id": 0..100000000, default 0 (kind koha_report needs
+                                 one) */
+    long per_page;            /* "koha.per_page": 1..1000, default 100 */
+    long max_report_rows;     /* "koha.max_report_rows": 1..100000000, default 10: the Koha
+                                 instance's SvcMaxReportRows; a report answering that many rows
+                                 was cut short by Koha */
+    char *auth;               /* "koha.auth": oauth2 basic; default "oauth2" */
+    char *client_id;          /* "koha.client_id" (oauth2) */
+    char *client_secret_file; /* "koha.client_secret_file" (oauth2) */
+    char *username;           /* "koha.username" (basic) */
+    char *password_file;      /* "koha.password_file" (basic) */
+    char *query;              /* "koha.query": extra q= filter, a JSON object as text */
+    char *since_field;        /* "koha.since_field": field for the updated-since cursor, e.g.
+                                 "updated_on" */
+};
+
+static const char *const koha_resources[] = {"libraries", "checkouts",         "checkouts_history",
+                                             "items",     "patron_categories", "item_types",
+                                             NULL};
+static const char *const koha_auths[] = {"oauth2", "basic", NULL};
+
+#define O(f) offsetof(struct koha_options, f)
+/* clang-format off */
+#define KSTR(k, f, h) {.key = k, .type = SS_CFG_STRING, .flags = SS_CFG_NONEMPTY, .off = O(f), .help = h}
+#define KINT(k, f, lo, hi, d, h) {.key = k, .type = SS_CFG_INT, .off = O(f), .min = lo, .max = hi, .def = d, .help = h}
+/* clang-format on */
+static const struct ss_config_option koha_options[] = {
+    {.key = "resource",
+     .type = SS_CFG_ENUM,
+     .off = O(resource),
+     .choices = koha_resources,
+     .help = "what kind koha fetches"},
+    KINT("report_id", report_id, 0, 100000000, 0, "the saved SQL report kind koha_report runs"),
+    KINT("per_page", per_page, 1, 1000, 100, "records a page"),
+    KINT("max_report_rows", max_report_rows, 1, 100000000, 10, "the instance's SvcMaxReportRows"),
+    {.key = "auth",
+     .type = SS_CFG_ENUM,
+     .off = O(auth),
+     .def_str = "oauth2",
+     .choices = koha_auths,
+     .help = "how to sign in"},
+    KSTR("client_id", client_id, "oauth2: the API client's id"),
+    KSTR("client_secret_file", client_secret_file, "oauth2: a file holding its secret"),
+    KSTR("username", username, "basic: the user"),
+    KSTR("password_file", password_file, "basic: a file holding the password"),
+    KSTR("query", query, "an extra q= filter, a JSON object as text"),
+    KSTR("since_field", since_field, "the field the updated-since cursor reads"),
+    {0},
+};
+#undef KSTR
+#undef KINT
+#undef O
+
+static const struct ss_config_section koha_section = {"koha", koha_options,
+                                                      sizeof(struct koha_options), NULL};
+
+static int koha_check(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg,
+                      const void *opts)
+{
+    const struct koha_options *o = opts;
+    if (!o->resource)
+        return ss_config_fail(ctx, 1, "koha.resource",
+                              "required key missing (\"kind\" is \"koha\")");
+    return 0;
+}
+
+static int koha_report_check(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg,
+                             const void *opts)
+{
+    const struct koha_options *o = opts;
+    if (o->report_id <= 0)
+        return ss_config_fail(ctx, 1, "koha.report_id",
+                              "required key missing (\"kind\" is \"koha_report\")");
+    return 0;
+}
+
+static const struct ss_config_kind koha_config = {"koha", &koha_section, 0, koha_check};
+static const struct ss_config_kind koha_report_config = {"koha_report", &koha_section, 0,
+                                                         koha_report_check};
+
+/* The kind's options, as the loader filled them. */
+static const struct koha_options *ko(const struct ss_collector_config *cfg)
+{
+    return cfg->options;
+}
 
 struct cursor {
     char field[SS_KOHA_MAX_VALUE];
@@ -375,7 +467,7 @@ static int get_token(struct koha *s, char *err, size_t errlen)
     ss_buf_init(&form, 16 * 1024);
     ss_buf_init(&url, SS_KOHA_MAX_URL);
     if (ss_buf_adds(&form, "grant_type=client_credentials&client_id=") < 0 ||
-        url_escape(&form, cfg->koha_client_id) < 0 || ss_buf_adds(&form, "&client_secret=") < 0 ||
+        url_escape(&form, ko(cfg)->client_id) < 0 || ss_buf_adds(&form, "&client_secret=") < 0 ||
         url_escape(&form, s->secret) < 0 ||
         ss_buf_printf(&url, "%s/api/v1/oauth/token", s->base) < 0) {
         snprintf(err, errlen, "koha.client_id: too long");
@@ -484,7 +576,7 @@ static enum ss_source_result fetch(struct koha *s, const char *url, const char *
         if (s->body_too_big) {
             snprintf(err, errlen,
                      "%s: the page is larger than %zu MiB: lower koha.per_page (now %ld)", url,
-                     SS_KOHA_MAX_PAGE_BYTES >> 20, s->cfg->koha_per_page);
+                     SS_KOHA_MAX_PAGE_BYTES >> 20, ko(s->cfg)->per_page);
             return SS_SOURCE_FAILED;
         }
         if (r == SS_HTTP_OK)
@@ -540,7 +632,7 @@ static int page_url(struct koha *s, const char *path, const char *extra, const c
 {
     ss_buf_reset(&s->url);
     if (ss_buf_printf(&s->url, "%s/api/v1/%s?_page=%ld&_per_page=%ld", s->base, path, page,
-                      s->cfg->koha_per_page) < 0 ||
+                      ko(s->cfg)->per_page) < 0 ||
         (order && ss_buf_printf(&s->url, "&_order_by=%s", order) < 0) ||
         (extra && ss_buf_printf(&s->url, "&%s", extra) < 0))
         return -1;
@@ -731,10 +823,10 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
     free(current);
     if (r != SS_SOURCE_OK)
         return r;
-    if (largest > 0 && largest < (size_t)s->cfg->koha_per_page && pages > 2)
+    if (largest > 0 && largest < (size_t)ko(s->cfg)->per_page && pages > 2)
         ss_notice("koha: /api/v1/%s answered at most %zu rows a page although koha.per_page is "
                   "%ld: the server caps the page size (paging went on until it had no more)",
-                  path, largest, s->cfg->koha_per_page);
+                  path, largest, ko(s->cfg)->per_page);
     if (total >= 0 && seen != total)
         ss_warn("koha: /api/v1/%s: %lld rows received, but X-Total-Count said %lld (a total "
                 "read while rows change is stale; every page was read until Koha had no more)",
@@ -1219,7 +1311,7 @@ static enum ss_source_result run_report(struct koha *s, char *err, size_t errlen
     json_t *doc = NULL;
 
     snprintf(url, sizeof(url), "%s/cgi-bin/koha/svc/report?id=%ld&annotated=1", s->base,
-             cfg->koha_report_id);
+             ko(cfg)->report_id);
     r = fetch(s, url, NULL, &status, err, errlen);
     if (r != SS_SOURCE_OK)
         return r;
@@ -1234,7 +1326,7 @@ static enum ss_source_result run_report(struct koha *s, char *err, size_t errlen
                      "%s: report %ld failed: Koha answered HTTP %ld with an error instead of "
                      "rows: %s (check the report id, that the report runs in Koha, and that it "
                      "is public when fetched from the OPAC)",
-                     url, cfg->koha_report_id, status, shown);
+                     url, ko(cfg)->report_id, status, shown);
         } else {
             not_an_array(s, url, doc, &jerr, err, errlen);
         }
@@ -1243,7 +1335,7 @@ static enum ss_source_result run_report(struct koha *s, char *err, size_t errlen
     }
     size_t nrows = json_array_size(doc);
     if (nrows == 0) {
-        ss_warn("%s: report %ld returned no rows", url, cfg->koha_report_id);
+        ss_warn("%s: report %ld returned no rows", url, ko(cfg)->report_id);
         json_decref(doc);
         return SS_SOURCE_OK;
     }
@@ -1313,22 +1405,22 @@ static enum ss_source_result run_report(struct koha *s, char *err, size_t errlen
         r = SS_SOURCE_STOPPED;
         goto out;
     }
-    ss_info("koha: report %ld: %zu rows", cfg->koha_report_id, nrows);
+    ss_info("koha: report %ld: %zu rows", ko(cfg)->report_id, nrows);
     r = SS_SOURCE_OK;
-    if ((long)nrows == cfg->koha_max_report_rows) {
+    if ((long)nrows == ko(cfg)->max_report_rows) {
         snprintf(err, errlen,
                  "%s: report %ld: Koha capped the report at %zu rows (its system preference "
                  "SvcMaxReportRows; koha.max_report_rows is %ld), so rows are most likely "
                  "missing. The %zu rows received were delivered. Raise SvcMaxReportRows in "
                  "Koha's system preferences (Administration > System preferences) above the "
                  "report's row count, and set koha.max_report_rows to the same value",
-                 url, cfg->koha_report_id, nrows, cfg->koha_max_report_rows, nrows);
+                 url, ko(cfg)->report_id, nrows, ko(cfg)->max_report_rows, nrows);
         r = SS_SOURCE_TRUNCATED;
-    } else if ((long)nrows > cfg->koha_max_report_rows) {
+    } else if ((long)nrows > ko(cfg)->max_report_rows) {
         ss_warn("%s: report %ld returned %zu rows, more than koha.max_report_rows (%ld): set "
                 "koha.max_report_rows to Koha's SvcMaxReportRows, so that a report Koha cuts "
                 "short is told from a complete one",
-                url, cfg->koha_report_id, nrows, cfg->koha_max_report_rows);
+                url, ko(cfg)->report_id, nrows, ko(cfg)->max_report_rows);
     }
 out:
     for (size_t k = 0; texts && k < ncol; k++)
@@ -1383,47 +1475,47 @@ static int cb_init_koha(void **state, const struct ss_source_env *env, char *err
     *state = s;
     if (init_common(s, env, err, errlen) < 0)
         return -1;
-    if (!cfg->koha_resource) {
+    if (!ko(cfg)->resource) {
         snprintf(err, errlen,
                  "\"koha.resource\" is required: one of libraries, checkouts, "
                  "checkouts_history, items");
         return -1;
     }
-    if (strcmp(cfg->koha_resource, "patron_categories") == 0 ||
-        strcmp(cfg->koha_resource, "item_types") == 0) {
+    if (strcmp(ko(cfg)->resource, "patron_categories") == 0 ||
+        strcmp(ko(cfg)->resource, "item_types") == 0) {
         snprintf(err, errlen,
                  "\"koha.resource\": \"%s\": no core dataset holds %s; name them where they are "
                  "used with value_maps (e.g. value_maps.item_type), or count by them with a saved "
                  "report (kind koha_report)",
-                 cfg->koha_resource,
-                 cfg->koha_resource[0] == 'p' ? "patron categories" : "item types");
+                 ko(cfg)->resource,
+                 ko(cfg)->resource[0] == 'p' ? "patron categories" : "item types");
         return -1;
     }
     for (i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
-        if (strcmp(cfg->koha_resource, resources[i].name) == 0)
+        if (strcmp(ko(cfg)->resource, resources[i].name) == 0)
             break;
     if (i == sizeof(resources) / sizeof(resources[0])) {
         snprintf(err, errlen,
                  "\"koha.resource\": expected one of libraries, checkouts, checkouts_history, "
                  "items; got \"%s\"",
-                 cfg->koha_resource);
+                 ko(cfg)->resource);
         return -1;
     }
     s->res = resources[i].res;
     s->path = resources[i].path;
     if (strcmp(cfg->dataset, resources[i].dataset) != 0) {
         snprintf(err, errlen, "\"koha.resource\": %s feeds the dataset \"%s\", not \"%s\"",
-                 cfg->koha_resource, resources[i].dataset, cfg->dataset);
+                 ko(cfg)->resource, resources[i].dataset, cfg->dataset);
         return -1;
     }
-    if (cfg->koha_since_field && s->res != RES_CHECKOUTS && s->res != RES_HISTORY) {
+    if (ko(cfg)->since_field && s->res != RES_CHECKOUTS && s->res != RES_HISTORY) {
         snprintf(err, errlen,
                  "\"koha.since_field\": only checkouts and checkouts_history are fetched "
                  "incrementally (%s is a whole snapshot each run)",
-                 cfg->koha_resource);
+                 ko(cfg)->resource);
         return -1;
     }
-    s->since_field = cfg->koha_since_field   ? cfg->koha_since_field
+    s->since_field = ko(cfg)->since_field    ? ko(cfg)->since_field
                      : s->res == RES_HISTORY ? "checkin_date"
                                              : "checkout_date";
     for (const char *p = s->since_field; *p; p++)
@@ -1433,9 +1525,9 @@ static int cb_init_koha(void **state, const struct ss_source_env *env, char *err
                      s->since_field);
             return -1;
         }
-    if (cfg->koha_query) {
+    if (ko(cfg)->query) {
         json_error_t jerr;
-        s->user_query = json_loads(cfg->koha_query, 0, &jerr);
+        s->user_query = json_loads(ko(cfg)->query, 0, &jerr);
         if (!json_is_object(s->user_query)) {
             snprintf(err, errlen,
                      "\"koha.query\": expected a JSON object (a Koha q= filter such as "
@@ -1454,9 +1546,9 @@ static int cb_init_koha(void **state, const struct ss_source_env *env, char *err
         if (strcmp(cfg->value_maps[i].field, "service_point") == 0)
             s->library_names = 0; /* the codes go to the configured map */
 
-    const char *auth = cfg->koha_auth ? cfg->koha_auth : "oauth2";
+    const char *auth = ko(cfg)->auth ? ko(cfg)->auth : "oauth2";
     if (strcmp(auth, "oauth2") == 0) {
-        if (!cfg->koha_client_id || !cfg->koha_client_secret_file) {
+        if (!ko(cfg)->client_id || !ko(cfg)->client_secret_file) {
             snprintf(err, errlen,
                      "\"koha.auth\" oauth2 needs \"koha.client_id\" and "
                      "\"koha.client_secret_file\" (an API key made on the Koha patron the "
@@ -1464,23 +1556,23 @@ static int cb_init_koha(void **state, const struct ss_source_env *env, char *err
             return -1;
         }
         s->oauth2 = 1;
-        s->secret = ss_secret_read(cfg->koha_client_secret_file, err, errlen);
+        s->secret = ss_secret_read(ko(cfg)->client_secret_file, err, errlen);
         if (!s->secret)
             return -1;
     } else if (strcmp(auth, "basic") == 0) {
-        if (!cfg->koha_username || !cfg->koha_password_file) {
+        if (!ko(cfg)->username || !ko(cfg)->password_file) {
             snprintf(err, errlen,
                      "\"koha.auth\" basic needs \"koha.username\" and \"koha.password_file\"");
             return -1;
         }
-        s->secret = ss_secret_read(cfg->koha_password_file, err, errlen);
+        s->secret = ss_secret_read(ko(cfg)->password_file, err, errlen);
         if (!s->secret)
             return -1;
-        size_t ul = strlen(cfg->koha_username) + strlen(s->secret) + 2;
+        size_t ul = strlen(ko(cfg)->username) + strlen(s->secret) + 2;
         char *pair = malloc(ul);
         char *b64 = NULL;
         if (pair) {
-            snprintf(pair, ul, "%s:%s", cfg->koha_username, s->secret);
+            snprintf(pair, ul, "%s:%s", ko(cfg)->username, s->secret);
             b64 = base64(pair);
             wipe_free(pair);
         }
@@ -1513,7 +1605,7 @@ static int cb_init_report(void **state, const struct ss_source_env *env, char *e
     s->report = 1;
     if (init_common(s, env, err, errlen) < 0)
         return -1;
-    if (env->cfg->koha_report_id <= 0) {
+    if (ko(env->cfg)->report_id <= 0) {
         snprintf(err, errlen,
                  "kind koha_report needs \"koha.report_id\": the id of a saved SQL report");
         return -1;
@@ -1563,7 +1655,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     return SS_SOURCE_FAILED;
 }
 
-const struct ss_source_kind ss_source_koha = {"koha", cb_init_koha, cb_run, cb_exit};
+const struct ss_source_kind ss_source_koha = {"koha", &koha_config, cb_init_koha, cb_run, cb_exit};
 
-const struct ss_source_kind ss_source_koha_report = {"koha_report", cb_init_report, cb_run,
-                                                     cb_exit};
+const struct ss_source_kind ss_source_koha_report = {"koha_report", &koha_report_config,
+                                                     cb_init_report, cb_run, cb_exit};

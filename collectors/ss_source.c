@@ -1,4 +1,5 @@
-/* ss_source: the table of source kinds. See ss_source.h. */
+/* ss_source: the table of source kinds, the one registry. See ss_source.h.
+ * A new kind is one line here (and its extern); the first is the default. */
 #include "ss_source.h"
 
 #include <string.h>
@@ -20,4 +21,10 @@ const struct ss_source_kind *ss_source_find(const char *name)
         if (strcmp(kinds[i]->name, name) == 0)
             return kinds[i];
     return NULL;
+}
+
+const struct ss_config_kind *ss_source_config_kind(size_t i)
+{
+    size_t n = sizeof kinds / sizeof kinds[0] - 1;
+    return i < n ? kinds[i]->config : NULL;
 }

@@ -5,7 +5,13 @@
  * (shelfsync-collect.c) owns everything else -- mapping, privacy, batching,
  * the outbox, delivery, the incremental cursor's safe keeping -- and a kind
  * only fetches and hands over records. Adding a kind is adding one file and
- * one line in ss_source.c; it touches no other kind.
+ * one line in ss_source.c; it touches no other kind, and no common code.
+ *
+ * Options: a kind declares its own (struct ss_config_kind: its section of the
+ * config file -- "koha": {...} -- as a table of names, types, bounds and
+ * defaults into a struct of its own, plus rules across them), and the one
+ * config loader validates a file against them, with the same file:line:col
+ * messages as for every other key. The loaded section is env->cfg->options.
  *
  * A kind first declares the names of the values its records carry
  * (sink->columns: a CSV header, or the dataset field names an API adapter
@@ -88,7 +94,8 @@ struct ss_source_env {
 };
 
 struct ss_source_kind {
-    const char *name; /* the config's "kind" */
+    const char *name;                    /* the config's "kind" */
+    const struct ss_config_kind *config; /* its options; config->name is name */
     /* Checks the config for this kind and prepares. 0, or -1 with err. */
     int (*cb_init)(void **state, const struct ss_source_env *env, char *err, size_t errlen);
     enum ss_source_result (*cb_run)(void *state, const char *cursor, struct ss_buf *next_cursor,
@@ -98,5 +105,8 @@ struct ss_source_kind {
 
 /* The kind named name, or NULL. */
 const struct ss_source_kind *ss_source_find(const char *name);
+/* Kind i's options, NULL after the last: the registry as the config loader
+ * takes it (ss_collector_config_load's kinds). */
+const struct ss_config_kind *ss_source_config_kind(size_t i);
 
 #endif
