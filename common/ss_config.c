@@ -882,7 +882,8 @@ static int cfg_unknown(struct ss_config_ctx *ctx, const struct ss_config_option 
         if (n > 0)
             used += (size_t)n;
     }
-    return cfg_error(ctx, SS_AT_KEY, "unknown key (expected one of: %s)", list);
+    return cfg_error(ctx, SS_AT_KEY, "unknown key (expected one of: %s%s)", list,
+                     ctx->unknown_sections && ctx->depth == 1 ? "; or a source kind's object" : "");
 }
 
 /* Walks one object against its table: every present key is known and valid,
