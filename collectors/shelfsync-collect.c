@@ -541,7 +541,7 @@ static void drain(struct run *r, int everything, long limit_s)
     }
 }
 
-static enum ss_run_outcome outcome_of(int status, enum ss_source_result sr, unsigned long records)
+static enum ss_run_outcome outcome_of(int status, int sr, unsigned long records)
 {
     switch (status) {
     case EXIT_OK:
@@ -570,7 +570,7 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
     int status = EXIT_OK, have_cursor = 0;
     struct ss_buf next_cursor, cursor;
     struct ss_sender_stats before;
-    enum ss_source_result sr = SS_SOURCE_FAILED;
+    int sr = SS_SOURCE_FAILED;
 
     memset(&r, 0, sizeof(r));
     r.cfg = cfg;
@@ -628,7 +628,7 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
     sr = c->kind->cb_run(c->kind_state, have_cursor ? cursor.data : NULL, &next_cursor, &sink,
                          r.err, sizeof(r.err));
     report(&r, 1);
-    if (r.fatal || sr == SS_SOURCE_FAILED || sr == SS_SOURCE_SETUP ||
+    if (r.fatal || (sr < 0 && sr != SS_SOURCE_STOPPED && sr != SS_SOURCE_TRUNCATED) ||
         (sr == SS_SOURCE_STOPPED && !stop_requested)) {
         ss_error("%s", r.err[0] ? r.err : "the source failed");
         status = (r.fatal && !r.have_mapper) || sr == SS_SOURCE_SETUP ? EXIT_SETUP : EXIT_FETCH;

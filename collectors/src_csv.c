@@ -49,6 +49,7 @@
 #include "ss_http.h"
 #include "ss_log.h"
 #include "ss_mapper.h"
+#include "ss_sniff.h"
 #include "ss_source.h"
 #include "src_csv.h"
 #include "ss_transcode.h"
@@ -163,19 +164,9 @@ struct csv_state {
     size_t *blank_cols;
     unsigned char *blank_used;
     size_t nblank;
-    size_t ncolumns;           /* the header's (or csv.columns') fields */
-    struct ss_http_resp *resp; /* of the request under way: its Content-Type */
-    /* the HTML check: the first bytes of text, held until it can tell */
-    int sniffing;
-    size_t nhead;
-    char head[SS_HTTP_SNIFF_MAX];
+    size_t ncolumns;       /* the header's (or csv.columns') fields */
+    struct ss_sniff sniff; /* the HTML and text checks */
     int text_started;
-    unsigned char magic[4]; /* the body's first bytes, for the not-text message */
-    size_t nmagic;
-    /* the text check: from the first NUL byte on, binary data is counted */
-    int binary;
-    unsigned long bin_line;
-    struct ss_http_binary bin;
     int have_header;
     int sink_stop;
     int failed; /* err_msg says why the run cannot go on */
@@ -564,55 +555,28 @@ static int detect_feed(struct csv_state *s, const char *data, size_t len)
     return rc ? rc : ss_csv_feed(s->csv, data, len);
 }
 
-/* Is the export text at all? A NUL byte says no (ss_http_binary): from the
- * first one on nothing is parsed, the binary data is looked at for the
- * message, and the run fails. */
-static int not_text(struct csv_state *s)
+/* UTF-8 text past the HTML and text checks: to the parser. */
+static int text_feed(void *ud, const char *data, size_t len)
 {
-    char msg[1024];
-    ss_http_binary_error(&s->bin, msg, sizeof(msg), s->env->cfg->url, s->bin_line, "CSV");
-    return fail(s, msg);
+    struct csv_state *s = ud;
+    return s->detecting ? detect_feed(s, data, len) : ss_csv_feed(s->csv, data, len);
 }
 
-/* UTF-8 text past the HTML check: the text check, then the parser. */
-static int text_feed(struct csv_state *s, const char *data, size_t len)
+static unsigned long text_line(void *ud)
 {
-    if (s->binary)
-        return ss_http_binary_count(&s->bin, data, len) ? not_text(s) : 0;
-    const char *nul = memchr(data, '\0', len);
-    size_t n = nul ? (size_t)(nul - data) : len;
-    int rc = 0;
-    if (n > 0)
-        rc = s->detecting ? detect_feed(s, data, n) : ss_csv_feed(s->csv, data, n);
-    ss_http_binary_text(&s->bin, data, n);
-    if (rc || !nul)
-        return rc;
-    s->binary = 1;
-    s->bin_line = s->csv ? ss_csv_line(s->csv) : 1;
-    ss_http_binary_begin(&s->bin, s->magic, s->nmagic);
-    return text_feed(s, nul, len - n);
+    struct csv_state *s = ud;
+    return s->csv ? ss_csv_line(s->csv) : 1;
 }
 
-/* The HTML check has seen enough (or all there is): HTML fails the run;
- * anything else goes on, the held bytes first. */
-static int sniff_decide(struct csv_state *s, int html, const char *why)
+static int sniff_fail(void *ud, const char *msg)
 {
-    if (html) {
-        char msg[1024];
-        ss_http_html_error(msg, sizeof(msg), s->env->cfg->url, why, "CSV");
-        return fail(s, msg);
-    }
-    s->sniffing = 0;
-    size_t n = s->nhead;
-    s->nhead = 0;
-    return n ? text_feed(s, s->head, n) : 0;
+    return fail(ud, msg);
 }
 
 /* UTF-8 text, after the encoding conversion. */
 static int on_text(void *ud, const char *data, size_t len)
 {
     struct csv_state *s = ud;
-    char why[256];
 
     if (!s->text_started) {
         const char *bom = ss_transcode_bom(s->tc);
@@ -623,23 +587,13 @@ static int on_text(void *ud, const char *data, size_t len)
                       "(\"csv.encoding\" says %s)",
                       bom, bom, enc);
     }
-    if (!s->sniffing)
-        return text_feed(s, data, len);
-    size_t take = len < sizeof(s->head) - s->nhead ? len : sizeof(s->head) - s->nhead;
-    memcpy(s->head + s->nhead, data, take);
-    s->nhead += take;
-    int html = ss_http_sniff_html(s->resp->content_type, s->head, s->nhead, 0, why, sizeof(why));
-    if (html < 0)
-        return 0; /* take == len: the buffer is not full, or it would have decided */
-    int rc = sniff_decide(s, html, why);
-    return rc ? rc : take < len ? text_feed(s, data + take, len - take) : 0;
+    return ss_sniff_feed(&s->sniff, data, len);
 }
 
 static int on_body(void *ud, const char *data, size_t len)
 {
     struct csv_state *s = ud;
-    for (size_t i = 0; i < len && s->nmagic < sizeof(s->magic); i++)
-        s->magic[s->nmagic++] = (unsigned char)data[i];
+    ss_sniff_raw(&s->sniff, data, len);
     s->bytes += len;
     if (s->sink->progress)
         s->sink->progress(s->sink->ud, s->bytes);
@@ -653,8 +607,8 @@ static int on_body(void *ud, const char *data, size_t len)
     return rc != 0;
 }
 
-static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen)
+static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen)
 {
     struct csv_state *s = state;
     const struct ss_collector_config *cfg = s->env->cfg;
@@ -679,13 +633,14 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     ss_transcode_free(s->tc);
     s->tc = NULL;
     ss_buf_free(&s->first);
-    s->sniffing = 1;
-    s->nhead = 0;
     s->text_started = 0;
-    s->nmagic = 0;
-    s->binary = 0;
-    ss_http_binary_reset(&s->bin);
-    s->resp = &resp;
+    s->sniff = (struct ss_sniff){.what = "CSV",
+                                 .url = cfg->url,
+                                 .feed = text_feed,
+                                 .line = text_line,
+                                 .fail = sniff_fail,
+                                 .ud = s};
+    ss_sniff_begin(&s->sniff, &resp);
     s->detecting = o->detect_delimiter;
     s->det_quoted = 0;
     memset(s->det_count, 0, sizeof(s->det_count));
@@ -745,13 +700,8 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         snprintf(msg, sizeof(msg), "cannot read the export: %s", strerror(-rc));
         fail(s, msg);
     }
-    if (rc == 0 && s->sniffing) {
-        char why[256];
-        int html = ss_http_sniff_html(resp.content_type, s->head, s->nhead, 1, why, sizeof(why));
-        rc = sniff_decide(s, html, why);
-    }
-    if (rc == 0 && s->binary)
-        rc = not_text(s);
+    if (rc == 0)
+        rc = ss_sniff_finish(&s->sniff);
     if (rc == 0 && s->detecting)
         rc = detect_done(s, "the whole export (no line end)");
     if (rc == 0)

@@ -23,7 +23,8 @@
  * names both numbers when it disagrees with what arrived. The lookups
  * (service points, locations, material types) page the same way.
  * Each page is read into a buffer bounded by limits.max_record_bytes x
- * folio.limit (at most 256 MiB) and parsed with jansson; unknown fields are
+ * folio.limit (at most SS_SOURCE_MAX_PAGE_BYTES, 16 MiB: the collector's
+ * memory target is 32 MiB) and parsed with jansson; unknown fields are
  * ignored. A body cut short (fewer bytes than Content-Length, a transfer
  * that breaks after the status line) fails the run with a message that
  * says so; nothing of that page is handed over.
@@ -89,14 +90,18 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ss_cookie.h"
+#include "ss_err.h"
+#include "ss_hash.h"
 #include "ss_http.h"
 #include "ss_log.h"
 #include "ss_secret.h"
 #include "ss_source.h"
+#include "ss_text.h"
 #include "ss_time.h"
 
 #define FOLIO_MAX_TOKEN 16384
-#define FOLIO_MAX_PAGE ((size_t)256 << 20)
+#define FOLIO_MAX_PAGE SS_SOURCE_MAX_PAGE_BYTES
 #define FOLIO_MAX_LOOKUP 200000 /* service points, locations, material types */
 #define FOLIO_MAX_GROUPS 65536  /* stock: service point x material type */
 #define FOLIO_MAX_ID 256
@@ -107,15 +112,10 @@
 enum folio_resource { RES_LOANS, RES_SERVICE_POINTS, RES_ITEMS };
 
 /* id -> value, sorted by id once filled. */
+/* id -> name tables (service points, locations, material types): a
+ * struct ss_hmap of char * (malloc'd), set up on first use. */
 struct idmap {
-    char **ids;
-    char **vals;
-    size_t n, cap;
-};
-
-struct group {
-    char *key; /* "SERVICE POINT\x1fTYPE", NULL when the slot is free */
-    unsigned long count;
+    struct ss_hmap m;
 };
 
 /* ---- options: the "folio" object ---- */
@@ -213,116 +213,43 @@ struct folio {
     struct idmap sps, locs, mtypes;
     struct idmap *lookup_target; /* load_lookup's table and field */
     const char *lookup_field;
-    struct group *groups;
-    size_t ngroups, groups_cap;
+    struct ss_hmap groups; /* stock: "SERVICE POINT\x1fTYPE" -> unsigned long count */
 };
 
 /* ---- small helpers ---- */
 
 static void idmap_free(struct idmap *m)
 {
-    for (size_t i = 0; i < m->n; i++) {
-        free(m->ids[i]);
-        free(m->vals[i]);
-    }
-    free(m->ids);
-    free(m->vals);
-    memset(m, 0, sizeof(*m));
+    for (size_t i = 0; i < ss_hmap_count(&m->m); i++)
+        free(*(char **)ss_hmap_at(&m->m, i));
+    ss_hmap_free(&m->m);
 }
 
+/* The first value given for an id stands. 0, SS_E2BIG past
+ * FOLIO_MAX_LOOKUP, or SS_ENOMEM. */
 static int idmap_add(struct idmap *m, const char *id, const char *val)
 {
-    if (m->n == m->cap) {
-        if (m->cap >= FOLIO_MAX_LOOKUP)
-            return -E2BIG;
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        char **ids = realloc(m->ids, cap * sizeof(*ids));
-        if (!ids)
-            return -ENOMEM;
-        m->ids = ids;
-        char **vals = realloc(m->vals, cap * sizeof(*vals));
-        if (!vals)
-            return -ENOMEM;
-        m->vals = vals;
-        m->cap = cap;
-    }
-    m->ids[m->n] = strdup(id);
-    m->vals[m->n] = strdup(val);
-    if (!m->ids[m->n] || !m->vals[m->n]) {
-        free(m->ids[m->n]);
-        free(m->vals[m->n]);
-        return -ENOMEM;
-    }
-    m->n++;
-    return 0;
-}
-
-/* Sorts ids and vals together (a plain insertion of indices would need a
- * third array; the tables are small, so sort pairs through a temporary). */
-struct pair {
-    char *id, *val;
-};
-
-static int cmp_pair(const void *a, const void *b)
-{
-    return strcmp(((const struct pair *)a)->id, ((const struct pair *)b)->id);
-}
-
-static int idmap_sort(struct idmap *m)
-{
-    if (m->n < 2)
-        return 0;
-    struct pair *p = malloc(m->n * sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    for (size_t i = 0; i < m->n; i++)
-        p[i] = (struct pair){m->ids[i], m->vals[i]};
-    qsort(p, m->n, sizeof(*p), cmp_pair);
-    for (size_t i = 0; i < m->n; i++)
-        m->ids[i] = p[i].id, m->vals[i] = p[i].val;
-    free(p);
+    void *v;
+    if (m->m.valsize == 0 || m->m.max_entries == 0)
+        ss_hmap_init(&m->m, sizeof(char *), FOLIO_MAX_LOOKUP);
+    int rc = ss_hmap_put(&m->m, id, strlen(id), &v);
+    if (rc <= 0)
+        return rc;
+    if (!(*(char **)v = strdup(val)))
+        return SS_ENOMEM;
     return 0;
 }
 
 static const char *idmap_get(const struct idmap *m, const char *id)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(id, m->ids[mid]);
-        if (c == 0)
-            return m->vals[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    char **v = ss_hmap_gets(&m->m, id);
+    return v ? *v : NULL;
 }
 
 static const char *jstr(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-/* Percent-encodes s for a query string. */
-static int add_urlenc(struct ss_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int rc;
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            rc = ss_buf_addc(b, (char)*p);
-        } else {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            rc = ss_buf_add(b, e, 3);
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
 }
 
 /* A CQL string literal's content: the masking characters escaped. */
@@ -354,41 +281,27 @@ static void error_excerpt(const struct folio *f, const char *body, char *dst, si
 
 /* ---- authentication ---- */
 
-/* Set-Cookie: NAME=VALUE; Max-Age=N; ... */
+/* Set-Cookie: NAME=VALUE; Max-Age=N; ... (ss_cookie) */
 static void on_auth_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     struct folio *f = ud;
+    struct ss_cookie c;
     if (nlen != 10 || strncasecmp(name, "Set-Cookie", 10) != 0)
         return;
-    const char *eq = memchr(value, '=', vlen);
-    if (!eq)
+    if (ss_cookie_parse(value, vlen, &c) < 0)
         return;
-    size_t cn = (size_t)(eq - value);
-    const char *v = eq + 1;
-    const char *end = memchr(v, ';', vlen - cn - 1);
-    size_t vl = end ? (size_t)(end - v) : vlen - cn - 1;
     struct ss_buf *dst = NULL;
     long *age = NULL;
-    if (cn == 16 && memcmp(value, "folioAccessToken", 16) == 0)
+    if (c.name_len == 16 && memcmp(c.name, "folioAccessToken", 16) == 0)
         dst = &f->new_access, age = &f->new_access_age;
-    else if (cn == 17 && memcmp(value, "folioRefreshToken", 17) == 0)
+    else if (c.name_len == 17 && memcmp(c.name, "folioRefreshToken", 17) == 0)
         dst = &f->new_refresh, age = &f->new_refresh_age;
     if (!dst)
         return;
     ss_buf_reset(dst);
-    if (ss_buf_add(dst, v, vl) < 0)
+    if (ss_buf_add(dst, c.value, c.value_len) < 0)
         ss_buf_reset(dst); /* too long: treated as missing */
-    *age = -1;
-    /* attributes */
-    const char *p = end, *stop = value + vlen;
-    while (p && p < stop) {
-        p++;
-        while (p < stop && *p == ' ')
-            p++;
-        if ((size_t)(stop - p) > 8 && strncasecmp(p, "Max-Age=", 8) == 0)
-            *age = strtol(p + 8, NULL, 10);
-        p = memchr(p, ';', (size_t)(stop - p));
-    }
+    *age = c.max_age;
 }
 
 static int on_page_body(void *ud, const char *data, size_t len)
@@ -624,8 +537,8 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
         if (f->page_too_big) {
             snprintf(err, errlen,
                      "%s: the page is larger than %zu bytes (limits.max_record_bytes x "
-                     "folio.limit, at most 256 MiB): lower \"folio.limit\"",
-                     url, f->page.max);
+                     "folio.limit, at most %zu MiB): lower \"folio.limit\"",
+                     url, f->page.max, FOLIO_MAX_PAGE >> 20);
             goto out;
         }
         if (r == SS_HTTP_STOPPED) {
@@ -703,8 +616,7 @@ static int folio_checkpoint(struct folio *f, const struct sweep *sw)
 /* Reads every record of the sweep's collection, ANDing the clauses given,
  * until the server has no more: an empty page, or one shorter than the
  * largest it returned (never the requested limit: a gateway may cap it). */
-static enum ss_source_result folio_fetch(struct folio *f, struct sweep *sw, folio_rec_cb cb,
-                                         char *err, size_t errlen)
+static int folio_fetch(struct folio *f, struct sweep *sw, folio_rec_cb cb, char *err, size_t errlen)
 {
     const char *path = sw->path;
     unsigned long pageno = 0, total = 0;
@@ -742,7 +654,7 @@ static enum ss_source_result folio_fetch(struct folio *f, struct sweep *sw, foli
         }
         ss_buf_reset(&f->url);
         ss_buf_printf(&f->url, "%s%s?limit=%ld&query=", f->base, path, limit);
-        if (add_urlenc(&f->url, f->cql.data) < 0) {
+        if (ss_url_encode(&f->url, f->cql.data) < 0) {
             snprintf(err, errlen, "%s: the request URL is too long", path);
             return SS_SOURCE_FAILED;
         }
@@ -853,20 +765,14 @@ static int lookup_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
 }
 
 /* Reads PATH's records into m: id -> FIELD. */
-static enum ss_source_result load_lookup(struct folio *f, struct idmap *m, const char *path,
-                                         const char *key, const char *field, char *err,
-                                         size_t errlen)
+static int load_lookup(struct folio *f, struct idmap *m, const char *path, const char *key,
+                       const char *field, char *err, size_t errlen)
 {
     idmap_free(m);
     f->lookup_target = m;
     f->lookup_field = field;
     struct sweep sw = {.path = path, .key = key};
-    enum ss_source_result r = folio_fetch(f, &sw, lookup_rec, err, errlen);
-    if (r == SS_SOURCE_OK && idmap_sort(m) < 0) {
-        snprintf(err, errlen, "out of memory");
-        r = SS_SOURCE_FAILED;
-    }
-    return r;
+    return folio_fetch(f, &sw, lookup_rec, err, errlen);
 }
 
 /* ---- loans ---- */
@@ -1022,15 +928,15 @@ static void complete_cursor(const struct folio *f, const char *since, time_t sta
         snprintf(out, outlen, "%s", since);
 }
 
-static enum ss_source_result run_loans(struct folio *f, const char *cursor,
-                                       struct ss_buf *next_cursor, char *err, size_t errlen)
+static int run_loans(struct folio *f, const char *cursor, struct ss_buf *next_cursor, char *err,
+                     size_t errlen)
 {
     static const char *const loan_cols[] = {"transaction_id", "service_point", "issued_at",
                                             "item_type",      "patron_key",    "renewal"};
     size_t lens[6];
     struct folio_cursor c;
     char done[FOLIO_MAX_TS];
-    enum ss_source_result r;
+    int r;
 
     parse_cursor(cursor, &c);
     r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
@@ -1106,54 +1012,16 @@ static const char *const not_stock[] = {
     "Withdrawn", "Lost and paid", "Declared lost", "Aged to lost",     "Long missing",
     "Missing",   "On order",      "Order closed",  "Claimed returned", NULL};
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static int group_add(struct folio *f, const char *key)
 {
-    if (f->ngroups * 2 >= f->groups_cap) {
-        if (f->groups_cap >= (size_t)FOLIO_MAX_GROUPS * 2)
-            return -E2BIG;
-        size_t cap = f->groups_cap ? f->groups_cap * 2 : 256;
-        struct group *g = calloc(cap, sizeof(*g));
-        if (!g)
-            return -ENOMEM;
-        for (size_t i = 0; i < f->groups_cap; i++) {
-            if (!f->groups[i].key)
-                continue;
-            size_t j = fnv1a(f->groups[i].key) & (cap - 1);
-            while (g[j].key)
-                j = (j + 1) & (cap - 1);
-            g[j] = f->groups[i];
-        }
-        free(f->groups);
-        f->groups = g;
-        f->groups_cap = cap;
-    }
-    size_t j = fnv1a(key) & (f->groups_cap - 1);
-    while (f->groups[j].key && strcmp(f->groups[j].key, key) != 0)
-        j = (j + 1) & (f->groups_cap - 1);
-    if (!f->groups[j].key) {
-        if (!(f->groups[j].key = strdup(key)))
-            return -ENOMEM;
-        f->ngroups++;
-    }
-    f->groups[j].count++;
+    void *v;
+    if (f->groups.valsize == 0 || f->groups.max_entries == 0)
+        ss_hmap_init(&f->groups, sizeof(unsigned long), FOLIO_MAX_GROUPS);
+    int rc = ss_hmap_put(&f->groups, key, strlen(key), &v);
+    if (rc < 0)
+        return rc;
+    (*(unsigned long *)v)++;
     return 0;
-}
-
-static void groups_free(struct folio *f)
-{
-    for (size_t i = 0; i < f->groups_cap; i++)
-        free(f->groups[i].key);
-    free(f->groups);
-    f->groups = NULL;
-    f->ngroups = f->groups_cap = 0;
 }
 
 static int item_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
@@ -1174,7 +1042,7 @@ static int item_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
     char key[1024];
     snprintf(key, sizeof(key), "%s\x1f%s", sp, type);
     int rc = group_add(f, key);
-    if (rc == -E2BIG) {
+    if (rc == SS_E2BIG) {
         snprintf(err, errlen,
                  "more than %d service point x material type groups in the stock: narrow "
                  "\"folio.query\"",
@@ -1188,14 +1056,17 @@ static int item_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
     return 0;
 }
 
+struct group {
+    const char *key; /* "SERVICE POINT\x1fTYPE" */
+    unsigned long count;
+};
+
 static int cmp_group(const void *a, const void *b)
 {
-    const struct group *x = a, *y = b;
-    if (!x->key || !y->key)
-        return !x->key - !y->key;
-    return strcmp(x->key, y->key);
+    return strcmp(((const struct group *)a)->key, ((const struct group *)b)->key);
 }
 
+/* 0, 1 when the sink asked to stop, or SS_ENOMEM. */
 static int emit_stock(struct folio *f)
 {
     const struct ss_record_sink *k = f->sink;
@@ -1204,18 +1075,25 @@ static int emit_stock(struct folio *f)
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-    if (f->groups_cap)
-        qsort(f->groups, f->groups_cap, sizeof(*f->groups), cmp_group);
-    for (size_t i = 0; i < f->groups_cap && f->groups[i].key; i++) {
-        const char *key = f->groups[i].key;
+    size_t n = ss_hmap_count(&f->groups);
+    struct group *g = malloc((n ? n : 1) * sizeof(*g));
+    if (!g)
+        return SS_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        g[i] = (struct group){ss_hmap_key(&f->groups, i, NULL),
+                              *(unsigned long *)ss_hmap_at(&f->groups, i)};
+    qsort(g, n, sizeof(*g), cmp_group);
+    int stop = 0;
+    for (size_t i = 0; i < n && !stop; i++) {
+        const char *key = g[i].key;
         const char *sep = strchr(key, '\x1f');
-        snprintf(count, sizeof(count), "%lu", f->groups[i].count);
+        snprintf(count, sizeof(count), "%lu", g[i].count);
         const char *vals[4] = {key, today, sep + 1, count};
         size_t lens[4] = {(size_t)(sep - key), strlen(today), strlen(sep + 1), strlen(count)};
-        if (k->record(k->ud, vals, lens, 4, ++f->where) != 0)
-            return 1;
+        stop = k->record(k->ud, vals, lens, 4, ++f->where) != 0;
     }
-    return 0;
+    free(g);
+    return stop;
 }
 
 /* ---- the kind ---- */
@@ -1241,7 +1119,7 @@ static void folio_free(struct folio *f)
     idmap_free(&f->sps);
     idmap_free(&f->locs);
     idmap_free(&f->mtypes);
-    groups_free(f);
+    ss_hmap_free(&f->groups);
     free(f);
 }
 
@@ -1344,8 +1222,8 @@ static int send_columns(const struct ss_record_sink *k, const char *const *names
     return k->columns(k->ud, names, lens, n);
 }
 
-static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen)
+static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen)
 {
     static const char *const sp_cols[] = {"name", "postcode"};
     static const char *const stock_cols[] = {"service_point", "count_date", "item_type", "items"};
@@ -1353,7 +1231,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     const char *query = fo(f->cfg)->query;
     struct sweep sps = {.path = "/service-points", .key = "servicepoints", .query = query};
     struct sweep items = {.path = "/item-storage/items", .key = "items", .query = query};
-    enum ss_source_result r;
+    int r;
 
     f->sink = sink;
     f->where = 0;
@@ -1372,7 +1250,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
             return SS_SOURCE_STOPPED;
         return folio_fetch(f, &sps, sp_rec, err, errlen);
     case RES_ITEMS:
-        groups_free(f);
+        ss_hmap_free(&f->groups);
         r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
         if (r == SS_SOURCE_OK)
             r = load_lookup(f, &f->locs, "/locations", "locations", "primaryServicePoint", err,
@@ -1383,9 +1261,12 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
             r = folio_fetch(f, &items, item_rec, err, errlen);
         if (r == SS_SOURCE_OK && send_columns(sink, stock_cols, 4) != 0)
             r = SS_SOURCE_STOPPED;
-        if (r == SS_SOURCE_OK && emit_stock(f) != 0)
-            r = SS_SOURCE_STOPPED;
-        groups_free(f);
+        if (r == SS_SOURCE_OK && (rc = emit_stock(f)) != 0) {
+            if (rc < 0)
+                snprintf(err, errlen, "out of memory");
+            r = rc < 0 ? SS_SOURCE_FAILED : SS_SOURCE_STOPPED;
+        }
+        ss_hmap_free(&f->groups);
         return r;
     }
     return SS_SOURCE_FAILED;

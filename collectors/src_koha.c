@@ -263,17 +263,16 @@ static int keyset_url(struct koha *s, const char *path, const char *extra, const
  * shorter than the largest one it returned (never koha.per_page: a server
  * or a proxy may cap the page size). checkpoint: the loans, whose cursor
  * after each page is a resume point. */
-static enum ss_source_result page_through(struct koha *s, const char *path, const char *extra,
-                                          const char *q, const char *order, const char *embed,
-                                          item_fn fn, enum paging paging, int checkpoint, char *err,
-                                          size_t errlen)
+static int page_through(struct koha *s, const char *path, const char *extra, const char *q,
+                        const char *order, const char *embed, item_fn fn, enum paging paging,
+                        int checkpoint, char *err, size_t errlen)
 {
     long page = 1, status, pages = 0;
     long long seen = 0, total = -1;
     size_t largest = 0;
     int warned_origin = 0;
     char *current = NULL;
-    enum ss_source_result r = SS_SOURCE_FAILED;
+    int r = SS_SOURCE_FAILED;
 
     if (page_url(s, path, extra, q, order, page) < 0) {
         snprintf(err, errlen, "koha.query: the request URL is too long");
@@ -417,7 +416,7 @@ static int library_name_item(struct koha *s, json_t *item, char *err, size_t err
     return json_object_set(s->libraries, json_string_value(id), name) < 0 ? -1 : 0;
 }
 
-static enum ss_source_result load_library_names(struct koha *s, char *err, size_t errlen)
+static int load_library_names(struct koha *s, char *err, size_t errlen)
 {
     json_decref(s->libraries);
     s->libraries = json_object();
@@ -427,8 +426,8 @@ static enum ss_source_result load_library_names(struct koha *s, char *err, size_
     }
     const struct ss_record_sink *sink = s->k.sink;
     s->k.sink = NULL; /* no records from this */
-    enum ss_source_result r = page_through(s, "libraries", NULL, NULL, "%2Blibrary_id", NULL,
-                                           library_name_item, PAGE_NUMBERS, 0, err, errlen);
+    int r = page_through(s, "libraries", NULL, NULL, "%2Blibrary_id", NULL, library_name_item,
+                         PAGE_NUMBERS, 0, err, errlen);
     s->k.sink = sink;
     if (r == SS_SOURCE_FAILED) {
         size_t l = strlen(err);
@@ -577,11 +576,11 @@ static void write_cursor(const struct cursor *c, struct ss_buf *next)
     ss_buf_free(&ids);
 }
 
-static enum ss_source_result run_loans(struct koha *s, const char *cursor,
-                                       struct ss_buf *next_cursor, char *err, size_t errlen)
+static int run_loans(struct koha *s, const char *cursor, struct ss_buf *next_cursor, char *err,
+                     size_t errlen)
 {
     struct cursor c;
-    enum ss_source_result r;
+    int r;
     json_t *q = NULL, *since = NULL;
     char *qtext = NULL;
     char order[SS_KOHA_MAX_VALUE + 32];
@@ -716,7 +715,7 @@ static int library_item(struct koha *s, json_t *item, char *err, size_t errlen)
     return 0;
 }
 
-static enum ss_source_result run_libraries(struct koha *s, char *err, size_t errlen)
+static int run_libraries(struct koha *s, char *err, size_t errlen)
 {
     size_t lens[NLIB];
     for (size_t i = 0; i < NLIB; i++)
@@ -781,10 +780,10 @@ static int stock_item(struct koha *s, json_t *item, char *err, size_t errlen)
     return 0;
 }
 
-static enum ss_source_result run_items(struct koha *s, char *err, size_t errlen)
+static int run_items(struct koha *s, char *err, size_t errlen)
 {
     size_t lens[NSTOCK];
-    enum ss_source_result r;
+    int r;
     char today[16], count[32];
     const char *k;
     json_t *v;
@@ -983,8 +982,8 @@ static void cb_exit(void *state)
     free(s);
 }
 
-static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen)
+static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen)
 {
     struct koha *s = state;
     s->k.sink = sink;

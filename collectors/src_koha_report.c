@@ -63,12 +63,12 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     return 0;
 }
 
-static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen)
+static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen)
 {
     struct ss_koha *s = state;
     const struct ss_collector_config *cfg = s->cfg;
-    enum ss_source_result r;
+    int r;
     long status;
     json_error_t jerr;
     char url[SS_KOHA_MAX_URL];

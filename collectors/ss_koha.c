@@ -104,6 +104,15 @@ int ss_koha_scalar_text(json_t *v, struct ss_buf *b)
 
 /* ---- HTTP ---- */
 
+/* A URL holds no control character (a NUL would cut it short). */
+static int url_text(const char *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)u[i] < 0x20 || u[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
 int ss_koha_link_next(const char *v, size_t n, char *next, size_t nextlen)
 {
     int found = 0;
@@ -145,7 +154,8 @@ int ss_koha_link_next(const char *v, size_t n, char *next, size_t nextlen)
                 size_t t = q;
                 while (t < i && v[t] != '"' && v[t] != ';' && v[t] != ' ')
                     t++;
-                if (t - q == 4 && strncasecmp(v + q, "next", 4) == 0 && ue - us < nextlen) {
+                if (t - q == 4 && strncasecmp(v + q, "next", 4) == 0 && ue - us < nextlen &&
+                    url_text(v + us, ue - us)) {
                     snprintf(next, nextlen, "%.*s", (int)(ue - us), v + us);
                     found = 1;
                 }
@@ -283,8 +293,8 @@ out:
 
 /* GET url into s->body, authenticated. A 401 on an OAuth2 token gets a new
  * token and one more try. */
-enum ss_source_result ss_koha_fetch(struct ss_koha *s, const char *url, const char *embed,
-                                    long *status, char *err, size_t errlen)
+int ss_koha_fetch(struct ss_koha *s, const char *url, const char *embed, long *status, char *err,
+                  size_t errlen)
 {
     char shown[512], embed_line[128];
     const char *headers[4];

@@ -21,9 +21,8 @@
 #include "ss_config.h"
 #include "ss_source.h"
 
-/* A page body is held whole (jansson parses it): the collector's memory
- * target is 32 MiB. */
-#define SS_KOHA_MAX_PAGE_BYTES ((size_t)32 << 20)
+/* A page body is held whole (jansson parses it): SS_SOURCE_MAX_PAGE_BYTES. */
+#define SS_KOHA_MAX_PAGE_BYTES SS_SOURCE_MAX_PAGE_BYTES
 #define SS_KOHA_MAX_URL 16384
 
 /* The "koha" object of a collector config (kinds koha and koha_report). */
@@ -88,14 +87,15 @@ void ss_koha_free(struct ss_koha *k);
 
 /* GET url into k->body, authenticated (embed: an x-koha-embed value, or
  * NULL). A 401 on an OAuth2 token gets a new token and one more try. */
-enum ss_source_result ss_koha_fetch(struct ss_koha *k, const char *url, const char *embed,
-                                    long *status, char *err, size_t errlen);
+int ss_koha_fetch(struct ss_koha *k, const char *url, const char *embed, long *status, char *err,
+                  size_t errlen);
 /* 1 if url has the same scheme, host and port as the configured URL. */
 int ss_koha_same_origin(const struct ss_koha *k, const char *url);
 
 /* An RFC 8288 Link header value (v, n bytes: "<url>; rel="next", <url>;
  * rel="first""): the URL of the last link whose rel names "next" into next
- * (if it fits nextlen with its NUL). Returns 1 when one was found, else 0. */
+ * (if it fits nextlen with its NUL, and holds no control character).
+ * Returns 1 when one was found, else 0. */
 int ss_koha_link_next(const char *v, size_t n, char *next, size_t nextlen);
 
 /* The start of a server's error body, on one line, secret masked. */

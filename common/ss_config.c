@@ -140,9 +140,9 @@ static const struct ss_config_option collector_http[] = {
     STR("token_file", C(http_token_file), SS_CFG_NONEMPTY),
     {.key = "headers",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(http_headers),
-     .count_off = C(nhttp_headers),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nhttp_headers)},
     {0},
 };
 
@@ -185,24 +185,24 @@ static const struct ss_config_option collector_tail[] = {
     OBJ("privacy", 0, collector_privacy),
     {.key = "value_maps",
      .type = SS_CFG_VALMAPS,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(value_maps),
-     .count_off = C(nvalue_maps),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nvalue_maps)},
     {.key = "transforms",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(transforms),
-     .count_off = C(ntransforms),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(ntransforms)},
     {.key = "mapping",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(mapping),
-     .count_off = C(nmapping),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nmapping)},
     {.key = "constants",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(constants),
-     .count_off = C(nconstants),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nconstants)},
     STR("state_dir", C(state_dir), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
     OBJ("daemon", SS_CFG_REQUIRED, collector_daemon),
     OBJ("batch", 0, collector_batch),
@@ -741,6 +741,13 @@ static int cfg_valmaps(struct ss_config_ctx *ctx, const struct ss_config_option 
 
     if (!json_is_object(v))
         return cfg_error(ctx, SS_AT_KEY, "expected an object of field -> {value -> value}");
+    if (k->flags & SS_CFG_DYNAMIC) {
+        struct ss_config_valmap **slot = (struct ss_config_valmap **)(base + k->off);
+        *slot = calloc(json_object_size(v) + 1, sizeof(**slot));
+        if (!*slot)
+            return cfg_nomem(ctx);
+        maps = *slot;
+    }
     json_object_foreach(v, field, obj)
     {
         if (strcmp(field, "description") == 0)
@@ -748,7 +755,7 @@ static int cfg_valmaps(struct ss_config_ctx *ctx, const struct ss_config_option 
         cfg_push_key(ctx, field);
         if (!json_is_object(obj))
             return cfg_error(ctx, SS_AT_KEY, "expected an object of strings");
-        if (*count == k->max_items)
+        if (!(k->flags & SS_CFG_DYNAMIC) && *count == k->max_items)
             return cfg_error(ctx, SS_AT_KEY, "too many fields (at most %zu)", k->max_items);
         if (json_object_size(obj) > SS_CONFIG_MAX_VALUES)
             return cfg_error(ctx, SS_AT_KEY, "too many values (at most %d)", SS_CONFIG_MAX_VALUES);
@@ -1008,8 +1015,12 @@ static void cfg_release(const struct ss_config_option *spec, char *base)
             cfg_release(k->sub, base);
             break;
         case SS_CFG_VALMAPS: {
-            struct ss_config_valmap *maps = (struct ss_config_valmap *)(base + k->off);
-            for (size_t i = 0; i < k->max_items; i++) {
+            struct ss_config_valmap *maps = (k->flags & SS_CFG_DYNAMIC)
+                                                ? *(struct ss_config_valmap **)(base + k->off)
+                                                : (struct ss_config_valmap *)(base + k->off);
+            size_t n =
+                (k->flags & SS_CFG_DYNAMIC) ? *(size_t *)(base + k->count_off) : k->max_items;
+            for (size_t i = 0; maps && i < n; i++) {
                 for (size_t j = 0; j < maps[i].npairs; j++) {
                     free(maps[i].pairs[j].key);
                     free(maps[i].pairs[j].value);
@@ -1017,6 +1028,10 @@ static void cfg_release(const struct ss_config_option *spec, char *base)
                 free(maps[i].pairs);
                 free(maps[i].field);
                 memset(&maps[i], 0, sizeof(maps[i]));
+            }
+            if (k->flags & SS_CFG_DYNAMIC) {
+                free(maps);
+                *(struct ss_config_valmap **)(base + k->off) = NULL;
             }
             *(size_t *)(base + k->count_off) = 0;
             break;

@@ -19,7 +19,6 @@
 #include <stddef.h>
 
 #define SS_CONFIG_MAX_ENDPOINTS 8
-#define SS_CONFIG_MAX_MAP 64
 
 struct ss_config_pair {
     char *key;
@@ -55,14 +54,15 @@ enum ss_cfg_type {
     SS_CFG_MAP,     /* struct ss_config_pair[max_items] + size_t count: object of strings */
     SS_CFG_OBJECT,  /* nested object described by sub; its fields live in the same struct */
     SS_CFG_VALMAPS, /* struct ss_config_valmap[max_items] + size_t count: object of objects of
-                       strings */
+                       strings (each field's values allocated, up to SS_CONFIG_MAX_VALUES) */
     SS_CFG_SECTION, /* the loader's own: a source kind's section (sub; off is its index) */
 };
 
 #define SS_CFG_REQUIRED 0x1u
 #define SS_CFG_NONEMPTY 0x2u /* strings (and list entries) must not be "" */
-/* STRARR, MAP: the struct holds a pointer (char ** / struct ss_config_pair *)
- * allocated to the size the file gives, with no cap (max_items is ignored). */
+/* STRARR, MAP, VALMAPS: the struct holds a pointer (char ** / struct
+ * ss_config_pair * / struct ss_config_valmap *) allocated to the size the file
+ * gives, with no cap (max_items is ignored). */
 #define SS_CFG_DYNAMIC 0x4u
 
 struct ss_config_option {
@@ -173,19 +173,19 @@ struct ss_collector_config {
                                ONS postcode directory) for the postcode_lsoa transform */
 
     /* "value_maps": object of field -> {source value -> core value}, optional */
-    struct ss_config_valmap value_maps[SS_CONFIG_MAX_MAP];
+    struct ss_config_valmap *value_maps; /* as many as the file gives (malloc'd) */
     size_t nvalue_maps;
     /* "transforms": object of field -> "age_band" | "postcode_district" | "upper" | "lower",
      * optional */
-    struct ss_config_pair transforms[SS_CONFIG_MAX_MAP];
+    struct ss_config_pair *transforms; /* as many as the file gives (malloc'd) */
     size_t ntransforms;
 
     /* "mapping": object of dataset field -> source column name, optional.
      * "constants": object of dataset field -> fixed string value, optional.
      * Keys are checked against the dataset's fields by the loader. */
-    struct ss_config_pair mapping[SS_CONFIG_MAX_MAP];
+    struct ss_config_pair *mapping; /* as many as the file gives (malloc'd); so constants */
     size_t nmapping;
-    struct ss_config_pair constants[SS_CONFIG_MAX_MAP];
+    struct ss_config_pair *constants;
     size_t nconstants;
 
     char *state_dir; /* "state_dir": required; outbox lives in state_dir/outbox */
@@ -220,8 +220,8 @@ struct ss_collector_config {
     char *http_username;      /* "http.username" (basic) */
     char *http_password_file; /* "http.password_file" (basic) */
     char *http_token_file;    /* "http.token_file" (bearer) */
-    struct ss_config_pair
-        http_headers[SS_CONFIG_MAX_MAP]; /* "http.headers": extra request headers */
+    struct ss_config_pair *http_headers; /* "http.headers": extra request headers, as many as the
+                                            file gives (malloc'd) */
     size_t nhttp_headers;
 
     long max_field_bytes;  /* "limits.max_field_bytes": 16..16777216, default 65536 */

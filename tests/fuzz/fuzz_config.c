@@ -3,12 +3,11 @@
  * The loaders read a path, so each input is written to one memfd created at
  * start-up and loaded through /proc/self/fd/N: no file system traffic, no
  * file left behind. Each input goes through the daemon loader, the collector
- * loader (with the real source kinds) and ss_config_check (with none). Besides what the sanitizers catch (leaks
- * included: a refused file must release what it had filled), it checks the
- * contract: every failure has a message that starts with the file name and a
- * colon; an accepted file has its required keys and its integers in their
- * documented ranges; a message too long for the caller's buffer is cut short
- * and terminated.
+ * loader (with the real source kinds) and ss_config_check (with none). Besides what the sanitizers
+ * catch (leaks included: a refused file must release what it had filled), it checks the contract:
+ * every failure has a message that starts with the file name and a colon; an accepted file has its
+ * required keys and its integers in their documented ranges; a message too long for the caller's
+ * buffer is cut short and terminated.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -65,9 +64,9 @@ static void check_collector(const struct ss_collector_config *c)
     for (size_t i = 0; i < c->nendpoints; i++)
         if (!c->endpoints[i])
             __builtin_trap();
-    if (c->nvalue_maps > SS_CONFIG_MAX_MAP ||
-        c->ntransforms > SS_CONFIG_MAX_MAP || c->nmapping > SS_CONFIG_MAX_MAP ||
-        c->nconstants > SS_CONFIG_MAX_MAP || c->nhttp_headers > SS_CONFIG_MAX_MAP)
+    if ((c->nvalue_maps && !c->value_maps) || (c->ntransforms && !c->transforms) ||
+        (c->nmapping && !c->mapping) || (c->nconstants && !c->constants) ||
+        (c->nhttp_headers && !c->http_headers))
         __builtin_trap();
     /* The kind's own options: its section's struct, every integer in its bounds. */
     const struct ss_config_kind *kd = NULL;
