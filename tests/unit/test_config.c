@@ -594,6 +594,102 @@ static void test_mapping_and_constants_keys_must_be_dataset_fields(void **state)
                     "item_type, loans)");
 }
 
+/* A kind the loader has never heard of declares its options in its own
+ * table and is checked like every other key: what a new source kind needs
+ * of the config loader, without a line of common/ changing. */
+struct demo_options {
+    long depth;
+    char *name;
+};
+
+static const struct ss_config_option demo_options[] = {
+    {.key = "depth",
+     .type = SS_CFG_INT,
+     .off = offsetof(struct demo_options, depth),
+     .min = 1,
+     .max = 5,
+     .def = 2},
+    {.key = "name",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_REQUIRED | SS_CFG_NONEMPTY,
+     .off = offsetof(struct demo_options, name)},
+    {0},
+};
+
+static int demo_check(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg,
+                      const void *opts)
+{
+    const struct demo_options *o = opts;
+    (void)cfg;
+    if (o->depth == 4)
+        return ss_config_fail(ctx, 0, "demo.depth", "4 is unlucky");
+    return 0;
+}
+
+static const struct ss_config_section demo_section = {"demo", demo_options,
+                                                      sizeof(struct demo_options), NULL};
+static const struct ss_config_kind demo_kind = {"demo", &demo_section, 1, demo_check};
+
+static const struct ss_config_kind *demo_kinds(size_t i)
+{
+    const struct ss_config_kind *k = ss_source_config_kind(i);
+    if (k)
+        return k;
+    return ss_source_config_kind(i - 1) ? &demo_kind : NULL;
+}
+
+static void test_collector_kind_declares_its_own_options(void **state)
+{
+    struct ss_collector_config cfg;
+    (void)state;
+    const char *head = "{\"source\": \"leeds\", \"dataset\": \"loans\", \"url\": \"file:///x\",\n"
+                       " \"state_dir\": \"/tmp/leeds\", \"kind\": \"demo\",\n"
+                       " \"daemon\": {\"endpoints\": [\"tcp://127.0.0.1:5555\"]},\n";
+    char text[1024];
+
+    snprintf(text, sizeof text, "%s \"demo\": {\"name\": \"x\"}}", head);
+    assert_int_equal(ss_collector_config_load(write_cfg(text), demo_kinds, &cfg, err, sizeof err),
+                     0);
+    const struct demo_options *o = cfg.options;
+    assert_ptr_equal(cfg.options_section, &demo_section);
+    assert_int_equal(o->depth, 2); /* its default */
+    assert_string_equal(o->name, "x");
+    ss_collector_config_free(&cfg);
+
+    snprintf(text, sizeof text, "%s \"demo\": {\"name\": \"x\", \"depth\": 9}}", head);
+    const char *path = write_cfg(text);
+    assert_int_equal(ss_collector_config_load(path, demo_kinds, &cfg, err, sizeof err), SS_EINVAL);
+    assert_err(path, ":4:24: \"demo.depth\": expected an integer from 1 to 5");
+
+    snprintf(text, sizeof text, "%s \"demo\": {\"name\": \"x\", \"depth\": 4}}", head);
+    assert_int_equal(
+        ss_collector_config_load(path = write_cfg(text), demo_kinds, &cfg, err, sizeof err),
+        SS_EINVAL);
+    assert_err(path, ":4:24: \"demo.depth\": 4 is unlucky");
+
+    snprintf(text, sizeof text, "%s \"demo\": {\"nmae\": \"x\"}}", head);
+    assert_int_equal(
+        ss_collector_config_load(path = write_cfg(text), demo_kinds, &cfg, err, sizeof err),
+        SS_EINVAL);
+    assert_err(path,
+               ":4:11: \"demo.nmae\": unknown key (expected one of: description, depth, name)");
+
+    /* The kind requires its object. */
+    snprintf(text, sizeof text, "%s \"batch\": {}}", head);
+    assert_int_equal(
+        ss_collector_config_load(path = write_cfg(text), demo_kinds, &cfg, err, sizeof err),
+        SS_EINVAL);
+    assert_err(path, ":1:1: \"demo\": required key missing (\"kind\" is \"demo\")");
+
+    /* Without the kinds (shelfsync check-config) the object is not looked into. */
+    snprintf(text, sizeof text, "%s \"demo\": {\"nmae\": \"x\"}}", head);
+    assert_int_equal(ss_collector_config_load(path = write_cfg(text), NULL, &cfg, err, sizeof err),
+                     0);
+    assert_null(cfg.options);
+    assert_string_equal(cfg.kind, "demo");
+    ss_collector_config_free(&cfg);
+}
+
 static void test_check_config_detects_kind(void **state)
 {
     (void)state;
@@ -707,6 +803,7 @@ int main(void)
         cmocka_unit_test(test_bad_source_name_rejected),
         cmocka_unit_test(test_header_false_requires_columns),
         cmocka_unit_test(test_mapping_and_constants_keys_must_be_dataset_fields),
+        cmocka_unit_test(test_collector_kind_declares_its_own_options),
         cmocka_unit_test(test_check_config_detects_kind),
         cmocka_unit_test(test_free_after_failed_load_is_safe),
         cmocka_unit_test(test_oversized_file_rejected),
