@@ -46,6 +46,7 @@
 #include <strings.h>
 
 #include "ss_csv.h"
+#include "ss_err.h"
 #include "ss_http.h"
 #include "ss_log.h"
 #include "ss_mapper.h"
@@ -187,7 +188,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     struct csv_state *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_EINVAL;
     }
     s->env = env;
     if (o->wide_value_field) {
@@ -199,7 +200,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
             snprintf(err, errlen, "\"csv.wide.period_field\": dataset \"%s\" has no field \"%s\"",
                      cfg->dataset, pf);
             free(s);
-            return -1;
+            return SS_EINVAL;
         }
         enum ss_ftype pt = s->ds->fields[f].type;
         if (pt != SS_FT_MONTH && pt != SS_FT_PERIOD) {
@@ -208,7 +209,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                      "into a month field (\"month\") or a period field (\"period\")",
                      pf, ss_ftype_name(pt));
             free(s);
-            return -1;
+            return SS_EINVAL;
         }
         struct ss_wide_opts wo = {
             .value_field = o->wide_value_field,
@@ -222,7 +223,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         if (ss_wide_new(&s->wide, &wo) < 0) {
             snprintf(err, errlen, "out of memory");
             free(s);
-            return -1;
+            return SS_EINVAL;
         }
     }
     /* Refuse an encoding iconv lacks now, before anything is fetched. */
@@ -233,7 +234,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                  rc == -EINVAL ? "this system's iconv cannot convert it" : strerror(-rc));
         ss_wide_free(s->wide);
         free(s);
-        return -1;
+        return SS_EINVAL;
     }
     ss_transcode_free(tc);
     *state = s;
@@ -607,6 +608,33 @@ static int on_body(void *ud, const char *data, size_t len)
     return rc != 0;
 }
 
+/* A headerless export: csv.columns play the header's part. */
+static int config_header(struct csv_state *s, const struct ss_csv_options *o, char *err,
+                         size_t errlen)
+{
+    int rc;
+    size_t *lens = malloc(o->ncolumns * sizeof(*lens));
+    if (!lens) {
+        snprintf(err, errlen, "out of memory");
+        return SS_SOURCE_FAILED;
+    }
+    for (size_t i = 0; i < o->ncolumns; i++)
+        lens[i] = strlen(o->columns[i]);
+    if (s->wide)
+        rc = wide_header(s, (const char *const *)o->columns, lens, o->ncolumns);
+    else
+        rc = s->sink->columns(s->sink->ud, (const char *const *)o->columns, lens, o->ncolumns);
+    free(lens);
+    if (s->failed) {
+        snprintf(err, errlen, "%s", s->err_msg);
+        return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
+    }
+    if (rc != 0)
+        return SS_SOURCE_STOPPED;
+    s->have_header = 1;
+    return SS_SOURCE_OK;
+}
+
 static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
                   const struct ss_record_sink *sink, char *err, size_t errlen)
 {
@@ -657,27 +685,8 @@ static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
     }
     s->have_header = 0;
     s->ncolumns = o->ncolumns;
-    if (!o->header) {
-        size_t *lens = malloc(o->ncolumns * sizeof(*lens));
-        if (!lens) {
-            snprintf(err, errlen, "out of memory");
-            return SS_SOURCE_FAILED;
-        }
-        for (size_t i = 0; i < o->ncolumns; i++)
-            lens[i] = strlen(o->columns[i]);
-        if (s->wide)
-            rc = wide_header(s, (const char *const *)o->columns, lens, o->ncolumns);
-        else
-            rc = sink->columns(sink->ud, (const char *const *)o->columns, lens, o->ncolumns);
-        free(lens);
-        if (s->failed) {
-            snprintf(err, errlen, "%s", s->err_msg);
-            return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
-        }
-        if (rc != 0)
-            return SS_SOURCE_STOPPED;
-        s->have_header = 1;
-    }
+    if (!o->header && (rc = config_header(s, o, err, errlen)) != SS_SOURCE_OK)
+        return rc;
 
     ss_http_cursor_split(cfg->http_conditional ? cursor : NULL, etag, sizeof(etag), lm, sizeof(lm));
     struct ss_http_req req = {.url = cfg->url, .etag = etag, .last_modified = lm};

@@ -339,14 +339,15 @@ static long body_access_lifetime(const struct folio *f)
     return out;
 }
 
-/* refresh: 1 for /authn/refresh, 0 for a login with the password. */
+/* refresh: 1 for /authn/refresh, 0 for a login with the password. 0,
+ * SS_ESTOPPED, or SS_EPROTO (refused or failed: err says why). */
 static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
 {
     const struct ss_collector_config *cfg = f->cfg;
     struct ss_http_resp resp;
     struct ss_buf url, cookie;
     char *body = NULL, why[256];
-    int rc = -1;
+    int rc = SS_EPROTO;
 
     ss_buf_init(&url, sizeof(f->base) + 64);
     ss_buf_init(&cookie, FOLIO_MAX_TOKEN + 64);
@@ -381,7 +382,7 @@ static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
         ss_http_request(f->env->http, &req, on_auth_header, on_page_body, f, &resp, err, errlen);
     if (r == SS_HTTP_STOPPED && !f->page_too_big) {
         snprintf(err, errlen, "stopped");
-        rc = -2;
+        rc = SS_ESTOPPED;
         goto out;
     }
     if (r != SS_HTTP_OK || f->page_too_big) {
@@ -444,7 +445,7 @@ static int folio_renew(struct folio *f, char *err, size_t errlen)
 {
     if (f->refresh.len) {
         int rc = folio_auth(f, 1, err, errlen);
-        if (rc != -1)
+        if (rc != SS_EPROTO)
             return rc;
         ss_notice("%s; logging in again", err);
     }
@@ -504,13 +505,13 @@ static int is_2xx(long status)
     return status >= 200 && status <= 299;
 }
 
-/* GET url into f->page; 0, -1 failed, -2 stopped. */
+/* GET url into f->page; 0, SS_ESTOPPED, or SS_EPROTO (failed: err says why). */
 static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
 {
     struct ss_http_resp resp;
     struct ss_buf tok, cookie;
     char why[256];
-    int rc = -1;
+    int rc = SS_EPROTO;
 
     ss_buf_init(&tok, FOLIO_MAX_TOKEN + 64);
     ss_buf_init(&cookie, FOLIO_MAX_TOKEN + 64);
@@ -518,7 +519,7 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
         rc = folio_fresh(f, err, errlen);
         if (rc < 0)
             goto out;
-        rc = -1;
+        rc = SS_EPROTO;
         ss_buf_reset(&tok);
         ss_buf_reset(&cookie);
         if (ss_buf_printf(&tok, "X-Okapi-Token: %s", f->access.data) < 0 ||
@@ -542,7 +543,7 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
             goto out;
         }
         if (r == SS_HTTP_STOPPED) {
-            rc = -2;
+            rc = SS_ESTOPPED;
             goto out;
         }
         if (r == SS_HTTP_OK) {
@@ -615,7 +616,10 @@ static int folio_checkpoint(struct folio *f, const struct sweep *sw)
 
 /* Reads every record of the sweep's collection, ANDing the clauses given,
  * until the server has no more: an empty page, or one shorter than the
- * largest it returned (never the requested limit: a gateway may cap it). */
+ * largest it returned (never the requested limit: a gateway may cap it).
+ * Longer than most functions here on purpose: the loop is the paging
+ * contract (the keyset clause, the loop guard, the end rules, the
+ * checkpoint after each whole page), and reads best in one piece. */
 static int folio_fetch(struct folio *f, struct sweep *sw, folio_rec_cb cb, char *err, size_t errlen)
 {
     const char *path = sw->path;
@@ -660,7 +664,7 @@ static int folio_fetch(struct folio *f, struct sweep *sw, folio_rec_cb cb, char 
         }
         ss_debug("FOLIO GET %s?query=%s", path, f->cql.data);
         int rc = folio_get(f, f->url.data, err, errlen);
-        if (rc == -2)
+        if (rc == SS_ESTOPPED)
             return SS_SOURCE_STOPPED;
         if (rc < 0)
             return SS_SOURCE_FAILED;
@@ -759,7 +763,7 @@ static int lookup_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
         return 0;
     if (idmap_add(f->lookup_target, jstr(rec, "id"), v) < 0) {
         snprintf(err, errlen, "more than %d entries in a FOLIO lookup table", FOLIO_MAX_LOOKUP);
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }
@@ -848,7 +852,7 @@ static int cursor_part(const char **p, char *dst, size_t dstlen, int last)
 {
     const char *end = last ? *p + strlen(*p) : strchr(*p, '\n');
     if (!end || (size_t)(end - *p) >= dstlen)
-        return -1;
+        return SS_EINVAL;
     snprintf(dst, dstlen, "%.*s", (int)(end - *p), *p);
     *p = *end ? end + 1 : end;
     return 0;
@@ -892,7 +896,7 @@ static int time_like(const char *model, time_t t, char *out, size_t outlen)
     size_t n = strlen(model), frac = 0;
     if (n < 19 || model[4] != '-' || model[7] != '-' || model[10] != 'T' || model[13] != ':' ||
         model[16] != ':')
-        return -1;
+        return SS_EINVAL;
     const char *p = model + 19;
     if (*p == '.')
         while (p[1 + frac] >= '0' && p[1 + frac] <= '9')
@@ -900,12 +904,12 @@ static int time_like(const char *model, time_t t, char *out, size_t outlen)
     const char *zone = *p == '.' ? p + 1 + frac : p;
     if (*zone && strcmp(zone, "Z") != 0 && strcmp(zone, "+00:00") != 0 &&
         strcmp(zone, "+0000") != 0)
-        return -1; /* a local offset: leave it alone */
+        return SS_EINVAL; /* a local offset: leave it alone */
     struct tm tm;
     char base[32], zeros[16] = "";
     if (frac >= sizeof(zeros) || !gmtime_r(&t, &tm) ||
         strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) != 19)
-        return -1;
+        return SS_EINVAL;
     memset(zeros, '0', frac);
     zeros[frac] = '\0';
     int w = snprintf(out, outlen, "%s%s%s%s", base, *p == '.' ? "." : "", zeros, zone);
@@ -1047,11 +1051,11 @@ static int item_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
                  "more than %d service point x material type groups in the stock: narrow "
                  "\"folio.query\"",
                  FOLIO_MAX_GROUPS);
-        return -1;
+        return SS_EINVAL;
     }
     if (rc < 0) {
         snprintf(err, errlen, "out of memory counting the stock");
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }
@@ -1139,7 +1143,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     if (!fo(cfg)->tenant || !fo(cfg)->username || !fo(cfg)->password_file) {
         snprintf(err, errlen,
                  "\"folio\": \"tenant\", \"username\" and \"password_file\" are required");
-        return -1;
+        return SS_EINVAL;
     }
     if (strcmp(resource, "users") == 0) {
         snprintf(err, errlen,
@@ -1147,7 +1151,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                  "borrowing activity on users, and active users are people who borrowed -- "
                  "collect \"loans\" into \"loan_transactions\" (the warehouse counts active "
                  "users from them in core.v_transaction_active_users)");
-        return -1;
+        return SS_EINVAL;
     }
     for (i = 0; i < sizeof(fits) / sizeof(fits[0]); i++)
         if (strcmp(resource, fits[i].resource) == 0)
@@ -1155,27 +1159,27 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     if (i == sizeof(fits) / sizeof(fits[0])) {
         snprintf(err, errlen,
                  "\"folio.resource\": \"%s\" is not one of loans, service_points, items", resource);
-        return -1;
+        return SS_EINVAL;
     }
     if (strcmp(cfg->dataset, fits[i].dataset) != 0) {
         snprintf(err, errlen,
                  "\"folio.resource\" \"%s\" fills the dataset \"%s\", not \"%s\": set "
                  "\"dataset\": \"%s\"",
                  resource, fits[i].dataset, cfg->dataset, fits[i].dataset);
-        return -1;
+        return SS_EINVAL;
     }
     if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
         snprintf(err, errlen, "\"url\": the FOLIO Okapi gateway needs an http:// or https:// URL");
-        return -1;
+        return SS_EINVAL;
     }
     if (strlen(fo(cfg)->tenant) > 256 || strpbrk(fo(cfg)->tenant, "\r\n")) {
         snprintf(err, errlen, "\"folio.tenant\": not a tenant id");
-        return -1;
+        return SS_EINVAL;
     }
     f = calloc(1, sizeof(*f));
     if (!f) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_EINVAL;
     }
     f->env = env;
     f->cfg = cfg;
@@ -1183,7 +1187,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     if (strlen(cfg->url) >= sizeof(f->base) - 1) {
         snprintf(err, errlen, "\"url\": too long");
         folio_free(f);
-        return -1;
+        return SS_EINVAL;
     }
     snprintf(f->base, sizeof(f->base), "%s", cfg->url);
     for (size_t n = strlen(f->base); n > 0 && f->base[n - 1] == '/'; n--)
@@ -1192,7 +1196,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     f->password = ss_secret_read(fo(cfg)->password_file, err, errlen);
     if (!f->password) {
         folio_free(f);
-        return -1;
+        return SS_EINVAL;
     }
     size_t page_max = (size_t)cfg->max_record_bytes * (size_t)fo(cfg)->limit;
     if (page_max > FOLIO_MAX_PAGE)
@@ -1240,7 +1244,7 @@ static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
     f->max_updated[0] = '\0';
     int rc = folio_fresh(f, err, errlen);
     if (rc < 0)
-        return rc == -2 ? SS_SOURCE_STOPPED : SS_SOURCE_FAILED;
+        return rc == SS_ESTOPPED ? SS_SOURCE_STOPPED : SS_SOURCE_FAILED;
 
     switch (f->res) {
     case RES_LOANS:

@@ -62,6 +62,7 @@
 #include <strings.h>
 
 #include "ss_dataset.h"
+#include "ss_err.h"
 #include "ss_http.h"
 #include "ss_jsonsplit.h"
 #include "ss_sniff.h"
@@ -135,7 +136,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         snprintf(err, errlen,
                  "\"json.path\" and \"json.ndjson\" do not go together: an NDJSON export has one "
                  "record a line, with no array to find");
-        return -1;
+        return SS_EINVAL;
     }
     if (o->path) {
         size_t n = strlen(o->path);
@@ -144,20 +145,20 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                      "\"json.path\": \"%s\" has an empty part: give the keys from the top of the "
                      "document to the array, joined by dots (\"data.items\")",
                      o->path);
-            return -1;
+            return SS_EINVAL;
         }
     }
     s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_EINVAL;
     }
     s->env = env;
     s->ds = ss_dataset_find(cfg->dataset);
     if (!s->ds) {
         snprintf(err, errlen, "\"dataset\": no dataset \"%s\"", cfg->dataset);
         free(s);
-        return -1;
+        return SS_EINVAL;
     }
     s->cap = cfg->nmapping + s->ds->nfields + 1;
     s->names = calloc(s->cap, sizeof(*s->names));
@@ -168,7 +169,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     if (!s->names || !s->nlens || !s->vals || !s->lens || !s->num) {
         snprintf(err, errlen, "out of memory");
         cb_exit(s);
-        return -1;
+        return SS_EINVAL;
     }
     *state = s;
     return 0;
@@ -196,10 +197,10 @@ static int add_column(struct json_state *s, const char *name)
         if (strcmp(s->names[i], name) == 0)
             return 0;
     if (s->ncols >= s->cap)
-        return -1; /* cannot happen: cap counts every mapping value and dataset field */
+        return SS_EINVAL; /* cannot happen: cap counts every mapping value and dataset field */
     s->names[s->ncols] = strdup(name);
     if (!s->names[s->ncols])
-        return -1;
+        return SS_EINVAL;
     s->nlens[s->ncols] = strlen(name);
     s->ncols++;
     return 0;
@@ -228,12 +229,12 @@ static int declare_columns(struct json_state *s, json_t *first)
     free_columns(s);
     for (size_t i = 0; i < cfg->nmapping; i++)
         if (add_column(s, cfg->mapping[i].value) < 0)
-            return -1;
+            return SS_EINVAL;
     json_object_foreach(first, key, v)
     {
         (void)v;
         if (names_field(s->ds, key) && add_column(s, key) < 0)
-            return -1;
+            return SS_EINVAL;
     }
     s->have_columns = 1;
     return 0;

@@ -74,6 +74,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ss_err.h"
 #include "ss_http.h"
 #include "ss_koha.h"
 #include "ss_log.h"
@@ -217,9 +218,9 @@ static int page_url(struct koha *s, const char *path, const char *extra, const c
                       ss_koha_options(s->k.cfg)->per_page) < 0 ||
         (order && ss_buf_printf(&s->url, "&_order_by=%s", order) < 0) ||
         (extra && ss_buf_printf(&s->url, "&%s", extra) < 0))
-        return -1;
+        return SS_EINVAL;
     if (q && (ss_buf_adds(&s->url, "&q=") < 0 || ss_url_encode(&s->url, q) < 0))
-        return -1;
+        return SS_EINVAL;
     return 0;
 }
 
@@ -249,11 +250,11 @@ static int keyset_url(struct koha *s, const char *path, const char *extra, const
     else if (paging == KEYSET_ID && c->last_null)
         after = json_pack("{s:{s:I}}", "checkout_id", ">", c->last_id);
     if (!after)
-        return -1;
+        return SS_EINVAL;
     q = s->ks_base ? json_pack("{s:[O,o]}", "-and", s->ks_base, after) : after;
     char *text = q ? json_dumps(q, JSON_COMPACT) : NULL;
     json_decref(q);
-    int rc = text ? page_url(s, path, extra, text, order, 1) : -1;
+    int rc = text ? page_url(s, path, extra, text, order, 1) : SS_ENOMEM;
     free(text);
     return rc;
 }
@@ -262,7 +263,10 @@ static int keyset_url(struct koha *s, const char *path, const char *extra, const
  * has no more: an empty page, a Link header without rel="next", or a page
  * shorter than the largest one it returned (never koha.per_page: a server
  * or a proxy may cap the page size). checkpoint: the loans, whose cursor
- * after each page is a resume point. */
+ * after each page is a resume point. Longer than most functions here on
+ * purpose: the loop is the paging contract (page numbers or keyset, the
+ * origin rule for Link, the end rules, the checkpoint after each whole
+ * page), and reads best in one piece. */
 static int page_through(struct koha *s, const char *path, const char *extra, const char *q,
                         const char *order, const char *embed, item_fn fn, enum paging paging,
                         int checkpoint, char *err, size_t errlen)
@@ -411,7 +415,7 @@ static int library_name_item(struct koha *s, json_t *item, char *err, size_t err
         return 0;
     if (json_object_size(s->libraries) >= SS_KOHA_MAX_LIBRARIES) {
         snprintf(err, errlen, "/api/v1/libraries: more than %d libraries", SS_KOHA_MAX_LIBRARIES);
-        return -1;
+        return SS_EINVAL;
     }
     return json_object_set(s->libraries, json_string_value(id), name) < 0 ? -1 : 0;
 }
@@ -771,11 +775,11 @@ static int stock_item(struct koha *s, json_t *item, char *err, size_t errlen)
                  "/api/v1/items: more than %d library and item type pairs: stopping (a stock "
                  "count this wide is not a summary)",
                  SS_KOHA_MAX_STOCK_KEYS);
-        return -1;
+        return SS_EINVAL;
     }
     if (json_object_set_new(s->stock, key, json_integer(1)) < 0) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }
@@ -834,91 +838,10 @@ static int run_items(struct koha *s, char *err, size_t errlen)
 
 /* ---- the kind ---- */
 
-static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
+/* koha.auth: the secret read, and OAuth2 mode or the Basic header. */
+static int auth_init(struct koha *s, const struct ss_collector_config *cfg, char *err,
+                     size_t errlen)
 {
-    const struct ss_collector_config *cfg = env->cfg;
-    struct koha *s = calloc(1, sizeof(*s));
-    size_t i;
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    *state = s;
-    if (ss_koha_init(&s->k, env, 0, err, errlen) < 0)
-        return -1;
-    ss_buf_init(&s->url, SS_KOHA_MAX_URL);
-    ss_buf_init(&s->ckpt, SS_CURSOR_MAX);
-    if (!ss_koha_options(cfg)->resource) {
-        snprintf(err, errlen,
-                 "\"koha.resource\" is required: one of libraries, checkouts, "
-                 "checkouts_history, items");
-        return -1;
-    }
-    if (strcmp(ss_koha_options(cfg)->resource, "patron_categories") == 0 ||
-        strcmp(ss_koha_options(cfg)->resource, "item_types") == 0) {
-        snprintf(err, errlen,
-                 "\"koha.resource\": \"%s\": no core dataset holds %s; name them where they are "
-                 "used with value_maps (e.g. value_maps.item_type), or count by them with a saved "
-                 "report (kind koha_report)",
-                 ss_koha_options(cfg)->resource,
-                 ss_koha_options(cfg)->resource[0] == 'p' ? "patron categories" : "item types");
-        return -1;
-    }
-    for (i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
-        if (strcmp(ss_koha_options(cfg)->resource, resources[i].name) == 0)
-            break;
-    if (i == sizeof(resources) / sizeof(resources[0])) {
-        snprintf(err, errlen,
-                 "\"koha.resource\": expected one of libraries, checkouts, checkouts_history, "
-                 "items; got \"%s\"",
-                 ss_koha_options(cfg)->resource);
-        return -1;
-    }
-    s->res = resources[i].res;
-    s->path = resources[i].path;
-    if (strcmp(cfg->dataset, resources[i].dataset) != 0) {
-        snprintf(err, errlen, "\"koha.resource\": %s feeds the dataset \"%s\", not \"%s\"",
-                 ss_koha_options(cfg)->resource, resources[i].dataset, cfg->dataset);
-        return -1;
-    }
-    if (ss_koha_options(cfg)->since_field && s->res != RES_CHECKOUTS && s->res != RES_HISTORY) {
-        snprintf(err, errlen,
-                 "\"koha.since_field\": only checkouts and checkouts_history are fetched "
-                 "incrementally (%s is a whole snapshot each run)",
-                 ss_koha_options(cfg)->resource);
-        return -1;
-    }
-    s->since_field = ss_koha_options(cfg)->since_field ? ss_koha_options(cfg)->since_field
-                     : s->res == RES_HISTORY           ? "checkin_date"
-                                                       : "checkout_date";
-    for (const char *p = s->since_field; *p; p++)
-        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.') ||
-            strlen(s->since_field) >= SS_KOHA_MAX_VALUE) {
-            snprintf(err, errlen, "\"koha.since_field\": \"%s\" is not a Koha field name",
-                     s->since_field);
-            return -1;
-        }
-    if (ss_koha_options(cfg)->query) {
-        json_error_t jerr;
-        s->user_query = json_loads(ss_koha_options(cfg)->query, 0, &jerr);
-        if (!json_is_object(s->user_query)) {
-            snprintf(err, errlen,
-                     "\"koha.query\": expected a JSON object (a Koha q= filter such as "
-                     "{\"library_id\": \"CPL\"})%s%s",
-                     s->user_query ? "" : ": ", s->user_query ? "" : jerr.text);
-            return -1;
-        }
-        s->scratch_q = json_dumps(s->user_query, JSON_COMPACT);
-        if (!s->scratch_q) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-    }
-    s->library_names = s->res != RES_LIBRARIES;
-    for (i = 0; i < cfg->nvalue_maps; i++)
-        if (strcmp(cfg->value_maps[i].field, "service_point") == 0)
-            s->library_names = 0; /* the codes go to the configured map */
-
     const char *auth = ss_koha_options(cfg)->auth ? ss_koha_options(cfg)->auth : "oauth2";
     if (strcmp(auth, "oauth2") == 0) {
         if (!ss_koha_options(cfg)->client_id || !ss_koha_options(cfg)->client_secret_file) {
@@ -926,21 +849,21 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                      "\"koha.auth\" oauth2 needs \"koha.client_id\" and "
                      "\"koha.client_secret_file\" (an API key made on the Koha patron the "
                      "collector acts as)");
-            return -1;
+            return SS_EINVAL;
         }
         s->k.oauth2 = 1;
         s->k.secret = ss_secret_read(ss_koha_options(cfg)->client_secret_file, err, errlen);
         if (!s->k.secret)
-            return -1;
+            return SS_EINVAL;
     } else if (strcmp(auth, "basic") == 0) {
         if (!ss_koha_options(cfg)->username || !ss_koha_options(cfg)->password_file) {
             snprintf(err, errlen,
                      "\"koha.auth\" basic needs \"koha.username\" and \"koha.password_file\"");
-            return -1;
+            return SS_EINVAL;
         }
         s->k.secret = ss_secret_read(ss_koha_options(cfg)->password_file, err, errlen);
         if (!s->k.secret)
-            return -1;
+            return SS_EINVAL;
         size_t ul = strlen(ss_koha_options(cfg)->username) + strlen(s->k.secret) + 2;
         char *pair = malloc(ul);
         char *b64 = NULL;
@@ -958,13 +881,115 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         }
         if (!s->k.auth_header) {
             snprintf(err, errlen, "out of memory");
-            return -1;
+            return SS_EINVAL;
         }
     } else {
         snprintf(err, errlen, "\"koha.auth\": expected oauth2 or basic, got \"%s\"", auth);
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
+}
+
+static int init_state(void **state, const struct ss_source_env *env, char *err, size_t errlen)
+{
+    const struct ss_collector_config *cfg = env->cfg;
+    struct koha *s = calloc(1, sizeof(*s));
+    size_t i;
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return SS_ENOMEM;
+    }
+    *state = s;
+    if (ss_koha_init(&s->k, env, 0, err, errlen) < 0)
+        return SS_EINVAL;
+    ss_buf_init(&s->url, SS_KOHA_MAX_URL);
+    ss_buf_init(&s->ckpt, SS_CURSOR_MAX);
+    if (!ss_koha_options(cfg)->resource) {
+        snprintf(err, errlen,
+                 "\"koha.resource\" is required: one of libraries, checkouts, "
+                 "checkouts_history, items");
+        return SS_EINVAL;
+    }
+    if (strcmp(ss_koha_options(cfg)->resource, "patron_categories") == 0 ||
+        strcmp(ss_koha_options(cfg)->resource, "item_types") == 0) {
+        snprintf(err, errlen,
+                 "\"koha.resource\": \"%s\": no core dataset holds %s; name them where they are "
+                 "used with value_maps (e.g. value_maps.item_type), or count by them with a saved "
+                 "report (kind koha_report)",
+                 ss_koha_options(cfg)->resource,
+                 ss_koha_options(cfg)->resource[0] == 'p' ? "patron categories" : "item types");
+        return SS_EINVAL;
+    }
+    for (i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
+        if (strcmp(ss_koha_options(cfg)->resource, resources[i].name) == 0)
+            break;
+    if (i == sizeof(resources) / sizeof(resources[0])) {
+        snprintf(err, errlen,
+                 "\"koha.resource\": expected one of libraries, checkouts, checkouts_history, "
+                 "items; got \"%s\"",
+                 ss_koha_options(cfg)->resource);
+        return SS_EINVAL;
+    }
+    s->res = resources[i].res;
+    s->path = resources[i].path;
+    if (strcmp(cfg->dataset, resources[i].dataset) != 0) {
+        snprintf(err, errlen, "\"koha.resource\": %s feeds the dataset \"%s\", not \"%s\"",
+                 ss_koha_options(cfg)->resource, resources[i].dataset, cfg->dataset);
+        return SS_EINVAL;
+    }
+    if (ss_koha_options(cfg)->since_field && s->res != RES_CHECKOUTS && s->res != RES_HISTORY) {
+        snprintf(err, errlen,
+                 "\"koha.since_field\": only checkouts and checkouts_history are fetched "
+                 "incrementally (%s is a whole snapshot each run)",
+                 ss_koha_options(cfg)->resource);
+        return SS_EINVAL;
+    }
+    s->since_field = ss_koha_options(cfg)->since_field ? ss_koha_options(cfg)->since_field
+                     : s->res == RES_HISTORY           ? "checkin_date"
+                                                       : "checkout_date";
+    for (const char *p = s->since_field; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.') ||
+            strlen(s->since_field) >= SS_KOHA_MAX_VALUE) {
+            snprintf(err, errlen, "\"koha.since_field\": \"%s\" is not a Koha field name",
+                     s->since_field);
+            return SS_EINVAL;
+        }
+    if (ss_koha_options(cfg)->query) {
+        json_error_t jerr;
+        s->user_query = json_loads(ss_koha_options(cfg)->query, 0, &jerr);
+        if (!json_is_object(s->user_query)) {
+            snprintf(err, errlen,
+                     "\"koha.query\": expected a JSON object (a Koha q= filter such as "
+                     "{\"library_id\": \"CPL\"})%s%s",
+                     s->user_query ? "" : ": ", s->user_query ? "" : jerr.text);
+            return SS_EINVAL;
+        }
+        s->scratch_q = json_dumps(s->user_query, JSON_COMPACT);
+        if (!s->scratch_q) {
+            snprintf(err, errlen, "out of memory");
+            return SS_EINVAL;
+        }
+    }
+    s->library_names = s->res != RES_LIBRARIES;
+    for (i = 0; i < cfg->nvalue_maps; i++)
+        if (strcmp(cfg->value_maps[i].field, "service_point") == 0)
+            s->library_names = 0; /* the codes go to the configured map */
+
+    return auth_init(s, cfg, err, errlen);
+}
+
+static void cb_exit(void *state);
+
+/* A failed set-up frees what it had made: the engine calls cb_exit only
+ * after a cb_init that succeeded. */
+static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
+{
+    int rc = init_state(state, env, err, errlen);
+    if (rc < 0 && *state) {
+        cb_exit(*state);
+        *state = NULL;
+    }
+    return rc;
 }
 
 static void cb_exit(void *state)

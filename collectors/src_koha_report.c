@@ -45,22 +45,94 @@ static void cb_exit(void *state)
     free(s);
 }
 
-static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
+static int init_state(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
     struct ss_koha *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_ENOMEM;
     }
     *state = s;
     if (ss_koha_init(s, env, 1, err, errlen) < 0)
-        return -1;
+        return SS_EINVAL;
     if (ss_koha_options(env->cfg)->report_id <= 0) {
         snprintf(err, errlen,
                  "kind koha_report needs \"koha.report_id\": the id of a saved SQL report");
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
+}
+
+/* A failed set-up frees what it had made: the engine calls cb_exit only
+ * after a cb_init that succeeded. */
+static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
+{
+    int rc = init_state(state, env, err, errlen);
+    if (rc < 0 && *state) {
+        cb_exit(*state);
+        *state = NULL;
+    }
+    return rc;
+}
+
+/* A report of exactly koha.max_report_rows rows was most likely cut there
+ * by Koha: SS_SOURCE_TRUNCATED with what to do; else SS_SOURCE_OK. */
+static int cap_check(const struct ss_collector_config *cfg, const char *url, size_t nrows,
+                     char *err, size_t errlen)
+{
+    int r = SS_SOURCE_OK;
+    if ((long)nrows == ss_koha_options(cfg)->max_report_rows) {
+        snprintf(err, errlen,
+                 "%s: report %ld: Koha capped the report at %zu rows (its system preference "
+                 "SvcMaxReportRows; koha.max_report_rows is %ld), so rows are most likely "
+                 "missing. The %zu rows received were delivered. Raise SvcMaxReportRows in "
+                 "Koha's system preferences (Administration > System preferences) above the "
+                 "report's row count, and set koha.max_report_rows to the same value",
+                 url, ss_koha_options(cfg)->report_id, nrows, ss_koha_options(cfg)->max_report_rows,
+                 nrows);
+        r = SS_SOURCE_TRUNCATED;
+    } else if ((long)nrows > ss_koha_options(cfg)->max_report_rows) {
+        ss_warn("%s: report %ld returned %zu rows, more than koha.max_report_rows (%ld): set "
+                "koha.max_report_rows to Koha's SvcMaxReportRows, so that a report Koha cuts "
+                "short is told from a complete one",
+                url, ss_koha_options(cfg)->report_id, nrows, ss_koha_options(cfg)->max_report_rows);
+    }
+    return r;
+}
+
+/* Each row of doc to the sink, its values in the first row's column order;
+ * a row that is not an object, or a value that is not a single one, is a
+ * reject. A sink asking to stop sets s->sink_stop. */
+static void hand_rows(struct ss_koha *s, json_t *doc, const char **names, const char **vals,
+                      size_t *lens, struct ss_buf *texts, size_t ncol)
+{
+    const struct ss_collector_config *cfg = s->cfg;
+    size_t nrows = json_array_size(doc);
+    for (size_t i = 0; i < nrows && !s->sink_stop; i++) {
+        json_t *row = json_array_get(doc, i);
+        const char *why = NULL;
+        char reason[512];
+        if (!json_is_object(row))
+            why = "the row is not a JSON object";
+        for (size_t k = 0; k < ncol && !why; k++) {
+            int rc = ss_koha_scalar_text(json_object_get(row, names[k]), &texts[k]);
+            if (rc < 0) {
+                snprintf(reason, sizeof(reason),
+                         "column \"%s\": not a single value, or longer than %ld bytes", names[k],
+                         cfg->max_field_bytes);
+                why = reason;
+            }
+            vals[k] = texts[k].data ? texts[k].data : "";
+            lens[k] = texts[k].len;
+        }
+        if (why) {
+            s->where++;
+            if (s->sink->reject(s->sink->ud, s->where, why, vals, lens, ncol))
+                s->sink_stop = 1;
+            continue;
+        }
+        ss_koha_hand_over(s, vals, lens, ncol);
+    }
 }
 
 static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
@@ -150,53 +222,13 @@ static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
         r = SS_SOURCE_STOPPED;
         goto out;
     }
-    for (size_t i = 0; i < nrows && !s->sink_stop; i++) {
-        json_t *row = json_array_get(doc, i);
-        const char *why = NULL;
-        char reason[512];
-        if (!json_is_object(row))
-            why = "the row is not a JSON object";
-        for (size_t k = 0; k < ncol && !why; k++) {
-            int rc = ss_koha_scalar_text(json_object_get(row, names[k]), &texts[k]);
-            if (rc < 0) {
-                snprintf(reason, sizeof(reason),
-                         "column \"%s\": not a single value, or longer than %ld bytes", names[k],
-                         cfg->max_field_bytes);
-                why = reason;
-            }
-            vals[k] = texts[k].data ? texts[k].data : "";
-            lens[k] = texts[k].len;
-        }
-        if (why) {
-            s->where++;
-            if (s->sink->reject(s->sink->ud, s->where, why, vals, lens, ncol))
-                s->sink_stop = 1;
-            continue;
-        }
-        ss_koha_hand_over(s, vals, lens, ncol);
-    }
+    hand_rows(s, doc, names, vals, lens, texts, ncol);
     if (s->sink_stop) {
         r = SS_SOURCE_STOPPED;
         goto out;
     }
     ss_info("koha: report %ld: %zu rows", ss_koha_options(cfg)->report_id, nrows);
-    r = SS_SOURCE_OK;
-    if ((long)nrows == ss_koha_options(cfg)->max_report_rows) {
-        snprintf(err, errlen,
-                 "%s: report %ld: Koha capped the report at %zu rows (its system preference "
-                 "SvcMaxReportRows; koha.max_report_rows is %ld), so rows are most likely "
-                 "missing. The %zu rows received were delivered. Raise SvcMaxReportRows in "
-                 "Koha's system preferences (Administration > System preferences) above the "
-                 "report's row count, and set koha.max_report_rows to the same value",
-                 url, ss_koha_options(cfg)->report_id, nrows, ss_koha_options(cfg)->max_report_rows,
-                 nrows);
-        r = SS_SOURCE_TRUNCATED;
-    } else if ((long)nrows > ss_koha_options(cfg)->max_report_rows) {
-        ss_warn("%s: report %ld returned %zu rows, more than koha.max_report_rows (%ld): set "
-                "koha.max_report_rows to Koha's SvcMaxReportRows, so that a report Koha cuts "
-                "short is told from a complete one",
-                url, ss_koha_options(cfg)->report_id, nrows, ss_koha_options(cfg)->max_report_rows);
-    }
+    r = cap_check(cfg, url, nrows, err, errlen);
 out:
     for (size_t k = 0; texts && k < ncol; k++)
         ss_buf_free(&texts[k]);

@@ -114,7 +114,8 @@ struct ss_source_env {
 struct ss_source_kind {
     const char *name;                    /* the config's "kind" */
     const struct ss_config_kind *config; /* its options; config->name is name */
-    /* Checks the config for this kind and prepares. 0, or -1 with err. */
+    /* Checks the config for this kind and prepares: 0, or a negative code
+     * (SS_EINVAL: the config or the system does not fit; SS_ENOMEM) with err. */
     int (*cb_init)(void **state, const struct ss_source_env *env, char *err, size_t errlen);
     /* One run: SS_SOURCE_OK, SS_SOURCE_UNCHANGED or a negative code (above). */
     int (*cb_run)(void *state, const char *cursor, struct ss_buf *next_cursor,

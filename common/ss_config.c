@@ -1469,18 +1469,24 @@ void ss_collector_config_free(struct ss_collector_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
+/* Opens path for one of the loaders below: a caller's NULL or empty err
+ * becomes a one-byte buffer, so that every message can be written. */
+static int cfg_load_open(struct ss_cfg_doc *doc, const char *path, char **err, size_t *errlen,
+                         char *dummy)
+{
+    if (!*err || *errlen == 0) {
+        *err = dummy;
+        *errlen = 1;
+    }
+    return cfg_doc_open(doc, path, *err, *errlen);
+}
+
 int ss_daemon_config_load(const char *path, struct ss_daemon_config *cfg, char *err, size_t errlen)
 {
     struct ss_cfg_doc doc;
     char dummy[1];
-    int rc;
-
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
     memset(cfg, 0, sizeof *cfg);
-    rc = cfg_doc_open(&doc, path, err, errlen);
+    int rc = cfg_load_open(&doc, path, &err, &errlen, dummy);
     if (rc < 0)
         return rc;
     rc = daemon_from_doc(path, &doc, cfg, err, errlen);
@@ -1495,14 +1501,8 @@ int ss_collector_config_load(const char *path, ss_config_kinds_fn kinds,
 {
     struct ss_cfg_doc doc;
     char dummy[1];
-    int rc;
-
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
     memset(cfg, 0, sizeof *cfg);
-    rc = cfg_doc_open(&doc, path, err, errlen);
+    int rc = cfg_load_open(&doc, path, &err, &errlen, dummy);
     if (rc < 0)
         return rc;
     rc = collector_from_doc(path, &doc, kinds, cfg, err, errlen);
@@ -1516,15 +1516,10 @@ int ss_config_check(const char *path, const char **kind, char *err, size_t errle
 {
     struct ss_cfg_doc doc;
     char dummy[1];
-    int rc;
 
     if (kind)
         *kind = NULL;
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    rc = cfg_doc_open(&doc, path, err, errlen);
+    int rc = cfg_load_open(&doc, path, &err, &errlen, dummy);
     if (rc < 0)
         return rc;
 
