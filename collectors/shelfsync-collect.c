@@ -544,7 +544,7 @@ static void drain(struct run *r, int everything, long limit_s)
     }
 }
 
-static enum ss_run_outcome outcome_of(int status, enum ss_source_result sr, unsigned long records)
+static enum ss_run_outcome outcome_of(int status, int sr, unsigned long records)
 {
     switch (status) {
     case EXIT_OK:
@@ -624,9 +624,9 @@ static int load_cursor(struct collector *c, int dry_run, int full, struct ss_buf
 }
 
 /* The exit status the fetch gives (before delivery), said in the log. */
-static int fetch_status(struct run *r, enum ss_source_result sr, const char *shown)
+static int fetch_status(struct run *r, int sr, const char *shown)
 {
-    if (r->fatal || sr == SS_SOURCE_FAILED || sr == SS_SOURCE_SETUP ||
+    if (r->fatal || (sr < 0 && sr != SS_SOURCE_STOPPED && sr != SS_SOURCE_TRUNCATED) ||
         (sr == SS_SOURCE_STOPPED && !stop_requested)) {
         ss_error("%s", r->err[0] ? r->err : "the source failed");
         return (r->fatal && !r->have_mapper) || sr == SS_SOURCE_SETUP ? EXIT_SETUP : EXIT_FETCH;
@@ -688,8 +688,8 @@ static int delivery_status(struct run *r, const struct ss_sender_stats *before, 
 
 /* The cursor moves only over what the warehouse holds: to the kind's final
  * cursor after a complete fetch, else to its last checkpoint. */
-static void save_cursor(struct collector *c, const struct run *r, int all_acked, int status,
-                        enum ss_source_result sr, const struct ss_buf *next_cursor)
+static void save_cursor(struct collector *c, const struct run *r, int all_acked, int status, int sr,
+                        const struct ss_buf *next_cursor)
 {
     const struct ss_buf *save = NULL;
     if (all_acked && status == EXIT_OK && sr == SS_SOURCE_OK && next_cursor->len)
@@ -712,8 +712,8 @@ static void save_cursor(struct collector *c, const struct run *r, int all_acked,
 /* The run record follows the batches; when they could not be delivered it
  * waits in the outbox with them, else it gets a few seconds. Then the
  * run's summary. */
-static void finish_run(struct run *r, const struct ss_sender_stats *before, int status,
-                       enum ss_source_result sr, unsigned long refused)
+static void finish_run(struct run *r, const struct ss_sender_stats *before, int status, int sr,
+                       unsigned long refused)
 {
     struct ss_sender *sender = r->sender;
     int delivered = ss_sender_pending_batches(sender) == 0;
@@ -741,7 +741,7 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
     unsigned long refused = 0;
     struct ss_buf next_cursor, cursor;
     struct ss_sender_stats before;
-    enum ss_source_result sr = SS_SOURCE_FAILED;
+    int sr = SS_SOURCE_FAILED;
 
     ss_buf_init(&next_cursor, SS_CURSOR_MAX);
     ss_buf_init(&cursor, SS_CURSOR_MAX);
@@ -815,7 +815,7 @@ static int collector_open(struct collector *c, const char *path, const char *lev
 
     memset(c, 0, sizeof(*c));
     c->path = path;
-    if (ss_collector_config_load(path, &c->cfg, err, sizeof(err)) < 0) {
+    if (ss_collector_config_load(path, ss_source_config_kind, &c->cfg, err, sizeof(err)) < 0) {
         ss_error("%s", err);
         goto fail;
     }
@@ -899,7 +899,7 @@ static int reload(struct collector *c, const char *level, int once)
         return 0;
     }
     memset(&probe, 0, sizeof(probe));
-    if (ss_collector_config_load(c->path, &probe, err, sizeof(err)) < 0) {
+    if (ss_collector_config_load(c->path, ss_source_config_kind, &probe, err, sizeof(err)) < 0) {
         ss_error("SIGHUP: %s; the running config stays in force", err);
         return 0;
     }

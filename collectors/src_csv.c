@@ -39,18 +39,111 @@
  * are out of place. Such a row is rejected here, with the lines it spans.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ss_csv.h"
+#include "ss_err.h"
 #include "ss_http.h"
 #include "ss_log.h"
 #include "ss_mapper.h"
+#include "ss_sniff.h"
 #include "ss_source.h"
+#include "src_csv.h"
 #include "ss_transcode.h"
 #include "ss_wide.h"
+
+/* ---- options: the "csv" object ---- */
+
+static const char *const encodings[] = {"utf-8",    "windows-1252", "iso-8859-1", "utf-16",
+                                        "utf-16le", "utf-16be",     NULL};
+
+#define O(f) offsetof(struct ss_csv_options, f)
+static const struct ss_config_option wide_options[] = {
+    {.key = "value_field",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_REQUIRED | SS_CFG_NONEMPTY,
+     .off = O(wide_value_field),
+     .help = "the dataset field the period cells fill"},
+    {.key = "period_field",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_NONEMPTY,
+     .off = O(wide_period_field),
+     .def_str = "month",
+     .help = "the dataset field that gets the period"},
+    {.key = "columns",
+     .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
+     .off = O(wide_columns),
+     .count_off = O(nwide_columns),
+     .help = "header -> period, where a header does not read as one"},
+    {.key = "ignore",
+     .type = SS_CFG_STRARR,
+     .flags = SS_CFG_DYNAMIC | SS_CFG_NONEMPTY,
+     .off = O(wide_ignore),
+     .count_off = O(nwide_ignore),
+     .help = "columns (or glob patterns) left out without a warning"},
+    {0},
+};
+
+static const struct ss_config_option csv_options[] = {
+    {.key = "delimiter",
+     .type = SS_CFG_CHAR,
+     .off = O(delimiter),
+     .def = ',',
+     .help = "the field separator"},
+    {.key = "header",
+     .type = SS_CFG_BOOL,
+     .off = O(header),
+     .def = 1,
+     .help = "the first line names the columns"},
+    {.key = "columns",
+     .type = SS_CFG_STRARR,
+     .flags = SS_CFG_DYNAMIC,
+     .off = O(columns),
+     .count_off = O(ncolumns),
+     .min_items = 1,
+     .help = "the column names of a file without a header line"},
+    {.key = "detect_delimiter",
+     .type = SS_CFG_BOOL,
+     .off = O(detect_delimiter),
+     .help = "pick , ; tab or | from the header line"},
+    {.key = "encoding",
+     .type = SS_CFG_ENUM,
+     .off = O(encoding),
+     .def_str = "utf-8",
+     .choices = encodings,
+     .help = "the export's character encoding"},
+    {.key = "wide", .type = SS_CFG_OBJECT, .sub = wide_options, .help = "one column per period"},
+    {0},
+};
+#undef O
+
+static int csv_check(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg,
+                     const void *opts)
+{
+    const struct ss_csv_options *o = opts;
+    int rc;
+    /* Without a header line the column names can only come from here. */
+    if (!o->header && o->ncolumns == 0)
+        return ss_config_fail(ctx, 1, "csv.columns",
+                              "required key missing (\"csv.header\" is false)");
+    if (o->wide_value_field) {
+        if ((rc = ss_config_check_field(ctx, "csv.wide.value_field", o->wide_value_field)) < 0)
+            return rc;
+        if ((rc = ss_config_check_field(ctx, "csv.wide.period_field", o->wide_period_field)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+const struct ss_config_section ss_csv_section = {"csv", csv_options, sizeof(struct ss_csv_options),
+                                                 csv_check};
+
+static const struct ss_config_kind csv_config = {"csv", &ss_csv_section, 0, NULL};
 
 /* The delimiters detection chooses from, in the order that breaks a tie. */
 static const char detect_chars[] = {',', ';', '\t', '|'};
@@ -72,19 +165,9 @@ struct csv_state {
     size_t *blank_cols;
     unsigned char *blank_used;
     size_t nblank;
-    size_t ncolumns;           /* the header's (or csv.columns') fields */
-    struct ss_http_resp *resp; /* of the request under way: its Content-Type */
-    /* the HTML check: the first bytes of text, held until it can tell */
-    int sniffing;
-    size_t nhead;
-    char head[SS_HTTP_SNIFF_MAX];
+    size_t ncolumns;       /* the header's (or csv.columns') fields */
+    struct ss_sniff sniff; /* the HTML and text checks */
     int text_started;
-    unsigned char magic[4]; /* the body's first bytes, for the not-text message */
-    size_t nmagic;
-    /* the text check: from the first NUL byte on, binary data is counted */
-    int binary;
-    unsigned long bin_line;
-    struct ss_http_binary bin;
     int have_header;
     int sink_stop;
     int failed; /* err_msg says why the run cannot go on */
@@ -101,22 +184,23 @@ struct csv_state {
 static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
     const struct ss_collector_config *cfg = env->cfg;
+    const struct ss_csv_options *o = cfg->options;
     struct csv_state *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_EINVAL;
     }
     s->env = env;
-    if (cfg->wide_value_field) {
+    if (o->wide_value_field) {
         /* The period field's type says how the periods are written. */
-        const char *pf = cfg->wide_period_field ? cfg->wide_period_field : "month";
+        const char *pf = o->wide_period_field ? o->wide_period_field : "month";
         s->ds = ss_dataset_find(cfg->dataset);
         int f = s->ds ? ss_dataset_field_index(s->ds, pf) : -1;
         if (f < 0) {
             snprintf(err, errlen, "\"csv.wide.period_field\": dataset \"%s\" has no field \"%s\"",
                      cfg->dataset, pf);
             free(s);
-            return -1;
+            return SS_EINVAL;
         }
         enum ss_ftype pt = s->ds->fields[f].type;
         if (pt != SS_FT_MONTH && pt != SS_FT_PERIOD) {
@@ -125,32 +209,32 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                      "into a month field (\"month\") or a period field (\"period\")",
                      pf, ss_ftype_name(pt));
             free(s);
-            return -1;
+            return SS_EINVAL;
         }
         struct ss_wide_opts wo = {
-            .value_field = cfg->wide_value_field,
+            .value_field = o->wide_value_field,
             .period_field = pf,
             .period_type = pt,
-            .columns = cfg->wide_columns,
-            .ncolumns = cfg->nwide_columns,
-            .ignore = (const char *const *)cfg->wide_ignore,
-            .nignore = cfg->nwide_ignore,
+            .columns = o->wide_columns,
+            .ncolumns = o->nwide_columns,
+            .ignore = (const char *const *)o->wide_ignore,
+            .nignore = o->nwide_ignore,
         };
         if (ss_wide_new(&s->wide, &wo) < 0) {
             snprintf(err, errlen, "out of memory");
             free(s);
-            return -1;
+            return SS_EINVAL;
         }
     }
     /* Refuse an encoding iconv lacks now, before anything is fetched. */
     struct ss_transcode *tc;
-    int rc = ss_transcode_new(&tc, cfg->csv_encoding, NULL, NULL);
+    int rc = ss_transcode_new(&tc, o->encoding, NULL, NULL);
     if (rc < 0) {
-        snprintf(err, errlen, "\"csv.encoding\": %s: %s", cfg->csv_encoding,
+        snprintf(err, errlen, "\"csv.encoding\": %s: %s", o->encoding,
                  rc == -EINVAL ? "this system's iconv cannot convert it" : strerror(-rc));
         ss_wide_free(s->wide);
         free(s);
-        return -1;
+        return SS_EINVAL;
     }
     ss_transcode_free(tc);
     *state = s;
@@ -472,82 +556,45 @@ static int detect_feed(struct csv_state *s, const char *data, size_t len)
     return rc ? rc : ss_csv_feed(s->csv, data, len);
 }
 
-/* Is the export text at all? A NUL byte says no (ss_http_binary): from the
- * first one on nothing is parsed, the binary data is looked at for the
- * message, and the run fails. */
-static int not_text(struct csv_state *s)
+/* UTF-8 text past the HTML and text checks: to the parser. */
+static int text_feed(void *ud, const char *data, size_t len)
 {
-    char msg[1024];
-    ss_http_binary_error(&s->bin, msg, sizeof(msg), s->env->cfg->url, s->bin_line, "CSV");
-    return fail(s, msg);
+    struct csv_state *s = ud;
+    return s->detecting ? detect_feed(s, data, len) : ss_csv_feed(s->csv, data, len);
 }
 
-/* UTF-8 text past the HTML check: the text check, then the parser. */
-static int text_feed(struct csv_state *s, const char *data, size_t len)
+static unsigned long text_line(void *ud)
 {
-    if (s->binary)
-        return ss_http_binary_count(&s->bin, data, len) ? not_text(s) : 0;
-    const char *nul = memchr(data, '\0', len);
-    size_t n = nul ? (size_t)(nul - data) : len;
-    int rc = 0;
-    if (n > 0)
-        rc = s->detecting ? detect_feed(s, data, n) : ss_csv_feed(s->csv, data, n);
-    ss_http_binary_text(&s->bin, data, n);
-    if (rc || !nul)
-        return rc;
-    s->binary = 1;
-    s->bin_line = s->csv ? ss_csv_line(s->csv) : 1;
-    ss_http_binary_begin(&s->bin, s->magic, s->nmagic);
-    return text_feed(s, nul, len - n);
+    struct csv_state *s = ud;
+    return s->csv ? ss_csv_line(s->csv) : 1;
 }
 
-/* The HTML check has seen enough (or all there is): HTML fails the run;
- * anything else goes on, the held bytes first. */
-static int sniff_decide(struct csv_state *s, int html, const char *why)
+static int sniff_fail(void *ud, const char *msg)
 {
-    if (html) {
-        char msg[1024];
-        ss_http_html_error(msg, sizeof(msg), s->env->cfg->url, why, "CSV");
-        return fail(s, msg);
-    }
-    s->sniffing = 0;
-    size_t n = s->nhead;
-    s->nhead = 0;
-    return n ? text_feed(s, s->head, n) : 0;
+    return fail(ud, msg);
 }
 
 /* UTF-8 text, after the encoding conversion. */
 static int on_text(void *ud, const char *data, size_t len)
 {
     struct csv_state *s = ud;
-    char why[256];
 
     if (!s->text_started) {
         const char *bom = ss_transcode_bom(s->tc);
-        const char *enc = s->env->cfg->csv_encoding;
+        const char *enc = ((const struct ss_csv_options *)s->env->cfg->options)->encoding;
         s->text_started = 1;
         if (bom && (strncmp(bom, "UTF-16", 6) == 0 || strcasecmp(enc, "utf-8") != 0))
             ss_notice("csv: the export starts with a %s byte-order mark, so it is read as %s "
                       "(\"csv.encoding\" says %s)",
                       bom, bom, enc);
     }
-    if (!s->sniffing)
-        return text_feed(s, data, len);
-    size_t take = len < sizeof(s->head) - s->nhead ? len : sizeof(s->head) - s->nhead;
-    memcpy(s->head + s->nhead, data, take);
-    s->nhead += take;
-    int html = ss_http_sniff_html(s->resp->content_type, s->head, s->nhead, 0, why, sizeof(why));
-    if (html == SS_HTTP_SNIFF_MORE)
-        return 0; /* take == len: the buffer is not full, or it would have decided */
-    int rc = sniff_decide(s, html, why);
-    return rc ? rc : take < len ? text_feed(s, data + take, len - take) : 0;
+    return ss_sniff_feed(&s->sniff, data, len);
 }
 
 static int on_body(void *ud, const char *data, size_t len)
 {
     struct csv_state *s = ud;
-    for (size_t i = 0; i < len && s->nmagic < sizeof(s->magic); i++)
-        s->magic[s->nmagic++] = (unsigned char)data[i];
+    ss_sniff_raw(&s->sniff, data, len);
     s->bytes += len;
     if (s->sink->progress)
         s->sink->progress(s->sink->ud, s->bytes);
@@ -561,17 +608,45 @@ static int on_body(void *ud, const char *data, size_t len)
     return rc != 0;
 }
 
-static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen)
+/* A headerless export: csv.columns play the header's part. */
+static int config_header(struct csv_state *s, const struct ss_csv_options *o, char *err,
+                         size_t errlen)
+{
+    int rc;
+    size_t *lens = malloc(o->ncolumns * sizeof(*lens));
+    if (!lens) {
+        snprintf(err, errlen, "out of memory");
+        return SS_SOURCE_FAILED;
+    }
+    for (size_t i = 0; i < o->ncolumns; i++)
+        lens[i] = strlen(o->columns[i]);
+    if (s->wide)
+        rc = wide_header(s, (const char *const *)o->columns, lens, o->ncolumns);
+    else
+        rc = s->sink->columns(s->sink->ud, (const char *const *)o->columns, lens, o->ncolumns);
+    free(lens);
+    if (s->failed) {
+        snprintf(err, errlen, "%s", s->err_msg);
+        return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
+    }
+    if (rc != 0)
+        return SS_SOURCE_STOPPED;
+    s->have_header = 1;
+    return SS_SOURCE_OK;
+}
+
+static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen)
 {
     struct csv_state *s = state;
     const struct ss_collector_config *cfg = s->env->cfg;
+    const struct ss_csv_options *o = cfg->options;
     struct ss_http_resp resp;
     char etag[256], lm[128];
     int rc;
 
     memset(&s->opts, 0, sizeof(s->opts));
-    s->opts.delimiter = cfg->csv_delimiter;
+    s->opts.delimiter = o->delimiter;
     s->opts.max_field = (size_t)cfg->max_field_bytes;
     s->opts.max_record = (size_t)cfg->max_record_bytes;
     s->opts.max_fields = (size_t)cfg->max_fields;
@@ -586,14 +661,15 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     ss_transcode_free(s->tc);
     s->tc = NULL;
     ss_buf_free(&s->first);
-    s->sniffing = 1;
-    s->nhead = 0;
     s->text_started = 0;
-    s->nmagic = 0;
-    s->binary = 0;
-    ss_http_binary_reset(&s->bin);
-    s->resp = &resp;
-    s->detecting = cfg->csv_detect_delimiter;
+    s->sniff = (struct ss_sniff){.what = "CSV",
+                                 .url = cfg->url,
+                                 .feed = text_feed,
+                                 .line = text_line,
+                                 .fail = sniff_fail,
+                                 .ud = s};
+    ss_sniff_begin(&s->sniff, &resp);
+    s->detecting = o->detect_delimiter;
     s->det_quoted = 0;
     memset(s->det_count, 0, sizeof(s->det_count));
     if (s->detecting)
@@ -602,30 +678,15 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         snprintf(err, errlen, "out of memory");
         return SS_SOURCE_FAILED;
     }
-    rc = ss_transcode_new(&s->tc, cfg->csv_encoding, on_text, s);
+    rc = ss_transcode_new(&s->tc, o->encoding, on_text, s);
     if (rc < 0) {
-        snprintf(err, errlen, "\"csv.encoding\": %s: %s", cfg->csv_encoding, strerror(-rc));
+        snprintf(err, errlen, "\"csv.encoding\": %s: %s", o->encoding, strerror(-rc));
         return SS_SOURCE_FAILED;
     }
     s->have_header = 0;
-    s->ncolumns = cfg->ncsv_columns;
-    if (!cfg->csv_header) {
-        size_t lens[SS_CONFIG_MAX_MAP];
-        for (size_t i = 0; i < cfg->ncsv_columns; i++)
-            lens[i] = strlen(cfg->csv_columns[i]);
-        if (s->wide)
-            rc = wide_header(s, (const char *const *)cfg->csv_columns, lens, cfg->ncsv_columns);
-        else
-            rc = sink->columns(sink->ud, (const char *const *)cfg->csv_columns, lens,
-                               cfg->ncsv_columns);
-        if (s->failed) {
-            snprintf(err, errlen, "%s", s->err_msg);
-            return s->setup ? SS_SOURCE_SETUP : SS_SOURCE_FAILED;
-        }
-        if (rc != 0)
-            return SS_SOURCE_STOPPED;
-        s->have_header = 1;
-    }
+    s->ncolumns = o->ncolumns;
+    if (!o->header && (rc = config_header(s, o, err, errlen)) != SS_SOURCE_OK)
+        return rc;
 
     ss_http_cursor_split(cfg->http_conditional ? cursor : NULL, etag, sizeof(etag), lm, sizeof(lm));
     struct ss_http_req req = {.url = cfg->url, .etag = etag, .last_modified = lm};
@@ -647,13 +708,8 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         snprintf(msg, sizeof(msg), "cannot read the export: %s", strerror(-rc));
         fail(s, msg);
     }
-    if (rc == 0 && s->sniffing) {
-        char why[256];
-        int html = ss_http_sniff_html(resp.content_type, s->head, s->nhead, 1, why, sizeof(why));
-        rc = sniff_decide(s, html, why);
-    }
-    if (rc == 0 && s->binary)
-        rc = not_text(s);
+    if (rc == 0)
+        rc = ss_sniff_finish(&s->sniff);
     if (rc == 0 && s->detecting)
         rc = detect_done(s, "the whole export (no line end)");
     if (rc == 0)
@@ -675,4 +731,4 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     return SS_SOURCE_OK;
 }
 
-const struct ss_source_kind ss_source_csv = {"csv", cb_init, cb_run, cb_exit};
+const struct ss_source_kind ss_source_csv = {"csv", &csv_config, cb_init, cb_run, cb_exit};

@@ -23,7 +23,8 @@
  * names both numbers when it disagrees with what arrived. The lookups
  * (service points, locations, material types) page the same way.
  * Each page is read into a buffer bounded by limits.max_record_bytes x
- * folio.limit (at most 256 MiB) and parsed with jansson; unknown fields are
+ * folio.limit (at most SS_SOURCE_MAX_PAGE_BYTES, 16 MiB: the collector's
+ * memory target is 32 MiB) and parsed with jansson; unknown fields are
  * ignored. A body cut short (fewer bytes than Content-Length, a transfer
  * that breaks after the status line) fails the run with a message that
  * says so; nothing of that page is handed over.
@@ -80,6 +81,7 @@
  * checkpointed (a failed snapshot is fetched whole again).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,14 +90,18 @@
 #include <strings.h>
 #include <time.h>
 
+#include "ss_cookie.h"
+#include "ss_err.h"
+#include "ss_hash.h"
 #include "ss_http.h"
 #include "ss_log.h"
 #include "ss_secret.h"
 #include "ss_source.h"
+#include "ss_text.h"
 #include "ss_time.h"
 
 #define FOLIO_MAX_TOKEN 16384
-#define FOLIO_MAX_PAGE ((size_t)256 << 20)
+#define FOLIO_MAX_PAGE SS_SOURCE_MAX_PAGE_BYTES
 #define FOLIO_MAX_LOOKUP 200000 /* service points, locations, material types */
 #define FOLIO_MAX_GROUPS 65536  /* stock: service point x material type */
 #define FOLIO_MAX_ID 256
@@ -106,16 +112,76 @@
 enum folio_resource { RES_LOANS, RES_SERVICE_POINTS, RES_ITEMS };
 
 /* id -> value, sorted by id once filled. */
+/* id -> name tables (service points, locations, material types): a
+ * struct ss_hmap of char * (malloc'd), set up on first use. */
 struct idmap {
-    char **ids;
-    char **vals;
-    size_t n, cap;
+    struct ss_hmap m;
 };
 
-struct group {
-    char *key; /* "SERVICE POINT\x1fTYPE", NULL when the slot is free */
-    unsigned long count;
+/* ---- options: the "folio" object ---- */
+
+struct folio_options {
+    char *tenant;        /* "folio.tenant": X-Okapi-Tenant */
+    char *username;      /* "folio.username" */
+    char *password_file; /* "folio.password_file" */
+    char *resource;      /* "folio.resource": loans service_points items users */
+    long limit;          /* "folio.limit": 1..10000, default 1000 */
+    char *query;         /* "folio.query": extra CQL, ANDed with the paging clause */
 };
+
+static const char *const folio_resources[] = {"loans", "service_points", "items", "users", NULL};
+
+#define O(f) offsetof(struct folio_options, f)
+#define REQ (SS_CFG_REQUIRED | SS_CFG_NONEMPTY)
+static const struct ss_config_option folio_options[] = {
+    {.key = "tenant",
+     .type = SS_CFG_STRING,
+     .flags = REQ,
+     .off = O(tenant),
+     .help = "X-Okapi-Tenant"},
+    {.key = "username",
+     .type = SS_CFG_STRING,
+     .flags = REQ,
+     .off = O(username),
+     .help = "the user"},
+    {.key = "password_file",
+     .type = SS_CFG_STRING,
+     .flags = REQ,
+     .off = O(password_file),
+     .help = "a file holding the password"},
+    {.key = "resource",
+     .type = SS_CFG_ENUM,
+     .flags = SS_CFG_REQUIRED,
+     .off = O(resource),
+     .choices = folio_resources,
+     .help = "what to fetch"},
+    {.key = "limit",
+     .type = SS_CFG_INT,
+     .off = O(limit),
+     .min = 1,
+     .max = 10000,
+     .def = 1000,
+     .help = "records a page"},
+    {.key = "query",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_NONEMPTY,
+     .off = O(query),
+     .help = "extra CQL, ANDed with the paging clause"},
+    {0},
+};
+#undef REQ
+#undef O
+
+static const struct ss_config_section folio_section = {"folio", folio_options,
+                                                       sizeof(struct folio_options), NULL};
+/* Its tenant, username, password_file and resource are required wherever
+ * the object appears; a file of kind folio must have it. */
+static const struct ss_config_kind folio_config = {"folio", &folio_section, 1, NULL};
+
+static const struct folio_options *fo(const struct ss_collector_config *cfg)
+{
+    return cfg->options;
+}
 
 struct folio {
     const struct ss_source_env *env;
@@ -147,116 +213,43 @@ struct folio {
     struct idmap sps, locs, mtypes;
     struct idmap *lookup_target; /* load_lookup's table and field */
     const char *lookup_field;
-    struct group *groups;
-    size_t ngroups, groups_cap;
+    struct ss_hmap groups; /* stock: "SERVICE POINT\x1fTYPE" -> unsigned long count */
 };
 
 /* ---- small helpers ---- */
 
 static void idmap_free(struct idmap *m)
 {
-    for (size_t i = 0; i < m->n; i++) {
-        free(m->ids[i]);
-        free(m->vals[i]);
-    }
-    free(m->ids);
-    free(m->vals);
-    memset(m, 0, sizeof(*m));
+    for (size_t i = 0; i < ss_hmap_count(&m->m); i++)
+        free(*(char **)ss_hmap_at(&m->m, i));
+    ss_hmap_free(&m->m);
 }
 
+/* The first value given for an id stands. 0, SS_E2BIG past
+ * FOLIO_MAX_LOOKUP, or SS_ENOMEM. */
 static int idmap_add(struct idmap *m, const char *id, const char *val)
 {
-    if (m->n == m->cap) {
-        if (m->cap >= FOLIO_MAX_LOOKUP)
-            return -E2BIG;
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        char **ids = realloc(m->ids, cap * sizeof(*ids));
-        if (!ids)
-            return -ENOMEM;
-        m->ids = ids;
-        char **vals = realloc(m->vals, cap * sizeof(*vals));
-        if (!vals)
-            return -ENOMEM;
-        m->vals = vals;
-        m->cap = cap;
-    }
-    m->ids[m->n] = strdup(id);
-    m->vals[m->n] = strdup(val);
-    if (!m->ids[m->n] || !m->vals[m->n]) {
-        free(m->ids[m->n]);
-        free(m->vals[m->n]);
-        return -ENOMEM;
-    }
-    m->n++;
-    return 0;
-}
-
-/* Sorts ids and vals together (a plain insertion of indices would need a
- * third array; the tables are small, so sort pairs through a temporary). */
-struct pair {
-    char *id, *val;
-};
-
-static int cmp_pair(const void *a, const void *b)
-{
-    return strcmp(((const struct pair *)a)->id, ((const struct pair *)b)->id);
-}
-
-static int idmap_sort(struct idmap *m)
-{
-    if (m->n < 2)
-        return 0;
-    struct pair *p = malloc(m->n * sizeof(*p));
-    if (!p)
-        return -ENOMEM;
-    for (size_t i = 0; i < m->n; i++)
-        p[i] = (struct pair){m->ids[i], m->vals[i]};
-    qsort(p, m->n, sizeof(*p), cmp_pair);
-    for (size_t i = 0; i < m->n; i++)
-        m->ids[i] = p[i].id, m->vals[i] = p[i].val;
-    free(p);
+    void *v;
+    if (m->m.valsize == 0 || m->m.max_entries == 0)
+        ss_hmap_init(&m->m, sizeof(char *), FOLIO_MAX_LOOKUP);
+    int rc = ss_hmap_put(&m->m, id, strlen(id), &v);
+    if (rc <= 0)
+        return rc;
+    if (!(*(char **)v = strdup(val)))
+        return SS_ENOMEM;
     return 0;
 }
 
 static const char *idmap_get(const struct idmap *m, const char *id)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(id, m->ids[mid]);
-        if (c == 0)
-            return m->vals[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    char **v = ss_hmap_gets(&m->m, id);
+    return v ? *v : NULL;
 }
 
 static const char *jstr(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-/* Percent-encodes s for a query string. */
-static int add_urlenc(struct ss_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int rc;
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            rc = ss_buf_addc(b, (char)*p);
-        } else {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            rc = ss_buf_add(b, e, 3);
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
 }
 
 /* A CQL string literal's content: the masking characters escaped. */
@@ -288,41 +281,27 @@ static void error_excerpt(const struct folio *f, const char *body, char *dst, si
 
 /* ---- authentication ---- */
 
-/* Set-Cookie: NAME=VALUE; Max-Age=N; ... */
+/* Set-Cookie: NAME=VALUE; Max-Age=N; ... (ss_cookie) */
 static void on_auth_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     struct folio *f = ud;
+    struct ss_cookie c;
     if (nlen != 10 || strncasecmp(name, "Set-Cookie", 10) != 0)
         return;
-    const char *eq = memchr(value, '=', vlen);
-    if (!eq)
+    if (ss_cookie_parse(value, vlen, &c) < 0)
         return;
-    size_t cn = (size_t)(eq - value);
-    const char *v = eq + 1;
-    const char *end = memchr(v, ';', vlen - cn - 1);
-    size_t vl = end ? (size_t)(end - v) : vlen - cn - 1;
     struct ss_buf *dst = NULL;
     long *age = NULL;
-    if (cn == 16 && memcmp(value, "folioAccessToken", 16) == 0)
+    if (c.name_len == 16 && memcmp(c.name, "folioAccessToken", 16) == 0)
         dst = &f->new_access, age = &f->new_access_age;
-    else if (cn == 17 && memcmp(value, "folioRefreshToken", 17) == 0)
+    else if (c.name_len == 17 && memcmp(c.name, "folioRefreshToken", 17) == 0)
         dst = &f->new_refresh, age = &f->new_refresh_age;
     if (!dst)
         return;
     ss_buf_reset(dst);
-    if (ss_buf_add(dst, v, vl) < 0)
+    if (ss_buf_add(dst, c.value, c.value_len) < 0)
         ss_buf_reset(dst); /* too long: treated as missing */
-    *age = -1;
-    /* attributes */
-    const char *p = end, *stop = value + vlen;
-    while (p && p < stop) {
-        p++;
-        while (p < stop && *p == ' ')
-            p++;
-        if ((size_t)(stop - p) > 8 && strncasecmp(p, "Max-Age=", 8) == 0)
-            *age = strtol(p + 8, NULL, 10);
-        p = memchr(p, ';', (size_t)(stop - p));
-    }
+    *age = c.max_age;
 }
 
 static int on_page_body(void *ud, const char *data, size_t len)
@@ -360,14 +339,15 @@ static long body_access_lifetime(const struct folio *f)
     return out;
 }
 
-/* refresh: 1 for /authn/refresh, 0 for a login with the password. */
+/* refresh: 1 for /authn/refresh, 0 for a login with the password. 0,
+ * SS_ESTOPPED, or SS_EPROTO (refused or failed: err says why). */
 static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
 {
     const struct ss_collector_config *cfg = f->cfg;
     struct ss_http_resp resp;
     struct ss_buf url, cookie;
     char *body = NULL, why[256];
-    int rc = -1;
+    int rc = SS_EPROTO;
 
     ss_buf_init(&url, sizeof(f->base) + 64);
     ss_buf_init(&cookie, FOLIO_MAX_TOKEN + 64);
@@ -378,8 +358,7 @@ static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
             goto out;
         headers[2] = cookie.data;
     } else {
-        json_t *o =
-            json_pack("{s:s, s:s}", "username", cfg->folio_username, "password", f->password);
+        json_t *o = json_pack("{s:s, s:s}", "username", fo(cfg)->username, "password", f->password);
         body = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (!body) {
@@ -403,7 +382,7 @@ static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
         ss_http_request(f->env->http, &req, on_auth_header, on_page_body, f, &resp, err, errlen);
     if (r == SS_ESTOPPED && !f->page_too_big) {
         snprintf(err, errlen, "stopped");
-        rc = -2;
+        rc = SS_ESTOPPED;
         goto out;
     }
     if (r != 0 || f->page_too_big) {
@@ -414,13 +393,13 @@ static int folio_auth(struct folio *f, int refresh, char *err, size_t errlen)
             snprintf(err, errlen,
                      "FOLIO login at %s refused the request (HTTP 400%s): check \"folio.tenant\" "
                      "(\"%s\") names this library's tenant",
-                     f->base, why, cfg->folio_tenant);
+                     f->base, why, fo(cfg)->tenant);
         else if (resp.status == 401 || resp.status == 403 || resp.status == 422)
             snprintf(err, errlen,
                      "FOLIO login as \"%s\" at %s (tenant \"%s\") failed (HTTP %ld%s): check "
                      "\"folio.username\" and the password in %s",
-                     cfg->folio_username, f->base, cfg->folio_tenant, resp.status, why,
-                     cfg->folio_password_file);
+                     fo(cfg)->username, f->base, fo(cfg)->tenant, resp.status, why,
+                     fo(cfg)->password_file);
         else if (resp.status)
             snprintf(err, errlen, "FOLIO login at %s: HTTP %ld%s", f->base, resp.status, why);
         /* else err already says why (connection refused, timeout) */
@@ -466,7 +445,7 @@ static int folio_renew(struct folio *f, char *err, size_t errlen)
 {
     if (f->refresh.len) {
         int rc = folio_auth(f, 1, err, errlen);
-        if (rc != -1)
+        if (rc != SS_EPROTO)
             return rc;
         ss_notice("%s; logging in again", err);
     }
@@ -526,13 +505,13 @@ static int is_2xx(long status)
     return status >= 200 && status <= 299;
 }
 
-/* GET url into f->page; 0, -1 failed, -2 stopped. */
+/* GET url into f->page; 0, SS_ESTOPPED, or SS_EPROTO (failed: err says why). */
 static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
 {
     struct ss_http_resp resp;
     struct ss_buf tok, cookie;
     char why[256];
-    int rc = -1;
+    int rc = SS_EPROTO;
 
     ss_buf_init(&tok, FOLIO_MAX_TOKEN + 64);
     ss_buf_init(&cookie, FOLIO_MAX_TOKEN + 64);
@@ -540,7 +519,7 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
         rc = folio_fresh(f, err, errlen);
         if (rc < 0)
             goto out;
-        rc = -1;
+        rc = SS_EPROTO;
         ss_buf_reset(&tok);
         ss_buf_reset(&cookie);
         if (ss_buf_printf(&tok, "X-Okapi-Token: %s", f->access.data) < 0 ||
@@ -559,12 +538,12 @@ static int folio_get(struct folio *f, const char *url, char *err, size_t errlen)
         if (f->page_too_big) {
             snprintf(err, errlen,
                      "%s: the page is larger than %zu bytes (limits.max_record_bytes x "
-                     "folio.limit, at most 256 MiB): lower \"folio.limit\"",
-                     url, f->page.max);
+                     "folio.limit, at most %zu MiB): lower \"folio.limit\"",
+                     url, f->page.max, FOLIO_MAX_PAGE >> 20);
             goto out;
         }
         if (r == SS_ESTOPPED) {
-            rc = -2;
+            rc = SS_ESTOPPED;
             goto out;
         }
         if (r == 0) {
@@ -637,15 +616,17 @@ static int folio_checkpoint(struct folio *f, const struct sweep *sw)
 
 /* Reads every record of the sweep's collection, ANDing the clauses given,
  * until the server has no more: an empty page, or one shorter than the
- * largest it returned (never the requested limit: a gateway may cap it). */
-static enum ss_source_result folio_fetch(struct folio *f, struct sweep *sw, folio_rec_cb cb,
-                                         char *err, size_t errlen)
+ * largest it returned (never the requested limit: a gateway may cap it).
+ * Longer than most functions here on purpose: the loop is the paging
+ * contract (the keyset clause, the loop guard, the end rules, the
+ * checkpoint after each whole page), and reads best in one piece. */
+static int folio_fetch(struct folio *f, struct sweep *sw, folio_rec_cb cb, char *err, size_t errlen)
 {
     const char *path = sw->path;
     unsigned long pageno = 0, total = 0;
     size_t largest = 0;
     long long reported = -1;
-    long limit = f->cfg->folio_limit;
+    long limit = fo(f->cfg)->limit;
 
     for (;;) {
         if (*f->env->stop)
@@ -677,13 +658,13 @@ static enum ss_source_result folio_fetch(struct folio *f, struct sweep *sw, foli
         }
         ss_buf_reset(&f->url);
         ss_buf_printf(&f->url, "%s%s?limit=%ld&query=", f->base, path, limit);
-        if (add_urlenc(&f->url, f->cql.data) < 0) {
+        if (ss_url_encode(&f->url, f->cql.data) < 0) {
             snprintf(err, errlen, "%s: the request URL is too long", path);
             return SS_SOURCE_FAILED;
         }
         ss_debug("FOLIO GET %s?query=%s", path, f->cql.data);
         int rc = folio_get(f, f->url.data, err, errlen);
-        if (rc == -2)
+        if (rc == SS_ESTOPPED)
             return SS_SOURCE_STOPPED;
         if (rc < 0)
             return SS_SOURCE_FAILED;
@@ -782,26 +763,20 @@ static int lookup_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
         return 0;
     if (idmap_add(f->lookup_target, jstr(rec, "id"), v) < 0) {
         snprintf(err, errlen, "more than %d entries in a FOLIO lookup table", FOLIO_MAX_LOOKUP);
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }
 
 /* Reads PATH's records into m: id -> FIELD. */
-static enum ss_source_result load_lookup(struct folio *f, struct idmap *m, const char *path,
-                                         const char *key, const char *field, char *err,
-                                         size_t errlen)
+static int load_lookup(struct folio *f, struct idmap *m, const char *path, const char *key,
+                       const char *field, char *err, size_t errlen)
 {
     idmap_free(m);
     f->lookup_target = m;
     f->lookup_field = field;
     struct sweep sw = {.path = path, .key = key};
-    enum ss_source_result r = folio_fetch(f, &sw, lookup_rec, err, errlen);
-    if (r == SS_SOURCE_OK && idmap_sort(m) < 0) {
-        snprintf(err, errlen, "out of memory");
-        r = SS_SOURCE_FAILED;
-    }
-    return r;
+    return folio_fetch(f, &sw, lookup_rec, err, errlen);
 }
 
 /* ---- loans ---- */
@@ -877,7 +852,7 @@ static int cursor_part(const char **p, char *dst, size_t dstlen, int last)
 {
     const char *end = last ? *p + strlen(*p) : strchr(*p, '\n');
     if (!end || (size_t)(end - *p) >= dstlen)
-        return -1;
+        return SS_EINVAL;
     snprintf(dst, dstlen, "%.*s", (int)(end - *p), *p);
     *p = *end ? end + 1 : end;
     return 0;
@@ -921,7 +896,7 @@ static int time_like(const char *model, time_t t, char *out, size_t outlen)
     size_t n = strlen(model), frac = 0;
     if (n < 19 || model[4] != '-' || model[7] != '-' || model[10] != 'T' || model[13] != ':' ||
         model[16] != ':')
-        return -1;
+        return SS_EINVAL;
     const char *p = model + 19;
     if (*p == '.')
         while (p[1 + frac] >= '0' && p[1 + frac] <= '9')
@@ -929,12 +904,12 @@ static int time_like(const char *model, time_t t, char *out, size_t outlen)
     const char *zone = *p == '.' ? p + 1 + frac : p;
     if (*zone && strcmp(zone, "Z") != 0 && strcmp(zone, "+00:00") != 0 &&
         strcmp(zone, "+0000") != 0)
-        return -1; /* a local offset: leave it alone */
+        return SS_EINVAL; /* a local offset: leave it alone */
     struct tm tm;
     char base[32], zeros[16] = "";
     if (frac >= sizeof(zeros) || !gmtime_r(&t, &tm) ||
         strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) != 19)
-        return -1;
+        return SS_EINVAL;
     memset(zeros, '0', frac);
     zeros[frac] = '\0';
     int w = snprintf(out, outlen, "%s%s%s%s", base, *p == '.' ? "." : "", zeros, zone);
@@ -957,15 +932,15 @@ static void complete_cursor(const struct folio *f, const char *since, time_t sta
         snprintf(out, outlen, "%s", since);
 }
 
-static enum ss_source_result run_loans(struct folio *f, const char *cursor,
-                                       struct ss_buf *next_cursor, char *err, size_t errlen)
+static int run_loans(struct folio *f, const char *cursor, struct ss_buf *next_cursor, char *err,
+                     size_t errlen)
 {
     static const char *const loan_cols[] = {"transaction_id", "service_point", "issued_at",
                                             "item_type",      "patron_key",    "renewal"};
     size_t lens[6];
     struct folio_cursor c;
     char done[FOLIO_MAX_TS];
-    enum ss_source_result r;
+    int r;
 
     parse_cursor(cursor, &c);
     r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
@@ -978,7 +953,7 @@ static enum ss_source_result run_loans(struct folio *f, const char *cursor,
 
     struct sweep sw = {.path = "/circulation/loans",
                        .key = "loans",
-                       .query = f->cfg->folio_query,
+                       .query = fo(f->cfg)->query,
                        .since = c.since[0] ? c.since : NULL,
                        .checkpoint = 1};
     if (c.resume) {
@@ -1041,54 +1016,16 @@ static const char *const not_stock[] = {
     "Withdrawn", "Lost and paid", "Declared lost", "Aged to lost",     "Long missing",
     "Missing",   "On order",      "Order closed",  "Claimed returned", NULL};
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static int group_add(struct folio *f, const char *key)
 {
-    if (f->ngroups * 2 >= f->groups_cap) {
-        if (f->groups_cap >= (size_t)FOLIO_MAX_GROUPS * 2)
-            return -E2BIG;
-        size_t cap = f->groups_cap ? f->groups_cap * 2 : 256;
-        struct group *g = calloc(cap, sizeof(*g));
-        if (!g)
-            return -ENOMEM;
-        for (size_t i = 0; i < f->groups_cap; i++) {
-            if (!f->groups[i].key)
-                continue;
-            size_t j = fnv1a(f->groups[i].key) & (cap - 1);
-            while (g[j].key)
-                j = (j + 1) & (cap - 1);
-            g[j] = f->groups[i];
-        }
-        free(f->groups);
-        f->groups = g;
-        f->groups_cap = cap;
-    }
-    size_t j = fnv1a(key) & (f->groups_cap - 1);
-    while (f->groups[j].key && strcmp(f->groups[j].key, key) != 0)
-        j = (j + 1) & (f->groups_cap - 1);
-    if (!f->groups[j].key) {
-        if (!(f->groups[j].key = strdup(key)))
-            return -ENOMEM;
-        f->ngroups++;
-    }
-    f->groups[j].count++;
+    void *v;
+    if (f->groups.valsize == 0 || f->groups.max_entries == 0)
+        ss_hmap_init(&f->groups, sizeof(unsigned long), FOLIO_MAX_GROUPS);
+    int rc = ss_hmap_put(&f->groups, key, strlen(key), &v);
+    if (rc < 0)
+        return rc;
+    (*(unsigned long *)v)++;
     return 0;
-}
-
-static void groups_free(struct folio *f)
-{
-    for (size_t i = 0; i < f->groups_cap; i++)
-        free(f->groups[i].key);
-    free(f->groups);
-    f->groups = NULL;
-    f->ngroups = f->groups_cap = 0;
 }
 
 static int item_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
@@ -1109,28 +1046,31 @@ static int item_rec(struct folio *f, json_t *rec, char *err, size_t errlen)
     char key[1024];
     snprintf(key, sizeof(key), "%s\x1f%s", sp, type);
     int rc = group_add(f, key);
-    if (rc == -E2BIG) {
+    if (rc == SS_E2BIG) {
         snprintf(err, errlen,
                  "more than %d service point x material type groups in the stock: narrow "
                  "\"folio.query\"",
                  FOLIO_MAX_GROUPS);
-        return -1;
+        return SS_EINVAL;
     }
     if (rc < 0) {
         snprintf(err, errlen, "out of memory counting the stock");
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }
 
+struct group {
+    const char *key; /* "SERVICE POINT\x1fTYPE" */
+    unsigned long count;
+};
+
 static int cmp_group(const void *a, const void *b)
 {
-    const struct group *x = a, *y = b;
-    if (!x->key || !y->key)
-        return !x->key - !y->key;
-    return strcmp(x->key, y->key);
+    return strcmp(((const struct group *)a)->key, ((const struct group *)b)->key);
 }
 
+/* 0, 1 when the sink asked to stop, or SS_ENOMEM. */
 static int emit_stock(struct folio *f)
 {
     const struct ss_record_sink *k = f->sink;
@@ -1139,18 +1079,25 @@ static int emit_stock(struct folio *f)
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-    if (f->groups_cap)
-        qsort(f->groups, f->groups_cap, sizeof(*f->groups), cmp_group);
-    for (size_t i = 0; i < f->groups_cap && f->groups[i].key; i++) {
-        const char *key = f->groups[i].key;
+    size_t n = ss_hmap_count(&f->groups);
+    struct group *g = malloc((n ? n : 1) * sizeof(*g));
+    if (!g)
+        return SS_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        g[i] = (struct group){ss_hmap_key(&f->groups, i, NULL),
+                              *(unsigned long *)ss_hmap_at(&f->groups, i)};
+    qsort(g, n, sizeof(*g), cmp_group);
+    int stop = 0;
+    for (size_t i = 0; i < n && !stop; i++) {
+        const char *key = g[i].key;
         const char *sep = strchr(key, '\x1f');
-        snprintf(count, sizeof(count), "%lu", f->groups[i].count);
+        snprintf(count, sizeof(count), "%lu", g[i].count);
         const char *vals[4] = {key, today, sep + 1, count};
         size_t lens[4] = {(size_t)(sep - key), strlen(today), strlen(sep + 1), strlen(count)};
-        if (k->record(k->ud, vals, lens, 4, ++f->where) != 0)
-            return 1;
+        stop = k->record(k->ud, vals, lens, 4, ++f->where) != 0;
     }
-    return 0;
+    free(g);
+    return stop;
 }
 
 /* ---- the kind ---- */
@@ -1176,7 +1123,7 @@ static void folio_free(struct folio *f)
     idmap_free(&f->sps);
     idmap_free(&f->locs);
     idmap_free(&f->mtypes);
-    groups_free(f);
+    ss_hmap_free(&f->groups);
     free(f);
 }
 
@@ -1190,13 +1137,13 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                 {"service_points", "service_points", RES_SERVICE_POINTS},
                 {"items", "stock", RES_ITEMS}};
     struct folio *f;
-    const char *resource = cfg->folio_resource ? cfg->folio_resource : "loans";
+    const char *resource = fo(cfg)->resource ? fo(cfg)->resource : "loans";
     size_t i;
 
-    if (!cfg->folio_tenant || !cfg->folio_username || !cfg->folio_password_file) {
+    if (!fo(cfg)->tenant || !fo(cfg)->username || !fo(cfg)->password_file) {
         snprintf(err, errlen,
                  "\"folio\": \"tenant\", \"username\" and \"password_file\" are required");
-        return -1;
+        return SS_EINVAL;
     }
     if (strcmp(resource, "users") == 0) {
         snprintf(err, errlen,
@@ -1204,7 +1151,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
                  "borrowing activity on users, and active users are people who borrowed -- "
                  "collect \"loans\" into \"loan_transactions\" (the warehouse counts active "
                  "users from them in core.v_transaction_active_users)");
-        return -1;
+        return SS_EINVAL;
     }
     for (i = 0; i < sizeof(fits) / sizeof(fits[0]); i++)
         if (strcmp(resource, fits[i].resource) == 0)
@@ -1212,27 +1159,27 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     if (i == sizeof(fits) / sizeof(fits[0])) {
         snprintf(err, errlen,
                  "\"folio.resource\": \"%s\" is not one of loans, service_points, items", resource);
-        return -1;
+        return SS_EINVAL;
     }
     if (strcmp(cfg->dataset, fits[i].dataset) != 0) {
         snprintf(err, errlen,
                  "\"folio.resource\" \"%s\" fills the dataset \"%s\", not \"%s\": set "
                  "\"dataset\": \"%s\"",
                  resource, fits[i].dataset, cfg->dataset, fits[i].dataset);
-        return -1;
+        return SS_EINVAL;
     }
     if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
         snprintf(err, errlen, "\"url\": the FOLIO Okapi gateway needs an http:// or https:// URL");
-        return -1;
+        return SS_EINVAL;
     }
-    if (strlen(cfg->folio_tenant) > 256 || strpbrk(cfg->folio_tenant, "\r\n")) {
+    if (strlen(fo(cfg)->tenant) > 256 || strpbrk(fo(cfg)->tenant, "\r\n")) {
         snprintf(err, errlen, "\"folio.tenant\": not a tenant id");
-        return -1;
+        return SS_EINVAL;
     }
     f = calloc(1, sizeof(*f));
     if (!f) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_EINVAL;
     }
     f->env = env;
     f->cfg = cfg;
@@ -1240,18 +1187,18 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     if (strlen(cfg->url) >= sizeof(f->base) - 1) {
         snprintf(err, errlen, "\"url\": too long");
         folio_free(f);
-        return -1;
+        return SS_EINVAL;
     }
     snprintf(f->base, sizeof(f->base), "%s", cfg->url);
     for (size_t n = strlen(f->base); n > 0 && f->base[n - 1] == '/'; n--)
         f->base[n - 1] = '\0';
-    snprintf(f->tenant_hdr, sizeof(f->tenant_hdr), "X-Okapi-Tenant: %s", cfg->folio_tenant);
-    f->password = ss_secret_read(cfg->folio_password_file, err, errlen);
+    snprintf(f->tenant_hdr, sizeof(f->tenant_hdr), "X-Okapi-Tenant: %s", fo(cfg)->tenant);
+    f->password = ss_secret_read(fo(cfg)->password_file, err, errlen);
     if (!f->password) {
         folio_free(f);
-        return -1;
+        return SS_EINVAL;
     }
-    size_t page_max = (size_t)cfg->max_record_bytes * (size_t)cfg->folio_limit;
+    size_t page_max = (size_t)cfg->max_record_bytes * (size_t)fo(cfg)->limit;
     if (page_max > FOLIO_MAX_PAGE)
         page_max = FOLIO_MAX_PAGE;
     ss_buf_init(&f->page, page_max);
@@ -1279,16 +1226,16 @@ static int send_columns(const struct ss_record_sink *k, const char *const *names
     return k->columns(k->ud, names, lens, n);
 }
 
-static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen)
+static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen)
 {
     static const char *const sp_cols[] = {"name", "postcode"};
     static const char *const stock_cols[] = {"service_point", "count_date", "item_type", "items"};
     struct folio *f = state;
-    const char *query = f->cfg->folio_query;
+    const char *query = fo(f->cfg)->query;
     struct sweep sps = {.path = "/service-points", .key = "servicepoints", .query = query};
     struct sweep items = {.path = "/item-storage/items", .key = "items", .query = query};
-    enum ss_source_result r;
+    int r;
 
     f->sink = sink;
     f->where = 0;
@@ -1297,7 +1244,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     f->max_updated[0] = '\0';
     int rc = folio_fresh(f, err, errlen);
     if (rc < 0)
-        return rc == -2 ? SS_SOURCE_STOPPED : SS_SOURCE_FAILED;
+        return rc == SS_ESTOPPED ? SS_SOURCE_STOPPED : SS_SOURCE_FAILED;
 
     switch (f->res) {
     case RES_LOANS:
@@ -1307,7 +1254,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
             return SS_SOURCE_STOPPED;
         return folio_fetch(f, &sps, sp_rec, err, errlen);
     case RES_ITEMS:
-        groups_free(f);
+        ss_hmap_free(&f->groups);
         r = load_lookup(f, &f->sps, "/service-points", "servicepoints", "name", err, errlen);
         if (r == SS_SOURCE_OK)
             r = load_lookup(f, &f->locs, "/locations", "locations", "primaryServicePoint", err,
@@ -1318,12 +1265,15 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
             r = folio_fetch(f, &items, item_rec, err, errlen);
         if (r == SS_SOURCE_OK && send_columns(sink, stock_cols, 4) != 0)
             r = SS_SOURCE_STOPPED;
-        if (r == SS_SOURCE_OK && emit_stock(f) != 0)
-            r = SS_SOURCE_STOPPED;
-        groups_free(f);
+        if (r == SS_SOURCE_OK && (rc = emit_stock(f)) != 0) {
+            if (rc < 0)
+                snprintf(err, errlen, "out of memory");
+            r = rc < 0 ? SS_SOURCE_FAILED : SS_SOURCE_STOPPED;
+        }
+        ss_hmap_free(&f->groups);
         return r;
     }
     return SS_SOURCE_FAILED;
 }
 
-const struct ss_source_kind ss_source_folio = {"folio", cb_init, cb_run, cb_exit};
+const struct ss_source_kind ss_source_folio = {"folio", &folio_config, cb_init, cb_run, cb_exit};

@@ -62,11 +62,11 @@
 #include <strings.h>
 
 #include "ss_dataset.h"
+#include "ss_err.h"
 #include "ss_http.h"
 #include "ss_jsonsplit.h"
+#include "ss_sniff.h"
 #include "ss_source.h"
-
-#define JSON_MAX_COLUMNS (2 * SS_CONFIG_MAX_MAP)
 
 struct json_state {
     const struct ss_source_env *env;
@@ -79,20 +79,42 @@ struct json_state {
     int failed; /* err_msg says why (HTML, not text) */
     char err_msg[1024];
     unsigned long long bytes;
-    struct ss_http_resp *resp; /* of the request under way: its Content-Type */
-    int sniffing;
-    size_t nhead;
-    char head[SS_HTTP_SNIFF_MAX];
-    unsigned char magic[4];
-    size_t nmagic;
-    int binary; /* a NUL byte was seen: the rest is only looked at */
-    unsigned long bin_line;
-    struct ss_http_binary bin;
-    char *names[JSON_MAX_COLUMNS]; /* owned */
-    size_t nlens[JSON_MAX_COLUMNS];
+    struct ss_sniff sniff; /* the HTML and text checks */
+    /* The columns: the mapping's source keys, then the dataset's fields the
+     * first record has -- at most cap (nmapping + the dataset's fields), so
+     * the arrays are allocated once, in cb_init. */
+    size_t cap;
+    char **names; /* owned */
+    size_t *nlens;
+    const char **vals; /* the record being handed over */
+    size_t *lens;
     size_t ncols;
-    char num[JSON_MAX_COLUMNS][40]; /* numbers' text for the record being handed over */
+    char (*num)[40]; /* numbers' text for the record being handed over */
 };
+
+/* ---- options: the "json" object ---- */
+
+struct json_options {
+    char *path; /* "json.path": dotted path to the array of records, e.g. "data.items"; absent:
+                   the top level */
+    int ndjson; /* "json.ndjson": bool, default false: one JSON object per line */
+};
+
+static const struct ss_config_option json_options[] = {
+    {.key = "path",
+     .type = SS_CFG_STRING,
+     .off = offsetof(struct json_options, path),
+     .help = "dotted path to the array of records"},
+    {.key = "ndjson",
+     .type = SS_CFG_BOOL,
+     .off = offsetof(struct json_options, ndjson),
+     .help = "one JSON object per line"},
+    {0},
+};
+
+static const struct ss_config_section json_section = {"json", json_options,
+                                                      sizeof(struct json_options), NULL};
+static const struct ss_config_kind json_config = {"json", &json_section, 0, NULL};
 
 static void free_columns(struct json_state *s)
 {
@@ -102,39 +124,52 @@ static void free_columns(struct json_state *s)
     s->have_columns = 0;
 }
 
+static void cb_exit(void *state);
+
 static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
     const struct ss_collector_config *cfg = env->cfg;
+    const struct json_options *o = cfg->options;
     struct json_state *s;
 
-    if (cfg->json_ndjson && cfg->json_path && cfg->json_path[0]) {
+    if (o->ndjson && o->path && o->path[0]) {
         snprintf(err, errlen,
                  "\"json.path\" and \"json.ndjson\" do not go together: an NDJSON export has one "
                  "record a line, with no array to find");
-        return -1;
+        return SS_EINVAL;
     }
-    if (cfg->json_path) {
-        size_t n = strlen(cfg->json_path);
-        if (n == 0 || cfg->json_path[0] == '.' || cfg->json_path[n - 1] == '.' ||
-            strstr(cfg->json_path, "..")) {
+    if (o->path) {
+        size_t n = strlen(o->path);
+        if (n == 0 || o->path[0] == '.' || o->path[n - 1] == '.' || strstr(o->path, "..")) {
             snprintf(err, errlen,
                      "\"json.path\": \"%s\" has an empty part: give the keys from the top of the "
                      "document to the array, joined by dots (\"data.items\")",
-                     cfg->json_path);
-            return -1;
+                     o->path);
+            return SS_EINVAL;
         }
     }
     s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_EINVAL;
     }
     s->env = env;
     s->ds = ss_dataset_find(cfg->dataset);
     if (!s->ds) {
         snprintf(err, errlen, "\"dataset\": no dataset \"%s\"", cfg->dataset);
         free(s);
-        return -1;
+        return SS_EINVAL;
+    }
+    s->cap = cfg->nmapping + s->ds->nfields + 1;
+    s->names = calloc(s->cap, sizeof(*s->names));
+    s->nlens = calloc(s->cap, sizeof(*s->nlens));
+    s->vals = calloc(s->cap, sizeof(*s->vals));
+    s->lens = calloc(s->cap, sizeof(*s->lens));
+    s->num = calloc(s->cap, sizeof(*s->num));
+    if (!s->names || !s->nlens || !s->vals || !s->lens || !s->num) {
+        snprintf(err, errlen, "out of memory");
+        cb_exit(s);
+        return SS_EINVAL;
     }
     *state = s;
     return 0;
@@ -146,7 +181,13 @@ static void cb_exit(void *state)
     if (!s)
         return;
     ss_jsonsplit_free(s->split);
-    free_columns(s);
+    if (s->names)
+        free_columns(s);
+    free(s->names);
+    free(s->nlens);
+    free(s->vals);
+    free(s->lens);
+    free(s->num);
     free(s);
 }
 
@@ -155,11 +196,11 @@ static int add_column(struct json_state *s, const char *name)
     for (size_t i = 0; i < s->ncols; i++)
         if (strcmp(s->names[i], name) == 0)
             return 0;
-    if (s->ncols >= JSON_MAX_COLUMNS)
-        return 0; /* mapping (64) + dataset fields (64) cannot overflow this */
+    if (s->ncols >= s->cap)
+        return SS_EINVAL; /* cannot happen: cap counts every mapping value and dataset field */
     s->names[s->ncols] = strdup(name);
     if (!s->names[s->ncols])
-        return -1;
+        return SS_EINVAL;
     s->nlens[s->ncols] = strlen(name);
     s->ncols++;
     return 0;
@@ -188,12 +229,12 @@ static int declare_columns(struct json_state *s, json_t *first)
     free_columns(s);
     for (size_t i = 0; i < cfg->nmapping; i++)
         if (add_column(s, cfg->mapping[i].value) < 0)
-            return -1;
+            return SS_EINVAL;
     json_object_foreach(first, key, v)
     {
         (void)v;
         if (names_field(s->ds, key) && add_column(s, key) < 0)
-            return -1;
+            return SS_EINVAL;
     }
     s->have_columns = 1;
     return 0;
@@ -389,8 +430,8 @@ static int reject(struct json_state *s, const struct ss_jsonsplit_elem *e, const
                   json_t *obj)
 {
     const struct ss_record_sink *k = s->sink;
-    const char *vals[JSON_MAX_COLUMNS];
-    size_t lens[JSON_MAX_COLUMNS];
+    const char **vals = s->vals;
+    size_t *lens = s->lens;
     size_t n = 0;
 
     if (obj && json_is_object(obj)) {
@@ -406,8 +447,8 @@ static int on_elem(void *ud, const struct ss_jsonsplit_elem *e)
 {
     struct json_state *s = ud;
     const struct ss_record_sink *k = s->sink;
-    const char *vals[JSON_MAX_COLUMNS];
-    size_t lens[JSON_MAX_COLUMNS];
+    const char **vals = s->vals;
+    size_t *lens = s->lens;
     char why[512];
     json_error_t jerr;
     json_t *rec;
@@ -453,68 +494,35 @@ static int fail(struct json_state *s, const char *msg)
     return 1;
 }
 
-/* Bytes past the HTML check: the text check (a NUL byte), then the split. */
-static int split_feed(struct json_state *s, const char *data, size_t len)
+/* Text past the HTML and text checks: to the split. */
+static int split_feed(void *ud, const char *data, size_t len)
 {
-    if (s->binary) {
-        if (!ss_http_binary_count(&s->bin, data, len))
-            return 0;
-        char msg[1024];
-        ss_http_binary_error(&s->bin, msg, sizeof(msg), s->env->cfg->url, s->bin_line, "JSON");
-        return fail(s, msg);
-    }
-    const char *nul = memchr(data, '\0', len);
-    size_t n = nul ? (size_t)(nul - data) : len;
-    if (n > 0) {
-        int rc = ss_jsonsplit_feed(s->split, data, n);
-        if (rc < 0 && rc != SS_ESTOPPED)
-            s->split_failed = 1;
-        if (rc != 0)
-            return 1;
-    }
-    ss_http_binary_text(&s->bin, data, n);
-    if (!nul)
-        return 0;
-    s->binary = 1;
-    s->bin_line = ss_jsonsplit_line(s->split);
-    ss_http_binary_begin(&s->bin, s->magic, s->nmagic);
-    return split_feed(s, nul, len - n);
+    struct json_state *s = ud;
+    int rc = ss_jsonsplit_feed(s->split, data, len);
+    if (rc < 0 && rc != SS_ESTOPPED)
+        s->split_failed = 1;
+    return rc != 0;
 }
 
-/* The HTML check has decided: HTML fails the run; else the held bytes go on. */
-static int sniff_decide(struct json_state *s, int html, const char *why)
+static unsigned long split_line(void *ud)
 {
-    if (html) {
-        char msg[1024];
-        ss_http_html_error(msg, sizeof(msg), s->env->cfg->url, why, "JSON");
-        return fail(s, msg);
-    }
-    s->sniffing = 0;
-    size_t n = s->nhead;
-    s->nhead = 0;
-    return n ? split_feed(s, s->head, n) : 0;
+    struct json_state *s = ud;
+    return ss_jsonsplit_line(s->split);
+}
+
+static int sniff_fail(void *ud, const char *msg)
+{
+    return fail(ud, msg);
 }
 
 static int on_body(void *ud, const char *data, size_t len)
 {
     struct json_state *s = ud;
-    char why[256];
-
-    for (size_t i = 0; i < len && s->nmagic < sizeof(s->magic); i++)
-        s->magic[s->nmagic++] = (unsigned char)data[i];
+    ss_sniff_raw(&s->sniff, data, len);
     s->bytes += len;
     if (s->sink->progress)
         s->sink->progress(s->sink->ud, s->bytes);
-    if (!s->sniffing)
-        return split_feed(s, data, len);
-    size_t take = len < sizeof(s->head) - s->nhead ? len : sizeof(s->head) - s->nhead;
-    memcpy(s->head + s->nhead, data, take);
-    s->nhead += take;
-    int html = ss_http_sniff_html(s->resp->content_type, s->head, s->nhead, 0, why, sizeof(why));
-    if (html == SS_HTTP_SNIFF_MORE)
-        return 0;
-    int rc = sniff_decide(s, html, why);
-    return rc ? rc : take < len ? split_feed(s, data + take, len - take) : 0;
+    return ss_sniff_feed(&s->sniff, data, len);
 }
 
 static void split_error(struct json_state *s, char *err, size_t errlen)
@@ -525,13 +533,13 @@ static void split_error(struct json_state *s, char *err, size_t errlen)
              shown, ss_jsonsplit_error(s->split), ss_jsonsplit_count(s->split));
 }
 
-static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen)
+static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen)
 {
     struct json_state *s = state;
     const struct ss_collector_config *cfg = s->env->cfg;
-    struct ss_jsonsplit_opts opts = {cfg->json_path, cfg->json_ndjson,
-                                     (size_t)cfg->max_record_bytes};
+    const struct json_options *o = cfg->options;
+    struct ss_jsonsplit_opts opts = {o->path, o->ndjson, (size_t)cfg->max_record_bytes};
     struct ss_http_resp resp;
     char etag[256], lm[128];
 
@@ -541,12 +549,13 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     s->split_failed = 0;
     s->failed = 0;
     s->err_msg[0] = '\0';
-    s->resp = &resp;
-    s->sniffing = 1;
-    s->nhead = 0;
-    s->nmagic = 0;
-    s->binary = 0;
-    ss_http_binary_reset(&s->bin);
+    s->sniff = (struct ss_sniff){.what = "JSON",
+                                 .url = cfg->url,
+                                 .feed = split_feed,
+                                 .line = split_line,
+                                 .fail = sniff_fail,
+                                 .ud = s};
+    ss_sniff_begin(&s->sniff, &resp);
     free_columns(s);
     ss_jsonsplit_free(s->split);
     s->split = ss_jsonsplit_new(&opts, on_elem, s);
@@ -572,16 +581,7 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
         return SS_SOURCE_STOPPED;
     if (r != 0)
         return SS_SOURCE_FAILED; /* a cut body's last record is not finished: it is dropped */
-    if (s->sniffing) {
-        char why[256];
-        int html = ss_http_sniff_html(resp.content_type, s->head, s->nhead, 1, why, sizeof(why));
-        sniff_decide(s, html, why);
-    }
-    if (s->binary && !s->failed) {
-        char msg[1024];
-        ss_http_binary_error(&s->bin, msg, sizeof(msg), cfg->url, s->bin_line, "JSON");
-        fail(s, msg);
-    }
+    ss_sniff_finish(&s->sniff);
     if (s->failed) {
         snprintf(err, errlen, "%s", s->err_msg);
         return SS_SOURCE_FAILED;
@@ -604,4 +604,4 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     return SS_SOURCE_OK;
 }
 
-const struct ss_source_kind ss_source_json = {"json", cb_init, cb_run, cb_exit};
+const struct ss_source_kind ss_source_json = {"json", &json_config, cb_init, cb_run, cb_exit};

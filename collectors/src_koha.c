@@ -1,5 +1,6 @@
-/* src_koha: the "koha" and "koha_report" source kinds -- Koha's REST API
- * (/api/v1) and its saved SQL reports (/cgi-bin/koha/svc/report).
+/* src_koha: the "koha" source kind -- Koha's REST API (/api/v1). The Koha
+ * client and the "koha" options it shares with kind "koha_report"
+ * (src_koha_report.c) are ss_koha's.
  *
  * "koha" pages through one REST list (koha.resource) and hands over records
  * whose column names are the dataset's field names, so no "mapping" is
@@ -58,16 +59,6 @@
  * sink->checkpoint with it, so a run that fails half-way is resumed by the
  * next one. libraries and items are snapshots, never checkpointed.
  *
- * "koha_report" fetches one saved report with annotated=1 (rows are objects
- * keyed by the SQL column aliases; the first row's keys are the columns).
- * svc/report has no paging and answers at most SvcMaxReportRows rows (10 by
- * default; there is no request parameter to lift it -- the syspref must be
- * raised): a report of exactly koha.max_report_rows rows (the same default)
- * was most likely cut there, so its rows are handed over and the run ends
- * SS_SOURCE_TRUNCATED with what to do. A report that fails answers HTTP
- * 200 with a JSON object: that is an error, with the object in the message.
- * It uses the configured http.auth (a public report needs none).
- *
  * Every page body is held whole (parsed with jansson) up to
  * SS_KOHA_MAX_PAGE_BYTES; records of a page are handed over only once the
  * page is read whole, so a failed page gives nothing twice. A body cut
@@ -76,24 +67,26 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "ss_err.h"
 #include "ss_http.h"
+#include "ss_koha.h"
 #include "ss_log.h"
 #include "ss_secret.h"
 #include "ss_source.h"
 #include "ss_state.h"
+#include "ss_text.h"
 #include "ss_time.h"
 
-#define SS_KOHA_MAX_PAGE_BYTES ((size_t)32 << 20)
 #define SS_KOHA_MAX_LIBRARIES 100000
 #define SS_KOHA_MAX_STOCK_KEYS 100000
 #define SS_KOHA_MAX_PAGES 10000000L
-#define SS_KOHA_MAX_URL 16384
 #define SS_KOHA_MAX_VALUE 256 /* a since-field value, a library id */
 /* The ids at the cursor's value: what fits in a cursor beside the rest. */
 #define SS_KOHA_MAX_CURSOR_IDS (SS_CURSOR_MAX - 2 * SS_KOHA_MAX_VALUE - 64)
@@ -111,6 +104,17 @@ static const struct {
     {"checkouts_history", RES_HISTORY, "loan_transactions", "checkouts"},
     {"items", RES_ITEMS, "stock", "items"},
 };
+
+static int check(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg, const void *opts)
+{
+    const struct ss_koha_options *o = opts;
+    if (!o->resource)
+        return ss_config_fail(ctx, 1, "koha.resource",
+                              "required key missing (\"kind\" is \"koha\")");
+    return 0;
+}
+
+static const struct ss_config_kind config = {"koha", &ss_koha_section, 0, check};
 
 struct cursor {
     char field[SS_KOHA_MAX_VALUE];
@@ -134,35 +138,15 @@ struct cursor {
 enum paging { PAGE_NUMBERS, KEYSET_SINCE, KEYSET_ID };
 
 struct koha {
-    const struct ss_source_env *env;
-    const struct ss_collector_config *cfg;
-    int report; /* kind koha_report */
+    struct ss_koha k; /* the client: base, auth, the body, the sink */
     enum koha_resource res;
     const char *path; /* under /api/v1 */
-    char *base;       /* the configured URL without a trailing / or /api/v1 */
-    char origin[1024];
-    int oauth2;
-    char *secret;      /* client secret or password; wiped on exit */
-    char *auth_header; /* "Authorization: ..."; wiped on exit */
-    int64_t token_renew_ms;
     json_t *user_query;
     const char *since_field;
     int library_names; /* service_point from /libraries, not the code */
     json_t *libraries; /* library_id -> name */
 
-    /* one response */
-    struct ss_buf body;
-    int body_too_big;
-    int have_link;
-    char next[SS_KOHA_MAX_URL];
-    int have_total;
-    long long total;
-
     /* one run */
-    const struct ss_record_sink *sink;
-    unsigned long long bytes;
-    unsigned long where;
-    int sink_stop;
     struct ss_buf url;
     struct ss_buf ckpt; /* a checkpoint's cursor text */
     char *scratch_q;    /* koha.query as compact text */
@@ -173,34 +157,6 @@ struct koha {
 };
 
 /* ---- small helpers ---- */
-
-static void wipe_free(char *p)
-{
-    if (!p)
-        return;
-    volatile char *v = p;
-    while (*v)
-        *v++ = '\0';
-    free(p);
-}
-
-static int url_escape(struct ss_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        int rc;
-        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            rc = ss_buf_addc(b, (char)c);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            rc = ss_buf_add(b, e, 3);
-        }
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
 
 static char *base64(const char *s)
 {
@@ -224,45 +180,13 @@ static char *base64(const char *s)
     return out;
 }
 
-/* The start of a server's error body, on one line, for a message. */
-static void shown_body(const char *body, const char *secret, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; body[i] && o + 1 < outlen && o < 300; i++)
-        out[o++] = (body[i] == '\n' || body[i] == '\r' || body[i] == '\t') ? ' ' : body[i];
-    out[o] = '\0';
-    /* A server that echoes what it was sent must not put a secret in a log. */
-    char *at;
-    if (secret && secret[0])
-        while ((at = strstr(out, secret)) != NULL)
-            memset(at, '*', strlen(secret));
-}
-
-/* A JSON scalar as text into b (reset first). 1: absent (null or missing),
- * 0: text, -1: not a scalar. */
-static int scalar_text(json_t *v, struct ss_buf *b)
-{
-    ss_buf_reset(b);
-    if (!v || json_is_null(v))
-        return 1;
-    if (json_is_string(v))
-        return ss_buf_add(b, json_string_value(v), json_string_length(v)) < 0 ? -1 : 0;
-    if (json_is_integer(v))
-        return ss_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0 ? -1 : 0;
-    if (json_is_real(v))
-        return ss_buf_printf(b, "%.15g", json_real_value(v)) < 0 ? -1 : 0;
-    if (json_is_boolean(v))
-        return ss_buf_adds(b, json_is_true(v) ? "true" : "false") < 0 ? -1 : 0;
-    return -1;
-}
-
 /* A scalar as a malloc'd string, or NULL when absent or not a scalar. */
 static char *scalar_dup(json_t *v)
 {
     struct ss_buf b;
     char *s = NULL;
     ss_buf_init(&b, 64 * 1024);
-    if (scalar_text(v, &b) == 0)
+    if (ss_koha_scalar_text(v, &b) == 0)
         s = strdup(b.data ? b.data : "");
     ss_buf_free(&b);
     return s;
@@ -281,253 +205,6 @@ static void since_value(const char *s, char *out, size_t outlen)
 
 /* ---- HTTP ---- */
 
-static void on_header(void *ud, const char *name, size_t nlen, const char *v, size_t n)
-{
-    struct koha *s = ud;
-    if (nlen == 13 && strncasecmp(name, "X-Total-Count", 13) == 0) {
-        char num[32];
-        char *end;
-        snprintf(num, sizeof(num), "%.*s", (int)(n < 31 ? n : 31), v);
-        errno = 0;
-        long long t = strtoll(num, &end, 10);
-        if (errno == 0 && end != num && *end == '\0' && t >= 0) {
-            s->total = t;
-            s->have_total = 1;
-        }
-        return;
-    }
-    if (nlen != 4 || strncasecmp(name, "Link", 4) != 0)
-        return;
-    /* RFC 8288: <url>; rel="next", <url>; rel="first" -- one header per
-     * relation (newer Koha) or all joined with commas (older). */
-    s->have_link = 1;
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && v[i] != '<')
-            i++;
-        if (i >= n)
-            break;
-        size_t us = ++i;
-        while (i < n && v[i] != '>')
-            i++;
-        if (i >= n)
-            break;
-        size_t ue = i++, ps = i;
-        int inq = 0;
-        while (i < n && (inq || v[i] != ',')) {
-            if (v[i] == '"')
-                inq = !inq;
-            i++;
-        }
-        /* The rel parameter's value: quoted or not, possibly several rels. */
-        for (size_t p = ps; p + 3 <= i; p++) {
-            if (strncasecmp(v + p, "rel", 3) != 0 || (p > ps && isalnum((unsigned char)v[p - 1])))
-                continue;
-            size_t q = p + 3;
-            while (q < i && v[q] == ' ')
-                q++;
-            if (q >= i || v[q] != '=')
-                continue;
-            q++;
-            while (q < i && v[q] == ' ')
-                q++;
-            int quoted = q < i && v[q] == '"';
-            q += quoted;
-            while (q < i && v[q] != '"' && v[q] != ';' && (quoted || v[q] != ' ')) {
-                size_t t = q;
-                while (t < i && v[t] != '"' && v[t] != ';' && v[t] != ' ')
-                    t++;
-                if (t - q == 4 && strncasecmp(v + q, "next", 4) == 0 && ue - us < sizeof(s->next))
-                    snprintf(s->next, sizeof(s->next), "%.*s", (int)(ue - us), v + us);
-                q = t;
-                while (quoted && q < i && v[q] == ' ')
-                    q++;
-            }
-            break;
-        }
-    }
-}
-
-static int on_body(void *ud, const char *data, size_t len)
-{
-    struct koha *s = ud;
-    if (ss_buf_add(&s->body, data, len) < 0) {
-        s->body_too_big = 1;
-        return 1;
-    }
-    s->bytes += len;
-    if (s->sink && s->sink->progress)
-        s->sink->progress(s->sink->ud, s->bytes);
-    return 0;
-}
-
-/* POST /api/v1/oauth/token: a new token into s->auth_header. */
-static int get_token(struct koha *s, char *err, size_t errlen)
-{
-    const struct ss_collector_config *cfg = s->cfg;
-    struct ss_buf form, url;
-    struct ss_http_resp resp;
-    char shown[512];
-    int rc = -1;
-    static const char *const headers[] = {"Content-Type: application/x-www-form-urlencoded",
-                                          "Accept: application/json", NULL};
-
-    ss_buf_init(&form, 16 * 1024);
-    ss_buf_init(&url, SS_KOHA_MAX_URL);
-    if (ss_buf_adds(&form, "grant_type=client_credentials&client_id=") < 0 ||
-        url_escape(&form, cfg->koha_client_id) < 0 || ss_buf_adds(&form, "&client_secret=") < 0 ||
-        url_escape(&form, s->secret) < 0 ||
-        ss_buf_printf(&url, "%s/api/v1/oauth/token", s->base) < 0) {
-        snprintf(err, errlen, "koha.client_id: too long");
-        goto out;
-    }
-    struct ss_http_req req = {.method = "POST",
-                              .url = url.data,
-                              .headers = headers,
-                              .body = form.data,
-                              .body_len = form.len,
-                              .no_auth = 1};
-    ss_buf_reset(&s->body);
-    s->body_too_big = 0;
-    int r = ss_http_request(s->env->http, &req, NULL, on_body, s, &resp, err, errlen);
-    if (r == SS_ESTOPPED && !s->body_too_big)
-        goto out;
-    if (r != 0 || s->body_too_big) {
-        if (resp.status >= 400 && resp.status < 500) {
-            shown_body(resp.error_body, s->secret, shown, sizeof(shown));
-            snprintf(err, errlen,
-                     "%s/api/v1/oauth/token: Koha refused the client credentials (HTTP %ld: %s): "
-                     "check koha.client_id and koha.client_secret_file, and that the syspref "
-                     "RESTOAuth2ClientCredentials is on",
-                     s->origin, resp.status, shown);
-        } else if (s->body_too_big) {
-            snprintf(err, errlen, "%s/api/v1/oauth/token: the answer is too large", s->origin);
-        }
-        goto out;
-    }
-    json_error_t jerr;
-    json_t *doc = json_loadb(s->body.data ? s->body.data : "", s->body.len, 0, &jerr);
-    json_t *tok = doc ? json_object_get(doc, "access_token") : NULL;
-    json_t *exp = doc ? json_object_get(doc, "expires_in") : NULL;
-    const char *t = json_is_string(tok) ? json_string_value(tok) : NULL;
-    int ok = t && t[0] && strlen(t) <= 4096;
-    for (const char *p = t; ok && *p; p++)
-        ok = *p > ' ' && *p < 127; /* no header injection */
-    if (!ok) {
-        snprintf(err, errlen,
-                 "%s/api/v1/oauth/token: the answer has no usable \"access_token\" (expected "
-                 "{\"access_token\": ..., \"expires_in\": ...})",
-                 s->origin);
-        json_decref(doc);
-        goto out;
-    }
-    long long life = json_is_integer(exp) ? json_integer_value(exp) : 3600;
-    if (life < 1)
-        life = 1;
-    /* Renew a minute early, or a quarter early for short-lived tokens. */
-    long long early_ms = life >= 240 ? 60000 : life * 250;
-    s->token_renew_ms = ss_now_ms() + life * 1000 - early_ms;
-    wipe_free(s->auth_header);
-    size_t hl = strlen(t) + 32;
-    s->auth_header = malloc(hl);
-    if (s->auth_header)
-        snprintf(s->auth_header, hl, "Authorization: Bearer %s", t);
-    json_decref(doc);
-    if (!s->auth_header) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    ss_debug("koha: new OAuth2 token, valid for %lld s", life);
-    rc = 0;
-out:
-    /* The form holds the secret. */
-    if (form.data)
-        memset(form.data, 0, form.cap);
-    ss_buf_free(&form);
-    ss_buf_free(&url);
-    return rc;
-}
-
-/* GET url into s->body, authenticated. A 401 on an OAuth2 token gets a new
- * token and one more try. */
-static enum ss_source_result fetch(struct koha *s, const char *url, const char *embed, long *status,
-                                   char *err, size_t errlen)
-{
-    char shown[512], embed_line[128];
-    const char *headers[4];
-    size_t nh = 0;
-    struct ss_http_resp resp;
-
-    for (int attempt = 0;; attempt++) {
-        if (!s->report && s->oauth2 && (!s->auth_header || ss_now_ms() >= s->token_renew_ms) &&
-            get_token(s, err, errlen) < 0)
-            return SS_SOURCE_FAILED;
-        nh = 0;
-        headers[nh++] = "Accept: application/json";
-        if (s->auth_header && !s->report)
-            headers[nh++] = s->auth_header;
-        if (embed) {
-            snprintf(embed_line, sizeof(embed_line), "x-koha-embed: %s", embed);
-            headers[nh++] = embed_line;
-        }
-        headers[nh] = NULL;
-        struct ss_http_req req = {.url = url, .headers = headers, .no_auth = !s->report};
-        ss_buf_reset(&s->body);
-        s->body_too_big = 0;
-        s->have_link = s->have_total = 0;
-        s->next[0] = '\0';
-        s->total = 0;
-        int r = ss_http_request(s->env->http, &req, on_header, on_body, s, &resp, err, errlen);
-        *status = resp.status;
-        if (s->body_too_big) {
-            snprintf(err, errlen,
-                     "%s: the page is larger than %zu MiB: lower koha.per_page (now %ld)", url,
-                     SS_KOHA_MAX_PAGE_BYTES >> 20, s->cfg->koha_per_page);
-            return SS_SOURCE_FAILED;
-        }
-        if (r == 0)
-            return SS_SOURCE_OK;
-        if (r == SS_ESTOPPED)
-            return SS_SOURCE_STOPPED;
-        if (resp.status == 401 && s->oauth2 && !s->report && attempt == 0) {
-            ss_notice("koha: the token was refused (HTTP 401): getting a new one");
-            wipe_free(s->auth_header);
-            s->auth_header = NULL;
-            continue;
-        }
-        if (resp.status >= 200 && resp.status <= 299 && !strstr(err, "cut short")) {
-            /* The status was fine, the body was not (a reset, a timeout). */
-            size_t l = strlen(err);
-            snprintf(err + l, errlen - l, ": the answer (HTTP %ld) was cut short", resp.status);
-        }
-        if (resp.status >= 200 && resp.status <= 299) {
-            size_t l = strlen(err);
-            snprintf(err + l, errlen - l, "; nothing of this page was handed over");
-        }
-        if (resp.status >= 400) {
-            shown_body(resp.error_body, s->secret, shown, sizeof(shown));
-            size_t l = strlen(err);
-            const char *hint = "";
-            if (resp.status == 401 || resp.status == 403)
-                hint = s->oauth2 ? "; check koha.client_id and the API key's patron permissions"
-                                 : "; check koha.username, koha.password_file, the user's "
-                                   "permissions and the syspref RESTBasicAuth";
-            else if (resp.status == 400)
-                hint = "; Koha refuses unknown query parameters and bad q= filters: check "
-                       "koha.query";
-            snprintf(err + l, errlen - l, "%s%s%s", shown[0] ? ": " : "", shown, hint);
-        }
-        return SS_SOURCE_FAILED;
-    }
-}
-
-/* Same scheme, host and port as the configured URL? */
-static int same_origin(const struct koha *s, const char *url)
-{
-    size_t n = strlen(s->origin);
-    return strncasecmp(url, s->origin, n) == 0 && (url[n] == '/' || url[n] == '?');
-}
-
 /* ---- paging ---- */
 
 typedef int (*item_fn)(struct koha *s, json_t *item, char *err, size_t errlen);
@@ -537,43 +214,14 @@ static int page_url(struct koha *s, const char *path, const char *extra, const c
                     const char *order, long page)
 {
     ss_buf_reset(&s->url);
-    if (ss_buf_printf(&s->url, "%s/api/v1/%s?_page=%ld&_per_page=%ld", s->base, path, page,
-                      s->cfg->koha_per_page) < 0 ||
+    if (ss_buf_printf(&s->url, "%s/api/v1/%s?_page=%ld&_per_page=%ld", s->k.base, path, page,
+                      ss_koha_options(s->k.cfg)->per_page) < 0 ||
         (order && ss_buf_printf(&s->url, "&_order_by=%s", order) < 0) ||
         (extra && ss_buf_printf(&s->url, "&%s", extra) < 0))
-        return -1;
-    if (q && (ss_buf_adds(&s->url, "&q=") < 0 || url_escape(&s->url, q) < 0))
-        return -1;
+        return SS_EINVAL;
+    if (q && (ss_buf_adds(&s->url, "&q=") < 0 || ss_url_encode(&s->url, q) < 0))
+        return SS_EINVAL;
     return 0;
-}
-
-/* A body that is not an array: Koha's {"error": ...}, or not JSON. */
-static void not_an_array(const struct koha *s, const char *url, json_t *doc,
-                         const json_error_t *jerr, char *err, size_t errlen)
-{
-    char shown[512];
-    if (!doc && s->body.len == 0) {
-        snprintf(err, errlen,
-                 "%s: the answer has no body: it was cut short (or Koha answered "
-                 "nothing)",
-                 url);
-        return;
-    }
-    if (!doc) {
-        snprintf(err, errlen, "%s: the answer is not JSON: %s at byte %d%s", url, jerr->text,
-                 jerr->position,
-                 strstr(jerr->text, "premature end") ? ": the answer was cut short" : "");
-        return;
-    }
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
-    shown_body(text ? text : "", s->secret, shown, sizeof(shown));
-    free(text);
-    json_t *e = json_is_object(doc) ? json_object_get(doc, "error") : NULL;
-    if (json_is_string(e))
-        snprintf(err, errlen, "%s: Koha answered with an error: %s (%s)", url, json_string_value(e),
-                 shown);
-    else
-        snprintf(err, errlen, "%s: expected a JSON array of records, got %s", url, shown);
 }
 
 static void write_cursor(const struct cursor *c, struct ss_buf *next);
@@ -585,7 +233,7 @@ static int koha_checkpoint(struct koha *s)
     write_cursor(s->cur, &s->ckpt);
     if (!s->ckpt.len)
         return 0; /* no since-field value seen yet: nothing to resume from */
-    return s->sink->checkpoint(s->sink->ud, s->ckpt.data, s->ckpt.len) != 0;
+    return s->k.sink->checkpoint(s->k.sink->ud, s->ckpt.data, s->ckpt.len) != 0;
 }
 
 /* The q of the page after the last row read: the filter ANDed with "after
@@ -602,11 +250,11 @@ static int keyset_url(struct koha *s, const char *path, const char *extra, const
     else if (paging == KEYSET_ID && c->last_null)
         after = json_pack("{s:{s:I}}", "checkout_id", ">", c->last_id);
     if (!after)
-        return -1;
+        return SS_EINVAL;
     q = s->ks_base ? json_pack("{s:[O,o]}", "-and", s->ks_base, after) : after;
     char *text = q ? json_dumps(q, JSON_COMPACT) : NULL;
     json_decref(q);
-    int rc = text ? page_url(s, path, extra, text, order, 1) : -1;
+    int rc = text ? page_url(s, path, extra, text, order, 1) : SS_ENOMEM;
     free(text);
     return rc;
 }
@@ -615,25 +263,27 @@ static int keyset_url(struct koha *s, const char *path, const char *extra, const
  * has no more: an empty page, a Link header without rel="next", or a page
  * shorter than the largest one it returned (never koha.per_page: a server
  * or a proxy may cap the page size). checkpoint: the loans, whose cursor
- * after each page is a resume point. */
-static enum ss_source_result page_through(struct koha *s, const char *path, const char *extra,
-                                          const char *q, const char *order, const char *embed,
-                                          item_fn fn, enum paging paging, int checkpoint, char *err,
-                                          size_t errlen)
+ * after each page is a resume point. Longer than most functions here on
+ * purpose: the loop is the paging contract (page numbers or keyset, the
+ * origin rule for Link, the end rules, the checkpoint after each whole
+ * page), and reads best in one piece. */
+static int page_through(struct koha *s, const char *path, const char *extra, const char *q,
+                        const char *order, const char *embed, item_fn fn, enum paging paging,
+                        int checkpoint, char *err, size_t errlen)
 {
     long page = 1, status, pages = 0;
     long long seen = 0, total = -1;
     size_t largest = 0;
     int warned_origin = 0;
     char *current = NULL;
-    enum ss_source_result r = SS_SOURCE_FAILED;
+    int r = SS_SOURCE_FAILED;
 
     if (page_url(s, path, extra, q, order, page) < 0) {
         snprintf(err, errlen, "koha.query: the request URL is too long");
         return SS_SOURCE_FAILED;
     }
     for (;;) {
-        if (*s->env->stop) {
+        if (*s->k.env->stop) {
             r = SS_SOURCE_STOPPED;
             break;
         }
@@ -643,22 +293,22 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
             snprintf(err, errlen, "out of memory");
             break;
         }
-        r = fetch(s, current, embed, &status, err, errlen);
+        r = ss_koha_fetch(&s->k, current, embed, &status, err, errlen);
         if (r != SS_SOURCE_OK)
             break;
         pages++;
         json_error_t jerr;
-        json_t *doc = json_loadb(s->body.data ? s->body.data : "", s->body.len, 0, &jerr);
+        json_t *doc = json_loadb(s->k.body.data ? s->k.body.data : "", s->k.body.len, 0, &jerr);
         if (!json_is_array(doc)) {
-            not_an_array(s, current, doc, &jerr, err, errlen);
+            ss_koha_not_an_array(&s->k, current, doc, &jerr, err, errlen);
             json_decref(doc);
             r = SS_SOURCE_FAILED;
             break;
         }
         size_t n = json_array_size(doc);
-        ss_debug("koha: %s: %zu records%s%lld", current, n, s->have_total ? " of " : "",
-                 s->have_total ? s->total : 0LL);
-        for (size_t i = 0; i < n && !s->sink_stop; i++) {
+        ss_debug("koha: %s: %zu records%s%lld", current, n, s->k.have_total ? " of " : "",
+                 s->k.have_total ? s->k.total : 0LL);
+        for (size_t i = 0; i < n && !s->k.sink_stop; i++) {
             if (fn(s, json_array_get(doc, i), err, errlen) < 0) {
                 r = SS_SOURCE_FAILED;
                 break;
@@ -667,20 +317,20 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
         json_decref(doc);
         if (r != SS_SOURCE_OK)
             break;
-        if (s->sink_stop) {
+        if (s->k.sink_stop) {
             r = SS_SOURCE_STOPPED;
             break;
         }
         seen += (long long)n;
         /* The latest total (rows come and go meanwhile); with keyset paging
          * each page's total counts only the rows after it: the first one's. */
-        if (s->have_total && (paging == PAGE_NUMBERS || pages == 1))
-            total = s->total;
+        if (s->k.have_total && (paging == PAGE_NUMBERS || pages == 1))
+            total = s->k.total;
         if (checkpoint && n > 0 && koha_checkpoint(s) != 0) {
             r = SS_SOURCE_STOPPED;
             break;
         }
-        int end = n == 0 || (s->have_link && !s->next[0]) || n < largest;
+        int end = n == 0 || (s->k.have_link && !s->k.next[0]) || n < largest;
         if (n > largest)
             largest = n;
         if (end)
@@ -705,19 +355,20 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
             }
             continue;
         }
-        if (s->next[0] && same_origin(s, s->next) && strcmp(s->next, current) != 0) {
+        if (s->k.next[0] && ss_koha_same_origin(&s->k, s->k.next) &&
+            strcmp(s->k.next, current) != 0) {
             ss_buf_reset(&s->url);
-            if (ss_buf_adds(&s->url, s->next) < 0) {
+            if (ss_buf_adds(&s->url, s->k.next) < 0) {
                 snprintf(err, errlen, "%s: the next page's URL is too long", current);
                 r = SS_SOURCE_FAILED;
                 break;
             }
             continue;
         }
-        if (s->next[0] && !warned_origin) {
+        if (s->k.next[0] && !warned_origin) {
             ss_notice("koha: the Link header points to %.200s, not to %s: counting pages "
                       "instead of following it (a proxy that rewrites URLs?)",
-                      s->next, s->origin);
+                      s->k.next, s->k.origin);
             warned_origin = 1;
         }
         if (page_url(s, path, extra, q, order, page) < 0) {
@@ -729,10 +380,10 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
     free(current);
     if (r != SS_SOURCE_OK)
         return r;
-    if (largest > 0 && largest < (size_t)s->cfg->koha_per_page && pages > 2)
+    if (largest > 0 && largest < (size_t)ss_koha_options(s->k.cfg)->per_page && pages > 2)
         ss_notice("koha: /api/v1/%s answered at most %zu rows a page although koha.per_page is "
                   "%ld: the server caps the page size (paging went on until it had no more)",
-                  path, largest, s->cfg->koha_per_page);
+                  path, largest, ss_koha_options(s->k.cfg)->per_page);
     if (total >= 0 && seen != total)
         ss_warn("koha: /api/v1/%s: %lld rows received, but X-Total-Count said %lld (a total "
                 "read while rows change is stale; every page was read until Koha had no more)",
@@ -745,23 +396,6 @@ static enum ss_source_result page_through(struct koha *s, const char *path, cons
 /* A record the kind cannot read: quarantined with the reason (no record
  * content in it) and the values it could be split into, in column order
  * (the engine keeps only the mapped ones), or none. */
-static int reject_item(struct koha *s, const char *why, const char *const *vals, const size_t *lens,
-                       size_t n)
-{
-    s->where++;
-    int rc = s->sink->reject(s->sink->ud, s->where, why, vals, lens, n);
-    if (rc != 0)
-        s->sink_stop = 1;
-    return 0;
-}
-
-static int hand_over(struct koha *s, const char *const *vals, const size_t *lens, size_t n)
-{
-    s->where++;
-    if (s->sink->record(s->sink->ud, vals, lens, n, s->where) != 0)
-        s->sink_stop = 1;
-    return 0;
-}
 
 /* The service point of a library id: its name, or the id itself. */
 static const char *library_point(const struct koha *s, const char *id)
@@ -781,12 +415,12 @@ static int library_name_item(struct koha *s, json_t *item, char *err, size_t err
         return 0;
     if (json_object_size(s->libraries) >= SS_KOHA_MAX_LIBRARIES) {
         snprintf(err, errlen, "/api/v1/libraries: more than %d libraries", SS_KOHA_MAX_LIBRARIES);
-        return -1;
+        return SS_EINVAL;
     }
     return json_object_set(s->libraries, json_string_value(id), name) < 0 ? -1 : 0;
 }
 
-static enum ss_source_result load_library_names(struct koha *s, char *err, size_t errlen)
+static int load_library_names(struct koha *s, char *err, size_t errlen)
 {
     json_decref(s->libraries);
     s->libraries = json_object();
@@ -794,11 +428,11 @@ static enum ss_source_result load_library_names(struct koha *s, char *err, size_
         snprintf(err, errlen, "out of memory");
         return SS_SOURCE_FAILED;
     }
-    const struct ss_record_sink *sink = s->sink;
-    s->sink = NULL; /* no records from this */
-    enum ss_source_result r = page_through(s, "libraries", NULL, NULL, "%2Blibrary_id", NULL,
-                                           library_name_item, PAGE_NUMBERS, 0, err, errlen);
-    s->sink = sink;
+    const struct ss_record_sink *sink = s->k.sink;
+    s->k.sink = NULL; /* no records from this */
+    int r = page_through(s, "libraries", NULL, NULL, "%2Blibrary_id", NULL, library_name_item,
+                         PAGE_NUMBERS, 0, err, errlen);
+    s->k.sink = sink;
     if (r == SS_SOURCE_FAILED) {
         size_t l = strlen(err);
         snprintf(err + l, errlen - l,
@@ -832,7 +466,7 @@ static int loan_item(struct koha *s, json_t *item, char *err, size_t errlen)
 
     if (!json_is_object(item)) {
         c->handed++;
-        return reject_item(s, "not a JSON object", NULL, NULL, 0);
+        return ss_koha_reject(&s->k, "not a JSON object", NULL, NULL, 0);
     }
     json_t *jid = json_object_get(item, "checkout_id");
     int have_id = json_is_integer(jid) || (json_is_string(jid) && json_string_length(jid) > 0 &&
@@ -885,9 +519,9 @@ static int loan_item(struct koha *s, json_t *item, char *err, size_t errlen)
     for (size_t i = 0; i < NLOAN; i++)
         lens[i] = strlen(vals[i]);
     if (have_id)
-        hand_over(s, vals, lens, NLOAN);
+        ss_koha_hand_over(&s->k, vals, lens, NLOAN);
     else
-        reject_item(s, "the checkout has no usable \"checkout_id\"", vals, lens, NLOAN);
+        ss_koha_reject(&s->k, "the checkout has no usable \"checkout_id\"", vals, lens, NLOAN);
     c->handed++;
     if (patron)
         memset(patron, 0, strlen(patron));
@@ -946,11 +580,11 @@ static void write_cursor(const struct cursor *c, struct ss_buf *next)
     ss_buf_free(&ids);
 }
 
-static enum ss_source_result run_loans(struct koha *s, const char *cursor,
-                                       struct ss_buf *next_cursor, char *err, size_t errlen)
+static int run_loans(struct koha *s, const char *cursor, struct ss_buf *next_cursor, char *err,
+                     size_t errlen)
 {
     struct cursor c;
-    enum ss_source_result r;
+    int r;
     json_t *q = NULL, *since = NULL;
     char *qtext = NULL;
     char order[SS_KOHA_MAX_VALUE + 32];
@@ -964,7 +598,7 @@ static enum ss_source_result run_loans(struct koha *s, const char *cursor,
 
     for (size_t i = 0; i < NLOAN; i++)
         lens[i] = strlen(loan_columns[i]);
-    if (s->sink->columns(s->sink->ud, loan_columns, lens, NLOAN) != 0) {
+    if (s->k.sink->columns(s->k.sink->ud, loan_columns, lens, NLOAN) != 0) {
         r = SS_SOURCE_STOPPED;
         goto out;
     }
@@ -1051,7 +685,7 @@ static int library_item(struct koha *s, json_t *item, char *err, size_t errlen)
     (void)err, (void)errlen;
 
     if (!json_is_object(item))
-        return reject_item(s, "not a JSON object", NULL, NULL, 0);
+        return ss_koha_reject(&s->k, "not a JSON object", NULL, NULL, 0);
     for (size_t i = 0; i < 5; i++)
         v[i] = scalar_dup(json_object_get(item, keys[i]));
     for (size_t i = 0; i < 4; i++) {
@@ -1076,7 +710,7 @@ static int library_item(struct koha *s, json_t *item, char *err, size_t errlen)
     vals[7] = v[4] ? v[4] : "";
     for (size_t i = 0; i < NLIB; i++)
         lens[i] = strlen(vals[i]);
-    hand_over(s, vals, lens, NLIB);
+    ss_koha_hand_over(&s->k, vals, lens, NLIB);
     ss_buf_free(&rest);
     for (size_t i = 0; i < 5; i++)
         free(v[i]);
@@ -1085,12 +719,12 @@ static int library_item(struct koha *s, json_t *item, char *err, size_t errlen)
     return 0;
 }
 
-static enum ss_source_result run_libraries(struct koha *s, char *err, size_t errlen)
+static int run_libraries(struct koha *s, char *err, size_t errlen)
 {
     size_t lens[NLIB];
     for (size_t i = 0; i < NLIB; i++)
         lens[i] = strlen(library_columns[i]);
-    if (s->sink->columns(s->sink->ud, library_columns, lens, NLIB) != 0)
+    if (s->k.sink->columns(s->k.sink->ud, library_columns, lens, NLIB) != 0)
         return SS_SOURCE_STOPPED;
     return page_through(s, "libraries", NULL, s->user_query ? s->scratch_q : NULL, "%2Blibrary_id",
                         NULL, library_item, PAGE_NUMBERS, 0, err, errlen);
@@ -1116,7 +750,7 @@ static int stock_item(struct koha *s, json_t *item, char *err, size_t errlen)
 {
     char key[2 * SS_KOHA_MAX_VALUE + 2];
     if (!json_is_object(item))
-        return reject_item(s, "not a JSON object", NULL, NULL, 0);
+        return ss_koha_reject(&s->k, "not a JSON object", NULL, NULL, 0);
     if (nonzero(json_object_get(item, "withdrawn")) ||
         nonzero(json_object_get(item, "lost_status")))
         return 0; /* not in stock */
@@ -1141,26 +775,26 @@ static int stock_item(struct koha *s, json_t *item, char *err, size_t errlen)
                  "/api/v1/items: more than %d library and item type pairs: stopping (a stock "
                  "count this wide is not a summary)",
                  SS_KOHA_MAX_STOCK_KEYS);
-        return -1;
+        return SS_EINVAL;
     }
     if (json_object_set_new(s->stock, key, json_integer(1)) < 0) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }
 
-static enum ss_source_result run_items(struct koha *s, char *err, size_t errlen)
+static int run_items(struct koha *s, char *err, size_t errlen)
 {
     size_t lens[NSTOCK];
-    enum ss_source_result r;
+    int r;
     char today[16], count[32];
     const char *k;
     json_t *v;
 
     for (size_t i = 0; i < NSTOCK; i++)
         lens[i] = strlen(stock_columns[i]);
-    if (s->sink->columns(s->sink->ud, stock_columns, lens, NSTOCK) != 0)
+    if (s->k.sink->columns(s->k.sink->ud, stock_columns, lens, NSTOCK) != 0)
         return SS_SOURCE_STOPPED;
     if (s->library_names && (r = load_library_names(s, err, errlen)) != SS_SOURCE_OK)
         return r;
@@ -1191,8 +825,8 @@ static enum ss_source_result run_items(struct koha *s, char *err, size_t errlen)
                                     count};
         for (size_t i = 0; i < NSTOCK; i++)
             lens[i] = strlen(vals[i]);
-        hand_over(s, vals, lens, NSTOCK);
-        if (s->sink_stop)
+        ss_koha_hand_over(&s->k, vals, lens, NSTOCK);
+        if (s->k.sink_stop)
             return SS_SOURCE_STOPPED;
     }
     ss_info("koha: stock of %zu library and item type pairs on %s", json_object_size(s->stock),
@@ -1202,249 +836,138 @@ static enum ss_source_result run_items(struct koha *s, char *err, size_t errlen)
 
 /* ---- koha_report ---- */
 
-static enum ss_source_result run_report(struct koha *s, char *err, size_t errlen)
-{
-    const struct ss_collector_config *cfg = s->cfg;
-    enum ss_source_result r;
-    long status;
-    json_error_t jerr;
-    char url[SS_KOHA_MAX_URL];
-    const char *key;
-    json_t *v;
-    const char **names = NULL, **vals = NULL;
-    size_t *lens = NULL, ncol = 0;
-    struct ss_buf *texts = NULL;
-    json_t *doc = NULL;
-
-    snprintf(url, sizeof(url), "%s/cgi-bin/koha/svc/report?id=%ld&annotated=1", s->base,
-             cfg->koha_report_id);
-    r = fetch(s, url, NULL, &status, err, errlen);
-    if (r != SS_SOURCE_OK)
-        return r;
-    doc = json_loadb(s->body.data ? s->body.data : "", s->body.len, 0, &jerr);
-    if (!json_is_array(doc)) {
-        if (json_is_object(doc)) {
-            char *text = json_dumps(doc, JSON_COMPACT);
-            char shown[512];
-            shown_body(text ? text : "", NULL, shown, sizeof(shown));
-            free(text);
-            snprintf(err, errlen,
-                     "%s: report %ld failed: Koha answered HTTP %ld with an error instead of "
-                     "rows: %s (check the report id, that the report runs in Koha, and that it "
-                     "is public when fetched from the OPAC)",
-                     url, cfg->koha_report_id, status, shown);
-        } else {
-            not_an_array(s, url, doc, &jerr, err, errlen);
-        }
-        json_decref(doc);
-        return SS_SOURCE_FAILED;
-    }
-    size_t nrows = json_array_size(doc);
-    if (nrows == 0) {
-        ss_warn("%s: report %ld returned no rows", url, cfg->koha_report_id);
-        json_decref(doc);
-        return SS_SOURCE_OK;
-    }
-    json_t *first = json_array_get(doc, 0);
-    if (!json_is_object(first)) {
-        snprintf(err, errlen,
-                 "%s: the report's rows are not objects keyed by column name (annotated=1 "
-                 "was not honoured)",
-                 url);
-        json_decref(doc);
-        return SS_SOURCE_FAILED;
-    }
-    ncol = json_object_size(first);
-    if (ncol == 0 || ncol > (size_t)cfg->max_fields) {
-        snprintf(err, errlen, "%s: the report's first row has %zu columns (1 to %ld allowed)", url,
-                 ncol, cfg->max_fields);
-        json_decref(doc);
-        return SS_SOURCE_FAILED;
-    }
-    names = calloc(ncol, sizeof(*names));
-    vals = calloc(ncol, sizeof(*vals));
-    lens = calloc(ncol, sizeof(*lens));
-    texts = calloc(ncol, sizeof(*texts));
-    if (!names || !vals || !lens || !texts) {
-        snprintf(err, errlen, "out of memory");
-        r = SS_SOURCE_FAILED;
-        goto out;
-    }
-    size_t c = 0;
-    json_object_foreach(first, key, v)
-    {
-        names[c] = key;
-        lens[c] = strlen(key);
-        ss_buf_init(&texts[c], (size_t)cfg->max_field_bytes);
-        c++;
-    }
-    if (s->sink->columns(s->sink->ud, names, lens, ncol) != 0) {
-        r = SS_SOURCE_STOPPED;
-        goto out;
-    }
-    for (size_t i = 0; i < nrows && !s->sink_stop; i++) {
-        json_t *row = json_array_get(doc, i);
-        const char *why = NULL;
-        char reason[512];
-        if (!json_is_object(row))
-            why = "the row is not a JSON object";
-        for (size_t k = 0; k < ncol && !why; k++) {
-            int rc = scalar_text(json_object_get(row, names[k]), &texts[k]);
-            if (rc < 0) {
-                snprintf(reason, sizeof(reason),
-                         "column \"%s\": not a single value, or longer than %ld bytes", names[k],
-                         cfg->max_field_bytes);
-                why = reason;
-            }
-            vals[k] = texts[k].data ? texts[k].data : "";
-            lens[k] = texts[k].len;
-        }
-        if (why) {
-            s->where++;
-            if (s->sink->reject(s->sink->ud, s->where, why, vals, lens, ncol))
-                s->sink_stop = 1;
-            continue;
-        }
-        hand_over(s, vals, lens, ncol);
-    }
-    if (s->sink_stop) {
-        r = SS_SOURCE_STOPPED;
-        goto out;
-    }
-    ss_info("koha: report %ld: %zu rows", cfg->koha_report_id, nrows);
-    r = SS_SOURCE_OK;
-    if ((long)nrows == cfg->koha_max_report_rows) {
-        snprintf(err, errlen,
-                 "%s: report %ld: Koha capped the report at %zu rows (its system preference "
-                 "SvcMaxReportRows; koha.max_report_rows is %ld), so rows are most likely "
-                 "missing. The %zu rows received were delivered. Raise SvcMaxReportRows in "
-                 "Koha's system preferences (Administration > System preferences) above the "
-                 "report's row count, and set koha.max_report_rows to the same value",
-                 url, cfg->koha_report_id, nrows, cfg->koha_max_report_rows, nrows);
-        r = SS_SOURCE_TRUNCATED;
-    } else if ((long)nrows > cfg->koha_max_report_rows) {
-        ss_warn("%s: report %ld returned %zu rows, more than koha.max_report_rows (%ld): set "
-                "koha.max_report_rows to Koha's SvcMaxReportRows, so that a report Koha cuts "
-                "short is told from a complete one",
-                url, cfg->koha_report_id, nrows, cfg->koha_max_report_rows);
-    }
-out:
-    for (size_t k = 0; texts && k < ncol; k++)
-        ss_buf_free(&texts[k]);
-    free(texts);
-    free(names);
-    free(vals);
-    free(lens);
-    json_decref(doc);
-    return r;
-}
-
 /* ---- the kind ---- */
 
-static int init_common(struct koha *s, const struct ss_source_env *env, char *err, size_t errlen)
+/* koha.auth: the secret read, and OAuth2 mode or the Basic header. */
+static int auth_init(struct koha *s, const struct ss_collector_config *cfg, char *err,
+                     size_t errlen)
 {
-    const struct ss_collector_config *cfg = env->cfg;
-    s->env = env;
-    s->cfg = cfg;
-    ss_buf_init(&s->body, SS_KOHA_MAX_PAGE_BYTES);
-    ss_buf_init(&s->url, SS_KOHA_MAX_URL);
-    ss_buf_init(&s->ckpt, SS_CURSOR_MAX);
-    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
-        snprintf(err, errlen, "\"url\": the Koha base URL must be http:// or https://");
-        return -1;
+    const char *auth = ss_koha_options(cfg)->auth ? ss_koha_options(cfg)->auth : "oauth2";
+    if (strcmp(auth, "oauth2") == 0) {
+        if (!ss_koha_options(cfg)->client_id || !ss_koha_options(cfg)->client_secret_file) {
+            snprintf(err, errlen,
+                     "\"koha.auth\" oauth2 needs \"koha.client_id\" and "
+                     "\"koha.client_secret_file\" (an API key made on the Koha patron the "
+                     "collector acts as)");
+            return SS_EINVAL;
+        }
+        s->k.oauth2 = 1;
+        s->k.secret = ss_secret_read(ss_koha_options(cfg)->client_secret_file, err, errlen);
+        if (!s->k.secret)
+            return SS_EINVAL;
+    } else if (strcmp(auth, "basic") == 0) {
+        if (!ss_koha_options(cfg)->username || !ss_koha_options(cfg)->password_file) {
+            snprintf(err, errlen,
+                     "\"koha.auth\" basic needs \"koha.username\" and \"koha.password_file\"");
+            return SS_EINVAL;
+        }
+        s->k.secret = ss_secret_read(ss_koha_options(cfg)->password_file, err, errlen);
+        if (!s->k.secret)
+            return SS_EINVAL;
+        size_t ul = strlen(ss_koha_options(cfg)->username) + strlen(s->k.secret) + 2;
+        char *pair = malloc(ul);
+        char *b64 = NULL;
+        if (pair) {
+            snprintf(pair, ul, "%s:%s", ss_koha_options(cfg)->username, s->k.secret);
+            b64 = base64(pair);
+            ss_koha_wipe_free(pair);
+        }
+        if (b64) {
+            size_t hl = strlen(b64) + 32;
+            s->k.auth_header = malloc(hl);
+            if (s->k.auth_header)
+                snprintf(s->k.auth_header, hl, "Authorization: Basic %s", b64);
+            ss_koha_wipe_free(b64);
+        }
+        if (!s->k.auth_header) {
+            snprintf(err, errlen, "out of memory");
+            return SS_EINVAL;
+        }
+    } else {
+        snprintf(err, errlen, "\"koha.auth\": expected oauth2 or basic, got \"%s\"", auth);
+        return SS_EINVAL;
     }
-    s->base = strdup(cfg->url);
-    if (!s->base) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    size_t n = strlen(s->base);
-    while (n && s->base[n - 1] == '/')
-        s->base[--n] = '\0';
-    if (n >= 7 && strcmp(s->base + n - 7, "/api/v1") == 0)
-        s->base[n -= 7] = '\0'; /* the API's root given: the base is above it */
-    const char *host = strstr(s->base, "://") + 3;
-    size_t on = strcspn(host, "/?#") + (size_t)(host - s->base);
-    snprintf(s->origin, sizeof(s->origin), "%.*s", (int)on, s->base);
     return 0;
 }
 
-static int cb_init_koha(void **state, const struct ss_source_env *env, char *err, size_t errlen)
+static int init_state(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
     const struct ss_collector_config *cfg = env->cfg;
     struct koha *s = calloc(1, sizeof(*s));
     size_t i;
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return SS_ENOMEM;
     }
     *state = s;
-    if (init_common(s, env, err, errlen) < 0)
-        return -1;
-    if (!cfg->koha_resource) {
+    if (ss_koha_init(&s->k, env, 0, err, errlen) < 0)
+        return SS_EINVAL;
+    ss_buf_init(&s->url, SS_KOHA_MAX_URL);
+    ss_buf_init(&s->ckpt, SS_CURSOR_MAX);
+    if (!ss_koha_options(cfg)->resource) {
         snprintf(err, errlen,
                  "\"koha.resource\" is required: one of libraries, checkouts, "
                  "checkouts_history, items");
-        return -1;
+        return SS_EINVAL;
     }
-    if (strcmp(cfg->koha_resource, "patron_categories") == 0 ||
-        strcmp(cfg->koha_resource, "item_types") == 0) {
+    if (strcmp(ss_koha_options(cfg)->resource, "patron_categories") == 0 ||
+        strcmp(ss_koha_options(cfg)->resource, "item_types") == 0) {
         snprintf(err, errlen,
                  "\"koha.resource\": \"%s\": no core dataset holds %s; name them where they are "
                  "used with value_maps (e.g. value_maps.item_type), or count by them with a saved "
                  "report (kind koha_report)",
-                 cfg->koha_resource,
-                 cfg->koha_resource[0] == 'p' ? "patron categories" : "item types");
-        return -1;
+                 ss_koha_options(cfg)->resource,
+                 ss_koha_options(cfg)->resource[0] == 'p' ? "patron categories" : "item types");
+        return SS_EINVAL;
     }
     for (i = 0; i < sizeof(resources) / sizeof(resources[0]); i++)
-        if (strcmp(cfg->koha_resource, resources[i].name) == 0)
+        if (strcmp(ss_koha_options(cfg)->resource, resources[i].name) == 0)
             break;
     if (i == sizeof(resources) / sizeof(resources[0])) {
         snprintf(err, errlen,
                  "\"koha.resource\": expected one of libraries, checkouts, checkouts_history, "
                  "items; got \"%s\"",
-                 cfg->koha_resource);
-        return -1;
+                 ss_koha_options(cfg)->resource);
+        return SS_EINVAL;
     }
     s->res = resources[i].res;
     s->path = resources[i].path;
     if (strcmp(cfg->dataset, resources[i].dataset) != 0) {
         snprintf(err, errlen, "\"koha.resource\": %s feeds the dataset \"%s\", not \"%s\"",
-                 cfg->koha_resource, resources[i].dataset, cfg->dataset);
-        return -1;
+                 ss_koha_options(cfg)->resource, resources[i].dataset, cfg->dataset);
+        return SS_EINVAL;
     }
-    if (cfg->koha_since_field && s->res != RES_CHECKOUTS && s->res != RES_HISTORY) {
+    if (ss_koha_options(cfg)->since_field && s->res != RES_CHECKOUTS && s->res != RES_HISTORY) {
         snprintf(err, errlen,
                  "\"koha.since_field\": only checkouts and checkouts_history are fetched "
                  "incrementally (%s is a whole snapshot each run)",
-                 cfg->koha_resource);
-        return -1;
+                 ss_koha_options(cfg)->resource);
+        return SS_EINVAL;
     }
-    s->since_field = cfg->koha_since_field   ? cfg->koha_since_field
-                     : s->res == RES_HISTORY ? "checkin_date"
-                                             : "checkout_date";
+    s->since_field = ss_koha_options(cfg)->since_field ? ss_koha_options(cfg)->since_field
+                     : s->res == RES_HISTORY           ? "checkin_date"
+                                                       : "checkout_date";
     for (const char *p = s->since_field; *p; p++)
         if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.') ||
             strlen(s->since_field) >= SS_KOHA_MAX_VALUE) {
             snprintf(err, errlen, "\"koha.since_field\": \"%s\" is not a Koha field name",
                      s->since_field);
-            return -1;
+            return SS_EINVAL;
         }
-    if (cfg->koha_query) {
+    if (ss_koha_options(cfg)->query) {
         json_error_t jerr;
-        s->user_query = json_loads(cfg->koha_query, 0, &jerr);
+        s->user_query = json_loads(ss_koha_options(cfg)->query, 0, &jerr);
         if (!json_is_object(s->user_query)) {
             snprintf(err, errlen,
                      "\"koha.query\": expected a JSON object (a Koha q= filter such as "
                      "{\"library_id\": \"CPL\"})%s%s",
                      s->user_query ? "" : ": ", s->user_query ? "" : jerr.text);
-            return -1;
+            return SS_EINVAL;
         }
         s->scratch_q = json_dumps(s->user_query, JSON_COMPACT);
         if (!s->scratch_q) {
             snprintf(err, errlen, "out of memory");
-            return -1;
+            return SS_EINVAL;
         }
     }
     s->library_names = s->res != RES_LIBRARIES;
@@ -1452,71 +975,21 @@ static int cb_init_koha(void **state, const struct ss_source_env *env, char *err
         if (strcmp(cfg->value_maps[i].field, "service_point") == 0)
             s->library_names = 0; /* the codes go to the configured map */
 
-    const char *auth = cfg->koha_auth ? cfg->koha_auth : "oauth2";
-    if (strcmp(auth, "oauth2") == 0) {
-        if (!cfg->koha_client_id || !cfg->koha_client_secret_file) {
-            snprintf(err, errlen,
-                     "\"koha.auth\" oauth2 needs \"koha.client_id\" and "
-                     "\"koha.client_secret_file\" (an API key made on the Koha patron the "
-                     "collector acts as)");
-            return -1;
-        }
-        s->oauth2 = 1;
-        s->secret = ss_secret_read(cfg->koha_client_secret_file, err, errlen);
-        if (!s->secret)
-            return -1;
-    } else if (strcmp(auth, "basic") == 0) {
-        if (!cfg->koha_username || !cfg->koha_password_file) {
-            snprintf(err, errlen,
-                     "\"koha.auth\" basic needs \"koha.username\" and \"koha.password_file\"");
-            return -1;
-        }
-        s->secret = ss_secret_read(cfg->koha_password_file, err, errlen);
-        if (!s->secret)
-            return -1;
-        size_t ul = strlen(cfg->koha_username) + strlen(s->secret) + 2;
-        char *pair = malloc(ul);
-        char *b64 = NULL;
-        if (pair) {
-            snprintf(pair, ul, "%s:%s", cfg->koha_username, s->secret);
-            b64 = base64(pair);
-            wipe_free(pair);
-        }
-        if (b64) {
-            size_t hl = strlen(b64) + 32;
-            s->auth_header = malloc(hl);
-            if (s->auth_header)
-                snprintf(s->auth_header, hl, "Authorization: Basic %s", b64);
-            wipe_free(b64);
-        }
-        if (!s->auth_header) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-    } else {
-        snprintf(err, errlen, "\"koha.auth\": expected oauth2 or basic, got \"%s\"", auth);
-        return -1;
-    }
-    return 0;
+    return auth_init(s, cfg, err, errlen);
 }
 
-static int cb_init_report(void **state, const struct ss_source_env *env, char *err, size_t errlen)
+static void cb_exit(void *state);
+
+/* A failed set-up frees what it had made: the engine calls cb_exit only
+ * after a cb_init that succeeded. */
+static int cb_init(void **state, const struct ss_source_env *env, char *err, size_t errlen)
 {
-    struct koha *s = calloc(1, sizeof(*s));
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+    int rc = init_state(state, env, err, errlen);
+    if (rc < 0 && *state) {
+        cb_exit(*state);
+        *state = NULL;
     }
-    *state = s;
-    s->report = 1;
-    if (init_common(s, env, err, errlen) < 0)
-        return -1;
-    if (env->cfg->koha_report_id <= 0) {
-        snprintf(err, errlen,
-                 "kind koha_report needs \"koha.report_id\": the id of a saved SQL report");
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 static void cb_exit(void *state)
@@ -1524,31 +997,25 @@ static void cb_exit(void *state)
     struct koha *s = state;
     if (!s)
         return;
-    free(s->base);
-    if (s->secret)
-        ss_secret_free(s->secret);
-    wipe_free(s->auth_header);
+    ss_koha_free(&s->k);
     json_decref(s->user_query);
     free(s->scratch_q);
     json_decref(s->libraries);
     json_decref(s->stock);
-    ss_buf_free(&s->body);
     ss_buf_free(&s->url);
     ss_buf_free(&s->ckpt);
     free(s);
 }
 
-static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen)
+static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen)
 {
     struct koha *s = state;
-    s->sink = sink;
-    s->bytes = 0;
-    s->where = 0;
-    s->sink_stop = 0;
+    s->k.sink = sink;
+    s->k.bytes = 0;
+    s->k.where = 0;
+    s->k.sink_stop = 0;
     ss_buf_reset(next_cursor);
-    if (s->report)
-        return run_report(s, err, errlen);
     switch (s->res) {
     case RES_CHECKOUTS:
     case RES_HISTORY:
@@ -1561,7 +1028,4 @@ static enum ss_source_result cb_run(void *state, const char *cursor, struct ss_b
     return SS_SOURCE_FAILED;
 }
 
-const struct ss_source_kind ss_source_koha = {"koha", cb_init_koha, cb_run, cb_exit};
-
-const struct ss_source_kind ss_source_koha_report = {"koha_report", cb_init_report, cb_run,
-                                                     cb_exit};
+const struct ss_source_kind ss_source_koha = {"koha", &config, cb_init, cb_run, cb_exit};

@@ -5,7 +5,13 @@
  * (shelfsync-collect.c) owns everything else -- mapping, privacy, batching,
  * the outbox, delivery, the incremental cursor's safe keeping -- and a kind
  * only fetches and hands over records. Adding a kind is adding one file and
- * one line in ss_source.c; it touches no other kind.
+ * one line in ss_source.c; it touches no other kind, and no common code.
+ *
+ * Options: a kind declares its own (struct ss_config_kind: its section of the
+ * config file -- "koha": {...} -- as a table of names, types, bounds and
+ * defaults into a struct of its own, plus rules across them), and the one
+ * config loader validates a file against them, with the same file:line:col
+ * messages as for every other key. The loaded section is env->cfg->options.
  *
  * A kind first declares the names of the values its records carry
  * (sink->columns: a CSV header, or the dataset field names an API adapter
@@ -43,6 +49,7 @@
 
 #include "ss_buf.h"
 #include "ss_config.h"
+#include "ss_err.h"
 
 struct ss_http;
 
@@ -70,16 +77,33 @@ struct ss_record_sink {
     void *ud;
 };
 
-enum ss_source_result {
-    SS_SOURCE_OK,        /* everything new was handed over; next_cursor is set */
-    SS_SOURCE_UNCHANGED, /* nothing new since the cursor (HTTP 304, no new loans): no records */
-    SS_SOURCE_FAILED,    /* err says why; records already handed over are still good */
-    SS_SOURCE_STOPPED,   /* a sink callback asked to stop */
-    SS_SOURCE_TRUNCATED, /* all the source gave was handed over, but it cut its answer short (a
-                            row cap such as Koha's SvcMaxReportRows): err says what; exit 8 */
-    SS_SOURCE_SETUP,     /* the config does not fit what the source gave (a wide header whose
-                            periods the period field cannot hold): err says why; exit 1 */
-};
+/* What cb_run returns, after the one convention (ss_err.h): 0, the one
+ * documented positive value, or a negative code.
+ *   SS_SOURCE_OK (0): everything new was handed over; next_cursor is set.
+ *   SS_SOURCE_UNCHANGED (1): nothing new since the cursor (HTTP 304, no new
+ *     loans): no records.
+ *   SS_SOURCE_STOPPED (SS_ESTOPPED): a sink callback asked to stop.
+ *   SS_SOURCE_TRUNCATED (SS_ETRUNCATED): all the source gave was handed
+ *     over, but it cut its answer short (a row cap such as Koha's
+ *     SvcMaxReportRows): err says what; exit 8.
+ *   SS_SOURCE_SETUP (SS_ESETUP): the config does not fit what the source
+ *     gave (a wide header whose periods the period field cannot hold): err
+ *     says why; exit 1.
+ *   SS_SOURCE_FAILED (SS_ERETRY), or any other negative code: the run
+ *     failed, err says why, and the next run tries again; records already
+ *     handed over are still good. */
+#define SS_SOURCE_OK 0
+#define SS_SOURCE_UNCHANGED 1
+#define SS_SOURCE_FAILED SS_ERETRY
+#define SS_SOURCE_STOPPED SS_ESTOPPED
+#define SS_SOURCE_TRUNCATED SS_ETRUNCATED
+#define SS_SOURCE_SETUP SS_ESETUP
+
+/* A page a kind holds whole to parse it (jansson): the text and the tree
+ * built from it must stay within the collector's memory target (32 MiB),
+ * so a page is at most 16 MiB; past it the run fails, saying to ask for
+ * smaller pages. */
+#define SS_SOURCE_MAX_PAGE_BYTES ((size_t)16 << 20)
 
 struct ss_source_env {
     const struct ss_collector_config *cfg;
@@ -88,15 +112,21 @@ struct ss_source_env {
 };
 
 struct ss_source_kind {
-    const char *name; /* the config's "kind" */
-    /* Checks the config for this kind and prepares. 0, or -1 with err. */
+    const char *name;                    /* the config's "kind" */
+    const struct ss_config_kind *config; /* its options; config->name is name */
+    /* Checks the config for this kind and prepares: 0, or a negative code
+     * (SS_EINVAL: the config or the system does not fit; SS_ENOMEM) with err. */
     int (*cb_init)(void **state, const struct ss_source_env *env, char *err, size_t errlen);
-    enum ss_source_result (*cb_run)(void *state, const char *cursor, struct ss_buf *next_cursor,
-                                    const struct ss_record_sink *sink, char *err, size_t errlen);
+    /* One run: SS_SOURCE_OK, SS_SOURCE_UNCHANGED or a negative code (above). */
+    int (*cb_run)(void *state, const char *cursor, struct ss_buf *next_cursor,
+                  const struct ss_record_sink *sink, char *err, size_t errlen);
     void (*cb_exit)(void *state);
 };
 
 /* The kind named name, or NULL. */
 const struct ss_source_kind *ss_source_find(const char *name);
+/* Kind i's options, NULL after the last: the registry as the config loader
+ * takes it (ss_collector_config_load's kinds). */
+const struct ss_config_kind *ss_source_config_kind(size_t i);
 
 #endif

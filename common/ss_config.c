@@ -12,6 +12,8 @@
  */
 #include "ss_config.h"
 #include "ss_dataset.h"
+#include "ss_err.h"
+#include "ss_text.h"
 
 #include <jansson.h>
 
@@ -25,54 +27,9 @@
 /* The deepest path the tables describe is object.object.array-element (3). */
 #define SS_CFG_MAX_DEPTH 8
 
-enum ss_cfg_type {
-    SS_CFG_STRING,  /* char * */
-    SS_CFG_ENUM,    /* char *, one of choices */
-    SS_CFG_BOOL,    /* int */
-    SS_CFG_INT,     /* long, min..max */
-    SS_CFG_CHAR,    /* char, from a one-character string */
-    SS_CFG_STRLIST, /* char *[max_items] + size_t count: string or array of strings */
-    SS_CFG_STRARR,  /* char *[max_items] + size_t count: array of strings */
-    SS_CFG_MAP,     /* struct ss_config_pair[max_items] + size_t count: object of strings */
-    SS_CFG_OBJECT,  /* nested object described by sub; its fields live in the same struct */
-    SS_CFG_VALMAPS, /* struct ss_config_valmap[max_items] + size_t count: object of objects of
-                       strings */
-};
-
-#define SS_CFG_REQUIRED 0x1u
-#define SS_CFG_NONEMPTY 0x2u /* strings (and list entries) must not be "" */
-/* STRARR, MAP: the struct holds a pointer (char ** / struct ss_config_pair *)
- * allocated to the size the file gives, with no cap (max_items is ignored). */
-#define SS_CFG_DYNAMIC 0x4u
-
-struct ss_cfg_key {
-    const char *key;
-    enum ss_cfg_type type;
-    unsigned flags;
-    size_t off;                   /* of the value (or of the first list entry / pair) */
-    size_t count_off;             /* STRLIST, STRARR, MAP: of the size_t count */
-    size_t min_items;             /* STRLIST, STRARR */
-    size_t max_items;             /* STRLIST, STRARR, MAP: capacity of the array in the struct */
-    long min, max;                /* INT */
-    long def;                     /* INT, BOOL, CHAR default */
-    const char *def_str;          /* STRING, ENUM default (copied) */
-    const char *const *choices;   /* ENUM, NULL-terminated */
-    const struct ss_cfg_key *sub; /* OBJECT, terminated by a NULL key */
-    /* STRING: a check beyond the type; 0, or -1 with the reason in why */
-    int (*check)(const char *s, char *why, size_t whylen);
-};
-
 /* ---- the tables ---- */
 
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
-static const char *const kinds[] = {"csv", "json", "koha", "koha_report", "folio", NULL};
-static const char *const encodings[] = {"utf-8",    "windows-1252", "iso-8859-1", "utf-16",
-                                        "utf-16le", "utf-16be",     NULL};
-static const char *const koha_resources[] = {"libraries", "checkouts",         "checkouts_history",
-                                             "items",     "patron_categories", "item_types",
-                                             NULL};
-static const char *const koha_auths[] = {"oauth2", "basic", NULL};
-static const char *const folio_resources[] = {"loans", "service_points", "items", "users", NULL};
 static const char *const http_auths[] = {"none", "basic", "bearer", NULL};
 
 static int check_source(const char *s, char *why, size_t whylen);
@@ -91,7 +48,7 @@ static int check_z85_key(const char *s, char *why, size_t whylen);
     {.key = "log_level", .type = SS_CFG_ENUM, .off = o, .def_str = "info", .choices = log_levels}
 /* clang-format on */
 
-static const struct ss_cfg_key daemon_database[] = {
+static const struct ss_config_option daemon_database[] = {
     STR("conninfo", D(db_conninfo), SS_CFG_REQUIRED),
     STR("password_file", D(db_password_file), SS_CFG_NONEMPTY),
     BOOL("migrate_on_start", D(migrate_on_start), 1),
@@ -100,7 +57,7 @@ static const struct ss_cfg_key daemon_database[] = {
     {0},
 };
 
-static const struct ss_cfg_key daemon_limits[] = {
+static const struct ss_config_option daemon_limits[] = {
     INT("max_message_bytes", D(max_message_bytes), 1024, 1073741824, 67108864),
     INT("max_frames", D(max_frames), 2, 64, 8),
     INT("max_records", D(max_records), 1, 10000000, 100000),
@@ -110,13 +67,13 @@ static const struct ss_cfg_key daemon_limits[] = {
     {0},
 };
 
-static const struct ss_cfg_key daemon_curve[] = {
+static const struct ss_config_option daemon_curve[] = {
     STR("secret_key_file", D(curve_secret_key_file), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
     STR("allow_file", D(curve_allow_file), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
     {0},
 };
 
-static const struct ss_cfg_key daemon_top[] = {
+static const struct ss_config_option daemon_top[] = {
     STR("description", D(description), 0),
     {.key = "listen",
      .type = SS_CFG_STRLIST,
@@ -133,46 +90,7 @@ static const struct ss_cfg_key daemon_top[] = {
     {0},
 };
 
-static const struct ss_cfg_key collector_wide[] = {
-    STR("value_field", C(wide_value_field), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
-    {.key = "period_field",
-     .type = SS_CFG_STRING,
-     .flags = SS_CFG_NONEMPTY,
-     .off = C(wide_period_field),
-     .def_str = "month"},
-    {.key = "columns",
-     .type = SS_CFG_MAP,
-     .flags = SS_CFG_DYNAMIC,
-     .off = C(wide_columns),
-     .count_off = C(nwide_columns)},
-    {.key = "ignore",
-     .type = SS_CFG_STRARR,
-     .flags = SS_CFG_DYNAMIC | SS_CFG_NONEMPTY,
-     .off = C(wide_ignore),
-     .count_off = C(nwide_ignore)},
-    {0},
-};
-
-static const struct ss_cfg_key collector_csv[] = {
-    {.key = "delimiter", .type = SS_CFG_CHAR, .off = C(csv_delimiter), .def = ','},
-    BOOL("header", C(csv_header), 1),
-    {.key = "columns",
-     .type = SS_CFG_STRARR,
-     .off = C(csv_columns),
-     .count_off = C(ncsv_columns),
-     .min_items = 1,
-     .max_items = SS_CONFIG_MAX_MAP},
-    BOOL("detect_delimiter", C(csv_detect_delimiter), 0),
-    {.key = "encoding",
-     .type = SS_CFG_ENUM,
-     .off = C(csv_encoding),
-     .def_str = "utf-8",
-     .choices = encodings},
-    OBJ("wide", 0, collector_wide),
-    {0},
-};
-
-static const struct ss_cfg_key collector_daemon[] = {
+static const struct ss_config_option collector_daemon[] = {
     {.key = "endpoints",
      .type = SS_CFG_STRARR,
      .flags = SS_CFG_REQUIRED | SS_CFG_NONEMPTY,
@@ -188,13 +106,13 @@ static const struct ss_cfg_key collector_daemon[] = {
     {0},
 };
 
-static const struct ss_cfg_key collector_batch[] = {
+static const struct ss_config_option collector_batch[] = {
     INT("records", C(batch_records), 1, 100000, 5000),
     INT("max_bytes", C(batch_max_bytes), 4096, 268435456, 16777216),
     {0},
 };
 
-static const struct ss_cfg_key collector_send[] = {
+static const struct ss_config_option collector_send[] = {
     INT("ack_timeout_ms", C(ack_timeout_ms), 100, 3600000, 15000),
     INT("max_in_flight", C(max_in_flight), 1, 64, 4),
     INT("backoff_initial_ms", C(backoff_initial_ms), 10, 60000, 250),
@@ -204,7 +122,7 @@ static const struct ss_cfg_key collector_send[] = {
     {0},
 };
 
-static const struct ss_cfg_key collector_http[] = {
+static const struct ss_config_option collector_http[] = {
     INT("connect_timeout_s", C(connect_timeout_s), 1, 600, 30),
     INT("timeout_s", C(timeout_s), 0, 604800, 0),
     STR("ca_file", C(ca_file), SS_CFG_NONEMPTY),
@@ -222,65 +140,28 @@ static const struct ss_cfg_key collector_http[] = {
     STR("token_file", C(http_token_file), SS_CFG_NONEMPTY),
     {.key = "headers",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(http_headers),
-     .count_off = C(nhttp_headers),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nhttp_headers)},
     {0},
 };
 
-static const struct ss_cfg_key collector_json[] = {
-    STR("path", C(json_path), 0),
-    BOOL("ndjson", C(json_ndjson), 0),
-    {0},
-};
-
-static const struct ss_cfg_key collector_koha[] = {
-    {.key = "resource", .type = SS_CFG_ENUM, .off = C(koha_resource), .choices = koha_resources},
-    INT("report_id", C(koha_report_id), 0, 100000000, 0),
-    INT("per_page", C(koha_per_page), 1, 1000, 100),
-    INT("max_report_rows", C(koha_max_report_rows), 1, 100000000, 10),
-    {.key = "auth",
-     .type = SS_CFG_ENUM,
-     .off = C(koha_auth),
-     .def_str = "oauth2",
-     .choices = koha_auths},
-    STR("client_id", C(koha_client_id), SS_CFG_NONEMPTY),
-    STR("client_secret_file", C(koha_client_secret_file), SS_CFG_NONEMPTY),
-    STR("username", C(koha_username), SS_CFG_NONEMPTY),
-    STR("password_file", C(koha_password_file), SS_CFG_NONEMPTY),
-    STR("query", C(koha_query), SS_CFG_NONEMPTY),
-    STR("since_field", C(koha_since_field), SS_CFG_NONEMPTY),
-    {0},
-};
-
-static const struct ss_cfg_key collector_folio[] = {
-    STR("tenant", C(folio_tenant), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
-    STR("username", C(folio_username), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
-    STR("password_file", C(folio_password_file), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
-    {.key = "resource",
-     .type = SS_CFG_ENUM,
-     .flags = SS_CFG_REQUIRED,
-     .off = C(folio_resource),
-     .choices = folio_resources},
-    INT("limit", C(folio_limit), 1, 10000, 1000),
-    STR("query", C(folio_query), SS_CFG_NONEMPTY),
-    {0},
-};
-
-static const struct ss_cfg_key collector_privacy[] = {
+static const struct ss_config_option collector_privacy[] = {
     STR("hmac_key_file", C(hmac_key_file), SS_CFG_NONEMPTY),
     STR("lsoa_lookup_file", C(lsoa_lookup_file), SS_CFG_NONEMPTY),
     {0},
 };
 
-static const struct ss_cfg_key collector_limits[] = {
+static const struct ss_config_option collector_limits[] = {
     INT("max_field_bytes", C(max_field_bytes), 16, 16777216, 65536),
     INT("max_record_bytes", C(max_record_bytes), 256, 268435456, 1048576),
     INT("max_fields", C(max_fields), 1, 100000, 16384),
     {0},
 };
 
-static const struct ss_cfg_key collector_top[] = {
+/* The collector's top level is built at load time (collector_top_build):
+ * these keys, then "kind" and one entry per kind's section, then the tail. */
+static const struct ss_config_option collector_head[] = {
     STR("description", C(description), 0),
     {.key = "source",
      .type = SS_CFG_STRING,
@@ -297,32 +178,31 @@ static const struct ss_cfg_key collector_top[] = {
      .flags = SS_CFG_REQUIRED,
      .off = C(url),
      .check = check_url},
-    {.key = "kind", .type = SS_CFG_ENUM, .off = C(kind), .def_str = "csv", .choices = kinds},
-    OBJ("csv", 0, collector_csv),
-    OBJ("json", 0, collector_json),
-    OBJ("koha", 0, collector_koha),
-    OBJ("folio", 0, collector_folio),
+    {0},
+};
+
+static const struct ss_config_option collector_tail[] = {
     OBJ("privacy", 0, collector_privacy),
     {.key = "value_maps",
      .type = SS_CFG_VALMAPS,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(value_maps),
-     .count_off = C(nvalue_maps),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nvalue_maps)},
     {.key = "transforms",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(transforms),
-     .count_off = C(ntransforms),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(ntransforms)},
     {.key = "mapping",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(mapping),
-     .count_off = C(nmapping),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nmapping)},
     {.key = "constants",
      .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
      .off = C(constants),
-     .count_off = C(nconstants),
-     .max_items = SS_CONFIG_MAX_MAP},
+     .count_off = C(nconstants)},
     STR("state_dir", C(state_dir), SS_CFG_REQUIRED | SS_CFG_NONEMPTY),
     OBJ("daemon", SS_CFG_REQUIRED, collector_daemon),
     OBJ("batch", 0, collector_batch),
@@ -357,7 +237,7 @@ static int check_source(const char *s, char *why, size_t whylen)
     if (ok)
         return 0;
     snprintf(why, whylen, "expected 1 to 64 characters from A-Z a-z 0-9 . _ -");
-    return -1;
+    return SS_EINVAL;
 }
 
 static int check_url(const char *s, char *why, size_t whylen)
@@ -367,7 +247,7 @@ static int check_url(const char *s, char *why, size_t whylen)
         if (strncmp(s, schemes[i], strlen(schemes[i])) == 0 && s[strlen(schemes[i])] != '\0')
             return 0;
     snprintf(why, whylen, "expected a URL starting with http://, https:// or file://");
-    return -1;
+    return SS_EINVAL;
 }
 
 static int check_dataset(const char *s, char *why, size_t whylen)
@@ -387,7 +267,7 @@ static int check_dataset(const char *s, char *why, size_t whylen)
     }
     if (used < whylen)
         snprintf(why + used, whylen - used, ")");
-    return -1;
+    return SS_EINVAL;
 }
 
 static int check_z85_key(const char *s, char *why, size_t whylen)
@@ -402,7 +282,7 @@ static int check_z85_key(const char *s, char *why, size_t whylen)
     snprintf(why, whylen,
              "expected a Z85 public key of 40 characters (the .pub file "
              "`shelfsync keygen` wrote for the daemon)");
-    return -1;
+    return SS_EINVAL;
 }
 
 /* ---- position finder ---- */
@@ -443,22 +323,11 @@ static void sc_ws(struct ss_cfg_scan *sc)
         sc_adv(sc);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static unsigned sc_hex4(struct ss_cfg_scan *sc)
 {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(sc_peek(sc));
+        int h = ss_hex_value(sc_peek(sc));
         v = v * 16 + (unsigned)(h < 0 ? 0 : h);
         sc_adv(sc);
     }
@@ -625,7 +494,7 @@ static int cfg_locate(const char *text, size_t len, const struct ss_cfg_seg *pat
 
 /* ---- the walker ---- */
 
-struct ss_cfg_ctx {
+struct ss_config_ctx {
     const char *file;
     const char *text;
     size_t len;
@@ -633,6 +502,17 @@ struct ss_cfg_ctx {
     size_t depth;
     char *err;
     size_t errlen;
+    /* Collector files: the dataset (for ss_config_check_field), the kinds'
+     * sections and the structs they fill, whether the file had each, and
+     * whether a top-level object no table names is taken as an unchecked
+     * section (no kind registry). */
+    const char *dataset;
+    const struct ss_config_section **sections;
+    void **section_opts;
+    int *section_present;
+    size_t nsections;
+    int unknown_sections;
+    char failpath[256]; /* ss_config_fail's path, split into segments */
 };
 
 enum ss_cfg_at {
@@ -640,7 +520,7 @@ enum ss_cfg_at {
     SS_AT_PARENT, /* the object that should hold the last key: for a missing key */
 };
 
-static void cfg_push_key(struct ss_cfg_ctx *ctx, const char *key)
+static void cfg_push_key(struct ss_config_ctx *ctx, const char *key)
 {
     /* The tables nest less than SS_CFG_MAX_DEPTH deep; input cannot add depth. */
     ctx->path[ctx->depth].key = key;
@@ -648,20 +528,20 @@ static void cfg_push_key(struct ss_cfg_ctx *ctx, const char *key)
     ctx->depth++;
 }
 
-static void cfg_push_index(struct ss_cfg_ctx *ctx, size_t index)
+static void cfg_push_index(struct ss_config_ctx *ctx, size_t index)
 {
     ctx->path[ctx->depth].key = NULL;
     ctx->path[ctx->depth].index = index;
     ctx->depth++;
 }
 
-static void cfg_pop(struct ss_cfg_ctx *ctx)
+static void cfg_pop(struct ss_config_ctx *ctx)
 {
     ctx->depth--;
 }
 
 /* Writes "a.b[2].c" into buf; control characters from the input become '?'. */
-static void cfg_path_str(const struct ss_cfg_ctx *ctx, char *buf, size_t buflen)
+static void cfg_path_str(const struct ss_config_ctx *ctx, char *buf, size_t buflen)
 {
     size_t used = 0;
     buf[0] = '\0';
@@ -680,20 +560,17 @@ static void cfg_path_str(const struct ss_cfg_ctx *ctx, char *buf, size_t buflen)
             *p = '?';
 }
 
-static int cfg_error(struct ss_cfg_ctx *ctx, enum ss_cfg_at at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int cfg_verror(struct ss_config_ctx *ctx, enum ss_cfg_at at, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
-static int cfg_error(struct ss_cfg_ctx *ctx, enum ss_cfg_at at, const char *fmt, ...)
+static int cfg_verror(struct ss_config_ctx *ctx, enum ss_cfg_at at, const char *fmt, va_list ap)
 {
     char what[512], path[256], where[64];
-    va_list ap;
     int line, col, rc;
 
     if (!ctx->err || ctx->errlen == 0)
-        return -1;
-    va_start(ap, fmt);
+        return SS_EINVAL;
     vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
 
     if (at == SS_AT_PARENT)
         rc = cfg_locate(ctx->text, ctx->len, ctx->path, ctx->depth - 1, 0, &line, &col);
@@ -709,28 +586,65 @@ static int cfg_error(struct ss_cfg_ctx *ctx, enum ss_cfg_at at, const char *fmt,
         snprintf(ctx->err, ctx->errlen, "%s%s: \"%s\": %s", ctx->file, where, path, what);
     else
         snprintf(ctx->err, ctx->errlen, "%s%s: %s", ctx->file, where, what);
-    return -1;
+    return SS_EINVAL;
+}
+
+static int cfg_error(struct ss_config_ctx *ctx, enum ss_cfg_at at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int cfg_error(struct ss_config_ctx *ctx, enum ss_cfg_at at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = cfg_verror(ctx, at, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Sets the path from dotted keys (a kind's option names hold no dot). */
+static void cfg_set_path(struct ss_config_ctx *ctx, const char *path)
+{
+    ctx->depth = 0;
+    snprintf(ctx->failpath, sizeof ctx->failpath, "%s", path);
+    for (char *seg = ctx->failpath; seg && ctx->depth < SS_CFG_MAX_DEPTH;) {
+        char *dot = strchr(seg, '.');
+        if (dot)
+            *dot = '\0';
+        cfg_push_key(ctx, seg);
+        seg = dot ? dot + 1 : NULL;
+    }
+}
+
+int ss_config_fail(struct ss_config_ctx *ctx, int at_parent, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    cfg_set_path(ctx, path);
+    va_start(ap, fmt);
+    int rc = cfg_verror(ctx, at_parent ? SS_AT_PARENT : SS_AT_KEY, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int set_string(char **dst, const char *s)
 {
     char *copy = strdup(s);
     if (!copy)
-        return -ENOMEM;
+        return SS_ENOMEM;
     free(*dst);
     *dst = copy;
     return 0;
 }
 
-static int cfg_nomem(struct ss_cfg_ctx *ctx)
+static int cfg_nomem(struct ss_config_ctx *ctx)
 {
     if (ctx->err && ctx->errlen)
         snprintf(ctx->err, ctx->errlen, "%s: out of memory", ctx->file);
-    return -1;
+    return SS_ENOMEM;
 }
 
 /* Fills a list of strings from a string (STRLIST only) or an array of strings. */
-static int cfg_strlist(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
+static int cfg_strlist(struct ss_config_ctx *ctx, const struct ss_config_option *k, json_t *v,
+                       char *base)
 {
     char **items = (char **)(base + k->off);
     size_t *count = (size_t *)(base + k->count_off);
@@ -774,7 +688,8 @@ static int cfg_strlist(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_
     return 0;
 }
 
-static int cfg_map(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
+static int cfg_map(struct ss_config_ctx *ctx, const struct ss_config_option *k, json_t *v,
+                   char *base)
 {
     struct ss_config_pair *pairs = (struct ss_config_pair *)(base + k->off);
     size_t *count = (size_t *)(base + k->count_off);
@@ -816,7 +731,8 @@ static int cfg_map(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v
 
 /* "value_maps": {"field": {"from": "to", ...}, ...}; each field's pairs are
  * allocated to the size the file gives, up to SS_CONFIG_MAX_VALUES. */
-static int cfg_valmaps(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
+static int cfg_valmaps(struct ss_config_ctx *ctx, const struct ss_config_option *k, json_t *v,
+                       char *base)
 {
     struct ss_config_valmap *maps = (struct ss_config_valmap *)(base + k->off);
     size_t *count = (size_t *)(base + k->count_off);
@@ -825,6 +741,13 @@ static int cfg_valmaps(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_
 
     if (!json_is_object(v))
         return cfg_error(ctx, SS_AT_KEY, "expected an object of field -> {value -> value}");
+    if (k->flags & SS_CFG_DYNAMIC) {
+        struct ss_config_valmap **slot = (struct ss_config_valmap **)(base + k->off);
+        *slot = calloc(json_object_size(v) + 1, sizeof(**slot));
+        if (!*slot)
+            return cfg_nomem(ctx);
+        maps = *slot;
+    }
     json_object_foreach(v, field, obj)
     {
         if (strcmp(field, "description") == 0)
@@ -832,7 +755,7 @@ static int cfg_valmaps(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_
         cfg_push_key(ctx, field);
         if (!json_is_object(obj))
             return cfg_error(ctx, SS_AT_KEY, "expected an object of strings");
-        if (*count == k->max_items)
+        if (!(k->flags & SS_CFG_DYNAMIC) && *count == k->max_items)
             return cfg_error(ctx, SS_AT_KEY, "too many fields (at most %zu)", k->max_items);
         if (json_object_size(obj) > SS_CONFIG_MAX_VALUES)
             return cfg_error(ctx, SS_AT_KEY, "too many values (at most %d)", SS_CONFIG_MAX_VALUES);
@@ -859,11 +782,12 @@ static int cfg_valmaps(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_
     return 0;
 }
 
-static int cfg_object(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec, json_t *obj,
+static int cfg_object(struct ss_config_ctx *ctx, const struct ss_config_option *spec, json_t *obj,
                       char *base);
 
 /* Checks and stores one value; ctx->path already ends with its key. */
-static int cfg_value(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t *v, char *base)
+static int cfg_value(struct ss_config_ctx *ctx, const struct ss_config_option *k, json_t *v,
+                     char *base)
 {
     char why[1024];
 
@@ -933,38 +857,45 @@ static int cfg_value(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *k, json_t 
         if (!json_is_object(v))
             return cfg_error(ctx, SS_AT_KEY, "expected an object");
         return cfg_object(ctx, k->sub, v, base);
+
+    case SS_CFG_SECTION:
+        if (!json_is_object(v))
+            return cfg_error(ctx, SS_AT_KEY, "expected an object");
+        ctx->section_present[k->off] = 1;
+        return cfg_object(ctx, k->sub, v, ctx->section_opts[k->off]);
     }
     return cfg_error(ctx, SS_AT_KEY, "internal error: unknown key type");
 }
 
-static const struct ss_cfg_key *cfg_find(const struct ss_cfg_key *spec, const char *key)
+static const struct ss_config_option *cfg_find(const struct ss_config_option *spec, const char *key)
 {
-    for (const struct ss_cfg_key *k = spec; k->key; k++)
+    for (const struct ss_config_option *k = spec; k->key; k++)
         if (strcmp(k->key, key) == 0)
             return k;
     return NULL;
 }
 
-static int cfg_unknown(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec)
+static int cfg_unknown(struct ss_config_ctx *ctx, const struct ss_config_option *spec)
 {
     char list[512];
     size_t used = 0;
     int n = snprintf(list, sizeof list, "description");
     if (n > 0)
         used = (size_t)n;
-    for (const struct ss_cfg_key *k = spec; k->key && used < sizeof list; k++) {
+    for (const struct ss_config_option *k = spec; k->key && used < sizeof list; k++) {
         if (strcmp(k->key, "description") == 0)
             continue;
         n = snprintf(list + used, sizeof list - used, ", %s", k->key);
         if (n > 0)
             used += (size_t)n;
     }
-    return cfg_error(ctx, SS_AT_KEY, "unknown key (expected one of: %s)", list);
+    return cfg_error(ctx, SS_AT_KEY, "unknown key (expected one of: %s%s)", list,
+                     ctx->unknown_sections && ctx->depth == 1 ? "; or a source kind's object" : "");
 }
 
 /* Walks one object against its table: every present key is known and valid,
  * then every required key is present. */
-static int cfg_object(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec, json_t *obj,
+static int cfg_object(struct ss_config_ctx *ctx, const struct ss_config_option *spec, json_t *obj,
                       char *base)
 {
     const char *key;
@@ -973,19 +904,23 @@ static int cfg_object(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec, jso
     json_object_foreach(obj, key, v)
     {
         cfg_push_key(ctx, key);
-        const struct ss_cfg_key *k = cfg_find(spec, key);
-        if (!k) {
+        const struct ss_config_option *k = cfg_find(spec, key);
+        int rc;
+        if (!k && ctx->unknown_sections && ctx->depth == 1 && json_is_object(v)) {
+            /* Without the kind registry, a kind's section cannot be told
+             * from a mistake: the collector checks it. */
+        } else if (!k) {
             /* "description" is a comment wherever a table does not keep it. */
             if (strcmp(key, "description") != 0)
                 return cfg_unknown(ctx, spec);
             if (!json_is_string(v))
                 return cfg_error(ctx, SS_AT_KEY, "expected a string");
-        } else if (cfg_value(ctx, k, v, base) < 0) {
-            return -1;
+        } else if ((rc = cfg_value(ctx, k, v, base)) < 0) {
+            return rc;
         }
         cfg_pop(ctx);
     }
-    for (const struct ss_cfg_key *k = spec; k->key; k++) {
+    for (const struct ss_config_option *k = spec; k->key; k++) {
         if ((k->flags & SS_CFG_REQUIRED) && !json_object_get(obj, k->key)) {
             cfg_push_key(ctx, k->key);
             return cfg_error(ctx, SS_AT_PARENT, "required key missing");
@@ -996,14 +931,14 @@ static int cfg_object(struct ss_cfg_ctx *ctx, const struct ss_cfg_key *spec, jso
 
 /* Sets every default first, so that absent keys and absent objects need no
  * second pass; values read from the file then replace them. */
-static int cfg_defaults(const struct ss_cfg_key *spec, char *base)
+static int cfg_defaults(const struct ss_config_option *spec, char *base)
 {
-    for (const struct ss_cfg_key *k = spec; k->key; k++) {
+    for (const struct ss_config_option *k = spec; k->key; k++) {
         switch (k->type) {
         case SS_CFG_STRING:
         case SS_CFG_ENUM:
             if (k->def_str && set_string((char **)(base + k->off), k->def_str) < 0)
-                return -ENOMEM;
+                return SS_ENOMEM;
             break;
         case SS_CFG_BOOL:
             *(int *)(base + k->off) = (int)k->def;
@@ -1016,8 +951,9 @@ static int cfg_defaults(const struct ss_cfg_key *spec, char *base)
             break;
         case SS_CFG_OBJECT:
             if (cfg_defaults(k->sub, base) < 0)
-                return -ENOMEM;
+                return SS_ENOMEM;
             break;
+        case SS_CFG_SECTION: /* the loader sets a section's defaults itself */
         case SS_CFG_STRLIST:
         case SS_CFG_STRARR:
         case SS_CFG_MAP:
@@ -1029,9 +965,9 @@ static int cfg_defaults(const struct ss_cfg_key *spec, char *base)
 }
 
 /* Frees what the table says the struct owns; safe on a zeroed struct. */
-static void cfg_release(const struct ss_cfg_key *spec, char *base)
+static void cfg_release(const struct ss_config_option *spec, char *base)
 {
-    for (const struct ss_cfg_key *k = spec; k->key; k++) {
+    for (const struct ss_config_option *k = spec; k->key; k++) {
         switch (k->type) {
         case SS_CFG_STRING:
         case SS_CFG_ENUM: {
@@ -1079,8 +1015,12 @@ static void cfg_release(const struct ss_cfg_key *spec, char *base)
             cfg_release(k->sub, base);
             break;
         case SS_CFG_VALMAPS: {
-            struct ss_config_valmap *maps = (struct ss_config_valmap *)(base + k->off);
-            for (size_t i = 0; i < k->max_items; i++) {
+            struct ss_config_valmap *maps = (k->flags & SS_CFG_DYNAMIC)
+                                                ? *(struct ss_config_valmap **)(base + k->off)
+                                                : (struct ss_config_valmap *)(base + k->off);
+            size_t n =
+                (k->flags & SS_CFG_DYNAMIC) ? *(size_t *)(base + k->count_off) : k->max_items;
+            for (size_t i = 0; maps && i < n; i++) {
                 for (size_t j = 0; j < maps[i].npairs; j++) {
                     free(maps[i].pairs[j].key);
                     free(maps[i].pairs[j].value);
@@ -1089,12 +1029,17 @@ static void cfg_release(const struct ss_cfg_key *spec, char *base)
                 free(maps[i].field);
                 memset(&maps[i], 0, sizeof(maps[i]));
             }
+            if (k->flags & SS_CFG_DYNAMIC) {
+                free(maps);
+                *(struct ss_config_valmap **)(base + k->off) = NULL;
+            }
             *(size_t *)(base + k->count_off) = 0;
             break;
         }
         case SS_CFG_BOOL:
         case SS_CFG_INT:
         case SS_CFG_CHAR:
+        case SS_CFG_SECTION: /* the loader releases a section itself */
             break;
         }
     }
@@ -1121,7 +1066,7 @@ static int cfg_doc_open(struct ss_cfg_doc *doc, const char *path, char *err, siz
 {
     FILE *f = NULL;
     json_error_t jerr;
-    int rc = -1;
+    int rc = SS_EINVAL;
 
     memset(doc, 0, sizeof *doc);
     f = fopen(path, "rb");
@@ -1165,7 +1110,7 @@ out:
     return rc;
 }
 
-static void cfg_ctx_init(struct ss_cfg_ctx *ctx, const char *path, const struct ss_cfg_doc *doc,
+static void cfg_ctx_init(struct ss_config_ctx *ctx, const char *path, const struct ss_cfg_doc *doc,
                          char *err, size_t errlen)
 {
     memset(ctx, 0, sizeof *ctx);
@@ -1178,8 +1123,8 @@ static void cfg_ctx_init(struct ss_cfg_ctx *ctx, const char *path, const struct 
 
 /* Fills base from the parsed document by the table. On failure base may be
  * partly filled: the caller releases it. */
-static int cfg_fill(struct ss_cfg_ctx *ctx, const struct ss_cfg_doc *doc,
-                    const struct ss_cfg_key *spec, char *base)
+static int cfg_fill(struct ss_config_ctx *ctx, const struct ss_cfg_doc *doc,
+                    const struct ss_config_option *spec, char *base)
 {
     if (cfg_defaults(spec, base) < 0)
         return cfg_nomem(ctx);
@@ -1191,45 +1136,152 @@ static int cfg_fill(struct ss_cfg_ctx *ctx, const struct ss_cfg_doc *doc,
 static int daemon_from_doc(const char *path, const struct ss_cfg_doc *doc,
                            struct ss_daemon_config *cfg, char *err, size_t errlen)
 {
-    struct ss_cfg_ctx ctx;
+    struct ss_config_ctx ctx;
     cfg_ctx_init(&ctx, path, doc, err, errlen);
     return cfg_fill(&ctx, doc, daemon_top, (char *)cfg);
 }
 
-static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
-                              struct ss_collector_config *cfg, char *err, size_t errlen)
+/* What one collector load builds from the kind registry: the top-level table
+ * (head, "kind", one entry per section, tail), the kind names, and a struct
+ * for every section, filled with its defaults. */
+struct ss_cfg_collector {
+    struct ss_config_option *top;
+    const char **kind_names;
+    const struct ss_config_section **sections;
+    void **opts;
+    int *present;
+    size_t nsections;
+};
+
+static size_t cfg_table_len(const struct ss_config_option *t)
 {
-    struct ss_cfg_ctx ctx;
-    cfg_ctx_init(&ctx, path, doc, err, errlen);
-    if (cfg_fill(&ctx, doc, collector_top, (char *)cfg) < 0)
-        return -1;
-    /* Without a header line the column names can only come from here. */
-    if (!cfg->csv_header && cfg->ncsv_columns == 0) {
-        cfg_push_key(&ctx, "csv");
-        cfg_push_key(&ctx, "columns");
-        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"csv.header\" is false)");
+    size_t n = 0;
+    while (t[n].key)
+        n++;
+    return n;
+}
+
+static void collector_unbuild(struct ss_cfg_collector *b)
+{
+    for (size_t i = 0; i < b->nsections; i++) {
+        if (b->opts && b->opts[i]) {
+            cfg_release(b->sections[i]->options, b->opts[i]);
+            free(b->opts[i]);
+        }
     }
+    free(b->top);
+    free(b->kind_names);
+    free(b->sections);
+    free(b->opts);
+    free(b->present);
+    memset(b, 0, sizeof *b);
+}
+
+static int collector_build(struct ss_cfg_collector *b, ss_config_kinds_fn kinds)
+{
+    size_t nkinds = 0, nhead = cfg_table_len(collector_head), ntail = cfg_table_len(collector_tail);
+
+    memset(b, 0, sizeof *b);
+    while (kinds && kinds(nkinds))
+        nkinds++;
+    b->kind_names = calloc(nkinds + 1, sizeof *b->kind_names);
+    b->sections = calloc(nkinds + 1, sizeof *b->sections);
+    b->opts = calloc(nkinds + 1, sizeof *b->opts);
+    b->present = calloc(nkinds + 1, sizeof *b->present);
+    b->top = calloc(nhead + 1 + nkinds + ntail + 1, sizeof *b->top);
+    if (!b->kind_names || !b->sections || !b->opts || !b->present || !b->top)
+        return SS_ENOMEM;
+    memcpy(b->top, collector_head, nhead * sizeof *b->top);
+    struct ss_config_option *k = &b->top[nhead];
+    k->key = "kind";
+    k->off = offsetof(struct ss_collector_config, kind);
+    if (kinds) {
+        /* The first kind registered is the default. */
+        k->type = SS_CFG_ENUM;
+        k->choices = b->kind_names;
+        k->def_str = nkinds ? kinds(0)->name : NULL;
+    } else {
+        k->type = SS_CFG_STRING;
+        k->flags = SS_CFG_NONEMPTY;
+    }
+    size_t ntop = nhead + 1;
+    for (size_t i = 0; i < nkinds; i++) {
+        const struct ss_config_kind *kd = kinds(i);
+        b->kind_names[i] = kd->name;
+        size_t s = 0;
+        while (kd->section && s < b->nsections && b->sections[s] != kd->section)
+            s++;
+        if (!kd->section || s < b->nsections)
+            continue; /* no section, or one shared with an earlier kind */
+        b->sections[b->nsections] = kd->section;
+        b->opts[b->nsections] = calloc(1, kd->section->size ? kd->section->size : 1);
+        if (!b->opts[b->nsections])
+            return SS_ENOMEM;
+        b->nsections++;
+        if (cfg_defaults(kd->section->options, b->opts[s]) < 0)
+            return SS_ENOMEM;
+        b->top[ntop++] = (struct ss_config_option){.key = kd->section->name,
+                                                   .type = SS_CFG_SECTION,
+                                                   .off = s,
+                                                   .sub = kd->section->options};
+    }
+    memcpy(&b->top[ntop], collector_tail, ntail * sizeof *b->top);
+    return 0;
+}
+
+/* The dataset's fields, listed for a message. */
+static int cfg_no_field(struct ss_config_ctx *ctx, const struct ss_dataset *ds)
+{
+    char names[1024] = "";
+    size_t used = 0;
+    for (size_t f = 0; f < ds->nfields && used < sizeof(names); f++)
+        used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", f ? ", " : "",
+                                 ds->fields[f].name);
+    return cfg_error(ctx, SS_AT_KEY, "dataset \"%s\" has no such field (its fields: %s)", ds->name,
+                     names);
+}
+
+int ss_config_check_field(struct ss_config_ctx *ctx, const char *path, const char *field)
+{
+    const struct ss_dataset *ds = ctx->dataset ? ss_dataset_find(ctx->dataset) : NULL;
+    if (!ds || ss_dataset_field_index(ds, field) >= 0)
+        return 0;
+    cfg_set_path(ctx, path);
+    return cfg_no_field(ctx, ds);
+}
+
+/* What one key implies for another, once the whole file is read: each
+ * section's rules, CURVE's two halves, what the file's kind requires, the
+ * transforms, and that mapping and constants name dataset fields. */
+static int collector_rules(struct ss_config_ctx *ctx, const struct ss_cfg_collector *b,
+                           ss_config_kinds_fn kinds, struct ss_collector_config *cfg)
+{
+    int rc;
+
+    for (size_t i = 0; i < b->nsections; i++)
+        if (b->sections[i]->check && (rc = b->sections[i]->check(ctx, cfg, b->opts[i])) < 0)
+            return rc;
     /* CURVE needs both halves: the daemon's public key and our own secret. */
     if (!cfg->server_public_key != !cfg->secret_key_file) {
-        cfg_push_key(&ctx, "daemon");
-        cfg_push_key(&ctx, cfg->server_public_key ? "secret_key_file" : "server_public_key");
-        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"daemon.%s\" is set)",
+        ctx->depth = 0;
+        cfg_push_key(ctx, "daemon");
+        cfg_push_key(ctx, cfg->server_public_key ? "secret_key_file" : "server_public_key");
+        return cfg_error(ctx, SS_AT_PARENT, "required key missing (\"daemon.%s\" is set)",
                          cfg->server_public_key ? "server_public_key" : "secret_key_file");
     }
-    /* What each kind needs beyond the tables. */
-    if (strcmp(cfg->kind, "koha") == 0 && !cfg->koha_resource) {
-        cfg_push_key(&ctx, "koha");
-        cfg_push_key(&ctx, "resource");
-        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"kind\" is \"koha\")");
-    }
-    if (strcmp(cfg->kind, "koha_report") == 0 && cfg->koha_report_id <= 0) {
-        cfg_push_key(&ctx, "koha");
-        cfg_push_key(&ctx, "report_id");
-        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"kind\" is \"koha_report\")");
-    }
-    if (strcmp(cfg->kind, "folio") == 0 && !cfg->folio_tenant) {
-        cfg_push_key(&ctx, "folio");
-        return cfg_error(&ctx, SS_AT_PARENT, "required key missing (\"kind\" is \"folio\")");
+    /* What the file's kind needs beyond the tables. */
+    const struct ss_config_kind *kd = NULL;
+    for (size_t i = 0; kinds && cfg->kind && (kd = kinds(i)) && strcmp(kd->name, cfg->kind); i++)
+        ;
+    if (kd) {
+        size_t s = 0;
+        while (s < b->nsections && b->sections[s] != kd->section)
+            s++;
+        if (kd->section_required && s < b->nsections && !b->present[s])
+            return ss_config_fail(ctx, 1, kd->section->name,
+                                  "required key missing (\"kind\" is \"%s\")", kd->name);
+        if (kd->check && (rc = kd->check(ctx, cfg, s < b->nsections ? b->opts[s] : NULL)) < 0)
+            return rc;
     }
     static const char *const transforms[] = {
         "age_band", "postcode_district", "postcode_lsoa", "upper", "lower", NULL};
@@ -1237,59 +1289,90 @@ static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
         int ok = 0;
         for (size_t t = 0; transforms[t]; t++)
             ok |= strcmp(cfg->transforms[i].value, transforms[t]) == 0;
-        if (!ok) {
-            ctx.depth = 0;
-            cfg_push_key(&ctx, "transforms");
-            cfg_push_key(&ctx, cfg->transforms[i].key);
-            return cfg_error(&ctx, SS_AT_KEY,
+        ctx->depth = 0;
+        cfg_push_key(ctx, "transforms");
+        cfg_push_key(ctx, cfg->transforms[i].key);
+        if (!ok)
+            return cfg_error(ctx, SS_AT_KEY,
                              "expected one of age_band, postcode_district, "
                              "postcode_lsoa, upper, lower");
-        }
-        if (strcmp(cfg->transforms[i].value, "postcode_lsoa") == 0 && !cfg->lsoa_lookup_file) {
-            ctx.depth = 0;
-            cfg_push_key(&ctx, "transforms");
-            cfg_push_key(&ctx, cfg->transforms[i].key);
-            return cfg_error(&ctx, SS_AT_KEY, "postcode_lsoa needs \"privacy.lsoa_lookup_file\"");
-        }
+        if (strcmp(cfg->transforms[i].value, "postcode_lsoa") == 0 && !cfg->lsoa_lookup_file)
+            return cfg_error(ctx, SS_AT_KEY, "postcode_lsoa needs \"privacy.lsoa_lookup_file\"");
     }
     /* Mapping and constants name dataset fields: a typo is caught here, by
-     * check-config, not at run time. */
+     * check-config, not at run time. Keys are pushed whole: a field name
+     * cannot hold a dot, but a wrong key may. */
     const struct ss_dataset *ds = ss_dataset_find(cfg->dataset);
-    static const char *const objects[] = {"mapping", "constants", "transforms", "value_maps",
-                                          "csv"};
-    for (size_t o = 0; ds && o < 5; o++) {
-        const struct ss_config_pair *pairs = o == 0   ? cfg->mapping
-                                             : o == 1 ? cfg->constants
-                                                      : cfg->transforms;
-        size_t n = o == 0 ? cfg->nmapping : o == 1 ? cfg->nconstants : cfg->ntransforms;
-        if (o == 3)
-            n = cfg->nvalue_maps;
-        if (o == 4)
-            n = cfg->wide_value_field ? 2 : 0;
-        for (size_t i = 0; i < n; i++) {
-            const char *key = o == 3   ? cfg->value_maps[i].field
-                              : o == 4 ? (i == 0 ? cfg->wide_value_field : cfg->wide_period_field)
-                                       : pairs[i].key;
-            if (ss_dataset_field_index(ds, key) >= 0)
+    const struct {
+        const char *object;
+        const struct ss_config_pair *pairs;
+        size_t n;
+    } maps[] = {
+        {"mapping", cfg->mapping, cfg->nmapping},
+        {"constants", cfg->constants, cfg->nconstants},
+        {"transforms", cfg->transforms, cfg->ntransforms},
+    };
+    for (size_t o = 0; ds && o < sizeof maps / sizeof maps[0]; o++) {
+        for (size_t i = 0; i < maps[o].n; i++) {
+            if (ss_dataset_field_index(ds, maps[o].pairs[i].key) >= 0)
                 continue;
-            char names[1024] = "";
-            size_t used = 0;
-            for (size_t f = 0; f < ds->nfields && used < sizeof(names); f++)
-                used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", f ? ", " : "",
-                                         ds->fields[f].name);
-            ctx.depth = 0;
-            cfg_push_key(&ctx, objects[o]);
-            if (o == 4) {
-                cfg_push_key(&ctx, "wide");
-                cfg_push_key(&ctx, i == 0 ? "value_field" : "period_field");
-            } else {
-                cfg_push_key(&ctx, key);
-            }
-            return cfg_error(&ctx, SS_AT_KEY, "dataset \"%s\" has no such field (its fields: %s)",
-                             ds->name, names);
+            ctx->depth = 0;
+            cfg_push_key(ctx, maps[o].object);
+            cfg_push_key(ctx, maps[o].pairs[i].key);
+            return cfg_no_field(ctx, ds);
         }
     }
+    for (size_t i = 0; ds && i < cfg->nvalue_maps; i++) {
+        if (ss_dataset_field_index(ds, cfg->value_maps[i].field) >= 0)
+            continue;
+        ctx->depth = 0;
+        cfg_push_key(ctx, "value_maps");
+        cfg_push_key(ctx, cfg->value_maps[i].field);
+        return cfg_no_field(ctx, ds);
+    }
     return 0;
+}
+
+static int collector_from_doc(const char *path, const struct ss_cfg_doc *doc,
+                              ss_config_kinds_fn kinds, struct ss_collector_config *cfg, char *err,
+                              size_t errlen)
+{
+    struct ss_config_ctx ctx;
+    struct ss_cfg_collector b;
+    int rc;
+
+    cfg_ctx_init(&ctx, path, doc, err, errlen);
+    rc = collector_build(&b, kinds);
+    if (rc < 0) {
+        rc = cfg_nomem(&ctx);
+        goto out;
+    }
+    ctx.sections = b.sections;
+    ctx.section_opts = b.opts;
+    ctx.section_present = b.present;
+    ctx.nsections = b.nsections;
+    ctx.unknown_sections = kinds == NULL;
+    rc = cfg_fill(&ctx, doc, b.top, (char *)cfg);
+    if (rc < 0)
+        goto out;
+    ctx.dataset = cfg->dataset;
+    rc = collector_rules(&ctx, &b, kinds, cfg);
+    if (rc < 0)
+        goto out;
+    /* The file's own kind keeps its section; the others were only checked. */
+    const struct ss_config_kind *kd = NULL;
+    for (size_t i = 0; kinds && (kd = kinds(i)) && strcmp(kd->name, cfg->kind); i++)
+        ;
+    for (size_t s = 0; kd && s < b.nsections; s++) {
+        if (b.sections[s] == kd->section) {
+            cfg->options_section = b.sections[s];
+            cfg->options = b.opts[s];
+            b.opts[s] = NULL;
+        }
+    }
+out:
+    collector_unbuild(&b);
+    return rc;
 }
 
 /* ---- transport policy ---- */
@@ -1332,7 +1415,7 @@ int ss_config_transport_check(const char *endpoint, int daemon, int curve, int i
         return 0;
     if (strncmp(endpoint, "tcp://", 6) != 0) {
         snprintf(err, errlen, "%s: only tcp:// and ipc:// endpoints are supported", endpoint);
-        return -1;
+        return SS_EINVAL;
     }
     if (curve)
         return 0;
@@ -1343,7 +1426,7 @@ int ss_config_transport_check(const char *endpoint, int daemon, int curve, int i
                  "or \"insecure\": true to accept unauthenticated collectors on a loopback "
                  "address%s",
                  endpoint, loopback ? "" : " (this address is not loopback)");
-        return -1;
+        return SS_EINVAL;
     }
     if (!loopback) {
         if (daemon)
@@ -1357,7 +1440,7 @@ int ss_config_transport_check(const char *endpoint, int daemon, int curve, int i
                      "%s: plain TCP to a non-loopback address: set \"daemon.server_public_key\" "
                      "and \"daemon.secret_key_file\" to use CURVE",
                      endpoint);
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }
@@ -1376,71 +1459,69 @@ void ss_collector_config_free(struct ss_collector_config *cfg)
 {
     if (!cfg)
         return;
-    cfg_release(collector_top, (char *)cfg);
+    cfg_release(collector_head, (char *)cfg);
+    cfg_release(collector_tail, (char *)cfg);
+    free(cfg->kind);
+    if (cfg->options) {
+        cfg_release(cfg->options_section->options, cfg->options);
+        free(cfg->options);
+    }
     memset(cfg, 0, sizeof *cfg);
+}
+
+/* Opens path for one of the loaders below: a caller's NULL or empty err
+ * becomes a one-byte buffer, so that every message can be written. */
+static int cfg_load_open(struct ss_cfg_doc *doc, const char *path, char **err, size_t *errlen,
+                         char *dummy)
+{
+    if (!*err || *errlen == 0) {
+        *err = dummy;
+        *errlen = 1;
+    }
+    return cfg_doc_open(doc, path, *err, *errlen);
 }
 
 int ss_daemon_config_load(const char *path, struct ss_daemon_config *cfg, char *err, size_t errlen)
 {
     struct ss_cfg_doc doc;
     char dummy[1];
-    int rc;
-
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
     memset(cfg, 0, sizeof *cfg);
-    rc = cfg_doc_open(&doc, path, err, errlen);
+    int rc = cfg_load_open(&doc, path, &err, &errlen, dummy);
     if (rc < 0)
-        return -1;
+        return rc;
     rc = daemon_from_doc(path, &doc, cfg, err, errlen);
     cfg_doc_close(&doc);
-    if (rc < 0) {
+    if (rc < 0)
         ss_daemon_config_free(cfg);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
-int ss_collector_config_load(const char *path, struct ss_collector_config *cfg, char *err,
-                             size_t errlen)
+int ss_collector_config_load(const char *path, ss_config_kinds_fn kinds,
+                             struct ss_collector_config *cfg, char *err, size_t errlen)
 {
     struct ss_cfg_doc doc;
     char dummy[1];
-    int rc;
-
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
     memset(cfg, 0, sizeof *cfg);
-    rc = cfg_doc_open(&doc, path, err, errlen);
+    int rc = cfg_load_open(&doc, path, &err, &errlen, dummy);
     if (rc < 0)
-        return -1;
-    rc = collector_from_doc(path, &doc, cfg, err, errlen);
+        return rc;
+    rc = collector_from_doc(path, &doc, kinds, cfg, err, errlen);
     cfg_doc_close(&doc);
-    if (rc < 0) {
+    if (rc < 0)
         ss_collector_config_free(cfg);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 int ss_config_check(const char *path, const char **kind, char *err, size_t errlen)
 {
     struct ss_cfg_doc doc;
     char dummy[1];
-    int rc = -1;
 
     if (kind)
         *kind = NULL;
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    if (cfg_doc_open(&doc, path, err, errlen) < 0)
-        return -1;
+    int rc = cfg_load_open(&doc, path, &err, &errlen, dummy);
+    if (rc < 0)
+        return rc;
 
     if (json_is_object(doc.root) && json_object_get(doc.root, "listen")) {
         struct ss_daemon_config d;
@@ -1454,15 +1535,15 @@ int ss_config_check(const char *path, const char **kind, char *err, size_t errle
         memset(&c, 0, sizeof c);
         if (kind)
             *kind = "collector";
-        rc = collector_from_doc(path, &doc, &c, err, errlen);
+        rc = collector_from_doc(path, &doc, NULL, &c, err, errlen);
         ss_collector_config_free(&c);
     } else {
-        struct ss_cfg_ctx ctx;
+        struct ss_config_ctx ctx;
         cfg_ctx_init(&ctx, path, &doc, err, errlen);
         rc = cfg_error(&ctx, SS_AT_KEY,
                        "neither \"listen\" (daemon) nor \"source\" (collector) found: "
                        "cannot tell which kind of configuration this is");
     }
     cfg_doc_close(&doc);
-    return rc < 0 ? -1 : 0;
+    return rc < 0 ? rc : 0;
 }

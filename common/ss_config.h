@@ -19,7 +19,6 @@
 #include <stddef.h>
 
 #define SS_CONFIG_MAX_ENDPOINTS 8
-#define SS_CONFIG_MAX_MAP 64
 
 struct ss_config_pair {
     char *key;
@@ -33,6 +32,100 @@ struct ss_config_valmap {
     struct ss_config_pair *pairs; /* malloc'd, npairs entries */
     size_t npairs;
 };
+
+/* ---- option tables ----
+ *
+ * Every JSON object of a config file is described by a table of options,
+ * walked by the one loader: the daemon's and the collector's own keys here
+ * (ss_config.c), and each source kind's options in the kind's own file (its
+ * section: src_koha.c declares "koha"), after Fluent Bit's config_map. A
+ * table is terminated by an entry with a NULL key. Offsets are into the
+ * struct the table fills: the config struct for the loader's tables, the
+ * kind's own options struct for a section.
+ */
+enum ss_cfg_type {
+    SS_CFG_STRING,  /* char * */
+    SS_CFG_ENUM,    /* char *, one of choices */
+    SS_CFG_BOOL,    /* int */
+    SS_CFG_INT,     /* long, min..max */
+    SS_CFG_CHAR,    /* char, from a one-character string */
+    SS_CFG_STRLIST, /* char *[max_items] + size_t count: string or array of strings */
+    SS_CFG_STRARR,  /* char *[max_items] + size_t count: array of strings */
+    SS_CFG_MAP,     /* struct ss_config_pair[max_items] + size_t count: object of strings */
+    SS_CFG_OBJECT,  /* nested object described by sub; its fields live in the same struct */
+    SS_CFG_VALMAPS, /* struct ss_config_valmap[max_items] + size_t count: object of objects of
+                       strings (each field's values allocated, up to SS_CONFIG_MAX_VALUES) */
+    SS_CFG_SECTION, /* the loader's own: a source kind's section (sub; off is its index) */
+};
+
+#define SS_CFG_REQUIRED 0x1u
+#define SS_CFG_NONEMPTY 0x2u /* strings (and list entries) must not be "" */
+/* STRARR, MAP, VALMAPS: the struct holds a pointer (char ** / struct
+ * ss_config_pair * / struct ss_config_valmap *) allocated to the size the file
+ * gives, with no cap (max_items is ignored). */
+#define SS_CFG_DYNAMIC 0x4u
+
+struct ss_config_option {
+    const char *key;
+    enum ss_cfg_type type;
+    unsigned flags;
+    size_t off;                 /* of the value (or of the first list entry / pair) */
+    size_t count_off;           /* STRLIST, STRARR, MAP: of the size_t count */
+    size_t min_items;           /* STRLIST, STRARR */
+    size_t max_items;           /* STRLIST, STRARR, MAP: capacity of the array in the struct */
+    long min, max;              /* INT */
+    long def;                   /* INT, BOOL, CHAR default */
+    const char *def_str;        /* STRING, ENUM default (copied) */
+    const char *const *choices; /* ENUM, NULL-terminated */
+    const struct ss_config_option *sub; /* OBJECT, terminated by a NULL key */
+    /* STRING: a check beyond the type; 0, or SS_EINVAL with the reason in why */
+    int (*check)(const char *s, char *why, size_t whylen);
+    const char *help; /* one line for a reader of the table (docs/configuration.md says more) */
+};
+
+struct ss_collector_config;
+/* The loader's place in the file being read, for a section's or a kind's
+ * rules to report at (ss_config_fail). Valid only during the call. */
+struct ss_config_ctx;
+
+/* A source kind's options: the top-level object "name" of a collector
+ * config, filling a struct of size bytes by the table. check, when set, runs
+ * after the whole file is read (whatever the kind: the section's own rules,
+ * such as one key implying another): 0, or the result of ss_config_fail. */
+struct ss_config_section {
+    const char *name;
+    const struct ss_config_option *options;
+    size_t size;
+    int (*check)(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg,
+                 const void *opts);
+};
+
+/* What the loader knows of a source kind: its name (the config's "kind"),
+ * its section (NULL: none; kinds may share one), whether a file of this kind
+ * must have the section object, and rules for a file of this kind (check:
+ * 0, or the result of ss_config_fail; opts is the section's struct). */
+struct ss_config_kind {
+    const char *name;
+    const struct ss_config_section *section;
+    int section_required;
+    int (*check)(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg,
+                 const void *opts);
+};
+
+/* The kind registry as the loader sees it: kind i (0, 1, ...), NULL after
+ * the last. collectors/ supplies it (ss_source_config_kind); common/ knows
+ * no kind. */
+typedef const struct ss_config_kind *(*ss_config_kinds_fn)(size_t i);
+
+/* Reports a rule broken at path (dotted keys, "koha.resource"): at the key,
+ * or, with at_parent, at the object that should hold it (for a missing key),
+ * as "file:line:col: \"path\": what". Returns SS_EINVAL, for the check to
+ * return. */
+int ss_config_fail(struct ss_config_ctx *ctx, int at_parent, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* 0 if field names a field of the config's dataset; else ss_config_fail at
+ * path with the dataset's fields listed. */
+int ss_config_check_field(struct ss_config_ctx *ctx, const char *path, const char *field);
 
 struct ss_daemon_config {
     char *description;
@@ -63,63 +156,15 @@ struct ss_collector_config {
     char *dataset; /* "dataset": required; must name a dataset in ss_dataset (checked by loader) */
     char *url;     /* "url": required; http://, https:// or file://. For the API kinds
                       (koha, koha_report, folio) the system's base URL. */
-    char *kind;    /* "kind": csv json koha koha_report folio; default "csv" */
+    char *kind;    /* "kind": the name of a registered source kind (collectors/ss_source.c);
+                      default "csv" */
 
-    /* "csv": object, optional */
-    char csv_delimiter; /* "csv.delimiter": one-character string ("," ";" "\t" "|"), default ',' */
-    int csv_header;     /* "csv.header": bool, default true */
-    char *csv_columns[SS_CONFIG_MAX_MAP]; /* "csv.columns": array of strings, required when header
-                                             is false */
-    size_t ncsv_columns;
-    int csv_detect_delimiter; /* "csv.detect_delimiter": bool, default false: pick , ; tab or | from
-                                 the header line */
-    char *csv_encoding;       /* "csv.encoding": utf-8 windows-1252 iso-8859-1; default "utf-8"
-                                 (ISO-8859-1 read as Windows-1252) */
-    /* "csv.wide": object, optional: one column per period (as some services publish) to one record
-     * per period */
-    char *wide_value_field;  /* "csv.wide.value_field": required in csv.wide: the dataset field the
-                                cells fill, e.g. "visits" */
-    char *wide_period_field; /* "csv.wide.period_field": dataset field that gets the period, default
-                                "month" */
-    struct ss_config_pair *wide_columns; /* "csv.wide.columns": header -> period ("Apr-23":
-                                            "2023-04"), as many as the file gives (malloc'd);
-                                            absent: every header that reads as a period */
-    size_t nwide_columns;
-    char **wide_ignore; /* "csv.wide.ignore": array of column names or glob patterns ("Note*") of
-                           columns that are neither mapped nor periods and are to be left out
-                           without a warning; as many as the file gives (malloc'd) */
-    size_t nwide_ignore;
-
-    /* "json": object, optional (kind json) */
-    char *json_path; /* "json.path": dotted path to the array of records, e.g. "data.items"; absent:
-                        the top level */
-    int json_ndjson; /* "json.ndjson": bool, default false: one JSON object per line */
-
-    /* "koha": object (kinds koha and koha_report) */
-    char *koha_resource; /* "koha.resource": libraries checkouts checkouts_history items
-                            patron_categories item_types */
-    long
-        koha_report_id; /* "koha.report_id": 0..100000000, default 0 (kind koha_report needs one) */
-    long koha_per_page; /* "koha.per_page": 1..1000, default 100 */
-    long koha_max_report_rows;     /* "koha.max_report_rows": 1..100000000, default 10: the Koha
-                                      instance's SvcMaxReportRows; a report answering that many rows
-                                      was cut short by Koha */
-    char *koha_auth;               /* "koha.auth": oauth2 basic; default "oauth2" */
-    char *koha_client_id;          /* "koha.client_id" (oauth2) */
-    char *koha_client_secret_file; /* "koha.client_secret_file" (oauth2) */
-    char *koha_username;           /* "koha.username" (basic) */
-    char *koha_password_file;      /* "koha.password_file" (basic) */
-    char *koha_query;              /* "koha.query": extra q= filter, a JSON object as text */
-    char *koha_since_field;        /* "koha.since_field": field for the updated-since cursor, e.g.
-                                      "updated_on" */
-
-    /* "folio": object (kind folio) */
-    char *folio_tenant;        /* "folio.tenant": X-Okapi-Tenant */
-    char *folio_username;      /* "folio.username" */
-    char *folio_password_file; /* "folio.password_file" */
-    char *folio_resource;      /* "folio.resource": loans service_points items users */
-    long folio_limit;          /* "folio.limit": 1..10000, default 1000 */
-    char *folio_query;         /* "folio.query": extra CQL, ANDed with the paging clause */
+    /* The kind's own options (its section: "csv", "json", "koha", "folio"), declared by the kind
+     * (struct ss_config_section) and filled by the loader from the file, with the section's
+     * defaults when the file has no such object; NULL for a kind without a section. Sections of
+     * other kinds present in the file are checked the same way, then released. */
+    const struct ss_config_section *options_section;
+    void *options;
 
     /* "privacy": object, optional */
     char *hmac_key_file;    /* "privacy.hmac_key_file": patron identifiers become HMAC-SHA256 under
@@ -128,19 +173,19 @@ struct ss_collector_config {
                                ONS postcode directory) for the postcode_lsoa transform */
 
     /* "value_maps": object of field -> {source value -> core value}, optional */
-    struct ss_config_valmap value_maps[SS_CONFIG_MAX_MAP];
+    struct ss_config_valmap *value_maps; /* as many as the file gives (malloc'd) */
     size_t nvalue_maps;
     /* "transforms": object of field -> "age_band" | "postcode_district" | "upper" | "lower",
      * optional */
-    struct ss_config_pair transforms[SS_CONFIG_MAX_MAP];
+    struct ss_config_pair *transforms; /* as many as the file gives (malloc'd) */
     size_t ntransforms;
 
     /* "mapping": object of dataset field -> source column name, optional.
      * "constants": object of dataset field -> fixed string value, optional.
      * Keys are checked against the dataset's fields by the loader. */
-    struct ss_config_pair mapping[SS_CONFIG_MAX_MAP];
+    struct ss_config_pair *mapping; /* as many as the file gives (malloc'd); so constants */
     size_t nmapping;
-    struct ss_config_pair constants[SS_CONFIG_MAX_MAP];
+    struct ss_config_pair *constants;
     size_t nconstants;
 
     char *state_dir; /* "state_dir": required; outbox lives in state_dir/outbox */
@@ -175,8 +220,8 @@ struct ss_collector_config {
     char *http_username;      /* "http.username" (basic) */
     char *http_password_file; /* "http.password_file" (basic) */
     char *http_token_file;    /* "http.token_file" (bearer) */
-    struct ss_config_pair
-        http_headers[SS_CONFIG_MAX_MAP]; /* "http.headers": extra request headers */
+    struct ss_config_pair *http_headers; /* "http.headers": extra request headers, as many as the
+                                            file gives (malloc'd) */
     size_t nhttp_headers;
 
     long max_field_bytes;  /* "limits.max_field_bytes": 16..16777216, default 65536 */
@@ -190,11 +235,16 @@ struct ss_collector_config {
     char *log_level; /* "log_level": as for the daemon */
 };
 
-/* Both return 0, or -1 with a message in err ("file:line:col: \"path\": what"). */
+/* Both return 0, or SS_EINVAL (SS_ENOMEM) with a message in err
+ * ("file:line:col: \"path\": what"). kinds is the source kind registry: the
+ * "kind" must be one of it, and each kind's section is checked by its table.
+ * With kinds NULL (a program without the collectors, such as `shelfsync
+ * check-config`) "kind" is any non-empty string and a top-level object the
+ * loader's own table does not name is taken as a kind's section, unchecked. */
 int ss_daemon_config_load(const char *path, struct ss_daemon_config *cfg, char *err, size_t errlen);
 void ss_daemon_config_free(struct ss_daemon_config *cfg);
-int ss_collector_config_load(const char *path, struct ss_collector_config *cfg, char *err,
-                             size_t errlen);
+int ss_collector_config_load(const char *path, ss_config_kinds_fn kinds,
+                             struct ss_collector_config *cfg, char *err, size_t errlen);
 void ss_collector_config_free(struct ss_collector_config *cfg);
 
 /* The transport rule both programs apply before they bind or connect: an
@@ -202,15 +252,17 @@ void ss_collector_config_free(struct ss_collector_config *cfg);
  * endpoint needs CURVE (curve != 0) unless insecure is set and its host is
  * loopback (127.0.0.0/8, ::1, localhost); for a collector (daemon == 0)
  * plain TCP is allowed to loopback without insecure. Other transports are
- * refused. Returns 0, or -1 with what to do in err. */
+ * refused. Returns 0, or SS_EINVAL with what to do in err. */
 int ss_config_transport_check(const char *endpoint, int daemon, int curve, int insecure, char *err,
                               size_t errlen);
 /* 1 if a tcp:// endpoint's host is a loopback address or "localhost". */
 int ss_config_endpoint_loopback(const char *endpoint);
 
 /* Guesses which kind a file is (by its keys: "listen" => daemon, "source" =>
- * collector) and validates it; for `shelfsync check-config`. Returns 0 or -1
- * with the message in err; *kind is set to "daemon" or "collector" when known. */
+ * collector) and validates it; for `shelfsync check-config`, which has no
+ * source kinds: a collector config is loaded with kinds NULL (see
+ * ss_collector_config_load). Returns 0 or SS_EINVAL with the message in err;
+ * *kind is set to "daemon" or "collector" when known. */
 int ss_config_check(const char *path, const char **kind, char *err, size_t errlen);
 
 #endif

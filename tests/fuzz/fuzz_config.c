@@ -3,12 +3,11 @@
  * The loaders read a path, so each input is written to one memfd created at
  * start-up and loaded through /proc/self/fd/N: no file system traffic, no
  * file left behind. Each input goes through the daemon loader, the collector
- * loader and ss_config_check. Besides what the sanitizers catch (leaks
- * included: a refused file must release what it had filled), it checks the
- * contract: every failure has a message that starts with the file name and a
- * colon; an accepted file has its required keys and its integers in their
- * documented ranges; a message too long for the caller's buffer is cut short
- * and terminated.
+ * loader (with the real source kinds) and ss_config_check (with none). Besides what the sanitizers
+ * catch (leaks included: a refused file must release what it had filled), it checks the contract:
+ * every failure has a message that starts with the file name and a colon; an accepted file has its
+ * required keys and its integers in their documented ranges; a message too long for the caller's
+ * buffer is cut short and terminated.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +17,8 @@
 #include <unistd.h>
 
 #include "ss_config.h"
+#include "ss_source.h"
+#include "src_csv.h"
 
 static int fuzz_fd = -1;
 static char fuzz_path[64];
@@ -63,29 +64,39 @@ static void check_collector(const struct ss_collector_config *c)
     for (size_t i = 0; i < c->nendpoints; i++)
         if (!c->endpoints[i])
             __builtin_trap();
-    if (c->ncsv_columns > SS_CONFIG_MAX_MAP || (c->nwide_columns && !c->wide_columns) ||
-        (c->nwide_ignore && !c->wide_ignore) || c->nvalue_maps > SS_CONFIG_MAX_MAP ||
-        c->ntransforms > SS_CONFIG_MAX_MAP || c->nmapping > SS_CONFIG_MAX_MAP ||
-        c->nconstants > SS_CONFIG_MAX_MAP || c->nhttp_headers > SS_CONFIG_MAX_MAP)
+    if ((c->nvalue_maps && !c->value_maps) || (c->ntransforms && !c->transforms) ||
+        (c->nmapping && !c->mapping) || (c->nconstants && !c->constants) ||
+        (c->nhttp_headers && !c->http_headers))
         __builtin_trap();
-    if (!c->csv_header && c->ncsv_columns == 0)
+    /* The kind's own options: its section's struct, every integer in its bounds. */
+    const struct ss_config_kind *kd = NULL;
+    for (size_t i = 0; (kd = ss_source_config_kind(i)) && strcmp(kd->name, c->kind) != 0; i++)
+        ;
+    if (!kd || (kd->section != NULL) != (c->options != NULL) ||
+        (kd->section && c->options_section != kd->section))
         __builtin_trap();
+    for (const struct ss_config_option *o = kd->section ? kd->section->options : NULL; o && o->key;
+         o++)
+        if (o->type == SS_CFG_INT)
+            in_range(*(const long *)((const char *)c->options + o->off), o->min, o->max);
+    if (c->options_section == &ss_csv_section) {
+        const struct ss_csv_options *csv = c->options;
+        if ((csv->ncolumns && !csv->columns) || (!csv->header && csv->ncolumns == 0) ||
+            (csv->nwide_columns && !csv->wide_columns) || (csv->nwide_ignore && !csv->wide_ignore))
+            __builtin_trap();
+        for (size_t i = 0; i < csv->nwide_columns; i++)
+            if (!csv->wide_columns[i].key || !csv->wide_columns[i].value)
+                __builtin_trap();
+        for (size_t i = 0; i < csv->nwide_ignore; i++)
+            if (!csv->wide_ignore[i] || !csv->wide_ignore[i][0])
+                __builtin_trap();
+    }
     for (size_t i = 0; i < c->nmapping; i++)
         if (!c->mapping[i].key || !c->mapping[i].value)
-            __builtin_trap();
-    for (size_t i = 0; i < c->nwide_columns; i++)
-        if (!c->wide_columns[i].key || !c->wide_columns[i].value)
-            __builtin_trap();
-    for (size_t i = 0; i < c->nwide_ignore; i++)
-        if (!c->wide_ignore[i] || !c->wide_ignore[i][0])
             __builtin_trap();
     for (size_t i = 0; i < c->nvalue_maps; i++)
         if (!c->value_maps[i].field || c->value_maps[i].npairs > SS_CONFIG_MAX_VALUES)
             __builtin_trap();
-    in_range(c->koha_report_id, 0, 100000000);
-    in_range(c->koha_per_page, 1, 1000);
-    in_range(c->koha_max_report_rows, 1, 100000000);
-    in_range(c->folio_limit, 1, 10000);
     in_range(c->batch_records, 1, 100000);
     in_range(c->batch_max_bytes, 4096, 268435456);
     in_range(c->ack_timeout_ms, 100, 3600000);
@@ -138,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     err[0] = '\0';
-    rc = ss_collector_config_load(fuzz_path, &c, err, sizeof(err));
+    rc = ss_collector_config_load(fuzz_path, ss_source_config_kind, &c, err, sizeof(err));
     check_err(rc, err, sizeof(err));
     if (rc == 0) {
         check_collector(&c);

@@ -188,11 +188,10 @@ static void test_mapper_config_mapping_and_constants_and_errors(void **state)
     const char *hdr[] = {"Branch", "Period", "Collection", "Issues"};
     size_t lens[4] = {6, 6, 10, 6};
     memset(&cfg, 0, sizeof(cfg));
-    cfg.mapping[0] = (struct ss_config_pair){"service_point", "branch"};
-    cfg.mapping[1] = (struct ss_config_pair){"item_type", "Collection"};
-    cfg.mapping[2] = (struct ss_config_pair){"loans", "Issues"};
+    cfg.mapping = (struct ss_config_pair[4]){
+        {"service_point", "branch"}, {"item_type", "Collection"}, {"loans", "Issues"}};
     cfg.nmapping = 3;
-    cfg.constants[0] = (struct ss_config_pair){"authority", "E09000003"};
+    cfg.constants = (struct ss_config_pair[]){{"authority", "E09000003"}};
     cfg.nconstants = 1;
     assert_int_equal(
         ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)), 0);

@@ -82,9 +82,9 @@ static void test_value_maps_and_transforms(void **state)
     char err[256], why[256];
     struct ss_config_pair branch[] = {{"CPL", "Centerville"}, {"MPL", "Midway"}};
     memset(&cfg, 0, sizeof(cfg));
-    cfg.value_maps[0] = (struct ss_config_valmap){"service_point", branch, 2};
+    cfg.value_maps = (struct ss_config_valmap[]){{"service_point", branch, 2}};
     cfg.nvalue_maps = 1;
-    cfg.transforms[0] = (struct ss_config_pair){"item_type", "upper"};
+    cfg.transforms = (struct ss_config_pair[]){{"item_type", "upper"}};
     cfg.ntransforms = 1;
     struct ss_shape *s = ss_shape_new(&cfg, ss_dataset_find("loan_transactions"), err, sizeof(err));
     assert_non_null(s);
@@ -100,7 +100,7 @@ static void test_value_maps_and_transforms(void **state)
 
     /* active_users: authority, period, period_start, period_end, age_group, users */
     memset(&cfg, 0, sizeof(cfg));
-    cfg.transforms[0] = (struct ss_config_pair){"age_group", "age_band"};
+    cfg.transforms = (struct ss_config_pair[]){{"age_group", "age_band"}};
     cfg.ntransforms = 1;
     s = ss_shape_new(&cfg, ss_dataset_find("active_users"), err, sizeof(err));
     const char *u[6] = {"E09000003", "2023-24", NULL, NULL, "1990-05-01", "1"};
@@ -119,7 +119,7 @@ static void test_value_maps_and_transforms(void **state)
 
     /* membership: authority, count_date, area_code, members */
     memset(&cfg, 0, sizeof(cfg));
-    cfg.transforms[0] = (struct ss_config_pair){"area_code", "postcode_district"};
+    cfg.transforms = (struct ss_config_pair[]){{"area_code", "postcode_district"}};
     cfg.ntransforms = 1;
     s = ss_shape_new(&cfg, ss_dataset_find("membership"), err, sizeof(err));
     const char *m[4] = {"E09000003", "2024-01-01", "pl6 5an", "7"};
@@ -140,7 +140,7 @@ static void test_value_maps_and_transforms(void **state)
     assert_int_equal(write(fd, rows, strlen(rows)), (ssize_t)strlen(rows));
     close(fd);
     memset(&cfg, 0, sizeof(cfg));
-    cfg.transforms[0] = (struct ss_config_pair){"area_code", "postcode_lsoa"};
+    cfg.transforms = (struct ss_config_pair[]){{"area_code", "postcode_lsoa"}};
     cfg.ntransforms = 1;
     cfg.lsoa_lookup_file = lookup;
     s = ss_shape_new(&cfg, ss_dataset_find("membership"), err, sizeof(err));
