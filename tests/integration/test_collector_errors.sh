@@ -29,6 +29,41 @@ st=0; "$SS_BIN_DIR/shelfsync" check-config "$IT_DAEMON_CONFIG" >"$IT_DIR/ok.txt"
 it_assert_eq 0 "$st" "check-config accepts the daemon config"
 grep -q "ok (daemon config)" "$IT_DIR/ok.txt" || it_fail "check-config said: $(cat "$IT_DIR/ok.txt")"
 
+it_log "check-config checks a kind's own keys too (through shelfsync-collect), and says when it cannot"
+cat >"$IT_DIR/kindkey.json" <<'JSON'
+{
+  "source": "kindkey",
+  "dataset": "loans",
+  "url": "http://127.0.0.1:1/x.csv",
+  "state_dir": "/tmp/x",
+  "daemon": {"endpoints": ["tcp://127.0.0.1:1"]},
+  "csv": {"delimitr": ";"}
+}
+JSON
+cat >"$IT_DIR/kindname.json" <<'JSON'
+{
+  "source": "kindname",
+  "kind": "csvx",
+  "dataset": "loans",
+  "url": "http://127.0.0.1:1/x.csv",
+  "state_dir": "/tmp/x",
+  "daemon": {"endpoints": ["tcp://127.0.0.1:1"]}
+}
+JSON
+st=0; "$SS_BIN_DIR/shelfsync" check-config "$IT_DIR/kindkey.json" "$IT_DIR/kindname.json" 2>"$IT_DIR/err3.txt" || st=$?
+it_assert_eq 1 "$st" "check-config exit status for a kind's bad key"
+grep -qF "kindkey.json:7:11: \"csv.delimitr\": unknown key" "$IT_DIR/err3.txt" ||
+    it_fail "check-config said: $(cat "$IT_DIR/err3.txt")"
+grep -qF "kindname.json:3:3: \"kind\": expected one of" "$IT_DIR/err3.txt" ||
+    it_fail "check-config said: $(cat "$IT_DIR/err3.txt")"
+# shelfsync alone, with no shelfsync-collect beside it or on PATH: loud, exit 1.
+mkdir -p "$IT_DIR/alone"
+cp "$SS_BIN_DIR/shelfsync" "$IT_DIR/alone/"
+st=0; PATH=/usr/bin:/bin "$IT_DIR/alone/shelfsync" check-config "$IT_DIR/kindkey.json" 2>"$IT_DIR/err4.txt" || st=$?
+it_assert_eq 1 "$st" "check-config exit status without shelfsync-collect"
+grep -qF "are not checked: shelfsync-collect is neither beside shelfsync nor on PATH" "$IT_DIR/err4.txt" ||
+    it_fail "check-config said: $(cat "$IT_DIR/err4.txt")"
+
 it_log "an export without a required column is refused before anything is sent"
 it_collector_config "$IT_DIR/nocount.json" nocount "http://127.0.0.1:$IT_HTTP_PORT/loans_no_count.csv"
 st=0; it_collect "$IT_DIR/nocount.json" || st=$?
