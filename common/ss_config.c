@@ -108,7 +108,7 @@ static const struct ss_config_option collector_daemon[] = {
 
 static const struct ss_config_option collector_batch[] = {
     INT("records", C(batch_records), 1, 100000, 5000),
-    INT("max_bytes", C(batch_max_bytes), 4096, 268435456, 16777216),
+    INT("max_bytes", C(batch_max_bytes), 4096, 268435456, 8388608),
     {0},
 };
 

@@ -199,7 +199,7 @@ struct ss_collector_config {
                                 required with server_public_key */
 
     long batch_records;      /* "batch.records": 1..100000, default 5000 */
-    long batch_max_bytes;    /* "batch.max_bytes": 4096..268435456, default 16777216 */
+    long batch_max_bytes;    /* "batch.max_bytes": 4096..268435456, default 8388608 */
     long ack_timeout_ms;     /* "send.ack_timeout_ms": 100..3600000, default 15000 */
     long max_in_flight;      /* "send.max_in_flight": 1..64, default 4 */
     long backoff_initial_ms; /* "send.backoff_initial_ms": 10..60000, default 250 */

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # What the benchmarks share: an optimised build, a private PostgreSQL with its
 # default durability, a generated loans export served over HTTP on loopback,
-# a daemon, and a collector config. Sourced by bench/throughput and
-# bench/collector_memory from the checkout's top directory; each function
-# dies on failure. Everything lives in $work and is removed on exit.
+# a daemon, and a collector config. Sourced by bench/throughput,
+# bench/collector_memory and bench/daemon_memory from the checkout's top
+# directory; each function dies on failure. Everything lives in $work and is removed on exit.
 
 # shellcheck source=scripts/lib/common.sh
 source scripts/lib/common.sh

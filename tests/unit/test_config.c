@@ -280,7 +280,7 @@ static void test_collector_minimal_config_gets_defaults(void **state)
     assert_int_equal(cfg.nendpoints, 1);
     assert_string_equal(cfg.endpoints[0], "tcp://127.0.0.1:5555");
     assert_int_equal(cfg.batch_records, 5000);
-    assert_int_equal(cfg.batch_max_bytes, 16777216);
+    assert_int_equal(cfg.batch_max_bytes, 8388608);
     assert_int_equal(cfg.ack_timeout_ms, 15000);
     assert_int_equal(cfg.max_in_flight, 4);
     assert_int_equal(cfg.backoff_initial_ms, 250);
