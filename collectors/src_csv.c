@@ -188,7 +188,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     struct csv_state *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return SS_EINVAL;
+        return SS_ENOMEM;
     }
     s->env = env;
     if (o->wide_value_field) {
@@ -223,7 +223,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         if (ss_wide_new(&s->wide, &wo) < 0) {
             snprintf(err, errlen, "out of memory");
             free(s);
-            return SS_EINVAL;
+            return SS_ENOMEM;
         }
     }
     /* Refuse an encoding iconv lacks now, before anything is fetched. */

@@ -1179,7 +1179,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     f = calloc(1, sizeof(*f));
     if (!f) {
         snprintf(err, errlen, "out of memory");
-        return SS_EINVAL;
+        return SS_ENOMEM;
     }
     f->env = env;
     f->cfg = cfg;

@@ -151,7 +151,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return SS_EINVAL;
+        return SS_ENOMEM;
     }
     s->env = env;
     s->ds = ss_dataset_find(cfg->dataset);
@@ -169,7 +169,7 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
     if (!s->names || !s->nlens || !s->vals || !s->lens || !s->num) {
         snprintf(err, errlen, "out of memory");
         cb_exit(s);
-        return SS_EINVAL;
+        return SS_ENOMEM;
     }
     *state = s;
     return 0;
