@@ -144,44 +144,15 @@ static int read_ym(const char *t, int *y, int *m)
     return 1;
 }
 
-/* An ISO 8601 duration of whole years, months, weeks, days: P1M, P1Y6M, P7D.
- * The daemon's caps, so that what reads here reads there. */
-#define DURATION_MAX_YEARS 400
+/* ss_date's duration parser, on text this file has lower-cased. */
 static int read_duration(const char *t, size_t n, int *years, int *months, long *days)
 {
-    size_t i = 1;
-    *years = *months = 0;
-    *days = 0;
-    if (n < 3 || t[0] != 'p')
+    char up[32];
+    if (n >= sizeof(up))
         return 0;
-    while (i < n) {
-        long v = 0;
-        size_t start = i;
-        while (i < n && ss_is_digit(t[i]) && i - start < 5)
-            v = v * 10 + (t[i++] - '0');
-        if (i == start || i >= n)
-            return 0;
-        switch (t[i++]) {
-        case 'y':
-            *years += (int)v;
-            break;
-        case 'm':
-            *months += (int)v;
-            break;
-        case 'w':
-            *days += v * 7;
-            break;
-        case 'd':
-            *days += v;
-            break;
-        default:
-            return 0;
-        }
-        if (*years > DURATION_MAX_YEARS || *months > 12 * DURATION_MAX_YEARS ||
-            *days > 366L * DURATION_MAX_YEARS)
-            return 0;
-    }
-    return 1;
+    for (size_t i = 0; i < n; i++)
+        up[i] = t[i] >= 'a' && t[i] <= 'z' ? (char)(t[i] - 'a' + 'A') : t[i];
+    return ss_parse_duration(up, n, years, months, days) == 0;
 }
 
 /* START/DURATION or START/END. */
@@ -202,15 +173,8 @@ static int read_interval(const char *t, size_t n, struct ss_wide_period *p)
         long days;
         if (!read_duration(r, rn, &years, &months, &days))
             return 0;
-        /* As the daemon computes it: months on the calendar (the day kept
-         * within the month), then the days, then the day before. */
-        long total = (long)m1 - 1 + months + 12L * years;
-        int ey = y1 + (int)(total / 12), em = (int)(total % 12) + 1, ed = d1;
-        if (ey > YEAR_MAX + 1)
-            return 0;
-        if (ed > ss_days_in_month(ey, em))
-            ed = ss_days_in_month(ey, em);
-        struct ss_date e = ss_days_to_date(to_days(ey, em, ed) + days - 1);
+        /* As the daemon computes it (the range is checked below). */
+        struct ss_date e = ss_duration_end((struct ss_date){y1, m1, d1}, years, months, days);
         y2 = e.y, m2 = e.m, d2 = e.d;
     } else if (rn == 10 && read_date(r, &y2, &m2, &d2)) {
         /* START/END */

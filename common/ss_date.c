@@ -68,7 +68,8 @@ int ss_parse_month(const char *s, size_t len, struct ss_date *start, struct ss_d
                    const char **why)
 {
     struct ss_date d = {0, 0, 1};
-    if (!(len == 7 && s[4] == '-' && ss_digits(s, 4, &d.y) == 0 && ss_digits(s + 5, 2, &d.m) == 0)) {
+    if (!(len == 7 && s[4] == '-' && ss_digits(s, 4, &d.y) == 0 &&
+          ss_digits(s + 5, 2, &d.m) == 0)) {
         *why = "not a month (expected YYYY-MM)";
         return -EINVAL;
     }
@@ -107,11 +108,10 @@ struct ss_date ss_days_to_date(long z)
     return d;
 }
 
-/* An ISO 8601 duration of whole years, months, weeks and days: P1M, P3M, P1Y, P7D, P1Y6M.
- * Parts may repeat (P1Y1Y), so the totals are capped as they grow: far beyond
+/* Parts may repeat (P1Y1Y), so the totals are capped as they grow: far beyond
  * any real count period, and well short of overflowing an int. */
 #define SS_DURATION_MAX_YEARS 400
-static int parse_duration(const char *s, size_t len, int *years, int *months, long *days)
+int ss_parse_duration(const char *s, size_t len, int *years, int *months, long *days)
 {
     size_t i = 1;
     int any = 0;
@@ -147,7 +147,18 @@ static int parse_duration(const char *s, size_t len, int *years, int *months, lo
             return -EINVAL;
         any = 1;
     }
-    return any ? 0 : -1;
+    return any ? 0 : -EINVAL;
+}
+
+struct ss_date ss_duration_end(struct ss_date start, int years, int months, long days)
+{
+    struct ss_date e = start;
+    long total_months = (long)e.m - 1 + months + 12L * years;
+    e.y += (int)(total_months / 12);
+    e.m = (int)(total_months % 12) + 1;
+    if (e.d > ss_days_in_month(e.y, e.m))
+        e.d = ss_days_in_month(e.y, e.m);
+    return ss_days_to_date(ss_date_to_days(e) + days - 1);
 }
 
 int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
@@ -176,18 +187,11 @@ int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_
     if (l2 && rest[0] == 'P') {
         int years, months;
         long days;
-        if (parse_duration(rest, l2, &years, &months, &days) < 0) {
+        if (ss_parse_duration(rest, l2, &years, &months, &days) < 0) {
             *why = "not an ISO 8601 duration (expected e.g. P1M, P3M, P1Y, P7D)";
             return -EINVAL;
         }
-        /* The end is the day before start + duration, adding months on the calendar. */
-        struct ss_date e = *start;
-        long total_months = (long)e.m - 1 + months + 12L * years;
-        e.y += (int)(total_months / 12);
-        e.m = (int)(total_months % 12) + 1;
-        if (e.d > ss_days_in_month(e.y, e.m))
-            e.d = ss_days_in_month(e.y, e.m);
-        *end = ss_days_to_date(ss_date_to_days(e) + days - 1);
+        *end = ss_duration_end(*start, years, months, days);
         if (ss_date_to_days(*end) < ss_date_to_days(*start)) {
             *why = "empty duration";
             return -EINVAL;
@@ -208,4 +212,3 @@ int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_
     }
     return 0;
 }
-

@@ -26,6 +26,16 @@ int ss_parse_month(const char *s, size_t len, struct ss_date *start, struct ss_d
                    const char **why);
 /* A period: START/END, START/DURATION (ISO 8601) or a financial year label
  * ("2023-24", "2023/24", "2023/2024": 1 April to 31 March). */
+/* An ISO 8601 duration of whole years, months, weeks and days, upper case:
+ * P1M, P3M, P1Y, P7D, P1Y6M. 0 with the parts, or SS_EINVAL (also past 400
+ * years in all). */
+int ss_parse_duration(const char *s, size_t len, int *years, int *months, long *days);
+
+/* The last day of a period that starts on start and lasts the duration:
+ * the months added on the calendar (the day kept within the month), then
+ * the days, then the day before. */
+struct ss_date ss_duration_end(struct ss_date start, int years, int months, long days);
+
 int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
                     const char **why);
 /* Days since 1970-01-01 and back. */
