@@ -361,10 +361,10 @@ static int add_record(struct run *r, uint32_t line, unsigned flags, const char *
 static int reject(struct run *r, unsigned long where, const char *why, const char *raw,
                   size_t rawlen)
 {
-    char reason[512];
+    char reason[544]; /* "line N: " and a reason of up to 511 bytes */
     const char *v[2];
     size_t l[2];
-    snprintf(reason, sizeof(reason), "line %lu: %s", where, why);
+    snprintf(reason, sizeof(reason), "line %lu: %.511s", where, why);
     ss_info("%s (record quarantined)", reason);
     v[0] = reason;
     l[0] = strlen(reason);

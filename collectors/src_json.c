@@ -540,7 +540,7 @@ static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
     const struct ss_collector_config *cfg = s->env->cfg;
     const struct json_options *o = cfg->options;
     struct ss_jsonsplit_opts opts = {o->path, o->ndjson, (size_t)cfg->max_record_bytes};
-    struct ss_http_resp resp;
+    struct ss_http_resp resp = {0};
     char etag[256], lm[128];
 
     s->sink = sink;

@@ -355,29 +355,32 @@ int ss_allow_authority_ok(const struct ss_allow_entry *e, const char *code)
     return 0;
 }
 
+/* Appends s to buf (NUL-terminated, buflen > 0), cutting it short when
+ * full; the new length. */
+static size_t put(char *buf, size_t buflen, size_t used, const char *s)
+{
+    size_t n = strlen(s), room = buflen - 1 - used;
+    if (n > room)
+        n = room;
+    memcpy(buf + used, s, n);
+    buf[used + n] = '\0';
+    return used + n;
+}
+
 static size_t join(char *buf, size_t buflen, size_t used, char **items, size_t n)
 {
-    for (size_t i = 0; i < n && used < buflen; i++) {
-        int k = snprintf(buf + used, buflen - used, "%s%s", i ? "," : "", items[i]);
-        if (k < 0)
-            break;
-        used += (size_t)k;
-    }
-    return used < buflen ? used : buflen - 1;
+    for (size_t i = 0; i < n; i++)
+        used = put(buf, buflen, i ? put(buf, buflen, used, ",") : used, items[i]);
+    return used;
 }
 
 void ss_allow_describe(const struct ss_allow_entry *e, char *buf, size_t buflen)
 {
-    size_t used;
-    int k;
     if (buflen == 0)
         return;
-    buf[0] = '\0';
-    k = snprintf(buf, buflen, "authorities ");
-    used = k > 0 && (size_t)k < buflen ? (size_t)k : buflen - 1;
+    size_t used = put(buf, buflen, 0, "authorities ");
     used = join(buf, buflen, used, e->authorities, e->nauthorities);
-    k = snprintf(buf + used, buflen - used, "; sources ");
-    used = k > 0 && (size_t)k < buflen - used ? used + (size_t)k : buflen - 1;
+    used = put(buf, buflen, used, "; sources ");
     join(buf, buflen, used, e->sources, e->nsources);
 }
 

@@ -199,7 +199,7 @@ int ss_ref_parse_authorities(const char *path, const char *data, size_t len, ss_
     size_t n = json_array_size(root);
     for (size_t i = 0; i < n; i++) {
         struct ss_ref_authority a = {.line = (long)i < nlines ? lines[i] : 0};
-        unsigned long first;
+        unsigned long first = 0;
         char code[10];
         if ((rc = authority_of(path, json_array_get(root, i), i, &a, code, err, errlen)) < 0)
             goto out;
@@ -244,7 +244,7 @@ struct csv_run {
 /* A file gives each area once: remembers code, or says where it came first. */
 static int csv_first_sight(struct csv_run *r, const char *code, unsigned long line)
 {
-    unsigned long first;
+    unsigned long first = 0;
     int rc = first_sight(&r->seen, code, line, &first, r->err, r->errlen, r->path);
     if (rc == SS_EINVAL)
         set_err(r->err, r->errlen, "%s:%lu: code %s given twice (first at line %lu)", r->path, line,
@@ -617,7 +617,7 @@ static int alias_row(struct csv_run *r, const struct ss_csv_record *rec)
     struct alias_ctx *c = r->ctx;
     const struct ss_buf *alias = &r->text[0];
     char code[10], key[SS_REF_KEY_MAX];
-    unsigned long first;
+    unsigned long first = 0;
     if (field_text(r, rec, 0, "alias", 0) < 0 || field_code(r, rec, 1, "code", code) < 0)
         return SS_EINVAL;
     if (ss_norm_authority_key(alias->data, alias->len - 1, key, sizeof(key)) < 0) {
