@@ -193,7 +193,9 @@ static const char *what_state(const struct ss_jsonsplit *s)
     }
 }
 
-/* A fatal error at the current byte. */
+/* A fatal error at the current byte: sets s->result to SS_EINVAL and
+ * returns it. The steps below return 0 to go on, or s->result (a negative
+ * code, set where the failure is) to stop. */
 static int fail(struct ss_jsonsplit *s, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -209,7 +211,7 @@ static int fail(struct ss_jsonsplit *s, const char *fmt, ...)
     snprintf(s->err, sizeof(s->err), "byte %llu (line %lu, column %lu): %s", s->off, s->line,
              s->col, msg);
     s->result = SS_EINVAL;
-    return -1;
+    return s->result;
 }
 
 /* Copies the element's bytes data[span, end) into the buffer, bounded. */
@@ -235,7 +237,7 @@ static int elem_flush(struct ss_jsonsplit *s, const char *data, size_t end)
     if (rc < 0) {
         fail(s, "out of memory");
         s->result = SS_ENOMEM;
-        return -1;
+        return s->result;
     }
     s->span = end;
     return 0;
@@ -317,7 +319,7 @@ static int value_done(struct ss_jsonsplit *s, const char *data, size_t end)
     if (!elem)
         return 0;
     if (elem_flush(s, data, end) < 0)
-        return -1;
+        return s->result;
     if (s->ndjson) {
         s->appending = 0;
         s->pending = 1; /* handed over at the end of its line, if nothing follows */
@@ -406,7 +408,7 @@ static int value_start(struct ss_jsonsplit *s, const char *data, size_t i, unsig
     switch (c) {
     case '{':
         if (push(s, i, '{') < 0)
-            return -1;
+            return s->result;
         if (s->st == ST_SKIPLINE)
             return 0;
         if (match >= 0 && (unsigned)match < s->ncomp && (unsigned)match == s->path_depth &&
@@ -416,7 +418,7 @@ static int value_start(struct ss_jsonsplit *s, const char *data, size_t i, unsig
         return 0;
     case '[':
         if (push(s, i, '[') < 0)
-            return -1;
+            return s->result;
         if (s->st == ST_SKIPLINE)
             return 0;
         if (!s->ndjson && match >= 0 && (unsigned)match == s->ncomp && !s->target_done &&
@@ -560,7 +562,7 @@ static int ndjson_eol(struct ss_jsonsplit *s, const char *data, size_t i)
         /* fall through */
     case ST_SKIPLINE:
         if (elem_flush(s, data, i) < 0)
-            return -1;
+            return s->result;
         if (s->buf.len && s->buf.data[s->buf.len - 1] == '\r')
             s->buf.data[--s->buf.len] = '\0';
         s->st = ST_START;
@@ -680,9 +682,9 @@ static int step(struct ss_jsonsplit *s, const char *data, size_t i)
     if (is_num(s->st)) {
         rc = num_step(s, i, c);
         if (rc != 0)
-            return rc < 0 ? -1 : 0;
+            return rc < 0 ? s->result : 0;
         if (s->st != ST_SKIPLINE && value_done(s, data, i) != 0)
-            return -1;
+            return s->result;
     }
     if (s->ndjson && c == '\n')
         return ndjson_eol(s, data, i) != 0;

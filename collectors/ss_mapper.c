@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "ss_buf.h"
+#include "ss_err.h"
 
 /* Compares a header cell with a name, ignoring case and surrounding spaces
  * (and no-break spaces, which spreadsheets leave behind). */
@@ -22,6 +23,7 @@ static int header_is(const char *h, size_t len, const char *name)
     return strlen(name) == len && strncasecmp(h, name, len) == 0;
 }
 
+/* The index of the column whose header is want, or -1 if none. */
 static int find_column(const char *const *names, const size_t *lens, size_t n, const char *want)
 {
     for (size_t i = 0; i < n; i++)
@@ -60,27 +62,21 @@ void ss_mapper_list_columns(char *dst, size_t dstlen, const char *const *names, 
     ss_buf_free(&b);
 }
 
-int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
-                   const struct ss_collector_config *cfg, const char *const *names,
-                   const size_t *lens, size_t nnames, char *err, size_t errlen)
+/* The columns and constants "mapping" and "constants" name. 0, or
+ * SS_EINVAL (no such field in the dataset) or SS_ESETUP (no such column in
+ * the export) with the message in err. */
+static int map_configured(struct ss_mapper *m, const struct ss_collector_config *cfg,
+                          const char *const *names, const size_t *lens, size_t nnames, char *err,
+                          size_t errlen)
 {
+    const struct ss_dataset *ds = m->ds;
     char cols[1024];
-    memset(m, 0, sizeof(*m));
-    m->ds = ds;
-    m->ncolumns = nnames;
-    if (ds->nfields > SS_MAPPER_MAX_FIELDS) {
-        snprintf(err, errlen, "dataset \"%s\" has too many fields", ds->name);
-        return -1;
-    }
-    for (size_t f = 0; f < ds->nfields; f++)
-        m->column[f] = -1;
-
     for (size_t i = 0; i < cfg->nmapping; i++) {
         int f = ss_dataset_field_index(ds, cfg->mapping[i].key);
         if (f < 0) {
             snprintf(err, errlen, "\"mapping.%s\": dataset \"%s\" has no field \"%s\"",
                      cfg->mapping[i].key, ds->name, cfg->mapping[i].key);
-            return -1;
+            return SS_EINVAL;
         }
         int c = find_column(names, lens, nnames, cfg->mapping[i].value);
         if (c < 0) {
@@ -88,7 +84,7 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
             snprintf(err, errlen,
                      "\"mapping.%s\": the export has no column \"%s\" (its columns: %s)",
                      cfg->mapping[i].key, cfg->mapping[i].value, cols);
-            return -1;
+            return SS_ESETUP;
         }
         m->column[f] = c;
     }
@@ -97,11 +93,19 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
         if (f < 0) {
             snprintf(err, errlen, "\"constants.%s\": dataset \"%s\" has no field \"%s\"",
                      cfg->constants[i].key, ds->name, cfg->constants[i].key);
-            return -1;
+            return SS_EINVAL;
         }
         if (m->column[f] < 0)
             m->constant[f] = cfg->constants[i].value;
     }
+    return 0;
+}
+
+/* The fields still unfilled, by their published headers or their names. */
+static void map_by_name(struct ss_mapper *m, const struct ss_collector_config *cfg,
+                        const char *const *names, const size_t *lens, size_t nnames)
+{
+    const struct ss_dataset *ds = m->ds;
     for (size_t f = 0; f < ds->nfields; f++) {
         const struct ss_field *fd = &ds->fields[f];
         if (m->column[f] >= 0 || m->constant[f])
@@ -118,7 +122,16 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
                 m->column[f] = -1;
         }
     }
-    /* Refuse now, before anything is sent, what would quarantine every record. */
+}
+
+/* Refuses now, before anything is sent, what would quarantine every
+ * record: a required field nothing fills, or (a period dataset) no count
+ * period. 0, or SS_ESETUP with the message in err. */
+static int check_filled(const struct ss_mapper *m, const char *const *names, const size_t *lens,
+                        size_t nnames, char *err, size_t errlen)
+{
+    const struct ss_dataset *ds = m->ds;
+    char cols[1024];
     for (size_t f = 0; f < ds->nfields; f++) {
         const struct ss_field *fd = &ds->fields[f];
         if (!(fd->flags & SS_F_REQUIRED) || m->column[f] >= 0 || m->constant[f] ||
@@ -130,40 +143,60 @@ int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
                  "export (its columns: %s); name the column in \"mapping\" or give a value in "
                  "\"constants\"",
                  ds->name, fd->name, fd->headers[0] ? fd->headers[0] : fd->name, cols);
-        return -1;
+        return SS_ESETUP;
     }
-    if (ds->flags & SS_DS_PERIOD) {
-        int month = -1, period = -1, start = -1, end = -1;
-        for (size_t f = 0; f < ds->nfields; f++) {
-            int have = m->column[f] >= 0 || m->constant[f] != NULL;
-            switch (ds->fields[f].type) {
-            case SS_FT_MONTH:
-                month = have;
-                break;
-            case SS_FT_PERIOD:
-                period = have;
-                break;
-            case SS_FT_PERIOD_START:
-                start = have;
-                break;
-            case SS_FT_PERIOD_END:
-                end = have;
-                break;
-            default:
-                break;
-            }
+    if (!(ds->flags & SS_DS_PERIOD))
+        return 0;
+    int month = -1, period = -1, start = -1, end = -1;
+    for (size_t f = 0; f < ds->nfields; f++) {
+        int have = m->column[f] >= 0 || m->constant[f] != NULL;
+        switch (ds->fields[f].type) {
+        case SS_FT_MONTH:
+            month = have;
+            break;
+        case SS_FT_PERIOD:
+            period = have;
+            break;
+        case SS_FT_PERIOD_START:
+            start = have;
+            break;
+        case SS_FT_PERIOD_END:
+            end = have;
+            break;
+        default:
+            break;
         }
-        if (month != 1 && period != 1 && !(start == 1 && end == 1)) {
-            ss_mapper_list_columns(cols, sizeof(cols), names, lens, nnames);
-            snprintf(err, errlen,
-                     "dataset \"%s\" needs a count period: a \"Month\" column, a \"Period\" "
-                     "column, or \"Count start\" and \"Count end\" (its columns: %s); map one "
-                     "in \"mapping\"",
-                     ds->name, cols);
-            return -1;
-        }
+    }
+    if (month != 1 && period != 1 && !(start == 1 && end == 1)) {
+        ss_mapper_list_columns(cols, sizeof(cols), names, lens, nnames);
+        snprintf(err, errlen,
+                 "dataset \"%s\" needs a count period: a \"Month\" column, a \"Period\" "
+                 "column, or \"Count start\" and \"Count end\" (its columns: %s); map one "
+                 "in \"mapping\"",
+                 ds->name, cols);
+        return SS_ESETUP;
     }
     return 0;
+}
+
+int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
+                   const struct ss_collector_config *cfg, const char *const *names,
+                   const size_t *lens, size_t nnames, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    m->ds = ds;
+    m->ncolumns = nnames;
+    if (ds->nfields > SS_MAPPER_MAX_FIELDS) {
+        snprintf(err, errlen, "dataset \"%s\" has too many fields", ds->name);
+        return SS_E2BIG;
+    }
+    for (size_t f = 0; f < ds->nfields; f++)
+        m->column[f] = -1;
+    int rc = map_configured(m, cfg, names, lens, nnames, err, errlen);
+    if (rc < 0)
+        return rc;
+    map_by_name(m, cfg, names, lens, nnames);
+    return check_filled(m, names, lens, nnames, err, errlen);
 }
 
 int ss_mapper_apply(const struct ss_mapper *m, const char *const *fields, const size_t *lens,
@@ -184,7 +217,7 @@ int ss_mapper_apply(const struct ss_mapper *m, const char *const *fields, const 
     }
     if (nfields != m->ncolumns) {
         snprintf(why, whylen, "%zu fields where the header has %zu", nfields, m->ncolumns);
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }

@@ -27,14 +27,16 @@ struct ss_mapper {
     size_t ncolumns;                            /* columns in the header */
 };
 
-/* Returns 0, or -1 with a message naming what is wrong and what the header
- * has (an unknown field in "mapping", a mapped column not in the header, a
- * required field that nothing provides). */
+/* Returns 0, or a negative code with a message naming what is wrong and
+ * what the header has: SS_EINVAL (an unknown field in "mapping" or
+ * "constants"), SS_ESETUP (a mapped column not in the header, a required
+ * field or a count period that nothing provides), SS_E2BIG (a dataset of
+ * more than SS_MAPPER_MAX_FIELDS fields). */
 int ss_mapper_init(struct ss_mapper *m, const struct ss_dataset *ds,
                    const struct ss_collector_config *cfg, const char *const *names,
                    const size_t *lens, size_t nnames, char *err, size_t errlen);
 
-/* Fills vals/lens (ds->nfields entries) for one record. Returns 0, or -1
+/* Fills vals/lens (ds->nfields entries) for one record. Returns 0, or SS_EINVAL
  * with a reason when the record's column count differs from the header's;
  * vals/lens are filled even then, from the columns the record has (for the
  * quarantine's raw text, which holds mapped values only). */

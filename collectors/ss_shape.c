@@ -70,15 +70,18 @@ static size_t squeeze_postcode(const char *v, size_t len, char *out, size_t outl
 }
 
 /* Reads "postcode,lsoa" lines (a header line, quotes and extra columns are
- * allowed; the LSOA is the second column). */
+ * allowed; the LSOA is the second column). 0, or -errno (cannot open),
+ * SS_E2BIG (past SS_LSOA_MAX), SS_ENOMEM, SS_EINVAL (no such line), with
+ * the message in err. */
 static int load_lsoa(struct ss_shape *s, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     char line[512];
     size_t cap = 0, lineno = 0;
     if (!f) {
+        int e = errno;
         snprintf(err, errlen, "%s: cannot open the LSOA lookup: %m", path);
-        return -1;
+        return -e;
     }
     while (fgets(line, sizeof(line), f)) {
         lineno++;
@@ -103,14 +106,14 @@ static int load_lsoa(struct ss_shape *s, const char *path, char *err, size_t err
                 snprintf(err, errlen, "%s: more than %d postcodes: use an extract for your area",
                          path, SS_LSOA_MAX);
                 fclose(f);
-                return -1;
+                return SS_E2BIG;
             }
             cap = cap ? cap * 2 : 4096;
             struct lsoa_entry *p = realloc(s->lsoa, cap * sizeof(*p));
             if (!p) {
                 snprintf(err, errlen, "out of memory");
                 fclose(f);
-                return -1;
+                return SS_ENOMEM;
             }
             s->lsoa = p;
         }
@@ -119,7 +122,7 @@ static int load_lsoa(struct ss_shape *s, const char *path, char *err, size_t err
     fclose(f);
     if (s->nlsoa == 0) {
         snprintf(err, errlen, "%s: no \"postcode,lsoa\" lines (%zu lines read)", path, lineno);
-        return -1;
+        return SS_EINVAL;
     }
     qsort(s->lsoa, s->nlsoa, sizeof(*s->lsoa), cmp_lsoa);
     return 0;

@@ -433,7 +433,8 @@ static void sc_value(struct ss_cfg_scan *sc)
 }
 
 /* Finds the line and column of the value at path (the key's opening quote
- * when at_key and the last segment is an object key). 0, or -1 if absent. */
+ * when at_key and the last segment is an object key). 0, or SS_EINVAL if
+ * the text has no value there. */
 static int cfg_locate(const char *text, size_t len, const struct ss_cfg_seg *path, size_t npath,
                       int at_key, int *line, int *col)
 {
@@ -444,12 +445,12 @@ static int cfg_locate(const char *text, size_t len, const struct ss_cfg_seg *pat
         sc_ws(&sc);
         if (path[i].key) {
             if (sc_peek(&sc) != '{')
-                return -1;
+                return SS_EINVAL;
             sc_adv(&sc);
             for (;;) {
                 sc_ws(&sc);
                 if (sc_peek(&sc) != '"')
-                    return -1;
+                    return SS_EINVAL;
                 kline = sc.line;
                 kcol = sc.col;
                 int match = 0;
@@ -462,26 +463,26 @@ static int cfg_locate(const char *text, size_t len, const struct ss_cfg_seg *pat
                 sc_value(&sc);
                 sc_ws(&sc);
                 if (sc_peek(&sc) != ',')
-                    return -1;
+                    return SS_EINVAL;
                 sc_adv(&sc);
             }
         } else {
             if (sc_peek(&sc) != '[')
-                return -1;
+                return SS_EINVAL;
             sc_adv(&sc);
             for (size_t k = 0; k < path[i].index; k++) {
                 sc_ws(&sc);
                 sc_value(&sc);
                 sc_ws(&sc);
                 if (sc_peek(&sc) != ',')
-                    return -1;
+                    return SS_EINVAL;
                 sc_adv(&sc);
             }
         }
     }
     sc_ws(&sc);
     if (sc_peek(&sc) < 0)
-        return -1;
+        return SS_EINVAL;
     if (at_key && npath > 0 && path[npath - 1].key) {
         *line = kline;
         *col = kcol;

@@ -83,7 +83,7 @@ struct ss_dataset {
 const struct ss_dataset *ss_dataset_find(const char *name);
 /* All datasets, NULL-terminated. */
 const struct ss_dataset *const *ss_dataset_all(void);
-/* Index of a wire field by name, or -1. */
+/* Index of a wire field by name, or -1 if none. */
 int ss_dataset_field_index(const struct ss_dataset *ds, const char *name);
 /* 1 if the field's type is one of the period types. */
 int ss_ftype_is_period(enum ss_ftype t);

@@ -271,6 +271,7 @@ static int get_text(json_t *o, const char *key, char *dst, size_t dstlen, char *
     return 0;
 }
 
+/* The index of s in names, or -1 if none. */
 static int lookup(const char *const *names, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++)

@@ -323,27 +323,33 @@ static int cmd_ref(int argc, char **argv)
     return status;
 }
 
-/* Writes text to a new file of the given mode; never replaces one. */
+/* Writes text to a new file of the given mode; never replaces one. 0, or
+ * -errno of the call that failed (said on stderr). */
 static int write_new(const char *path, const char *text, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
-        fprintf(stderr, "shelfsync keygen: %s: %s%s\n", path, strerror(errno),
-                errno == EEXIST ? " (refusing to overwrite a key: remove it first)" : "");
-        return -1;
+        int e = errno;
+        fprintf(stderr, "shelfsync keygen: %s: %s%s\n", path, strerror(e),
+                e == EEXIST ? " (refusing to overwrite a key: remove it first)" : "");
+        return -e;
     }
     size_t len = strlen(text);
-    /* The umask may have taken bits away (or not): say exactly. */
+    /* The umask may have taken bits away (or not): say exactly. A short
+     * write sets no errno: it is EIO. */
+    errno = 0;
     if (fchmod(fd, mode) < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+        int e = errno ? errno : EIO;
         fprintf(stderr, "shelfsync keygen: %s: %s\n", path, strerror(errno));
         close(fd);
         unlink(path);
-        return -1;
+        return -e;
     }
     if (close(fd) < 0) {
-        fprintf(stderr, "shelfsync keygen: %s: %s\n", path, strerror(errno));
+        int e = errno;
+        fprintf(stderr, "shelfsync keygen: %s: %s\n", path, strerror(e));
         unlink(path);
-        return -1;
+        return -e;
     }
     return 0;
 }

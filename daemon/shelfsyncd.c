@@ -92,8 +92,8 @@ static void close_frames(struct daemon *d)
 }
 
 /* Reads one whole message. Returns 1 with frames held, 0 if nothing was
- * there or the message was dropped (counted and logged), -1 on a socket
- * error. Oversized or over-long messages are drained and dropped: libzmq
+ * there or the message was dropped (counted and logged), -errno (from
+ * libzmq) on a socket error. Oversized or over-long messages are drained and dropped: libzmq
  * bounds one frame (ZMQ_MAXMSGSIZE), we bound the rest. */
 static int read_message(struct daemon *d)
 {
@@ -117,7 +117,7 @@ static int read_message(struct daemon *d)
             if (e == EAGAIN || e == EINTR)
                 return 0;
             ss_error("receive failed: %s", zmq_strerror(e));
-            return -1;
+            return -e;
         }
         more = zmq_msg_more(&part);
         size_t len = zmq_msg_size(&part);
@@ -156,18 +156,22 @@ static int read_message(struct daemon *d)
     return 1;
 }
 
+/* Sends h to the peer of the current message. 0, a negative code from
+ * ss_proto_encode_header, or -errno (from libzmq) when the peer is gone. */
 static int send_reply(struct daemon *d, const struct ss_header *h)
 {
-    if (ss_proto_encode_header(h, &d->hdrbuf) < 0)
-        return -1;
+    int rc = ss_proto_encode_header(h, &d->hdrbuf);
+    if (rc < 0)
+        return rc;
     /* Answer in the version the peer spoke. */
     const char *id = d->peer_version == 1 ? SS_PROTO_ID_V1 : SS_PROTO_ID;
     if (zmq_send(d->router, d->rid, d->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(d->router, id, strlen(id), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(d->router, d->hdrbuf.data, d->hdrbuf.len, ZMQ_DONTWAIT) < 0) {
         /* EHOSTUNREACH: the collector went away; it will resend and get a duplicate ack. */
-        ss_info("could not send reply (%s): the collector will resend", zmq_strerror(errno));
-        return -1;
+        int e = errno;
+        ss_info("could not send reply (%s): the collector will resend", zmq_strerror(e));
+        return -e;
     }
     return 0;
 }
@@ -206,7 +210,7 @@ static void db_disconnect(struct daemon *d)
 }
 
 /* Connects (and migrates, and prepares) with back-off until it works or a
- * stop is requested. */
+ * stop is requested. 0, or SS_ESTOPPED. */
 static int db_connect(struct daemon *d)
 {
     char err[1024];
@@ -214,11 +218,11 @@ static int db_connect(struct daemon *d)
         d->wh = ss_wh_connect(d->cfg.db_conninfo, d->cfg.db_password_file, err, sizeof(err));
         if (d->wh) {
             int rc = 0;
-            if (d->cfg.migrate_on_start && ss_migrate(ss_wh_conn(d->wh), err, sizeof(err)) < 0)
-                rc = -1;
-            if (rc == 0 && ss_wh_prepare(d->wh, err, sizeof(err)) < 0)
-                rc = -1;
-            if (rc == 0) {
+            if (d->cfg.migrate_on_start)
+                rc = ss_migrate(ss_wh_conn(d->wh), err, sizeof(err));
+            if (rc >= 0)
+                rc = ss_wh_prepare(d->wh, err, sizeof(err));
+            if (rc >= 0) {
                 ss_notice("connected to PostgreSQL (schema version %d)",
                           ss_migrate_applied(ss_wh_conn(d->wh)));
                 ss_backoff_reset(&d->backoff);
@@ -230,7 +234,7 @@ static int db_connect(struct daemon *d)
         ss_warn("%s; retrying in %ld ms", err, delay);
         ss_sleep_ms(delay, &stop_requested);
     }
-    return -1;
+    return SS_ESTOPPED;
 }
 
 /* The rights of the key that sent the current message, or NULL with why
@@ -276,15 +280,16 @@ static const struct ss_allow_entry *batch_rights(struct daemon *d, const struct 
 /* Applies the message being handled (a batch with limits, or a run record)
  * until the warehouse gives an answer: while PostgreSQL is away or the
  * error is transient, the message is kept and retried with back-off, and
- * no other message is read. 0 with out filled, or -1 when stopping. */
+ * no other message is read. 0 with out filled, or SS_ESTOPPED when stopping. */
 static int apply_until_done(struct daemon *d, const struct ss_header *h,
                             const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
 {
     for (;;) {
         if (!ss_wh_ok(d->wh)) {
             db_disconnect(d);
-            if (db_connect(d) < 0)
-                return -1;
+            int rc = db_connect(d);
+            if (rc < 0)
+                return rc;
         }
         int rc = h->type == SS_MSG_RUN ? ss_wh_run(d->wh, h, out)
                                        : ss_wh_apply(d->wh, h, zmq_msg_data(&d->frames[2]),
@@ -300,7 +305,7 @@ static int apply_until_done(struct daemon *d, const struct ss_header *h,
                     h->run_id, h->seq, delay);
         ss_sleep_ms(delay, &stop_requested);
         if (stop_requested)
-            return -1;
+            return SS_ESTOPPED;
     }
     ss_backoff_reset(&d->backoff);
     return 0;
@@ -487,16 +492,18 @@ static void reload_allow(struct daemon *d)
 }
 
 /* Before anything listens: the transport rule for every endpoint, and the
- * allow file. */
+ * allow file. 0, or the negative code of the check that failed (SS_ESETUP
+ * for a libzmq without CURVE), said in the log. */
 static int check_security(struct daemon *d)
 {
     char err[1024];
+    int rc;
     d->curve = d->cfg.curve_secret_key_file != NULL;
     for (size_t i = 0; i < d->cfg.nlisten; i++) {
-        if (ss_config_transport_check(d->cfg.listen[i], 1, d->curve, d->cfg.insecure, err,
-                                      sizeof(err)) < 0) {
+        if ((rc = ss_config_transport_check(d->cfg.listen[i], 1, d->curve, d->cfg.insecure, err,
+                                            sizeof(err))) < 0) {
             ss_error("refusing to start: %s", err);
-            return -1;
+            return rc;
         }
         if (!d->curve && strncmp(d->cfg.listen[i], "tcp://", 6) == 0)
             ss_warn("%s: plain TCP without CURVE (\"insecure\": true): any local process can "
@@ -507,12 +514,12 @@ static int check_security(struct daemon *d)
         return 0;
     if (!zmq_has("curve")) {
         ss_error("refusing to start: this libzmq has no CURVE support (built without libsodium)");
-        return -1;
+        return SS_ESETUP;
     }
     d->zap.allow_file = d->cfg.curve_allow_file;
-    if (ss_allow_load(d->cfg.curve_allow_file, &d->zap.allow, err, sizeof(err)) < 0) {
+    if ((rc = ss_allow_load(d->cfg.curve_allow_file, &d->zap.allow, err, sizeof(err))) < 0) {
         ss_error("refusing to start: %s", err);
-        return -1;
+        return rc;
     }
     ss_allow_diff(NULL, d->zap.allow, log_change, NULL);
     ss_notice("allow file %s: %zu key%s", d->cfg.curve_allow_file, d->zap.allow->n,
@@ -520,15 +527,17 @@ static int check_security(struct daemon *d)
     return 0;
 }
 
-/* CURVE server options; the secret is read, given to libzmq and wiped. */
+/* CURVE server options; the secret is read, given to libzmq and wiped. 0,
+ * or SS_EINVAL (no secret key in the file) or -errno (from libzmq), said in
+ * the log. */
 static int setup_curve(struct daemon *d)
 {
     char err[1024], pub[SS_ALLOW_KEY_LEN + 1];
-    int one = 1, rc = -1;
+    int one = 1, rc = SS_EINVAL;
     char *secret = ss_secret_read(d->cfg.curve_secret_key_file, err, sizeof(err));
     if (!secret) {
         ss_error("%s", err);
-        return -1;
+        return SS_EINVAL;
     }
     if (strlen(secret) != SS_ALLOW_KEY_LEN || zmq_curve_public(pub, secret) < 0) {
         ss_error("%s: not a Z85 CURVE secret key (40 characters, as `shelfsync keygen` writes)",
@@ -539,7 +548,8 @@ static int setup_curve(struct daemon *d)
         zmq_setsockopt(d->router, ZMQ_CURVE_SECRETKEY, secret, SS_ALLOW_KEY_LEN) < 0 ||
         zmq_setsockopt(d->router, ZMQ_ZAP_DOMAIN, SS_ZAP_DOMAIN, strlen(SS_ZAP_DOMAIN)) < 0 ||
         zmq_setsockopt(d->router, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one)) < 0) {
-        ss_error("cannot set the CURVE options: %s", zmq_strerror(errno));
+        rc = -errno;
+        ss_error("cannot set the CURVE options: %s", zmq_strerror(-rc));
         goto out;
     }
     ss_notice("CURVE on; the daemon's public key (collectors' \"daemon.server_public_key\") is %s",
@@ -550,7 +560,8 @@ out:
     return rc;
 }
 
-/* The umask made an ipc:// socket file 0660; make sure of it. */
+/* The umask made an ipc:// socket file 0660; make sure of it. 0, or -errno
+ * (said in the log). */
 static int check_ipc_mode(const char *ep)
 {
     const char *path = ep + 6;
@@ -558,17 +569,22 @@ static int check_ipc_mode(const char *ep)
     if (path[0] == '@')
         return 0; /* Linux abstract namespace: no file, no mode */
     if (stat(path, &st) < 0) {
-        ss_error("%s: cannot check the socket file: %s", ep, strerror(errno));
-        return -1;
+        int e = errno;
+        ss_error("%s: cannot check the socket file: %s", ep, strerror(e));
+        return -e;
     }
     if ((st.st_mode & 0117) != 0 && chmod(path, 0660) < 0) {
+        int e = errno;
         ss_error("%s: socket file mode %03o and cannot make it 0660: %s", ep,
-                 (unsigned)(st.st_mode & 0777), strerror(errno));
-        return -1;
+                 (unsigned)(st.st_mode & 0777), strerror(e));
+        return -e;
     }
     return 0;
 }
 
+/* The ROUTER socket, its options, CURVE, and every endpoint bound. 0, or a
+ * negative code (-errno from libzmq, or from setup_curve), said in the log
+ * where the cause has a message. */
 static int setup_socket(struct daemon *d)
 {
     int one = 1, linger = 1000;
@@ -577,42 +593,44 @@ static int setup_socket(struct daemon *d)
 
     d->zctx = zmq_ctx_new();
     if (!d->zctx)
-        return -1;
+        return -errno;
     d->router = zmq_socket(d->zctx, ZMQ_ROUTER);
     if (!d->router)
-        return -1;
+        return -errno;
     if (zmq_setsockopt(d->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) < 0 ||
         zmq_setsockopt(d->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
         zmq_setsockopt(d->router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
         zmq_setsockopt(d->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof(handshake)) < 0) {
-        ss_error("cannot set socket options: %s", zmq_strerror(errno));
-        return -1;
+        int e = errno;
+        ss_error("cannot set socket options: %s", zmq_strerror(e));
+        return -e;
     }
     /* The ZAP handler must answer before the first handshake can start. */
-    if (d->curve && (ss_zap_start(&d->zap, d->zctx) < 0 || setup_curve(d) < 0))
-        return -1;
+    int rc;
+    if (d->curve && ((rc = ss_zap_start(&d->zap, d->zctx)) < 0 || (rc = setup_curve(d)) < 0))
+        return rc;
     for (size_t i = 0; i < d->cfg.nlisten; i++) {
         const char *ep = d->cfg.listen[i];
         /* ipc:// sockets: only the owner (and group) may connect. */
         int ipc = strncmp(ep, "ipc://", 6) == 0;
         mode_t old = ipc ? umask(0117) : 0;
-        int rc = zmq_bind(d->router, ep);
+        rc = zmq_bind(d->router, ep);
         int e = errno;
         if (ipc)
             umask(old);
         if (rc < 0) {
             ss_error("cannot listen on %s: %s", ep, zmq_strerror(e));
-            return -1;
+            return -e;
         }
-        if (ipc && check_ipc_mode(ep) < 0)
-            return -1;
+        if (ipc && (rc = check_ipc_mode(ep)) < 0)
+            return rc;
         ss_notice("listening on %s%s", ep, d->curve ? " (CURVE)" : "");
     }
     return 0;
 }
 
-/* The main loop: a message at a time, until a stop is asked for. 0, or -1
- * when the socket fails. */
+/* The main loop: a message at a time, until a stop is asked for. 0, or
+ * -errno (from libzmq) when the socket fails. */
 static int serve(struct daemon *d)
 {
     while (!stop_requested) {
@@ -623,10 +641,11 @@ static int serve(struct daemon *d)
         zmq_pollitem_t item = {d->router, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, 1000);
         if (rc < 0) {
-            if (errno == EINTR)
+            int e = errno;
+            if (e == EINTR)
                 continue;
-            ss_error("poll failed: %s", zmq_strerror(errno));
-            return -1;
+            ss_error("poll failed: %s", zmq_strerror(e));
+            return -e;
         }
         /* Drain what is there, one message at a time. */
         while (!stop_requested && (rc = read_message(d)) == 1) {
@@ -634,7 +653,7 @@ static int serve(struct daemon *d)
             close_frames(d);
         }
         if (rc < 0)
-            return -1;
+            return rc;
     }
     return 0;
 }

@@ -268,7 +268,7 @@ int ss_norm_weekday(const char *s, size_t len, int *out, const char **why)
 #define SS__CODE_SEP 256
 
 /* The next unit of a code for comparison: a lower-cased byte, SS__CODE_SEP
- * for a run of blanks, '-' and '_', or -1 at the end. */
+ * for a run of blanks, '-' and '_', or -1 if none (at the end). */
 static int ss__code_next(const unsigned char *s, size_t len, size_t *i)
 {
     if (*i >= len)
@@ -332,7 +332,8 @@ static const char WHY_TIME_RANGE[] = "not a time of day (00:00 to 23:59)";
 
 /* H:MM, HH:MM, H.MM or HH.MM at s[*i]. Gives minutes, 0..1440 (24:00 is
  * returned as 1440 so an interval may end at midnight; callers decide).
- * Returns 0, -1 for the wrong form (*i unchanged) or -2 out of range. */
+ * Returns 0, SS_EINVAL for the wrong form (*i unchanged) or SS_E2BIG out
+ * of range (the callers tell the two apart for their reason). */
 static int ss__clock(const unsigned char *s, size_t len, size_t *i, int *minutes)
 {
     size_t p = *i;
@@ -340,19 +341,19 @@ static int ss__clock(const unsigned char *s, size_t len, size_t *i, int *minutes
     while (p < len && ss__is_digit(s[p]) && nd < 3)
         h = h * 10 + (s[p++] - '0'), nd++;
     if (nd < 1 || nd > 2 || p >= len || (s[p] != ':' && s[p] != '.'))
-        return -1;
+        return SS_EINVAL;
     p++;
     if (p + 2 > len)
-        return -1;
+        return SS_EINVAL;
     if (!ss__is_digit(s[p]) || !ss__is_digit(s[p + 1]))
-        return -1;
+        return SS_EINVAL;
     int m = (s[p] - '0') * 10 + (s[p + 1] - '0');
     p += 2;
     if (p < len && ss__is_digit(s[p]))
-        return -1;
+        return SS_EINVAL;
     *i = p;
     if (m > 59 || h > 24 || (h == 24 && m != 0))
-        return -2;
+        return SS_E2BIG;
     *minutes = h * 60 + m;
     return 0;
 }
@@ -363,11 +364,11 @@ int ss_norm_time(const char *s, size_t len, int *minutes, const char **why)
     size_t i = 0;
     int m = 0;
     int rc = ss__clock(u, len, &i, &m);
-    if (rc == -1 || (rc == 0 && i != len)) {
+    if (rc == SS_EINVAL || (rc == 0 && i != len)) {
         *why = len ? WHY_TIME_FORM : WHY_EMPTY;
         return SS_EINVAL;
     }
-    if (rc == -2 || m >= 24 * 60) {
+    if (rc == SS_E2BIG || m >= 24 * 60) {
         *why = WHY_TIME_RANGE;
         return SS_EINVAL;
     }
@@ -393,7 +394,7 @@ static int ss__interval(const unsigned char *u, size_t len, size_t *i, int *a, i
     size_t d;
     ss__skip_blanks(u, len, i);
     int rc = ss__clock(u, len, i, a);
-    if (rc == -1) {
+    if (rc == SS_EINVAL) {
         *why = WHY_HOURS_FORM;
         return SS_EINVAL;
     }
@@ -405,11 +406,11 @@ static int ss__interval(const unsigned char *u, size_t len, size_t *i, int *a, i
     *i += d;
     ss__skip_blanks(u, len, i);
     int rc2 = ss__clock(u, len, i, b);
-    if (rc2 == -1) {
+    if (rc2 == SS_EINVAL) {
         *why = WHY_HOURS_FORM;
         return SS_EINVAL;
     }
-    if (rc == -2 || rc2 == -2) {
+    if (rc == SS_E2BIG || rc2 == SS_E2BIG) {
         *why = WHY_TIME_RANGE;
         return SS_EINVAL;
     }

@@ -489,7 +489,8 @@ static int authority_allowed(const struct ss_wh_limits *limits, const char *code
  * authority resolves must name one of them. Checked on the raw record, so
  * a record that fails validation for another reason cannot slip a foreign
  * authority into the quarantine either; a name that does not resolve is
- * left to validation (quarantined as unknown). 0, or -1 with out filled. */
+ * left to validation (quarantined as unknown). 0, or SS_EINVAL with out
+ * filled (refused, forbidden). */
 static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const struct ss_prec *rec,
                            const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
 {
@@ -516,7 +517,7 @@ static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const 
                  "line %u: authority \"%.*s\" (%s) is not one this collector's key may write: "
                  "nothing of the batch was loaded",
                  rec->line, (int)(len < 100 ? len : 100), s, code);
-        return -1;
+        return SS_EINVAL;
     }
     if (!have_field && !authority_allowed(limits, "*")) {
         /* Nothing to check against: a restricted key may not write it. */
@@ -526,27 +527,29 @@ static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const 
                  "dataset \"%s\" has no authority field: only a key allowed every authority "
                  "(*) may write it",
                  ds->name);
-        return -1;
+        return SS_EINVAL;
     }
     return 0;
 }
 
 /* Column col (0-based, in stored column order) of a COPY line
- * ("ord\tc0\tc1...\n"): sets *v and *n, or returns -1. */
+ * ("ord\tc0\tc1...\n"): sets *v and *n and returns 0, or SS_EINVAL if the
+ * line has no such column. */
 static int copy_column(const char *text, size_t len, int col, const char **v, size_t *n)
 {
     const char *end = text + len - 1, *p = memchr(text, '\t', len);
     for (int c = 0; p && c < col; c++)
         p = memchr(p + 1, '\t', (size_t)(end - p - 1));
     if (!p)
-        return -1;
+        return SS_EINVAL;
     const char *stop = memchr(p + 1, '\t', (size_t)(end - p - 1));
     *v = p + 1;
     *n = (size_t)((stop ? stop : end) - *v);
     return 0;
 }
 
-/* "YYYY-MM..." (a COPY date or timestamp) as year * 12 + month - 1. */
+/* "YYYY-MM..." (a COPY date or timestamp) as year * 12 + month - 1, or -1
+ * if none (not such a date). */
 static int month_index(const char *v, size_t n)
 {
     int y, m;

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "ss_err.h"
 #include "ss_mapper.h"
 #include "ss_outbox.h"
 
@@ -176,7 +177,7 @@ static void test_mapper_published_headers_map_without_config(void **state)
     size_t rl[] = {6, 9, 10, 10, 3};
     const char *vals[8];
     size_t vl[8];
-    assert_int_equal(ss_mapper_apply(&m, rec, rl, 5, vals, vl, err, sizeof(err)), -1);
+    assert_int_equal(ss_mapper_apply(&m, rec, rl, 5, vals, vl, err, sizeof(err)), SS_EINVAL);
     assert_string_equal(err, "5 fields where the header has 6");
 }
 
@@ -208,16 +209,19 @@ static void test_mapper_config_mapping_and_constants_and_errors(void **state)
 
     cfg.mapping[2] = (struct ss_config_pair){"loans", "Count"};
     assert_int_equal(
-        ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)), -1);
+        ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)),
+        SS_ESETUP);
     assert_string_equal(err, "\"mapping.loans\": the export has no column \"Count\" (its columns: "
                              "\"Branch\", \"Period\", \"Collection\", \"Issues\")");
     cfg.mapping[2] = (struct ss_config_pair){"issues", "Issues"};
     assert_int_equal(
-        ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)), -1);
+        ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)),
+        SS_EINVAL);
     assert_string_equal(err, "\"mapping.issues\": dataset \"loans\" has no field \"issues\"");
     cfg.nmapping = 2;
     assert_int_equal(
-        ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)), -1);
+        ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)),
+        SS_ESETUP);
     assert_non_null(strstr(err, "dataset \"loans\" needs \"loans\" (published header \"Loans\")"));
 
     /* A column mapped to one field is not also read into another by its
