@@ -19,6 +19,7 @@ struct entry {
     int run; /* a run record, not a batch */
     int in_flight;
     int known;        /* header read (source, run_id, seq known) */
+    size_t bytes;     /* on the wire, once read back (0: not yet) */
     int64_t deadline; /* in flight: when to give up waiting; queued: not before */
     unsigned attempts;
 };
@@ -33,7 +34,9 @@ struct ss_sender {
     struct entry *q; /* FIFO of pending batches: q[head .. head+n) in a growable array */
     size_t head, n, cap;
     size_t in_flight;
-    size_t batches; /* entries that are batches, not run records */
+    size_t
+        bytes_in_flight; /* of the entries in flight, at most SS_SENDER_WINDOW_BYTES but for one */
+    size_t batches;      /* entries that are batches, not run records */
     struct ss_backoff backoff;
     int64_t last_progress;
     struct ss_sender_stats st;
@@ -326,16 +329,25 @@ int ss_sender_refused(const struct ss_sender *s)
 static void drop(struct ss_sender *s, size_t i)
 {
     struct entry *base = s->q + s->head;
-    if (base[i].in_flight)
+    if (base[i].in_flight) {
         s->in_flight--;
+        s->bytes_in_flight -= base[i].bytes;
+    }
     if (!base[i].run)
         s->batches--;
     memmove(base + i, base + i + 1, (s->n - i - 1) * sizeof(*base));
     s->n--;
 }
 
-/* Tries to send entry e. Returns 1 sent, 0 not now (no live connection), or
- * SS_EINVAL: the batch was unreadable (moved aside). */
+/* Would e overflow the byte window? One entry always fits. */
+static int window_full(const struct ss_sender *s, const struct entry *e)
+{
+    return s->in_flight > 0 && s->bytes_in_flight + e->bytes > SS_SENDER_WINDOW_BYTES;
+}
+
+/* Tries to send entry e. Returns 1 sent, 0 not now (no live connection, or
+ * the byte window is full), or SS_EINVAL: the batch was unreadable (moved
+ * aside). */
 static int send_entry(struct ss_sender *s, struct entry *e)
 {
     struct ss_header h;
@@ -356,6 +368,9 @@ static int send_entry(struct ss_sender *s, struct entry *e)
     memcpy(e->run_id, h.run_id, sizeof(e->run_id));
     e->seq = h.seq;
     e->known = 1;
+    e->bytes = s->header.len + (e->run ? 0 : s->payload.len);
+    if (window_full(s, e))
+        return 0;
     if (zmq_send(s->sock, SS_PROTO_ID, strlen(SS_PROTO_ID), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return 0; /* EAGAIN: no daemon connected yet */
     /* The first frame is queued, so the rest go to the same peer. A run
@@ -373,6 +388,7 @@ static int send_entry(struct ss_sender *s, struct entry *e)
     e->in_flight = 1;
     e->deadline = ss_now_ms() + s->opts.ack_timeout_ms;
     s->in_flight++;
+    s->bytes_in_flight += e->bytes;
     ss_debug("sent %s (%zu bytes, attempt %u)", e->name, s->payload.len, e->attempts);
     return 1;
 }
@@ -491,6 +507,7 @@ int ss_sender_pump(struct ss_sender *s, long timeout_ms)
                     delay = ss_backoff_next(&s->backoff);
                 e->in_flight = 0;
                 s->in_flight--;
+                s->bytes_in_flight -= e->bytes;
                 e->deadline = now + delay;
                 timed_out++;
             }
@@ -505,6 +522,8 @@ int ss_sender_pump(struct ss_sender *s, long timeout_ms)
                 i++;
                 continue;
             }
+            if (e->bytes && window_full(s, e))
+                break; /* oldest first: wait for acks */
             int rc = send_entry(s, e);
             if (rc < 0) {
                 drop(s, i);

@@ -2,7 +2,10 @@
  *
  * A DEALER socket connected to every configured daemon endpoint
  * (ZMQ_IMMEDIATE, so batches only go to a live connection, round-robin).
- * Up to max_in_flight batches await their ack at once; a batch not acked
+ * Up to max_in_flight batches, and at most SS_SENDER_WINDOW_BYTES of them
+ * (always one, however big), await their ack at once: the daemon holds what
+ * a collector has in flight, so this bounds what one collector makes it
+ * hold (8 MiB batches x 4 by default). A batch not acked
  * within ack_timeout_ms is sent again after a capped, jittered back-off. An
  * ack (applied or duplicate) removes the batch from the outbox; a refusal
  * moves it to refused/ with its reason. Batches are read back from the
@@ -27,6 +30,8 @@
 #include "ss_outbox.h"
 
 struct ss_sender;
+
+#define SS_SENDER_WINDOW_BYTES ((size_t)32 << 20)
 
 struct ss_sender_opts {
     const char *const *endpoints;
