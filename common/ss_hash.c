@@ -30,7 +30,10 @@ void ss_hmap_free(struct ss_hmap *m)
 
 void ss_hmap_reset(struct ss_hmap *m)
 {
-    ss_hmap_free(m);
+    if (m->slots)
+        memset(m->slots, 0, m->nslots * sizeof(*m->slots));
+    m->count = 0;
+    m->keys_len = 0;
 }
 
 static struct ss_hslot *probe(const struct ss_hmap *m, uint64_t h, const void *key, size_t klen)

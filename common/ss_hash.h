@@ -46,7 +46,8 @@ struct ss_hmap {
 
 void ss_hmap_init(struct ss_hmap *m, size_t valsize, size_t max_entries);
 void ss_hmap_free(struct ss_hmap *m);
-/* Empties the table, keeping nothing. */
+/* Empties the table, keeping its memory for the next fill (a table reused
+ * for each batch grows once); ss_hmap_free gives the memory back. */
 void ss_hmap_reset(struct ss_hmap *m);
 
 /* The value for key, or NULL. */

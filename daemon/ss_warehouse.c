@@ -131,6 +131,8 @@ struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, cha
         return NULL;
     }
     wh->conn = conn;
+    ss_hmap_init(&wh->dups, sizeof(struct dup), 0);
+    ss_hmap_init(&wh->cov, sizeof(struct cov), SS_WH_MAX_COVERAGE);
     ss_buf_init(&wh->copy, SS_WH_COPY_MAX);
     ss_buf_init(&wh->quar, SS_WH_QUAR_MAX);
     ss_buf_init(&wh->raw, 1 << 20);
@@ -369,10 +371,9 @@ static int quarantine_record(struct ss_wh *wh, const struct ss_prec *rec, const 
 /* Empties the key and coverage tables for a batch of n records. */
 static void dups_reset(struct ss_wh *wh, size_t n)
 {
-    ss_hmap_free(&wh->dups);
-    ss_hmap_init(&wh->dups, sizeof(struct dup), n ? n : 1);
-    ss_hmap_free(&wh->cov);
-    ss_hmap_init(&wh->cov, sizeof(struct cov), SS_WH_MAX_COVERAGE);
+    ss_hmap_reset(&wh->dups);
+    wh->dups.max_entries = n ? n : 1; /* a key per record the header announced */
+    ss_hmap_reset(&wh->cov);
     wh->ngoods = 0;
 }
 
@@ -409,9 +410,14 @@ static void shrink_buffers(struct ss_wh *wh)
         wh->goods_cap = wh->ngoods = 0;
         freed = 1;
     }
-    freed |= ss_hmap_count(&wh->dups) * 64 > SS_WH_KEEP_BYTES;
-    ss_hmap_free(&wh->dups);
-    ss_hmap_free(&wh->cov);
+    /* The batch's key tables are kept for the next batch unless a big one
+     * grew them (some 64 bytes a key). */
+    if (wh->dups.cap * 64 > SS_WH_KEEP_BYTES) {
+        ss_hmap_free(&wh->dups);
+        freed = 1;
+    }
+    if (wh->cov.cap * 64 > SS_WH_KEEP_BYTES)
+        ss_hmap_free(&wh->cov);
 #ifdef __GLIBC__
     /* glibc keeps freed heap memory for the next allocation; after a big
      * batch, hand it back to the system. */

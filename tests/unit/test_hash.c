@@ -75,7 +75,11 @@ static void test_put_past_the_maximum_fails_loudly(void **state)
     assert_int_equal(ss_hmap_count(&m), 3);
     ss_hmap_reset(&m);
     assert_int_equal(ss_hmap_count(&m), 0);
+    assert_null(ss_hmap_get(&m, "a", 1)); /* the memory is kept, the entries are not */
     assert_int_equal(ss_hmap_put(&m, "d", 1, &v), 1);
+    assert_int_equal(ss_hmap_put(&m, "a", 1, &v), 1);
+    size_t klen;
+    assert_string_equal(ss_hmap_key(&m, 1, &klen), "a");
     ss_hmap_free(&m);
 }
 
