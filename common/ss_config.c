@@ -31,6 +31,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 static const char *const http_auths[] = {"none", "basic", "bearer", NULL};
+static const char *const abolished_modes[] = {"quarantine", "successor", NULL};
 
 static int check_source(const char *s, char *why, size_t whylen);
 static int check_url(const char *s, char *why, size_t whylen);
@@ -73,6 +74,15 @@ static const struct ss_config_option daemon_curve[] = {
     {0},
 };
 
+static const struct ss_config_option daemon_authorities[] = {
+    {.key = "abolished",
+     .type = SS_CFG_ENUM,
+     .off = D(authorities_abolished),
+     .def_str = "quarantine",
+     .choices = abolished_modes},
+    {0},
+};
+
 static const struct ss_config_option daemon_top[] = {
     STR("description", D(description), 0),
     {.key = "listen",
@@ -86,6 +96,7 @@ static const struct ss_config_option daemon_top[] = {
     OBJ("curve", 0, daemon_curve),
     OBJ("database", SS_CFG_REQUIRED, daemon_database),
     OBJ("limits", 0, daemon_limits),
+    OBJ("authorities", 0, daemon_authorities),
     LEVEL(D(log_level)),
     {0},
 };

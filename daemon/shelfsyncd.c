@@ -314,7 +314,7 @@ static int apply_until_done(struct daemon *d, const struct ss_header *h,
 static void handle_batch(struct daemon *d, const struct ss_header *h)
 {
     struct ss_wh_limits limits = {(size_t)d->cfg.max_records, (size_t)d->cfg.max_field_bytes, NULL,
-                                  0};
+                                  0, SS_AUTHMAP_QUARANTINE};
     struct ss_wh_outcome out;
     struct ss_header ack;
 
@@ -328,6 +328,8 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         refuse(d, h, why);
         return;
     }
+    if (d->cfg.authorities_abolished && strcmp(d->cfg.authorities_abolished, "successor") == 0)
+        limits.abolished = SS_AUTHMAP_SUCCESSOR;
     if (d->curve) {
         const struct ss_allow_entry *e = batch_rights(d, h);
         if (!e)

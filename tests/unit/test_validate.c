@@ -56,7 +56,7 @@ static int validate(const char *const *v, struct ss_buf *out, char *reason)
     struct ss_authmap *m = ss_authmap_new();
     ss_authmap_put(m, "barnet", "E09000003");
     ss_authmap_put(m, "E09000003", "E09000003");
-    struct ss_validate_ctx ctx = {m};
+    struct ss_validate_ctx ctx = {.authorities = m};
     int rc = ss_validate_record(ds, &rec, &ctx, out, reason, 512);
     ss_authmap_free(m);
     return rc;
@@ -136,7 +136,7 @@ static void test_code_list_value_that_looks_like_a_placeholder_kept(void **state
     struct ss_prec rec = {.line = 471, .nfields = 7, .vals = vals, .lens = lens};
     struct ss_authmap *m = ss_authmap_new();
     ss_authmap_put(m, "E09000003", "E09000003");
-    struct ss_validate_ctx ctx = {m};
+    struct ss_validate_ctx ctx = {.authorities = m};
     struct ss_buf out;
     char reason[512];
     ss_buf_init(&out, 4096);
@@ -178,7 +178,7 @@ static void test_clear_patron_identifier_refused(void **state)
     struct ss_prec rec = {.line = 8, .nfields = 7, .vals = vals, .lens = lens};
     struct ss_authmap *m = ss_authmap_new();
     ss_authmap_put(m, "E09000003", "E09000003");
-    struct ss_validate_ctx ctx = {m};
+    struct ss_validate_ctx ctx = {.authorities = m};
     struct ss_buf out;
     char reason[512];
     ss_buf_init(&out, 4096);
