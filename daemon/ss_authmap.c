@@ -299,38 +299,74 @@ static const struct auth *closest(const struct ss_authmap *m, const struct cands
     return ended ? ended : later ? later : auth_at(m, c->idx[0]);
 }
 
-const char *ss_authmap_resolve_at(const struct ss_authmap *m, const char *s, size_t len,
-                                  const struct ss_authmap_when *when,
-                                  enum ss_authmap_abolished abolished, char *why, size_t whylen)
+int ss_authmap_lookup(const struct ss_authmap *m, const char *s, size_t len,
+                      struct ss_authmap_hit *hit, char *why, size_t whylen)
 {
     char key[KEY_MAX];
-    int dated = when && when->have;
     if (ss_norm_gss_code(s, len, key)) {
-        const struct auth *a = ss_hmap_gets(&m->auths, key);
-        if (!a) {
+        hit->entry = ss_hmap_gets(&m->auths, key);
+        hit->code = 1;
+        if (!hit->entry) {
             snprintf(why, whylen,
                      "is not the GSS code of a known library authority (see ref.authority)");
-            return NULL;
+            return SS_EINVAL;
         }
-        return !dated || covers(a, when) ? a->code : refuse(m, a, when, abolished, why, whylen);
+        return 0;
     }
     if (ss_norm_authority_key(s, len, key, sizeof(key)) < 0) {
         snprintf(why, whylen, "is not an authority name");
-        return NULL;
+        return SS_EINVAL;
     }
     const struct cands *c = ss_hmap_gets(&m->keys, key);
+    hit->entry = c;
+    hit->code = 0;
     if (!c || c->n == 0) {
         snprintf(why, whylen,
                  "is not a known authority name: add it to ref.authority_alias, or give the GSS "
                  "code");
-        return NULL;
+        return SS_EINVAL;
     }
+    return 0;
+}
+
+int ss_authmap_dated(const struct ss_authmap *m, const struct ss_authmap_hit *hit)
+{
+    const struct auth *a = hit->entry;
+    if (!hit->code) {
+        const struct cands *c = hit->entry;
+        if (c->n != 1)
+            return 1;
+        a = auth_at(m, c->idx[0]);
+    }
+    return a->from != OPEN_FROM || a->to != OPEN_TO;
+}
+
+const char *ss_authmap_pick(const struct ss_authmap *m, const struct ss_authmap_hit *hit,
+                            const struct ss_authmap_when *when, enum ss_authmap_abolished abolished,
+                            char *why, size_t whylen)
+{
+    int dated = when && when->have;
+    if (hit->code) {
+        const struct auth *a = hit->entry;
+        return !dated || covers(a, when) ? a->code : refuse(m, a, when, abolished, why, whylen);
+    }
+    const struct cands *c = hit->entry;
     if (!dated)
         return latest(m, c)->code;
     for (uint32_t k = 0; k < c->n; k++)
         if (covers(auth_at(m, c->idx[k]), when))
             return auth_at(m, c->idx[k])->code;
     return refuse(m, closest(m, c, when), when, abolished, why, whylen);
+}
+
+const char *ss_authmap_resolve_at(const struct ss_authmap *m, const char *s, size_t len,
+                                  const struct ss_authmap_when *when,
+                                  enum ss_authmap_abolished abolished, char *why, size_t whylen)
+{
+    struct ss_authmap_hit hit;
+    if (ss_authmap_lookup(m, s, len, &hit, why, whylen) < 0)
+        return NULL;
+    return ss_authmap_pick(m, &hit, when, abolished, why, whylen);
 }
 
 const char *ss_authmap_resolve(const struct ss_authmap *m, const char *s, size_t len,

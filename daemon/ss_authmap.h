@@ -74,6 +74,24 @@ const char *ss_authmap_resolve_at(const struct ss_authmap *m, const char *s, siz
                                   const struct ss_authmap_when *when,
                                   enum ss_authmap_abolished abolished, char *why, size_t whylen);
 
+/* ss_authmap_resolve_at in two steps, so that a caller computes the
+ * record's dates only when they matter (a name or code of one authority that
+ * was never reorganised needs none: the hot path):
+ * ss_authmap_lookup finds what the value names (0, or SS_EINVAL with the
+ * reason in why); ss_authmap_dated says whether the code depends on the
+ * date; ss_authmap_pick gives the code at when, as ss_authmap_resolve_at.
+ * A hit is valid until the map changes. */
+struct ss_authmap_hit {
+    const void *entry; /* opaque */
+    int code;          /* 1: the value is a GSS code; 0: a name */
+};
+int ss_authmap_lookup(const struct ss_authmap *m, const char *s, size_t len,
+                      struct ss_authmap_hit *hit, char *why, size_t whylen);
+int ss_authmap_dated(const struct ss_authmap *m, const struct ss_authmap_hit *hit);
+const char *ss_authmap_pick(const struct ss_authmap *m, const struct ss_authmap_hit *hit,
+                            const struct ss_authmap_when *when, enum ss_authmap_abolished abolished,
+                            char *why, size_t whylen);
+
 /* ss_authmap_resolve_at with no date: returns the code, or NULL with *why
  * set to a static reason. */
 const char *ss_authmap_resolve(const struct ss_authmap *m, const char *s, size_t len,

@@ -167,9 +167,13 @@ static int is_hex64(const char *s, size_t len)
     return 1;
 }
 
-/* The record's dates, for its authority, and room for why it does not
- * resolve (on the caller's stack: nothing allocated per record). */
+/* The record's dates, for its authority, worked out only when its code
+ * depends on them, and room for why it does not resolve (on the caller's
+ * stack: nothing allocated per record). */
 struct auth_at {
+    const struct ss_dataset *ds;
+    const struct ss_prec *rec;
+    int known; /* when is filled */
     struct ss_authmap_when when;
     char why[320];
 };
@@ -201,8 +205,18 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
                    "authorities)";
             return SS_EINVAL;
         }
-        const char *code = ss_authmap_resolve_at(ctx->authorities, s, len, &at->when,
-                                                 ctx->abolished, at->why, sizeof(at->why));
+        /* The authority comes before the period in a record: its dates are
+         * read here, from the record, when the code depends on them. */
+        struct ss_authmap_hit hit;
+        const char *code = NULL;
+        if (ss_authmap_lookup(ctx->authorities, s, len, &hit, at->why, sizeof(at->why)) == 0) {
+            if (!at->known && ss_authmap_dated(ctx->authorities, &hit)) {
+                ss_validate_when(at->ds, at->rec, &at->when);
+                at->known = 1;
+            }
+            code = ss_authmap_pick(ctx->authorities, &hit, &at->when, ctx->abolished, at->why,
+                                   sizeof(at->why));
+        }
         if (!code) {
             *why = at->why;
             return SS_EINVAL;
@@ -421,17 +435,19 @@ void ss_validate_when(const struct ss_dataset *ds, const struct ss_prec *rec,
         const struct ss_field *f = &ds->fields[i];
         const char *s = rec->vals[i];
         size_t len = rec->lens[i];
+        /* Only the date fields are looked at (and trimmed): the hot path. */
+        if (period ? !ss_ftype_is_period(f->type)
+                   : (f->type != SS_FT_DATE && f->type != SS_FT_TIMESTAMP) ||
+                         !(f->flags & (SS_F_KEY | SS_F_REQUIRED)))
+            continue;
         if (!s)
             continue;
         ss_trim(&s, &len);
         if (period) {
-            if (len && ss_ftype_is_period(f->type))
+            if (len)
                 note_period(f, s, len, &p, &why);
             continue;
         }
-        if ((f->type != SS_FT_DATE && f->type != SS_FT_TIMESTAMP) ||
-            !(f->flags & (SS_F_KEY | SS_F_REQUIRED)))
-            continue;
         struct ss_date d;
         /* A timestamp's date is its first ten characters (ISO or UK order). */
         if (ss_parse_date(s, f->type == SS_FT_TIMESTAMP && len > 10 ? 10 : len, &d, &why) == 0) {
@@ -466,10 +482,7 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
                  ds->nfields);
         return SS_EINVAL;
     }
-    /* The authority comes before the period in a record: its dates first. */
-    at.when.have = 0;
-    if (ctx && ctx->authorities)
-        ss_validate_when(ds, rec, &at.when);
+    at.ds = ds, at.rec = rec, at.known = 0, at.when.have = 0;
     for (size_t i = 0; i < ds->nfields; i++) {
         const struct ss_field *f = &ds->fields[i];
         const char *s = NULL;

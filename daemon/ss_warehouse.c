@@ -531,11 +531,16 @@ static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const 
             continue;
         ss_trim(&s, &len);
         /* The code the record will get: the authority as at its dates. */
-        struct ss_authmap_when when;
-        ss_validate_when(ds, rec, &when);
-        code = wh->authorities ? ss_authmap_resolve_at(wh->authorities, s, len, &when,
-                                                       limits->abolished, why, sizeof(why))
-                               : NULL;
+        struct ss_authmap_when when = {0};
+        struct ss_authmap_hit hit;
+        code = NULL;
+        if (wh->authorities &&
+            ss_authmap_lookup(wh->authorities, s, len, &hit, why, sizeof(why)) == 0) {
+            if (ss_authmap_dated(wh->authorities, &hit))
+                ss_validate_when(ds, rec, &when);
+            code =
+                ss_authmap_pick(wh->authorities, &hit, &when, limits->abolished, why, sizeof(why));
+        }
         if (!code || authority_allowed(limits, code))
             continue;
         out->result = SS_WH_REFUSED;
