@@ -80,6 +80,11 @@ static const struct ss_config_option daemon_authorities[] = {
      .off = D(authorities_abolished),
      .def_str = "quarantine",
      .choices = abolished_modes},
+    {.key = "sources",
+     .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
+     .off = D(authorities_sources),
+     .count_off = D(nauthorities_sources)},
     {0},
 };
 
@@ -1145,12 +1150,28 @@ static int cfg_fill(struct ss_config_ctx *ctx, const struct ss_cfg_doc *doc,
     return cfg_object(ctx, spec, doc->root, base);
 }
 
+/* "authorities.sources": each a source name and one of abolished_modes. */
+static int daemon_check_sources(struct ss_config_ctx *ctx, const struct ss_daemon_config *cfg)
+{
+    char path[128], why[256];
+    for (size_t i = 0; i < cfg->nauthorities_sources; i++) {
+        const struct ss_config_pair *p = &cfg->authorities_sources[i];
+        snprintf(path, sizeof(path), "authorities.sources.%.80s", p->key);
+        if (check_source(p->key, why, sizeof(why)) < 0)
+            return ss_config_fail(ctx, 0, path, "%s", why);
+        if (strcmp(p->value, "quarantine") != 0 && strcmp(p->value, "successor") != 0)
+            return ss_config_fail(ctx, 0, path, "expected one of \"quarantine\", \"successor\"");
+    }
+    return 0;
+}
+
 static int daemon_from_doc(const char *path, const struct ss_cfg_doc *doc,
                            struct ss_daemon_config *cfg, char *err, size_t errlen)
 {
     struct ss_config_ctx ctx;
     cfg_ctx_init(&ctx, path, doc, err, errlen);
-    return cfg_fill(&ctx, doc, daemon_top, (char *)cfg);
+    int rc = cfg_fill(&ctx, doc, daemon_top, (char *)cfg);
+    return rc < 0 ? rc : daemon_check_sources(&ctx, cfg);
 }
 
 /* What one collector load builds from the kind registry: the top-level table

@@ -150,6 +150,10 @@ struct ss_daemon_config {
     /* "authorities.abolished": "quarantine" (default) or "successor": what a
      * record gets whose authority was abolished before its period. */
     char *authorities_abolished;
+    /* "authorities.sources": object of source name -> "quarantine" or
+     * "successor", overriding "authorities.abolished" for that source. */
+    struct ss_config_pair *authorities_sources;
+    size_t nauthorities_sources;
     char *log_level; /* "log_level": one of error warn notice info debug; default "info" */
 };
 

@@ -6,9 +6,10 @@
 # Poole and Bournemouth before 2019 -> the old unitaries); a code used after
 # its abolition is quarantined naming the successor, or, with
 # "authorities.abolished": "successor", loaded as the successor's code (a
-# split never); a successor's code used before it existed is quarantined;
-# and every English authority name and code in the real published files
-# resolves (tests/integration/authority_names.py collects them).
+# split never; "authorities.sources" sets it per source); a successor's code
+# used before it existed is quarantined; and every name in ref.authority and
+# every English authority name and code in the real published files resolves
+# (tests/integration/authority_names.py collects them).
 source "$(dirname "$0")/lib.sh"
 
 : "${SS_FIXTURES:=$SS_SOURCE_DIR/../shared/fixtures}"
@@ -124,7 +125,7 @@ it_daemon_stop
 ss_python - "$IT_DAEMON_CONFIG" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
-c["authorities"] = {"abolished": "successor"}
+c["authorities"] = {"abolished": "successor", "sources": {"strict": "quarantine"}}
 json.dump(c, open(sys.argv[1], "w"), indent=2)
 EOF
 it_daemon_start
@@ -151,6 +152,12 @@ it_assert_eq E10000027 \
 it_assert_eq 3 "$(it_psql "SELECT count(*) FROM ingest.quarantine WHERE source = 'successor'")" \
     "successor mode: the split, the code before it existed and the period across the change stay quarantined"
 [[ $(reason_of successor Cumbria) == *"split between"* ]] || it_fail "successor mode: Cumbria not refused as a split"
+# "authorities.sources": one source keeps the quarantine.
+printf 'Authority,Period,Count\nE10000027,2026-27,301\n' >"$IT_DIR/www/strict.csv"
+collect strict computer_hours strict.csv
+it_assert_eq "0|1" "$(it_psql "SELECT (SELECT count(*) FROM core.computer_hours WHERE source = 'strict') || '|' ||
+                                     (SELECT count(*) FROM ingest.quarantine WHERE source = 'strict' AND reason LIKE '%was abolished%')")" \
+    "authorities.sources: the source set to quarantine keeps the abolished code out"
 
 # ---- every name and nice name in ref.authority, as at a day it was valid ----
 # Names to wifi_sessions, nice names to click_and_collect (no key meets

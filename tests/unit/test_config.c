@@ -124,7 +124,8 @@ static void test_daemon_full_config_loads_every_key(void **state)
                   "        \"max_header_bytes\": 512,\n"
                   "        \"handshake_ms\": 700\n"
                   "    },\n"
-                  "    \"authorities\": {\"abolished\": \"successor\"},\n"
+                  "    \"authorities\": {\"abolished\": \"successor\",\n"
+                  "                    \"sources\": {\"somerset-2019\": \"quarantine\"}},\n"
                   "    \"log_level\": \"debug\"\n"
                   "}\n");
     assert_int_equal(ss_daemon_config_load(path, &cfg, err, sizeof err), 0);
@@ -146,6 +147,9 @@ static void test_daemon_full_config_loads_every_key(void **state)
     assert_int_equal(cfg.max_header_bytes, 512);
     assert_int_equal(cfg.handshake_ms, 700);
     assert_string_equal(cfg.authorities_abolished, "successor");
+    assert_int_equal(cfg.nauthorities_sources, 1);
+    assert_string_equal(cfg.authorities_sources[0].key, "somerset-2019");
+    assert_string_equal(cfg.authorities_sources[0].value, "quarantine");
     assert_string_equal(cfg.log_level, "debug");
     ss_daemon_config_free(&cfg);
     assert_true(is_zero(&cfg, sizeof cfg));
@@ -425,6 +429,10 @@ static void test_wrong_type_reported(void **state)
                  "\"debug\"");
     daemon_fails("{\"listen\": \"x\",\n \"authorities\": {\"abolished\": \"map\"}}",
                  ":2:18: \"authorities.abolished\": expected one of \"quarantine\", "
+                 "\"successor\"");
+    daemon_fails("{\"listen\": \"x\", \"database\": {\"conninfo\": \"\"},\n"
+                 " \"authorities\": {\"sources\": {\"archive\": \"succesor\"}}}",
+                 ":2:30: \"authorities.sources.archive\": expected one of \"quarantine\", "
                  "\"successor\"");
     daemon_fails("[1, 2]", ":1:1: expected a JSON object");
     collector_fails("{\"source\": \"s\", \"mapping\": {\"loans\": 3}}",
