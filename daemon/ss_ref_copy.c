@@ -56,9 +56,10 @@ int ss_ref__begin(PGconn *conn, char *err, size_t errlen)
     char msg[1024];
     int rc;
     if ((rc = ss_pg_exec(conn, "BEGIN", msg, sizeof(msg))) < 0 ||
-        (rc = ss_pg_exec(conn, "SET LOCAL client_min_messages = warning", msg, sizeof(msg))) < 0 ||
-        (rc = ss_pg_exec(conn, "SELECT pg_advisory_xact_lock(" SS_REF_LOCK ")", msg, sizeof(msg))) <
-            0) {
+        (rc = ss_pg_exec(conn, "SET LOCAL client_min_messages = warning", msg, sizeof(msg))) <
+            0 ||
+        (rc = ss_pg_exec(conn, "SELECT pg_advisory_xact_lock(" SS_REF_LOCK ")", msg,
+                           sizeof(msg))) < 0) {
         ss_ref__db_err(err, errlen, "cannot start the load", msg);
         ss_ref__rollback(conn);
         return rc;
