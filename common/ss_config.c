@@ -31,6 +31,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 static const char *const http_auths[] = {"none", "basic", "bearer", NULL};
+static const char *const abolished_modes[] = {"quarantine", "successor", NULL};
 
 static int check_source(const char *s, char *why, size_t whylen);
 static int check_url(const char *s, char *why, size_t whylen);
@@ -73,6 +74,20 @@ static const struct ss_config_option daemon_curve[] = {
     {0},
 };
 
+static const struct ss_config_option daemon_authorities[] = {
+    {.key = "abolished",
+     .type = SS_CFG_ENUM,
+     .off = D(authorities_abolished),
+     .def_str = "quarantine",
+     .choices = abolished_modes},
+    {.key = "sources",
+     .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
+     .off = D(authorities_sources),
+     .count_off = D(nauthorities_sources)},
+    {0},
+};
+
 static const struct ss_config_option daemon_top[] = {
     STR("description", D(description), 0),
     {.key = "listen",
@@ -86,6 +101,7 @@ static const struct ss_config_option daemon_top[] = {
     OBJ("curve", 0, daemon_curve),
     OBJ("database", SS_CFG_REQUIRED, daemon_database),
     OBJ("limits", 0, daemon_limits),
+    OBJ("authorities", 0, daemon_authorities),
     LEVEL(D(log_level)),
     {0},
 };
@@ -1134,12 +1150,28 @@ static int cfg_fill(struct ss_config_ctx *ctx, const struct ss_cfg_doc *doc,
     return cfg_object(ctx, spec, doc->root, base);
 }
 
+/* "authorities.sources": each a source name and one of abolished_modes. */
+static int daemon_check_sources(struct ss_config_ctx *ctx, const struct ss_daemon_config *cfg)
+{
+    char path[128], why[256];
+    for (size_t i = 0; i < cfg->nauthorities_sources; i++) {
+        const struct ss_config_pair *p = &cfg->authorities_sources[i];
+        snprintf(path, sizeof(path), "authorities.sources.%.80s", p->key);
+        if (check_source(p->key, why, sizeof(why)) < 0)
+            return ss_config_fail(ctx, 0, path, "%s", why);
+        if (strcmp(p->value, "quarantine") != 0 && strcmp(p->value, "successor") != 0)
+            return ss_config_fail(ctx, 0, path, "expected one of \"quarantine\", \"successor\"");
+    }
+    return 0;
+}
+
 static int daemon_from_doc(const char *path, const struct ss_cfg_doc *doc,
                            struct ss_daemon_config *cfg, char *err, size_t errlen)
 {
     struct ss_config_ctx ctx;
     cfg_ctx_init(&ctx, path, doc, err, errlen);
-    return cfg_fill(&ctx, doc, daemon_top, (char *)cfg);
+    int rc = cfg_fill(&ctx, doc, daemon_top, (char *)cfg);
+    return rc < 0 ? rc : daemon_check_sources(&ctx, cfg);
 }
 
 /* What one collector load builds from the kind registry: the top-level table

@@ -147,6 +147,13 @@ struct ss_daemon_config {
     long max_field_bytes;      /* "limits.max_field_bytes": 16..16777216, default 65536 */
     long max_header_bytes;     /* "limits.max_header_bytes": 256..65536, default 4096 */
     long handshake_ms;         /* "limits.handshake_ms": 100..600000, default 5000 */
+    /* "authorities.abolished": "quarantine" (default) or "successor": what a
+     * record gets whose authority was abolished before its period. */
+    char *authorities_abolished;
+    /* "authorities.sources": object of source name -> "quarantine" or
+     * "successor", overriding "authorities.abolished" for that source. */
+    struct ss_config_pair *authorities_sources;
+    size_t nauthorities_sources;
     char *log_level; /* "log_level": one of error warn notice info debug; default "info" */
 };
 

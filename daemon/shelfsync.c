@@ -19,6 +19,7 @@
 
 #include "ss_config.h"
 #include "ss_dataset.h"
+#include "ss_date.h"
 #include "ss_ddl.h"
 #include "ss_log.h"
 #include "ss_migrate.h"
@@ -195,12 +196,13 @@ static void ref_usage(FILE *f)
                "       shelfsync ref load populations FILE.csv [--year N] --config DAEMON-CONFIG\n"
                "       shelfsync ref load neighbours FILE.csv --config DAEMON-CONFIG\n"
                "       shelfsync ref show --config DAEMON-CONFIG\n"
-               "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n");
+               "       shelfsync ref resolve NAME [--at YYYY-MM-DD] --config DAEMON-CONFIG\n");
 }
 
 /* What `shelfsync ref` was asked to do. */
 struct ref_args {
     const char *config, *args[4];
+    char at[16]; /* --at, ISO; "" when not given */
     int nargs, year;
     int load, show, resolve;
 };
@@ -211,13 +213,14 @@ static int ref_parse_args(int argc, char **argv, struct ref_args *a, int *status
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"year", required_argument, NULL, 'y'},
+                                         {"at", required_argument, NULL, 'a'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     char *end;
     int c;
     optind = 1;
     *status = 2;
-    while ((c = getopt_long(argc, argv, "-c:y:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "-c:y:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 1: /* an operand, in order */
             if (a->nargs == 4) {
@@ -238,6 +241,16 @@ static int ref_parse_args(int argc, char **argv, struct ref_args *a, int *status
                 return 1;
             }
             break;
+        case 'a': {
+            struct ss_date d;
+            const char *why;
+            if (ss_parse_date(optarg, strlen(optarg), &d, &why) < 0) {
+                fprintf(stderr, "shelfsync ref: --at \"%s\": %s\n", optarg, why);
+                return 1;
+            }
+            snprintf(a->at, sizeof(a->at), "%04d-%02d-%02d", d.y, d.m, d.d);
+            break;
+        }
         case 'h':
             ref_usage(stdout);
             *status = 0;
@@ -270,6 +283,10 @@ static int ref_check_args(struct ref_args *a)
         ref_usage(stderr);
         return 1;
     }
+    if (a->at[0] && !a->resolve) {
+        fprintf(stderr, "shelfsync ref: --at applies to `ref resolve` only\n");
+        return 1;
+    }
     if (a->year && !(a->load && strcmp(a->args[1], "populations") == 0)) {
         fprintf(stderr, "shelfsync ref: --year applies to `ref load populations` only\n");
         return 1;
@@ -286,7 +303,7 @@ static int ref_run(const struct ref_args *a, PGconn *conn)
         rc = ss_ref_show(conn, stdout, err, sizeof(err));
     } else if (a->resolve) {
         char code[10];
-        rc = ss_ref_resolve(conn, a->args[1], code, err, sizeof(err));
+        rc = ss_ref_resolve(conn, a->args[1], a->at[0] ? a->at : NULL, code, err, sizeof(err));
         if (rc >= 0) {
             printf("%s\n", rc ? code : "unknown");
             return rc == 1 ? 0 : 1; /* unknown: status 1, no error message */

@@ -1,17 +1,29 @@
 /* ss_ref_alias: see ss_ref_alias.h. */
 #include "ss_ref_alias.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_date.h"
 #include "ss_err.h"
 #include "ss_normalise.h"
 #include "ss_ref.h"
 
+/* Codes one alias key may stand for (authorities that used the name one
+ * after another; the real data has at most 2). */
+#define MERGE_CODES 6
+
 /* What the merge knows of an alias key. */
 struct ss_ref_merge_key {
-    char code[10];
+    unsigned n;
+    char code[MERGE_CODES][10];
     char *alias; /* the alias that gave the key, for the warning; may be NULL */
+};
+
+/* When a code in ref.authority was valid: days, inclusive. */
+struct ss_ref_merge_code {
+    long from, to;
 };
 
 int ss_ref__names_add(struct ss_ref_names *l, const char *alias, const char *code, char *err,
@@ -57,22 +69,44 @@ static void keys_free(struct ss_hmap *keys)
     ss_hmap_free(keys);
 }
 
-/* Remembers key -> (code, alias); 0 (also when key was there), or a negative code. */
+/* Remembers key -> (one more code, alias); 0 (also when the pair was
+ * there), SS_E2BIG past MERGE_CODES codes, or another negative code. */
 static int keys_put(struct ss_hmap *keys, const char *key, const char *code, const char *alias)
 {
     void *v;
     int rc = ss_hmap_put(keys, key, strlen(key), &v);
-    if (rc <= 0)
+    if (rc < 0)
         return rc;
     struct ss_ref_merge_key *k = v;
-    snprintf(k->code, sizeof(k->code), "%s", code);
-    k->alias = alias ? strdup(alias) : NULL;
-    return alias && !k->alias ? SS_ENOMEM : 0;
+    for (unsigned i = 0; i < k->n; i++)
+        if (strcmp(k->code[i], code) == 0)
+            return 0;
+    if (k->n == MERGE_CODES)
+        return SS_E2BIG;
+    snprintf(k->code[k->n++], sizeof(k->code[0]), "%s", code);
+    if (!k->alias && alias && !(k->alias = strdup(alias)))
+        return SS_ENOMEM;
+    return 0;
 }
 
 int ss_ref__merge_has_code(const struct ss_ref_merge *m, const char *code)
 {
     return ss_hmap_gets(&m->codes, code) != NULL;
+}
+
+/* A day from PostgreSQL's date text, or open (empty: NULL). */
+static long day_or(const char *s, long open)
+{
+    struct ss_date d;
+    const char *why;
+    return *s && ss_parse_date(s, strlen(s), &d, &why) == 0 ? ss_date_to_days(d) : open;
+}
+
+/* Whether codes a and b were valid on a common day (an unknown code: yes). */
+static int overlap(const struct ss_ref_merge *m, const char *a, const char *b)
+{
+    const struct ss_ref_merge_code *x = ss_hmap_gets(&m->codes, a), *y = ss_hmap_gets(&m->codes, b);
+    return !x || !y || (x->from <= y->to && y->from <= x->to);
 }
 
 int ss_ref__merge_open(struct ss_ref_merge *m, PGconn *conn, char *err, size_t errlen)
@@ -83,7 +117,7 @@ int ss_ref__merge_open(struct ss_ref_merge *m, PGconn *conn, char *err, size_t e
     void *v;
     memset(m, 0, sizeof(*m));
     ss_hmap_init(&m->keys, sizeof(struct ss_ref_merge_key), SS_REF_MAX_ROWS);
-    ss_hmap_init(&m->codes, 0, SS_REF_MAX_ROWS);
+    ss_hmap_init(&m->codes, sizeof(struct ss_ref_merge_code), SS_REF_MAX_ROWS);
     res = ss_ref__query(conn, "SELECT alias_key, code, alias FROM ref.authority_alias", 0, NULL,
                         msg, sizeof(msg));
     if (!res)
@@ -94,11 +128,20 @@ int ss_ref__merge_open(struct ss_ref_merge *m, PGconn *conn, char *err, size_t e
     PQclear(res);
     if (rc < 0)
         goto nomem;
-    res = ss_ref__query(conn, "SELECT code FROM ref.authority", 0, NULL, msg, sizeof(msg));
+    res = ss_ref__query(conn,
+                        "SELECT code, coalesce(valid_from::text, ''), coalesce(valid_to::text, '')"
+                        " FROM ref.authority",
+                        0, NULL, msg, sizeof(msg));
     if (!res)
         goto fail;
-    for (int i = 0; rc >= 0 && i < PQntuples(res); i++)
+    for (int i = 0; rc >= 0 && i < PQntuples(res); i++) {
         rc = ss_hmap_put(&m->codes, PQgetvalue(res, i, 0), strlen(PQgetvalue(res, i, 0)), &v);
+        if (rc >= 0) {
+            struct ss_ref_merge_code *c = v;
+            c->from = day_or(PQgetvalue(res, i, 1), LONG_MIN);
+            c->to = day_or(PQgetvalue(res, i, 2), LONG_MAX);
+        }
+    }
     PQclear(res);
     if (rc < 0)
         goto nomem;
@@ -153,16 +196,21 @@ int ss_ref__merge_add(struct ss_ref_merge *m, PGconn *conn, const char *alias, c
         m->unknown_code++;
         return 0;
     }
+    /* A name may stand for several authorities one after another (the county
+     * Somerset until 2023, the unitary after), never for two at once. */
     const struct ss_ref_merge_key *e = ss_hmap_gets(&m->keys, key);
-    if (e) {
-        if (strcmp(e->code, code) != 0) {
+    for (unsigned i = 0; e && i < e->n; i++)
+        if (strcmp(e->code[i], code) == 0)
+            return 0;
+    for (unsigned i = 0; e && i < e->n; i++) {
+        if (overlap(m, e->code[i], code) || e->n == MERGE_CODES) {
             ss_warn("ambiguous authority name: \"%s\" (%s) would stand for %s, but \"%s\" "
-                    "already stands for %s (both give the key \"%s\"); keeping %s — fix by hand "
-                    "in ref.authority_alias if that is wrong",
-                    alias, origin, code, e->alias ? e->alias : "?", e->code, key, e->code);
+                    "already stands for %s at the same time (both give the key \"%s\"); "
+                    "keeping %s — fix by hand in ref.authority_alias if that is wrong",
+                    alias, origin, code, e->alias ? e->alias : "?", e->code[i], key, e->code[i]);
             m->ambiguous++;
+            return 0;
         }
-        return 0;
     }
     int rc = keys_put(&m->keys, key, code, alias);
     if (rc < 0) {

@@ -4,9 +4,12 @@
  * ss_ref__merge_open reads the aliases and the codes already in the
  * warehouse; each ss_ref__merge_add then either adds an alias (COPY, inside
  * the caller's transaction) or leaves it out: a key (ss_norm_authority_key)
- * already held by the same code changes nothing, one held by another code
- * keeps the first code and logs a warning naming both, and a code that is
- * not in ref.authority is skipped with a warning. Functions return 0 or a
+ * already held by the same code changes nothing; one held by codes valid at
+ * other times (ref.authority valid_from .. valid_to: "Somerset", the county
+ * until 2023-03-31 and the unitary from 2023-04-01) gets the new code as
+ * well; one held by a code valid at the same time keeps the first code and
+ * logs a warning naming both; a code that is not in ref.authority is
+ * skipped with a warning. Functions return 0 or a
  * negative code with err (ss_ref_copy.h).
  *
  * struct ss_ref_names is a growable list of (alias, code) pairs, copied in:

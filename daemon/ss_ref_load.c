@@ -179,9 +179,9 @@ static int auth_upsert(struct auth_load *l, char *err, size_t errlen)
     char msg[2048] = "";
     int rc;
     if ((rc = ss_pg_exec(l->conn,
-                           "CREATE TEMP TABLE ss_ref_authority_in (code text, name text,"
-                           " nice_name text, region text, nation text) ON COMMIT DROP",
-                           msg, sizeof(msg))) < 0 ||
+                         "CREATE TEMP TABLE ss_ref_authority_in (code text, name text,"
+                         " nice_name text, region text, nation text) ON COMMIT DROP",
+                         msg, sizeof(msg))) < 0 ||
         (rc = ss_ref__copy_begin(&copy, l->conn, "COPY ss_ref_authority_in FROM STDIN", msg,
                                  sizeof(msg))) < 0)
         goto fail;
@@ -257,9 +257,9 @@ static int succ_stage(struct auth_load *l, char *msg, size_t msglen, char *err, 
     if (!f)
         return SS_EINVAL;
     if ((rc = ss_pg_exec(l->conn,
-                           "CREATE TEMP TABLE ss_ref_successor_in (old_code text, old_name text,"
-                           " old_nice text, new_code text, changed_on date) ON COMMIT DROP",
-                           msg, msglen)) < 0 ||
+                         "CREATE TEMP TABLE ss_ref_successor_in (old_code text, old_name text,"
+                         " old_nice text, new_code text, changed_on date) ON COMMIT DROP",
+                         msg, msglen)) < 0 ||
         (rc = ss_ref__copy_begin(&copy, l->conn, "COPY ss_ref_successor_in FROM STDIN", msg,
                                  msglen)) < 0) {
         fclose(f);
@@ -327,14 +327,48 @@ static int auth_successors(struct auth_load *l, char *err, size_t errlen)
     return 0;
 }
 
-/* 3. Aliases: official names, nice names, then the curated ones. */
+/* The names of the authorities ref.authority holds that the file does not
+ * (the abolished ones of the successors file: "Borough of Poole", "Poole"),
+ * so that a record of their time resolves to them. Read before the merge's
+ * COPY starts: names and nice names in two lists. */
+static int auth_kept_names(struct auth_load *l, struct ss_ref_names *names,
+                           struct ss_ref_names *nice, char *err, size_t errlen)
+{
+    char msg[2048] = "";
+    PGresult *res = ss_ref__query(l->conn,
+                                  "SELECT code, name, nice_name FROM ref.authority"
+                                  " WHERE valid_to IS NOT NULL ORDER BY valid_to DESC, code",
+                                  0, NULL, msg, sizeof(msg));
+    int rc = 0;
+    if (!res) {
+        db_err(err, errlen, "cannot read the abolished authorities", msg);
+        return SS_EINVAL;
+    }
+    for (int i = 0; rc >= 0 && i < PQntuples(res); i++) {
+        const char *code = PQgetvalue(res, i, 0);
+        rc = ss_ref__names_add(names, PQgetvalue(res, i, 1), code, err, errlen);
+        if (rc >= 0)
+            rc = ss_ref__names_add(nice, PQgetvalue(res, i, 2), code, err, errlen);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* 3. Aliases: official names, nice names, the abolished authorities' names,
+ * then the curated ones. */
 static int auth_aliases(struct auth_load *l, char *err, size_t errlen)
 {
     struct ss_ref_merge merge;
+    struct ss_ref_names old = {0}, old_nice = {0};
     char ignored[256];
-    int rc = ss_ref__merge_open(&merge, l->conn, err, errlen);
-    if (rc < 0)
+    int rc = auth_kept_names(l, &old, &old_nice, err, errlen);
+    if (rc >= 0)
+        rc = ss_ref__merge_open(&merge, l->conn, err, errlen);
+    if (rc < 0) {
+        ss_ref__names_free(&old);
+        ss_ref__names_free(&old_nice);
         return rc;
+    }
     for (size_t i = 0; rc >= 0 && i < l->list.n; i++) {
         const struct ss_ref_authority *a = &l->list.a[i];
         rc = ss_ref__merge_add(&merge, l->conn, a->name, a->code, "authorities file name", err,
@@ -343,6 +377,13 @@ static int auth_aliases(struct auth_load *l, char *err, size_t errlen)
             rc =
                 ss_ref__merge_add(&merge, l->conn, a->nice_name, a->code, "nice name", err, errlen);
     }
+    if (rc >= 0)
+        rc = ss_ref__merge_names(&merge, l->conn, &old, "abolished authority name", err, errlen);
+    if (rc >= 0)
+        rc = ss_ref__merge_names(&merge, l->conn, &old_nice, "abolished authority nice name", err,
+                                 errlen);
+    ss_ref__names_free(&old);
+    ss_ref__names_free(&old_nice);
     if (rc >= 0)
         rc = ss_ref__merge_names(&merge, l->conn, &l->curated, "curated", err, errlen);
     l->added = merge.added, l->ambiguous = merge.ambiguous;
@@ -567,9 +608,9 @@ static int nn_replace(struct nn_load *l, const char *path, FILE *f, char *err, s
     char msg[2048] = "";
     int rc;
     if ((rc = ss_pg_exec(l->conn,
-                           "CREATE TEMP TABLE ss_ref_neighbour_in (code text, rank integer,"
-                           " neighbour_code text) ON COMMIT DROP",
-                           msg, sizeof(msg))) < 0 ||
+                         "CREATE TEMP TABLE ss_ref_neighbour_in (code text, rank integer,"
+                         " neighbour_code text) ON COMMIT DROP",
+                         msg, sizeof(msg))) < 0 ||
         (rc = ss_ref__copy_begin(&l->copy, l->conn, "COPY ss_ref_neighbour_in FROM STDIN", msg,
                                  sizeof(msg))) < 0)
         goto fail;
@@ -584,13 +625,13 @@ static int nn_replace(struct nn_load *l, const char *path, FILE *f, char *err, s
         return SS_EINVAL;
     }
     if ((rc = ss_pg_exec(l->conn,
-                           "DELETE FROM ref.nearest_neighbour"
-                           " WHERE code IN (SELECT code FROM ss_ref_neighbour_in)",
-                           msg, sizeof(msg))) < 0 ||
+                         "DELETE FROM ref.nearest_neighbour"
+                         " WHERE code IN (SELECT code FROM ss_ref_neighbour_in)",
+                         msg, sizeof(msg))) < 0 ||
         (rc = ss_pg_exec(l->conn,
-                           "INSERT INTO ref.nearest_neighbour (code, rank, neighbour_code)"
-                           " SELECT code, rank, neighbour_code FROM ss_ref_neighbour_in",
-                           msg, sizeof(msg))) < 0)
+                         "INSERT INTO ref.nearest_neighbour (code, rank, neighbour_code)"
+                         " SELECT code, rank, neighbour_code FROM ss_ref_neighbour_in",
+                         msg, sizeof(msg))) < 0)
         goto fail;
     return 0;
 fail:
@@ -673,25 +714,29 @@ int ss_ref_show(PGconn *conn, FILE *out, char *err, size_t errlen)
     return 0;
 }
 
-int ss_ref_resolve(PGconn *conn, const char *name, char code[10], char *err, size_t errlen)
+int ss_ref_resolve(PGconn *conn, const char *name, const char *at, char code[10], char *err,
+                   size_t errlen)
 {
-    char key[SS_REF_KEY_MAX], msg[2048], gss[10];
+    /* The daemon's rule (ss_authmap) in SQL: the code valid on the day, or
+     * without a day the current one, else the one that ended last. */
+    static const char *const sql =
+        "SELECT a.code FROM ref.authority a"
+        " WHERE a.code IN (SELECT code FROM ref.authority_alias WHERE alias_key = $1"
+        "  UNION SELECT $1 WHERE $3)"
+        " AND ($2::date IS NULL OR ($2::date >= coalesce(a.valid_from, '-infinity')"
+        "  AND $2::date <= coalesce(a.valid_to, 'infinity')))"
+        " ORDER BY a.valid_to DESC NULLS FIRST, a.code LIMIT 1";
+    char key[SS_REF_KEY_MAX], msg[2048];
     const char *s = name;
     size_t len = strlen(name);
-    PGresult *res;
+    int is_code;
     ss_trim(&s, &len);
     code[0] = '\0';
-    if (ss_norm_gss_code(s, len, gss)) {
-        const char *params[] = {gss};
-        res = ss_ref__query(conn, "SELECT code FROM ref.authority WHERE code = $1", 1, params, msg,
-                            sizeof(msg));
-    } else {
-        if (ss_norm_authority_key(s, len, key, sizeof(key)) < 0)
-            return 0;
-        const char *params[] = {key};
-        res = ss_ref__query(conn, "SELECT code FROM ref.authority_alias WHERE alias_key = $1", 1,
-                            params, msg, sizeof(msg));
-    }
+    if ((is_code = ss_norm_gss_code(s, len, key)) == 0 &&
+        ss_norm_authority_key(s, len, key, sizeof(key)) < 0)
+        return 0;
+    const char *params[] = {key, at, is_code ? "true" : "false"};
+    PGresult *res = ss_ref__query(conn, sql, 3, params, msg, sizeof(msg));
     if (!res) {
         db_err(err, errlen, "cannot resolve an authority name", msg);
         return SS_EINVAL;

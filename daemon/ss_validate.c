@@ -167,11 +167,22 @@ static int is_hex64(const char *s, size_t len)
     return 1;
 }
 
+/* The record's dates, for its authority, worked out only when its code
+ * depends on them, and room for why it does not resolve (on the caller's
+ * stack: nothing allocated per record). */
+struct auth_at {
+    const struct ss_dataset *ds;
+    const struct ss_prec *rec;
+    int known; /* when is filled */
+    struct ss_authmap_when when;
+    char why[320];
+};
+
 /* Normalises one present value of field f and appends its column(s).
  * Longer than most functions here for a reason: it is the table of field
  * types, one short case each, and reads best in one place. */
 static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, size_t len,
-                const struct ss_validate_ctx *ctx, const char **why)
+                const struct ss_validate_ctx *ctx, struct auth_at *at, const char **why)
 {
     char text[128];
     long long n;
@@ -189,12 +200,25 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
         return add_date(out, d);
     }
     case SS_FT_AUTHORITY: {
-        const char *code =
-            ctx && ctx->authorities ? ss_authmap_resolve(ctx->authorities, s, len, why) : NULL;
+        if (!ctx || !ctx->authorities) {
+            *why = "cannot be resolved: no reference data loaded (shelfsync ref load "
+                   "authorities)";
+            return SS_EINVAL;
+        }
+        /* The authority comes before the period in a record: its dates are
+         * read here, from the record, when the code depends on them. */
+        struct ss_authmap_hit hit;
+        const char *code = NULL;
+        if (ss_authmap_lookup(ctx->authorities, s, len, &hit, at->why, sizeof(at->why)) == 0) {
+            if (!at->known && ss_authmap_dated(ctx->authorities, &hit)) {
+                ss_validate_when(at->ds, at->rec, &at->when);
+                at->known = 1;
+            }
+            code = ss_authmap_pick(ctx->authorities, &hit, &at->when, ctx->abolished, at->why,
+                                   sizeof(at->why));
+        }
         if (!code) {
-            if (!ctx || !ctx->authorities)
-                *why = "cannot be resolved: no reference data loaded (shelfsync ref load "
-                       "authorities)";
+            *why = at->why;
             return SS_EINVAL;
         }
         return ss_buf_adds(out, code);
@@ -380,12 +404,69 @@ static int add_period(struct ss_buf *out, struct period *p, int first, char *rea
     return 0;
 }
 
+/* The days the noted period covers: 0, or SS_EINVAL if it has none. */
+static int period_days(const struct period *p, struct ss_authmap_when *w)
+{
+    struct ss_date s, e;
+    if (p->have_month)
+        s = p->month_s, e = p->month_e;
+    else if (p->have_period)
+        s = p->per_s, e = p->per_e;
+    else if (p->have_start && p->have_end)
+        s = p->start, e = p->end;
+    else
+        return SS_EINVAL;
+    w->start = ss_date_to_days(s);
+    w->end = ss_date_to_days(e);
+    w->have = w->end >= w->start;
+    return 0;
+}
+
+void ss_validate_when(const struct ss_dataset *ds, const struct ss_prec *rec,
+                      struct ss_authmap_when *w)
+{
+    int period = (ds->flags & SS_DS_PERIOD) != 0;
+    struct period p = {0};
+    const char *why;
+    w->have = 0;
+    if ((rec->flags & SS_REC_REJECTED) || rec->nfields != ds->nfields)
+        return;
+    for (size_t i = 0; i < ds->nfields; i++) {
+        const struct ss_field *f = &ds->fields[i];
+        const char *s = rec->vals[i];
+        size_t len = rec->lens[i];
+        /* Only the date fields are looked at (and trimmed): the hot path. */
+        if (period ? !ss_ftype_is_period(f->type)
+                   : (f->type != SS_FT_DATE && f->type != SS_FT_TIMESTAMP) ||
+                         !(f->flags & (SS_F_KEY | SS_F_REQUIRED)))
+            continue;
+        if (!s)
+            continue;
+        ss_trim(&s, &len);
+        if (period) {
+            if (len)
+                note_period(f, s, len, &p, &why);
+            continue;
+        }
+        struct ss_date d;
+        /* A timestamp's date is its first ten characters (ISO or UK order). */
+        if (ss_parse_date(s, f->type == SS_FT_TIMESTAMP && len > 10 ? 10 : len, &d, &why) == 0) {
+            w->start = w->end = ss_date_to_days(d);
+            w->have = 1;
+        }
+        return;
+    }
+    if (period)
+        period_days(&p, w);
+}
+
 int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
                        const struct ss_validate_ctx *ctx, struct ss_buf *out, char *reason,
                        size_t reasonlen)
 {
     size_t mark = out->len;
     struct period p = {0};
+    struct auth_at at;
     int first = 1, rc = 0;
     const char *why = NULL;
 
@@ -401,6 +482,7 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
                  ds->nfields);
         return SS_EINVAL;
     }
+    at.ds = ds, at.rec = rec, at.known = 0, at.when.have = 0;
     for (size_t i = 0; i < ds->nfields; i++) {
         const struct ss_field *f = &ds->fields[i];
         const char *s = NULL;
@@ -416,7 +498,7 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
         first = 0;
         size_t before = out->len;
         why = NULL;
-        rc = s ? emit(out, f, s, len, ctx, &why) : emit_null(out, f);
+        rc = s ? emit(out, f, s, len, ctx, &at, &why) : emit_null(out, f);
         if (rc < 0 && why) { /* a rule's verdict, not a full buffer */
             out->len = before;
             goto bad_value;

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "ss_authmap.h"
 #include "ss_buf.h"
 #include "ss_dataset.h"
 #include "ss_date.h"
@@ -19,12 +20,22 @@
 
 int ss_utf8_valid(const char *s, size_t len);
 
-struct ss_authmap;
-
 /* What validation needs from outside the record. */
 struct ss_validate_ctx {
     const struct ss_authmap *authorities; /* NULL: every authority is unknown */
+    /* An authority used after it was abolished: quarantined (the default)
+     * or its single successor ("authorities.abolished" in the config). */
+    enum ss_authmap_abolished abolished;
 };
+
+/* The days a record is about, for resolving its authority as it was then:
+ * a period dataset's count period (month, period, or period_start and
+ * period_end); otherwise the first date or timestamp field that is part of
+ * the key or required (count_date, event_date, start_date, issued_at). No
+ * such value, or one that does not parse: w->have is 0 (validation reports
+ * the bad value itself). Allocates nothing. */
+void ss_validate_when(const struct ss_dataset *ds, const struct ss_prec *rec,
+                      struct ss_authmap_when *w);
 
 /* Appends the record's COPY text line (with trailing newline), columns in
  * ss_dataset_columns() order, to out and returns 0; or returns -1, leaves

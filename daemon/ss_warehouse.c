@@ -317,19 +317,34 @@ static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
     }
     snprintf(wh->auth_generation, sizeof(wh->auth_generation), "%s", gen);
     PQclear(res);
+    /* Codes first (with their validity), then names and successors, which refer to them. */
     rc = ss_pg_query(wh->conn,
-                     "SELECT alias_key, code FROM ref.authority_alias "
-                     "UNION ALL SELECT code, code FROM ref.authority",
+                     "SELECT 'a', code, nice_name, valid_from::text, valid_to::text "
+                     "FROM ref.authority "
+                     "UNION ALL SELECT 'k', alias_key, code, NULL, NULL FROM ref.authority_alias "
+                     "UNION ALL SELECT 's', old_code, new_code, changed_on::text, NULL "
+                     "FROM ref.authority_successor ORDER BY 1, 2, 3",
                      0, NULL, &res, msg, sizeof(msg));
     if (rc < 0)
         return rc == SS_ERETRY ? db_fail(wh, rc, msg, "reading ref.authority_alias", out) : 0;
     struct ss_authmap *m = ss_authmap_new();
     int skipped = 0;
     for (int i = 0; m && i < PQntuples(res); i++) {
-        if ((rc = ss_authmap_put(m, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1))) < 0 &&
-            skipped++ == 0)
-            ss_warn("authority map: \"%.100s\" -> \"%.20s\" left out: %s", PQgetvalue(res, i, 0),
-                    PQgetvalue(res, i, 1), ss_strerror(rc));
+        const char *kind = PQgetvalue(res, i, 0), *a = PQgetvalue(res, i, 1),
+                   *b = PQgetvalue(res, i, 2), *c = PQgetvalue(res, i, 3),
+                   *d = PQgetvalue(res, i, 4);
+        if (kind[0] == 'a')
+            rc = ss_authmap_add(m, a, b, c, d);
+        else if (kind[0] == 'k')
+            rc = ss_authmap_put(m, a, b);
+        else
+            rc = ss_authmap_add_successor(m, a, b, c);
+        if (rc < 0 && skipped++ == 0)
+            ss_warn("authority map: %s \"%.100s\" -> \"%.20s\" left out: %s",
+                    kind[0] == 'a'   ? "code"
+                    : kind[0] == 'k' ? "name"
+                                     : "successor",
+                    a, b, ss_strerror(rc));
     }
     PQclear(res);
     if (!m)
@@ -509,12 +524,23 @@ static int check_authority(struct ss_wh *wh, const struct ss_dataset *ds, const 
         have_field = 1;
         if (i >= rec->nfields)
             continue; /* validation quarantines it */
-        const char *s = rec->vals[i], *why = NULL, *code;
+        const char *s = rec->vals[i], *code;
+        char why[320];
         size_t len = rec->lens[i];
         if (!s)
             continue;
         ss_trim(&s, &len);
-        code = wh->authorities ? ss_authmap_resolve(wh->authorities, s, len, &why) : NULL;
+        /* The code the record will get: the authority as at its dates. */
+        struct ss_authmap_when when = {0};
+        struct ss_authmap_hit hit;
+        code = NULL;
+        if (wh->authorities &&
+            ss_authmap_lookup(wh->authorities, s, len, &hit, why, sizeof(why)) == 0) {
+            if (ss_authmap_dated(wh->authorities, &hit))
+                ss_validate_when(ds, rec, &when);
+            code =
+                ss_authmap_pick(wh->authorities, &hit, &when, limits->abolished, why, sizeof(why));
+        }
         if (!code || authority_allowed(limits, code))
             continue;
         out->result = SS_WH_REFUSED;
@@ -861,6 +887,7 @@ static int start_batch(struct apply *a)
     if (rc < 0)
         return rc;
     a->vctx.authorities = wh->authorities;
+    a->vctx.abolished = a->limits->abolished;
     ss_buf_reset(&wh->quar);
     dups_reset(wh, a->h->records);
     ss_payload_reader_init(&a->rd, a->payload, a->len, wh->maxf, a->limits->max_field_bytes);

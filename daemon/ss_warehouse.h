@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 
+#include "ss_authmap.h"
 #include "ss_proto.h"
 
 struct ss_wh;
@@ -36,6 +37,10 @@ struct ss_wh_limits {
      * forbidden is set. */
     const char *const *authorities;
     size_t nauthorities;
+    /* A code (or a name of abolished authorities only) used for a period
+     * after the abolition: quarantined naming the successors, or the single
+     * successor's code ("authorities.abolished" in the daemon's config). */
+    enum ss_authmap_abolished abolished;
 };
 
 enum ss_wh_result {

@@ -334,11 +334,11 @@ it_test_authorities() {
         ('exampleshire', 'E99999901', 'Exampleshire', 'test'),
         ('evilshire', 'E99999902', 'Evilshire', 'test'),
         ('barnet', 'E09000003', 'Barnet', 'test')
-      ON CONFLICT (alias_key) DO NOTHING;
+      ON CONFLICT DO NOTHING;
       INSERT INTO ref.authority_alias (alias_key, code, alias, origin)
         SELECT 'authority ' || n, 'E99' || lpad(n::text, 6, '0'), 'Authority ' || n, 'test'
         FROM generate_series(0, 99) n
-      ON CONFLICT (alias_key) DO NOTHING;
+      ON CONFLICT DO NOTHING;
       INSERT INTO ref.meta (key, value) VALUES ('authorities_generation', '1')
       ON CONFLICT (key) DO UPDATE SET value = (ref.meta.value::bigint + 1)::text;" >/dev/null
 }

@@ -124,6 +124,8 @@ static void test_daemon_full_config_loads_every_key(void **state)
                   "        \"max_header_bytes\": 512,\n"
                   "        \"handshake_ms\": 700\n"
                   "    },\n"
+                  "    \"authorities\": {\"abolished\": \"successor\",\n"
+                  "                    \"sources\": {\"somerset-2019\": \"quarantine\"}},\n"
                   "    \"log_level\": \"debug\"\n"
                   "}\n");
     assert_int_equal(ss_daemon_config_load(path, &cfg, err, sizeof err), 0);
@@ -144,6 +146,10 @@ static void test_daemon_full_config_loads_every_key(void **state)
     assert_int_equal(cfg.max_field_bytes, 1000);
     assert_int_equal(cfg.max_header_bytes, 512);
     assert_int_equal(cfg.handshake_ms, 700);
+    assert_string_equal(cfg.authorities_abolished, "successor");
+    assert_int_equal(cfg.nauthorities_sources, 1);
+    assert_string_equal(cfg.authorities_sources[0].key, "somerset-2019");
+    assert_string_equal(cfg.authorities_sources[0].value, "quarantine");
     assert_string_equal(cfg.log_level, "debug");
     ss_daemon_config_free(&cfg);
     assert_true(is_zero(&cfg, sizeof cfg));
@@ -172,6 +178,7 @@ static void test_daemon_minimal_config_gets_defaults(void **state)
     assert_int_equal(cfg.max_field_bytes, 65536);
     assert_int_equal(cfg.max_header_bytes, 4096);
     assert_int_equal(cfg.handshake_ms, 5000);
+    assert_string_equal(cfg.authorities_abolished, "quarantine");
     assert_string_equal(cfg.log_level, "info");
     ss_daemon_config_free(&cfg);
 }
@@ -373,7 +380,7 @@ static void test_unknown_top_level_key_named_with_position(void **state)
                  "    \"database\": {\"conninfo\": \"\"}\n"
                  "}\n",
                  ":3:5: \"lisen\": unknown key (expected one of: description, listen, insecure, "
-                 "curve, database, limits, log_level)");
+                 "curve, database, limits, authorities, log_level)");
     collector_fails("{\"source\": \"s\", \"sauce\": 1}",
                     ":1:17: \"sauce\": unknown key (expected one of: description, source, "
                     "dataset, url, kind, csv, json, koha, folio, privacy, value_maps, "
@@ -398,7 +405,7 @@ static void test_unknown_nested_key_named_with_position(void **state)
                  " \"listen\": \"x\", \"database\": {\"conninfo\": \"\"},\n"
                  " \"max_frames\": 4}",
                  ":3:2: \"max_frames\": unknown key (expected one of: description, listen, "
-                 "insecure, curve, database, limits, log_level)");
+                 "insecure, curve, database, limits, authorities, log_level)");
 }
 
 static void test_wrong_type_reported(void **state)
@@ -420,6 +427,13 @@ static void test_wrong_type_reported(void **state)
     daemon_fails("{\"listen\": \"x\", \"log_level\": \"verbose\"}",
                  ":1:17: \"log_level\": expected one of \"error\", \"warn\", \"notice\", \"info\", "
                  "\"debug\"");
+    daemon_fails("{\"listen\": \"x\",\n \"authorities\": {\"abolished\": \"map\"}}",
+                 ":2:18: \"authorities.abolished\": expected one of \"quarantine\", "
+                 "\"successor\"");
+    daemon_fails("{\"listen\": \"x\", \"database\": {\"conninfo\": \"\"},\n"
+                 " \"authorities\": {\"sources\": {\"archive\": \"succesor\"}}}",
+                 ":2:30: \"authorities.sources.archive\": expected one of \"quarantine\", "
+                 "\"successor\"");
     daemon_fails("[1, 2]", ":1:1: expected a JSON object");
     collector_fails("{\"source\": \"s\", \"mapping\": {\"loans\": 3}}",
                     ":1:29: \"mapping.loans\": expected a string");

@@ -56,7 +56,7 @@ static int validate(const char *const *v, struct ss_buf *out, char *reason)
     struct ss_authmap *m = ss_authmap_new();
     ss_authmap_put(m, "barnet", "E09000003");
     ss_authmap_put(m, "E09000003", "E09000003");
-    struct ss_validate_ctx ctx = {m};
+    struct ss_validate_ctx ctx = {.authorities = m};
     int rc = ss_validate_record(ds, &rec, &ctx, out, reason, 512);
     ss_authmap_free(m);
     return rc;
@@ -136,7 +136,7 @@ static void test_code_list_value_that_looks_like_a_placeholder_kept(void **state
     struct ss_prec rec = {.line = 471, .nfields = 7, .vals = vals, .lens = lens};
     struct ss_authmap *m = ss_authmap_new();
     ss_authmap_put(m, "E09000003", "E09000003");
-    struct ss_validate_ctx ctx = {m};
+    struct ss_validate_ctx ctx = {.authorities = m};
     struct ss_buf out;
     char reason[512];
     ss_buf_init(&out, 4096);
@@ -178,7 +178,7 @@ static void test_clear_patron_identifier_refused(void **state)
     struct ss_prec rec = {.line = 8, .nfields = 7, .vals = vals, .lens = lens};
     struct ss_authmap *m = ss_authmap_new();
     ss_authmap_put(m, "E09000003", "E09000003");
-    struct ss_validate_ctx ctx = {m};
+    struct ss_validate_ctx ctx = {.authorities = m};
     struct ss_buf out;
     char reason[512];
     ss_buf_init(&out, 4096);
@@ -186,6 +186,81 @@ static void test_clear_patron_identifier_refused(void **state)
     assert_non_null(strstr(reason, "clear patron identifiers are refused"));
     ss_buf_free(&out);
     ss_authmap_free(m);
+}
+
+/* One record of an authority-level dataset against the Somerset
+ * reorganisation: 0 with out, or SS_EINVAL with reason. */
+static int validate_somerset(const char *dataset, const char *const *v, size_t n,
+                             enum ss_authmap_abolished abolished, struct ss_buf *out, char *reason)
+{
+    const struct ss_dataset *ds = ss_dataset_find(dataset);
+    const char *vals[8];
+    size_t lens[8];
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = v[i];
+        lens[i] = v[i] ? strlen(v[i]) : 0;
+    }
+    struct ss_prec rec = {.line = 2, .flags = 0, .nfields = n, .vals = vals, .lens = lens};
+    struct ss_authmap *m = ss_authmap_new();
+    ss_authmap_add(m, "E10000027", "Somerset", NULL, "2023-03-31");
+    ss_authmap_add(m, "E06000066", "Somerset", "2023-04-01", NULL);
+    ss_authmap_add_successor(m, "E10000027", "E06000066", "2023-04-01");
+    ss_authmap_put(m, "somerset", "E10000027");
+    ss_authmap_put(m, "somerset", "E06000066");
+    struct ss_validate_ctx ctx = {.authorities = m, .abolished = abolished};
+    ss_buf_reset(out);
+    int rc = ss_validate_record(ds, &rec, &ctx, out, reason, 512);
+    ss_authmap_free(m);
+    return rc;
+}
+
+static void test_authority_resolved_as_at_the_record_period(void **state)
+{
+    struct ss_buf out;
+    char reason[512];
+    ss_buf_init(&out, 1 << 16);
+    /* computer_hours: authority, period, period_start, period_end, hours; the
+     * authority comes before the period it depends on. */
+    const char *v2020[] = {"Somerset", "2020-21", NULL, NULL, "12"};
+    assert_int_equal(
+        validate_somerset("computer_hours", v2020, 5, SS_AUTHMAP_QUARANTINE, &out, reason), 0);
+    assert_string_equal(out.data, "E10000027\t12\t2020-04-01\t2021-03-31\n");
+    const char *v2024[] = {"Somerset", NULL, "2024-04-01", "2024-04-30", "13"};
+    assert_int_equal(
+        validate_somerset("computer_hours", v2024, 5, SS_AUTHMAP_QUARANTINE, &out, reason), 0);
+    assert_string_equal(out.data, "E06000066\t13\t2024-04-01\t2024-04-30\n");
+    /* membership has no period: its count date decides. */
+    const char *m2019[] = {"Somerset", "23/10/2019", "E01029000", "7"};
+    assert_int_equal(validate_somerset("membership", m2019, 4, SS_AUTHMAP_QUARANTINE, &out, reason),
+                     0);
+    assert_non_null(strstr(out.data, "E10000027\t2019-10-23"));
+    ss_buf_free(&out);
+}
+
+static void test_abolished_authority_quarantined_or_mapped_to_successor(void **state)
+{
+    struct ss_buf out;
+    char reason[512];
+    ss_buf_init(&out, 1 << 16);
+    const char *v[] = {"E10000027", "2024-25", NULL, NULL, "12"};
+    assert_int_equal(validate_somerset("computer_hours", v, 5, SS_AUTHMAP_QUARANTINE, &out, reason),
+                     SS_EINVAL);
+    assert_string_equal(reason, "\"authority\" is \"E10000027\": E10000027 Somerset was "
+                                "abolished on 2023-04-01, before the record's period "
+                                "2024-04-01..2025-03-31; its successor is E06000066 Somerset: "
+                                "give its code, or set \"authorities.abolished\": \"successor\"");
+    assert_int_equal(out.len, 0);
+    assert_int_equal(validate_somerset("computer_hours", v, 5, SS_AUTHMAP_SUCCESSOR, &out, reason),
+                     0);
+    assert_string_equal(out.data, "E06000066\t12\t2024-04-01\t2025-03-31\n");
+    /* A successor's code for a period before it existed. */
+    const char *early[] = {"E06000066", NULL, "2019-04-01", "2019-04-30", "12"};
+    assert_int_equal(
+        validate_somerset("computer_hours", early, 5, SS_AUTHMAP_SUCCESSOR, &out, reason),
+        SS_EINVAL);
+    assert_non_null(strstr(reason, "E06000066 Somerset began on 2023-04-01, after the record's "
+                                   "period 2019-04-01..2019-04-30"));
+    ss_buf_free(&out);
 }
 
 int main(void)
@@ -201,6 +276,8 @@ int main(void)
         cmocka_unit_test(test_code_list_value_that_looks_like_a_placeholder_kept),
         cmocka_unit_test(test_timestamps_iso_with_or_without_offset),
         cmocka_unit_test(test_clear_patron_identifier_refused),
+        cmocka_unit_test(test_authority_resolved_as_at_the_record_period),
+        cmocka_unit_test(test_abolished_authority_quarantined_or_mapped_to_successor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
