@@ -1,4 +1,4 @@
--- 008: authorities as they were at the time. A name may stand for several
+-- 009: authorities as they were at the time. A name may stand for several
 -- authorities over the years ("Somerset": the county E10000027 until
 -- 2023-03-31, the unitary E06000066 from 2023-04-01), so ref.authority_alias
 -- holds one row per (name, code) instead of one code per name; the daemon
