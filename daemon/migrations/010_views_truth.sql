@@ -51,7 +51,15 @@ COMMENT ON COLUMN ingest.quarantine.period_start IS 'First day of the record''s 
 COMMENT ON COLUMN ingest.quarantine.period_end IS 'Last day of that period, inclusive; NULL when not known';
 
 CREATE VIEW core.v_quarantine_counts AS
-WITH q AS (
+WITH whole_runs AS (
+    -- The latest complete run of each source and dataset that read the
+    -- whole export again: a csv, json or Koha report export is read whole
+    -- whenever it is fetched; a paging kind only when it fetched in full.
+    SELECT source, dataset, max(run_ref) AS run_ref
+    FROM ingest.runs
+    WHERE outcome = 'complete' AND (full_fetch OR kind IN ('csv', 'json', 'koha_report'))
+    GROUP BY source, dataset
+), q AS (
     SELECT q.source, q.dataset, q.authority_code, q.period_start, q.period_end, q.seen_count,
            q.first_seen, q.last_seen,
            substring(q.reason FROM '^"([^"]+)"') AS field,
@@ -59,15 +67,12 @@ WITH q AS (
            -- (after "is") as "...", numbers as N, so that reasons group.
            regexp_replace(regexp_replace(q.reason, ' is "[^"]*"', ' is "..."', 'g'), '[0-9]+', 'N', 'g') AS reason,
            q.reason ~ '^line [0-9]+ repeats line [0-9]+ exactly' AS exact_repeat,
-           -- Outstanding: no later complete run of the source that read
-           -- the whole export again (a csv, json or Koha report export is
-           -- read whole whenever it is fetched; a paging kind only when it
-           -- fetched in full) left it out.
-           NOT EXISTS (SELECT 1 FROM ingest.batches b JOIN ingest.runs r2
-                         ON r2.source = q.source AND r2.dataset = q.dataset AND r2.run_ref > b.run_ref
-                       WHERE b.batch_id = q.batch_id AND r2.outcome = 'complete'
-                         AND (r2.full_fetch OR r2.kind IN ('csv', 'json', 'koha_report'))) AS outstanding
+           -- Outstanding: no such run since the batch that last carried it
+           -- left it out.
+           (w.run_ref IS NULL OR b.run_ref IS NULL OR w.run_ref <= b.run_ref) AS outstanding
     FROM ingest.quarantine q
+    LEFT JOIN ingest.batches b ON b.batch_id = q.batch_id
+    LEFT JOIN whole_runs w ON w.source = q.source AND w.dataset = q.dataset
 )
 SELECT q.source,
        q.dataset,
