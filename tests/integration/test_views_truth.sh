@@ -11,8 +11,8 @@
 #    loans are counted, authority-level loans are not in it;
 #  * the 2,236,995,718 computer hours Haringey reported for March 2024 (the
 #    Arts Council 2023-24 return, raw file) are flagged, kept out of the
-#    peer ranking, confirmed and back in; a changed value needs confirming
-#    again.
+#    peer ranking and England's trend, confirmed and back in; a changed
+#    value needs confirming again.
 # Data: the real 2023-24 computer hours (long form) and reference files of
 # ../shared/fixtures/activity-2023-24; small exports of the test's own for
 # the rest, loaded through the daemon.
@@ -159,8 +159,15 @@ for r in rows("computers.csv"):
     n = {"P1M": 1, "P3M": 3, "P1Y": 12}[dur]
     facts.append((r["Authority"], int(r["Count"]), s, add_months(s, n) - dt.timedelta(days=1)))
     months.setdefault(r["Authority"], set()).update(add_months(s, k) for k in range(n))
+    # 2022-23: the same counts a year earlier, so that England has a trend.
+    s1 = s.replace(year=s.year - 1)
+    facts.append((r["Authority"], int(r["Count"]), s1, add_months(s1, n) - dt.timedelta(days=1)))
 assert HARINGEY not in months
-# Haringey: eleven ordinary months of the test's own, and March as published.
+# Haringey: ordinary months of the test's own (all of 2022-23, eleven of
+# 2023-24, fewer hours than the year before), and March as published.
+for k in range(12):
+    s = add_months(dt.date(2022, 4, 1), k)
+    facts.append((HARINGEY, 9500 + 37 * k, s, add_months(s, 1) - dt.timedelta(days=1)))
 for k in range(11):
     s = add_months(dt.date(2023, 4, 1), k)
     facts.append((HARINGEY, 9000 + 37 * k, s, add_months(s, 1) - dt.timedelta(days=1)))
@@ -205,6 +212,13 @@ it_assert_eq "true|1" "$(it_psql "$hy_sql")" "Haringey's year: 12 months, restin
 it_assert_eq "-|1" "$(it_psql "$bench_sql")" "not ranked while flagged"
 peers_flagged=$(it_psql "$peers_sql")
 [[ -n $peers_flagged ]] || it_fail "${X[peer]} has no benchmark row"
+trend_sql="SELECT count(*) FILTER (WHERE authority_code = 'E09000014') || '|' || max(england_authorities)
+           FROM core.v_bucking_trend WHERE financial_year = '2023-24' AND measure = 'computer_hours' AND age_group = 'All ages'"
+yoy_sql="SELECT outliers FROM core.v_yoy WHERE authority_code = 'E09000014' AND financial_year = '2023-24'
+         AND measure = 'computer_hours' AND age_group = 'All ages'"
+it_assert_eq "1" "$(it_psql "$yoy_sql")" "Haringey's change on 2022-23 is shown, resting on the outlier"
+trend_flagged=$(it_psql "$trend_sql")
+[[ $trend_flagged =~ ^0\|[0-9]+$ ]] || it_fail "Haringey in England's computer hours trend while flagged: $trend_flagged"
 
 start=$(date +%s%N)
 it_psql "SELECT count(*) FROM core.v_peer_benchmark" >/dev/null
@@ -221,6 +235,7 @@ out=$(as_analyst "DELETE FROM core.outlier_confirmation") || true
 it_assert_eq "true|0" "$(it_psql "$hy_sql")" "no unconfirmed outlier in Haringey's year"
 [[ $(it_psql "$bench_sql") =~ ^[0-9]+\|0$ ]] || it_fail "Haringey not ranked once confirmed: $(it_psql "$bench_sql")"
 it_assert_eq "$((peers_flagged + 1))" "$(it_psql "$peers_sql")" "Haringey back among ${X[peer]}'s peers"
+it_assert_eq "1|$((${trend_flagged#*|} + 1))" "$(it_psql "$trend_sql")" "and in England's trend (Haringey listed|England's authorities)"
 
 # The value changes: the confirmation was for the old one.
 it_psql "UPDATE core.computer_hours SET hours = hours + 1 WHERE authority_code = 'E09000014' AND period_start = '2024-03-01'" >/dev/null
