@@ -70,6 +70,17 @@ const struct ss_code_list *ss_code_lists(void)
             "libraries",                                                                           \
             NULL, NULL, NULL                                                                       \
     }
+/* The service point of a count that may also be given for the whole
+ * authority (a consortium's loans per authority): part of the key, but
+ * optional -- no value (the column left unmapped) is the authority's total,
+ * never a library of its own. */
+#define SERVICE_POINT_OR_AUTHORITY                                                                 \
+    {                                                                                              \
+        "service_point", SS_FT_TEXT, SS_F_KEY, {"Library name"},                                   \
+            "Service point (library) as the source names it; no value = the whole authority "      \
+            "(a count the source gives per authority only)",                                       \
+            NULL, NULL, NULL                                                                       \
+    }
 /* The three ways a source states its count period. */
 #define PERIOD_FIELDS(...)                                                                         \
     {"period",                                                                                     \
@@ -362,7 +373,7 @@ static const struct ss_field event_fields[] = {
 
 static const struct ss_field loans_fields[] = {
     AUTHORITY("Local authority"),
-    SERVICE_POINT,
+    SERVICE_POINT_OR_AUTHORITY,
     {"month",
      SS_FT_MONTH,
      0,
@@ -380,7 +391,7 @@ static const struct ss_field loans_fields[] = {
 
 static const struct ss_field visit_fields[] = {
     AUTHORITY("Local authority"),
-    SERVICE_POINT,
+    SERVICE_POINT_OR_AUTHORITY,
     {"month", SS_FT_MONTH, 0, {"Month"}, "Month of the count, YYYY-MM", NULL, NULL, NULL},
     PERIOD_FIELDS("Period"),
     TEXT("count_type", REQ, "Count type",
@@ -409,7 +420,7 @@ static const struct ss_field membership_fields[] = {
 
 static const struct ss_field stock_fields[] = {
     AUTHORITY("Local authority"),
-    SERVICE_POINT,
+    SERVICE_POINT_OR_AUTHORITY,
     {"count_date", SS_FT_DATE, KEY, {"Count date"}, "Date of the count", NULL, NULL, NULL},
     TEXT("item_type", KEY, "Type", "Item type as the library service categorises it"),
     COUNT("items", REQ, "Items", "Items of that type in stock"),

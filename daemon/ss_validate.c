@@ -576,3 +576,73 @@ int ss_utf8_sanitize(struct ss_buf *out, const char *s, size_t len)
     }
     return 0;
 }
+
+/* The first day of a timestamp's date ("2024-04-01T10:15..."): its first
+ * ten characters read as a date. 0, or SS_EINVAL. */
+static int timestamp_date(const char *s, size_t len, struct ss_date *d)
+{
+    const char *why;
+    return len >= 10 ? ss_parse_date(s, 10, d, &why) : SS_EINVAL;
+}
+
+int ss_validate_locate(const struct ss_dataset *ds, const struct ss_prec *rec,
+                       const struct ss_validate_ctx *ctx, struct ss_validate_where *where)
+{
+    struct period p = {0};
+    int found = 0, have_date = 0;
+    char ignored[SS_PROTO_REASON_MAX + 1];
+    const char *auth = NULL;
+    size_t auth_len = 0;
+
+    memset(where, 0, sizeof(*where));
+    if ((rec->flags & SS_REC_REJECTED) || rec->nfields != ds->nfields)
+        return 0;
+    for (size_t i = 0; i < ds->nfields; i++) {
+        const struct ss_field *f = &ds->fields[i];
+        const char *s = NULL, *why = NULL;
+        size_t len = 0;
+        if (field_value(f, rec, i, &s, &len, ignored, sizeof(ignored)) < 0 || !s)
+            continue;
+        if (note_period(f, s, len, &p, &why) != 0)
+            continue; /* a period field, read into p (or unreadable) */
+        if (f->type == SS_FT_AUTHORITY && !auth) {
+            auth = s, auth_len = len; /* resolved below, at the record's dates */
+        } else if (!have_date && (f->flags & SS_F_KEY) &&
+                   ((f->type == SS_FT_DATE && ss_parse_date(s, len, &where->from, &why) == 0) ||
+                    (f->type == SS_FT_TIMESTAMP && timestamp_date(s, len, &where->from) == 0))) {
+            have_date = 1; /* an event date, a count date, an issue time */
+        }
+    }
+    if (p.have_month) {
+        where->from = p.month_s, where->to = p.month_e;
+    } else if (p.have_period) {
+        where->from = p.per_s, where->to = p.per_e;
+    } else if (p.have_start && p.have_end && ss_date_to_days(p.end) >= ss_date_to_days(p.start)) {
+        where->from = p.start, where->to = p.end;
+    } else if (have_date) {
+        where->to = where->from;
+    } else {
+        memset(&where->from, 0, sizeof(where->from)); /* a date that failed to parse */
+        memset(&where->to, 0, sizeof(where->to));
+    }
+    if (p.have_month || p.have_period || (p.have_start && p.have_end && where->to.y) || have_date)
+        found |= SS_LOCATED_PERIOD;
+    if (auth && ctx && ctx->authorities) {
+        /* The authority as at the record's dates, as validation would give
+         * it; a code that is wrong for them is still located under itself. */
+        struct ss_authmap_when when = {0};
+        if (found & SS_LOCATED_PERIOD)
+            when = (struct ss_authmap_when){1, ss_date_to_days(where->from),
+                                            ss_date_to_days(where->to)};
+        const char *code = ss_authmap_resolve_at(ctx->authorities, auth, auth_len,
+                                                 when.have ? &when : NULL, ctx->abolished,
+                                                 ignored, sizeof(ignored));
+        if (!code)
+            code = ss_authmap_resolve(ctx->authorities, auth, auth_len, &(const char *){NULL});
+        if (code && strlen(code) < sizeof(where->authority_code)) {
+            snprintf(where->authority_code, sizeof(where->authority_code), "%s", code);
+            found |= SS_LOCATED_AUTHORITY;
+        }
+    }
+    return found;
+}

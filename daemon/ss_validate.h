@@ -61,4 +61,23 @@ int ss_copy_escape(struct ss_buf *out, const char *s, size_t len);
  * written as the text \xNN. */
 int ss_utf8_sanitize(struct ss_buf *out, const char *s, size_t len);
 
+/* Where a record belongs, as far as it can be told: what the quarantine
+ * keeps of a record it cannot load, so that counts by authority and period
+ * can be given without its raw text. */
+struct ss_validate_where {
+    char authority_code[16]; /* GSS code, "" when not told */
+    struct ss_date from, to; /* the count period (or the event, count or issue date) */
+};
+#define SS_LOCATED_AUTHORITY 0x1 /* where->authority_code is set */
+#define SS_LOCATED_PERIOD 0x2    /* where->from and where->to are set */
+
+/* Best effort, whatever other field made the record fail: the record's
+ * authority (resolved through ctx->authorities, as ss_validate_record
+ * does) and its period (month, period, or start and end; else the first
+ * key date or timestamp), each read on its own. Returns the SS_LOCATED_*
+ * bits of what was found (0: nothing, e.g. a record the collector could
+ * not read). Never fails. */
+int ss_validate_locate(const struct ss_dataset *ds, const struct ss_prec *rec,
+                       const struct ss_validate_ctx *ctx, struct ss_validate_where *where);
+
 #endif

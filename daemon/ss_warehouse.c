@@ -222,7 +222,8 @@ int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen)
              /* Small statements on one batch: compiling them costs more than it saves. */
              "SET jit = off;"
              "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
-             "SELECT line, reason, raw FROM ingest.quarantine WITH NO DATA",
+             "SELECT line, authority_code, period_start, period_end, reason, raw "
+             "FROM ingest.quarantine WITH NO DATA",
              err, errlen)) < 0)
         return rc;
     size_t n = 0;
@@ -358,11 +359,17 @@ static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
     return 0;
 }
 
-/* Appends a quarantine COPY line for rec: line, reason, raw text (valid
- * UTF-8, COPY-escaped). Returns 0 or -1 past the buffer's limit. */
-static int quarantine_record(struct ss_wh *wh, const struct ss_prec *rec, const char *reason)
+/* Appends a quarantine COPY line for rec (of dataset ds): line, the
+ * authority and period where they can be told (ss_validate_locate, NULL
+ * where not), reason, raw text (valid UTF-8, COPY-escaped). Returns 0 or
+ * -1 past the buffer's limit. */
+static int quarantine_record(struct ss_wh *wh, const struct ss_dataset *ds,
+                             const struct ss_validate_ctx *ctx, const struct ss_prec *rec,
+                             const char *reason)
 {
     struct ss_buf clean;
+    struct ss_validate_where where;
+    int located = ss_validate_locate(ds, rec, ctx, &where);
     ss_buf_reset(&wh->raw);
     if (rec->flags & SS_REC_REJECTED) {
         if (rec->nfields > 1 && rec->vals[1])
@@ -373,6 +380,15 @@ static int quarantine_record(struct ss_wh *wh, const struct ss_prec *rec, const 
     }
     ss_buf_init(&clean, (size_t)4 << 20);
     ss_buf_printf(&wh->quar, "%u\t", rec->line);
+    if (located & SS_LOCATED_AUTHORITY)
+        ss_buf_printf(&wh->quar, "%s\t", where.authority_code);
+    else
+        ss_buf_adds(&wh->quar, "\\N\t");
+    if (located & SS_LOCATED_PERIOD)
+        ss_buf_printf(&wh->quar, "%04d-%02d-%02d\t%04d-%02d-%02d\t", where.from.y, where.from.m,
+                      where.from.d, where.to.y, where.to.m, where.to.d);
+    else
+        ss_buf_adds(&wh->quar, "\\N\t\\N\t");
     ss_utf8_sanitize(&clean, reason, strlen(reason));
     ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
     ss_buf_addc(&wh->quar, '\t');
@@ -755,7 +771,7 @@ static int take_repeat(struct apply *a, struct good *g, uint32_t first, int same
     if (ss_payload_next(&rd, &rec, reason, sizeof(reason)) != 1)
         return 0; /* read once already: cannot happen */
     repeat_reason(reason, sizeof(reason), a->w, g->line, first, same);
-    if (quarantine_record(wh, &rec, reason) < 0)
+    if (quarantine_record(wh, a->w->sql.ds, &a->vctx, &rec, reason) < 0)
         return apply_stop(a, SS_EINVAL, "quarantine text over its limit");
     g->drop = 1;
     a->good--;
@@ -925,7 +941,7 @@ static int validate_one(struct apply *a, const struct ss_prec *rec, size_t rec_o
     wh->copy.len = mark;
     if (wh->copy.data)
         wh->copy.data[mark] = '\0';
-    if (quarantine_record(wh, rec, reason) < 0)
+    if (quarantine_record(wh, a->w->sql.ds, &a->vctx, rec, reason) < 0)
         return apply_stop(a, SS_EINVAL, "quarantine text over its limit");
     a->bad++;
     return 0;
@@ -1092,17 +1108,24 @@ static int load_quarantine(struct apply *a)
     if (!a->bad)
         return 0;
     a->what = "COPY";
-    if ((rc = run_copy(a->wh, "COPY pg_temp.stage_quarantine (line, reason, raw) FROM STDIN",
+    if ((rc = run_copy(a->wh,
+                       "COPY pg_temp.stage_quarantine (line, authority_code, period_start, "
+                       "period_end, reason, raw) FROM STDIN",
                        &a->wh->quar, a->msg, sizeof(a->msg))) < 0)
         return db_fail(a->wh, rc, a->msg, a->what, a->out);
     a->what = "the quarantine insert";
     return tx_exec(
         a,
-        "INSERT INTO ingest.quarantine AS q (source, dataset, batch_id, line, reason, raw) "
-        "SELECT DISTINCT ON (line, md5(reason), md5(raw)) $1, $2, $3::bigint, line, reason, "
-        "raw FROM pg_temp.stage_quarantine ORDER BY line, md5(reason), md5(raw) "
+        "INSERT INTO ingest.quarantine AS q (source, dataset, batch_id, line, authority_code, "
+        "period_start, period_end, reason, raw) "
+        "SELECT DISTINCT ON (line, md5(reason), md5(raw)) $1, $2, $3::bigint, line, "
+        "authority_code, period_start, period_end, reason, raw "
+        "FROM pg_temp.stage_quarantine ORDER BY line, md5(reason), md5(raw) "
         "ON CONFLICT (source, dataset, line, md5(reason), md5(raw)) DO UPDATE SET "
-        "batch_id = EXCLUDED.batch_id, last_seen = now(), seen_count = q.seen_count + 1",
+        "batch_id = EXCLUDED.batch_id, last_seen = now(), seen_count = q.seen_count + 1, "
+        "authority_code = coalesce(EXCLUDED.authority_code, q.authority_code), "
+        "period_start = coalesce(EXCLUDED.period_start, q.period_start), "
+        "period_end = coalesce(EXCLUDED.period_end, q.period_end)",
         3, (const char *[]){a->h->source, a->h->dataset, a->batch_id});
 }
 

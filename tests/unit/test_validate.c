@@ -263,6 +263,66 @@ static void test_abolished_authority_quarantined_or_mapped_to_successor(void **s
     ss_buf_free(&out);
 }
 
+/* Runs ss_validate_locate on a record of dataset name (values v, n of them),
+ * with Barnet's names resolving. */
+static int locate(const char *name, const char *const *v, size_t n, struct ss_validate_where *w)
+{
+    const struct ss_dataset *ds = ss_dataset_find(name);
+    const char *vals[16];
+    size_t lens[16];
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = v[i];
+        lens[i] = v[i] ? strlen(v[i]) : 0;
+    }
+    struct ss_prec rec = {.line = 2, .flags = 0, .nfields = n, .vals = vals, .lens = lens};
+    struct ss_authmap *m = ss_authmap_new();
+    ss_authmap_put(m, "barnet", "E09000003");
+    ss_authmap_put(m, "E09000003", "E09000003");
+    struct ss_validate_ctx ctx = {m};
+    int found = ss_validate_locate(ds, &rec, &ctx, w);
+    ss_authmap_free(m);
+    return found;
+}
+
+static void test_locate_tells_authority_and_period_whatever_failed(void **state)
+{
+    struct ss_validate_where w;
+    const char *bad_count[] = {"Barnet", "Burnt Oak", "2019-04", NULL, NULL, NULL, "DVD", "twelve"};
+    assert_int_equal(locate("loans", bad_count, 8, &w), SS_LOCATED_AUTHORITY | SS_LOCATED_PERIOD);
+    assert_string_equal(w.authority_code, "E09000003");
+    assert_int_equal(w.from.y * 10000 + w.from.m * 100 + w.from.d, 20190401);
+    assert_int_equal(w.to.y * 10000 + w.to.m * 100 + w.to.d, 20190430);
+
+    const char *unknown[] = {"Nowhere",    "Burnt Oak",  NULL,  NULL,
+                             "2019-04-01", "2019-06-30", "DVD", "5"};
+    assert_int_equal(locate("loans", unknown, 8, &w), SS_LOCATED_PERIOD);
+    assert_string_equal(w.authority_code, "");
+    assert_int_equal(w.to.y * 10000 + w.to.m * 100 + w.to.d, 20190630);
+
+    const char *bad_month[] = {"Barnet", "Burnt Oak", "2019-13", NULL, NULL, NULL, "DVD", "5"};
+    assert_int_equal(locate("loans", bad_month, 8, &w), SS_LOCATED_AUTHORITY);
+
+    /* events: the event date is the period */
+    const char *event[] = {"Barnet", "Outreach",        "2019-05-04", "Rhyme time",
+                           "1",      "no such outcome", NULL,         "12"};
+    assert_int_equal(locate("events", event, 8, &w), SS_LOCATED_AUTHORITY | SS_LOCATED_PERIOD);
+    assert_int_equal(w.from.y * 10000 + w.from.m * 100 + w.from.d, 20190504);
+    assert_int_equal(w.to.y * 10000 + w.to.m * 100 + w.to.d, 20190504);
+
+    assert_int_equal(locate("loans", bad_count, 7, &w), 0); /* wrong field count */
+}
+
+static void test_loans_for_the_whole_authority_have_no_service_point(void **state)
+{
+    const char *v[] = {"Barnet", NULL, "2019-04", NULL, NULL, NULL, "Adult fiction", "37"};
+    struct ss_buf out;
+    char reason[512];
+    ss_buf_init(&out, 1 << 16);
+    assert_int_equal(validate(v, &out, reason), 0);
+    assert_string_equal(out.data, "E09000003\t\\N\tAdult fiction\t37\t2019-04-01\t2019-04-30\n");
+    ss_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +338,8 @@ int main(void)
         cmocka_unit_test(test_clear_patron_identifier_refused),
         cmocka_unit_test(test_authority_resolved_as_at_the_record_period),
         cmocka_unit_test(test_abolished_authority_quarantined_or_mapped_to_successor),
+        cmocka_unit_test(test_locate_tells_authority_and_period_whatever_failed),
+        cmocka_unit_test(test_loans_for_the_whole_authority_have_no_service_point),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
