@@ -93,10 +93,10 @@ SELECT v.dataset,
        v.key ->> 'authority_code' AS authority_code,
        a.nice_name AS authority_name,
        v.key_text,
-       v.key,
+       v.key::text AS key,
        v.source,
        coalesce(s.precedence, 0) AS precedence,
-       v.value,
+       v.value::text AS value,
        v.winning,
        v.batch_id,
        v.loaded_at
@@ -110,10 +110,10 @@ COMMENT ON COLUMN core.v_source_disagreements.dataset IS 'Dataset (and core tabl
 COMMENT ON COLUMN core.v_source_disagreements.authority_code IS 'ONS GSS code of the library authority the fact is about';
 COMMENT ON COLUMN core.v_source_disagreements.authority_name IS 'Short name of the library authority';
 COMMENT ON COLUMN core.v_source_disagreements.key_text IS 'The fact''s natural key, its values in column order separated by " / "';
-COMMENT ON COLUMN core.v_source_disagreements.key IS 'The fact''s natural key as jsonb (column: value), to join back to the core table';
+COMMENT ON COLUMN core.v_source_disagreements.key IS 'The fact''s natural key as JSON text ({"column": value, ...}; key::jsonb ->> ''service_point'' takes one out), as in core.source_values.key';
 COMMENT ON COLUMN core.v_source_disagreements.source IS 'Collector source that sent this value';
 COMMENT ON COLUMN core.v_source_disagreements.precedence IS 'That source''s precedence (higher wins)';
-COMMENT ON COLUMN core.v_source_disagreements.value IS 'The fact''s other columns as that source sent them, e.g. {"loans": 1}';
+COMMENT ON COLUMN core.v_source_disagreements.value IS 'The fact''s other columns as that source sent them, as JSON text, e.g. {"loans": 1}';
 COMMENT ON COLUMN core.v_source_disagreements.winning IS 'True for the value the fact table and the views hold';
 COMMENT ON COLUMN core.v_source_disagreements.batch_id IS 'Batch that gave this value (ingest.batches.batch_id)';
 COMMENT ON COLUMN core.v_source_disagreements.loaded_at IS 'When this value was last loaded or changed';

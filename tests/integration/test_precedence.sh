@@ -52,11 +52,11 @@ year_view() {
                AND financial_year = '2024-25' AND measure = 'service_point_loans' AND age_group = 'All ages'"
 }
 disagreements() {
-    it_psql "SELECT string_agg(source || ':' || precedence || ':' || (value ->> 'loans') || ':' || winning, ' '
+    it_psql "SELECT string_agg(source || ':' || precedence || ':' || (value::jsonb ->> 'loans') || ':' || winning, ' '
                                ORDER BY source)
                FROM core.v_source_disagreements
               WHERE dataset = 'loans' AND authority_code = 'E99999901' AND authority_name = 'Exampleshire'
-                AND key ->> 'service_point' = 'Riverside Library' AND key ->> 'item_type' = 'Adult fiction'"
+                AND key::jsonb ->> 'service_point' = 'Riverside Library' AND key::jsonb ->> 'item_type' = 'Adult fiction'"
 }
 # versions: every row's xmin in core.loans and core.source_values: it moves
 # when a row is written at all.
@@ -85,7 +85,7 @@ it_assert_eq "Adult fiction|first|1|true Adult fiction|second|99999|false DVD|fi
                                    ORDER BY key ->> 'item_type', source) FROM core.source_values")" \
     "both sources' values of both shared keys are kept, the fact row's marked winning"
 it_assert_eq "first:0:1:true second:0:99999:false" "$(disagreements)" "the disagreement view shows both values"
-it_assert_eq "0" "$(it_psql "SELECT count(*) FROM core.v_source_disagreements WHERE key ->> 'item_type' = 'DVD'")" \
+it_assert_eq "0" "$(it_psql "SELECT count(*) FROM core.v_source_disagreements WHERE key::jsonb ->> 'item_type' = 'DVD'")" \
     "sources that agree are no disagreement"
 it_assert_eq "E99999901 / Riverside Library / Adult fiction / 2024-04-01 / 2024-04-30" \
     "$(it_psql "SELECT DISTINCT key_text FROM core.v_source_disagreements")" "the key, readable"
