@@ -3,7 +3,7 @@
  *   shelfsync check-config FILE...     validate daemon and collector configs
  *   shelfsync migrate --config FILE    apply the warehouse migrations
  *   shelfsync ref load|show|resolve    reference data (ss_ref.h)
- *   shelfsync source list|precedence   collector sources and their precedence (ss_source.h)
+ *   shelfsync source list|precedence   collector sources and their precedence (ss_precedence.h)
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync version
  */
@@ -25,7 +25,7 @@
 #include "ss_migrate.h"
 #include "ss_proto.h"
 #include "ss_ref.h"
-#include "ss_source.h"
+#include "ss_precedence.h"
 #include "ss_warehouse.h"
 
 static void usage(FILE *f)
@@ -327,7 +327,7 @@ static int cmd_ref(int argc, char **argv)
     return status;
 }
 
-/* ---- shelfsync source: collector sources and their precedence (ss_source.h) ---- */
+/* ---- shelfsync source: collector sources and their precedence (ss_precedence.h) ---- */
 
 static void source_usage(FILE *f)
 {
@@ -424,10 +424,10 @@ static int cmd_source(int argc, char **argv)
         return 1;
     }
     if (a.list)
-        rc = ss_source_list(ss_wh_conn(wh), stdout, err, sizeof(err));
+        rc = ss_precedence_list(ss_wh_conn(wh), stdout, err, sizeof(err));
     else
-        rc = ss_source_set_precedence(ss_wh_conn(wh), a.args[1], (int)a.n, a.note, stdout, err,
-                                      sizeof(err));
+        rc = ss_precedence_set(ss_wh_conn(wh), a.args[1], (int)a.n, a.note, stdout, err,
+                               sizeof(err));
     if (rc < 0)
         ss_error("%s%s", err, a.precedence ? " (nothing changed)" : "");
     ss_wh_free(wh);

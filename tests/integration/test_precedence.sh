@@ -145,4 +145,48 @@ it_assert_eq "t" "$(it_psql "SELECT l.batch_id = v.batch_id FROM core.loans l JO
                            WHERE l.service_point = 'Riverside Library' AND l.item_type = 'Adult fiction'")" \
     "the fact row points at the batch that gave the winning value"
 it_assert_eq "0" "$(it_psql 'SELECT count(*) FROM ingest.quarantine')" "nothing quarantined"
+
+# ---------------------------------------------------------------------------
+# Two new sources sending the same 8,000 keys (values one apart) at the same
+# time, in many batches each: whichever batch comes second for a key, both
+# values are kept, one of them wins, and the fact row holds that one.
+read -r rows _ < <(ss_python "$IT_LIB_DIR/gen_loans.py" "$IT_DIR/www/alpha.csv" 8000)
+ss_python - "$IT_DIR/www/alpha.csv" "$IT_DIR/www/beta.csv" <<'PY'
+import sys
+with open(sys.argv[1], newline="") as f, open(sys.argv[2], "w", newline="") as g:
+    for i, line in enumerate(f):
+        if i:
+            head, _, n = line.rstrip("\r\n").rpartition(",")
+            line = f"{head},{int(n) + 1}\r\n"
+        g.write(line)
+PY
+it_collector_config "$IT_DIR/alpha.json" alpha "$url/alpha.csv" '"batch": {"records": 250}, "send": {"give_up_after_s": 60}'
+it_collector_config "$IT_DIR/beta.json" beta "$url/beta.csv" '"batch": {"records": 400}, "send": {"give_up_after_s": 60}'
+it_collect_bg "$IT_DIR/alpha.json"
+pid_a=$IT_COLLECT_PID
+it_collect_bg "$IT_DIR/beta.json"
+pid_b=$IT_COLLECT_PID
+IT_COLLECT_PID=$pid_a IT_COLLECT_SOURCE=alpha
+st=0; it_collect_wait 120 || st=$?
+it_assert_eq 0 "$st" "collector alpha's exit status"
+IT_COLLECT_PID=$pid_b IT_COLLECT_SOURCE=beta
+st=0; it_collect_wait 120 || st=$?
+it_assert_eq 0 "$st" "collector beta's exit status"
+A0="key ->> 'authority_code' = 'E99000000'"
+it_assert_eq "$rows" "$(it_psql "SELECT count(*) FROM core.loans WHERE authority_code = 'E99000000'")" \
+    "at once: every key loaded once"
+it_assert_eq "$((2 * rows))|$rows|$rows" \
+    "$(it_psql "SELECT count(*), count(*) FILTER (WHERE winning), count(DISTINCT key) FILTER (WHERE winning)
+                  FROM core.source_values WHERE dataset = 'loans' AND $A0")" \
+    "at once: both values of every key kept, exactly one winning per key"
+it_assert_eq "$rows" "$(it_psql "SELECT count(*) FROM core.loans l JOIN core.source_values v
+                                   ON v.dataset = 'loans' AND v.winning AND v.source = l.source
+                                  AND v.key = jsonb_build_object('authority_code', l.authority_code,
+                                      'service_point', l.service_point, 'item_type', l.item_type,
+                                      'period_start', l.period_start, 'period_end', l.period_end)
+                                  AND (v.value ->> 'loans')::bigint = l.loans
+                                WHERE l.authority_code = 'E99000000'")" \
+    "at once: every fact row holds its winning value"
+it_assert_eq "$((2 * rows))" "$(it_psql "SELECT count(*) FROM core.v_source_disagreements WHERE authority_code = 'E99000000'")" \
+    "at once: every key a disagreement, both sides shown"
 it_daemon_stop

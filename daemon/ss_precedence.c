@@ -1,5 +1,5 @@
-/* ss_source: see ss_source.h. */
-#include "ss_source.h"
+/* ss_precedence: see ss_precedence.h. */
+#include "ss_precedence.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "ss_pg.h"
 #include "ss_whsql.h"
 
-int ss_source_list(PGconn *conn, FILE *out, char *err, size_t errlen)
+int ss_precedence_list(PGconn *conn, FILE *out, char *err, size_t errlen)
 {
     PGresult *res;
     int rc = ss_pg_query(
@@ -112,8 +112,8 @@ static int resolve_all(PGconn *conn, const char *name, FILE *out, char *err, siz
     return rc;
 }
 
-int ss_source_set_precedence(PGconn *conn, const char *name, int precedence, const char *note,
-                             FILE *out, char *err, size_t errlen)
+int ss_precedence_set(PGconn *conn, const char *name, int precedence, const char *note, FILE *out,
+                      char *err, size_t errlen)
 {
     PGresult *res;
     char prec[16], ignored[64];
