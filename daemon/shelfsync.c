@@ -3,6 +3,7 @@
  *   shelfsync check-config FILE...     validate daemon and collector configs
  *   shelfsync migrate --config FILE    apply the warehouse migrations
  *   shelfsync ref load|show|resolve    reference data (ss_ref.h)
+ *   shelfsync source list|precedence   collector sources and their precedence (ss_precedence.h)
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync version
  */
@@ -25,6 +26,7 @@
 #include "ss_migrate.h"
 #include "ss_proto.h"
 #include "ss_ref.h"
+#include "ss_precedence.h"
 #include "ss_warehouse.h"
 
 static void usage(FILE *f)
@@ -36,6 +38,8 @@ static void usage(FILE *f)
                " --config DAEMON-CONFIG\n"
                "       shelfsync ref show --config DAEMON-CONFIG\n"
                "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n"
+               "       shelfsync source list --config DAEMON-CONFIG\n"
+               "       shelfsync source precedence SOURCE N [--note TEXT] --config DAEMON-CONFIG\n"
                "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
                "       shelfsync version\n");
 }
@@ -340,6 +344,114 @@ static int cmd_ref(int argc, char **argv)
     return status;
 }
 
+/* ---- shelfsync source: collector sources and their precedence (ss_precedence.h) ---- */
+
+static void source_usage(FILE *f)
+{
+    fprintf(f, "usage: shelfsync source list --config DAEMON-CONFIG\n"
+               "       shelfsync source precedence SOURCE N [--note TEXT] --config DAEMON-CONFIG\n"
+               "  N: an integer (a negative one after --: precedence SOURCE -- -1); when two\n"
+               "  sources send the same fact, the higher wins (equal: the value already there\n"
+               "  stays). Setting it re-resolves the facts at once.\n");
+}
+
+/* What `shelfsync source` was asked to do. */
+struct source_args {
+    const char *config, *note, *args[3];
+    int nargs, list, precedence;
+    long n;
+};
+
+/* Reads and checks the options and operands: 0 to go on, or 1 with
+ * *status the exit status (0 for --help, 2 for a usage error, said). */
+static int source_parse_args(int argc, char **argv, struct source_args *a, int *status)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"note", required_argument, NULL, 'n'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    char *end;
+    int c;
+    optind = 1;
+    *status = 2;
+    while ((c = getopt_long(argc, argv, "-c:n:h", opts, NULL)) != -1) {
+        if (c == 1 && a->nargs < 3) {
+            a->args[a->nargs++] = optarg;
+        } else if (c == 1) {
+            source_usage(stderr);
+            return 1;
+        } else if (c == 'c') {
+            a->config = optarg;
+        } else if (c == 'n') {
+            a->note = optarg;
+        } else if (c == 'h') {
+            source_usage(stdout);
+            *status = 0;
+            return 1;
+        } else {
+            source_usage(stderr);
+            return 1;
+        }
+    }
+    /* After "--" (a negative N: `source precedence NAME -- -1`). */
+    for (; optind < argc; optind++) {
+        if (a->nargs == 3) {
+            source_usage(stderr);
+            return 1;
+        }
+        a->args[a->nargs++] = argv[optind];
+    }
+    a->list = a->nargs == 1 && strcmp(a->args[0], "list") == 0;
+    a->precedence = a->nargs == 3 && strcmp(a->args[0], "precedence") == 0;
+    if (a->precedence) {
+        errno = 0;
+        a->n = strtol(a->args[2], &end, 10);
+        if (errno || *end || end == a->args[2] || a->n < -1000000 || a->n > 1000000) {
+            fprintf(stderr,
+                    "shelfsync source precedence: \"%s\": expected an integer between "
+                    "-1000000 and 1000000\n",
+                    a->args[2]);
+            return 1;
+        }
+    }
+    if ((!a->list && !a->precedence) || !a->config || (a->note && !a->precedence)) {
+        if (!a->config && (a->list || a->precedence))
+            fprintf(stderr, "shelfsync source: --config DAEMON-CONFIG is required\n");
+        else if (a->note && a->list)
+            fprintf(stderr, "shelfsync source: --note applies to `source precedence` only\n");
+        source_usage(stderr);
+        return 1;
+    }
+    return 0;
+}
+
+/* `shelfsync source`: argv[0] is "source". Exit status 0 done, 1 failed
+ * (an unknown source included), 2 usage. */
+static int cmd_source(int argc, char **argv)
+{
+    struct source_args a = {0};
+    struct ss_daemon_config cfg;
+    char err[2048] = "";
+    int status, rc;
+    if (source_parse_args(argc, argv, &a, &status) != 0)
+        return status;
+    struct ss_wh *wh = open_warehouse(a.config, &cfg);
+    if (!wh) {
+        ss_daemon_config_free(&cfg);
+        return 1;
+    }
+    if (a.list)
+        rc = ss_precedence_list(ss_wh_conn(wh), stdout, err, sizeof(err));
+    else
+        rc = ss_precedence_set(ss_wh_conn(wh), a.args[1], (int)a.n, a.note, stdout, err,
+                               sizeof(err));
+    if (rc < 0)
+        ss_error("%s%s", err, a.precedence ? " (nothing changed)" : "");
+    ss_wh_free(wh);
+    ss_daemon_config_free(&cfg);
+    return rc < 0 ? 1 : 0;
+}
+
 /* Writes text to a new file of the given mode; never replaces one. 0, or
  * -errno of the call that failed (said on stderr). */
 static int write_new(const char *path, const char *text, mode_t mode)
@@ -436,6 +548,8 @@ int main(int argc, char **argv)
         return cmd_keygen(argc - 1, argv + 1);
     if (strcmp(argv[1], "ref") == 0)
         return cmd_ref(argc - 1, argv + 1);
+    if (strcmp(argv[1], "source") == 0)
+        return cmd_source(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shelfsync %s (protocol %s, schema %d)\n", SS_VERSION, SS_PROTO_ID,
                ss_migrate_latest());

@@ -1079,9 +1079,46 @@ static int load_parts(struct apply *a)
     return 0;
 }
 
+/* Step 3b: the sender is in ingest.source (precedence 0 when new); its
+ * last_seen moves at most once a minute, so batches do not queue on its row. */
+static int note_source(struct apply *a)
+{
+    a->what = "the source register";
+    return tx_exec(a,
+                   "WITH new AS (INSERT INTO ingest.source (source) VALUES ($1) ON CONFLICT "
+                   "(source) DO NOTHING) UPDATE ingest.source SET last_seen = now() WHERE source "
+                   "= $1 AND last_seen < now() - interval '1 minute'",
+                   1, (const char *[]){a->h->source});
+}
+
+/* Before an upsert: the sender joins the dataset's writers
+ * (ingest.dataset_source), and the batch takes the dataset's lock --
+ * shared while the sender is its only writer, so such batches run side by
+ * side as before; exclusive when it has (or the sender makes) several, so
+ * that side_sql and the upsert see every other source's committed rows and
+ * no other source writes the dataset meanwhile. A batch that took the
+ * shared lock before a new writer committed finds it after the lock (its
+ * statements' snapshots are later) and takes the several-sources path;
+ * only batches of the one old writer can be in that state at once, and
+ * they are as two runs of one source are today. 0 or a negative code. */
+static int claim_dataset(struct apply *a)
+{
+    a->what = "the dataset's writers";
+    return tx_exec(a,
+                   "WITH pair AS (INSERT INTO ingest.dataset_source (dataset, source) VALUES ($1, "
+                   "$2) ON CONFLICT DO NOTHING RETURNING 1), m AS (SELECT EXISTS (SELECT 1 FROM "
+                   "pair) OR EXISTS (SELECT 1 FROM ingest.dataset_source d WHERE d.dataset = $1 "
+                   "AND d.source <> $2) AS several) SELECT CASE WHEN several THEN "
+                   "pg_advisory_xact_lock(" SS_WHSQL_DATASET_LOCK ")::text ELSE "
+                   "pg_advisory_xact_lock_shared(" SS_WHSQL_DATASET_LOCK ")::text END FROM m",
+                   2, (const char *[]){a->w->sql.ds->name, a->h->source});
+}
+
 /* Step 5b: the staged facts upserted (or, for a dataset with history,
  * versions closed and opened); then which months of which authorities they
- * cover. 0 or a negative code. */
+ * cover. For a dataset several sources write, the values of contested keys
+ * go to core.source_values first (side_sql) and the upsert keeps the
+ * winner. 0 or a negative code. */
 static int load_facts(struct apply *a)
 {
     const struct ss_whsql *q = &a->w->sql;
@@ -1090,6 +1127,13 @@ static int load_facts(struct apply *a)
 
     if (!a->good)
         return 0;
+    if (q->side_sql) {
+        if ((rc = claim_dataset(a)) < 0)
+            return rc;
+        a->what = "the source values";
+        if ((rc = tx_exec(a, q->side_sql, 2, params)) < 0)
+            return rc;
+    }
     a->what = "the upsert";
     if ((q->close_sql && (rc = tx_exec(a, q->close_sql, 0, NULL)) < 0) ||
         (q->succeed_sql && (rc = tx_exec(a, q->succeed_sql, 0, NULL)) < 0) ||
@@ -1183,8 +1227,8 @@ int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload
     memset(out, 0, sizeof(*out));
     if ((rc = check_header(&a)) < 0 || (rc = start_batch(&a)) < 0 || (rc = record_batch(&a)) != 0)
         goto out; /* refused, retry, or a duplicate */
-    if ((rc = load_parts(&a)) < 0 || (rc = load_facts(&a)) < 0 || (rc = load_quarantine(&a)) < 0 ||
-        (rc = commit_batch(&a)) < 0)
+    if ((rc = note_source(&a)) < 0 || (rc = load_parts(&a)) < 0 || (rc = load_facts(&a)) < 0 ||
+        (rc = load_quarantine(&a)) < 0 || (rc = commit_batch(&a)) < 0)
         goto out;
 out:
     /* A refusal found while reading (a malformed payload, a forbidden

@@ -8,6 +8,15 @@
  * plus "ord" (the record's place in the batch, so the last record wins for
  * a repeated key). The upsert and history statements take $1 the source and
  * $2 the batch id.
+ *
+ * Several sources for one fact (SS_LOAD_UPSERT datasets with values): the
+ * fact row holds the winning source's value (the higher precedence in
+ * ingest.source; at equal precedence the value already there stays), and
+ * every source's value of a contested key -- a key two sources sent -- is
+ * kept in core.source_values. side_sql records them before upsert_sql runs;
+ * both cost one check of ingest.dataset_source and nothing more while only
+ * one source has ever written the dataset. resolve_sql puts every contested
+ * key's winner in the fact table again after a precedence changed.
  */
 #ifndef SS_WHSQL_H
 #define SS_WHSQL_H
@@ -15,6 +24,10 @@
 #include <stddef.h>
 
 #include "ss_dataset.h"
+
+/* The key of the advisory lock a dataset's writers take (the daemon's
+ * batches, `shelfsync source precedence`), as SQL of the dataset name $1. */
+#define SS_WHSQL_DATASET_LOCK "hashtextextended('shelfsync facts ' || $1, 0)"
 
 /* The longest statement generated; a dataset needing more is refused. */
 #define SS_WHSQL_MAX ((size_t)1 << 20)
@@ -30,6 +43,12 @@ struct ss_whsql {
     char *close_sql;   /* history: UPDATE ... SET valid_to that ends changed versions; else NULL */
     char *succeed_sql; /* history: ends the open version a closing (NULL -> value) replaces, if
                           the dataset has an optional key column; else NULL */
+    char *side_sql;    /* upsert with values: the staged rows' contested keys' values (this
+                          source's, and the fact row's other source's) into core.source_values,
+                          unless no other source has written the dataset; else NULL */
+    char *resolve_sql; /* upsert with values: every contested key's winner into the fact table
+                          (no parameters; the rows it changed are the facts re-resolved); else
+                          NULL */
     char *keys;        /* the key columns ("authority, month"), for messages */
 };
 

@@ -201,7 +201,7 @@ it_psql() {
 # the schema may not be migrated yet). Tables that reference them are emptied
 # too (CASCADE). IT_RESET_TABLES overrides the list.
 it_reset_db() {
-    local tables=${IT_RESET_TABLES:-core.loans ingest.batches ingest.quarantine} t existing=()
+    local tables=${IT_RESET_TABLES:-core.loans ingest.batches ingest.quarantine core.source_values} t existing=()
     for t in $tables; do
         [[ -n $(it_psql "SELECT to_regclass('$t')") ]] && existing+=("$t")
     done
