@@ -4,18 +4,18 @@
  *
  * Given the header, each column is one of three things:
  *   - a period column: a configured one (csv.wide.columns: header -> period,
- *     e.g. "Q1" -> "2023-04-01/P3M"), or, when none are configured, one whose
- *     header reads as a period (ss_wide_parse_period);
+ *     e.g. "Q1" -> "2023-04-01/P3M", or a pattern of headers, "*_april" ->
+ *     "2023-04"), or, when none are configured, one whose header reads as a
+ *     period (ss_wide_parse_period);
  *   - ignored: csv.wide.ignore names it or a pattern of it matches it
  *     (ss_wide_glob), and it is no configured period column. It is left out
  *     altogether: no period, no record column, not in a reject's values;
  *   - any other column: a record column, for the mapper to take or not.
  * The records have the columns: every other column of the export, in order,
- * then the period field and the value field (csv.wide period_field and
- * value_field, which are dataset field names, so the mapper finds them by
- * name). Each input row gives one record per period column whose cell is
- * not empty (blank or only spaces), with the column's canonical period text
- * and the cell; a row whose cells are all empty gives none.
+ * then the series fields (below), then the period field and the value field (csv.wide period_field
+ * and value_field, which are dataset field names, so the mapper finds them by name). Each input row
+ * gives one record per period column whose cell is not empty (blank or only spaces), with the
+ * column's canonical period text and the cell; a row whose cells are all empty gives none.
  *
  * Series (for a return with many measures in one row, as the Arts Council
  * publishes its activity data: "loans_adult_april", "loans_11_under_april",
