@@ -106,9 +106,12 @@ void ss_wide_free(struct ss_wide *w);
  * column (no period column; a configured column the export does not have,
  * or whose period does not read; a period the month field cannot hold; a
  * header that reads both as a month and as a financial year with nothing
- * else in the header to tell which; two columns of one period; a column
- * named like the period or value field, which the mapper could not tell
- * from the made one); or SS_ENOMEM. */
+ * else in the header to tell which; two columns of one period (with
+ * series: of one series and period); a column named like the period or
+ * value field or a series field, which the mapper could not tell from the
+ * made one; a csv.wide.columns pattern that matches no column, or two as
+ * specific with different periods; with series, a period column in none,
+ * or in two as specific with different values); or SS_ENOMEM. */
 int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
                    char *err, size_t errlen);
 
