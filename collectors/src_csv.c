@@ -477,8 +477,9 @@ static void wide_summary(const struct ss_wide *w)
     unsigned long dropped = ss_wide_totals_dropped(w), differ = ss_wide_totals_differing(w);
     if (dropped)
         ss_notice("csv.wide: %lu total cells left out, their breakdown being given (never added "
-                  "to it); %lu of them are not the sum of their breakdown's cells",
-                  dropped, differ);
+                  "to it); %lu of them are not the sum of their breakdown's cells, and those "
+                  "above it hold %llu more than their breakdown",
+                  dropped, differ, ss_wide_totals_excess(w));
     if (ss_wide_quarters(w) || ss_wide_years(w))
         ss_notice("csv.wide: %lu cells entered in a quarter's last month loaded as quarters, %lu "
                   "as financial years (csv.wide.period_end_reports)",

@@ -59,6 +59,7 @@ struct ss_wide {
     unsigned char *gkind;  /* ngroups: SER_* */
     char ptext[TEXT_MAX];  /* a quarter's or year's text */
     unsigned long dropped, differing, quarters, years;
+    unsigned long long excess; /* what dropped totals hold beyond their bands */
 };
 
 static const char *const month_names[12] = {
@@ -1217,8 +1218,11 @@ static void choose_cells(struct ss_wide *w, const char *const *fields, const siz
             continue;
         w->take[i] = 0;
         w->dropped++;
-        if (!exact || cell_number(fields[i], lens[i]) != sum)
+        long long tv = cell_number(fields[i], lens[i]);
+        if (!exact || tv != sum)
             w->differing++;
+        if (exact && tv > sum)
+            w->excess += (unsigned long long)(tv - sum);
     }
 }
 
@@ -1290,6 +1294,11 @@ unsigned long ss_wide_totals_dropped(const struct ss_wide *w)
 unsigned long ss_wide_totals_differing(const struct ss_wide *w)
 {
     return w->differing;
+}
+
+unsigned long long ss_wide_totals_excess(const struct ss_wide *w)
+{
+    return w->excess;
 }
 
 unsigned long ss_wide_quarters(const struct ss_wide *w)

@@ -129,6 +129,9 @@ size_t ss_wide_ignored(const struct ss_wide *w);
  * whole number). */
 unsigned long ss_wide_totals_dropped(const struct ss_wide *w);
 unsigned long ss_wide_totals_differing(const struct ss_wide *w);
+/* Since ss_wide_new: by how much those totals exceed the sum of their band
+ * cells, added up over the totals that do (what the bands leave unsaid). */
+unsigned long long ss_wide_totals_excess(const struct ss_wide *w);
 /* Since ss_wide_new: cells read as quarters, and as years (period_end). */
 unsigned long ss_wide_quarters(const struct ss_wide *w);
 unsigned long ss_wide_years(const struct ss_wide *w);

@@ -819,6 +819,7 @@ static void test_wide_series_totals_and_period_end(void **state)
                                "B|Under 12|2023-04-01/P3M|1\nB|Under 12|2024-01-01/P3M|2\n");
     assert_int_equal(ss_wide_totals_dropped(w), 7);
     assert_int_equal(ss_wide_totals_differing(w), 1);
+    assert_int_equal(ss_wide_totals_excess(w), 0); /* March: 9 against 8 + 2 */
     assert_int_equal(ss_wide_quarters(w), 6);
     /* A total alone in March is the year, as age group Unknown. */
     memset(&r, 0, sizeof(r));
