@@ -928,6 +928,14 @@ static int check_config(const char *path)
         return EXIT_SETUP;
     }
     printf("%s: ok (collector config, kind %s)\n", path, cfg.kind ? cfg.kind : "?");
+    /* No export is read here: say which required fields it must then have. */
+    const struct ss_dataset *ds = ss_dataset_find(cfg.dataset);
+    char need[4096];
+    size_t n = ds ? ss_mapper_unconfigured(ds, &cfg, need, sizeof(need)) : 0;
+    if (n)
+        printf("%s: note: the config maps no column and gives no constant for %zu required "
+               "field%s of dataset \"%s\", so the export must have them: %s\n",
+               path, n, n == 1 ? "" : "s", ds->name, need);
     ss_collector_config_free(&cfg);
     return EXIT_OK;
 }

@@ -86,6 +86,22 @@ static const struct ss_config_option wide_options[] = {
      .off = O(wide_ignore),
      .count_off = O(nwide_ignore),
      .help = "columns (or glob patterns) left out without a warning"},
+    {.key = "series",
+     .type = SS_CFG_VALMAPS,
+     .flags = SS_CFG_DYNAMIC,
+     .off = O(wide_series),
+     .count_off = O(nwide_series),
+     .help = "column (or pattern) -> the other fields its records carry"},
+    {.key = "totals",
+     .type = SS_CFG_MAP,
+     .flags = SS_CFG_DYNAMIC,
+     .off = O(wide_totals),
+     .count_off = O(nwide_totals),
+     .help = "column (or pattern) -> the series field it is the total over"},
+    {.key = "period_end_reports",
+     .type = SS_CFG_BOOL,
+     .off = O(wide_period_end),
+     .help = "quarterly and annual figures entered in the period's last month"},
     {0},
 };
 
@@ -122,6 +138,33 @@ static const struct ss_config_option csv_options[] = {
 };
 #undef O
 
+/* csv.wide.series names dataset fields; csv.wide.totals names series
+ * fields; both need csv.wide.series to make sense of a total. */
+static int wide_series_check(struct ss_config_ctx *ctx, const struct ss_csv_options *o)
+{
+    char path[512];
+    int rc;
+    for (size_t i = 0; i < o->nwide_series; i++)
+        for (size_t j = 0; j < o->wide_series[i].npairs; j++) {
+            snprintf(path, sizeof(path), "csv.wide.series.%s.%s", o->wide_series[i].field,
+                     o->wide_series[i].pairs[j].key);
+            if ((rc = ss_config_check_field(ctx, path, o->wide_series[i].pairs[j].key)) < 0)
+                return rc;
+        }
+    for (size_t i = 0; i < o->nwide_totals; i++) {
+        int found = 0;
+        for (size_t k = 0; k < o->nwide_series && !found; k++)
+            for (size_t j = 0; j < o->wide_series[k].npairs && !found; j++)
+                found = strcmp(o->wide_series[k].pairs[j].key, o->wide_totals[i].value) == 0;
+        if (!found)
+            return ss_config_fail(ctx, 0, "csv.wide.totals",
+                                  "\"%s\": a total is over a field \"csv.wide.series\" gives, "
+                                  "and no series gives \"%s\"",
+                                  o->wide_totals[i].key, o->wide_totals[i].value);
+    }
+    return 0;
+}
+
 static int csv_check(struct ss_config_ctx *ctx, const struct ss_collector_config *cfg,
                      const void *opts)
 {
@@ -135,6 +178,8 @@ static int csv_check(struct ss_config_ctx *ctx, const struct ss_collector_config
         if ((rc = ss_config_check_field(ctx, "csv.wide.value_field", o->wide_value_field)) < 0)
             return rc;
         if ((rc = ss_config_check_field(ctx, "csv.wide.period_field", o->wide_period_field)) < 0)
+            return rc;
+        if ((rc = wide_series_check(ctx, o)) < 0)
             return rc;
     }
     return 0;
@@ -219,7 +264,20 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
             .ncolumns = o->nwide_columns,
             .ignore = (const char *const *)o->wide_ignore,
             .nignore = o->nwide_ignore,
+            .series = o->wide_series,
+            .nseries = o->nwide_series,
+            .totals = o->wide_totals,
+            .ntotals = o->nwide_totals,
+            .period_end = o->wide_period_end,
         };
+        if (o->wide_period_end && pt == SS_FT_MONTH) {
+            snprintf(err, errlen,
+                     "\"csv.wide.period_end_reports\": quarters and years need "
+                     "\"period_field\": \"period\", not the month field \"%s\"",
+                     pf);
+            free(s);
+            return SS_EINVAL;
+        }
         if (ss_wide_new(&s->wide, &wo) < 0) {
             snprintf(err, errlen, "out of memory");
             free(s);
@@ -410,6 +468,22 @@ static int report_blank_unread(struct csv_state *s)
         n++;
     }
     return n && s->sink->unread ? s->sink->unread(s->sink->ud, names, lens, n) : 0;
+}
+
+/* At the end of a wide export: what csv.wide.totals left out and what
+ * period_end_reports read as quarters and years, so no cell goes unsaid. */
+static void wide_summary(const struct ss_wide *w)
+{
+    unsigned long dropped = ss_wide_totals_dropped(w), differ = ss_wide_totals_differing(w);
+    if (dropped)
+        ss_notice("csv.wide: %lu total cells left out, their breakdown being given (never added "
+                  "to it); %lu of them are not the sum of their breakdown's cells, and those "
+                  "above it hold %llu more than their breakdown",
+                  dropped, differ, ss_wide_totals_excess(w));
+    if (ss_wide_quarters(w) || ss_wide_years(w))
+        ss_notice("csv.wide: %lu cells entered in a quarter's last month loaded as quarters, %lu "
+                  "as financial years (csv.wide.period_end_reports)",
+                  ss_wide_quarters(w), ss_wide_years(w));
 }
 
 /* The header for the wide transform: the export's, or csv.columns. */
@@ -722,6 +796,8 @@ static int cb_run(void *state, const char *cursor, struct ss_buf *next_cursor,
         rc = report_blank_unread(s);
     if (rc != 0)
         return SS_SOURCE_STOPPED;
+    if (s->wide)
+        wide_summary(s->wide);
     if (ss_transcode_replaced(s->tc) > 0)
         ss_warn("csv: %llu bytes are not %s text; each became U+FFFD (the replacement "
                 "character)",

@@ -33,6 +33,19 @@ struct ss_csv_options {
                            that are neither mapped nor periods and are to be left out without a
                            warning; as many as the file gives (malloc'd) */
     size_t nwide_ignore;
+    /* "csv.wide.series": column name or pattern -> {field: value}: the fields a period column's
+     * records also carry ("loans_adult_*": {"format": "Physical book", "content_age_group":
+     * "Adult"}); with it every period column must match one (malloc'd) */
+    struct ss_config_valmap *wide_series;
+    size_t nwide_series;
+    /* "csv.wide.totals": column name or pattern -> the series field it totals over
+     * ("total_physical_book_issues_*": "content_age_group"): its cell loads only when the
+     * columns it totals are all empty in that row (malloc'd) */
+    struct ss_config_pair *wide_totals;
+    size_t nwide_totals;
+    int wide_period_end; /* "csv.wide.period_end_reports": bool, default false: a series whose
+                            only cells are quarter-end months (or one March or April cell) holds
+                            quarters (or the financial year) */
 };
 
 /* The "csv" section (its table and rules). */

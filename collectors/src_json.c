@@ -161,6 +161,8 @@ static int cb_init(void **state, const struct ss_source_env *env, char *err, siz
         return SS_EINVAL;
     }
     s->cap = cfg->nmapping + s->ds->nfields + 1;
+    for (size_t i = 0; cfg->mapping_sums && i < cfg->nmapping; i++)
+        s->cap += cfg->mapping_sums[i].ncolumns;
     s->names = calloc(s->cap, sizeof(*s->names));
     s->nlens = calloc(s->cap, sizeof(*s->nlens));
     s->vals = calloc(s->cap, sizeof(*s->vals));
@@ -227,9 +229,14 @@ static int declare_columns(struct json_state *s, json_t *first)
     json_t *v;
 
     free_columns(s);
-    for (size_t i = 0; i < cfg->nmapping; i++)
-        if (add_column(s, cfg->mapping[i].value) < 0)
+    for (size_t i = 0; i < cfg->nmapping; i++) {
+        const struct ss_config_sum *sum = cfg->mapping_sums ? &cfg->mapping_sums[i] : NULL;
+        if (cfg->mapping[i].value && add_column(s, cfg->mapping[i].value) < 0)
             return SS_EINVAL;
+        for (size_t j = 0; sum && j < sum->ncolumns; j++) /* {"sum": [...]}: each of its paths */
+            if (add_column(s, sum->columns[j]) < 0)
+                return SS_EINVAL;
+    }
     json_object_foreach(first, key, v)
     {
         (void)v;

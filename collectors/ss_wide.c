@@ -24,7 +24,13 @@ struct wide_col {
     unsigned char plen;
     char text[TEXT_MAX]; /* COL_PERIOD: the canonical period text */
     struct ss_wide_period per;
+    int series;           /* COL_PERIOD with series: the csv.wide.series entry, else -1 */
+    int total;            /* the series field (index into xnames) it totals over, else -1 */
+    size_t band0, nbands; /* a total: its band columns, w->bands[band0 .. band0 + nbands) */
 };
+
+/* A row's series (period_end): what its cells are. */
+enum { SER_MONTHS, SER_QUARTERS, SER_YEAR };
 
 struct ss_wide {
     struct ss_wide_opts opts;
@@ -39,6 +45,21 @@ struct ss_wide {
     char *name_store;       /* copies of the header names the records keep */
     const char **vals;      /* nout: the record being made */
     size_t *vlens;          /* nout */
+
+    /* csv.wide.series and totals (set by ss_wide_header) */
+    const char **xnames; /* nx: the fields the series give, in order of first mention */
+    size_t nx;
+    const char **sx;       /* nseries * nx: each series' value of each field, or NULL */
+    size_t *sgroup;        /* nseries: series with the same values share a group */
+    size_t ngroups;        /* at least 1: without series, one */
+    size_t *bands;         /* the band columns of the totals */
+    unsigned char *take;   /* nin: this row's cells to load */
+    unsigned *gmask;       /* ngroups: months (bit m-1) with a cell in this row */
+    unsigned char *gother; /* ngroups: a cell of a period other than one month */
+    unsigned char *gkind;  /* ngroups: SER_* */
+    char ptext[TEXT_MAX];  /* a quarter's or year's text */
+    unsigned long dropped, differing, quarters, years;
+    unsigned long long excess; /* what dropped totals hold beyond their bands */
 };
 
 static const char *const month_names[12] = {
@@ -504,6 +525,19 @@ int ss_wide_new(struct ss_wide **out, const struct ss_wide_opts *opts)
 
 static void release_header(struct ss_wide *w)
 {
+    free(w->xnames);
+    free(w->sx);
+    free(w->sgroup);
+    free(w->bands);
+    free(w->take);
+    free(w->gmask);
+    free(w->gother);
+    free(w->gkind);
+    w->xnames = w->sx = NULL;
+    w->sgroup = w->bands = NULL;
+    w->take = w->gother = w->gkind = NULL;
+    w->gmask = NULL;
+    w->nx = w->ngroups = 0;
     free(w->cols);
     free(w->out_names);
     free(w->out_lens);
@@ -595,6 +629,67 @@ static int text_ix_cmp(const void *x, const void *y)
 
 #define SHOWN(len) (int)((len) < 60 ? (len) : 60)
 
+/* Whether a csv.wide key is a pattern rather than a column's name. */
+static int is_pattern(const char *k)
+{
+    return strpbrk(k, "*?[\\") != NULL;
+}
+
+/* How specific a pattern is: its characters that are no wildcard (a set
+ * counts as one). */
+static size_t literal_chars(const char *p)
+{
+    size_t n = 0;
+    for (; *p; p++) {
+        if (*p == '*' || *p == '?')
+            continue;
+        if (*p == '[') {
+            while (p[1] && p[1] != ']')
+                p++;
+            if (p[1])
+                p++;
+        } else if (*p == '\\' && p[1]) {
+            p++;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Of keys[0..n) (names or patterns; NULL ones skipped), the one that fits column name best:
+ * an exact name (any case, spaces around ignored), else the matching pattern
+ * with the most literal characters. Returns its index, or -1 for none; *tie
+ * is set to another index as good (else -1). */
+static int best_match(const char *const *keys, size_t n, const char *name, size_t len, int *tie)
+{
+    int best = -1;
+    size_t score = 0;
+    *tie = -1;
+    for (size_t k = 0; k < n; k++) {
+        size_t sc;
+        if (!keys[k])
+            continue;
+        if (!is_pattern(keys[k])) {
+            if (!header_is(name, len, keys[k]))
+                continue;
+            sc = (size_t)-1;
+        } else {
+            if (!ss_wide_glob(keys[k], name, len))
+                continue;
+            sc = literal_chars(keys[k]);
+        }
+        if (best < 0 || sc > score) {
+            best = (int)k, score = sc, *tie = -1;
+        } else if (sc == score) {
+            *tie = (int)k;
+        }
+    }
+    return best;
+}
+
+static int column_period(const struct ss_wide *w, const struct ss_config_pair *pair,
+                         struct ss_wide_period *per, char *err, size_t errlen);
+
 /* The configured columns: each header named, each value read as a period. */
 static int configured(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
                       char *err, size_t errlen)
@@ -612,6 +707,8 @@ static int configured(struct ss_wide *w, const char *const *names, const size_t 
     qsort(ix, n, sizeof(*ix), name_ix_cmp);
     for (size_t k = 0; k < w->opts.ncolumns; k++) {
         const struct ss_config_pair *pair = &w->opts.columns[k];
+        if (is_pattern(pair->key))
+            continue; /* after csv.wide.ignore (pattern_columns) */
         size_t i = find_name(ix, n, pair->key);
         if (i == n) {
             ss_mapper_list_columns(cols, sizeof(cols), names, lens, n);
@@ -622,18 +719,8 @@ static int configured(struct ss_wide *w, const char *const *names, const size_t 
         }
         struct wide_col *c = &w->cols[i];
         struct ss_wide_period per;
-        if (!ss_wide_parse_period(pair->value, strlen(pair->value), &per)) {
-            snprintf(err, errlen,
-                     "\"csv.wide.columns.%s\": \"%s\" is not a period (a month such as "
-                     "\"2023-04\", a financial year such as \"2023-24\", or an ISO 8601 interval "
-                     "such as \"2023-04-01/P3M\" or \"2023-04-01/2023-06-30\")",
-                     pair->key, pair->value);
+        if (column_period(w, pair, &per, err, errlen) < 0)
             goto fail;
-        }
-        /* "2010-11" as a value: the month for a month field, else the
-         * financial year -- as the daemon would read the text as given. */
-        if (per.also_fy && !w->as_month)
-            set_months(&per, per.y1, 4, 12);
         if (c->cls != COL_PERIOD)
             w->nperiods++;
         c->cls = COL_PERIOD;
@@ -644,6 +731,214 @@ static int configured(struct ss_wide *w, const char *const *names, const size_t 
 fail:
     free(ix);
     return SS_ESETUP;
+}
+
+/* A csv.wide.columns value read as a period into *per. 0, or SS_ESETUP. */
+static int column_period(const struct ss_wide *w, const struct ss_config_pair *pair,
+                         struct ss_wide_period *per, char *err, size_t errlen)
+{
+    {
+        if (!ss_wide_parse_period(pair->value, strlen(pair->value), per)) {
+            snprintf(err, errlen,
+                     "\"csv.wide.columns.%s\": \"%s\" is not a period (a month such as "
+                     "\"2023-04\", a financial year such as \"2023-24\", or an ISO 8601 interval "
+                     "such as \"2023-04-01/P3M\" or \"2023-04-01/2023-06-30\")",
+                     pair->key, pair->value);
+            return SS_ESETUP;
+        }
+        /* "2010-11" as a value: the month for a month field, else the
+         * financial year -- as the daemon would read the text as given. */
+        if (per->also_fy && !w->as_month)
+            set_months(per, per->y1, 4, 12);
+    }
+    return 0;
+}
+
+/* The columns csv.wide.columns names by pattern, among those neither
+ * named exactly nor ignored. 0, or SS_ESETUP with the message in err (a
+ * pattern no column matches, two as specific with different periods). */
+static int pattern_columns(struct ss_wide *w, const char *const *names, const size_t *lens,
+                           size_t n, char *err, size_t errlen)
+{
+    size_t nk = w->opts.ncolumns;
+    const char **keys = malloc((nk ? nk : 1) * sizeof(*keys));
+    unsigned char *used = calloc(nk ? nk : 1, 1);
+    int rc = 0;
+    if (!keys || !used) {
+        free(keys);
+        free(used);
+        return SS_ENOMEM;
+    }
+    for (size_t k = 0; k < nk; k++) /* names were handled by configured() */
+        keys[k] = is_pattern(w->opts.columns[k].key) ? w->opts.columns[k].key : NULL;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct wide_col *c = &w->cols[i];
+        int tie, k = c->cls == COL_OTHER ? best_match(keys, nk, names[i], lens[i], &tie) : -1;
+        if (k < 0)
+            continue;
+        used[k] = 1;
+        if (tie >= 0 && strcmp(w->opts.columns[k].value, w->opts.columns[tie].value) != 0) {
+            snprintf(err, errlen,
+                     "\"csv.wide.columns\": \"%s\" and \"%s\" both match the column \"%.*s\" "
+                     "and give different periods; name the column itself",
+                     w->opts.columns[k].key, w->opts.columns[tie].key, SHOWN(lens[i]), names[i]);
+            rc = SS_ESETUP;
+            break;
+        }
+        if ((rc = column_period(w, &w->opts.columns[k], &c->per, err, errlen)) < 0)
+            break;
+        c->cls = COL_PERIOD;
+        w->nperiods++;
+    }
+    for (size_t k = 0; k < nk && rc == 0; k++)
+        if (keys[k] && !used[k]) {
+            char cols[1024];
+            ss_mapper_list_columns(cols, sizeof(cols), names, lens, n);
+            snprintf(err, errlen,
+                     "\"csv.wide.columns\": the pattern \"%s\" matches no column that "
+                     "\"csv.wide.ignore\" leaves in (its columns: %s)",
+                     keys[k], cols);
+            rc = SS_ESETUP;
+        }
+    free(keys);
+    free(used);
+    return rc;
+}
+
+/* Two series give the same values to every field. */
+static int same_values(const struct ss_wide *w, size_t a, size_t b, long except)
+{
+    for (size_t x = 0; x < w->nx; x++) {
+        const char *va = w->sx[a * w->nx + x], *vb = w->sx[b * w->nx + x];
+        if ((long)x == except)
+            continue;
+        if ((va == NULL) != (vb == NULL) || (va && strcmp(va, vb) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* csv.wide.series: the fields (xnames), each series' values (sx) and group.
+ * 0, SS_ENOMEM. */
+static int series_fields(struct ss_wide *w)
+{
+    const struct ss_config_valmap *sr = w->opts.series;
+    size_t cap = 0;
+    for (size_t s = 0; s < w->opts.nseries; s++)
+        cap += sr[s].npairs;
+    w->xnames = calloc(cap ? cap : 1, sizeof(*w->xnames));
+    w->sgroup = calloc(w->opts.nseries ? w->opts.nseries : 1, sizeof(*w->sgroup));
+    if (!w->xnames || !w->sgroup)
+        return SS_ENOMEM;
+    for (size_t s = 0; s < w->opts.nseries; s++)
+        for (size_t j = 0; j < sr[s].npairs; j++) {
+            size_t x = 0;
+            while (x < w->nx && strcmp(w->xnames[x], sr[s].pairs[j].key) != 0)
+                x++;
+            if (x == w->nx)
+                w->xnames[w->nx++] = sr[s].pairs[j].key;
+        }
+    size_t nsx = w->opts.nseries * w->nx;
+    w->sx = calloc(nsx > 0 ? nsx : 1, sizeof(*w->sx));
+    if (!w->sx)
+        return SS_ENOMEM;
+    for (size_t s = 0; s < w->opts.nseries; s++)
+        for (size_t j = 0; j < sr[s].npairs; j++)
+            for (size_t x = 0; x < w->nx; x++)
+                if (strcmp(w->xnames[x], sr[s].pairs[j].key) == 0)
+                    w->sx[s * w->nx + x] = sr[s].pairs[j].value;
+    w->ngroups = 0;
+    for (size_t s = 0; s < w->opts.nseries; s++) {
+        size_t t = 0;
+        while (t < s && !same_values(w, s, t, -1))
+            t++;
+        w->sgroup[s] = t < s ? w->sgroup[t] : w->ngroups++;
+    }
+    if (w->ngroups == 0)
+        w->ngroups = 1;
+    return 0;
+}
+
+/* Each period column's series and, for a total, its bands. 0, SS_ESETUP
+ * with the message in err, or SS_ENOMEM. */
+static int series_columns(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
+                          char *err, size_t errlen)
+{
+    size_t ns = w->opts.nseries, nt = w->opts.ntotals, nb = 0;
+    const char **skeys = malloc((ns + nt + 1) * sizeof(*skeys));
+    if (!skeys)
+        return SS_ENOMEM;
+    const char **tkeys = skeys + ns;
+    for (size_t k = 0; k < ns; k++)
+        skeys[k] = w->opts.series[k].field;
+    for (size_t k = 0; k < nt; k++)
+        tkeys[k] = w->opts.totals[k].key;
+    int rc = 0, tie;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct wide_col *c = &w->cols[i];
+        c->series = c->total = -1;
+        if (c->cls != COL_PERIOD || ns == 0)
+            continue;
+        c->series = best_match(skeys, ns, names[i], lens[i], &tie);
+        if (c->series < 0 || (tie >= 0 && !same_values(w, (size_t)c->series, (size_t)tie, -1))) {
+            snprintf(err, errlen,
+                     c->series < 0 ? "\"csv.wide.series\": the period column \"%.*s\" is in no "
+                                     "series (give it one, or list it in \"csv.wide.ignore\")%s%s"
+                                   : "\"csv.wide.series\": the column \"%.*s\" matches \"%s\" "
+                                     "and \"%s\", which give different values; name it itself",
+                     SHOWN(lens[i]), names[i], c->series < 0 ? "" : skeys[c->series],
+                     c->series < 0 ? "" : skeys[tie]);
+            rc = SS_ESETUP;
+            break;
+        }
+        int t = nt ? best_match(tkeys, nt, names[i], lens[i], &tie) : -1;
+        if (t < 0)
+            continue;
+        for (size_t x = 0; x < w->nx; x++)
+            if (strcmp(w->xnames[x], w->opts.totals[t].value) == 0)
+                c->total = (int)x;
+    }
+    free(skeys);
+    if (rc < 0)
+        return rc;
+    /* Two columns of one series and one period would make colliding records. */
+    for (size_t i = 0; i < n && ns; i++)
+        for (size_t j = i + 1; j < n && w->cols[i].cls == COL_PERIOD; j++) {
+            const struct wide_col *a = &w->cols[i], *b = &w->cols[j];
+            if (b->cls != COL_PERIOD || strcmp(a->text, b->text) != 0 ||
+                w->sgroup[a->series] != w->sgroup[b->series])
+                continue;
+            snprintf(err, errlen,
+                     "\"csv.wide\": columns \"%.*s\" and \"%.*s\" are both the period %s of "
+                     "one series; give them different \"csv.wide.series\" values, or list the "
+                     "one to leave out in \"csv.wide.ignore\"",
+                     SHOWN(lens[i]), names[i], SHOWN(lens[j]), names[j], a->text);
+            return SS_ESETUP;
+        }
+    /* The bands of each total: same period, same values but the total's field. */
+    for (int pass = 0; pass < 2; pass++) {
+        nb = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct wide_col *t = &w->cols[i];
+            if (t->cls != COL_PERIOD || t->total < 0)
+                continue;
+            t->band0 = nb;
+            for (size_t j = 0; j < n; j++) {
+                const struct wide_col *b = &w->cols[j];
+                if (j == i || b->cls != COL_PERIOD || b->total >= 0 ||
+                    strcmp(b->text, t->text) != 0 ||
+                    !same_values(w, (size_t)b->series, (size_t)t->series, t->total))
+                    continue;
+                if (pass)
+                    w->bands[nb] = j;
+                nb++;
+            }
+            t->nbands = nb - t->band0;
+        }
+        if (pass == 0 && !(w->bands = malloc((nb ? nb : 1) * sizeof(*w->bands))))
+            return SS_ENOMEM;
+    }
+    return 0;
 }
 
 /* Headers read as periods; "2010-11" decided by the others. */
@@ -730,7 +1025,7 @@ static int period_texts(struct ss_wide *w, const char *const *names, const size_
         if (w->cols[i].cls == COL_PERIOD)
             order[np++] = (struct text_ix){w->cols[i].text, i};
     qsort(order, np, sizeof(*order), text_ix_cmp);
-    for (size_t k = 1; k < np; k++) {
+    for (size_t k = 1; k < np && w->opts.nseries == 0; k++) { /* series: series_columns */
         size_t a = order[k - 1].i, b = order[k].i;
         if (strcmp(order[k - 1].text, order[k].text) != 0)
             continue;
@@ -765,10 +1060,20 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
             w->cols[i].cls = COL_IGNORED;
             w->nignored++;
         }
+    if (w->opts.ncolumns > 0 && (rc = pattern_columns(w, names, lens, n, err, errlen)) < 0)
+        goto out;
     if (w->opts.ncolumns == 0 && (rc = detected(w, names, lens, n, err, errlen)) < 0)
         goto out;
     if ((rc = period_texts(w, names, lens, n, err, errlen)) < 0)
         goto out;
+    if ((rc = series_fields(w)) < 0 || (rc = series_columns(w, names, lens, n, err, errlen)) < 0)
+        goto out;
+    w->take = calloc(n ? n : 1, 1);
+    w->gmask = calloc(w->ngroups, sizeof(*w->gmask));
+    w->gother = calloc(w->ngroups, 1);
+    w->gkind = calloc(w->ngroups, 1);
+    if (!w->take || !w->gmask || !w->gother || !w->gkind)
+        goto nomem;
 
     for (size_t i = 0; i < n; i++) {
         if (w->cols[i].cls != COL_OTHER)
@@ -776,6 +1081,9 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
         const char *clash = header_is(names[i], lens[i], w->opts.period_field)  ? "period_field"
                             : header_is(names[i], lens[i], w->opts.value_field) ? "value_field"
                                                                                 : NULL;
+        for (size_t x = 0; !clash && x < w->nx; x++)
+            if (header_is(names[i], lens[i], w->xnames[x]))
+                clash = "series";
         if (clash) {
             snprintf(err, errlen,
                      "\"csv.wide.%s\": the export already has a column \"%.*s\", which is not a "
@@ -788,7 +1096,7 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
         store += lens[i] + 1;
     }
 
-    w->nout = n - w->nperiods - w->nignored + 2;
+    w->nout = n - w->nperiods - w->nignored + w->nx + 2;
     w->out_names = calloc(w->nout, sizeof(*w->out_names));
     w->out_lens = calloc(w->nout, sizeof(*w->out_lens));
     w->vals = calloc(w->nout, sizeof(*w->vals));
@@ -805,6 +1113,10 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
         w->out_names[o] = w->name_store + at;
         w->out_lens[o++] = lens[i];
         at += lens[i] + 1;
+    }
+    for (size_t x = 0; x < w->nx; x++) {
+        w->out_names[o] = w->xnames[x];
+        w->out_lens[o++] = strlen(w->xnames[x]);
     }
     w->out_names[o] = w->opts.period_field;
     w->out_lens[o++] = strlen(w->opts.period_field);
@@ -866,6 +1178,139 @@ static int blank(const char *s, size_t len)
     return len == 0;
 }
 
+/* A cell as a whole number (spaces around it allowed), or -1. */
+static long long cell_number(const char *s, size_t len)
+{
+    long long v = 0;
+    ss_trim(&s, &len);
+    if (len == 0 || len > 18)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (!ss_is_digit(s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* Which of the row's cells load: the non-empty ones, but a total only
+ * when its bands are all empty. */
+static void choose_cells(struct ss_wide *w, const char *const *fields, const size_t *lens)
+{
+    for (size_t i = 0; i < w->nin; i++)
+        w->take[i] = w->cols[i].cls == COL_PERIOD && !blank(fields[i], lens[i]);
+    for (size_t i = 0; i < w->nin; i++) {
+        const struct wide_col *t = &w->cols[i];
+        if (!w->take[i] || t->total < 0)
+            continue;
+        long long sum = 0;
+        int any = 0, exact = 1;
+        for (size_t b = t->band0; b < t->band0 + t->nbands; b++) {
+            size_t j = w->bands[b];
+            if (!w->take[j])
+                continue;
+            long long v = cell_number(fields[j], lens[j]);
+            any = 1;
+            exact &= v >= 0;
+            sum += v >= 0 ? v : 0;
+        }
+        if (!any)
+            continue;
+        w->take[i] = 0;
+        w->dropped++;
+        long long tv = cell_number(fields[i], lens[i]);
+        if (!exact || tv != sum)
+            w->differing++;
+        if (exact && tv > sum)
+            w->excess += (unsigned long long)(tv - sum);
+    }
+}
+
+/* period_end: what each series of the row holds (see ss_wide.h). */
+static void classify_series(struct ss_wide *w)
+{
+    const unsigned qe = 1u << 2 | 1u << 5 | 1u << 8 | 1u << 11; /* Mar, Jun, Sep, Dec */
+    memset(w->gmask, 0, w->ngroups * sizeof(*w->gmask));
+    memset(w->gother, 0, w->ngroups);
+    for (size_t i = 0; i < w->nin; i++) {
+        const struct wide_col *c = &w->cols[i];
+        if (!w->take[i])
+            continue;
+        size_t g = c->series >= 0 ? w->sgroup[c->series] : 0;
+        if (ss_wide_period_is_month(&c->per))
+            w->gmask[g] |= 1u << (c->per.m1 - 1);
+        else
+            w->gother[g] = 1;
+    }
+    int quarterly = 0;
+    for (size_t g = 0; g < w->ngroups; g++)
+        quarterly |= !w->gother[g] && w->gmask[g] && !(w->gmask[g] & ~qe) &&
+                     (w->gmask[g] & (w->gmask[g] - 1));
+    for (size_t g = 0; g < w->ngroups; g++) {
+        unsigned m = w->gmask[g];
+        int one = m && !(m & (m - 1));
+        w->gkind[g] = SER_MONTHS;
+        if (w->gother[g] || !m)
+            continue;
+        if (!(m & ~qe) && (!one || quarterly))
+            w->gkind[g] = SER_QUARTERS;
+        else if (one && (m == 1u << 2 || m == 1u << 3))
+            w->gkind[g] = SER_YEAR;
+    }
+}
+
+/* The period text of cell i: its column's, or (period_end) the quarter or
+ * the financial year it stands for. */
+static void cell_period(struct ss_wide *w, size_t i, const char **text, size_t *len)
+{
+    const struct wide_col *c = &w->cols[i];
+    size_t g = c->series >= 0 ? w->sgroup[c->series] : 0;
+    struct ss_wide_period p;
+    int ok = 0;
+    *text = c->text;
+    *len = c->plen;
+    if (!w->opts.period_end || w->gkind[g] == SER_MONTHS)
+        return;
+    if (w->gkind[g] == SER_QUARTERS)
+        ok = set_months(&p, c->per.y1, c->per.m1 - 2, 3);
+    else
+        ok = set_months(&p, c->per.m1 >= 4 ? c->per.y1 : c->per.y1 - 1, 4, 12);
+    size_t l = ok ? ss_wide_period_text(&p, 0, w->ptext, sizeof(w->ptext)) : 0;
+    if (l == 0)
+        return;
+    *text = w->ptext;
+    *len = l;
+    if (w->gkind[g] == SER_QUARTERS)
+        w->quarters++;
+    else
+        w->years++;
+}
+
+unsigned long ss_wide_totals_dropped(const struct ss_wide *w)
+{
+    return w->dropped;
+}
+
+unsigned long ss_wide_totals_differing(const struct ss_wide *w)
+{
+    return w->differing;
+}
+
+unsigned long long ss_wide_totals_excess(const struct ss_wide *w)
+{
+    return w->excess;
+}
+
+unsigned long ss_wide_quarters(const struct ss_wide *w)
+{
+    return w->quarters;
+}
+
+unsigned long ss_wide_years(const struct ss_wide *w)
+{
+    return w->years;
+}
+
 int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens, size_t n,
                 ss_wide_record_cb cb, void *ud, char *why, size_t whylen)
 {
@@ -880,13 +1325,22 @@ int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens
         w->vals[o] = fields[i];
         w->vlens[o++] = lens[i];
     }
+    choose_cells(w, fields, lens);
+    if (w->opts.period_end)
+        classify_series(w);
+    size_t at = o + w->nx;
     for (size_t i = 0; i < n; i++) {
-        if (w->cols[i].cls != COL_PERIOD || blank(fields[i], lens[i]))
+        const struct wide_col *c = &w->cols[i];
+        if (!w->take[i])
             continue;
-        w->vals[o] = w->cols[i].text;
-        w->vlens[o] = w->cols[i].plen;
-        w->vals[o + 1] = fields[i];
-        w->vlens[o + 1] = lens[i];
+        for (size_t x = 0; x < w->nx; x++) {
+            const char *v = c->series >= 0 ? w->sx[(size_t)c->series * w->nx + x] : NULL;
+            w->vals[o + x] = v ? v : "";
+            w->vlens[o + x] = v ? strlen(v) : 0;
+        }
+        cell_period(w, i, &w->vals[at], &w->vlens[at]);
+        w->vals[at + 1] = fields[i];
+        w->vlens[at + 1] = lens[i];
         if (cb(ud, w->vals, w->vlens, w->nout) != 0)
             return 1;
     }

@@ -4,18 +4,48 @@
  *
  * Given the header, each column is one of three things:
  *   - a period column: a configured one (csv.wide.columns: header -> period,
- *     e.g. "Q1" -> "2023-04-01/P3M"), or, when none are configured, one whose
- *     header reads as a period (ss_wide_parse_period);
+ *     e.g. "Q1" -> "2023-04-01/P3M", or a pattern of headers, "*_april" ->
+ *     "2023-04"), or, when none are configured, one whose header reads as a
+ *     period (ss_wide_parse_period);
  *   - ignored: csv.wide.ignore names it or a pattern of it matches it
  *     (ss_wide_glob), and it is no configured period column. It is left out
  *     altogether: no period, no record column, not in a reject's values;
  *   - any other column: a record column, for the mapper to take or not.
  * The records have the columns: every other column of the export, in order,
- * then the period field and the value field (csv.wide period_field and
- * value_field, which are dataset field names, so the mapper finds them by
- * name). Each input row gives one record per period column whose cell is
- * not empty (blank or only spaces), with the column's canonical period text
- * and the cell; a row whose cells are all empty gives none.
+ * then the series fields (below), then the period field and the value field (csv.wide period_field
+ * and value_field, which are dataset field names, so the mapper finds them by name). Each input row
+ * gives one record per period column whose cell is not empty (blank or only spaces), with the
+ * column's canonical period text and the cell; a row whose cells are all empty gives none.
+ *
+ * Series (for a return with many measures in one row, as the Arts Council
+ * publishes its activity data: "loans_adult_april", "loans_11_under_april",
+ * ...): csv.wide.series gives, per column name or pattern, the values of
+ * the other key fields its records carry ({"format": "Physical book",
+ * "content_age_group": "Adult"}); the records get those fields as columns.
+ * A series is the period columns with the same values. Of several entries
+ * (columns, series, totals) that match one column, an exact name wins, then
+ * the pattern with the most characters that are no wildcard; two equally
+ * specific ones with different meanings are a setup error. Patterns in
+ * csv.wide.columns yield to csv.wide.ignore (an exact name does not).
+ *
+ * Totals: csv.wide.totals marks columns as the total of a series field
+ * (a "total_physical_book_issues_april" over content_age_group): in a row,
+ * such a cell loads only when every column it totals (same period, same
+ * series values but that field) is empty there; else it is left out as
+ * the derived total it is, counted by ss_wide_totals_dropped (and by
+ * ss_wide_totals_differing when it is not the sum of those cells), so a
+ * total is never added to its bands.
+ *
+ * Period-end reports (period_end): services that report per quarter or per
+ * year enter the figure in the period's last month. In a row, a series
+ * whose cells are all in March, June, September or December, two or more
+ * of them -- or one, when another series of the row is such a quarterly
+ * one -- holds quarters: each cell is the three months ending in its month
+ * (June -> 2023-04-01/P3M). A series whose one cell is in March or April
+ * holds the financial year (1 April to 31 March) of that month. Any other
+ * series holds months. The file cannot tell a monthly figure that happens
+ * to fall only in quarter-end months from a quarterly one; the rule reads
+ * it as quarters, whose sum is the same.
  *
  * Canonical period text, which the daemon reads: when the period field is a
  * month field (period_type SS_FT_MONTH) "YYYY-MM", and a header that names
@@ -51,6 +81,16 @@ struct ss_wide_opts {
     size_t ncolumns;
     const char *const *ignore; /* column names or glob patterns to leave out */
     size_t nignore;
+    /* Series: a column name or pattern -> the values of other fields its records carry
+     * (format, age group). With any, every period column must match one, and the records get
+     * one column per field the series name, between the export's other columns and the
+     * period field. */
+    const struct ss_config_valmap *series;
+    size_t nseries;
+    /* Totals: a column name or pattern -> the series field it totals over. */
+    const struct ss_config_pair *totals;
+    size_t ntotals;
+    int period_end; /* quarters and years entered in their last month (see above) */
 };
 
 /* One long record: n values, valid only during the call. Return 0 to go on,
@@ -66,9 +106,12 @@ void ss_wide_free(struct ss_wide *w);
  * column (no period column; a configured column the export does not have,
  * or whose period does not read; a period the month field cannot hold; a
  * header that reads both as a month and as a financial year with nothing
- * else in the header to tell which; two columns of one period; a column
- * named like the period or value field, which the mapper could not tell
- * from the made one); or SS_ENOMEM. */
+ * else in the header to tell which; two columns of one period (with
+ * series: of one series and period); a column named like the period or
+ * value field or a series field, which the mapper could not tell from the
+ * made one; a csv.wide.columns pattern that matches no column, or two as
+ * specific with different periods; with series, a period column in none,
+ * or in two as specific with different values); or SS_ENOMEM. */
 int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *lens, size_t n,
                    char *err, size_t errlen);
 
@@ -81,6 +124,17 @@ void ss_wide_columns(const struct ss_wide *w, const char *const **names, const s
 size_t ss_wide_periods(const struct ss_wide *w);
 /* How many of its columns csv.wide.ignore left out. */
 size_t ss_wide_ignored(const struct ss_wide *w);
+/* Since ss_wide_new: total cells left out because their bands had cells,
+ * and of those, the ones that are not the sum of the band cells (or are no
+ * whole number). */
+unsigned long ss_wide_totals_dropped(const struct ss_wide *w);
+unsigned long ss_wide_totals_differing(const struct ss_wide *w);
+/* Since ss_wide_new: by how much those totals exceed the sum of their band
+ * cells, added up over the totals that do (what the bands leave unsaid). */
+unsigned long long ss_wide_totals_excess(const struct ss_wide *w);
+/* Since ss_wide_new: cells read as quarters, and as years (period_end). */
+unsigned long ss_wide_quarters(const struct ss_wide *w);
+unsigned long ss_wide_years(const struct ss_wide *w);
 
 /* Turns one row into records for cb. Returns 0; 1 (not a failure) when cb
  * asked to stop; SS_EINVAL with the reason in why when the row's cell count

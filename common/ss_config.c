@@ -211,9 +211,10 @@ static const struct ss_config_option collector_tail[] = {
      .count_off = C(ntransforms)},
     {.key = "mapping",
      .type = SS_CFG_MAP,
-     .flags = SS_CFG_DYNAMIC,
+     .flags = SS_CFG_DYNAMIC | SS_CFG_SUMS,
      .off = C(mapping),
-     .count_off = C(nmapping)},
+     .count_off = C(nmapping),
+     .sums_off = C(mapping_sums)},
     {.key = "constants",
      .type = SS_CFG_MAP,
      .flags = SS_CFG_DYNAMIC,
@@ -705,6 +706,46 @@ static int cfg_strlist(struct ss_config_ctx *ctx, const struct ss_config_option 
     return 0;
 }
 
+/* A mapping value {"sum": ["Issues", "Renewals"]} into p->sum: two or
+ * more non-empty column names, each once. The caller's key is pushed. */
+static int cfg_sum(struct ss_config_ctx *ctx, json_t *obj, struct ss_config_sum *p)
+{
+    const char *ok;
+    json_t *ov, *arr = NULL;
+    json_object_foreach(obj, ok, ov)
+    {
+        if (strcmp(ok, "description") == 0)
+            continue;
+        if (strcmp(ok, "sum") != 0) {
+            cfg_push_key(ctx, ok);
+            return cfg_error(ctx, SS_AT_KEY, "unknown key (a mapping object has only \"sum\")");
+        }
+        arr = ov;
+    }
+    if (!arr)
+        return cfg_error(ctx, SS_AT_KEY, "expected {\"sum\": [column, column, ...]}");
+    cfg_push_key(ctx, "sum");
+    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+    if (n < 2)
+        return cfg_error(ctx, SS_AT_KEY, "expected an array of two or more column names");
+    p->columns = calloc(n, sizeof(*p->columns));
+    if (!p->columns)
+        return cfg_nomem(ctx);
+    for (size_t i = 0; i < n; i++) {
+        const char *c = json_string_value(json_array_get(arr, i));
+        if (!c || !c[0])
+            return cfg_error(ctx, SS_AT_KEY, "entry %zu: expected a non-empty column name", i + 1);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->columns[j], c) == 0)
+                return cfg_error(ctx, SS_AT_KEY, "\"%s\" is named twice", c);
+        if (set_string(&p->columns[i], c) < 0)
+            return cfg_nomem(ctx);
+        p->ncolumns = i + 1;
+    }
+    cfg_pop(ctx);
+    return 0;
+}
+
 static int cfg_map(struct ss_config_ctx *ctx, const struct ss_config_option *k, json_t *v,
                    char *base)
 {
@@ -721,12 +762,35 @@ static int cfg_map(struct ss_config_ctx *ctx, const struct ss_config_option *k, 
         if (!*slot)
             return cfg_nomem(ctx);
         pairs = *slot;
+        if (k->flags & SS_CFG_SUMS) {
+            struct ss_config_sum **sums = (struct ss_config_sum **)(base + k->sums_off);
+            *sums = calloc(json_object_size(v) + 1, sizeof(**sums));
+            if (!*sums)
+                return cfg_nomem(ctx);
+        }
     }
     json_object_foreach(v, mk, mv)
     {
         cfg_push_key(ctx, mk);
+        if ((k->flags & SS_CFG_SUMS) && json_is_object(mv) && strcmp(mk, "description") != 0) {
+            if (!(k->flags & SS_CFG_DYNAMIC) && *count == k->max_items)
+                return cfg_error(ctx, SS_AT_KEY, "too many entries (at most %zu)", k->max_items);
+            /* Counted first: what cfg_sum fills is released even when it fails. */
+            struct ss_config_pair *p = &pairs[(*count)++];
+            if (set_string(&p->key, mk) < 0)
+                return cfg_nomem(ctx);
+            int rc =
+                cfg_sum(ctx, mv, &(*(struct ss_config_sum **)(base + k->sums_off))[*count - 1]);
+            if (rc < 0)
+                return rc;
+            cfg_pop(ctx);
+            continue;
+        }
         if (!json_is_string(mv))
-            return cfg_error(ctx, SS_AT_KEY, "expected a string");
+            return cfg_error(ctx, SS_AT_KEY,
+                             (k->flags & SS_CFG_SUMS) ? "expected a string (a column name) or "
+                                                        "{\"sum\": [column, column, ...]}"
+                                                      : "expected a string");
         /* Every object may carry a "description"; here too it is a comment,
          * not a field name. */
         if (strcmp(mk, "description") == 0) {
@@ -1020,6 +1084,17 @@ static void cfg_release(const struct ss_config_option *spec, char *base)
                 free(pairs[i].key);
                 free(pairs[i].value);
                 pairs[i].key = pairs[i].value = NULL;
+            }
+            struct ss_config_sum **sums =
+                (k->flags & SS_CFG_SUMS) ? (struct ss_config_sum **)(base + k->sums_off) : NULL;
+            for (size_t i = 0; sums && *sums && i < n; i++) {
+                for (size_t j = 0; j < (*sums)[i].ncolumns; j++)
+                    free((*sums)[i].columns[j]);
+                free((*sums)[i].columns);
+            }
+            if (sums) {
+                free(*sums);
+                *sums = NULL;
             }
             if (k->flags & SS_CFG_DYNAMIC) {
                 free(pairs);

@@ -22,7 +22,14 @@
 
 struct ss_config_pair {
     char *key;
-    char *value;
+    char *value; /* NULL for a "mapping" pair whose value is a sum (struct ss_config_sum) */
+};
+
+/* A "mapping" value {"sum": ["Issues", "Renewals"]}: the field is the sum of
+ * these columns (two or more). */
+struct ss_config_sum {
+    char **columns;
+    size_t ncolumns; /* 0: the pair's value is one column */
 };
 
 /* One field's value map: source value -> core value ("BK" -> "Adult fiction"). */
@@ -64,6 +71,10 @@ enum ss_cfg_type {
  * ss_config_pair * / struct ss_config_valmap *) allocated to the size the file
  * gives, with no cap (max_items is ignored). */
 #define SS_CFG_DYNAMIC 0x4u
+/* MAP (DYNAMIC): a value may also be {"sum": [two or more column names]}:
+ * the pair's value is then NULL and the struct ss_config_sum at the same
+ * index of the array at sums_off holds the columns. */
+#define SS_CFG_SUMS 0x8u
 
 struct ss_config_option {
     const char *key;
@@ -78,6 +89,7 @@ struct ss_config_option {
     const char *def_str;        /* STRING, ENUM default (copied) */
     const char *const *choices; /* ENUM, NULL-terminated */
     const struct ss_config_option *sub; /* OBJECT, terminated by a NULL key */
+    size_t sums_off; /* MAP with SS_CFG_SUMS: of the struct ss_config_sum * (one per pair) */
     /* STRING: a check beyond the type; 0, or SS_EINVAL with the reason in why */
     int (*check)(const char *s, char *why, size_t whylen);
     const char *help; /* one line for a reader of the table (docs/configuration.md says more) */
@@ -187,11 +199,13 @@ struct ss_collector_config {
     struct ss_config_pair *transforms; /* as many as the file gives (malloc'd) */
     size_t ntransforms;
 
-    /* "mapping": object of dataset field -> source column name, optional.
+    /* "mapping": object of dataset field -> source column name, or
+     * {"sum": [column, column, ...]} (the field is their sum), optional.
      * "constants": object of dataset field -> fixed string value, optional.
      * Keys are checked against the dataset's fields by the loader. */
     struct ss_config_pair *mapping; /* as many as the file gives (malloc'd); so constants */
     size_t nmapping;
+    struct ss_config_sum *mapping_sums; /* nmapping entries: the columns of a {"sum": [...]} */
     struct ss_config_pair *constants;
     size_t nconstants;
 

@@ -68,7 +68,7 @@ it_log "an export without a required column is refused before anything is sent"
 it_collector_config "$IT_DIR/nocount.json" nocount "http://127.0.0.1:$IT_HTTP_PORT/loans_no_count.csv"
 st=0; it_collect "$IT_DIR/nocount.json" || st=$?
 it_assert_eq 1 "$st" "exit status"
-grep -q 'dataset "loans" needs "loans" (published header "Loans"): no such column in the export (its columns: "Local authority", "Library name", "Month", "Type", "Issues")' \
+grep -qF 'dataset "loans" needs fields the export and the config do not give: "loans" (a column named "Loans" or "loans", or "mapping": {"loans": "COLUMN"}, or "constants": {"loans": "VALUE"}) (the export'"'"'s columns: "Local authority", "Library name", "Month", "Type", "Issues")' \
     "$IT_DIR/collect-nocount.log" || it_fail "message not found"
 
 it_log "a missing export: HTTP 404 is an error, nothing is parsed"

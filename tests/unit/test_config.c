@@ -359,6 +359,44 @@ static void test_daemon_listen_escaped_key_and_utf8_columns(void **state)
                  ":1:23: \"insecure\": expected true or false");
 }
 
+/* "mapping": {"loans": {"sum": [...]}}: the pair's value is NULL and the
+ * parallel mapping_sums entry holds the columns; a malformed sum names
+ * what is wrong where. */
+static void test_mapping_sum(void **state)
+{
+    (void)state;
+    struct ss_collector_config c;
+    const char *path =
+        write_cfg("{\"source\": \"s\", \"dataset\": \"loans\", "
+                  "\"url\": \"http://h/x.csv\", \"state_dir\": \"/tmp/s\", "
+                  "\"mapping\": {\"service_point\": \"Branch\", "
+                  "\"loans\": {\"description\": \"d\", \"sum\": [\"Issues\", \"Renewals\"]}}, "
+                  "\"daemon\": {\"endpoints\": [\"tcp://a:1\"]}}");
+    assert_int_equal(ss_collector_config_load_k(path, &c, err, sizeof err), 0);
+    assert_int_equal(c.nmapping, 2);
+    assert_string_equal(c.mapping[0].value, "Branch");
+    assert_int_equal(c.mapping_sums[0].ncolumns, 0);
+    assert_string_equal(c.mapping[1].key, "loans");
+    assert_null(c.mapping[1].value);
+    assert_int_equal(c.mapping_sums[1].ncolumns, 2);
+    assert_string_equal(c.mapping_sums[1].columns[0], "Issues");
+    assert_string_equal(c.mapping_sums[1].columns[1], "Renewals");
+    ss_collector_config_free(&c);
+
+    collector_fails("{\"source\": \"s\", \"mapping\": {\"loans\": {\"sum\": [\"Issues\"]}}}",
+                    ":1:39: \"mapping.loans.sum\": expected an array of two or more column names");
+    collector_fails(
+        "{\"source\": \"s\", \"mapping\": {\"loans\": {\"add\": [\"A\", \"B\"]}}}",
+        ":1:39: \"mapping.loans.add\": unknown key (a mapping object has only \"sum\")");
+    collector_fails("{\"source\": \"s\", \"mapping\": {\"loans\": {\"sum\": [\"A\", 2]}}}",
+                    ":1:39: \"mapping.loans.sum\": entry 2: expected a non-empty column name");
+    collector_fails("{\"source\": \"s\", \"mapping\": {\"loans\": {\"sum\": [\"A\", \"A\"]}}}",
+                    ":1:39: \"mapping.loans.sum\": \"A\" is named twice");
+    /* Only "mapping" sums: a constant is one value. */
+    collector_fails("{\"source\": \"s\", \"constants\": {\"loans\": {\"sum\": [\"A\", \"B\"]}}}",
+                    ":1:31: \"constants.loans\": expected a string");
+}
+
 /* ---- errors ---- */
 
 static void test_escaped_keys_located_by_decoded_name(void **state)
@@ -368,7 +406,8 @@ static void test_escaped_keys_located_by_decoded_name(void **state)
      * the surrogate pair decodes to one 4-byte character. */
     collector_fails("{\"source\": \"s\", \"mapping\": {\"a\\tb\": \"x\", \"caf\\u00e9\": \"y\", "
                     "\"caf\\u00e9 \\ud83d\\ude00\": 1}}",
-                    ":1:60: \"mapping.caf\u00e9 \U0001F600\": expected a string");
+                    ":1:60: \"mapping.caf\u00e9 \U0001F600\": expected a string (a column name) or "
+                    "{\"sum\": [column, column, ...]}");
 }
 
 static void test_unknown_top_level_key_named_with_position(void **state)
@@ -436,7 +475,8 @@ static void test_wrong_type_reported(void **state)
                  "\"successor\"");
     daemon_fails("[1, 2]", ":1:1: expected a JSON object");
     collector_fails("{\"source\": \"s\", \"mapping\": {\"loans\": 3}}",
-                    ":1:29: \"mapping.loans\": expected a string");
+                    ":1:29: \"mapping.loans\": expected a string (a column name) or {\"sum\": "
+                    "[column, column, ...]}");
     collector_fails("{\"source\": \"s\", \"csv\": {\"columns\": \"A,B\"}}",
                     ":1:25: \"csv.columns\": expected an array of strings");
     collector_fails("{\"source\": \"s\", \"csv\": {\"delimiter\": \";;\"}}",
@@ -804,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_collector_full_config_loads_every_key),
         cmocka_unit_test(test_collector_minimal_config_gets_defaults),
         cmocka_unit_test(test_description_allowed_in_every_object),
+        cmocka_unit_test(test_mapping_sum),
         cmocka_unit_test(test_daemon_listen_escaped_key_and_utf8_columns),
         cmocka_unit_test(test_escaped_keys_located_by_decoded_name),
         cmocka_unit_test(test_unknown_top_level_key_named_with_position),

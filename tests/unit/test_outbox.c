@@ -222,7 +222,8 @@ static void test_mapper_config_mapping_and_constants_and_errors(void **state)
     assert_int_equal(
         ss_mapper_init(&m, ss_dataset_find("loans"), &cfg, hdr, lens, 4, err, sizeof(err)),
         SS_ESETUP);
-    assert_non_null(strstr(err, "dataset \"loans\" needs \"loans\" (published header \"Loans\")"));
+    assert_non_null(strstr(err, "dataset \"loans\" needs fields the export and the config do not "
+                                "give: \"loans\" (a column named \"Loans\""));
 
     /* A column mapped to one field is not also read into another by its
      * published name ("Period" is the published header of "period"). */

@@ -763,6 +763,115 @@ static void test_wide_configured_columns_unbounded(void **state)
     ss_wide_free(w);
 }
 
+/* A return with several series per row (the Arts Council's shape): columns
+ * by pattern, series values, totals loaded only where their bands are
+ * empty, and quarters and years entered in their last month. */
+static void test_wide_series_totals_and_period_end(void **state)
+{
+    (void)state;
+    struct ss_config_pair cols[] = {{"*_apr", "2023-04"}, {"*_may", "2023-05"},
+                                    {"*_jun", "2023-06"}, {"*_sep", "2023-09"},
+                                    {"*_dec", "2023-12"}, {"*_mar", "2024-03"}};
+    struct ss_config_pair unknown[] = {{"age", "Unknown"}}, adult[] = {{"age", "Adult"}},
+                          child[] = {{"age", "Under 12"}};
+    struct ss_config_valmap series[] = {
+        {"tot_*", unknown, 1}, {"ad_*", adult, 1}, {"ch_*", child, 1}};
+    struct ss_config_pair totals[] = {{"tot_*", "age"}};
+    const char *ign[] = {"notes"};
+    struct ss_wide_opts o = {.value_field = "count",
+                             .period_field = "period",
+                             .period_type = SS_FT_PERIOD,
+                             .columns = cols,
+                             .ncolumns = 6,
+                             .ignore = ign,
+                             .nignore = 1,
+                             .series = series,
+                             .nseries = 3,
+                             .totals = totals,
+                             .ntotals = 1,
+                             .period_end = 1};
+    struct ss_wide *w;
+    char err[1024], why[256], list[256];
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w,
+                            "authority,tot_apr,tot_may,tot_jun,tot_sep,tot_dec,tot_mar,"
+                            "ad_apr,ad_may,ad_jun,ad_sep,ad_dec,ad_mar,"
+                            "ch_apr,ch_may,ch_jun,ch_sep,ch_dec,ch_mar,notes",
+                            err, sizeof(err)),
+                     0);
+    assert_int_equal(ss_wide_periods(w), 18);
+    columns(w, list, sizeof(list));
+    assert_string_equal(list, "authority|age|period|count");
+    struct render r = {0};
+    /* Monthly, with bands: the totals are left out (and equal their bands). */
+    assert_int_equal(row(w, "A,3,3,3,,,,1,1,1,,,,2,2,2,,,,x", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "A|Adult|2023-04-01/P1M|1\nA|Adult|2023-05-01/P1M|1\n"
+                               "A|Adult|2023-06-01/P1M|1\nA|Under 12|2023-04-01/P1M|2\n"
+                               "A|Under 12|2023-05-01/P1M|2\nA|Under 12|2023-06-01/P1M|2\n");
+    assert_int_equal(ss_wide_totals_dropped(w), 3);
+    assert_int_equal(ss_wide_totals_differing(w), 0);
+    /* Quarterly: figures only in quarter-end months are quarters; March's
+     * total is not the sum of its bands (counted, still left out). */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "B,,,6,6,7,9,,,5,6,7,8,,,1,,,2,", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "B|Adult|2023-04-01/P3M|5\nB|Adult|2023-07-01/P3M|6\n"
+                               "B|Adult|2023-10-01/P3M|7\nB|Adult|2024-01-01/P3M|8\n"
+                               "B|Under 12|2023-04-01/P3M|1\nB|Under 12|2024-01-01/P3M|2\n");
+    assert_int_equal(ss_wide_totals_dropped(w), 7);
+    assert_int_equal(ss_wide_totals_differing(w), 1);
+    assert_int_equal(ss_wide_totals_excess(w), 0); /* March: 9 against 8 + 2 */
+    assert_int_equal(ss_wide_quarters(w), 6);
+    /* A total alone in March is the year, as age group Unknown. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "C,,,,,,100,,,,,,,,,,,,,", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "C|Unknown|2023-04-01/P1Y|100\n");
+    assert_int_equal(ss_wide_years(w), 1);
+    /* One cell in March beside a quarterly series of the row: a quarter. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "D,,,,,,,,,1,2,3,4,,,,,,5,", &r, why, sizeof(why)), 0);
+    assert_non_null(strstr(r.out, "D|Under 12|2024-01-01/P3M|5\n"));
+    /* A lone April cell is the year; cells in other months stay months. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "E,,,,,,,4,,,,,,1,,1,,,,", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "E|Adult|2023-04-01/P1Y|4\nE|Under 12|2023-04-01/P1M|1\n"
+                               "E|Under 12|2023-06-01/P1M|1\n");
+    ss_wide_free(w);
+
+    /* Without period_end every cell is its column's month. */
+    o.period_end = 0;
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(header(w,
+                            "authority,tot_apr,tot_may,tot_jun,tot_sep,tot_dec,tot_mar,"
+                            "ad_apr,ad_may,ad_jun,ad_sep,ad_dec,ad_mar,"
+                            "ch_apr,ch_may,ch_jun,ch_sep,ch_dec,ch_mar,notes",
+                            err, sizeof(err)),
+                     0);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "C,,,,,,100,,,,,,,,,,,,,", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "C|Unknown|2024-03-01/P1M|100\n");
+    /* Refused: a period column in no series, a pattern that matches nothing,
+     * two columns of one series and period. */
+    assert_int_equal(
+        header(w, "authority,tot_apr,xx_apr,ad_may,ad_jun,ad_sep,ad_dec,ad_mar", err, sizeof(err)),
+        SS_ESETUP);
+    assert_non_null(strstr(err, "the period column \"xx_apr\" is in no series"));
+    assert_int_equal(header(w, "authority,tot_apr,ad_may,ad_jun,ad_sep,ad_dec", err, sizeof(err)),
+                     SS_ESETUP);
+    assert_non_null(strstr(err, "the pattern \"*_mar\" matches no column"));
+    struct ss_config_valmap dup[] = {{"*", adult, 1}};
+    o.series = dup;
+    o.nseries = 1;
+    o.ntotals = 0;
+    ss_wide_free(w);
+    assert_int_equal(ss_wide_new(&w, &o), 0);
+    assert_int_equal(
+        header(w, "authority,tot_apr,ad_apr,ad_may,ad_jun,ad_sep,ad_dec,ad_mar", err, sizeof(err)),
+        SS_ESETUP);
+    assert_non_null(strstr(err, "columns \"tot_apr\" and \"ad_apr\" are both the period "
+                                "2023-04-01/P1M of one series"));
+    ss_wide_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_wide_ignored_columns_left_out),
         cmocka_unit_test(test_wide_configured_values_canonicalised),
         cmocka_unit_test(test_wide_configured_columns_unbounded),
+        cmocka_unit_test(test_wide_series_totals_and_period_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# The Arts Council activity return 2023-24 AS PUBLISHED (one row per
+# authority, 504 columns) loads whole with the one documented thing,
+# config/collectors/activity-return/load and its configs, over real HTTP:
+# every run exits 0 (no column unread, nothing quarantined); every column of
+# the file is read by exactly one config or is one of the documented
+# columns no dataset holds; each dataset's sums by key and period equal an
+# independent Python reading of the file (bands before totals, never both;
+# quarters and years entered in their last month stored as periods of their
+# length); City of London's quarters are quarters and Norfolk's years years.
+source "$(dirname "$0")/lib.sh"
+it_setup
+raw="$SS_FIXTURES/activity-2023-24/raw/libraries_activity_data_2023_2024.csv"
+it_need_fixture "$raw" "$SS_FIXTURES/activity-2023-24/library_authorities.json"
+it_http_start "$(dirname "$raw")"
+it_daemon_config "$IT_DIR/daemon.json"
+it_migrate
+tables="core.activity_loans core.active_users core.activity_events core.activity_event_attendance
+        core.activity_visits core.computer_hours core.wifi_sessions core.click_and_collect"
+IT_RESET_TABLES="$tables ingest.batches ingest.quarantine ingest.runs" it_reset_db
+"$SS_BIN_DIR/shelfsync" ref load authorities "$SS_FIXTURES/activity-2023-24/library_authorities.json" \
+    --config "$IT_DAEMON_CONFIG" >>"$IT_DIR/ref.log" 2>&1 || it_fail "shelfsync ref load authorities failed (see ref.log)"
+it_daemon_start
+
+shipped="$SS_SOURCE_DIR/config/collectors/activity-return"
+mkdir -p "$IT_DIR/ace"
+ss_python - "$shipped" "$IT_DIR/ace" "http://127.0.0.1:$IT_HTTP_PORT/$(basename "$raw")" "$IT_ZMQ_PORT" <<'PY' ||
+import glob, json, os, sys
+src, dst, url, port = sys.argv[1:]
+for f in sorted(glob.glob(os.path.join(src, "*.json"))):
+    c = json.load(open(f))
+    c["url"] = url
+    c["state_dir"] = os.path.join(dst, "state-" + c["source"])
+    c["daemon"] = {"endpoints": ["tcp://127.0.0.1:" + port]}
+    json.dump(c, open(os.path.join(dst, os.path.basename(f)), "w"), indent=1)
+PY
+    it_fail "cannot copy the shipped configs"
+it_assert_eq 8 "$(ls "$IT_DIR/ace"/*.json | wc -l)" "one config per dataset"
+
+it_log "every column is read by exactly one config, or is one the docs say no dataset holds"
+ss_python - "$raw" "$IT_DIR/ace" <<'PY' >"$IT_DIR/coverage.txt" || it_fail "coverage: $(cat "$IT_DIR/coverage.txt")"
+import csv, fnmatch, glob, json, sys
+header = next(csv.reader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
+nodata = {"library_details", "ebook_and_eaudio_data_collection", "mobile_home_no_data_notes",
+          "wifi_notes_no_data", "computers_and_devices", "devices_loan", "device_loan_issues"}
+cfgs = [json.load(open(f)) for f in sorted(glob.glob(sys.argv[2] + "/*.json"))]
+def reads(c, col):
+    w = c["csv"]["wide"]
+    col = col.lower()
+    if col in (k.lower() for k in w["columns"] if not any(ch in k for ch in "*?[")):
+        return True
+    if any(fnmatch.fnmatchcase(col, p.lower()) for p in w.get("ignore", [])):
+        return False
+    return any(fnmatch.fnmatchcase(col, k.lower()) for k in w["columns"])
+bad = 0
+for col in header:
+    if col == "authority":
+        continue
+    n = sum(reads(c, col) for c in cfgs)
+    if n != (0 if col in nodata else 1):
+        print(f"{col}: read by {n} configs"); bad += 1
+print(f"{len(header)} columns checked, {bad} wrong")
+sys.exit(1 if bad else 0)
+PY
+cat "$IT_DIR/coverage.txt"
+
+st=0
+SHELFSYNC_COLLECT="$SS_BIN_DIR/shelfsync-collect" "$shipped/load" "$IT_DIR/ace" >>"$IT_DIR/collect-load.log" 2>&1 || st=$?
+it_assert_eq 0 "$st" "the load script: every run exit 0 (nothing unread)"
+it_assert_eq 8 "$(grep -c 'exit status 0' "$IT_DIR/collect-load.log")" "eight runs"
+grep -q "total cells left out, their breakdown being given" "$IT_DIR/collect-load.log" ||
+    it_fail "the runs do not say how many total cells they left out"
+it_assert_eq 0 "$(it_psql "SELECT count(*) FROM ingest.quarantine")" "nothing quarantined: $(it_psql "SELECT source || ': ' || reason FROM ingest.quarantine LIMIT 3")"
+
+it_log "sums per dataset, key and period against Python"
+ss_python - "$raw" <<'PY' | sort >"$IT_DIR/want.txt"
+import calendar, csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
+M = ["april", "may", "june", "july", "august", "september", "october", "november", "december",
+     "january", "february", "march"]
+def ym(i):  # month i (0 = April 2023) -> (year, month)
+    return (2023, i + 4) if i < 9 else (2024, i - 8)
+AGES = [("adults", "Adult"), ("11_under", "Under 12"), ("12_17", "12-17")]
+def measures():
+    # (dataset, key tuple, total column template or None, [(band template, key tuple)])
+    for fmt, tot, band in [("Physical book", "total_physical_book_issues_{m}", "loans_{a}_{m}"),
+                           ("Physical audiobook", "total_physical_audiobook_issues_{m}", "loans_{a}_{m}_digital"),
+                           ("Ebook", "total_ebook_issues_{m}", "ebooks_{a}_{m}"),
+                           ("Eaudio", "total_digital_audiobook_issues_{m}", "digital_audiobook_issues_{a}_{m}")]:
+        yield "activity_loans", (fmt,), tot, [(band.replace("{a}", "adult" if a == "adults" else a), (fmt, g)) for a, g in AGES]
+    for t, et in [("physical", "Physical"), ("digital", "Digital")]:
+        yield "activity_events", (et,), f"total_{t}_events_{{m}}", [(f"{t}_events_{a}_{{m}}", (et, g)) for a, g in AGES + [("all_ages", "All ages")]]
+        yield "activity_event_attendance", (et,), f"total_attendees_{t}_events_{{m}}", [(f"{t}_attendees_{a}_{{m}}", (et, g)) for a, g in AGES]
+    for col, loc in [("physical_visits_no_colocation", "Library"), ("physical_visits_colocation", "Shared building"),
+                     ("mobile_libraries", "Mobile library"), ("home_delivery", "Home delivery")]:
+        yield "activity_visits", (), None, [(col + "_{m}", (loc,))]
+    for ds, col in [("computer_hours", "hours_public_computers"), ("wifi_sessions", "wifi_sessions"),
+                    ("click_and_collect", "click_and_collect")]:
+        yield ds, (), None, [(col + "_{m}", ())]
+def val(r, c):
+    v = r[c].strip()
+    return int(v) if v else None
+out = {}
+def add(ds, key, start, end, v):
+    k = (ds,) + key + (start, end)
+    s, n = out.get(k, (0, 0))
+    out[k] = (s + v, n + 1)
+QE = {2, 5, 8, 11}  # June, September, December, March
+for r in rows:
+    for kind in ("series",):
+        by_ds = {}
+        for ds, key, tot, bands in measures():
+            # per month: the bands' cells, else the total's as Unknown
+            for i, m in enumerate(M):
+                got = [(k, val(r, b.format(m=m))) for b, k in bands]
+                got = [(k, v) for k, v in got if v is not None]
+                if not got and tot and val(r, tot.format(m=m)) is not None:
+                    got = [(key + ("Unknown",), val(r, tot.format(m=m)))]
+                for k, v in got:
+                    by_ds.setdefault(ds, {}).setdefault(k, {})[i] = v
+        for ds, series in by_ds.items():
+            quarterly = any(len(c) >= 2 and set(c) <= QE for c in series.values())
+            for k, cells in series.items():
+                months = set(cells)
+                if months <= QE and (len(months) >= 2 or quarterly):
+                    kind = "Q"
+                elif len(months) == 1 and months <= {0, 11}:
+                    kind = "Y"
+                else:
+                    kind = "M"
+                for i, v in cells.items():
+                    y, mo = ym(i)
+                    if kind == "M":
+                        start, end = f"{y}-{mo:02d}-01", f"{y}-{mo:02d}-{calendar.monthrange(y, mo)[1]:02d}"
+                    elif kind == "Q":
+                        start, end = f"{y}-{mo - 2:02d}-01", f"{y}-{mo:02d}-{calendar.monthrange(y, mo)[1]:02d}"
+                    else:
+                        start, end = "2023-04-01", "2024-03-31"
+                    add(ds, k, start, end, v)
+    got = [(k, val(r, c)) for c, k in [("active_members_adults", ("Adult",)), ("active_members_11_under", ("Under 12",)),
+                                       ("active_members_12_17", ("12-17",))]]
+    got = [(k, v) for k, v in got if v is not None]
+    if not got and val(r, "total_active_members") is not None:
+        got = [(("Unknown",), val(r, "total_active_members"))]
+    for k, v in got:
+        add("active_users", k, "2023-04-01", "2024-03-31", v)
+for k, (s, n) in out.items():
+    print("|".join(k) + f"|{s}|{n}")
+PY
+it_psql "
+  SELECT 'activity_loans|' || format || '|' || content_age_group || '|' || period_start || '|' || period_end || '|' || sum(loans) || '|' || count(*)
+    FROM core.activity_loans GROUP BY format, content_age_group, period_start, period_end
+  UNION ALL SELECT 'activity_events|' || event_type || '|' || age_group || '|' || period_start || '|' || period_end || '|' || sum(events) || '|' || count(*)
+    FROM core.activity_events GROUP BY event_type, age_group, period_start, period_end
+  UNION ALL SELECT 'activity_event_attendance|' || event_type || '|' || age_group || '|' || period_start || '|' || period_end || '|' || sum(attendees) || '|' || count(*)
+    FROM core.activity_event_attendance GROUP BY event_type, age_group, period_start, period_end
+  UNION ALL SELECT 'activity_visits|' || location || '|' || period_start || '|' || period_end || '|' || sum(visits) || '|' || count(*)
+    FROM core.activity_visits GROUP BY location, period_start, period_end
+  UNION ALL SELECT 'active_users|' || age_group || '|' || period_start || '|' || period_end || '|' || sum(users) || '|' || count(*)
+    FROM core.active_users GROUP BY age_group, period_start, period_end
+  UNION ALL SELECT 'computer_hours|' || period_start || '|' || period_end || '|' || sum(hours) || '|' || count(*)
+    FROM core.computer_hours GROUP BY period_start, period_end
+  UNION ALL SELECT 'wifi_sessions|' || period_start || '|' || period_end || '|' || sum(sessions) || '|' || count(*)
+    FROM core.wifi_sessions GROUP BY period_start, period_end
+  UNION ALL SELECT 'click_and_collect|' || period_start || '|' || period_end || '|' || sum(interactions) || '|' || count(*)
+    FROM core.click_and_collect GROUP BY period_start, period_end" | sort >"$IT_DIR/got.txt"
+diff "$IT_DIR/want.txt" "$IT_DIR/got.txt" >"$IT_DIR/diff.txt" ||
+    it_fail "the warehouse's sums differ from Python's (want < > got): $(head -20 "$IT_DIR/diff.txt")"
+it_log "ok: $(wc -l <"$IT_DIR/want.txt") (dataset, key, period) sums equal"
+
+it_log "per authority, too: each dataset's per-authority sums (as a sorted list: the file names, the warehouse codes)"
+ss_python - "$raw" <<'PY' | sort >"$IT_DIR/want-auth.txt"
+import csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
+# The same cells as above, summed per authority: a band and its total are
+# never both in a month, so the sum per authority is the bands' where any
+# band has a cell in that month, else the total's.
+groups = {
+    "activity_loans": [("total_physical_book_issues_{m}", ["loans_adult_{m}", "loans_11_under_{m}", "loans_12_17_{m}"]),
+                       ("total_physical_audiobook_issues_{m}", ["loans_adult_{m}_digital", "loans_11_under_{m}_digital", "loans_12_17_{m}_digital"]),
+                       ("total_ebook_issues_{m}", ["ebooks_adult_{m}", "ebooks_11_under_{m}", "ebooks_12_17_{m}"]),
+                       ("total_digital_audiobook_issues_{m}", ["digital_audiobook_issues_adult_{m}", "digital_audiobook_issues_11_under_{m}", "digital_audiobook_issues_12_17_{m}"])],
+    "activity_events": [(f"total_{t}_events_{{m}}", [f"{t}_events_{a}_{{m}}" for a in ("adults", "11_under", "12_17", "all_ages")]) for t in ("physical", "digital")],
+    "activity_event_attendance": [(f"total_attendees_{t}_events_{{m}}", [f"{t}_attendees_{a}_{{m}}" for a in ("adults", "11_under", "12_17")]) for t in ("physical", "digital")],
+    "activity_visits": [(None, [c + "_{m}"]) for c in ("physical_visits_no_colocation", "physical_visits_colocation", "mobile_libraries", "home_delivery")],
+    "computer_hours": [(None, ["hours_public_computers_{m}"])],
+    "wifi_sessions": [(None, ["wifi_sessions_{m}"])],
+    "click_and_collect": [(None, ["click_and_collect_{m}"])],
+}
+M = ["april", "may", "june", "july", "august", "september", "october", "november", "december", "january", "february", "march"]
+def v(r, c):
+    x = r[c].strip()
+    return int(x) if x else None
+for ds, gs in groups.items():
+    for r in rows:
+        total, any_cell = 0, False
+        for tot, bands in gs:
+            for m in M:
+                b = [v(r, x.format(m=m)) for x in bands]
+                b = [x for x in b if x is not None]
+                if not b and tot and v(r, tot.format(m=m)) is not None:
+                    b = [v(r, tot.format(m=m))]
+                total += sum(b)
+                any_cell |= bool(b)
+        if any_cell:
+            print(f"{ds}|{total}")
+for r in rows:
+    b = [v(r, c) for c in ("active_members_adults", "active_members_11_under", "active_members_12_17")]
+    b = [x for x in b if x is not None]
+    if not b and v(r, "total_active_members") is not None:
+        b = [v(r, "total_active_members")]
+    if b:
+        print(f"active_users|{sum(b)}")
+PY
+q=""
+for t in activity_loans:loans activity_events:events activity_event_attendance:attendees activity_visits:visits \
+         active_users:users computer_hours:hours wifi_sessions:sessions click_and_collect:interactions; do
+    q+="${q:+ UNION ALL }SELECT '${t%%:*}|' || sum(${t#*:}) FROM core.${t%%:*} GROUP BY authority_code"
+done
+it_psql "$q" | sort >"$IT_DIR/got-auth.txt"
+diff "$IT_DIR/want-auth.txt" "$IT_DIR/got-auth.txt" >"$IT_DIR/diff-auth.txt" ||
+    it_fail "per-authority sums differ (want < > got): $(head -20 "$IT_DIR/diff-auth.txt")"
+it_log "ok: $(wc -l <"$IT_DIR/want-auth.txt") (dataset, authority) sums equal"
+
+it_log "quarterly and annual reporters keep their periods' length"
+it_assert_eq "4|0" "$(it_psql "SELECT count(*) FILTER (WHERE period_end - period_start BETWEEN 89 AND 91) || '|' ||
+                                     count(*) FILTER (WHERE period_end - period_start < 89)
+                              FROM core.activity_loans
+                              WHERE authority_code = 'E09000001' AND format = 'Physical book' AND content_age_group = 'Adult'")" \
+    "City of London's adult book loans: four quarters, no month"
+it_assert_eq "2023-04-01|2024-03-31" "$(it_psql "SELECT string_agg(period_start || '|' || period_end, ',')
+                                             FROM core.activity_loans
+                                             WHERE authority_code = 'E10000020' AND format = 'Physical book' AND content_age_group = 'Adult'")" \
+    "Norfolk's adult book loans: the year"
+it_assert_eq 0 "$(it_psql "SELECT count(*) FROM core.activity_loans a JOIN core.activity_loans b
+                             USING (authority_code, format, period_start, period_end)
+                            WHERE a.content_age_group = 'Unknown' AND b.content_age_group <> 'Unknown'")" \
+    "never a total beside its bands for the same authority, format and period"
+it_daemon_stop
