@@ -634,9 +634,9 @@ int ss_validate_locate(const struct ss_dataset *ds, const struct ss_prec *rec,
         if (found & SS_LOCATED_PERIOD)
             when = (struct ss_authmap_when){1, ss_date_to_days(where->from),
                                             ss_date_to_days(where->to)};
-        const char *code = ss_authmap_resolve_at(ctx->authorities, auth, auth_len,
-                                                 when.have ? &when : NULL, ctx->abolished,
-                                                 ignored, sizeof(ignored));
+        const char *code =
+            ss_authmap_resolve_at(ctx->authorities, auth, auth_len, when.have ? &when : NULL,
+                                  ctx->abolished, ignored, sizeof(ignored));
         if (!code)
             code = ss_authmap_resolve(ctx->authorities, auth, auth_len, &(const char *){NULL});
         if (code && strlen(code) < sizeof(where->authority_code)) {

@@ -278,7 +278,7 @@ static int locate(const char *name, const char *const *v, size_t n, struct ss_va
     struct ss_authmap *m = ss_authmap_new();
     ss_authmap_put(m, "barnet", "E09000003");
     ss_authmap_put(m, "E09000003", "E09000003");
-    struct ss_validate_ctx ctx = {m};
+    struct ss_validate_ctx ctx = {.authorities = m};
     int found = ss_validate_locate(ds, &rec, &ctx, w);
     ss_authmap_free(m);
     return found;
