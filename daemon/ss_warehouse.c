@@ -1036,8 +1036,35 @@ static int load_parts(struct apply *a)
     return 0;
 }
 
+/* Step 5b for a dataset with history: the table's load function matches
+ * the staged rows to their stable ids and places each version by its data
+ * date (the record's, else the batch's as_of, else now); what it did is
+ * logged (and kept in ingest.batch_history). 0 or a negative code. */
+static int load_history(struct apply *a)
+{
+    const struct ss_header *h = a->h;
+    char as_of[SS_PROTO_AS_OF_MAX + 16];
+    /* A date is midnight UTC: its ::date is that date in a UK or UTC session. */
+    snprintf(as_of, sizeof(as_of), "%s%s", h->as_of, strlen(h->as_of) == 10 ? "T00:00:00Z" : "");
+    const char *const params[] = {h->source, a->batch_id, h->as_of[0] ? as_of : NULL,
+                                  h->as_of[0] && h->as_of_basis[0] ? h->as_of_basis : NULL};
+    PGresult *res;
+    int rc;
+
+    a->what = "the history load";
+    if ((rc = tx_query(a, a->w->sql.history_sql, 4, params, 1, &res)) < 0)
+        return rc;
+    ss_info("%s batch %s (%s %u): %s new versions, %s placed in history, %s unchanged, %s "
+            "superseded (an older or same-dated snapshot), %s new service points; as of %s",
+            a->w->sql.ds->name, a->batch_id, h->source, h->seq, PQgetvalue(res, 0, 0),
+            PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+            PQgetvalue(res, 0, 4), h->as_of[0] ? h->as_of : "the load time");
+    PQclear(res);
+    return 0;
+}
+
 /* Step 5b: the staged facts upserted (or, for a dataset with history,
- * versions closed and opened); then which months of which authorities they
+ * placed by load_history); then which months of which authorities they
  * cover. 0 or a negative code. */
 static int load_facts(struct apply *a)
 {
@@ -1045,6 +1072,8 @@ static int load_facts(struct apply *a)
     const char *const params[] = {a->h->source, a->batch_id};
     int rc;
 
+    if (a->good && q->ds->load == SS_LOAD_HISTORY)
+        return load_history(a);
     if (!a->good)
         return 0;
     a->what = "the upsert";
