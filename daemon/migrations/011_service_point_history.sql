@@ -61,8 +61,10 @@ CREATE TABLE core.service_point_alias (
     source text NOT NULL,
     first_seen timestamptz NOT NULL DEFAULT now(),
     last_seen timestamptz NOT NULL DEFAULT now(),
+    last_batch bigint,
     PRIMARY KEY (service_point_id, name, postcode, source)
 );
+CREATE INDEX service_point_alias_batch ON core.service_point_alias (last_batch);
 CREATE INDEX service_point_alias_postcode ON core.service_point_alias (authority_code, postcode);
 COMMENT ON TABLE core.service_point_alias IS 'Every name (and postcode) each source has given a service point: how a record is matched to its stable id (docs/warehouse.md, matching)';
 COMMENT ON COLUMN core.service_point_alias.service_point_id IS 'The service point (core.service_points.service_point_id)';
@@ -74,6 +76,7 @@ COMMENT ON COLUMN core.service_point_alias.uprn IS 'The UPRN the source gave wit
 COMMENT ON COLUMN core.service_point_alias.source IS 'Collector source that gave the name';
 COMMENT ON COLUMN core.service_point_alias.first_seen IS 'When the name was first loaded';
 COMMENT ON COLUMN core.service_point_alias.last_seen IS 'When the name was last loaded';
+COMMENT ON COLUMN core.service_point_alias.last_batch IS 'Batch that last gave the name (ingest.batches.batch_id): a service point an earlier batch of the same run gave is not matched again by that run';
 
 INSERT INTO core.service_point_alias (service_point_id, authority_code, name, name_key, postcode, uprn,
                                       source, first_seen, last_seen)
@@ -224,6 +227,15 @@ BEGIN
     LOCK TABLE core.service_points IN SHARE ROW EXCLUSIVE MODE;
     DROP TABLE IF EXISTS pg_temp.sp_load_claim, pg_temp.sp_load_rows;
     CREATE TEMP TABLE sp_load_claim (service_point_id bigint PRIMARY KEY) ON COMMIT DROP;
+    -- What the run's earlier batches gave is taken: two records of one
+    -- export are two service points, wherever the batches were cut.
+    INSERT INTO pg_temp.sp_load_claim
+    SELECT DISTINCT a.service_point_id
+    FROM ingest.batches b
+    JOIN ingest.batches e ON e.run_ref = b.run_ref AND e.batch_id <> b.batch_id
+    JOIN core.service_point_alias a ON a.last_batch = e.batch_id
+    WHERE b.batch_id = p_batch
+    ON CONFLICT DO NOTHING;
     CREATE TEMP TABLE sp_load_rows ON COMMIT DROP AS
         SELECT DISTINCT ON (s.authority_code, s.name, s.postcode, s.year_closed) s.*,
                core.service_point_name_key(s.name) AS name_key, false AS done
@@ -258,10 +270,11 @@ BEGIN
             v_did := core.service_point_place(v_id, to_jsonb(r) - 'done', v_date, v_basis, p_source, p_batch);
             n := jsonb_set(n, ARRAY[v_did], to_jsonb((n->>v_did)::integer + 1));
             INSERT INTO core.service_point_alias AS a (service_point_id, authority_code, name, name_key,
-                                                       postcode, uprn, source)
-            VALUES (v_id, r.authority_code, r.name, r.name_key, r.postcode, r.uprn, p_source)
+                                                       postcode, uprn, source, last_batch)
+            VALUES (v_id, r.authority_code, r.name, r.name_key, r.postcode, r.uprn, p_source, p_batch)
             ON CONFLICT (service_point_id, name, postcode, source)
-            DO UPDATE SET last_seen = now(), uprn = coalesce(EXCLUDED.uprn, a.uprn);
+            DO UPDATE SET last_seen = now(), uprn = coalesce(EXCLUDED.uprn, a.uprn),
+                          last_batch = EXCLUDED.last_batch;
         END LOOP;
     END LOOP;
 
