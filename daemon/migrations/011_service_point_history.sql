@@ -61,7 +61,7 @@ CREATE TABLE core.service_point_alias (
     source text NOT NULL,
     first_seen timestamptz NOT NULL DEFAULT now(),
     last_seen timestamptz NOT NULL DEFAULT now(),
-    last_batch bigint,
+    last_batch bigint REFERENCES ingest.batches ON DELETE SET NULL,
     PRIMARY KEY (service_point_id, name, postcode, source)
 );
 CREATE INDEX service_point_alias_batch ON core.service_point_alias (last_batch);
@@ -89,7 +89,7 @@ ORDER BY service_point_id, name, postcode, source, valid_from DESC;
 
 -- What each history batch did (the daemon logs it too).
 CREATE TABLE ingest.batch_history (
-    batch_id bigint PRIMARY KEY,
+    batch_id bigint PRIMARY KEY REFERENCES ingest.batches ON DELETE CASCADE,
     dataset text NOT NULL,
     inserted integer NOT NULL,
     filled integer NOT NULL,
@@ -101,6 +101,9 @@ CREATE TABLE ingest.batch_history (
     loaded_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE ingest.batch_history IS 'Per batch of a dataset with history: versions made current, versions placed in the past, records that changed nothing, records superseded (their date is one a version already has, with other values), new stable ids';
+COMMENT ON COLUMN ingest.batch_history.batch_id IS 'The batch (ingest.batches.batch_id)';
+COMMENT ON COLUMN ingest.batch_history.dataset IS 'Its dataset (service_points)';
+COMMENT ON COLUMN ingest.batch_history.loaded_at IS 'When it was applied';
 COMMENT ON COLUMN ingest.batch_history.inserted IS 'Records that became the current version of their service point';
 COMMENT ON COLUMN ingest.batch_history.filled IS 'Records older than the current version that filled history before it';
 COMMENT ON COLUMN ingest.batch_history.unchanged IS 'Records that agree with the version in force at their date (or the one after it): nothing changed';
@@ -117,7 +120,8 @@ COMMENT ON COLUMN ingest.batch_history.as_of_basis IS 'config or last-modified';
 --   1. UPRN: the one service point of the authority with that UPRN;
 --   2. name: authority, postcode and a name key that is equal to, or a
 --      whole-word prefix of (or has as one), a name the service point has
---      carried (core.service_point_alias); an equal key first;
+--      carried (its versions and core.service_point_alias); an equal key
+--      first;
 --   3. postcode: the one service point of the authority whose current
 --      version is at the postcode, when the record is the batch's only one
 --      there.
@@ -140,9 +144,14 @@ BEGIN
         END IF;
     END IF;
     SELECT a.service_point_id INTO v_id
-    FROM core.service_point_alias a
-    WHERE a.authority_code = p_authority AND a.postcode = p_postcode
-      AND (a.name_key = p_name_key OR a.name_key LIKE p_name_key || ' %' OR p_name_key LIKE a.name_key || ' %')
+    FROM (SELECT n.service_point_id, n.name_key, n.last_seen
+          FROM core.service_point_alias n
+          WHERE n.authority_code = p_authority AND n.postcode = p_postcode
+          UNION ALL
+          SELECT v.service_point_id, core.service_point_name_key(v.name), v.loaded_at
+          FROM core.service_points v
+          WHERE v.authority_code = p_authority AND v.postcode = p_postcode) a
+    WHERE (a.name_key = p_name_key OR a.name_key LIKE p_name_key || ' %' OR p_name_key LIKE a.name_key || ' %')
       AND NOT EXISTS (SELECT 1 FROM pg_temp.sp_load_claim c WHERE c.service_point_id = a.service_point_id)
       AND NOT EXISTS (SELECT 1 FROM core.service_points v WHERE v.service_point_id = a.service_point_id
                         AND v.uprn IS NOT NULL AND p_uprn IS NOT NULL AND v.uprn <> p_uprn)

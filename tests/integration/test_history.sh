@@ -7,7 +7,7 @@
 # ones, two names for one library: test_service_point_history.sh.)
 source "$(dirname "$0")/lib.sh"
 it_setup
-IT_RESET_TABLES="core.service_points ingest.batches ingest.quarantine" it_reset_db
+IT_RESET_TABLES="core.service_points core.service_point_alias ingest.batches ingest.quarantine" it_reset_db
 mkdir -p "$IT_DIR/www"
 it_http_start "$IT_DIR/www"
 it_daemon_config "$IT_DIR/daemon.json"
