@@ -302,7 +302,7 @@ static const struct ss_field service_point_fields[] = {
     /* Added after the first wire version: at the end. */
     {"status",
      SS_FT_STATUS,
-     0,
+     SS_F_ADDED,
      {"Status", "Library status"},
      "Open, Closed or Temporarily closed: as the source says, else Closed when a year closed "
      "or a closure code (type XL, XLR; Closed) is given, Temporarily closed for XLT or "
@@ -312,7 +312,7 @@ static const struct ss_field service_point_fields[] = {
      "service_point_status"},
     {"as_of",
      SS_FT_DATE,
-     0,
+     SS_F_ADDED,
      {"As of", "Data date", "Survey date", "Snapshot date"},
      "Date the source says the record describes (a column of the record); NULL when it gave "
      "none, and valid_from then comes from the collector (its as_of, or the export's "
@@ -630,6 +630,14 @@ int ss_dataset_field_index(const struct ss_dataset *ds, const char *name)
         if (strcmp(ds->fields[i].name, name) == 0)
             return (int)i;
     return -1;
+}
+
+size_t ss_dataset_min_fields(const struct ss_dataset *ds)
+{
+    size_t n = ds->nfields;
+    while (n > 0 && (ds->fields[n - 1].flags & SS_F_ADDED))
+        n--;
+    return n;
 }
 
 int ss_dataset_has_occurrence(const struct ss_dataset *ds)

@@ -54,6 +54,10 @@ enum ss_ftype {
  * record's SS_FT_STATUS field, when the source gives none, is derived from
  * them. */
 #define SS_F_CLOSURE 0x4u
+/* Added to the wire after the dataset's first version, at the end of its
+ * fields: a batch from an older collector may leave it (and every field
+ * after it) off, and the daemon takes them as absent. Only optional fields. */
+#define SS_F_ADDED 0x8u
 
 #define SS_DS_PERIOD 0x1u /* has period_start/period_end, part of the natural key */
 
@@ -99,6 +103,9 @@ int ss_dataset_field_index(const struct ss_dataset *ds, const char *name);
 int ss_ftype_is_period(enum ss_ftype t);
 /* The type as a message names it ("month", "count or x"). */
 const char *ss_ftype_name(enum ss_ftype t);
+/* The fewest fields a record of the dataset may carry: nfields less the
+ * trailing SS_F_ADDED fields an older collector does not know. */
+size_t ss_dataset_min_fields(const struct ss_dataset *ds);
 /* 1 if the dataset has a field the collector fills (SS_FT_OCCURRENCE). */
 int ss_dataset_has_occurrence(const struct ss_dataset *ds);
 

@@ -824,7 +824,8 @@ static int check_header(struct apply *a)
         return apply_stop(a, SS_EINVAL, "%u records, more than the %zu allowed", h->records,
                           a->limits->max_records);
     const struct ss_dataset *ds = a->w->sql.ds;
-    if (h->fields != ds->nfields)
+    /* An older collector may not send the fields added since (SS_F_ADDED). */
+    if (h->fields > ds->nfields || h->fields < ss_dataset_min_fields(ds))
         return apply_stop(a, SS_EINVAL,
                           "records of %u fields, dataset \"%s\" has %zu (collector and daemon "
                           "disagree on the dataset definition)",
@@ -904,6 +905,21 @@ static int validate_one(struct apply *a, const struct ss_prec *rec, size_t rec_o
     return 0;
 }
 
+/* A record from an older collector, without the fields added to the
+ * dataset since (SS_F_ADDED, all at the end): those are absent. rec's
+ * arrays have room for every field of the widest dataset. */
+static void pad_record(const struct ss_dataset *ds, struct ss_prec *rec)
+{
+    if ((rec->flags & SS_REC_REJECTED) || rec->nfields >= ds->nfields ||
+        rec->nfields < ss_dataset_min_fields(ds))
+        return;
+    for (size_t i = rec->nfields; i < ds->nfields; i++) {
+        rec->vals[i] = NULL;
+        rec->lens[i] = 0;
+    }
+    rec->nfields = ds->nfields;
+}
+
 /* Step 2 for the next part of the batch: records are read (each once),
  * checked and converted until their COPY text passes SS_WH_PART_BYTES.
  * Returns 0 with a part to load and more to read, 1 with the last part (the
@@ -925,6 +941,7 @@ static int validate_part(struct apply *a)
             break;
         if (++a->n > h->records)
             break;
+        pad_record(a->w->sql.ds, &rec);
         if ((rc = validate_one(a, &rec, rec_off)) < 0)
             return rc;
         if (wh->copy.len >= SS_WH_PART_BYTES)
