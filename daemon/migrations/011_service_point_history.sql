@@ -20,6 +20,7 @@ UPDATE core.service_points SET status = CASE WHEN year_closed IS NULL THEN 'Open
 ALTER TABLE core.service_points
     ADD CONSTRAINT service_points_status CHECK (status IN ('Open', 'Closed', 'Temporarily closed'));
 CREATE INDEX service_points_uprn ON core.service_points (authority_code, uprn) WHERE uprn IS NOT NULL;
+CREATE INDEX service_points_postcode ON core.service_points (authority_code, postcode);
 
 COMMENT ON COLUMN core.service_points.statutory IS 'Whether the library is part of the statutory service; NULL when the source does not say (or says only Temporary Closure: see status)';
 COMMENT ON COLUMN core.service_points.library_type IS 'LAL local authority library, LAL- unstaffed, CL commissioned, CRL community run, ICL independent community library; NULL when the source does not say (a closure code such as XL gives the status instead)';
@@ -204,12 +205,13 @@ BEGIN
         UPDATE core.service_points SET valid_to = p_date
         WHERE service_point_id = p_id AND valid_from = v_prev.valid_from;
     END IF;
+    -- FROM, not (f(...)).*: that would call f once per column.
     INSERT INTO core.service_points
-    SELECT (jsonb_populate_record(NULL::core.service_points,
-                                  p_row || jsonb_build_object('service_point_id', p_id, 'valid_from', p_date,
-                                                              'valid_to', v_next.valid_from,
-                                                              'valid_from_basis', p_basis, 'source', p_source,
-                                                              'batch_id', p_batch, 'loaded_at', now()))).*;
+    SELECT * FROM jsonb_populate_record(NULL::core.service_points,
+                                        p_row || jsonb_build_object('service_point_id', p_id, 'valid_from', p_date,
+                                                                    'valid_to', v_next.valid_from,
+                                                                    'valid_from_basis', p_basis, 'source', p_source,
+                                                                    'batch_id', p_batch, 'loaded_at', now()));
     RETURN CASE WHEN v_next.service_point_id IS NULL THEN 'inserted' ELSE 'filled' END;
 END
 $$;
@@ -228,9 +230,12 @@ DECLARE
     v_date timestamptz;
     v_basis text;
     v_did text;
-    v_pass integer;
     v_now timestamptz := now();
-    n jsonb := '{"inserted": 0, "filled": 0, "unchanged": 0, "superseded": 0, "new": 0}';
+    n_ins integer := 0;
+    n_fill integer := 0;
+    n_same integer := 0;
+    n_sup integer := 0;
+    n_new integer := 0;
 BEGIN
     -- One batch of service points at a time: matching reads what the last one wrote.
     LOCK TABLE core.service_points IN SHARE ROW EXCLUSIVE MODE;
@@ -245,55 +250,58 @@ BEGIN
     JOIN core.service_point_alias a ON a.last_batch = e.batch_id
     WHERE b.batch_id = p_batch
     ON CONFLICT DO NOTHING;
+    -- The batch's records (the last of a repeated key), each with the
+    -- current version that has its very key, if one does and is not taken.
     CREATE TEMP TABLE sp_load_rows ON COMMIT DROP AS
-        SELECT DISTINCT ON (s.authority_code, s.name, s.postcode, s.year_closed) s.*,
-               core.service_point_name_key(s.name) AS name_key, false AS done
-        FROM pg_temp.stage_service_points s
-        ORDER BY s.authority_code, s.name, s.postcode, s.year_closed, s.ord DESC;
+        SELECT d.*, count(*) OVER (PARTITION BY d.authority_code, d.postcode) = 1 AS alone,
+               (SELECT sp.service_point_id FROM core.service_points sp
+                WHERE sp.valid_to IS NULL AND sp.authority_code = d.authority_code AND sp.name = d.name
+                  AND sp.postcode = d.postcode AND sp.year_closed IS NOT DISTINCT FROM d.year_closed
+                  AND NOT EXISTS (SELECT 1 FROM pg_temp.sp_load_claim c
+                                  WHERE c.service_point_id = sp.service_point_id)) AS exact_id
+        FROM (SELECT DISTINCT ON (s.authority_code, s.name, s.postcode, s.year_closed) s.*,
+                     core.service_point_name_key(s.name) AS name_key
+              FROM pg_temp.stage_service_points s
+              ORDER BY s.authority_code, s.name, s.postcode, s.year_closed, s.ord DESC) d;
+    -- Those are claimed first (a current key is unique: no two records share one).
+    INSERT INTO pg_temp.sp_load_claim SELECT exact_id FROM pg_temp.sp_load_rows WHERE exact_id IS NOT NULL;
 
-    FOR v_pass IN 1..2 LOOP
-        FOR r IN SELECT * FROM pg_temp.sp_load_rows WHERE NOT done ORDER BY ord LOOP
-            IF v_pass = 1 THEN
-                -- The very key of a current version.
-                SELECT sp.service_point_id INTO v_id FROM core.service_points sp
-                WHERE sp.valid_to IS NULL AND sp.authority_code = r.authority_code AND sp.name = r.name
-                  AND sp.postcode = r.postcode AND sp.year_closed IS NOT DISTINCT FROM r.year_closed
-                  AND NOT EXISTS (SELECT 1 FROM pg_temp.sp_load_claim c WHERE c.service_point_id = sp.service_point_id);
-                CONTINUE WHEN v_id IS NULL;
-            ELSE
-                v_id := core.service_point_match(r.authority_code, r.postcode, r.uprn, r.name_key,
-                    (SELECT count(*) = 1 FROM pg_temp.sp_load_rows o
-                     WHERE o.authority_code = r.authority_code AND o.postcode = r.postcode));
-            END IF;
-            UPDATE pg_temp.sp_load_rows SET done = true WHERE ord = r.ord;
+    FOR r IN SELECT * FROM pg_temp.sp_load_rows ORDER BY exact_id IS NULL, ord LOOP
+        v_id := r.exact_id;
+        IF v_id IS NULL THEN
+            v_id := core.service_point_match(r.authority_code, r.postcode, r.uprn, r.name_key, r.alone);
             IF v_id IS NULL THEN
                 v_id := nextval('core.service_points_id_seq');
-                n := jsonb_set(n, '{new}', to_jsonb((n->>'new')::integer + 1));
+                n_new := n_new + 1;
             END IF;
             INSERT INTO pg_temp.sp_load_claim VALUES (v_id);
-            -- A date is midnight UTC (its ::date is that date in a UK or UTC session).
-            v_date := coalesce(r.as_of::timestamp AT TIME ZONE 'UTC', p_as_of, v_now);
-            v_basis := CASE WHEN r.as_of IS NOT NULL THEN 'record'
-                            WHEN p_as_of IS NOT NULL THEN coalesce(p_basis, 'config')
-                            ELSE 'load time' END;
-            v_did := core.service_point_place(v_id, to_jsonb(r) - 'done', v_date, v_basis, p_source, p_batch);
-            n := jsonb_set(n, ARRAY[v_did], to_jsonb((n->>v_did)::integer + 1));
-            INSERT INTO core.service_point_alias AS a (service_point_id, authority_code, name, name_key,
-                                                       postcode, uprn, source, last_batch)
-            VALUES (v_id, r.authority_code, r.name, r.name_key, r.postcode, r.uprn, p_source, p_batch)
-            ON CONFLICT (service_point_id, name, postcode, source)
-            DO UPDATE SET last_seen = now(), uprn = coalesce(EXCLUDED.uprn, a.uprn),
-                          last_batch = EXCLUDED.last_batch;
-        END LOOP;
+        END IF;
+        -- A date is midnight UTC (its ::date is that date in a UK or UTC session).
+        v_date := coalesce(r.as_of::timestamp AT TIME ZONE 'UTC', p_as_of, v_now);
+        v_basis := CASE WHEN r.as_of IS NOT NULL THEN 'record'
+                        WHEN p_as_of IS NOT NULL THEN coalesce(p_basis, 'config')
+                        ELSE 'load time' END;
+        v_did := core.service_point_place(v_id, to_jsonb(r) - 'alone' - 'exact_id', v_date, v_basis,
+                                          p_source, p_batch);
+        CASE v_did
+            WHEN 'inserted' THEN n_ins := n_ins + 1;
+            WHEN 'filled' THEN n_fill := n_fill + 1;
+            WHEN 'unchanged' THEN n_same := n_same + 1;
+            ELSE n_sup := n_sup + 1;
+        END CASE;
+        INSERT INTO core.service_point_alias AS a (service_point_id, authority_code, name, name_key,
+                                                   postcode, uprn, source, last_batch)
+        VALUES (v_id, r.authority_code, r.name, r.name_key, r.postcode, r.uprn, p_source, p_batch)
+        ON CONFLICT (service_point_id, name, postcode, source)
+        DO UPDATE SET last_seen = now(), uprn = coalesce(EXCLUDED.uprn, a.uprn),
+                      last_batch = EXCLUDED.last_batch;
     END LOOP;
 
     INSERT INTO ingest.batch_history (batch_id, dataset, inserted, filled, unchanged, superseded,
                                       new_points, as_of, as_of_basis)
-    VALUES (p_batch, 'service_points', (n->>'inserted')::integer, (n->>'filled')::integer,
-            (n->>'unchanged')::integer, (n->>'superseded')::integer, (n->>'new')::integer, p_as_of, p_basis)
+    VALUES (p_batch, 'service_points', n_ins, n_fill, n_same, n_sup, n_new, p_as_of, p_basis)
     ON CONFLICT (batch_id) DO NOTHING;
-    RETURN QUERY SELECT (n->>'inserted')::integer, (n->>'filled')::integer, (n->>'unchanged')::integer,
-                        (n->>'superseded')::integer, (n->>'new')::integer;
+    RETURN QUERY SELECT n_ins, n_fill, n_same, n_sup, n_new;
 END
 $$;
 COMMENT ON FUNCTION core.service_points_load(text, bigint, timestamptz, text) IS 'Loads the staged service points of one batch: matching (UPRN, then authority + postcode + name key, then a lone postcode) and version placement by data date; see docs/warehouse.md';
