@@ -138,6 +138,19 @@ it_assert_eq "1|EX3 3CD" "$(it_psql "SELECT count(DISTINCT service_point_id), ma
 it_assert_eq "||Open" "$(it_psql "SELECT coalesce(statutory::text, ''), coalesce(library_type, ''), status FROM core.v_service_points_current WHERE name = 'Dale'")" \
     "statutory and type missing load as NULL (unknown), open"
 
+# No date in the records or the config: the export's Last-Modified (HTTP),
+# or a file:// export's modification time.
+nodate='Local authority,Library name,Postcode,Type of library'
+{ echo "$nodate"; echo "Exampleshire,Fen,EX6 6FF,LAL"; } >"$IT_DIR/www/c.csv"
+{ echo "$nodate"; echo "Exampleshire,Gorse,EX7 7GG,LAL"; } >"$IT_DIR/www/d.csv"
+touch -d '2023-03-01 12:00:00 UTC' "$IT_DIR/www/c.csv" "$IT_DIR/www/d.csv"
+register source-c c.csv
+it_collector_config "$IT_DIR/source-d.json" source-d "file://$IT_DIR/www/d.csv" '"dataset": "service_points"'
+it_collect "$IT_DIR/source-d.json" || it_fail "source-d: collector exited with $?"
+it_assert_eq "Fen|2023-03-01 12:00:00|last-modified
+Gorse|2023-03-01 12:00:00|last-modified" "$(it_psql "SELECT name || '|' || (valid_from AT TIME ZONE 'UTC') || '|' || valid_from_basis FROM core.service_points WHERE name IN ('Fen', 'Gorse') ORDER BY name")" \
+    "without a date in the data or the config, a version is valid from the export's Last-Modified (HTTP) or its file's time (file://)"
+
 # ---------------------------------------------------------------------------
 # An older collector: its records lack the fields added since (status,
 # as_of) and its header has no as_of. It still loads, dated by the load time.
