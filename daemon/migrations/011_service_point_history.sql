@@ -36,7 +36,8 @@ COMMENT ON COLUMN core.service_points.service_point_id IS 'Stable id of the serv
 -- Names
 
 -- The key two names of one library share: lower case, '&' as "and",
--- punctuation as spaces, runs of spaces as one, a leading "the" and trailing
+-- apostrophes dropped ("St George's" = "St Georges"), other punctuation as
+-- spaces, runs of spaces as one, a leading "the" and trailing
 -- generic words (library, libraries, community, hub, learning, centre,
 -- center, and, information, resource) dropped -- so "Barking Learning
 -- Centre Community Hub" and "Barking" both give "barking". A name of
@@ -46,11 +47,12 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT coalesce(nullif(btrim(regexp_replace(f.folded,
                '( (library|libraries|community|hub|learning|centre|center|and|information|resource))+$', '')), ''),
            f.folded)
-    FROM (SELECT regexp_replace(btrim(regexp_replace(lower(replace(name, '&', ' and ')),
-                                                     '[[:punct:][:space:]’‘]+', ' ', 'g')),
+    FROM (SELECT regexp_replace(btrim(regexp_replace(regexp_replace(lower(replace(name, '&', ' and ')),
+                                                                    '[''’‘]', '', 'g'),
+                                                     '[[:punct:][:space:]]+', ' ', 'g')),
                                 '^the ', '') AS folded) f
 $$;
-COMMENT ON FUNCTION core.service_point_name_key(text) IS 'Name key for matching service points: lower case, punctuation to spaces, leading "the" and trailing generic words (library, community, hub, learning centre ...) dropped';
+COMMENT ON FUNCTION core.service_point_name_key(text) IS 'Name key for matching service points: lower case, apostrophes dropped, other punctuation to spaces, leading "the" and trailing generic words (library, community, hub, learning centre ...) dropped';
 
 CREATE TABLE core.service_point_alias (
     service_point_id bigint NOT NULL,
