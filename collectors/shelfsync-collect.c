@@ -103,6 +103,7 @@ struct run {
     const struct ss_dataset *ds;
     struct ss_outbox *outbox;
     struct ss_sender *sender;
+    const struct ss_http *http; /* for the export's Last-Modified (a batch's as_of) */
     struct ss_shape *shape;
     struct ss_mapper mapper;
     int have_mapper;
@@ -235,6 +236,24 @@ static int put_message(struct run *r, struct ss_header *h, const struct ss_buf *
     return 0;
 }
 
+/* The batch's as_of: the config's, else the export's Last-Modified (as a
+ * UTC time), else none (the daemon then uses the record's date or the load
+ * time). */
+static void batch_as_of(const struct run *r, struct ss_header *h)
+{
+    long long t;
+    if (r->cfg->as_of && r->cfg->as_of[0]) {
+        snprintf(h->as_of, sizeof(h->as_of), "%.10s", r->cfg->as_of);
+        snprintf(h->as_of_basis, sizeof(h->as_of_basis), "config");
+    } else if ((t = ss_http_data_time(r->http)) > 0) {
+        ss_proto_time(h->as_of, sizeof(h->as_of), t);
+        if (ss_proto_valid_as_of(h->as_of))
+            snprintf(h->as_of_basis, sizeof(h->as_of_basis), "last-modified");
+        else
+            h->as_of[0] = '\0';
+    }
+}
+
 static int flush_batch(struct run *r, int last, int partial)
 {
     struct ss_header h;
@@ -252,6 +271,7 @@ static int flush_batch(struct run *r, int last, int partial)
     h.fields = (uint32_t)r->ds->nfields;
     h.last = last;
     h.partial = partial;
+    batch_as_of(r, &h);
     if ((rc = put_message(r, &h, &r->payload)) < 0) {
         r->seq--; /* not stored: the number is free for the next try */
         return rc;
@@ -577,6 +597,7 @@ static int run_init(struct run *r, struct collector *c, int dry_run, int progres
     r->ds = c->ds;
     r->outbox = c->outbox;
     r->sender = c->sender;
+    r->http = c->http;
     r->dry_run = dry_run;
     r->progress = progress;
     r->progress_tty = progress && isatty(STDERR_FILENO);

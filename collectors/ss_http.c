@@ -46,7 +46,8 @@ struct ss_http {
     volatile int *stop;
     CURL *curl;
     enum http_auth auth;
-    char *secret; /* the password (basic) or the token (bearer) */
+    char *secret;        /* the password (basic) or the token (bearer) */
+    long long data_time; /* the last 2xx body's Last-Modified (file://: mtime), -1 if none */
 };
 
 struct transfer {
@@ -57,6 +58,7 @@ struct transfer {
     struct ss_http_resp *resp;
     volatile int *stop;
     struct ss_buf headers; /* held back: [size_t nlen][size_t vlen][name][value] ... */
+    long long *data_time;  /* the client's data_time, set with the first 2xx body byte */
     int headers_delivered;
     int headers_too_big;
     int checked;
@@ -262,6 +264,8 @@ struct ss_http *ss_http_new(const struct ss_collector_config *cfg, volatile int 
 {
     char why[1024];
     struct ss_http *h = calloc(1, sizeof(*h));
+    if (h)
+        h->data_time = -1;
     if (!h) {
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -402,6 +406,14 @@ static size_t on_body_data(char *data, size_t size, size_t nmemb, void *ud)
     }
     if (len == 0)
         return 0;
+    if (t->data_time && *t->data_time < 0) {
+        /* Last-Modified for HTTP, the file's time for file:// (CURLOPT_FILETIME). */
+        curl_off_t ft = -1;
+        if (curl_easy_getinfo(t->curl, CURLINFO_FILETIME_T, &ft) == CURLE_OK && ft > 0)
+            *t->data_time = (long long)ft;
+        else if (t->resp->last_modified[0] && (ft = curl_getdate(t->resp->last_modified, NULL)) > 0)
+            *t->data_time = (long long)ft;
+    }
     /* A 2xx body: this answer is final (redirect bodies never get here, and
      * nothing is retried once the sink has data), so its headers go first. */
     deliver_headers(t);
@@ -538,6 +550,7 @@ static void set_options(struct ss_http *h, const struct ss_http_req *req, struct
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header_line);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body_data);
@@ -709,6 +722,8 @@ int ss_http_request(struct ss_http *h, const struct ss_http_req *req, ss_http_he
     t.ud = ud;
     t.resp = resp;
     t.stop = h->stop;
+    t.data_time = &h->data_time;
+    h->data_time = -1;
     if (build_headers(cfg, req, &headers) < 0) {
         snprintf(err, errlen, "%s: out of memory", shown);
         goto out;
@@ -757,4 +772,9 @@ out:
     ss_buf_free(&t.headers);
     curl_slist_free_all(headers);
     return result;
+}
+
+long long ss_http_data_time(const struct ss_http *h)
+{
+    return h ? h->data_time : -1;
 }

@@ -77,6 +77,12 @@ int ss_http_request(struct ss_http *h, const struct ss_http_req *req, ss_http_he
                     ss_http_body_cb on_body, void *ud, struct ss_http_resp *resp, char *err,
                     size_t errlen);
 
+/* When the data of the last request's 2xx body was last changed, as Unix
+ * seconds: its Last-Modified (file://: the file's modification time), or -1
+ * (none given, no 2xx body yet, or h NULL). Known from the body's first byte
+ * on, so a streaming kind's batches can carry it (the batch's as_of). */
+long long ss_http_data_time(const struct ss_http *h);
+
 /* 0, or SS_ENOMEM. */
 int ss_http_global_init(void);
 void ss_http_global_cleanup(void);

@@ -13,6 +13,7 @@
 #include "ss_config.h"
 #include "ss_dataset.h"
 #include "ss_err.h"
+#include "ss_proto.h"
 #include "ss_text.h"
 
 #include <jansson.h>
@@ -35,6 +36,7 @@ static const char *const abolished_modes[] = {"quarantine", "successor", NULL};
 
 static int check_source(const char *s, char *why, size_t whylen);
 static int check_url(const char *s, char *why, size_t whylen);
+static int check_as_of(const char *s, char *why, size_t whylen);
 static int check_dataset(const char *s, char *why, size_t whylen);
 static int check_z85_key(const char *s, char *why, size_t whylen);
 
@@ -228,6 +230,11 @@ static const struct ss_config_option collector_tail[] = {
     OBJ("limits", 0, collector_limits),
     INT("interval_s", C(interval_s), 0, 31536000, 0),
     BOOL("allow_empty", C(allow_empty), 0),
+    {.key = "as_of",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_NONEMPTY,
+     .off = C(as_of),
+     .check = check_as_of},
     LEVEL(C(log_level)),
     {0},
 };
@@ -254,6 +261,14 @@ static int check_source(const char *s, char *why, size_t whylen)
     if (ok)
         return 0;
     snprintf(why, whylen, "expected 1 to 64 characters from A-Z a-z 0-9 . _ -");
+    return SS_EINVAL;
+}
+
+static int check_as_of(const char *s, char *why, size_t whylen)
+{
+    if (strlen(s) == 10 && ss_proto_valid_as_of(s))
+        return 0;
+    snprintf(why, whylen, "expected the date the data describes, YYYY-MM-DD (e.g. 2016-07-01)");
     return SS_EINVAL;
 }
 

@@ -253,6 +253,8 @@ struct ss_collector_config {
                         --once) */
     int allow_empty; /* "allow_empty": bool, default false: an export with no records (an empty
                         body, or a header and no rows) is a normal outcome, not exit status 6 */
+    char *as_of;     /* "as_of": optional date YYYY-MM-DD the source's data describes (sent with
+                        each batch; before the export's Last-Modified) */
     char *log_level; /* "log_level": as for the daemon */
 };
 

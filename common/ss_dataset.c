@@ -29,6 +29,7 @@ static const char *const event_types[] = {"Physical", "Digital", NULL};
 static const char *const roles[] = {"Staff", "Volunteer", NULL};
 static const char *const directions[] = {"Income", "Expenditure", NULL};
 static const char *const library_types[] = {"LAL", "LAL-", "CL", "CRL", "ICL", NULL};
+static const char *const sp_statuses[] = {"Open", "Closed", "Temporarily closed", NULL};
 static const char *const weekdays[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                        "Friday", "Saturday", "Sunday",    NULL};
 
@@ -42,6 +43,7 @@ static const struct ss_code_list code_lists[] = {
     {"workforce_role", roles},
     {"finance_direction", directions},
     {"library_type", library_types},
+    {"service_point_status", sp_statuses},
     {"weekday", weekdays},
     {NULL, NULL},
 };
@@ -155,25 +157,27 @@ static const struct ss_field service_point_fields[] = {
      NULL},
     {"statutory",
      SS_FT_YESNO,
-     REQ,
+     SS_F_CLOSURE,
      {"Statutory"},
-     "Whether the library is part of the statutory service",
+     "Whether the library is part of the statutory service; NULL when the source does not say "
+     "(or says only Temporary Closure: see status)",
      NULL,
      NULL,
      NULL},
     {"library_type",
      SS_FT_LIBTYPE,
-     REQ,
+     SS_F_CLOSURE,
      {"Type of library"},
      "LAL local authority library, LAL- unstaffed, CL commissioned, CRL community run, ICL "
-     "independent community library",
+     "independent community library; NULL when the source does not say (a closure code such "
+     "as XL gives the status instead)",
      NULL,
      NULL,
      NULL},
     {"year_opened", SS_FT_YEAR, 0, {"Year opened"}, "Year the library opened", NULL, NULL, NULL},
     {"year_closed",
      SS_FT_YEAR,
-     SS_F_KEY,
+     SS_F_KEY | SS_F_CLOSURE,
      {"Year closed"},
      "Year the library closed; a closed library stays in the register. Part of the identity: "
      "a replacement library may share its predecessor's name",
@@ -306,6 +310,27 @@ static const struct ss_field service_point_fields[] = {
     TEXT("notes", 0, "Notes", "Notes about the library's status or future changes"),
     TEXT("url", 0, "URL", "Public web page of the library"),
     TEXT("email", 0, "Email address", "Generic e-mail address of the library or service"),
+    /* Added after the first wire version: at the end. */
+    {"status",
+     SS_FT_STATUS,
+     SS_F_ADDED,
+     {"Status", "Library status"},
+     "Open, Closed or Temporarily closed: as the source says, else Closed when a year closed "
+     "or a closure code (type XL, XLR; Closed) is given, Temporarily closed for XLT or "
+     "Temporary Closure, else Open",
+     NULL,
+     sp_statuses,
+     "service_point_status"},
+    {"as_of",
+     SS_FT_DATE,
+     SS_F_ADDED,
+     {"As of", "Data date", "Survey date", "Snapshot date"},
+     "Date the source says the record describes (a column of the record); NULL when it gave "
+     "none, and valid_from then comes from the collector (its as_of, or the export's "
+     "Last-Modified) or the load time",
+     NULL,
+     NULL,
+     NULL},
 };
 
 /* ---- mobile library stops (schema 0.3.0) ---- */
@@ -618,6 +643,14 @@ int ss_dataset_field_index(const struct ss_dataset *ds, const char *name)
     return -1;
 }
 
+size_t ss_dataset_min_fields(const struct ss_dataset *ds)
+{
+    size_t n = ds->nfields;
+    while (n > 0 && (ds->fields[n - 1].flags & SS_F_ADDED))
+        n--;
+    return n;
+}
+
 int ss_dataset_has_occurrence(const struct ss_dataset *ds)
 {
     for (size_t i = 0; i < ds->nfields; i++)
@@ -657,6 +690,7 @@ const char *ss_ftype_name(enum ss_ftype t)
         [SS_FT_TIMESTAMP] = "timestamp",
         [SS_FT_PSEUDONYM] = "pseudonym",
         [SS_FT_OCCURRENCE] = "occurrence",
+        [SS_FT_STATUS] = "service point status",
     };
     return (unsigned)t < N(names) && names[t] ? names[t] : "?";
 }

@@ -42,10 +42,22 @@ enum ss_ftype {
     SS_FT_PSEUDONYM, /* a pseudonymous key: 64 lower-case hex digits (HMAC-SHA256), never clear text
                       */
     SS_FT_OCCURRENCE, /* filled by the collector: the nth record with the same key in the export */
+    SS_FT_STATUS,     /* a service point's status: Open, Closed, Temporarily closed (from the
+                         value, else from the record's SS_F_CLOSURE fields, else Open) */
 };
 
 #define SS_F_REQUIRED 0x1u /* must be present and non-empty */
 #define SS_F_KEY 0x2u      /* part of the natural key */
+/* The value may say the service point is closed: a year (year closed) always
+ * does; a library type or yes/no that is a closure code ("XL", "Closed",
+ * "Temporary Closure") says so instead of being a value (stored NULL). The
+ * record's SS_FT_STATUS field, when the source gives none, is derived from
+ * them. */
+#define SS_F_CLOSURE 0x4u
+/* Added to the wire after the dataset's first version, at the end of its
+ * fields: a batch from an older collector may leave it (and every field
+ * after it) off, and the daemon takes them as absent. Only optional fields. */
+#define SS_F_ADDED 0x8u
 
 #define SS_DS_PERIOD 0x1u /* has period_start/period_end, part of the natural key */
 
@@ -64,8 +76,10 @@ struct ss_field {
 
 enum ss_load {
     SS_LOAD_UPSERT,  /* insert, or update the row with the same natural key when values differ */
-    SS_LOAD_HISTORY, /* keep versions: a changed row ends the current version (valid_to) and
-                        starts a new one with the same id; nothing is deleted */
+    SS_LOAD_HISTORY, /* keep versions, each valid from the date the source says it describes:
+                        the table's load function (<table>_load in a migration) matches the
+                        staged rows to their stable ids and places each version in time;
+                        nothing is deleted */
 };
 
 struct ss_dataset {
@@ -89,6 +103,9 @@ int ss_dataset_field_index(const struct ss_dataset *ds, const char *name);
 int ss_ftype_is_period(enum ss_ftype t);
 /* The type as a message names it ("month", "count or x"). */
 const char *ss_ftype_name(enum ss_ftype t);
+/* The fewest fields a record of the dataset may carry: nfields less the
+ * trailing SS_F_ADDED fields an older collector does not know. */
+size_t ss_dataset_min_fields(const struct ss_dataset *ds);
 /* 1 if the dataset has a field the collector fills (SS_FT_OCCURRENCE). */
 int ss_dataset_has_occurrence(const struct ss_dataset *ds);
 

@@ -100,6 +100,15 @@ int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
             goto out;
         if (h->partial && json_object_set_new(o, "partial", json_true()) < 0)
             goto out;
+        /* Optional: a daemon that predates it ignores it (unknown members are). */
+        if (h->as_of[0] && (!ss_proto_valid_as_of(h->as_of) ||
+                            (h->as_of_basis[0] && !ss_proto_valid_name(h->as_of_basis)))) {
+            rc = SS_EINVAL;
+            goto out;
+        }
+        if (h->as_of[0] && (set_str(o, "as_of", h->as_of) < 0 ||
+                            (h->as_of_basis[0] && set_str(o, "as_of_basis", h->as_of_basis) < 0)))
+            goto out;
     } else if (h->type == SS_MSG_RUN) {
         if ((unsigned)h->event >= NELEM(event_names) ||
             (unsigned)h->outcome >= NELEM(outcome_names)) {
@@ -295,6 +304,56 @@ static int get_enum(json_t *o, const char *key, const char *const *names, size_t
     return 0;
 }
 
+/* digits of s[0..n-1] as a number from lo to hi, or -1. */
+static int two_digits(const char *s, size_t n, int lo, int hi)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= lo && v <= hi ? v : -1;
+}
+
+int ss_proto_valid_as_of(const char *s)
+{
+    size_t n = strlen(s);
+    if ((n != 10 && n != 20) || s[4] != '-' || s[7] != '-' || two_digits(s, 4, 1000, 9999) < 0 ||
+        two_digits(s + 5, 2, 1, 12) < 0 || two_digits(s + 8, 2, 1, 31) < 0)
+        return 0;
+    return n == 10 || (s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' &&
+                       two_digits(s + 11, 2, 0, 23) >= 0 && two_digits(s + 14, 2, 0, 59) >= 0 &&
+                       two_digits(s + 17, 2, 0, 60) >= 0);
+}
+
+/* A batch's optional "as_of" and "as_of_basis" (docs/protocol.md). */
+static int get_as_of(json_t *o, struct ss_header *h, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(o, "as_of");
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || !ss_proto_valid_as_of(json_string_value(v))) {
+        snprintf(err, errlen,
+                 "header: \"as_of\" must be a date YYYY-MM-DD or a UTC time "
+                 "YYYY-MM-DDTHH:MM:SSZ");
+        return SS_EPROTO;
+    }
+    strcpy(h->as_of, json_string_value(v));
+    v = json_object_get(o, "as_of_basis");
+    if (!v)
+        return 0;
+    if (!json_is_string(v) || !ss_proto_valid_name(json_string_value(v)) ||
+        strlen(json_string_value(v)) >= sizeof(h->as_of_basis)) {
+        snprintf(err, errlen,
+                 "header: \"as_of_basis\" must be 1-%zu characters of A-Z a-z 0-9 . _ : -",
+                 sizeof(h->as_of_basis) - 1);
+        return SS_EPROTO;
+    }
+    strcpy(h->as_of_basis, json_string_value(v));
+    return 0;
+}
+
 int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct ss_header *h,
                            char *err, size_t errlen)
 {
@@ -333,7 +392,8 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
             get_u32(o, "fields", &h->fields, 1, err, errlen) < 0)
             goto out;
         if (get_bool(o, "last", &h->last, err, errlen) < 0 ||
-            get_bool(o, "partial", &h->partial, err, errlen) < 0)
+            get_bool(o, "partial", &h->partial, err, errlen) < 0 ||
+            get_as_of(o, h, err, errlen) < 0)
             goto out;
     } else if (h->type == SS_MSG_RUN) {
         if (get_enum(o, "event", event_names, NELEM(event_names), "begin, end", &ei, err, errlen) <

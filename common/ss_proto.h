@@ -46,6 +46,7 @@
 #define SS_PROTO_HEADER_MAX (64 * 1024)
 #define SS_PROTO_NAME_MAX 64 /* source, run_id, dataset */
 #define SS_PROTO_REASON_MAX 512
+#define SS_PROTO_AS_OF_MAX 20 /* "2024-05-01T10:00:00Z" */
 #define SS_FIELD_ABSENT 0xFFFFFFFFu
 #define SS_REC_REJECTED 0x01u
 
@@ -89,6 +90,12 @@ struct ss_header {
     uint32_t fields; /* fields per record */
     int last;        /* last batch of its run */
     int partial;     /* batch: the fetch was cut short (with last) */
+    /* batch, optional (v2, since 011): the date the data describes, as the
+     * collector knows it -- "2016-07-01" or "2024-05-01T10:00:00Z", "" when
+     * it knows none -- and where it came from: "config" (the config's
+     * as_of) or "last-modified" (the export's Last-Modified). */
+    char as_of[SS_PROTO_AS_OF_MAX + 1];
+    char as_of_basis[16];
     /* run (v2) */
     enum ss_run_event event;
     char kind[SS_PROTO_NAME_MAX + 1];    /* begin: the source kind */
@@ -123,6 +130,10 @@ int ss_proto_check_id(const void *frame, size_t len, int accept_v1, char *err, s
  * ones). Returns 0, or SS_EPROTO with a reason in err. */
 int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct ss_header *h,
                            char *err, size_t errlen);
+
+/* 1 if s is a batch's as_of: YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ (UTC),
+ * with a month 01-12, a day 01-31 and a time 00:00:00-23:59:60. */
+int ss_proto_valid_as_of(const char *s);
 
 /* 1 if s is 1..SS_PROTO_NAME_MAX of [A-Za-z0-9._:-]. */
 int ss_proto_valid_name(const char *s);

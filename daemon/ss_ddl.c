@@ -39,7 +39,8 @@ int ss_ddl_dataset(const struct ss_dataset *ds, struct ss_buf *out)
     }
     if (history)
         ss_buf_adds(out, "    valid_from timestamptz NOT NULL DEFAULT now(),\n"
-                         "    valid_to timestamptz,\n");
+                         "    valid_to timestamptz,\n"
+                         "    valid_from_basis text NOT NULL DEFAULT 'load time',\n");
     ss_buf_adds(out, "    source text NOT NULL,\n"
                      "    batch_id bigint NOT NULL,\n"
                      "    loaded_at timestamptz NOT NULL DEFAULT now()");
@@ -78,9 +79,14 @@ int ss_ddl_dataset(const struct ss_dataset *ds, struct ss_buf *out)
     }
     if (history) {
         ss_buf_printf(out, "COMMENT ON COLUMN %s.valid_from IS ", table);
-        lit(out, "When this version was first loaded");
+        lit(out, "When this version begins: the date its data describes (the record's as_of, else "
+                 "the collector's as_of or the export's Last-Modified, else the load time; see "
+                 "valid_from_basis)");
         ss_buf_printf(out, ";\nCOMMENT ON COLUMN %s.valid_to IS ", table);
-        lit(out, "When a later version replaced this one; NULL for the current version");
+        lit(out, "When the next version (by data date) begins; NULL for the current version");
+        ss_buf_printf(out, ";\nCOMMENT ON COLUMN %s.valid_from_basis IS ", table);
+        lit(out, "Where valid_from came from: record (its as_of column), config (the collector's "
+                 "as_of), last-modified (the export's Last-Modified), load time (none of these)");
         ss_buf_adds(out, ";\n");
     }
     ss_buf_printf(out, "COMMENT ON COLUMN %s.source IS ", table);

@@ -325,6 +325,55 @@ int ss_norm_code(const char *s, size_t len, const char *const *codes, const char
     return SS_EINVAL;
 }
 
+/* ---- service point status ---- */
+
+/* Closure codes, as the registers write them: the 2016 register's library
+ * types XL (closed), XLR (replaced), XLT (temporarily closed); the Arts
+ * Council basic dataset's operation_NN and statutory_NN "Closed",
+ * "Temporary Closure". Compared as ss_norm_code does. */
+static const struct {
+    const char *in, *status;
+} closures[] = {
+    {"XL", "Closed"},
+    {"XLR", "Closed"},
+    {"Closed", "Closed"},
+    {"Permanently closed", "Closed"},
+    {"Closed and replaced", "Closed"},
+    {"XLT", "Temporarily closed"},
+    {"Temporary Closure", "Temporarily closed"},
+    {"Temporarily closed", "Temporarily closed"},
+    {"Temp closed", "Temporarily closed"},
+};
+
+int ss_norm_closure(const char *s, size_t len, const char **status)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    ss__trim_blanks(&u, &len);
+    for (size_t i = 0; len && i < sizeof(closures) / sizeof(closures[0]); i++) {
+        const unsigned char *c = (const unsigned char *)closures[i].in;
+        if (ss__code_equal(u, len, c, strlen(closures[i].in))) {
+            *status = closures[i].status;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int ss_norm_sp_status(const char *s, size_t len, const char **out, const char **why)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    ss__trim_blanks(&u, &len);
+    if (ss_norm_closure((const char *)u, len, out))
+        return 0;
+    if (ss__code_equal(u, len, (const unsigned char *)"Open", 4)) {
+        *out = "Open";
+        return 0;
+    }
+    *why = "not a service point status (expected Open, Closed or Temporarily closed; XL, XLR, "
+           "XLT, Temporary Closure)";
+    return SS_EINVAL;
+}
+
 /* ---- times and opening hours ---- */
 
 static const char WHY_TIME_FORM[] = "not a time of day (expected HH:MM)";

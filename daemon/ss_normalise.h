@@ -48,6 +48,19 @@ int ss_norm_yesno(const char *s, size_t len, int *out, const char **why);
  * static string to *out. */
 int ss_norm_library_type(const char *s, size_t len, const char **out, const char **why);
 
+/* A closure code where a library type or a yes/no is expected (fields
+ * flagged SS_F_CLOSURE): XL, XLR, "Closed", "Permanently closed", "Closed
+ * and replaced" -> "Closed"; XLT, "Temporary Closure", "Temporarily
+ * closed", "Temp closed" -> "Temporarily closed" (any case, surrounding
+ * spaces ignored, runs of spaces, '-' and '_' alike). A predicate: 1 with
+ * *status set to a static string, or 0 (not a closure code). */
+int ss_norm_closure(const char *s, size_t len, const char **status);
+
+/* A service point's status, to "Open", "Closed" or "Temporarily closed":
+ * those (any case), "open", or any closure code ss_norm_closure knows.
+ * Writes a static string to *out. */
+int ss_norm_sp_status(const char *s, size_t len, const char **out, const char **why);
+
 /* A year, 1800..2100, exactly four digits. */
 int ss_norm_year(const char *s, size_t len, int *out, const char **why);
 

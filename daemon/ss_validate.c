@@ -291,6 +291,12 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
         if (ss_parse_timestamp(s, len, text, sizeof(text), why) < 0)
             return SS_EINVAL;
         return ss_buf_adds(out, text);
+    case SS_FT_STATUS: {
+        const char *status;
+        if (ss_norm_sp_status(s, len, &status, why) < 0)
+            return SS_EINVAL;
+        return ss_buf_adds(out, status);
+    }
     case SS_FT_PSEUDONYM:
         if (!is_hex64(s, len)) {
             *why = "is not a pseudonymous key (64 lower-case hex digits); clear patron "
@@ -311,6 +317,23 @@ static int emit_null(struct ss_buf *out, const struct ss_field *f)
     if (f->type == SS_FT_SUPPRESSED)
         return ss_buf_add(out, "\\N\tf", 4);
     return ss_buf_add(out, "\\N", 2);
+}
+
+/* A field flagged SS_F_CLOSURE with value s: notes in *closure the status it
+ * says (Closed outranks Temporarily closed). Returns 1 when the value was a
+ * closure code and nothing else (the field itself is then unknown), 0 when
+ * it is the field's value (a year closed is both). */
+static int note_closure(const struct ss_field *f, const char *s, size_t len, const char **closure)
+{
+    const char *status = NULL;
+    int code = 0;
+    if (f->type == SS_FT_YEAR)
+        status = "Closed";
+    else
+        code = ss_norm_closure(s, len, &status);
+    if (status && (!*closure || strcmp(status, "Closed") == 0))
+        *closure = status;
+    return code;
 }
 
 /* The count period a record's month, period or start and end give. */
@@ -468,7 +491,7 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
     struct period p = {0};
     struct auth_at at;
     int first = 1, rc = 0;
-    const char *why = NULL;
+    const char *why = NULL, *closure = NULL;
 
     if (rec->flags & SS_REC_REJECTED) {
         /* The collector could not read it; its first field says why. */
@@ -489,6 +512,8 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
         size_t len = 0;
         if (field_value(f, rec, i, &s, &len, reason, reasonlen) < 0)
             goto bad;
+        if (s && (f->flags & SS_F_CLOSURE) && note_closure(f, s, len, &closure))
+            s = NULL;
         if ((rc = note_period(f, s, len, &p, &why)) < 0)
             goto bad_value;
         if (rc == 1)
@@ -498,7 +523,12 @@ int ss_validate_record(const struct ss_dataset *ds, const struct ss_prec *rec,
         first = 0;
         size_t before = out->len;
         why = NULL;
-        rc = s ? emit(out, f, s, len, ctx, &at, &why) : emit_null(out, f);
+        if (s)
+            rc = emit(out, f, s, len, ctx, &at, &why);
+        else if (f->type == SS_FT_STATUS) /* not given: what the record's other fields say */
+            rc = ss_buf_adds(out, closure ? closure : "Open");
+        else
+            rc = emit_null(out, f);
         if (rc < 0 && why) { /* a rule's verdict, not a full buffer */
             out->len = before;
             goto bad_value;

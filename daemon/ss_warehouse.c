@@ -866,7 +866,8 @@ static int check_header(struct apply *a)
         return apply_stop(a, SS_EINVAL, "%u records, more than the %zu allowed", h->records,
                           a->limits->max_records);
     const struct ss_dataset *ds = a->w->sql.ds;
-    if (h->fields != ds->nfields)
+    /* An older collector may not send the fields added since (SS_F_ADDED). */
+    if (h->fields > ds->nfields || h->fields < ss_dataset_min_fields(ds))
         return apply_stop(a, SS_EINVAL,
                           "records of %u fields, dataset \"%s\" has %zu (collector and daemon "
                           "disagree on the dataset definition)",
@@ -947,6 +948,21 @@ static int validate_one(struct apply *a, const struct ss_prec *rec, size_t rec_o
     return 0;
 }
 
+/* A record from an older collector, without the fields added to the
+ * dataset since (SS_F_ADDED, all at the end): those are absent. rec's
+ * arrays have room for every field of the widest dataset. */
+static void pad_record(const struct ss_dataset *ds, struct ss_prec *rec)
+{
+    if ((rec->flags & SS_REC_REJECTED) || rec->nfields >= ds->nfields ||
+        rec->nfields < ss_dataset_min_fields(ds))
+        return;
+    for (size_t i = rec->nfields; i < ds->nfields; i++) {
+        rec->vals[i] = NULL;
+        rec->lens[i] = 0;
+    }
+    rec->nfields = ds->nfields;
+}
+
 /* Step 2 for the next part of the batch: records are read (each once),
  * checked and converted until their COPY text passes SS_WH_PART_BYTES.
  * Returns 0 with a part to load and more to read, 1 with the last part (the
@@ -968,6 +984,7 @@ static int validate_part(struct apply *a)
             break;
         if (++a->n > h->records)
             break;
+        pad_record(a->w->sql.ds, &rec);
         if ((rc = validate_one(a, &rec, rec_off)) < 0)
             return rc;
         if (wh->copy.len >= SS_WH_PART_BYTES)
@@ -1114,8 +1131,35 @@ static int claim_dataset(struct apply *a)
                    2, (const char *[]){a->w->sql.ds->name, a->h->source});
 }
 
+/* Step 5b for a dataset with history: the table's load function matches
+ * the staged rows to their stable ids and places each version by its data
+ * date (the record's, else the batch's as_of, else now); what it did is
+ * logged (and kept in ingest.batch_history). 0 or a negative code. */
+static int load_history(struct apply *a)
+{
+    const struct ss_header *h = a->h;
+    char as_of[SS_PROTO_AS_OF_MAX + 16];
+    /* A date is midnight UTC: its ::date is that date in a UK or UTC session. */
+    snprintf(as_of, sizeof(as_of), "%s%s", h->as_of, strlen(h->as_of) == 10 ? "T00:00:00Z" : "");
+    const char *const params[] = {h->source, a->batch_id, h->as_of[0] ? as_of : NULL,
+                                  h->as_of[0] && h->as_of_basis[0] ? h->as_of_basis : NULL};
+    PGresult *res;
+    int rc;
+
+    a->what = "the history load";
+    if ((rc = tx_query(a, a->w->sql.history_sql, 4, params, 1, &res)) < 0)
+        return rc;
+    ss_info("%s batch %s (%s %u): %s new versions, %s placed in history, %s unchanged, %s "
+            "superseded (an older or same-dated snapshot), %s new service points; as of %s",
+            a->w->sql.ds->name, a->batch_id, h->source, h->seq, PQgetvalue(res, 0, 0),
+            PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+            PQgetvalue(res, 0, 4), h->as_of[0] ? h->as_of : "the load time");
+    PQclear(res);
+    return 0;
+}
+
 /* Step 5b: the staged facts upserted (or, for a dataset with history,
- * versions closed and opened); then which months of which authorities they
+ * placed by load_history); then which months of which authorities they
  * cover. For a dataset several sources write, the values of contested keys
  * go to core.source_values first (side_sql) and the upsert keeps the
  * winner. 0 or a negative code. */
@@ -1125,6 +1169,8 @@ static int load_facts(struct apply *a)
     const char *const params[] = {a->h->source, a->batch_id};
     int rc;
 
+    if (a->good && q->ds->load == SS_LOAD_HISTORY)
+        return load_history(a);
     if (!a->good)
         return 0;
     if (q->side_sql) {
@@ -1135,9 +1181,7 @@ static int load_facts(struct apply *a)
             return rc;
     }
     a->what = "the upsert";
-    if ((q->close_sql && (rc = tx_exec(a, q->close_sql, 0, NULL)) < 0) ||
-        (q->succeed_sql && (rc = tx_exec(a, q->succeed_sql, 0, NULL)) < 0) ||
-        (rc = tx_exec(a, q->upsert_sql, 2, params)) < 0)
+    if ((rc = tx_exec(a, q->upsert_sql, 2, params)) < 0)
         return rc;
     if (!ss_hmap_count(&a->wh->cov))
         return 0;

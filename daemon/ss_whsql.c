@@ -63,29 +63,6 @@ static int sql_take(struct sql *s, const char *what, char **out, char *err, size
     return s->rc;
 }
 
-/* 1 if a stored column may hold NULL (an optional field's value). */
-static int nullable(const struct ss_whsql *q, size_t i)
-{
-    int f = q->cols[i].field;
-    return f >= 0 && !(q->ds->fields[f].flags & SS_F_REQUIRED);
-}
-
-/* "t.a = s.a AND ..." over the key columns. "=" where a column cannot be
- * NULL, so the key's index is used; IS NOT DISTINCT FROM only for the few
- * optional key columns (a library's year closed). */
-static void keys_match(struct sql *s, const char *l, const char *r)
-{
-    const struct ss_whsql *q = s->q;
-    int first = 1;
-    for (size_t i = 0; i < q->ncols; i++) {
-        if (!q->cols[i].key)
-            continue;
-        add(s, "%s%s.%s %s %s.%s", first ? "" : " AND ", l, q->cols[i].name,
-            nullable(q, i) ? "IS NOT DISTINCT FROM" : "=", r, q->cols[i].name);
-        first = 0;
-    }
-}
-
 /* "alias.a, alias.b" over the columns that are (key) or are not (!key) in the key. */
 static void column_list(struct sql *s, const char *alias, int key)
 {
@@ -100,26 +77,27 @@ static void column_list(struct sql *s, const char *alias, int key)
     }
 }
 
-/* "the required keys equal, and every optional key empty in l but given in
- * r": the row r describes is l, after a value arrived (a library closed).
- * Returns 1 if the dataset has such an optional key column. */
-static int keys_succeed(struct sql *s, const char *l, const char *r)
+/* 1 if a stored column may hold NULL (an optional field's value). */
+static int nullable(const struct ss_whsql *q, size_t i)
+{
+    int f = q->cols[i].field;
+    return f >= 0 && !(q->ds->fields[f].flags & SS_F_REQUIRED);
+}
+
+/* "t.a = s.a AND ..." over the key columns. "=" where a column cannot be
+ * NULL, so the key's index is used; IS NOT DISTINCT FROM only for the
+ * optional key columns (a whole-authority row's service point). */
+static void keys_match(struct sql *s, const char *l, const char *r)
 {
     const struct ss_whsql *q = s->q;
-    int first = 1, any = 0;
+    int first = 1;
     for (size_t i = 0; i < q->ncols; i++) {
         if (!q->cols[i].key)
             continue;
-        if (nullable(q, i)) {
-            add(s, "%s%s.%s IS NULL AND %s.%s IS NOT NULL", first ? "" : " AND ", l,
-                q->cols[i].name, r, q->cols[i].name);
-            any = 1;
-        } else {
-            add(s, "%s%s.%s = %s.%s", first ? "" : " AND ", l, q->cols[i].name, r, q->cols[i].name);
-        }
+        add(s, "%s%s.%s %s %s.%s", first ? "" : " AND ", l, q->cols[i].name,
+            nullable(q, i) ? "IS NOT DISTINCT FROM" : "=", r, q->cols[i].name);
         first = 0;
     }
-    return any;
 }
 
 /* "jsonb_build_object('a', alias.a, ...)" over the key (key) or value
@@ -154,16 +132,6 @@ static void other_source(struct sql *s)
         "EXISTS (SELECT 1 FROM ingest.dataset_source d WHERE d.dataset = '%s' AND d.source <> "
         "$1::text)",
         s->q->ds->name);
-}
-
-/* History: the batch's rows, last one wins per key. */
-static void staged(struct sql *s)
-{
-    add(s, "(SELECT DISTINCT ON (");
-    column_list(s, NULL, 1);
-    add(s, ") * FROM pg_temp.stage_%s ORDER BY ", s->q->ds->name);
-    column_list(s, NULL, 1);
-    add(s, ", ord DESC) AS s");
 }
 
 /* Staging table: the target's own column types, plus the record order. */
@@ -322,64 +290,17 @@ static int build_resolve(struct sql *s, struct ss_whsql *q, char *err, size_t er
     return sql_take(s, "re-resolve", &q->resolve_sql, err, errlen);
 }
 
-/* A changed row ends its current version; then every row without a current
- * version gets one, with the id its earlier versions had. Two statements,
- * so the unique index on current versions never sees two at once. */
+/* History: one call of the table's load function, which reads the staging
+ * table (see ss_whsql.h). Its row: versions inserted as current, versions
+ * placed in the past, rows unchanged, rows superseded, new stable ids. */
 static int build_history(struct sql *s, struct ss_whsql *q, char *err, size_t errlen)
 {
-    const char *table = q->ds->table, *id = q->ds->id_column;
-    int rc;
-
     sql_begin(s, q);
-    add(s, "UPDATE %s AS t SET valid_to = now() FROM ", table);
-    staged(s);
-    add(s, " WHERE t.valid_to IS NULL AND ");
-    keys_match(s, "t", "s");
-    add(s, " AND (");
-    column_list(s, "t", 0);
-    add(s, ") IS DISTINCT FROM (");
-    column_list(s, "s", 0);
-    add(s, ")");
-    if ((rc = sql_take(s, "history (close)", &q->close_sql, err, errlen)) < 0)
-        return rc;
-
-    /* A library that closes keeps its id: its open version ends, and the
-     * closed one (a new key, year_closed given) continues it. */
-    sql_begin(s, q);
-    add(s, "UPDATE %s AS t SET valid_to = now() FROM ", table);
-    staged(s);
-    add(s, " WHERE t.valid_to IS NULL AND ");
-    int succession = keys_succeed(s, "t", "s");
-    add(s, " AND NOT EXISTS (SELECT 1 FROM %s c WHERE c.valid_to IS NULL AND ", table);
-    keys_match(s, "c", "s");
-    add(s, ")");
-    if (succession && (rc = sql_take(s, "history (succession)", &q->succeed_sql, err, errlen)) < 0)
-        return rc;
-
-    sql_begin(s, q);
-    add(s, "INSERT INTO %s (%s", table, id);
-    for (size_t i = 0; i < q->ncols; i++)
-        add(s, ", %s", q->cols[i].name);
-    add(s, ", valid_from, source, batch_id) SELECT coalesce((SELECT p.%s FROM %s p WHERE ", id,
-        table);
-    keys_match(s, "p", "s");
-    add(s, " ORDER BY p.valid_from DESC LIMIT 1), ");
-    if (succession) {
-        add(s, "(SELECT p.%s FROM %s p WHERE ", id, table);
-        keys_succeed(s, "p", "s");
-        add(s, " ORDER BY p.valid_from DESC LIMIT 1), ");
-    }
-    add(s, "nextval('%s_id_seq'))", table);
-    for (size_t i = 0; i < q->ncols; i++)
-        add(s, ", s.%s", q->cols[i].name);
-    add(s, ", now(), $1::text, $2::bigint FROM ");
-    staged(s);
-    add(s, " WHERE NOT EXISTS (SELECT 1 FROM %s t WHERE t.valid_to IS NULL AND ", table);
-    keys_match(s, "t", "s");
-    add(s, ")");
-    free(q->upsert_sql);
-    q->upsert_sql = NULL;
-    return sql_take(s, "history (insert)", &q->upsert_sql, err, errlen);
+    add(s,
+        "SELECT inserted, filled, unchanged, superseded, new_points FROM %s_load($1::text, "
+        "$2::bigint, $3::timestamptz, $4::text)",
+        q->ds->table);
+    return sql_take(s, "history (load function)", &q->history_sql, err, errlen);
 }
 
 int ss_whsql_build(struct ss_whsql *q, const struct ss_dataset *ds, char *err, size_t errlen)
@@ -412,10 +333,9 @@ void ss_whsql_free(struct ss_whsql *q)
     free(q->stage_sql);
     free(q->copy_sql);
     free(q->upsert_sql);
-    free(q->close_sql);
-    free(q->succeed_sql);
     free(q->side_sql);
     free(q->resolve_sql);
+    free(q->history_sql);
     free(q->keys);
     memset(q, 0, sizeof(*q));
 }

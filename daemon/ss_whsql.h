@@ -7,7 +7,14 @@
  * A dataset's staging table is pg_temp.stage_<name>: the target's columns
  * plus "ord" (the record's place in the batch, so the last record wins for
  * a repeated key). The upsert and history statements take $1 the source and
- * $2 the batch id.
+ * $2 the batch id; the history one also $3 the batch's as_of (the date the
+ * collector says the data describes: its config's as_of or the export's
+ * Last-Modified), NULL if none, and $4 where that came from.
+ *
+ * A dataset with history is loaded by its table's load function,
+ * <table>_load (migration 012 defines core.service_points_load): it matches
+ * the staged rows to stable ids and places each version by its data date,
+ * which generated SQL could not say clearly.
  *
  * Several sources for one fact (SS_LOAD_UPSERT datasets with values): the
  * fact row holds the winning source's value (the higher precedence in
@@ -38,17 +45,15 @@ struct ss_whsql {
     size_t ncols;
     char *stage_sql;   /* CREATE TEMP TABLE IF NOT EXISTS stage_x ... */
     char *copy_sql;    /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
-    char *upsert_sql;  /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ...; or, for
-                          history, the INSERT of new versions */
-    char *close_sql;   /* history: UPDATE ... SET valid_to that ends changed versions; else NULL */
-    char *succeed_sql; /* history: ends the open version a closing (NULL -> value) replaces, if
-                          the dataset has an optional key column; else NULL */
+    char *upsert_sql;  /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ... */
     char *side_sql;    /* upsert with values: the staged rows' contested keys' values (this
                           source's, and the fact row's other source's) into core.source_values,
                           unless no other source has written the dataset; else NULL */
     char *resolve_sql; /* upsert with values: every contested key's winner into the fact table
                           (no parameters; the rows it changed are the facts re-resolved); else
                           NULL */
+    char *history_sql; /* history: SELECT ... FROM <table>_load($1 source, $2 batch id, $3 the
+                          batch's as_of or NULL, $4 its basis or NULL); else NULL */
     char *keys;        /* the key columns ("authority, month"), for messages */
 };
 

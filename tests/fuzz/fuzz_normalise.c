@@ -117,6 +117,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     }
 
+    /* A closure code is a status, and the status normalises to itself. */
+    if (ss_norm_closure(s, size, &str) == 1) {
+        const char *again;
+        if (ss_norm_sp_status(s, size, &again, &why) != 0 || again != str)
+            __builtin_trap();
+    }
+    why = NULL;
+    if (ss_norm_sp_status(s, size, &str, &why) == 0) {
+        const char *again;
+        if (ss_norm_sp_status(str, strlen(str), &again, &why) != 0 || again != str)
+            __builtin_trap();
+    } else if (!why) {
+        __builtin_trap();
+    }
+
     why = NULL;
     if (ss_norm_year(s, size, &v, &why) == 0 ? (v < 1800 || v > 2100) : !why)
         __builtin_trap();

@@ -424,7 +424,7 @@ static void test_unknown_top_level_key_named_with_position(void **state)
                     ":1:17: \"sauce\": unknown key (expected one of: description, source, "
                     "dataset, url, kind, csv, json, koha, folio, privacy, value_maps, "
                     "transforms, mapping, constants, state_dir, daemon, batch, send, http, "
-                    "limits, interval_s, allow_empty, log_level)");
+                    "limits, interval_s, allow_empty, as_of, log_level)");
 }
 
 static void test_unknown_nested_key_named_with_position(void **state)

@@ -96,12 +96,34 @@ static void test_dataset_two_column_types_and_occurrence(void **state)
     assert_string_equal(f->headers[1], "Outcome");
 }
 
+static void test_dataset_added_fields_are_optional_and_last(void **state)
+{
+    (void)state;
+    const struct ss_dataset *const *all = ss_dataset_all();
+    for (size_t i = 0; all[i]; i++) {
+        size_t min = ss_dataset_min_fields(all[i]);
+        for (size_t f = 0; f < all[i]->nfields; f++) {
+            const struct ss_field *fl = &all[i]->fields[f];
+            /* An older collector leaves these off the end: never one it must send. */
+            assert_true(!(fl->flags & SS_F_ADDED) || f >= min);
+            assert_true(f < min || !(fl->flags & (SS_F_REQUIRED | SS_F_KEY)));
+        }
+    }
+    const struct ss_dataset *sp = ss_dataset_find("service_points");
+    assert_int_equal(ss_dataset_min_fields(sp), sp->nfields - 2);
+    assert_int_equal(ss_dataset_field_index(sp, "status"), (int)sp->nfields - 2);
+    assert_int_equal(ss_dataset_field_index(sp, "as_of"), (int)sp->nfields - 1);
+    assert_int_equal(ss_dataset_min_fields(ss_dataset_find("loans")),
+                     ss_dataset_find("loans")->nfields);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dataset_loans_found_and_unknown_not),
         cmocka_unit_test(test_dataset_loans_columns_put_periods_last_and_keys_marked),
         cmocka_unit_test(test_dataset_every_definition_is_consistent),
+        cmocka_unit_test(test_dataset_added_fields_are_optional_and_last),
         cmocka_unit_test(test_dataset_two_column_types_and_occurrence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -250,6 +250,54 @@ static void test_library_type_descriptions_refused(void **state)
     assert_int_equal(ss_norm_library_type(S("L"), &out, &why), SS_EINVAL);
 }
 
+/* ---- service point status and closure codes ---- */
+
+static void assert_closure(const char *in, const char *want)
+{
+    const char *status = NULL, *out = NULL, *why = NULL;
+    assert_int_equal(ss_norm_closure(in, strlen(in), &status), 1);
+    assert_string_equal(status, want);
+    /* Idempotent: the status normalises to itself. */
+    assert_int_equal(ss_norm_sp_status(status, strlen(status), &out, &why), 0);
+    assert_string_equal(out, want);
+}
+
+static void test_closure_codes_of_the_registers_read_as_status(void **state)
+{
+    (void)state;
+    assert_closure("XL", "Closed");
+    assert_closure("xlr", "Closed");
+    assert_closure(" Closed ", "Closed");
+    assert_closure("XLT", "Temporarily closed");
+    assert_closure("Temporary Closure", "Temporarily closed");
+    assert_closure("temporary  closure", "Temporarily closed");
+    assert_closure("Temporarily-closed", "Temporarily closed");
+}
+
+static void test_closure_not_claimed_for_types_or_yes_no(void **state)
+{
+    (void)state;
+    const char *status = NULL;
+    const char *not_closures[] = {"LAL", "CRL", "Yes", "No", "X", "XLL", "Close", "", "Open"};
+    for (size_t i = 0; i < sizeof(not_closures) / sizeof(not_closures[0]); i++)
+        assert_int_equal(ss_norm_closure(not_closures[i], strlen(not_closures[i]), &status), 0);
+}
+
+static void test_sp_status_open_closed_and_refusals(void **state)
+{
+    (void)state;
+    const char *out = NULL, *why = NULL;
+    assert_int_equal(ss_norm_sp_status(S("open"), &out, &why), 0);
+    assert_string_equal(out, "Open");
+    assert_int_equal(ss_norm_sp_status(S("OPEN"), &out, &why), 0);
+    assert_string_equal(out, "Open");
+    assert_int_equal(ss_norm_sp_status(S("XLT"), &out, &why), 0);
+    assert_string_equal(out, "Temporarily closed");
+    assert_int_equal(ss_norm_sp_status(S("LAL"), &out, &why), SS_EINVAL);
+    assert_non_null(strstr(why, "not a service point status"));
+    assert_int_equal(ss_norm_sp_status(S("Opening soon"), &out, &why), SS_EINVAL);
+}
+
 /* ---- years ---- */
 
 static void test_year_four_digits_in_range(void **state)
@@ -855,6 +903,9 @@ int main(void)
         cmocka_unit_test(test_library_type_schema_codes_in_any_case),
         cmocka_unit_test(test_library_type_docs_and_arts_council_codes_mapped),
         cmocka_unit_test(test_library_type_descriptions_refused),
+        cmocka_unit_test(test_closure_codes_of_the_registers_read_as_status),
+        cmocka_unit_test(test_closure_not_claimed_for_types_or_yes_no),
+        cmocka_unit_test(test_sp_status_open_closed_and_refusals),
         cmocka_unit_test(test_year_four_digits_in_range),
         cmocka_unit_test(test_year_decades_guesses_and_dates_refused),
         cmocka_unit_test(test_time_colon_and_dot_forms_accepted),

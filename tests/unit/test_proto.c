@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -134,6 +135,48 @@ static void test_proto_batch_partial_flag_round_trips(void **state)
     assert_int_equal(h.partial, 1);
 }
 
+static void test_proto_batch_as_of_round_trips_and_is_optional(void **state)
+{
+    struct ss_header h, back;
+    struct ss_buf b;
+    char err[256];
+    memset(&h, 0, sizeof(h));
+    h.type = SS_MSG_BATCH;
+    snprintf(h.source, sizeof(h.source), "bristol");
+    snprintf(h.run_id, sizeof(h.run_id), "r1");
+    h.seq = 1;
+    snprintf(h.dataset, sizeof(h.dataset), "service_points");
+    h.records = 3;
+    h.fields = 48;
+    snprintf(h.as_of, sizeof(h.as_of), "2016-07-01");
+    snprintf(h.as_of_basis, sizeof(h.as_of_basis), "config");
+    ss_buf_init(&b, SS_PROTO_HEADER_MAX);
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_string_equal(back.as_of, "2016-07-01");
+    assert_string_equal(back.as_of_basis, "config");
+    snprintf(h.as_of, sizeof(h.as_of), "2024-05-01T10:00:00Z");
+    snprintf(h.as_of_basis, sizeof(h.as_of_basis), "last-modified");
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_string_equal(back.as_of, "2024-05-01T10:00:00Z");
+    assert_string_equal(back.as_of_basis, "last-modified");
+    /* An older collector sends none: nothing is set. */
+    h.as_of[0] = h.as_of_basis[0] = '\0';
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_null(strstr(b.data, "as_of"));
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_string_equal(back.as_of, "");
+    /* Nor does the encoder send a bad one. */
+    snprintf(h.as_of, sizeof(h.as_of), "2016-13-01");
+    assert_int_equal(ss_proto_encode_header(&h, &b), SS_EINVAL);
+    ss_buf_free(&b);
+    assert_int_equal(ss_proto_valid_as_of("2016-07-01"), 1);
+    assert_int_equal(ss_proto_valid_as_of("2016-07-01T24:00:00Z"), 0);
+    assert_int_equal(ss_proto_valid_as_of("2016-7-1"), 0);
+    assert_int_equal(ss_proto_valid_as_of("01/07/2016"), 0);
+}
+
 static void expect_refused(const char *json, const char *want)
 {
     struct ss_header h;
@@ -179,6 +222,22 @@ static void test_proto_malformed_headers_refused(void **state)
     expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,"
                    "\"dataset\":\"loans\",\"records\":1,\"fields\":8,\"partial\":1}",
                    "\"partial\" must be true or false");
+}
+
+static void test_proto_bad_as_of_refused(void **state)
+{
+    (void)state;
+    expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,"
+                   "\"dataset\":\"loans\",\"records\":1,\"fields\":8,\"as_of\":\"2016-07-01; "
+                   "DROP\"}",
+                   "\"as_of\" must be a date");
+    expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,"
+                   "\"dataset\":\"loans\",\"records\":1,\"fields\":8,\"as_of\":20160701}",
+                   "\"as_of\" must be a date");
+    expect_refused("{\"type\":\"batch\",\"source\":\"a\",\"run_id\":\"r\",\"seq\":1,"
+                   "\"dataset\":\"loans\",\"records\":1,\"fields\":8,\"as_of\":\"2016-07-01\","
+                   "\"as_of_basis\":\"a-much-too-long-basis-name\"}",
+                   "\"as_of_basis\" must be");
 }
 
 static void test_proto_header_over_limit_refused(void **state)
@@ -325,6 +384,8 @@ int main(void)
         cmocka_unit_test(test_proto_ack_round_trips_with_reason),
         cmocka_unit_test(test_proto_run_records_round_trip),
         cmocka_unit_test(test_proto_batch_partial_flag_round_trips),
+        cmocka_unit_test(test_proto_batch_as_of_round_trips_and_is_optional),
+        cmocka_unit_test(test_proto_bad_as_of_refused),
         cmocka_unit_test(test_proto_malformed_headers_refused),
         cmocka_unit_test(test_proto_header_over_limit_refused),
         cmocka_unit_test(test_proto_unknown_version_refused_with_reason),

@@ -323,6 +323,106 @@ static void test_loans_for_the_whole_authority_have_no_service_point(void **stat
     ss_buf_free(&out);
 }
 
+/* A service_points record from name=value pairs (the rest absent): its
+ * COPY line in out, or the reason. */
+static int validate_sp(const char *const *pairs, struct ss_buf *out, char *reason)
+{
+    const struct ss_dataset *ds = ss_dataset_find("service_points");
+    const char *vals[64] = {0};
+    size_t lens[64] = {0};
+    for (size_t i = 0; pairs[i]; i += 2) {
+        int f = ss_dataset_field_index(ds, pairs[i]);
+        assert_true(f >= 0);
+        vals[f] = pairs[i + 1];
+        lens[f] = strlen(pairs[i + 1]);
+    }
+    struct ss_prec rec = {.line = 2, .nfields = ds->nfields, .vals = vals, .lens = lens};
+    struct ss_authmap *m = ss_authmap_new();
+    ss_authmap_put(m, "bristol", "E06000023");
+    struct ss_validate_ctx ctx = {.authorities = m};
+    ss_buf_reset(out);
+    int rc = ss_validate_record(ds, &rec, &ctx, out, reason, 512);
+    ss_authmap_free(m);
+    return rc;
+}
+
+/* Stored column NAME of the COPY line text (service_points). */
+static void assert_sp_column(const char *text, const char *name, const char *want)
+{
+    struct ss_column cols[SS_DATASET_MAX_COLUMNS];
+    size_t n = ss_dataset_columns(ss_dataset_find("service_points"), cols);
+    const char *p = text;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strcspn(p, "\t\n");
+        if (strcmp(cols[i].name, name) == 0) {
+            assert_int_equal(len, strlen(want));
+            assert_memory_equal(p, want, len);
+            return;
+        }
+        p += len + 1;
+    }
+    fail_msg("no column %s", name);
+}
+
+static void test_service_point_without_statutory_or_type_loads_as_unknown(void **state)
+{
+    (void)state;
+    const char *rec[] = {"authority", "Bristol", "name", "Avonmouth", "postcode", "BS11 9EN", NULL};
+    struct ss_buf out;
+    char reason[512] = "";
+    ss_buf_init(&out, 1 << 16);
+    assert_int_equal(validate_sp(rec, &out, reason), 0);
+    assert_sp_column(out.data, "statutory", "\\N");
+    assert_sp_column(out.data, "library_type", "\\N");
+    assert_sp_column(out.data, "status", "Open");
+    assert_sp_column(out.data, "as_of", "\\N");
+    ss_buf_free(&out);
+}
+
+static void test_closed_library_without_type_loads_as_closed(void **state)
+{
+    (void)state;
+    struct ss_buf out;
+    char reason[512] = "";
+    ss_buf_init(&out, 1 << 16);
+    /* The 2016 register's closure codes in the type column. */
+    const char *xl[] = {"authority",    "Bristol", "name",  "Eastville",  "postcode", "BS5 6NW",
+                        "library_type", "XL",      "as_of", "2016-07-01", NULL};
+    assert_int_equal(validate_sp(xl, &out, reason), 0);
+    assert_sp_column(out.data, "library_type", "\\N");
+    assert_sp_column(out.data, "status", "Closed");
+    assert_sp_column(out.data, "as_of", "2016-07-01");
+    const char *xlt[] = {"authority", "Bristol",      "name", "Eastville", "postcode",
+                         "BS5 6NW",   "library_type", "XLT",  NULL};
+    assert_int_equal(validate_sp(xlt, &out, reason), 0);
+    assert_sp_column(out.data, "status", "Temporarily closed");
+    /* statutory "Temporary Closure": unknown statutory, temporarily closed. */
+    const char *tc[] = {"authority",    "Bristol", "name",      "Eastville",
+                        "postcode",     "BS5 6NW", "statutory", "Temporary Closure",
+                        "library_type", "LAL",     NULL};
+    assert_int_equal(validate_sp(tc, &out, reason), 0);
+    assert_sp_column(out.data, "statutory", "\\N");
+    assert_sp_column(out.data, "library_type", "LAL");
+    assert_sp_column(out.data, "status", "Temporarily closed");
+    /* A year closed is closed, whatever else is said, unless the status is given. */
+    const char *yc[] = {"authority", "Bristol",      "name", "Eastville",   "postcode",
+                        "BS5 6NW",   "library_type", "XLT",  "year_closed", "2015",
+                        NULL};
+    assert_int_equal(validate_sp(yc, &out, reason), 0);
+    assert_sp_column(out.data, "year_closed", "2015");
+    assert_sp_column(out.data, "status", "Closed");
+    const char *given[] = {"authority", "Bristol",           "name",
+                           "Eastville", "postcode",          "BS5 6NW",
+                           "status",    "temporary closure", NULL};
+    assert_int_equal(validate_sp(given, &out, reason), 0);
+    assert_sp_column(out.data, "status", "Temporarily closed");
+    const char *bad[] = {"authority", "Bristol", "name",         "Eastville", "postcode",
+                         "BS5 6NW",   "status",  "Opening soon", NULL};
+    assert_int_equal(validate_sp(bad, &out, reason), SS_EINVAL);
+    assert_non_null(strstr(reason, "not a service point status"));
+    ss_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +433,8 @@ int main(void)
         cmocka_unit_test(test_loans_old_count_start_end_form_accepted),
         cmocka_unit_test(test_loans_bad_values_give_reasons_and_leave_output_alone),
         cmocka_unit_test(test_raw_text_is_csv_of_the_values),
+        cmocka_unit_test(test_service_point_without_statutory_or_type_loads_as_unknown),
+        cmocka_unit_test(test_closed_library_without_type_loads_as_closed),
         cmocka_unit_test(test_code_list_value_that_looks_like_a_placeholder_kept),
         cmocka_unit_test(test_timestamps_iso_with_or_without_offset),
         cmocka_unit_test(test_clear_patron_identifier_refused),
