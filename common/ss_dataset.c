@@ -323,7 +323,7 @@ static const struct ss_field service_point_fields[] = {
      "service_point_status"},
     {"as_of",
      SS_FT_DATE,
-     SS_F_ADDED,
+     SS_F_ADDED | SS_F_DATES,
      {"As of", "Data date", "Survey date", "Snapshot date"},
      "Date the source says the record describes (a column of the record); NULL when it gave "
      "none, and valid_from then comes from the collector (its as_of, or the export's "

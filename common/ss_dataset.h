@@ -58,6 +58,9 @@ enum ss_ftype {
  * fields: a batch from an older collector may leave it (and every field
  * after it) off, and the daemon takes them as absent. Only optional fields. */
 #define SS_F_ADDED 0x8u
+/* The date the record describes (a service point's as_of): its authority
+ * resolves as at that day, as a count period's does. */
+#define SS_F_DATES 0x10u
 
 #define SS_DS_PERIOD 0x1u /* has period_start/period_end, part of the natural key */
 

@@ -212,6 +212,8 @@ static int emit(struct ss_buf *out, const struct ss_field *f, const char *s, siz
         if (ss_authmap_lookup(ctx->authorities, s, len, &hit, at->why, sizeof(at->why)) == 0) {
             if (!at->known && ss_authmap_dated(ctx->authorities, &hit)) {
                 ss_validate_when(at->ds, at->rec, &at->when);
+                if (!at->when.have)
+                    at->when = ctx->batch_when; /* the date the whole batch describes */
                 at->known = 1;
             }
             code = ss_authmap_pick(ctx->authorities, &hit, &at->when, ctx->abolished, at->why,
@@ -461,7 +463,7 @@ void ss_validate_when(const struct ss_dataset *ds, const struct ss_prec *rec,
         /* Only the date fields are looked at (and trimmed): the hot path. */
         if (period ? !ss_ftype_is_period(f->type)
                    : (f->type != SS_FT_DATE && f->type != SS_FT_TIMESTAMP) ||
-                         !(f->flags & (SS_F_KEY | SS_F_REQUIRED)))
+                         !(f->flags & (SS_F_KEY | SS_F_REQUIRED | SS_F_DATES)))
             continue;
         if (!s)
             continue;
@@ -660,7 +662,7 @@ int ss_validate_locate(const struct ss_dataset *ds, const struct ss_prec *rec,
     if (auth && ctx && ctx->authorities) {
         /* The authority as at the record's dates, as validation would give
          * it; a code that is wrong for them is still located under itself. */
-        struct ss_authmap_when when = {0};
+        struct ss_authmap_when when = ctx->batch_when;
         if (found & SS_LOCATED_PERIOD)
             when = (struct ss_authmap_when){1, ss_date_to_days(where->from),
                                             ss_date_to_days(where->to)};

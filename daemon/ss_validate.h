@@ -26,12 +26,16 @@ struct ss_validate_ctx {
     /* An authority used after it was abolished: quarantined (the default)
      * or its single successor ("authorities.abolished" in the config). */
     enum ss_authmap_abolished abolished;
+    /* The date the batch says its data describes (its header's as_of), for
+     * a record that gives no date of its own; have 0: none. */
+    struct ss_authmap_when batch_when;
 };
 
 /* The days a record is about, for resolving its authority as it was then:
  * a period dataset's count period (month, period, or period_start and
  * period_end); otherwise the first date or timestamp field that is part of
- * the key or required (count_date, event_date, start_date, issued_at). No
+ * the key or required (count_date, event_date, start_date, issued_at) or
+ * flagged SS_F_DATES (a service point's as_of). No
  * such value, or one that does not parse: w->have is 0 (validation reports
  * the bad value itself). Allocates nothing. */
 void ss_validate_when(const struct ss_dataset *ds, const struct ss_prec *rec,

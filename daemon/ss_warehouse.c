@@ -905,6 +905,13 @@ static int start_batch(struct apply *a)
         return rc;
     a->vctx.authorities = wh->authorities;
     a->vctx.abolished = a->limits->abolished;
+    /* A batch's as_of ("YYYY-MM-DD", maybe with a time) dates the records
+     * that give no date of their own, for their authority. */
+    struct ss_date d;
+    const char *why;
+    a->vctx.batch_when.have = 0;
+    if (strlen(a->h->as_of) >= 10 && ss_parse_date(a->h->as_of, 10, &d, &why) == 0)
+        a->vctx.batch_when = (struct ss_authmap_when){1, ss_date_to_days(d), ss_date_to_days(d)};
     ss_buf_reset(&wh->quar);
     dups_reset(wh, a->h->records);
     ss_payload_reader_init(&a->rd, a->payload, a->len, wh->maxf, a->limits->max_field_bytes);

@@ -379,6 +379,48 @@ static void test_service_point_without_statutory_or_type_loads_as_unknown(void *
     ss_buf_free(&out);
 }
 
+/* A service point's authority as at the date the record (as_of) or its
+ * batch says it describes; with neither, today's. */
+static void test_service_point_authority_as_at_its_data_date(void **state)
+{
+    (void)state;
+    const struct ss_dataset *ds = ss_dataset_find("service_points");
+    const char *vals[64] = {0};
+    size_t lens[64] = {0};
+    int fa = ss_dataset_field_index(ds, "authority"), fn = ss_dataset_field_index(ds, "name"),
+        fp = ss_dataset_field_index(ds, "postcode"), fd = ss_dataset_field_index(ds, "as_of");
+    vals[fa] = "Somerset", vals[fn] = "Taunton Library", vals[fp] = "TA1 3XZ";
+    for (int f = 0; f < 64; f++)
+        lens[f] = vals[f] ? strlen(vals[f]) : 0;
+    struct ss_prec rec = {.line = 2, .nfields = ds->nfields, .vals = vals, .lens = lens};
+    struct ss_authmap *m = ss_authmap_new();
+    ss_authmap_add(m, "E10000027", "Somerset", NULL, "2023-03-31");
+    ss_authmap_add(m, "E06000066", "Somerset", "2023-04-01", NULL);
+    ss_authmap_add_successor(m, "E10000027", "E06000066", "2023-04-01");
+    ss_authmap_put(m, "somerset", "E10000027");
+    ss_authmap_put(m, "somerset", "E06000066");
+    struct ss_validate_ctx ctx = {.authorities = m};
+    struct ss_buf out;
+    char reason[512] = "";
+    ss_buf_init(&out, 1 << 16);
+
+    assert_int_equal(ss_validate_record(ds, &rec, &ctx, &out, reason, sizeof(reason)), 0);
+    assert_sp_column(out.data, "authority_code", "E06000066"); /* no date: today */
+
+    struct ss_date d = {2019, 6, 1};
+    ctx.batch_when = (struct ss_authmap_when){1, ss_date_to_days(d), ss_date_to_days(d)};
+    ss_buf_reset(&out);
+    assert_int_equal(ss_validate_record(ds, &rec, &ctx, &out, reason, sizeof(reason)), 0);
+    assert_sp_column(out.data, "authority_code", "E10000027"); /* the batch's as_of */
+
+    vals[fd] = "2024-05-01", lens[fd] = 10; /* the record's own date wins */
+    ss_buf_reset(&out);
+    assert_int_equal(ss_validate_record(ds, &rec, &ctx, &out, reason, sizeof(reason)), 0);
+    assert_sp_column(out.data, "authority_code", "E06000066");
+    ss_buf_free(&out);
+    ss_authmap_free(m);
+}
+
 static void test_closed_library_without_type_loads_as_closed(void **state)
 {
     (void)state;
@@ -435,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_raw_text_is_csv_of_the_values),
         cmocka_unit_test(test_service_point_without_statutory_or_type_loads_as_unknown),
         cmocka_unit_test(test_closed_library_without_type_loads_as_closed),
+        cmocka_unit_test(test_service_point_authority_as_at_its_data_date),
         cmocka_unit_test(test_code_list_value_that_looks_like_a_placeholder_kept),
         cmocka_unit_test(test_timestamps_iso_with_or_without_offset),
         cmocka_unit_test(test_clear_patron_identifier_refused),
