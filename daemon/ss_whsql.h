@@ -12,7 +12,7 @@
  * Last-Modified), NULL if none, and $4 where that came from.
  *
  * A dataset with history is loaded by its table's load function,
- * <table>_load (migration 012 defines core.service_points_load): it matches
+ * <table>_load (migration 011 defines core.service_points_load): it matches
  * the staged rows to stable ids and places each version by its data date,
  * which generated SQL could not say clearly.
  *

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The analyst views say what they rest on (issue 10, migration 011):
+# The analyst views say what they rest on (issue 10, migration 012):
 #  * a consortium's loans given per authority (no "Library name" column, the
 #    collector config leaves service_point unmapped) load as authority-level
 #    rows: counted in the authority's service_point_loans, no library of

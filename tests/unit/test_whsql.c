@@ -28,7 +28,7 @@ static void test_whsql_builds_every_dataset(void **state)
         assert_true(q.keys && q.keys[0]);
         assert_non_null(strstr(q.upsert_sql, "ON CONFLICT"));
         if (all[i]->load == SS_LOAD_HISTORY) {
-            /* The table's load function (migration 012) places the versions. */
+            /* The table's load function (migration 011) places the versions. */
             char call[128];
             snprintf(call, sizeof(call),
                      "FROM %s_load($1::text, $2::bigint, $3::timestamptz, "

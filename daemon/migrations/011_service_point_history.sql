@@ -1,4 +1,4 @@
--- 012: service points have history by the date the data describes, not by
+-- 011: service points have history by the date the data describes, not by
 -- the order files were loaded in; one library from two sources under two
 -- names is one service point (with aliases); closed libraries load as
 -- closed; statutory and library_type may be unknown. docs/warehouse.md,

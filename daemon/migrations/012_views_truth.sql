@@ -1,4 +1,4 @@
--- 011: the views say what they rest on (issue 10).
+-- 012: the views say what they rest on (issue 10).
 --   * Facts given for a whole authority: core.loans, core.visits and
 --     core.stock take a NULL service point (= the whole authority). Such
 --     rows count in the authority's totals, never as a service point.
@@ -353,13 +353,16 @@ WITH counted AS (
     GROUP BY authority_code, financial_year, measure, age_group
 ), sp_register AS (
     -- Service points in the register open at some time in the year: opened
-    -- by its end (or year unknown), not closed before it starts.
+    -- by its end (or year unknown), not closed before it starts -- by its
+    -- year closed, or, for one the source calls closed without a year, by
+    -- the date of the version that says so (011: status, valid_from).
     SELECT sp.service_point_id, sp.authority_code, fy.label AS financial_year,
            lower(regexp_replace(btrim(sp.name), '\s+library$', '', 'i')) AS name_key
     FROM core.service_points sp
     JOIN ref.financial_year fy
       ON (sp.year_opened IS NULL OR sp.year_opened <= extract(year FROM fy.end_date))
      AND (sp.year_closed IS NULL OR sp.year_closed >= extract(year FROM fy.start_date))
+     AND NOT (sp.status = 'Closed' AND sp.year_closed IS NULL AND sp.valid_from::date < fy.start_date)
     WHERE sp.valid_to IS NULL
       AND (sp.authority_code, fy.label) IN (SELECT authority_code, financial_year FROM counted WHERE service_point IS NOT NULL)
 ), sp_open AS (
