@@ -5,14 +5,25 @@
 #include <signal.h>
 #include <string.h>
 
+#include "ss_notify.h"
+
 static volatile int *stop_flag, *reload_flag;
+static const char *stop_message; /* sent to systemd when a stop arrives, or NULL */
 
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
         *reload_flag = 1;
-    else
+    else {
         *stop_flag = 1;
+        if (stop_message)
+            ss_notify_from_signal(stop_message, strlen(stop_message));
+    }
+}
+
+void ss_signal_stop_message(const char *msg)
+{
+    stop_message = msg;
 }
 
 int ss_signal_setup(volatile int *stop, volatile int *reload)

@@ -11,5 +11,9 @@
 
 /* 0, or a negative errno value from sigaction. */
 int ss_signal_setup(volatile int *stop, volatile int *reload);
+/* A message the stop handler sends to systemd (ss_notify_from_signal) the
+ * moment SIGTERM or SIGINT arrives, e.g. "STOPPING=1\nEXTEND_TIMEOUT_USEC=..."
+ * while a batch is still being applied; msg must stay valid. NULL: none. */
+void ss_signal_stop_message(const char *msg);
 
 #endif

@@ -32,6 +32,7 @@
 #include "ss_err.h"
 #include "ss_log.h"
 #include "ss_migrate.h"
+#include "ss_notify.h"
 #include "ss_proto.h"
 #include "ss_secret.h"
 #include "ss_signal.h"
@@ -47,6 +48,10 @@
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
+
+/* How long systemd is asked to wait, from SIGTERM, for the batch being
+ * applied to finish (the unit's TimeoutStopSec covers the rest). */
+#define SS_STOP_EXTEND_USEC "300000000"
 
 static volatile int stop_requested;
 static volatile int reload_requested;
@@ -74,6 +79,7 @@ struct daemon {
     struct ss_zap zap;
     char user[SS_USER_ID_MAX + 1]; /* User-Id of the message being handled ("" without CURVE) */
     int peer_version;              /* protocol version of the message being handled */
+    unsigned long status_messages; /* d->n.messages when STATUS= was last sent */
 };
 
 static void usage(FILE *f)
@@ -209,6 +215,25 @@ static void db_disconnect(struct daemon *d)
     d->wh = NULL;
 }
 
+/* Sleeps ms (or until a stop is asked for) in steps short enough to keep
+ * the systemd watchdog fed: waiting for PostgreSQL is the daemon doing its
+ * job, not the daemon stuck. */
+static void wait_alive(struct daemon *d, long ms)
+{
+    (void)d;
+    uint64_t wd = ss_notify_watchdog_usec();
+    long step = wd ? (long)(wd / 4000) : ms;
+    if (step < 10)
+        step = 10;
+    while (ms > 0 && !stop_requested) {
+        long n = ms < step ? ms : step;
+        ss_notify_watchdog();
+        ss_sleep_ms(n, &stop_requested);
+        ms -= n;
+    }
+    ss_notify_watchdog();
+}
+
 /* Connects (and migrates, and prepares) with back-off until it works or a
  * stop is requested. 0, or SS_ESTOPPED. */
 static int db_connect(struct daemon *d)
@@ -232,7 +257,8 @@ static int db_connect(struct daemon *d)
         }
         long delay = ss_backoff_next(&d->backoff);
         ss_warn("%s; retrying in %ld ms", err, delay);
-        ss_sleep_ms(delay, &stop_requested);
+        ss_notifyf("STATUS=waiting for PostgreSQL: %.400s", err);
+        wait_alive(d, delay);
     }
     return SS_ESTOPPED;
 }
@@ -303,7 +329,10 @@ static int apply_until_done(struct daemon *d, const struct ss_header *h,
         else
             ss_warn("%s; batch %s/%s/%u kept, retrying in %ld ms", out->reason, h->source,
                     h->run_id, h->seq, delay);
-        ss_sleep_ms(delay, &stop_requested);
+        ss_notifyf("STATUS=%s %s/%s kept, retrying: %.300s",
+                   h->type == SS_MSG_RUN ? "run record" : "batch", h->source, h->run_id,
+                   out->reason);
+        wait_alive(d, delay);
         if (stop_requested)
             return SS_ESTOPPED;
     }
@@ -651,6 +680,8 @@ static int serve(struct daemon *d)
             reload_requested = 0;
             reload_allow(d);
         }
+        /* The loop came round: the daemon is not stuck on a batch. */
+        ss_notify_watchdog();
         zmq_pollitem_t item = {d->router, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, 1000);
         if (rc < 0) {
@@ -664,6 +695,14 @@ static int serve(struct daemon *d)
         while (!stop_requested && (rc = read_message(d)) == 1) {
             handle_message(d);
             close_frames(d);
+            ss_notify_watchdog();
+        }
+        if (d->n.messages != d->status_messages) {
+            d->status_messages = d->n.messages;
+            ss_notifyf("STATUS=ready: %lu batches (%lu applied, %lu duplicate, %lu refused), "
+                       "%llu records loaded, %llu quarantined",
+                       d->n.batches, d->n.applied, d->n.duplicates, d->n.refused, d->n.accepted,
+                       d->n.quarantined);
         }
         if (rc < 0)
             return rc;
@@ -735,6 +774,15 @@ int main(int argc, char **argv)
     ss_log_set_level(lv);
 
     ss_signal_setup(&stop_requested, &reload_requested);
+    if (ss_notify_init(err, sizeof(err)) < 0) {
+        ss_error("%s", err);
+        goto out;
+    }
+    /* SIGTERM during a batch: the batch is finished (and acked) before the
+     * daemon stops; systemd is told to wait that long. */
+    ss_signal_stop_message("STOPPING=1\nSTATUS=stopping: finishing the batch being "
+                           "applied\nEXTEND_TIMEOUT_USEC=" SS_STOP_EXTEND_USEC);
+    ss_notify("STATUS=connecting to PostgreSQL");
 
     if (check_security(&d) < 0)
         goto out;
@@ -750,11 +798,13 @@ int main(int argc, char **argv)
     if (setup_socket(&d) < 0)
         goto out;
     ss_notice("ready");
+    ss_notify("READY=1\nSTATUS=ready: waiting for batches");
 
     if (serve(&d) < 0)
         goto out;
     status = 0;
 out:
+    ss_notify("STOPPING=1\nSTATUS=stopped");
     log_totals(&d);
     close_frames(&d);
     if (d.router)
