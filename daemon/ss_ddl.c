@@ -94,6 +94,7 @@ int ss_ddl_dataset(const struct ss_dataset *ds, struct ss_buf *out)
     ss_buf_printf(out, ";\nCOMMENT ON COLUMN %s.batch_id IS ", table);
     lit(out, "Batch that last wrote the row (ingest.batches.batch_id)");
     ss_buf_printf(out, ";\nCOMMENT ON COLUMN %s.loaded_at IS ", table);
-    lit(out, "When the row was last inserted or changed");
+    lit(out,
+        history ? "When this version was loaded" : "When the row was last inserted or changed");
     return ss_buf_adds(out, ";\n\n");
 }

@@ -30,7 +30,7 @@ COMMENT ON COLUMN core.service_points.valid_from IS 'When this version begins: t
 COMMENT ON COLUMN core.service_points.valid_to IS 'When the next version (by data date) begins; NULL for the current version';
 COMMENT ON COLUMN core.service_points.valid_from_basis IS 'Where valid_from came from: record (its as_of column), config (the collector''s as_of), last-modified (the export''s Last-Modified), load time (none of these)';
 COMMENT ON COLUMN core.service_points.loaded_at IS 'When this version was loaded';
-COMMENT ON COLUMN core.service_points.service_point_id IS 'Stable id of the service point, shared by all its versions and aliases (core.service_point_alias)';
+COMMENT ON COLUMN core.service_points.service_point_id IS 'Stable id shared by every version of the same row';
 
 -- ---------------------------------------------------------------------------
 -- Names
