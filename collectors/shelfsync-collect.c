@@ -317,6 +317,10 @@ static int run_end(struct run *r, enum ss_run_outcome outcome, int status, unsig
     h.batches = r->seq;
     h.refused = (uint32_t)refused;
     snprintf(h.error, sizeof(h.error), "%s", error ? error : "");
+    /* What still waits for an ack: the daemon learns it when this record
+     * arrives (perhaps with the next run, if it waits in the outbox too). */
+    h.has_outbox = 1;
+    h.outbox_batches = (uint32_t)ss_sender_pending_batches(r->sender);
     return put_message(r, &h, NULL);
 }
 

@@ -133,6 +133,9 @@ int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
                 goto out;
             if (h->error[0] && set_str(o, "error", h->error) < 0)
                 goto out;
+            /* Optional: a daemon that predates it ignores it. */
+            if (h->has_outbox && set_int(o, "outbox_batches", h->outbox_batches) < 0)
+                goto out;
         }
     } else if (h->type == SS_MSG_ACK) {
         if (set_str(o, "status", ss_ack_status_name(h->status)) < 0 ||
@@ -421,6 +424,9 @@ int ss_proto_decode_header(const void *frame, size_t len, size_t max_len, struct
                 get_u32(o, "batches", &h->batches, 0, err, errlen) < 0 ||
                 get_u32(o, "refused", &h->refused, 0, err, errlen) < 0 ||
                 get_text(o, "error", h->error, sizeof(h->error), err, errlen) < 0)
+                goto out;
+            h->has_outbox = json_object_get(o, "outbox_batches") != NULL;
+            if (get_u32(o, "outbox_batches", &h->outbox_batches, 0, err, errlen) < 0)
                 goto out;
         }
     } else if (h->type == SS_MSG_ACK) {

@@ -107,6 +107,11 @@ struct ss_header {
     uint64_t bytes, nrecords, rejected;  /* end: body bytes, records sent, rejected by it */
     uint32_t batches, refused;           /* end: batches made, batches the daemon refused */
     char error[SS_PROTO_REASON_MAX + 1]; /* end: what went wrong, "" if nothing */
+    /* end, optional (since 013): batches still unacknowledged in the
+     * collector's outbox when the run ended (the end record itself not
+     * counted); has_outbox 0 when the peer did not say (an older one). */
+    int has_outbox;
+    uint32_t outbox_batches;
     /* ack */
     enum ss_ack_status status;
     uint32_t accepted;

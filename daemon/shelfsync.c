@@ -5,6 +5,8 @@
  *   shelfsync ref load|show|resolve    reference data (ss_ref.h)
  *   shelfsync source list|precedence   collector sources and their precedence (ss_precedence.h)
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
+ *   shelfsync status [--json]          each source's last run, lag, rejects (ss_status.h)
+ *   shelfsync ping [ENDPOINT]          the protocol's ping, from a collector host (ss_ping.h)
  *   shelfsync version
  */
 #include <errno.h>
@@ -24,9 +26,12 @@
 #include "ss_ddl.h"
 #include "ss_log.h"
 #include "ss_migrate.h"
+#include "ss_ping.h"
 #include "ss_proto.h"
 #include "ss_ref.h"
 #include "ss_precedence.h"
+#include "ss_secret.h"
+#include "ss_status.h"
 #include "ss_warehouse.h"
 
 static void usage(FILE *f)
@@ -41,6 +46,10 @@ static void usage(FILE *f)
                "       shelfsync source list --config DAEMON-CONFIG\n"
                "       shelfsync source precedence SOURCE N [--note TEXT] --config DAEMON-CONFIG\n"
                "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
+               "       shelfsync status [--json] [--source NAME] [--stale-after DURATION]"
+               " [--year YYYY-YY] --config DAEMON-CONFIG\n"
+               "       shelfsync ping [--config COLLECTOR-OR-DAEMON-CONFIG] [--timeout MS]"
+               " [--server-key Z85 --secret-key-file FILE] [ENDPOINT]\n"
                "       shelfsync version\n");
 }
 
@@ -531,6 +540,265 @@ out:
     return rc;
 }
 
+/* ---- shelfsync status: each source's runs, lag and rejects (ss_status.h) ---- */
+
+static void status_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: shelfsync status [--json] [--source NAME] [--stale-after DURATION]\n"
+            "                        [--year YYYY-YY] --config DAEMON-CONFIG\n"
+            "  DURATION: 90s, 45m, 36h, 2d, 1w (default: twice the source's usual interval\n"
+            "  between runs, at least 1h; 8d without history). Exit status: 0 all sources\n"
+            "  ok; %d a source's last run failed; %d a source is stale; %d no run recorded;\n"
+            "  1 error; 2 usage.\n",
+            SS_STATUS_FAILED, SS_STATUS_STALE, SS_STATUS_NOSOURCE);
+}
+
+/* Reads status's options: 0 to go on, or 1 with *status the exit status
+ * (0 for --help, 2 for a usage error, said). */
+static int status_parse_args(int argc, char **argv, struct ss_status_opts *o, const char **config,
+                             int *json, int *status)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"source", required_argument, NULL, 's'},
+                                         {"stale-after", required_argument, NULL, 'a'},
+                                         {"year", required_argument, NULL, 'y'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c, y1, y2, used = 0;
+    optind = 1;
+    *status = 2;
+    while ((c = getopt_long(argc, argv, "c:s:a:y:jh", opts, NULL)) != -1) {
+        if (c == 'c') {
+            *config = optarg;
+        } else if (c == 's') {
+            o->source = optarg;
+        } else if (c == 'j') {
+            *json = 1;
+        } else if (c == 'a') {
+            if (ss_status_parse_duration(optarg, &o->stale_after_s) < 0) {
+                fprintf(stderr,
+                        "shelfsync status: --stale-after \"%s\": expected a duration such as "
+                        "90s, 45m, 36h, 2d or 1w\n",
+                        optarg);
+                return 1;
+            }
+        } else if (c == 'y') {
+            if (sscanf(optarg, "%4d-%2d%n", &y1, &y2, &used) != 2 || optarg[used] || y1 < 1900 ||
+                y1 > 2100 || y2 != (y1 + 1) % 100) {
+                fprintf(stderr,
+                        "shelfsync status: --year \"%s\": expected a financial year such as "
+                        "2024-25\n",
+                        optarg);
+                return 1;
+            }
+            o->fy_start = y1;
+        } else if (c == 'h') {
+            status_usage(stdout);
+            *status = 0;
+            return 1;
+        } else {
+            status_usage(stderr);
+            return 1;
+        }
+    }
+    if (optind < argc || !*config) {
+        if (!*config)
+            fprintf(stderr, "shelfsync status: --config DAEMON-CONFIG is required\n");
+        status_usage(stderr);
+        return 1;
+    }
+    return 0;
+}
+
+/* `shelfsync status`: argv[0] is "status". Exit status as status_usage. */
+static int cmd_status(int argc, char **argv)
+{
+    struct ss_status_opts o = {0};
+    struct ss_daemon_config cfg;
+    const char *config = NULL;
+    char err[2048];
+    int json = 0, status;
+    json_t *doc = NULL;
+    if (status_parse_args(argc, argv, &o, &config, &json, &status) != 0)
+        return status;
+    struct ss_wh *wh = open_warehouse(config, &cfg);
+    status = 1;
+    if (wh && ss_status_collect(ss_wh_conn(wh), &o, &doc, err, sizeof(err)) < 0)
+        ss_error("%s", err);
+    else if (wh) {
+        status = (int)json_integer_value(json_object_get(doc, "exit_status"));
+        if (json) {
+            json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+        } else {
+            ss_status_print(doc, stdout);
+        }
+        if (status == SS_STATUS_NOSOURCE && o.source)
+            fprintf(stderr, "shelfsync status: no run of source \"%s\" is recorded\n", o.source);
+    }
+    json_decref(doc);
+    ss_wh_free(wh);
+    ss_daemon_config_free(&cfg);
+    return status;
+}
+
+/* ---- shelfsync ping: the protocol's ping (ss_ping.h) ---- */
+
+/* What `shelfsync ping` pings, and with which keys. */
+struct ping_args {
+    const char *config, *endpoint, *server_key, *secret_key_file;
+    long timeout_ms;
+};
+
+/* Reads ping's options: 0 to go on, or 1 with *status the exit status. */
+static int ping_parse_args(int argc, char **argv, struct ping_args *a, int *status)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"timeout", required_argument, NULL, 't'},
+                                         {"server-key", required_argument, NULL, 'k'},
+                                         {"secret-key-file", required_argument, NULL, 'f'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    char *end;
+    optind = 1;
+    *status = 2;
+    a->timeout_ms = 5000;
+    while ((c = getopt_long(argc, argv, "c:t:k:f:h", opts, NULL)) != -1) {
+        if (c == 'c') {
+            a->config = optarg;
+        } else if (c == 'k') {
+            a->server_key = optarg;
+        } else if (c == 'f') {
+            a->secret_key_file = optarg;
+        } else if (c == 't') {
+            errno = 0;
+            a->timeout_ms = strtol(optarg, &end, 10);
+            if (errno || *end || a->timeout_ms < 10 || a->timeout_ms > 600000) {
+                fprintf(stderr, "shelfsync ping: --timeout \"%s\": milliseconds, 10..600000\n",
+                        optarg);
+                return 1;
+            }
+        } else {
+            usage(c == 'h' ? stdout : stderr);
+            *status = c == 'h' ? 0 : 2;
+            return 1;
+        }
+    }
+    if (optind < argc)
+        a->endpoint = argv[optind++];
+    if (optind < argc || (!a->config && !a->endpoint) || (a->server_key && !a->secret_key_file)) {
+        if (a->server_key && !a->secret_key_file)
+            fprintf(stderr, "shelfsync ping: --server-key needs --secret-key-file\n");
+        usage(stderr);
+        return 1;
+    }
+    return 0;
+}
+
+/* Pings one endpoint and says how it went: 0 answered, 1 not. */
+static int ping_one(const struct ss_ping_opts *po)
+{
+    struct ss_ping_result r;
+    char err[2048];
+    if (ss_ping(po, &r, err, sizeof(err)) < 0) {
+        fprintf(stderr, "shelfsync ping: %s\n", err);
+        return 1;
+    }
+    printf("%s: pong in %.1f ms (connected in %.0f ms), protocol shelfsync/%d, %s%s%s\n",
+           po->endpoint, r.rtt_ms, r.connect_ms, r.version,
+           r.curve ? "CURVE authenticated as " : "no CURVE (plain ",
+           r.curve ? r.public_key : (strncmp(po->endpoint, "ipc://", 6) == 0 ? "ipc" : "TCP"),
+           r.curve ? "" : ")");
+    return 0;
+}
+
+/* The daemon's public key from its curve.secret_key_file, for a ping from
+ * the daemon's own host: 0, or 1 (said). */
+static int daemon_public_key(const char *secret_file, char pub[41])
+{
+    char why[1024];
+    char *secret = ss_secret_read(secret_file, why, sizeof(why));
+    int bad = !secret || strlen(secret) != 40 || zmq_curve_public(pub, secret) < 0;
+    if (bad)
+        fprintf(stderr, "shelfsync ping: %s\n",
+                secret ? "curve.secret_key_file: not a Z85 secret key" : why);
+    ss_secret_free(secret);
+    return bad;
+}
+
+/* `shelfsync ping`: argv[0] is "ping". With a collector config, its
+ * endpoints and keys; with a daemon config, its listen endpoints (and with
+ * CURVE, --secret-key-file for a key the allow file admits). Exit status 0
+ * every endpoint answered, 1 one did not (the reason said), 2 usage or an
+ * unreadable config. */
+static int cmd_ping(int argc, char **argv)
+{
+    struct ping_args a = {0};
+    struct ss_collector_config cc = {0};
+    struct ss_daemon_config dc = {0};
+    struct ss_ping_opts po = {0};
+    const char *kind = NULL, *const *eps = NULL;
+    char err[2048], pub[41];
+    size_t neps = 0;
+    int status;
+    if (ping_parse_args(argc, argv, &a, &status) != 0)
+        return status;
+    po.timeout_ms = a.timeout_ms;
+    po.server_public_key = a.server_key;
+    po.secret_key_file = a.secret_key_file;
+    status = 2;
+    if (a.config && ss_config_check(a.config, &kind, err, sizeof(err)) < 0 && !kind) {
+        fprintf(stderr, "%s\n", err);
+        goto out;
+    }
+    if (kind && strcmp(kind, "collector") == 0) {
+        if (ss_collector_config_load(a.config, NULL, &cc, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s\n", err);
+            goto out;
+        }
+        eps = (const char *const *)cc.endpoints, neps = cc.nendpoints;
+        po.source = cc.source;
+        if (!a.server_key) {
+            po.server_public_key = cc.server_public_key;
+            po.secret_key_file = cc.secret_key_file;
+        }
+    } else if (kind) {
+        if (ss_daemon_config_load(a.config, &dc, err, sizeof(err)) < 0) {
+            fprintf(stderr, "%s\n", err);
+            goto out;
+        }
+        eps = (const char *const *)dc.listen, neps = dc.nlisten;
+        if (dc.curve_secret_key_file && !a.server_key) {
+            if (!a.secret_key_file) {
+                fprintf(stderr, "shelfsync ping: the daemon uses CURVE: give --secret-key-file "
+                                "with a collector key its allow file admits\n");
+                goto out;
+            }
+            if (daemon_public_key(dc.curve_secret_key_file, pub))
+                goto out;
+            po.server_public_key = pub;
+        }
+    }
+    status = 0;
+    if (a.endpoint) {
+        po.endpoint = a.endpoint;
+        status = ping_one(&po);
+    } else {
+        for (size_t i = 0; i < neps; i++) {
+            po.endpoint = eps[i];
+            status |= ping_one(&po);
+        }
+    }
+out:
+    explicit_bzero(pub, sizeof(pub));
+    ss_collector_config_free(&cc);
+    ss_daemon_config_free(&dc);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     ss_log_init("shelfsync", SS_LOG_INFO);
@@ -550,6 +818,10 @@ int main(int argc, char **argv)
         return cmd_ref(argc - 1, argv + 1);
     if (strcmp(argv[1], "source") == 0)
         return cmd_source(argc - 1, argv + 1);
+    if (strcmp(argv[1], "status") == 0)
+        return cmd_status(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ping") == 0)
+        return cmd_ping(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shelfsync %s (protocol %s, schema %d)\n", SS_VERSION, SS_PROTO_ID,
                ss_migrate_latest());

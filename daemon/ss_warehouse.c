@@ -1325,7 +1325,7 @@ static int run_begins(struct apply *a)
 static int run_ends(struct apply *a)
 {
     const struct ss_header *h = a->h;
-    char u[6][24];
+    char u[7][24];
     PGresult *res;
     int rc;
 
@@ -1335,6 +1335,7 @@ static int run_ends(struct apply *a)
     snprintf(u[3], sizeof(u[3]), "%llu", (unsigned long long)h->rejected);
     snprintf(u[4], sizeof(u[4]), "%u", h->batches);
     snprintf(u[5], sizeof(u[5]), "%u", h->refused);
+    snprintf(u[6], sizeof(u[6]), "%u", h->outbox_batches);
     const char *p[] = {h->source,
                        h->run_id,
                        h->dataset,
@@ -1346,20 +1347,22 @@ static int run_ends(struct apply *a)
                        u[3],
                        u[4],
                        u[5],
-                       h->error[0] ? h->error : NULL};
+                       h->error[0] ? h->error : NULL,
+                       h->has_outbox ? u[6] : NULL};
     if ((rc = tx_query(
              a,
              "INSERT INTO ingest.runs AS r (source, run_id, dataset, ended_at, outcome, "
              "exit_status, bytes, records_sent, rejected_by_collector, batches_sent, "
-             "batches_refused, error) VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5, "
-             "$6, $7, $8, $9, $10, $11, $12) ON CONFLICT (source, run_id) DO UPDATE SET "
+             "batches_refused, error, outbox_batches) VALUES ($1, $2, $3, "
+             "coalesce($4::timestamptz, now()), $5, $6, $7, $8, $9, $10, $11, $12, $13) ON "
+             "CONFLICT (source, run_id) DO UPDATE SET "
              "ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome, exit_status = "
              "EXCLUDED.exit_status, bytes = EXCLUDED.bytes, records_sent = EXCLUDED.records_sent, "
              "rejected_by_collector = EXCLUDED.rejected_by_collector, batches_sent = "
              "EXCLUDED.batches_sent, batches_refused = EXCLUDED.batches_refused, error = "
-             "EXCLUDED.error RETURNING run_ref, outcome, batches_received + batches_refused >= "
-             "batches_sent",
-             12, p, 1, &res)) < 0)
+             "EXCLUDED.error, outbox_batches = EXCLUDED.outbox_batches RETURNING run_ref, outcome, "
+             "batches_received + batches_refused >= batches_sent",
+             13, p, 1, &res)) < 0)
         return rc;
     char ref[24];
     snprintf(ref, sizeof(ref), "%s", PQgetvalue(res, 0, 0));

@@ -123,6 +123,43 @@ static void test_proto_run_records_round_trip(void **state)
     ss_buf_free(&b);
 }
 
+/* The end record's outbox_batches (since 013) is optional both ways: sent
+ * when known, absent (has_outbox 0) from a peer that predates it. */
+static void test_proto_run_end_outbox_batches_optional(void **state)
+{
+    struct ss_header h, back;
+    struct ss_buf b;
+    char err[256];
+    (void)state;
+    memset(&h, 0, sizeof(h));
+    h.type = SS_MSG_RUN;
+    h.event = SS_RUN_END;
+    strcpy(h.source, "leeds-loans");
+    strcpy(h.run_id, "r1");
+    strcpy(h.dataset, "loans");
+    h.outcome = SS_RUN_COMPLETE;
+    h.has_outbox = 1;
+    h.outbox_batches = 3;
+    ss_buf_init(&b, 4096);
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_non_null(strstr((const char *)b.data, "\"outbox_batches\":3"));
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.has_outbox, 1);
+    assert_int_equal(back.outbox_batches, 3);
+
+    h.has_outbox = 0;
+    assert_int_equal(ss_proto_encode_header(&h, &b), 0);
+    assert_null(strstr((const char *)b.data, "outbox_batches"));
+    assert_int_equal(ss_proto_decode_header(b.data, b.len, 4096, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.has_outbox, 0);
+
+    const char *bad = "{\"type\":\"run\",\"source\":\"s\",\"run_id\":\"r\",\"seq\":1,"
+                      "\"event\":\"end\",\"dataset\":\"loans\",\"outcome\":\"complete\","
+                      "\"outbox_batches\":-1}";
+    assert_true(ss_proto_decode_header(bad, strlen(bad), 4096, &back, err, sizeof(err)) < 0);
+    ss_buf_free(&b);
+}
+
 static void test_proto_batch_partial_flag_round_trips(void **state)
 {
     struct ss_header h;
@@ -383,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_proto_batch_header_round_trips),
         cmocka_unit_test(test_proto_ack_round_trips_with_reason),
         cmocka_unit_test(test_proto_run_records_round_trip),
+        cmocka_unit_test(test_proto_run_end_outbox_batches_optional),
         cmocka_unit_test(test_proto_batch_partial_flag_round_trips),
         cmocka_unit_test(test_proto_batch_as_of_round_trips_and_is_optional),
         cmocka_unit_test(test_proto_bad_as_of_refused),
