@@ -707,7 +707,7 @@ static int ping_one(const struct ss_ping_opts *po)
         fprintf(stderr, "shelfsync ping: %s\n", err);
         return 1;
     }
-    printf("%s: pong in %.1f ms (connected in %.0f ms), protocol shelfsync/%d, %s%s%s\n",
+    printf("%s: pong in %.2f ms (connected in %.1f ms), protocol shelfsync/%d, %s%s%s\n",
            po->endpoint, r.rtt_ms, r.connect_ms, r.version,
            r.curve ? "CURVE authenticated as " : "no CURVE (plain ",
            r.curve ? r.public_key : (strncmp(po->endpoint, "ipc://", 6) == 0 ? "ipc" : "TCP"),
