@@ -59,6 +59,28 @@ it_assert_eq "failed failed None 0" \
     "$(py "' '.join(str(x) for x in ($b['state'], $b['last_run']['outcome'], $b['last_success'], $b['rows_loaded_total']))" <"$IT_DIR/status.json")" "broken: failed, never succeeded, nothing loaded"
 [[ -n $(py "$b['last_run']['error']" <"$IT_DIR/status.json") ]] || it_fail "broken: the run's error is not reported"
 
+it_log "the daemon's own role (shelfsync_writer) may read everything status reads"
+ss_python - "$IT_DAEMON_CONFIG" "$IT_DIR/writer.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["database"]["conninfo"] += " user=postgres options='-crole=shelfsync_writer'"
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+rc=0
+"$SS_BIN_DIR/shelfsync" status --json --year 2024-25 --config "$IT_DIR/writer.json" >"$IT_DIR/writer.out" 2>"$IT_DIR/writer.err" || rc=$?
+[[ $rc -eq 3 ]] || { cat "$IT_DIR/writer.err"; it_fail "status as shelfsync_writer exited $rc"; }
+same=$(ss_python - "$IT_DIR/status.json" "$IT_DIR/writer.out" <<'PY'
+import json, sys
+def facts(path):
+    d = json.load(open(path))
+    for s in d["sources"]:
+        s.pop("lag_s")  # a second later
+    return d["sources"]
+print(facts(sys.argv[1]) == facts(sys.argv[2]))
+PY
+)
+it_assert_eq "True" "$same" "the same facts as the warehouse owner sees"
+
 it_log "the human table"
 rc=0
 status --year 2024-25 >"$IT_DIR/status.txt" 2>&1 || rc=$?
