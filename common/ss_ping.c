@@ -155,9 +155,11 @@ static int why_no_pong(const struct ss_ping_opts *o, const struct ss_ping_result
     if (!s->connected) {
         snprintf(err, errlen,
                  "%s: could not connect within %ld ms (%s): is shelfsyncd running and listening "
-                 "there, and does a firewall let it through?",
+                 "there, and %s",
                  o->endpoint, o->timeout_ms,
-                 s->retried ? "connection refused" : "no connection made");
+                 s->retried ? "connection refused" : "no connection made",
+                 strncmp(o->endpoint, "ipc://", 6) == 0 ? "may this user open the socket file?"
+                                                        : "does a firewall let it through?");
         return s->retried ? -ECONNREFUSED : -ETIMEDOUT;
     }
     snprintf(err, errlen,
