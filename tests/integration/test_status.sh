@@ -8,7 +8,7 @@
 # server key and a key the daemon does not know fail with their reason.
 source "$(dirname "$0")/lib.sh"
 it_setup
-it_reset_db
+IT_RESET_TABLES="core.loans ingest.batches ingest.quarantine core.source_values ingest.runs ingest.batch_coverage ingest.run_keys" it_reset_db
 
 www="$IT_DIR/www"
 mkdir -p "$www"
