@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ static int check_url(const char *s, char *why, size_t whylen);
 static int check_as_of(const char *s, char *why, size_t whylen);
 static int check_dataset(const char *s, char *why, size_t whylen);
 static int check_z85_key(const char *s, char *why, size_t whylen);
+static int check_metrics_listen(const char *s, char *why, size_t whylen);
 
 #define D(f) offsetof(struct ss_daemon_config, f)
 #define C(f) offsetof(struct ss_collector_config, f)
@@ -67,6 +69,25 @@ static const struct ss_config_option daemon_limits[] = {
     INT("max_field_bytes", D(max_field_bytes), 16, 16777216, 65536),
     INT("max_header_bytes", D(max_header_bytes), 256, 65536, 4096),
     INT("handshake_ms", D(handshake_ms), 100, 600000, 5000),
+    INT("log_burst", D(log_burst), 0, 1000, 5),
+    INT("log_summary_s", D(log_summary_s), 1, 3600, 60),
+    {0},
+};
+
+static const struct ss_config_option daemon_metrics[] = {
+    {.key = "listen",
+     .type = SS_CFG_STRING,
+     .flags = SS_CFG_NONEMPTY,
+     .off = D(metrics_listen),
+     .def_str = "127.0.0.1:9464",
+     .check = check_metrics_listen},
+    INT("max_series", D(metrics_max_series), 1, 100000, 1000),
+    {0},
+};
+
+static const struct ss_config_option daemon_health[] = {
+    INT("max_batch_wait_s", D(health_max_batch_wait_s), 1, 86400, 300),
+    INT("loop_stall_s", D(health_loop_stall_s), 1, 3600, 60),
     {0},
 };
 
@@ -104,6 +125,8 @@ static const struct ss_config_option daemon_top[] = {
     OBJ("database", SS_CFG_REQUIRED, daemon_database),
     OBJ("limits", 0, daemon_limits),
     OBJ("authorities", 0, daemon_authorities),
+    OBJ("metrics", 0, daemon_metrics),
+    OBJ("health", 0, daemon_health),
     LEVEL(D(log_level)),
     {0},
 };
@@ -314,6 +337,39 @@ static int check_z85_key(const char *s, char *why, size_t whylen)
     snprintf(why, whylen,
              "expected a Z85 public key of 40 characters (the .pub file "
              "`shelfsync keygen` wrote for the daemon)");
+    return SS_EINVAL;
+}
+
+/* "metrics.listen": "off", or HOST:PORT with HOST a numeric IPv4 address
+ * or [IPv6] address (no names: nothing to resolve at start) and PORT
+ * 1..65535. */
+static int check_metrics_listen(const char *s, char *why, size_t whylen)
+{
+    char host[64];
+    unsigned char addr[16];
+    const char *colon = strrchr(s, ':');
+    if (strcmp(s, "off") == 0)
+        return 0;
+    size_t hlen = colon ? (size_t)(colon - s) : 0;
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    int ok = colon && hlen > 0 && hlen < sizeof(host) && colon[1] && end && *end == '\0' &&
+             port >= 1 && port <= 65535;
+    if (ok) {
+        memcpy(host, s, hlen);
+        host[hlen] = '\0';
+        if (host[0] == '[' && hlen > 2 && host[hlen - 1] == ']') {
+            host[hlen - 1] = '\0';
+            ok = inet_pton(AF_INET6, host + 1, addr) == 1;
+        } else {
+            ok = inet_pton(AF_INET, host, addr) == 1;
+        }
+    }
+    if (ok)
+        return 0;
+    snprintf(why, whylen,
+             "expected \"off\" or ADDRESS:PORT with a numeric address, such as "
+             "\"127.0.0.1:9464\" or \"[::1]:9464\"");
     return SS_EINVAL;
 }
 

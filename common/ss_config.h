@@ -159,6 +159,14 @@ struct ss_daemon_config {
     long max_field_bytes;      /* "limits.max_field_bytes": 16..16777216, default 65536 */
     long max_header_bytes;     /* "limits.max_header_bytes": 256..65536, default 4096 */
     long handshake_ms;         /* "limits.handshake_ms": 100..600000, default 5000 */
+    long log_burst;       /* "limits.log_burst": 0..1000, default 5: lines per reason per window
+                             for what a peer controls (bad messages, refused keys) */
+    long log_summary_s;   /* "limits.log_summary_s": 1..3600, default 60: the window, and how often
+                             the summary of what was not logged is written */
+    char *metrics_listen; /* "metrics.listen": "ADDR:PORT" or "off"; default "127.0.0.1:9464" */
+    long metrics_max_series; /* "metrics.max_series": 1..100000, default 1000 (source, dataset) */
+    long health_max_batch_wait_s; /* "health.max_batch_wait_s": 1..86400, default 300 */
+    long health_loop_stall_s; /* "health.loop_stall_s": 1..3600, default 60 (without a watchdog) */
     /* "authorities.abolished": "quarantine" (default) or "successor": what a
      * record gets whose authority was abolished before its period. */
     char *authorities_abolished;

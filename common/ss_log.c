@@ -2,6 +2,7 @@
 #include "ss_log.h"
 
 #include "ss_err.h"
+#include "ss_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,4 +89,76 @@ void ss_log(enum ss_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     ss_logv(level, fmt, ap);
     va_end(ap);
+}
+
+void ss_log_limit_init(struct ss_log_limit *l, const char *what, long burst, long window_s)
+{
+    memset(l, 0, sizeof(*l));
+    l->what = what;
+    ss_log_limit_set(l, burst, window_s);
+}
+
+void ss_log_limit_set(struct ss_log_limit *l, long burst, long window_s)
+{
+    l->burst = burst;
+    l->window_ms = window_s * 1000;
+}
+
+/* The entry for reason: pointer equality first, then by text; a full table
+ * shares its last entry. */
+static size_t limit_slot(struct ss_log_limit *l, const char *reason)
+{
+    for (size_t i = 0; i < l->nreasons; i++)
+        if (l->r[i].reason == reason || strcmp(l->r[i].reason, reason) == 0)
+            return i;
+    if (l->nreasons < SS_LOG_LIMIT_REASONS) {
+        l->r[l->nreasons].reason = reason;
+        l->r[l->nreasons].logged = l->r[l->nreasons].suppressed = 0;
+        return l->nreasons++;
+    }
+    return SS_LOG_LIMIT_REASONS - 1;
+}
+
+int ss_log_limited(struct ss_log_limit *l, const char *reason, enum ss_log_level level,
+                   const char *fmt, ...)
+{
+    ss_log_limit_flush(l, 0);
+    size_t i = limit_slot(l, reason);
+    if ((long)l->r[i].logged >= l->burst) {
+        l->r[i].suppressed++;
+        return 0;
+    }
+    l->r[i].logged++;
+    va_list ap;
+    va_start(ap, fmt);
+    ss_logv(level, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+void ss_log_limit_flush(struct ss_log_limit *l, int force)
+{
+    long long now = ss_now_ms();
+    if (!l->window_start)
+        l->window_start = now;
+    if (!force && now - l->window_start < l->window_ms)
+        return;
+    unsigned long total = 0;
+    char list[1024];
+    size_t off = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < l->nreasons; i++) {
+        if (!l->r[i].suppressed)
+            continue;
+        total += l->r[i].suppressed;
+        int n = snprintf(list + off, sizeof(list) - off, "%s%lu %s", off ? ", " : "",
+                         l->r[i].suppressed, l->r[i].reason);
+        if (n > 0 && (size_t)n < sizeof(list) - off)
+            off += (size_t)n;
+    }
+    if (total)
+        ss_log(SS_LOG_WARN, "%s: %lu more in the last %lld s not logged one by one: %s", l->what,
+               total, (now - l->window_start + 999) / 1000, list);
+    l->nreasons = 0;
+    l->window_start = now;
 }

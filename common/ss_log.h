@@ -13,6 +13,7 @@
 #define SS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum ss_log_level {
     SS_LOG_ERROR = 3,
@@ -37,6 +38,35 @@ int ss_log_parse_level(const char *name, enum ss_log_level *out);
 
 void ss_log(enum ss_log_level level, const char *fmt, ...) SS_PRINTF(2, 3);
 void ss_logv(enum ss_log_level level, const char *fmt, va_list ap);
+
+/* A rate limit for lines a peer can cause at will (bad messages, refused
+ * keys): per reason (a static string, such as "too large"), the first
+ * burst lines of each window are written; the rest are counted, and at the
+ * end of the window one summary line says how many were not written, by
+ * reason: "bad messages: 997 more in the last 60 s not logged one by one:
+ * 990 too large, 7 malformed". One limiter belongs to one thread. */
+#define SS_LOG_LIMIT_REASONS 12
+struct ss_log_limit {
+    const char *what; /* names the lines in the summary: "bad messages" */
+    long burst;
+    long window_ms;
+    long long window_start; /* ss_now_ms(); 0: not started */
+    size_t nreasons;
+    struct {
+        const char *reason;
+        unsigned long logged, suppressed;
+    } r[SS_LOG_LIMIT_REASONS];
+};
+
+void ss_log_limit_init(struct ss_log_limit *l, const char *what, long burst, long window_s);
+/* Changes the burst and window (a reload); the counts are kept. */
+void ss_log_limit_set(struct ss_log_limit *l, long burst, long window_s);
+/* Writes the line, or counts it under reason. Returns 1 written, 0 counted. */
+int ss_log_limited(struct ss_log_limit *l, const char *reason, enum ss_log_level level,
+                   const char *fmt, ...) SS_PRINTF(4, 5);
+/* At the end of the window (or at once, with force): writes the summary if
+ * anything was counted, and starts a new window. */
+void ss_log_limit_flush(struct ss_log_limit *l, int force);
 
 #define ss_error(...) ss_log(SS_LOG_ERROR, __VA_ARGS__)
 #define ss_warn(...) ss_log(SS_LOG_WARN, __VA_ARGS__)

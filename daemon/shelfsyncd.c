@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +31,12 @@
 #include "ss_buf.h"
 #include "ss_config.h"
 #include "ss_err.h"
+#include "ss_httpd.h"
 #include "ss_log.h"
+#include "ss_metrics.h"
 #include "ss_migrate.h"
 #include "ss_notify.h"
+#include "ss_pg.h"
 #include "ss_proto.h"
 #include "ss_secret.h"
 #include "ss_signal.h"
@@ -80,7 +84,21 @@ struct daemon {
     char user[SS_USER_ID_MAX + 1]; /* User-Id of the message being handled ("" without CURVE) */
     int peer_version;              /* protocol version of the message being handled */
     unsigned long status_messages; /* d->n.messages when STATUS= was last sent */
+    const char *config_path;       /* read again on SIGHUP */
+    const char *cli_level;         /* --log-level, which a reload does not override */
+    struct ss_metrics m;           /* counters and liveness for /metrics and /health */
+    struct ss_httpd *httpd;        /* NULL: "metrics.listen" is "off" or could not bind */
+    struct ss_log_limit peerlog;   /* lines a peer can cause at will */
+    int64_t probe_ms;              /* when the idle loop last checked PostgreSQL */
+    int64_t big_ms;                /* when a large message was last freed (malloc_trim) */
 };
+
+/* The main loop is alive: the systemd watchdog and /health are told. */
+static void alive(struct daemon *d)
+{
+    ss_notify_watchdog();
+    ss_metrics_beat(&d->m);
+}
 
 static void usage(FILE *f)
 {
@@ -151,11 +169,16 @@ static int read_message(struct daemon *d)
         count++;
     } while (more);
     d->n.messages++;
+    if (total > 1048576)
+        d->big_ms = ss_now_ms();
     if (too_many || too_big) {
         d->n.dropped++;
-        ss_warn("dropped a message of %zu frames and %zu bytes: over the limit of %ld frames / "
-                "%ld bytes",
-                count - 1, total, d->cfg.max_frames, d->cfg.max_message_bytes);
+        ss_metrics_message(&d->m, 0, 0);
+        ss_metrics_drop(&d->m, SS_DROP_TOO_LARGE);
+        ss_log_limited(&d->peerlog, "too large", SS_LOG_WARN,
+                       "dropped a message of %zu frames and %zu bytes: over the limit of %ld "
+                       "frames / %ld bytes",
+                       count - 1, total, d->cfg.max_frames, d->cfg.max_message_bytes);
         close_frames(d);
         return 0;
     }
@@ -206,6 +229,8 @@ static void refuse(struct daemon *d, const struct ss_header *in, const char *rea
     ack.status = SS_ACK_REFUSED;
     snprintf(ack.reason, sizeof(ack.reason), "%s", reason);
     d->n.refused++;
+    if (in && in->type == SS_MSG_BATCH)
+        ss_metrics_batch(&d->m, in->source, in->dataset, SS_BATCH_REFUSED, 0, 0);
     send_reply(d, &ack);
 }
 
@@ -213,6 +238,7 @@ static void db_disconnect(struct daemon *d)
 {
     ss_wh_free(d->wh);
     d->wh = NULL;
+    atomic_store(&d->m.pg_connected, 0);
 }
 
 /* Sleeps ms (or until a stop is asked for) in steps short enough to keep
@@ -220,41 +246,49 @@ static void db_disconnect(struct daemon *d)
  * job, not the daemon stuck. */
 static void wait_alive(struct daemon *d, long ms)
 {
-    (void)d;
     uint64_t wd = ss_notify_watchdog_usec();
     long step = wd ? (long)(wd / 4000) : ms;
     if (step < 10)
         step = 10;
     while (ms > 0 && !stop_requested) {
         long n = ms < step ? ms : step;
-        ss_notify_watchdog();
+        alive(d);
         ss_sleep_ms(n, &stop_requested);
         ms -= n;
     }
-    ss_notify_watchdog();
+    alive(d);
 }
 
-/* Connects (and migrates, and prepares) with back-off until it works or a
- * stop is requested. 0, or SS_ESTOPPED. */
+/* One try at connecting (and migrating, and preparing). 0, or a negative
+ * code with err. */
+static int db_try_connect(struct daemon *d, char *err, size_t errlen)
+{
+    d->wh = ss_wh_connect(d->cfg.db_conninfo, d->cfg.db_password_file, err, errlen);
+    if (!d->wh)
+        return SS_ERETRY;
+    int rc = 0;
+    if (d->cfg.migrate_on_start)
+        rc = ss_migrate(ss_wh_conn(d->wh), err, errlen);
+    if (rc >= 0)
+        rc = ss_wh_prepare(d->wh, err, errlen);
+    if (rc < 0) {
+        db_disconnect(d);
+        return rc;
+    }
+    ss_notice("connected to PostgreSQL (schema version %d)", ss_migrate_applied(ss_wh_conn(d->wh)));
+    atomic_store(&d->m.pg_connected, 1);
+    ss_backoff_reset(&d->backoff);
+    return 0;
+}
+
+/* Connects with back-off until it works or a stop is requested. 0, or
+ * SS_ESTOPPED. */
 static int db_connect(struct daemon *d)
 {
     char err[1024];
     while (!stop_requested) {
-        d->wh = ss_wh_connect(d->cfg.db_conninfo, d->cfg.db_password_file, err, sizeof(err));
-        if (d->wh) {
-            int rc = 0;
-            if (d->cfg.migrate_on_start)
-                rc = ss_migrate(ss_wh_conn(d->wh), err, sizeof(err));
-            if (rc >= 0)
-                rc = ss_wh_prepare(d->wh, err, sizeof(err));
-            if (rc >= 0) {
-                ss_notice("connected to PostgreSQL (schema version %d)",
-                          ss_migrate_applied(ss_wh_conn(d->wh)));
-                ss_backoff_reset(&d->backoff);
-                return 0;
-            }
-            db_disconnect(d);
-        }
+        if (db_try_connect(d, err, sizeof(err)) == 0)
+            return 0;
         long delay = ss_backoff_next(&d->backoff);
         ss_warn("%s; retrying in %ld ms", err, delay);
         ss_notifyf("STATUS=waiting for PostgreSQL: %.400s", err);
@@ -297,8 +331,9 @@ static const struct ss_allow_entry *batch_rights(struct daemon *d, const struct 
     if (e)
         return e;
     d->n.forbidden++;
-    ss_warn("batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id, h->seq,
-            d->user[0] ? d->user : "(none)", why);
+    ss_log_limited(&d->peerlog, "outside the key's rights", SS_LOG_WARN,
+                   "batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id, h->seq,
+                   d->user[0] ? d->user : "(none)", why);
     refuse(d, h, why);
     return NULL;
 }
@@ -322,6 +357,9 @@ static int apply_until_done(struct daemon *d, const struct ss_header *h,
                                                      zmq_msg_size(&d->frames[2]), limits, out);
         if (rc != SS_ERETRY)
             break;
+        ss_metrics_retry(&d->m);
+        if (!ss_wh_ok(d->wh))
+            atomic_store(&d->m.pg_connected, 0);
         long delay = ss_backoff_next(&d->backoff);
         if (h->type == SS_MSG_RUN)
             ss_warn("%s; run record %s/%s kept, retrying in %ld ms", out->reason, h->source,
@@ -352,20 +390,34 @@ static enum ss_authmap_abolished abolished_mode(const struct ss_daemon_config *c
     return mode && strcmp(mode, "successor") == 0 ? SS_AUTHMAP_SUCCESSOR : SS_AUTHMAP_QUARANTINE;
 }
 
+/* The metrics of a batch the warehouse answered, read at t0 (ss_now_ms). */
+static void note_batch(struct daemon *d, const struct ss_header *h, const struct ss_wh_outcome *out,
+                       int64_t t0)
+{
+    enum ss_batch_event ev = out->result == SS_WH_APPLIED     ? SS_BATCH_APPLIED
+                             : out->result == SS_WH_DUPLICATE ? SS_BATCH_DUPLICATE
+                                                              : SS_BATCH_REFUSED;
+    ss_metrics_batch(&d->m, h->source, h->dataset, ev, out->accepted, out->quarantined);
+    ss_metrics_latency(&d->m, (double)(ss_now_ms() - t0) / 1000.0);
+}
+
 static void handle_batch(struct daemon *d, const struct ss_header *h)
 {
+    int64_t t0 = ss_now_ms();
     struct ss_wh_limits limits = {(size_t)d->cfg.max_records, (size_t)d->cfg.max_field_bytes, NULL,
                                   0, SS_AUTHMAP_QUARANTINE};
     struct ss_wh_outcome out;
     struct ss_header ack;
 
     d->n.batches++;
+    ss_metrics_batch(&d->m, h->source, h->dataset, SS_BATCH_RECEIVED, h->records, 0);
     if (d->nframes != 3) {
         /* We know which batch it is, so say why rather than let it be resent for ever. */
         char why[128];
         snprintf(why, sizeof(why), "a batch message has 3 frames after the routing id, not %zu",
                  d->nframes);
-        ss_warn("batch %s/%s/%u refused: %s", h->source, h->run_id, h->seq, why);
+        ss_log_limited(&d->peerlog, "refused", SS_LOG_WARN, "batch %s/%s/%u refused: %s", h->source,
+                       h->run_id, h->seq, why);
         refuse(d, h, why);
         return;
     }
@@ -403,13 +455,16 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         d->n.refused++;
         if (out.forbidden) {
             d->n.forbidden++;
-            ss_warn("batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id, h->seq,
-                    d->user, out.reason);
+            ss_log_limited(&d->peerlog, "outside the key's rights", SS_LOG_WARN,
+                           "batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id,
+                           h->seq, d->user, out.reason);
         } else {
-            ss_warn("batch %s/%s/%u refused: %s", h->source, h->run_id, h->seq, out.reason);
+            ss_log_limited(&d->peerlog, "refused", SS_LOG_WARN, "batch %s/%s/%u refused: %s",
+                           h->source, h->run_id, h->seq, out.reason);
         }
         break;
     }
+    note_batch(d, h, &out, t0);
     send_reply(d, &ack);
 }
 
@@ -457,29 +512,43 @@ static void handle_run(struct daemon *d, const struct ss_header *h)
     send_reply(d, &ack);
 }
 
+/* A message dropped without a reply: counted (by reason) and logged,
+ * within the peer log's rate limit. */
+static void drop(struct daemon *d, enum ss_drop_reason r, const char *reason, const char *fmt,
+                 const char *arg)
+{
+    d->n.dropped++;
+    ss_metrics_drop(&d->m, r);
+    ss_log_limited(&d->peerlog, reason, SS_LOG_WARN, fmt, arg);
+}
+
 static void handle_message(struct daemon *d)
 {
-    char err[SS_PROTO_REASON_MAX + 1];
+    char err[SS_PROTO_REASON_MAX + 1], what[160];
     struct ss_header h;
 
     if (d->nframes < 2) {
-        d->n.dropped++;
-        ss_warn("dropped a message of %zu frames: too short to be a shelfsync message", d->nframes);
+        ss_metrics_message(&d->m, 0, 0);
+        snprintf(err, sizeof(err), "%zu", d->nframes);
+        drop(d, SS_DROP_TOO_SHORT, "too short",
+             "dropped a message of %s frames: too short to be a shelfsync message", err);
         return;
     }
     d->peer_version = ss_proto_check_id(zmq_msg_data(&d->frames[0]), zmq_msg_size(&d->frames[0]), 1,
                                         err, sizeof(err));
     if (d->peer_version < 0) {
-        ss_warn("refused a message: %s", err);
+        ss_metrics_message(&d->m, 0, 1);
+        ss_log_limited(&d->peerlog, "another protocol", SS_LOG_WARN, "refused a message: %s", err);
         refuse(d, NULL, err);
         return;
     }
     if (ss_proto_decode_header(zmq_msg_data(&d->frames[1]), zmq_msg_size(&d->frames[1]),
                                (size_t)d->cfg.max_header_bytes, &h, err, sizeof(err)) < 0) {
-        d->n.dropped++;
-        ss_warn("dropped a message: %s", err);
+        ss_metrics_message(&d->m, 0, 0);
+        drop(d, SS_DROP_MALFORMED, "malformed", "dropped a message: %s", err);
         return;
     }
+    ss_metrics_message(&d->m, h.type == SS_MSG_PING, 0);
     switch (h.type) {
     case SS_MSG_PING: {
         struct ss_header pong;
@@ -490,22 +559,28 @@ static void handle_message(struct daemon *d)
         break;
     }
     case SS_MSG_BATCH:
+        snprintf(what, sizeof(what), "batch %s/%s/%u", h.source, h.run_id, h.seq);
+        ss_metrics_busy(&d->m, what);
         handle_batch(d, &h);
         break;
     case SS_MSG_RUN:
         if (d->peer_version < 2) {
-            d->n.dropped++;
-            ss_warn("dropped a run message from %s: protocol 1 has none", h.source);
+            drop(d, SS_DROP_UNEXPECTED, "unexpected type",
+                 "dropped a run message from %s: protocol 1 has none", h.source);
             break;
         }
+        snprintf(what, sizeof(what), "run record %s/%s", h.source, h.run_id);
+        ss_metrics_busy(&d->m, what);
         handle_run(d, &h);
         break;
     default:
-        d->n.dropped++;
-        ss_warn("dropped a message of type %s from %s: collectors send batch or ping",
-                h.type == SS_MSG_ACK ? "ack" : "pong", h.source);
+        drop(d, SS_DROP_UNEXPECTED, "unexpected type",
+             h.type == SS_MSG_ACK ? "dropped an ack from %s: collectors send batch, run or ping"
+                                  : "dropped a pong from %s: collectors send batch, run or ping",
+             h.source);
         break;
     }
+    ss_metrics_idle(&d->m);
 }
 
 static void log_change(void *arg, const char *what)
@@ -514,23 +589,153 @@ static void log_change(void *arg, const char *what)
     ss_notice("allow file: %s", what);
 }
 
-/* SIGHUP: read the allow file again; on any error keep the list in force. */
-static void reload_allow(struct daemon *d)
+/* The HTTP thread's answer: /metrics, /health (and /ready, the same). */
+static int http_answer(void *arg, const struct ss_http_request *req, struct ss_buf *body,
+                       const char **ctype)
+{
+    struct ss_metrics *m = arg;
+    if (strcmp(req->path, "/metrics") == 0) {
+        *ctype = "text/plain; version=0.0.4; charset=utf-8";
+        return ss_metrics_render(m, body) < 0 ? 503 : 200;
+    }
+    if (strcmp(req->path, "/health") == 0 || strcmp(req->path, "/ready") == 0)
+        return ss_metrics_health(m, body) ? 200 : 503;
+    ss_buf_adds(body, "not found: try /metrics or /health\n");
+    return 404;
+}
+
+/* The metrics listener as cfg says ("off": none). A listener that cannot
+ * bind is an error in the log, not a reason to stop taking batches. */
+static void metrics_start(struct daemon *d)
+{
+    char err[512];
+    ss_httpd_stop(d->httpd);
+    d->httpd = NULL;
+    if (strcmp(d->cfg.metrics_listen, "off") == 0) {
+        ss_notice("metrics: off");
+        return;
+    }
+    d->httpd = ss_httpd_start(d->cfg.metrics_listen, http_answer, &d->m, err, sizeof(err));
+    if (d->httpd)
+        ss_notice("metrics and health on http://%s/metrics and /health", d->cfg.metrics_listen);
+    else
+        ss_error("%s: no metrics or health until this is fixed (SIGHUP retries)", err);
+}
+
+/* What the daemon reads from its config besides the socket and the
+ * database: log level (unless --log-level), peer log limits, health
+ * bounds. */
+static void apply_settings(struct daemon *d, const char *cli_level)
+{
+    enum ss_log_level lv;
+    if (!cli_level && ss_log_parse_level(d->cfg.log_level, &lv) == 0)
+        ss_log_set_level(lv);
+    ss_log_limit_set(&d->peerlog, d->cfg.log_burst, d->cfg.log_summary_s);
+    uint64_t wd = ss_notify_watchdog_usec();
+    atomic_store(&d->m.max_batch_wait_s, d->cfg.health_max_batch_wait_s);
+    atomic_store(&d->m.loop_stall_s,
+                 wd ? (long)((wd + 999999) / 1000000) : d->cfg.health_loop_stall_s);
+    ss_backoff_init(&d->backoff, d->cfg.reconnect_initial_ms, d->cfg.reconnect_max_ms);
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* SIGHUP, what cannot change while running ("listen", "insecure", the
+ * CURVE secret key, CURVE on or off): said as "needs a restart" and kept as
+ * it is, by moving the running values into fresh. */
+static void keep_restart_only(struct daemon *d, struct ss_daemon_config *fresh)
+{
+    int listen_same = d->cfg.nlisten == fresh->nlisten;
+    for (size_t i = 0; listen_same && i < fresh->nlisten; i++)
+        listen_same = strcmp(d->cfg.listen[i], fresh->listen[i]) == 0;
+    if (!listen_same)
+        ss_warn("SIGHUP: \"listen\" changed: needs a restart; still listening as before");
+    if (d->cfg.insecure != fresh->insecure)
+        ss_warn("SIGHUP: \"insecure\" changed: needs a restart; left as it was");
+    if (!same_str(d->cfg.curve_secret_key_file, fresh->curve_secret_key_file))
+        ss_warn("SIGHUP: \"curve.secret_key_file\" changed: needs a restart; the running key "
+                "stays");
+    for (size_t i = 0; i < SS_CONFIG_MAX_ENDPOINTS; i++) {
+        char *t = fresh->listen[i];
+        fresh->listen[i] = d->cfg.listen[i];
+        d->cfg.listen[i] = t;
+    }
+    size_t n = fresh->nlisten;
+    fresh->nlisten = d->cfg.nlisten;
+    d->cfg.nlisten = n;
+    fresh->insecure = d->cfg.insecure;
+    char *t = fresh->curve_secret_key_file;
+    fresh->curve_secret_key_file = d->cfg.curve_secret_key_file;
+    d->cfg.curve_secret_key_file = t;
+    if (!d->curve && fresh->curve_allow_file) {
+        free(fresh->curve_allow_file); /* no CURVE running: an allow file would mean nothing */
+        fresh->curve_allow_file = NULL;
+    }
+}
+
+/* SIGHUP: the whole configuration file read and checked again. An invalid
+ * one (or an allow file that does not load) is refused with the reason and
+ * the running one stays in force; otherwise what can change live does
+ * (log level, limits, allow file, authorities, metrics listener, health
+ * bounds, database: reconnected if its conninfo or password file changed)
+ * and the rest is kept and said to need a restart. */
+static void reload_config(struct daemon *d, const char *cli_level)
 {
     char err[1024];
-    struct ss_allow *fresh = NULL;
-    if (!d->curve) {
-        ss_notice("SIGHUP: no \"curve.allow_file\" configured, nothing to reload");
+    struct ss_daemon_config fresh, old;
+    struct ss_allow *allow = NULL;
+    memset(&fresh, 0, sizeof(fresh));
+    if (ss_daemon_config_load(d->config_path, &fresh, err, sizeof(err)) < 0) {
+        ss_error("SIGHUP: %s; the configuration in force is kept", err);
         return;
     }
-    if (ss_allow_load(d->cfg.curve_allow_file, &fresh, err, sizeof(err)) < 0) {
-        ss_error("SIGHUP: %s; the previous allow-list stays in force", err);
+    if (d->curve && fresh.curve_allow_file &&
+        ss_allow_load(fresh.curve_allow_file, &allow, err, sizeof(err)) < 0) {
+        ss_error("SIGHUP: %s; the configuration in force is kept", err);
+        ss_daemon_config_free(&fresh);
         return;
     }
-    size_t changes = ss_allow_diff(d->zap.allow, fresh, log_change, NULL);
-    ss_zap_set_allow(&d->zap, fresh);
-    ss_notice("SIGHUP: reloaded %s: %zu key%s, %zu change%s", d->cfg.curve_allow_file, fresh->n,
-              fresh->n == 1 ? "" : "s", changes, changes == 1 ? "" : "s");
+    if (d->curve && !fresh.curve_allow_file)
+        ss_warn("SIGHUP: \"curve\" removed: needs a restart; CURVE stays on");
+    keep_restart_only(d, &fresh);
+    int db_changed = !same_str(d->cfg.db_conninfo, fresh.db_conninfo) ||
+                     !same_str(d->cfg.db_password_file, fresh.db_password_file);
+    int metrics_changed = strcmp(d->cfg.metrics_listen, fresh.metrics_listen) != 0 || !d->httpd;
+    if (d->curve && !allow) {
+        /* CURVE on and the new file has no "curve": keep the running allow file. */
+        fresh.curve_allow_file = d->cfg.curve_allow_file;
+        d->cfg.curve_allow_file = NULL;
+    }
+    old = d->cfg;
+    d->cfg = fresh;
+    if (allow) {
+        size_t changes = ss_allow_diff(d->zap.allow, allow, log_change, NULL);
+        pthread_mutex_lock(&d->zap.lock);
+        d->zap.allow_file = d->cfg.curve_allow_file;
+        pthread_mutex_unlock(&d->zap.lock);
+        ss_zap_set_allow(&d->zap, allow);
+        ss_notice("SIGHUP: allow file %s: %zu key%s, %zu change%s", d->cfg.curve_allow_file,
+                  allow->n, allow->n == 1 ? "" : "s", changes, changes == 1 ? "" : "s");
+    }
+    ss_daemon_config_free(&old);
+    apply_settings(d, cli_level);
+    if (metrics_changed)
+        metrics_start(d);
+    /* New connections get the new bounds; those up keep theirs. */
+    int64_t maxmsg = d->cfg.max_message_bytes;
+    int handshake = (int)d->cfg.handshake_ms;
+    zmq_setsockopt(d->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+    zmq_setsockopt(d->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof(handshake));
+    if (db_changed) {
+        ss_notice("SIGHUP: the database settings changed: reconnecting");
+        db_disconnect(d);
+        if (db_try_connect(d, err, sizeof(err)) < 0)
+            ss_warn("SIGHUP: %s; retrying with the next batch", err);
+    }
+    ss_notice("SIGHUP: reloaded %s", d->config_path);
 }
 
 /* Before anything listens: the transport rule for every endpoint, and the
@@ -671,6 +876,40 @@ static int setup_socket(struct daemon *d)
     return 0;
 }
 
+/* While idle, every few seconds: is PostgreSQL still there (for /health
+ * and the gauge)? A lost connection is dropped, and tried again once a
+ * round, never in a loop: the next batch waits for it with back-off.
+ * Also hands memory back after a large message (glibc keeps freed
+ * arenas), so a burst does not leave the daemon at its peak. */
+static void idle_round(struct daemon *d)
+{
+    char err[512];
+    int64_t now = ss_now_ms();
+    if (d->big_ms && now - d->big_ms > 1000) {
+        d->big_ms = 0;
+        malloc_trim(0);
+    }
+    if (now - d->probe_ms < 5000)
+        return;
+    d->probe_ms = now;
+    if (d->wh && ss_pg_exec(ss_wh_conn(d->wh), "SELECT 1", err, sizeof(err)) < 0) {
+        ss_warn("PostgreSQL connection lost (%s); reconnecting when a batch comes", err);
+        db_disconnect(d);
+    }
+    if (!d->wh && db_try_connect(d, err, sizeof(err)) < 0)
+        ss_debug("PostgreSQL still unreachable: %s", err);
+}
+
+/* Whether libzmq holds more messages for us now (ZMQ_EVENTS), for the
+ * queue gauge: the daemon cannot count them, only tell some are there. */
+static void note_pending(struct daemon *d)
+{
+    int events = 0;
+    size_t len = sizeof(events);
+    if (zmq_getsockopt(d->router, ZMQ_EVENTS, &events, &len) == 0)
+        atomic_store(&d->m.pending, (events & ZMQ_POLLIN) != 0);
+}
+
 /* The main loop: a message at a time, until a stop is asked for. 0, or
  * -errno (from libzmq) when the socket fails. */
 static int serve(struct daemon *d)
@@ -678,10 +917,11 @@ static int serve(struct daemon *d)
     while (!stop_requested) {
         if (reload_requested) {
             reload_requested = 0;
-            reload_allow(d);
+            reload_config(d, d->cli_level);
         }
         /* The loop came round: the daemon is not stuck on a batch. */
-        ss_notify_watchdog();
+        alive(d);
+        ss_log_limit_flush(&d->peerlog, 0);
         zmq_pollitem_t item = {d->router, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&item, 1, 1000);
         if (rc < 0) {
@@ -691,12 +931,16 @@ static int serve(struct daemon *d)
             ss_error("poll failed: %s", zmq_strerror(e));
             return -e;
         }
+        if (rc == 0)
+            idle_round(d);
         /* Drain what is there, one message at a time. */
         while (!stop_requested && (rc = read_message(d)) == 1) {
             handle_message(d);
             close_frames(d);
-            ss_notify_watchdog();
+            note_pending(d);
+            alive(d);
         }
+        atomic_store(&d->m.pending, 0);
         if (d->n.messages != d->status_messages) {
             d->status_messages = d->n.messages;
             ss_notifyf("STATUS=ready: %lu batches (%lu applied, %lu duplicate, %lu refused), "
@@ -737,6 +981,7 @@ int main(int argc, char **argv)
 
     memset(&d, 0, sizeof(d));
     ss_zap_init(&d.zap, NULL);
+    ss_log_limit_init(&d.peerlog, "bad messages", 5, 60);
     ss_log_init(argv[0], SS_LOG_INFO);
     while ((c = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
         switch (c) {
@@ -766,6 +1011,12 @@ int main(int argc, char **argv)
         ss_error("%s", err);
         return 1;
     }
+    d.config_path = config;
+    d.cli_level = level;
+    if (ss_metrics_init(&d.m, (size_t)d.cfg.metrics_max_series) < 0) {
+        ss_error("out of memory");
+        goto out;
+    }
     enum ss_log_level lv;
     if (ss_log_parse_level(level ? level : d.cfg.log_level ? d.cfg.log_level : "info", &lv) < 0) {
         ss_error("unknown log level \"%s\"", level);
@@ -786,9 +1037,12 @@ int main(int argc, char **argv)
 
     if (check_security(&d) < 0)
         goto out;
+    apply_settings(&d, level);
+    ss_log_limit_set(&d.zap.log, d.cfg.log_burst, d.cfg.log_summary_s);
+    /* Health answers from the start: "PostgreSQL unreachable" while we wait. */
+    metrics_start(&d);
 
     ss_buf_init(&d.hdrbuf, SS_PROTO_HEADER_MAX);
-    ss_backoff_init(&d.backoff, d.cfg.reconnect_initial_ms, d.cfg.reconnect_max_ms);
     /* The database first: there is no point taking batches we cannot apply. */
     if (db_connect(&d) < 0) {
         if (stop_requested)
@@ -805,7 +1059,9 @@ int main(int argc, char **argv)
     status = 0;
 out:
     ss_notify("STOPPING=1\nSTATUS=stopped");
+    ss_log_limit_flush(&d.peerlog, 1);
     log_totals(&d);
+    ss_httpd_stop(d.httpd);
     close_frames(&d);
     if (d.router)
         zmq_close(d.router);
@@ -815,5 +1071,6 @@ out:
     ss_wh_free(d.wh);
     ss_buf_free(&d.hdrbuf);
     ss_daemon_config_free(&d.cfg);
+    ss_metrics_free(&d.m);
     return status;
 }

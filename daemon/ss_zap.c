@@ -54,9 +54,10 @@ static void zap_answer(struct ss_zap *z)
         return;
     }
     if (strcmp(f[2], SS_ZAP_DOMAIN) != 0 || strcmp(f[5], "CURVE") != 0 || len[6] != 32) {
-        ss_warn("handshake from %s refused: mechanism %s in domain \"%s\" (CURVE in \"%s\" "
-                "expected)",
-                f[3], f[5], f[2], SS_ZAP_DOMAIN);
+        ss_log_limited(&z->log, "not CURVE", SS_LOG_WARN,
+                       "handshake from %s refused: mechanism %s in domain \"%s\" (CURVE in "
+                       "\"%s\" expected)",
+                       f[3], f[5], f[2], SS_ZAP_DOMAIN);
         zap_reply(z->sock, f[1], len[1], "400", "CURVE required", "");
         atomic_fetch_add(&z->denied, 1);
         return;
@@ -67,8 +68,10 @@ static void zap_answer(struct ss_zap *z)
         atomic_fetch_add(&z->denied, 1);
         return;
     }
+    char file[512];
     pthread_mutex_lock(&z->lock);
     int known = ss_allow_find(z->allow, key) != NULL;
+    snprintf(file, sizeof(file), "%s", z->allow_file ? z->allow_file : "");
     pthread_mutex_unlock(&z->lock);
     if (known) {
         atomic_fetch_add(&z->allowed, 1);
@@ -77,12 +80,17 @@ static void zap_answer(struct ss_zap *z)
         return;
     }
     /* A refused collector reconnects every few seconds: say it once a
-     * minute per key, count every time. */
+     * minute per key, count every time; many keys (a hostile peer) are
+     * rate-limited and summed up. */
     int64_t now = ss_now_ms();
     int same = strcmp(z->last_denied, key) == 0 && now - z->last_denied_ms < 60000;
-    ss_log(same ? SS_LOG_DEBUG : SS_LOG_WARN,
-           "handshake from %s refused: key %.8s... is not in the allow file %s", f[3], key,
-           z->allow_file);
+    if (same)
+        ss_debug("handshake from %s refused: key %.8s... is not in the allow file %s", f[3], key,
+                 file);
+    else
+        ss_log_limited(&z->log, "key not allowed", SS_LOG_WARN,
+                       "handshake from %s refused: key %.8s... is not in the allow file %s", f[3],
+                       key, file);
     if (!same) {
         memcpy(z->last_denied, key, sizeof(key));
         z->last_denied_ms = now;
@@ -105,7 +113,9 @@ static void *zap_main(void *arg)
         }
         if (rc > 0)
             zap_answer(z);
+        ss_log_limit_flush(&z->log, 0);
     }
+    ss_log_limit_flush(&z->log, 1);
     return NULL;
 }
 
@@ -114,6 +124,7 @@ void ss_zap_init(struct ss_zap *z, const char *allow_file)
     memset(z, 0, sizeof(*z));
     pthread_mutex_init(&z->lock, NULL);
     z->allow_file = allow_file;
+    ss_log_limit_init(&z->log, "refused handshakes", 5, 60);
 }
 
 int ss_zap_start(struct ss_zap *z, void *zctx)

@@ -9,6 +9,7 @@
  * malformed request), and is counted. A refused key is logged once a minute
  * (on every try at debug level): refused collectors reconnect in a loop.
  *
+ * allow_file is replaced under the lock too (a reload), and read under it.
  * The allow-list is the caller's: it is set with ss_zap_set_allow (under
  * the handler's lock) and read by the main thread without the lock, which
  * is safe because only the main thread replaces it. The lock, the counters
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include "ss_allow.h"
+#include "ss_log.h"
 
 #define SS_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define SS_ZAP_DOMAIN "shelfsync"
@@ -37,6 +39,7 @@ struct ss_zap {
     const char *allow_file;                 /* for messages */
     char last_denied[SS_ALLOW_KEY_LEN + 1]; /* for quieter logs on reconnect loops */
     int64_t last_denied_ms;
+    struct ss_log_limit log; /* the thread's own; set its burst and window before ss_zap_start */
 };
 
 void ss_zap_init(struct ss_zap *z, const char *allow_file);

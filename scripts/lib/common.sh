@@ -24,9 +24,10 @@
 # cmocka, clang and its libFuzzer runtime, curl (the FOLIO and Koha tests, the
 # bench ceiling), valgrind (integration_valgrind), ps (procps, absent from
 # minimal images), tcpdump (loopback captures in the privacy tests), time
-# (/usr/bin/time in bench/throughput).
+# (/usr/bin/time in bench/throughput), prometheus (promtool and a real
+# scraper for integration_metrics).
 SS_PACKAGES="build-essential cmake pkg-config libzmq3-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev postgresql python3"
-SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tcpdump time systemd"
+SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tcpdump time systemd prometheus"
 
 # Every program a script, test or bench/ script calls (or has cmake call) that
 # is not in every Debian system (a package of priority "required"), as
@@ -37,7 +38,8 @@ SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tc
 # shellcheck disable=SC2034 # read by the tests
 SS_TOOLS="cc=build-essential make=build-essential nm=build-essential cmake=cmake ctest=cmake
 pkg-config=pkg-config psql=postgresql python3=python3 clang=clang curl=curl valgrind=valgrind
-ps=procps tcpdump=tcpdump /usr/bin/time=time systemd-analyze=systemd"
+ps=procps tcpdump=tcpdump /usr/bin/time=time systemd-analyze=systemd promtool=prometheus
+prometheus=prometheus"
 
 # Extra "name=value" server settings (space-separated) written into the cluster's
 # configuration at every ss_pg_start; empty keeps PostgreSQL's defaults. Tests use
