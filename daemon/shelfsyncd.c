@@ -13,8 +13,13 @@
  * makes libzmq refuse handshakes if the handler is ever missing: fail
  * closed. The main loop reads each message's User-Id and checks the batch's
  * source and every record's authority against that key's rights. SIGHUP
- * reloads the allow file (ss_zap_set_allow swaps it under the handler's
- * lock).
+ * reads and checks the whole config again and applies what can change live
+ * (reload_config; the allow file is swapped under the handler's lock).
+ *
+ * Metrics and /health are served by ss_httpd in a thread of its own from
+ * ss_metrics, which the main loop feeds (counters under a short lock,
+ * liveness as atomics). Log lines a peer controls go through a rate limit
+ * (d->peerlog).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,6 +61,12 @@
 /* How long systemd is asked to wait, from SIGTERM, for the batch being
  * applied to finish (the unit's TimeoutStopSec covers the rest). */
 #define SS_STOP_EXTEND_USEC "300000000"
+
+/* Messages libzmq queues per connection before it stops reading that peer
+ * (the default is 1,000): one message is applied at a time, and a
+ * collector keeps at most SS_SENDER_WINDOW_BYTES in flight, so a deep queue
+ * only lets a hostile peer park memory in the daemon. */
+#define SS_RCVHWM 128
 
 static volatile int stop_requested;
 static volatile int reload_requested;
@@ -834,7 +845,7 @@ static int check_ipc_mode(const char *ep)
  * where the cause has a message. */
 static int setup_socket(struct daemon *d)
 {
-    int one = 1, linger = 1000;
+    int one = 1, linger = 1000, hwm = SS_RCVHWM;
     int64_t maxmsg = d->cfg.max_message_bytes;
     int handshake = (int)d->cfg.handshake_ms;
 
@@ -847,7 +858,8 @@ static int setup_socket(struct daemon *d)
     if (zmq_setsockopt(d->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) < 0 ||
         zmq_setsockopt(d->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
         zmq_setsockopt(d->router, ZMQ_LINGER, &linger, sizeof(linger)) < 0 ||
-        zmq_setsockopt(d->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof(handshake)) < 0) {
+        zmq_setsockopt(d->router, ZMQ_HANDSHAKE_IVL, &handshake, sizeof(handshake)) < 0 ||
+        zmq_setsockopt(d->router, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0) {
         int e = errno;
         ss_error("cannot set socket options: %s", zmq_strerror(e));
         return -e;

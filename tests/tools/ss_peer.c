@@ -7,7 +7,12 @@
  * FRAME is one of: TEXT (sent as is), hex:HEX (bytes), size:N (N bytes of
  * 'x'), many:N (N empty frames), file:PATH (a file's bytes).
  * Prints each reply frame after the first on its own line. Exit 0 when a
- * reply came, 3 when none came within the timeout, 2 on usage errors. */
+ * reply came, 3 when none came within the timeout, 2 on usage errors.
+ *
+ *   ss_peer ENDPOINT [--timeout MS] --flood N FRAME...
+ *
+ * sends the message N times, each over a connection of its own (a hostile
+ * peer reconnecting), waits for no reply and exits 0 once all are sent. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +88,27 @@ static int parse(const char *arg, struct frame **v, size_t *n)
     return add(v, n, strdup(arg), strlen(arg));
 }
 
+/* --flood: n connections, one message each, no reply awaited; each socket
+ * lingers up to linger_ms so its message goes out. */
+static int send_flood(void *ctx, const char *ep, const struct frame *frames, size_t nframes, long n,
+                      int linger_ms)
+{
+    for (long k = 0; k < n; k++) {
+        void *s = zmq_socket(ctx, ZMQ_DEALER);
+        zmq_setsockopt(s, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
+        if (!s || zmq_connect(s, ep) < 0) {
+            fprintf(stderr, "ss_peer: connect: %s\n", zmq_strerror(errno));
+            return 2;
+        }
+        for (size_t i = 0; i < nframes; i++)
+            zmq_send(s, frames[i].data ? frames[i].data : "", frames[i].len,
+                     i + 1 < nframes ? ZMQ_SNDMORE : 0);
+        zmq_close(s);
+    }
+    zmq_ctx_term(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int timeout = 3000, argi = 2, rc = 3;
@@ -96,12 +122,24 @@ int main(int argc, char **argv)
         timeout = atoi(argv[3]);
         argi = 4;
     }
+    long flood = 0;
+    if (argc > argi + 2 && strcmp(argv[argi], "--flood") == 0) {
+        flood = atol(argv[argi + 1]);
+        argi += 2;
+    }
     for (int i = argi; i < argc; i++)
         if (parse(argv[i], &frames, &nframes) < 0) {
             fprintf(stderr, "ss_peer: bad frame argument %s\n", argv[i]);
             return 2;
         }
     void *ctx = zmq_ctx_new();
+    if (flood > 0) {
+        rc = send_flood(ctx, argv[1], frames, nframes, flood, timeout);
+        for (size_t i = 0; i < nframes; i++)
+            free(frames[i].data);
+        free(frames);
+        return rc;
+    }
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));

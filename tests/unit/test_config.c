@@ -419,7 +419,7 @@ static void test_unknown_top_level_key_named_with_position(void **state)
                  "    \"database\": {\"conninfo\": \"\"}\n"
                  "}\n",
                  ":3:5: \"lisen\": unknown key (expected one of: description, listen, insecure, "
-                 "curve, database, limits, authorities, log_level)");
+                 "curve, database, limits, authorities, metrics, health, log_level)");
     collector_fails("{\"source\": \"s\", \"sauce\": 1}",
                     ":1:17: \"sauce\": unknown key (expected one of: description, source, "
                     "dataset, url, kind, csv, json, koha, folio, privacy, value_maps, "
@@ -444,7 +444,7 @@ static void test_unknown_nested_key_named_with_position(void **state)
                  " \"listen\": \"x\", \"database\": {\"conninfo\": \"\"},\n"
                  " \"max_frames\": 4}",
                  ":3:2: \"max_frames\": unknown key (expected one of: description, listen, "
-                 "insecure, curve, database, limits, authorities, log_level)");
+                 "insecure, curve, database, limits, authorities, metrics, health, log_level)");
 }
 
 static void test_wrong_type_reported(void **state)
