@@ -47,6 +47,7 @@
 #include "ss_config.h"
 #include "ss_csv.h"
 #include "ss_dataset.h"
+#include "ss_discover.h"
 #include "ss_err.h"
 #include "ss_http.h"
 #include "ss_log.h"
@@ -137,6 +138,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: shelfsync-collect --config FILE [--once] [--dry-run] [--full] [--progress]\n"
                "                         [--log-level LEVEL]\n"
                "       shelfsync-collect --check-config --config FILE\n"
+               "       shelfsync-collect --discover URL [--dataset NAME] [--out FILE]\n"
                "       shelfsync-collect --version\n"
                "Fetches one source, maps it to a core dataset and delivers it to shelfsyncd.\n"
                "  --once       one run, then exit (otherwise every interval_s seconds)\n"
@@ -145,6 +147,11 @@ static void usage(FILE *f)
                "  --progress   bytes, records, rejects and rate as they go\n"
                "  --check-config  check FILE (every key, the kind's own included), contact\n"
                "               nothing, exit 0 or 1\n"
+               "  --discover URL  read the head of the export at URL (http(s):// or file://)\n"
+               "               and print a proposed config for it (to --out FILE): encoding,\n"
+               "               delimiter, header, month columns, the dataset (--dataset, else\n"
+               "               guessed from the headers), the mapping, placeholders to fill;\n"
+               "               a summary on stderr. Exit 0, 1 usage, 2 nothing usable\n"
                "Exit status: 0 all acked, 1 setup error, 2 fetch failed or cut short, 3 unacked\n"
                "batches remain in the outbox, 4 the daemon refused batches, 5 columns neither\n"
                "mapped nor read, 6 the export is empty, 7 another run holds the state directory,\n"
@@ -967,12 +974,20 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, '1'},
-        {"dry-run", no_argument, NULL, 'n'},      {"full", no_argument, NULL, 'f'},
-        {"progress", no_argument, NULL, 'p'},     {"log-level", required_argument, NULL, 'l'},
-        {"check-config", no_argument, NULL, 'k'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"once", no_argument, NULL, '1'},
+                                         {"dry-run", no_argument, NULL, 'n'},
+                                         {"full", no_argument, NULL, 'f'},
+                                         {"progress", no_argument, NULL, 'p'},
+                                         {"log-level", required_argument, NULL, 'l'},
+                                         {"check-config", no_argument, NULL, 'k'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"discover", required_argument, NULL, 'D'},
+                                         {"dataset", required_argument, NULL, 'S'},
+                                         {"out", required_argument, NULL, 'O'},
+                                         {NULL, 0, NULL, 0}};
+    const char *discover = NULL, *discover_dataset = NULL, *discover_out = NULL;
     const char *config = NULL, *level = NULL;
     int once = 0, dry_run = 0, progress = 0, full = 0, check = 0, c, status;
     struct collector col;
@@ -1001,6 +1016,15 @@ int main(int argc, char **argv)
         case 'k':
             check = 1;
             break;
+        case 'D':
+            discover = optarg;
+            break;
+        case 'S':
+            discover_dataset = optarg;
+            break;
+        case 'O':
+            discover_out = optarg;
+            break;
         case 'V':
             printf("shelfsync-collect %s (protocol %s)\n", SS_VERSION, SS_PROTO_ID);
             return 0;
@@ -1012,7 +1036,9 @@ int main(int argc, char **argv)
             return EXIT_SETUP;
         }
     }
-    if (!config || optind != argc) {
+    if (discover && !config && optind == argc)
+        return ss_discover_main(discover, discover_dataset, discover_out);
+    if (!config || optind != argc || discover_dataset || discover_out) {
         usage(stderr);
         return EXIT_SETUP;
     }
