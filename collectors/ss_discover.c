@@ -188,7 +188,7 @@ int ss_discover_header_matches(const char *header, size_t len, const struct ss_f
 }
 
 /* What a cell holds, for the header and headerless guesses. */
-enum cell { C_EMPTY, C_NUMBER, C_DATE, C_MONTH, C_PERIOD, C_TIME, C_TEXT };
+enum cell { C_EMPTY, C_NUMBER, C_DATE, C_MONTH, C_PERIOD, C_TIME, C_X, C_TEXT };
 
 static int all_digits(const char *s, size_t n)
 {
@@ -204,6 +204,8 @@ static enum cell classify(const char *s)
     ss_trim(&s, &n);
     if (n == 0)
         return C_EMPTY;
+    if (n == 1 && (s[0] == 'x' || s[0] == 'X'))
+        return C_X; /* a withheld count */
     /* a number: -1,234.5 */
     size_t i = s[0] == '-' ? 1 : 0, digits = 0;
     int num = i < n;
@@ -290,65 +292,64 @@ const struct ss_dataset *ss_discover_guess_dataset(const char *const *names, siz
 
 /* ---- headerless: by position and value type ---- */
 
-/* Whether every sampled value of column c fits field type t. */
-static int column_fits(char *const *const *rows, size_t nrows, size_t c, enum ss_ftype t)
+/* The cell kinds (1 << enum cell) a field of type t takes. */
+static unsigned kinds_of(enum ss_ftype t)
 {
-    size_t filled = 0;
+    switch (t) {
+    case SS_FT_COUNT:
+    case SS_FT_UPRN:
+    case SS_FT_DECIMAL:
+    case SS_FT_YEAR:
+        return 1u << C_NUMBER;
+    case SS_FT_SUPPRESSED:
+        return 1u << C_NUMBER | 1u << C_X;
+    case SS_FT_DATE:
+    case SS_FT_PERIOD_START:
+    case SS_FT_PERIOD_END:
+    case SS_FT_TIMESTAMP:
+        return 1u << C_DATE;
+    case SS_FT_MONTH:
+        return 1u << C_MONTH;
+    case SS_FT_PERIOD:
+        return 1u << C_PERIOD | 1u << C_MONTH;
+    case SS_FT_TIME:
+        return 1u << C_TIME;
+    case SS_FT_HOURS:
+        return 1u << C_TEXT | 1u << C_TIME;
+    case SS_FT_OCCURRENCE:
+        return 0;
+    default:
+        return 1u << C_TEXT | 1u << C_X;
+    }
+}
+
+/* The kinds of the sampled values of column c (empty cells left out). */
+static unsigned column_kinds(char *const *const *rows, size_t nrows, size_t c)
+{
+    unsigned mask = 0;
     for (size_t r = 0; r < nrows; r++) {
         enum cell k = classify(rows[r][c]);
-        int ok;
-        if (k == C_EMPTY)
-            continue;
-        filled++;
-        switch (t) {
-        case SS_FT_COUNT:
-        case SS_FT_UPRN:
-        case SS_FT_DECIMAL:
-        case SS_FT_YEAR:
-            ok = k == C_NUMBER;
-            break;
-        case SS_FT_SUPPRESSED:
-            ok = k == C_NUMBER || strcmp(rows[r][c], "x") == 0;
-            break;
-        case SS_FT_DATE:
-        case SS_FT_PERIOD_START:
-        case SS_FT_PERIOD_END:
-        case SS_FT_TIMESTAMP:
-            ok = k == C_DATE;
-            break;
-        case SS_FT_MONTH:
-            ok = k == C_MONTH;
-            break;
-        case SS_FT_PERIOD:
-            ok = k == C_PERIOD || k == C_MONTH;
-            break;
-        case SS_FT_TIME:
-            ok = k == C_TIME;
-            break;
-        case SS_FT_HOURS:
-            ok = k == C_TEXT || k == C_TIME;
-            break;
-        case SS_FT_OCCURRENCE:
-            ok = 0;
-            break;
-        default:
-            ok = k == C_TEXT;
-            break;
-        }
-        if (!ok)
-            return 0;
+        if (k != C_EMPTY)
+            mask |= 1u << k;
     }
-    return filled > 0;
+    return mask;
+}
+
+/* Whether a column whose values are of the kinds in mask fits type t:
+ * some value, and every one of a kind t takes. */
+static int kinds_fit(unsigned mask, enum ss_ftype t)
+{
+    return mask != 0 && (mask & ~kinds_of(t)) == 0;
 }
 
 /* Each column the next field, in the dataset's order, that its values fit;
  * the columns' names become the fields' published headers. */
-static int map_by_position(struct ss_discover *d, char *const *const *rows, size_t nrows)
+static int map_by_position(struct ss_discover *d)
 {
     size_t next = 0;
     for (size_t c = 0; c < d->ncols; c++) {
         for (size_t f = next; f < d->ds->nfields; f++)
-            if (column_fits(rows, nrows, c, d->ds->fields[f].type)) {
+            if (kinds_fit(d->kinds[c], d->ds->fields[f].type)) {
                 d->field[c] = (int)f;
                 next = f + 1;
                 break;
@@ -648,6 +649,16 @@ int ss_discover_analyse(const char *raw, size_t n, int truncated, const char *co
     }
     for (size_t c = 0; c < d->ncols; c++)
         d->field[c] = -1;
+    if (!(d->kinds = calloc(d->ncols, sizeof *d->kinds))) {
+        rc = SS_ENOMEM;
+        goto out;
+    }
+    /* What the values look like, from the data rows (up to 200). */
+    for (size_t c = 0; c < d->ncols && s.nrows > (size_t)d->header; c++) {
+        size_t nr = s.nrows - (size_t)d->header;
+        d->kinds[c] =
+            column_kinds((char *const *const *)s.rows + d->header, nr > 200 ? 200 : nr, c);
+    }
     if (d->format == SS_DISCOVER_CSV && !d->header) {
         if (!d->ds) {
             snprintf(why, sizeof why,
@@ -657,8 +668,7 @@ int ss_discover_analyse(const char *raw, size_t n, int truncated, const char *co
             rc = SS_EINVAL;
             goto fail;
         }
-        if ((rc = map_by_position(d, (char *const *const *)s.rows, s.nrows > 200 ? 200 : s.nrows)) <
-            0)
+        if ((rc = map_by_position(d)) < 0)
             goto out;
         goto done;
     }
@@ -699,6 +709,8 @@ void ss_discover_free(struct ss_discover *d)
     free(d->cols);
     free(d->field);
     free(d->period);
+    free(d->kinds);
+    d->kinds = NULL;
     d->cols = NULL;
     d->field = d->period = NULL;
     d->ncols = 0;
@@ -775,6 +787,25 @@ static size_t list_columns(const struct ss_discover *d,
         if (pick(d, c))
             ss_buf_printf(b, "%s\"%s\"", n++ ? ", " : "", d->cols[c]);
     return n;
+}
+
+/* Appends to b, for each field that needs a constant, the unmapped
+ * columns whose values are of its type: "; count_date could be \"Stock
+ * date\"". Only for the types a value shows (numbers, dates, months,
+ * periods, times): any text column could be a text field. */
+static void suggest(const struct ss_discover *d, struct ss_buf *b)
+{
+    for (size_t f = 0; f < d->ds->nfields; f++) {
+        enum ss_ftype t = d->ds->fields[f].type;
+        if (!needs_constant(d, f) || (kinds_of(t) & (1u << C_TEXT)))
+            continue;
+        size_t n = 0;
+        for (size_t c = 0; c < d->ncols; c++)
+            if (unmapped(d, c) && !d->period[c] && d->kinds && kinds_fit(d->kinds[c], t))
+                ss_buf_printf(b, "%s\"%s\"", n++ ? " or " : "; maybe a column: ", d->cols[c]);
+        if (n)
+            ss_buf_printf(b, " for %s", d->ds->fields[f].name);
+    }
 }
 
 static const char *delimiter_name(char c)
@@ -896,6 +927,7 @@ static json_t *constants_object(const struct ss_discover *d)
             ss_buf_printf(&b, "%s%s", n++ ? ", " : "", d->ds->fields[f].name);
     if (!has_period(d))
         ss_buf_printf(&b, "%speriod", n++ ? ", " : "");
+    suggest(d, &b);
     if (n)
         json_object_set_new(
             o, "description",
@@ -932,18 +964,20 @@ char *ss_discover_config_json(const struct ss_discover *d, const char *url)
     char day[16];
     gmtime_r(&now, &tm);
     strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    char shown[1024];
+    char shown[1024], wide[64] = "";
     ss_http_redact(url, shown, sizeof shown);
+    if (d->value_field)
+        snprintf(wide, sizeof wide, " and %zu read as periods", d->nperiod);
     snprintf(desc, sizeof desc,
              "Proposed by shelfsync-collect --discover on %s from %s (%s%zu bytes, %zu %s): "
-             "dataset %s (%s), %zu of %zu %s mapped. Fill in what says FILL IN, review the "
+             "dataset %s (%s), %zu of %zu %s mapped%s. Fill in what says FILL IN, review the "
              "rest, then: shelfsync-collect --check-config --config FILE; shelfsync-collect "
              "--config FILE --dry-run. source and state_dir are derived from the URL; daemon is "
              "a placeholder for a daemon on this host.",
              day, shown, d->truncated ? "the first " : "", d->nbytes, d->rows,
              d->format == SS_DISCOVER_JSON ? "records" : "data rows", d->ds->name,
              d->ds_given ? "given" : "guessed from the headers", d->ds_score, d->ncols,
-             d->format == SS_DISCOVER_JSON ? "keys" : "columns");
+             d->format == SS_DISCOVER_JSON ? "keys" : "columns", wide);
     json_t *root = json_object();
     json_object_set_new(root, "description", json_string(desc));
     json_object_set_new(root, "source", json_string(source));
@@ -986,9 +1020,10 @@ void ss_discover_summary(const struct ss_discover *d, const char *url, FILE *f)
     struct ss_buf b;
     ss_buf_init(&b, 65536);
     ss_http_redact(url, shown, sizeof shown);
-    fprintf(f, "discover: %s: %zu bytes read%s; %s%s%s", shown, d->nbytes,
+    fprintf(f, "discover: %s: %zu bytes read%s; %s%s%s%s%s", shown, d->nbytes,
             d->truncated ? " (the head of a longer export)" : "", d->encoding,
-            d->bom ? " with a byte-order mark" : "", d->format == SS_DISCOVER_JSON ? ", JSON" : "");
+            d->bom ? " (byte-order mark " : "", d->bom ? d->bom : "", d->bom ? ")" : "",
+            d->format == SS_DISCOVER_JSON ? ", JSON" : "");
     if (d->format == SS_DISCOVER_JSON)
         fprintf(f, "%s, records at %s, %zu keys, %zu records sampled\n",
                 d->ndjson ? " (one object a line)" : "", d->json_path[0] ? d->json_path : "the top",
@@ -997,9 +1032,9 @@ void ss_discover_summary(const struct ss_discover *d, const char *url, FILE *f)
         fprintf(f, ", CSV, %s-separated, %s, %zu columns, %zu data rows sampled\n",
                 delimiter_name(d->delimiter), d->header ? "header row" : "NO header row", d->ncols,
                 d->rows);
-    fprintf(f, "discover: dataset %s (%s; %zu columns mapped)\n", d->ds->name,
+    fprintf(f, "discover: dataset %s (%s; %zu of %zu columns mapped)\n", d->ds->name,
             d->ds_given ? "given" : "guessed from the headers: --dataset NAME to choose",
-            d->ds_score);
+            d->ds_score, d->ncols);
     for (size_t c = 0; c < d->ncols; c++)
         if (d->field[c] >= 0)
             ss_buf_printf(&b, "%s%s <- \"%s\"", b.len ? ", " : "", d->ds->fields[d->field[c]].name,
@@ -1029,6 +1064,8 @@ void ss_discover_summary(const struct ss_discover *d, const char *url, FILE *f)
             ss_buf_printf(&b, "%s%s", b.len ? ", " : "", d->ds->fields[fi].name);
     if (!has_period(d))
         ss_buf_printf(&b, "%speriod", b.len ? ", " : "");
+    if (b.len)
+        suggest(d, &b);
     if (b.len)
         fprintf(f,
                 "discover: FILL IN: required fields no column gives, placeholders in "

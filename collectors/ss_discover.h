@@ -72,11 +72,12 @@ struct ss_discover {
      * them), and what each is */
     size_t ncols;
     char **cols;
-    int *field;     /* dataset field index, or -1 */
-    int *period;    /* 1: a period column of a wide file */
-    size_t nperiod; /* period columns (a wide file: 2 or more) */
-    int all_months; /* every period column is one calendar month */
-    size_t rows;    /* data rows sampled */
+    int *field;      /* dataset field index, or -1 */
+    int *period;     /* 1: a period column of a wide file */
+    unsigned *kinds; /* what the sampled values look like (numbers, dates, ...: a bit each) */
+    size_t nperiod;  /* period columns (a wide file: 2 or more) */
+    int all_months;  /* every period column is one calendar month */
+    size_t rows;     /* data rows sampled */
     /* the dataset and how it was chosen */
     const struct ss_dataset *ds;
     int ds_given;

@@ -311,6 +311,9 @@ static void test_discover_config_loads(void **state)
     const char *desc =
         json_string_value(json_object_get(json_object_get(root, "mapping"), "description"));
     assert_non_null(strstr(desc, "\"Issues\xC3\xA9\""));
+    /* its values are counts: suggested for the count field no column gives */
+    desc = json_string_value(json_object_get(json_object_get(root, "constants"), "description"));
+    assert_non_null(strstr(desc, "maybe a column: \"Issues\xC3\xA9\" for loans"));
     json_decref(root);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
