@@ -913,8 +913,10 @@ static json_t *mapping_object(const struct ss_discover *d)
 }
 
 /* The value a constant placeholder holds: a text that says what to write
- * there, which check-config accepts and the daemon quarantines (with its
- * reason) if it is left in -- never a plausible value that would load. */
+ * there, which check-config accepts -- never a plausible value, so that one
+ * left in an authority, date or number field is quarantined with its reason
+ * (in a text field it would load: the description and the summary say to
+ * replace each). */
 static json_t *constants_object(const struct ss_discover *d)
 {
     json_t *o = json_object();
@@ -932,8 +934,9 @@ static json_t *constants_object(const struct ss_discover *d)
         json_object_set_new(
             o, "description",
             json_sprintf("FILL IN: required field%s of %s that no column gives: %.*s. Write each "
-                         "value here (or map a column to it in \"mapping\"); a placeholder left "
-                         "in is quarantined by the daemon, not loaded.",
+                         "value here (or map a column to it in \"mapping\"). Replace every "
+                         "placeholder: left in, one in an authority, date or number field is "
+                         "quarantined by the daemon, but one in a text field loads as written.",
                          n == 1 ? "" : "s", d->ds->name, (int)b.len, b.data));
     else
         json_object_set_new(o, "description",
