@@ -14,7 +14,9 @@
 #     checked: a wide file (months as columns, a Notes column that must go
 #     to csv.wide.ignore), a headerless one (--dataset given, mapped by
 #     position and value type), a semicolon-separated Windows-1252 one, a
-#     UTF-16 (with byte-order mark) tab-separated one, a JSON API answer.
+#     UTF-16 (with byte-order mark) tab-separated one, a JSON API answer,
+#     and one larger than the head --discover reads (only 1 MiB read, the
+#     whole file loads).
 # (4) Nothing usable: an HTML page, an empty file, binary data -- exit 2
 #     with the reason on stderr and nothing on stdout; an unknown --dataset
 #     exits 1.
@@ -144,6 +146,11 @@ with open(d + "/loans-utf16.txt", "w", encoding="utf-16", newline="") as f:
 recs = [{"Local authority": "Barnet", "Library name": "Library %d" % i, "Month": "2024-01",
          "Type": "Ebook", "Loans": i} for i in range(12)]
 json.dump({"meta": {"count": 12}, "data": {"items": recs}}, open(d + "/loans.json", "w"))
+# Larger than the head --discover reads (1 MiB): 30000 rows, about 1.5 MB.
+with open(d + "/loans-large.csv", "w", newline="") as f:
+    f.write("Local authority,Library name,Month,Type,Loans\n")
+    for i in range(30000):
+        f.write("Barnet,Library number %d with a long name,%d-%02d,Adult fiction,%d\n" % (i % 250, 2000 + (i // 250) // 12, (i // 250) % 12 + 1, i))
 open(d + "/page.html", "w").write("<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Please sign in</body></html>\n")
 open(d + "/empty.csv", "w").close()
 open(d + "/data.xlsx", "wb").write(b"PK\x03\x04" + bytes(range(256)) * 4)
@@ -182,6 +189,13 @@ discover loans-json "$url/loans.json"
 it_assert_eq "json|data.items" "$(field loans-json '"%s|%s" % (c["kind"], c["json"]["path"])')" "JSON: kind and path of the records"
 load loans-json
 check loans-json core.loans 12
+
+discover loans-large "$url/loans-large.csv"
+grep -q "the head of a longer export" "$IT_DIR/loans-large.err" || it_fail "large: the summary does not say only the head was read"
+grep -q '"1048576 bytes' <(field loans-large 'chr(34) + c["description"].split("(the first ")[1]') ||
+    it_fail "large: the proposal does not say it read the first 1048576 bytes"
+load loans-large
+check loans-large core.loans 30000
 
 # ---------------------------------------------------------------------------
 # (4) Nothing usable.
