@@ -77,10 +77,18 @@ int ss_discover_encoding(const unsigned char *b, size_t n, const char **encoding
         *encoding = "utf-16be";
         return 0;
     }
+    /* A NUL byte is never text (the csv and json kinds stop at the first);
+     * other control bytes (not tab, CR, LF, FF) at 1% or more are not
+     * text either -- one or two are a stray vertical tab from a
+     * spreadsheet cell. */
     int utf8 = 1;
+    const unsigned char *nul = memchr(b, 0, n);
+    if (nul) {
+        snprintf(why, whylen, "it is not text: a NUL byte at offset %zu", (size_t)(nul - b));
+        return SS_EINVAL;
+    }
     for (size_t i = 0; i < n;) {
-        if (b[i] == 0 ||
-            (b[i] < 0x20 && b[i] != '\t' && b[i] != '\r' && b[i] != '\n' && b[i] != '\f'))
+        if (b[i] < 0x20 && b[i] != '\t' && b[i] != '\r' && b[i] != '\n' && b[i] != '\f')
             ctl++;
         int l = utf8 ? utf8_seq(b + i, n - i) : 1;
         if (l < 0)
@@ -89,8 +97,8 @@ int ss_discover_encoding(const unsigned char *b, size_t n, const char **encoding
             utf8 = 0, l = 1;
         i += (size_t)l;
     }
-    if (ctl > 0 && ctl * 100 >= (n < 100 ? 1 : n / 100)) {
-        snprintf(why, whylen, "it is not text: %zu NUL or control bytes in the first %zu", ctl, n);
+    if (ctl > 0 && ctl * 100 >= n) {
+        snprintf(why, whylen, "it is not text: %zu control bytes in the first %zu", ctl, n);
         return SS_EINVAL;
     }
     if (!utf8)

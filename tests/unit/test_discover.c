@@ -74,6 +74,14 @@ static void test_discover_encoding_binary_refused(void **state)
         junk[i] = (char)(i % 7 == 0 ? 1 : 'a' + i % 20);
     enc(junk, sizeof junk, &bom, &rc);
     assert_int_equal(rc, SS_EINVAL);
+    enc("a,b\n1,\0\n", 8, &bom, &rc);
+    assert_int_equal(rc, SS_EINVAL);
+    /* one stray control byte in a longer text: still text */
+    char text[400];
+    memset(text, 'a', sizeof text);
+    text[100] = '\v';
+    assert_string_equal(enc(text, sizeof text, &bom, &rc), "utf-8");
+    assert_int_equal(rc, 0);
 }
 
 static void test_discover_format(void **state)
