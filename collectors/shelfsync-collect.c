@@ -974,25 +974,19 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"once", no_argument, NULL, '1'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {"full", no_argument, NULL, 'f'},
-                                         {"progress", no_argument, NULL, 'p'},
-                                         {"log-level", required_argument, NULL, 'l'},
-                                         {"check-config", no_argument, NULL, 'k'},
-                                         {"version", no_argument, NULL, 'V'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"discover", required_argument, NULL, 'D'},
-                                         {"dataset", required_argument, NULL, 'S'},
-                                         {"out", required_argument, NULL, 'O'},
-                                         {NULL, 0, NULL, 0}};
-    const char *discover = NULL, *discover_dataset = NULL, *discover_out = NULL;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, '1'},
+        {"dry-run", no_argument, NULL, 'n'},      {"full", no_argument, NULL, 'f'},
+        {"progress", no_argument, NULL, 'p'},     {"log-level", required_argument, NULL, 'l'},
+        {"check-config", no_argument, NULL, 'k'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *config = NULL, *level = NULL;
     int once = 0, dry_run = 0, progress = 0, full = 0, check = 0, c, status;
     struct collector col;
 
     ss_log_init(argv[0], SS_LOG_INFO);
+    if (ss_discover_wanted(argc, argv)) /* its own options: ss_discover_cli */
+        return ss_discover_cli(argc, argv);
     while ((c = getopt_long(argc, argv, "c:1nfpl:Vh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -1016,15 +1010,6 @@ int main(int argc, char **argv)
         case 'k':
             check = 1;
             break;
-        case 'D':
-            discover = optarg;
-            break;
-        case 'S':
-            discover_dataset = optarg;
-            break;
-        case 'O':
-            discover_out = optarg;
-            break;
         case 'V':
             printf("shelfsync-collect %s (protocol %s)\n", SS_VERSION, SS_PROTO_ID);
             return 0;
@@ -1036,9 +1021,7 @@ int main(int argc, char **argv)
             return EXIT_SETUP;
         }
     }
-    if (discover && !config && optind == argc)
-        return ss_discover_main(discover, discover_dataset, discover_out);
-    if (!config || optind != argc || discover_dataset || discover_out) {
+    if (!config || optind != argc) {
         usage(stderr);
         return EXIT_SETUP;
     }

@@ -2,6 +2,7 @@
 #include "ss_discover.h"
 
 #include <ctype.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1183,4 +1184,45 @@ out:
     ss_buf_free(&fe.buf);
     ss_http_global_cleanup();
     return status;
+}
+
+int ss_discover_wanted(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--discover") == 0 || strncmp(argv[i], "--discover=", 11) == 0)
+            return 1;
+    return 0;
+}
+
+int ss_discover_cli(int argc, char **argv)
+{
+    static const struct option opts[] = {{"discover", required_argument, NULL, 'D'},
+                                         {"dataset", required_argument, NULL, 'S'},
+                                         {"out", required_argument, NULL, 'O'},
+                                         {NULL, 0, NULL, 0}};
+    const char *url = NULL, *dataset = NULL, *out = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'D':
+            url = optarg;
+            break;
+        case 'S':
+            dataset = optarg;
+            break;
+        case 'O':
+            out = optarg;
+            break;
+        default:
+            fprintf(stderr, "usage: shelfsync-collect --discover URL [--dataset NAME] [--out "
+                            "FILE] (no other option goes with --discover)\n");
+            return 1;
+        }
+    }
+    if (!url || optind != argc) {
+        fprintf(stderr, "usage: shelfsync-collect --discover URL [--dataset NAME] [--out FILE]\n");
+        return 1;
+    }
+    return ss_discover_main(url, dataset, out);
 }

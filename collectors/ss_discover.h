@@ -146,4 +146,10 @@ void ss_discover_summary(const struct ss_discover *d, const char *url, FILE *f);
  * binary, no columns, no dataset matched). */
 int ss_discover_main(const char *url, const char *dataset, const char *out);
 
+/* 1 when the command line asks for --discover (then ss_discover_cli
+ * parses it: --discover URL, --dataset NAME, --out FILE and nothing else,
+ * and returns ss_discover_main's exit status, or 1 for a usage error). */
+int ss_discover_wanted(int argc, char **argv);
+int ss_discover_cli(int argc, char **argv);
+
 #endif
