@@ -503,6 +503,10 @@ static int json_columns(struct ss_discover *d, const char *text, size_t n, char 
         }
     }
     json_decref(root);
+    if (d->ncols == 0) {
+        snprintf(err, errlen, "the JSON records have no fields: nothing to map");
+        return SS_EINVAL;
+    }
     return 0;
 nomem:
     json_decref(root);

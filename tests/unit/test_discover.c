@@ -274,6 +274,8 @@ static void test_discover_nothing_usable(void **state)
     assert_int_equal(analyse("a,b\n", 0, "no_such", &d, err, sizeof err), SS_EINVAL);
     assert_int_equal(analyse("{\"a\": [1, 2]}", 0, NULL, &d, err, sizeof err), SS_EINVAL);
     assert_non_null(strstr(err, "no array of objects"));
+    assert_int_equal(analyse("[{}]", 0, "loans", &d, err, sizeof err), SS_EINVAL);
+    assert_non_null(strstr(err, "no fields"));
 }
 
 static void test_discover_json_records(void **state)
