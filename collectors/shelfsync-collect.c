@@ -759,11 +759,15 @@ static void finish_run(struct run *r, const struct ss_sender_stats *before, int 
     const struct ss_sender_stats *st = ss_sender_stats(sender);
     ss_notice("run %s: %llu bytes, %lu records (%lu rejected here) in %lu batches; daemon: "
               "%llu loaded, %llu quarantined, %lu duplicate acks, %lu refused; %zu unacked; "
-              "%.1f s",
+              "%.1f s event=run_summary run=%s bytes=%llu records=%lu rejected=%lu batches=%lu "
+              "loaded=%llu quarantined=%llu duplicate_acks=%lu refused=%lu unacked=%zu",
               r->run_id, r->bytes, r->records - r->rejected, r->rejected, r->batches,
               st->accepted - before->accepted, st->quarantined - before->quarantined,
               st->duplicates - before->duplicates, refused, ss_sender_pending_batches(sender),
-              (double)(ss_now_ms() - r->started) / 1000.0);
+              (double)(ss_now_ms() - r->started) / 1000.0, r->run_id, r->bytes,
+              r->records - r->rejected, r->rejected, r->batches, st->accepted - before->accepted,
+              st->quarantined - before->quarantined, st->duplicates - before->duplicates, refused,
+              ss_sender_pending_batches(sender));
 }
 
 static int run_once(struct collector *c, int dry_run, int progress, int full)

@@ -162,3 +162,28 @@ void ss_log_limit_flush(struct ss_log_limit *l, int force)
     l->nreasons = 0;
     l->window_start = now;
 }
+
+const char *ss_kv_str(char *buf, size_t n, const char *v)
+{
+    if (!v)
+        v = "";
+    int plain = v[0] != '\0';
+    for (const char *p = v; *p && plain; p++)
+        plain = (unsigned char)*p > ' ' && *p != '"' && *p != '=' && *p != '\\' && *p != 0x7f;
+    if (plain)
+        return v;
+    size_t o = 0;
+    buf[o++] = '"';
+    for (const char *p = v; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        int esc = c == '"' || c == '\\';
+        if (o + (size_t)esc + 1 + 2 > n) /* the byte(s), the closing quote, the NUL */
+            break;
+        if (esc)
+            buf[o++] = '\\';
+        buf[o++] = c < ' ' || c == 0x7f ? ' ' : (char)c;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}

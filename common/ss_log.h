@@ -68,6 +68,13 @@ int ss_log_limited(struct ss_log_limit *l, const char *reason, enum ss_log_level
  * anything was counted, and starts a new window. */
 void ss_log_limit_flush(struct ss_log_limit *l, int force);
 
+/* Event lines end in key=value fields for the journal and log tools
+ * ("event=batch source=a-loans seq=1 loaded=4"). ss_kv_str returns v as
+ * one value: as it is when it is a plain token, else in double quotes
+ * with " and \ escaped and control bytes as spaces, cut to fit buf
+ * (at least 4 bytes). NULL is written "". */
+const char *ss_kv_str(char *buf, size_t n, const char *v);
+
 #define ss_error(...) ss_log(SS_LOG_ERROR, __VA_ARGS__)
 #define ss_warn(...) ss_log(SS_LOG_WARN, __VA_ARGS__)
 #define ss_notice(...) ss_log(SS_LOG_NOTICE, __VA_ARGS__)

@@ -62,6 +62,13 @@
  * applied to finish (the unit's TimeoutStopSec covers the rest). */
 #define SS_STOP_EXTEND_USEC "300000000"
 
+/* The key=value tail of a batch's and a run's log lines (names in the
+ * protocol are plain tokens: A-Z a-z 0-9 . _ : -). */
+#define KV_BATCH " source=%s run=%s seq=%u dataset=%s"
+#define KV_BATCH_ARGS(h) (h)->source, (h)->run_id, (h)->seq, (h)->dataset
+#define KV_RUN " source=%s run=%s dataset=%s"
+#define KV_RUN_ARGS(h) (h)->source, (h)->run_id, (h)->dataset
+
 /* Messages libzmq queues per connection before it stops reading that peer
  * (the default is 1,000): one message is applied at a time, and a
  * collector keeps at most SS_SENDER_WINDOW_BYTES in flight, so a deep queue
@@ -343,8 +350,9 @@ static const struct ss_allow_entry *batch_rights(struct daemon *d, const struct 
         return e;
     d->n.forbidden++;
     ss_log_limited(&d->peerlog, "outside the key's rights", SS_LOG_WARN,
-                   "batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id, h->seq,
-                   d->user[0] ? d->user : "(none)", why);
+                   "batch %s/%s/%u from key %.8s... refused: %s" KV_BATCH " event=batch_refused",
+                   h->source, h->run_id, h->seq, d->user[0] ? d->user : "(none)", why,
+                   KV_BATCH_ARGS(h));
     refuse(d, h, why);
     return NULL;
 }
@@ -427,8 +435,9 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         char why[128];
         snprintf(why, sizeof(why), "a batch message has 3 frames after the routing id, not %zu",
                  d->nframes);
-        ss_log_limited(&d->peerlog, "refused", SS_LOG_WARN, "batch %s/%s/%u refused: %s", h->source,
-                       h->run_id, h->seq, why);
+        ss_log_limited(&d->peerlog, "refused", SS_LOG_WARN,
+                       "batch %s/%s/%u refused: %s" KV_BATCH " event=batch_refused", h->source,
+                       h->run_id, h->seq, why, KV_BATCH_ARGS(h));
         refuse(d, h, why);
         return;
     }
@@ -452,13 +461,17 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         d->n.applied++;
         d->n.accepted += out.accepted;
         d->n.quarantined += out.quarantined;
-        ss_info("batch %s/%s/%u (%s): %u records, %u loaded, %u quarantined", h->source, h->run_id,
-                h->seq, h->dataset, h->records, out.accepted, out.quarantined);
+        ss_info("batch %s/%s/%u (%s): %u records, %u loaded, %u quarantined" KV_BATCH
+                " event=batch_applied records=%u loaded=%u quarantined=%u ms=%lld",
+                h->source, h->run_id, h->seq, h->dataset, h->records, out.accepted, out.quarantined,
+                KV_BATCH_ARGS(h), h->records, out.accepted, out.quarantined,
+                (long long)(ss_now_ms() - t0));
         break;
     case SS_WH_DUPLICATE:
         ack.status = SS_ACK_DUPLICATE;
         d->n.duplicates++;
-        ss_info("batch %s/%s/%u: duplicate, applied before", h->source, h->run_id, h->seq);
+        ss_info("batch %s/%s/%u: duplicate, applied before" KV_BATCH " event=batch_duplicate",
+                h->source, h->run_id, h->seq, KV_BATCH_ARGS(h));
         break;
     default:
         ack.status = SS_ACK_REFUSED;
@@ -467,11 +480,13 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         if (out.forbidden) {
             d->n.forbidden++;
             ss_log_limited(&d->peerlog, "outside the key's rights", SS_LOG_WARN,
-                           "batch %s/%s/%u from key %.8s... refused: %s", h->source, h->run_id,
-                           h->seq, d->user, out.reason);
+                           "batch %s/%s/%u from key %.8s... refused: %s" KV_BATCH
+                           " event=batch_refused",
+                           h->source, h->run_id, h->seq, d->user, out.reason, KV_BATCH_ARGS(h));
         } else {
-            ss_log_limited(&d->peerlog, "refused", SS_LOG_WARN, "batch %s/%s/%u refused: %s",
-                           h->source, h->run_id, h->seq, out.reason);
+            ss_log_limited(&d->peerlog, "refused", SS_LOG_WARN,
+                           "batch %s/%s/%u refused: %s" KV_BATCH " event=batch_refused", h->source,
+                           h->run_id, h->seq, out.reason, KV_BATCH_ARGS(h));
         }
         break;
     }
@@ -507,13 +522,19 @@ static void handle_run(struct daemon *d, const struct ss_header *h)
         return; /* stopping: no ack, the collector resends */
     ack_for(&ack, h);
     if (out.result == SS_WH_APPLIED) {
+        char kv[SS_PROTO_REASON_MAX + 8];
         ack.status = SS_ACK_APPLIED;
         if (h->event == SS_RUN_BEGIN)
-            ss_info("run %s/%s began (%s)", h->source, h->run_id, h->dataset);
+            ss_info("run %s/%s began (%s)" KV_RUN " event=run_began", h->source, h->run_id,
+                    h->dataset, KV_RUN_ARGS(h));
         else
-            ss_info("run %s/%s ended: %s, exit status %u, %llu records in %u batches%s%s",
+            ss_info("run %s/%s ended: %s, exit status %u, %llu records in %u batches%s%s" KV_RUN
+                    " event=run_ended outcome=%s exit_status=%u records=%llu batches=%u error=%s",
                     h->source, h->run_id, ss_run_outcome_name(h->outcome), h->exit_status,
-                    (unsigned long long)h->nrecords, h->batches, h->error[0] ? ": " : "", h->error);
+                    (unsigned long long)h->nrecords, h->batches, h->error[0] ? ": " : "", h->error,
+                    KV_RUN_ARGS(h), ss_run_outcome_name(h->outcome), h->exit_status,
+                    (unsigned long long)h->nrecords, h->batches,
+                    ss_kv_str(kv, sizeof(kv), h->error));
     } else {
         ack.status = SS_ACK_REFUSED;
         snprintf(ack.reason, sizeof(ack.reason), "%s", out.reason);

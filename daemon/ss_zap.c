@@ -56,8 +56,8 @@ static void zap_answer(struct ss_zap *z)
     if (strcmp(f[2], SS_ZAP_DOMAIN) != 0 || strcmp(f[5], "CURVE") != 0 || len[6] != 32) {
         ss_log_limited(&z->log, "not CURVE", SS_LOG_WARN,
                        "handshake from %s refused: mechanism %s in domain \"%s\" (CURVE in "
-                       "\"%s\" expected)",
-                       f[3], f[5], f[2], SS_ZAP_DOMAIN);
+                       "\"%s\" expected) event=handshake_refused peer=%s",
+                       f[3], f[5], f[2], SS_ZAP_DOMAIN, f[3]);
         zap_reply(z->sock, f[1], len[1], "400", "CURVE required", "");
         atomic_fetch_add(&z->denied, 1);
         return;
@@ -89,8 +89,9 @@ static void zap_answer(struct ss_zap *z)
                  file);
     else
         ss_log_limited(&z->log, "key not allowed", SS_LOG_WARN,
-                       "handshake from %s refused: key %.8s... is not in the allow file %s", f[3],
-                       key, file);
+                       "handshake from %s refused: key %.8s... is not in the allow file %s"
+                       " event=handshake_refused peer=%s key=%.8s",
+                       f[3], key, file, f[3], key);
     if (!same) {
         memcpy(z->last_denied, key, sizeof(key));
         z->last_denied_ms = now;

@@ -214,6 +214,25 @@ it_reset_db() {
     fi
 }
 
+# it_lock_table TABLE SECONDS: hold an ACCESS EXCLUSIVE lock on TABLE for
+# SECONDS in a background session (its pid in IT_LOCKER_PID and IT_PIDS),
+# once the lock is granted. A batch the daemon applies to it then waits.
+it_lock_table() {
+    "$SS_PGBIN/psql" -X -q -h "$SS_PGHOST" -p "$SS_PGPORT" -U "$SS_PGUSER" -d "$SS_PGDATABASE" \
+        -c "BEGIN; LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($2); COMMIT;" >/dev/null 2>&1 &
+    IT_LOCKER_PID=$!
+    IT_PIDS+=("$IT_LOCKER_PID")
+    it_wait_for "(( \$(it_psql \"SELECT count(*) FROM pg_locks WHERE relation = '$1'::regclass AND mode = 'AccessExclusiveLock' AND granted\") == 1 ))" 10 ||
+        it_fail "could not lock $1"
+}
+
+# it_daemon_waits_on_lock: true while a session of shelfsyncd waits on a lock
+# (inside a batch, held by it_lock_table).
+it_daemon_waits_on_lock() {
+    (($(it_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'shelfsyncd'
+                 AND wait_event_type = 'Lock'") >= 1))
+}
+
 _it_pg_as() {
     if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }

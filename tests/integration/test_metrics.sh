@@ -141,11 +141,8 @@ ss_wait_until 15 health_is 200 || { cat "$IT_DIR/health.txt"; it_fail "/health n
 it_log "PostgreSQL back: /health 200"
 
 # --- a batch stuck behind a table lock ---
-"$SS_PGBIN/psql" -X -q -h "$SS_PGHOST" -p "$SS_PGPORT" -U "$SS_PGUSER" -d "$SS_PGDATABASE" \
-    -c "BEGIN; LOCK TABLE core.loans IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;" >/dev/null 2>&1 &
-locker=$!
-IT_PIDS+=("$locker")
-sleep 0.5
+it_lock_table core.loans 8
+locker=$IT_LOCKER_PID
 printf 'Local authority,Library name,Month,Type,Loans\nExampleshire,Central Library,2023-04,Adult fiction,5\n' >"$IT_DIR/www/s.csv"
 it_collector_config "$IT_DIR/s.json" stuck "http://127.0.0.1:$IT_HTTP_PORT/s.csv"
 it_collect_bg "$IT_DIR/s.json"

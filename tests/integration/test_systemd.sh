@@ -67,18 +67,11 @@ printf 'Local authority,Library name,Month,Type,Loans\nExampleshire,Central Libr
 it_http_start "$IT_DIR/www"
 it_collector_config "$IT_DIR/c.json" stuck "http://127.0.0.1:$IT_HTTP_PORT/l.csv"
 it_psql "SELECT 1" >/dev/null
-"$SS_PGBIN/psql" -X -q -h "$SS_PGHOST" -p "$SS_PGPORT" -U "$SS_PGUSER" -d "$SS_PGDATABASE" \
-    -c "BEGIN; LOCK TABLE core.loans IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" >/dev/null 2>&1 &
-locker=$!
-IT_PIDS+=("$locker")
-sleep 0.5
+it_lock_table core.loans 6
+locker=$IT_LOCKER_PID
 it_collect_bg "$IT_DIR/c.json"
 # Wait until the daemon is inside the batch (blocked on the lock).
-daemon_waits() {
-    (($(it_psql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'shelfsyncd'
-                 AND wait_event_type = 'Lock'") >= 1))
-}
-ss_wait_until 10 daemon_waits || it_fail "the daemon never waited on the lock"
+ss_wait_until 10 it_daemon_waits_on_lock || it_fail "the daemon never waited on the lock"
 before=$(pings)
 sleep 3
 during=$(pings)

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "ss_log.h"
 #include "ss_text.h"
 
 static void test_trim_removes_spaces_tabs_newlines_and_nbsp(void **state)
@@ -18,7 +19,6 @@ static void test_trim_removes_spaces_tabs_newlines_and_nbsp(void **state)
     assert_memory_equal(s, "Barnet", 6);
 }
 
-
 static void test_url_encode_keeps_unreserved_and_escapes_the_rest(void **state)
 {
     struct ss_buf b;
@@ -28,11 +28,25 @@ static void test_url_encode_keeps_unreserved_and_escapes_the_rest(void **state)
     ss_buf_free(&b);
 }
 
+/* A log value: a plain token as it is; anything else quoted, escaped, cut. */
+static void test_kv_str_quotes_what_is_not_a_token(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(ss_kv_str(b, sizeof b, "a-loans"), "a-loans");
+    assert_string_equal(ss_kv_str(b, sizeof b, ""), "\"\"");
+    assert_string_equal(ss_kv_str(b, sizeof b, NULL), "\"\"");
+    assert_string_equal(ss_kv_str(b, sizeof b, "a b=\"c\"\n"), "\"a b=\\\"c\\\" \"");
+    char small[8];
+    assert_string_equal(ss_kv_str(small, sizeof small, "x y z w v"), "\"x y z\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trim_removes_spaces_tabs_newlines_and_nbsp),
         cmocka_unit_test(test_url_encode_keeps_unreserved_and_escapes_the_rest),
+        cmocka_unit_test(test_kv_str_quotes_what_is_not_a_token),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
