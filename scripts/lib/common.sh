@@ -26,9 +26,11 @@
 # minimal images), tcpdump (loopback captures in the privacy tests), time
 # (/usr/bin/time in bench/throughput), prometheus (promtool and a real
 # scraper for integration_metrics), systemd (systemd-analyze), groff-base (the
-# man pages checked in integration_package) and file (CPack's dpkg-shlibdeps step).
+# man pages checked in integration_package), man-db (systemd-analyze verify
+# opens the installed units' Documentation=man: pages) and file (CPack's
+# dpkg-shlibdeps step).
 SS_PACKAGES="build-essential cmake pkg-config libzmq3-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev postgresql python3"
-SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tcpdump time systemd prometheus groff-base file"
+SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tcpdump time systemd prometheus groff-base man-db file"
 
 # Every program a script, test or bench/ script calls (or has cmake call) that
 # is not in every Debian system (a package of priority "required"), as
