@@ -49,12 +49,14 @@
 #include "ss_dataset.h"
 #include "ss_discover.h"
 #include "ss_err.h"
+#include "ss_file.h"
 #include "ss_http.h"
 #include "ss_log.h"
 #include "ss_mapper.h"
 #include "ss_occurrence.h"
 #include "ss_outbox.h"
 #include "ss_proto.h"
+#include "ss_rejects.h"
 #include "ss_sender.h"
 #include "ss_signal.h"
 #include "ss_shape.h"
@@ -78,6 +80,7 @@ enum {
     EXIT_EMPTY = 6,
     EXIT_LOCKED = 7,
     EXIT_TRUNCATED = 8,
+    EXIT_REJECTS = 9,
 };
 
 static volatile int stop_requested;
@@ -131,6 +134,12 @@ struct run {
     int fatal; /* stop the run: err says why */
     char err[2048];
     int64_t started;
+    /* What the daemon quarantined of the batches acked in this run (theirs
+     * or an earlier run's, left in the outbox): the reasons summed, the
+     * first lines; NULL until an ack says so. */
+    struct ss_rejects *rj;
+    unsigned long rejects_written; /* lines written to STATE_DIR/rejects/ */
+    int rejects_file_failed;
 };
 
 static void usage(FILE *f)
@@ -155,7 +164,8 @@ static void usage(FILE *f)
                "Exit status: 0 all acked, 1 setup error, 2 fetch failed or cut short, 3 unacked\n"
                "batches remain in the outbox, 4 the daemon refused batches, 5 columns neither\n"
                "mapped nor read, 6 the export is empty, 7 another run holds the state directory,\n"
-               "8 the source cut its answer short.\n");
+               "8 the source cut its answer short, 9 the daemon quarantined more records than\n"
+               "\"reject_limit\" allows (their reasons in STATE_DIR/rejects/RUN.csv).\n");
 }
 
 static void make_run_id(char *dst, size_t len)
@@ -583,6 +593,7 @@ static enum ss_run_outcome outcome_of(int status, int sr, unsigned long records)
     switch (status) {
     case EXIT_OK:
     case EXIT_UNACKED:
+    case EXIT_REJECTS: /* everything fetched and delivered; too much of it refused */
         return sr == SS_SOURCE_UNCHANGED ? SS_RUN_UNCHANGED
                : records == 0            ? SS_RUN_EMPTY
                                          : SS_RUN_COMPLETE;
@@ -596,6 +607,113 @@ static enum ss_run_outcome outcome_of(int status, int sr, unsigned long records)
     default:
         return records > 0 ? SS_RUN_PARTIAL : SS_RUN_FAILED;
     }
+}
+
+/* One CSV field: quoted when it holds a comma, a quote, a line break or
+ * space at an end (a quote doubled). */
+static void csv_field(FILE *f, const char *s)
+{
+    size_t n = strlen(s);
+    if (strpbrk(s, ",\"\r\n") == NULL && (n == 0 || (s[0] != ' ' && s[n - 1] != ' '))) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* Appends rj's lines to STATE_DIR/rejects/RUN.csv (line, field, reason,
+ * raw; the header when the file is new), RUN being the batch's run.
+ * Returns 0 or -errno. */
+static int rejects_write(const struct run *r, const char *run_id, const struct ss_rejects *rj)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/rejects", r->cfg->state_dir);
+    if (ss_mkdir_p(path, 0700) < 0)
+        return -errno;
+    snprintf(path, sizeof(path), "%s/rejects/%s.csv", r->cfg->state_dir, run_id);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    FILE *f = fdopen(fd, "a");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_size == 0)
+        fputs("line,field,reason,raw\n", f);
+    for (size_t i = 0; i < rj->nlines; i++) {
+        const struct ss_reject_line *l = &rj->lines[i];
+        fprintf(f, "%u,", l->line);
+        csv_field(f, l->field);
+        fputc(',', f);
+        csv_field(f, l->reason);
+        fputc(',', f);
+        csv_field(f, l->raw);
+        fputc('\n', f);
+    }
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad)
+        return errno ? -errno : -EIO;
+    return 0;
+}
+
+/* ss_sender's on_rejects: the daemon quarantined records of a batch. */
+static void run_rejects(void *arg, const char *source, const char *run_id, uint32_t seq,
+                        uint32_t quarantined, const struct ss_rejects *rj)
+{
+    struct run *r = arg;
+    (void)source;
+    if (!r->rj) {
+        if (!(r->rj = malloc(sizeof(*r->rj)))) {
+            ss_warn("batch %s/%u: %u quarantined (out of memory for their reasons)", run_id, seq,
+                    quarantined);
+            return;
+        }
+        ss_rejects_reset(r->rj);
+    }
+    ss_rejects_merge(r->rj, rj, quarantined);
+    if (rj->nlines == 0)
+        return;
+    int rc = rejects_write(r, run_id, rj);
+    if (rc < 0 && !r->rejects_file_failed) {
+        r->rejects_file_failed = 1;
+        ss_warn("%s/rejects/%s.csv: cannot write the reject file: %s (the quarantine keeps "
+                "every record: shelfsync quarantine show --source %s)",
+                r->cfg->state_dir, run_id, strerror(-rc), r->cfg->source);
+    } else if (rc == 0) {
+        r->rejects_written += rj->nlines;
+    }
+}
+
+/* The run's rejects, said where the person running it reads: each reason
+ * with its count, the first lines, and where the rest are. */
+static void rejects_report(const struct run *r, unsigned long long quarantined)
+{
+    const struct ss_rejects *rj = r->rj;
+    if (quarantined == 0)
+        return;
+    ss_warn("%llu record%s quarantined by the daemon (event=rejects run=%s quarantined=%llu)",
+            quarantined, quarantined == 1 ? "" : "s", r->run_id, quarantined);
+    if (!rj)
+        return;
+    for (size_t i = 0; i < rj->nreasons; i++)
+        ss_warn("  %u x %s", rj->reasons[i].count, rj->reasons[i].reason);
+    if (rj->other)
+        ss_warn("  %u x other reasons", rj->other);
+    for (size_t i = 0; i < rj->nlines && i < 3; i++)
+        ss_warn("  line %u: %s", rj->lines[i].line, rj->lines[i].reason);
+    if (r->rejects_written)
+        ss_warn("  %lu of them listed with their text in %s/rejects/ (the first %d of each "
+                "batch); every one: shelfsync quarantine show --source %s",
+                r->rejects_written, r->cfg->state_dir, SS_REJECTS_LINES, r->cfg->source);
 }
 
 /* A run's state and buffers, before anything is fetched. 0, or EXIT_SETUP
@@ -624,12 +742,17 @@ static int run_init(struct run *r, struct collector *c, int dry_run, int progres
                 r->occ_field = (int)f;
         r->occ = ss_occurrence_new(SS_MAX_OCCURRENCE_KEYS);
     }
+    if (r->sender)
+        ss_sender_on_rejects(r->sender, run_rejects, r);
     r->shape = ss_shape_new(cfg, c->ds, r->err, sizeof(r->err));
     return r->shape ? 0 : EXIT_SETUP;
 }
 
 static void run_free(struct run *r)
 {
+    if (r->sender)
+        ss_sender_on_rejects(r->sender, NULL, NULL);
+    free(r->rj);
     ss_shape_free(r->shape);
     ss_occurrence_free(r->occ);
     ss_buf_free(&r->payload);
@@ -719,6 +842,33 @@ static int delivery_status(struct run *r, const struct ss_sender_stats *before, 
     if (status == EXIT_OK && ss_sender_pending_batches(sender) > 0)
         return EXIT_UNACKED;
     return status;
+}
+
+/* After delivery: over "reject_limit", a run that was fine fails with
+ * exit status 9, and its cursor stays (the next run sends these records
+ * again, so a fixed mapping or a new alias takes effect). */
+static int reject_status(struct run *r, const struct ss_sender_stats *before, int status,
+                         int all_acked)
+{
+    const struct ss_sender_stats *st = ss_sender_stats(r->sender);
+    unsigned long long q = st->quarantined - before->quarantined;
+    rejects_report(r, q);
+    if (status != EXIT_OK || !all_acked ||
+        !ss_config_limit_exceeded(&r->cfg->reject_limit, q, r->records))
+        return status;
+    const struct ss_config_limit *l = &r->cfg->reject_limit;
+    char limit[32];
+    if (l->kind == SS_LIMIT_COUNT)
+        snprintf(limit, sizeof(limit), "%lu", l->count);
+    else
+        snprintf(limit, sizeof(limit), "%g%%", l->share * 100.0);
+    snprintf(r->err, sizeof(r->err),
+             "%llu of %lu records quarantined (%.1f%%), over \"reject_limit\" %s: see %s/rejects/ "
+             "and shelfsync quarantine list --source %s",
+             q, r->records, r->records ? 100.0 * (double)q / (double)r->records : 0.0, limit,
+             r->cfg->state_dir, r->cfg->source);
+    ss_error("%s", r->err);
+    return EXIT_REJECTS;
 }
 
 /* The cursor moves only over what the warehouse holds: to the kind's final
@@ -823,6 +973,7 @@ static int run_once(struct collector *c, int dry_run, int progress, int full)
     }
     drain(&r, 0, 0);
     status = delivery_status(&r, &before, status, stored, &refused, &all_acked);
+    status = reject_status(&r, &before, status, all_acked);
     save_cursor(c, &r, all_acked, status, sr, &next_cursor);
     finish_run(&r, &before, status, sr, refused);
 out:

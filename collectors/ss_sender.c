@@ -42,6 +42,9 @@ struct ss_sender {
     struct ss_sender_stats st;
     struct ss_buf header, payload, reply;
     int refused_conversation;
+    ss_sender_rejects_cb on_rejects;
+    void *on_rejects_arg;
+    struct ss_rejects *rejects; /* the last ack's, for on_rejects */
 };
 
 /* The failure libzmq just had, as a negative code. */
@@ -243,7 +246,33 @@ void ss_sender_free(struct ss_sender *s)
     ss_buf_free(&s->header);
     ss_buf_free(&s->payload);
     ss_buf_free(&s->reply);
+    free(s->rejects);
     free(s);
+}
+
+void ss_sender_on_rejects(struct ss_sender *s, ss_sender_rejects_cb cb, void *arg)
+{
+    s->on_rejects = cb;
+    s->on_rejects_arg = arg;
+}
+
+/* The ack just read (s->reply) quarantined records of e's batch: its
+ * summary to on_rejects. */
+static void report_rejects(struct ss_sender *s, const struct entry *e, const struct ss_header *h)
+{
+    char err[256];
+    if (!s->on_rejects)
+        return;
+    if (!s->rejects && !(s->rejects = malloc(sizeof(*s->rejects)))) {
+        ss_warn("%s: out of memory for the ack's reject summary", e->name);
+        return;
+    }
+    if (ss_proto_decode_rejects(s->reply.data, s->reply.len, s->rejects, err, sizeof(err)) < 0) {
+        ss_warn("%s: the ack's reject summary is malformed (%s): only its counts are used", e->name,
+                err);
+        ss_rejects_reset(s->rejects);
+    }
+    s->on_rejects(s->on_rejects_arg, h->source, h->run_id, h->seq, h->quarantined, s->rejects);
 }
 
 static int push(struct ss_sender *s, const char *name)
@@ -454,13 +483,14 @@ static int handle_reply(struct ss_sender *s)
                 ss_outbox_remove(s->outbox, e->name);
                 break;
             }
-            if (h.status == SS_ACK_APPLIED) {
+            if (h.status == SS_ACK_APPLIED)
                 s->st.applied++;
-                s->st.accepted += h.accepted;
-                s->st.quarantined += h.quarantined;
-            } else {
+            else
                 s->st.duplicates++;
-            }
+            s->st.accepted += h.accepted;
+            s->st.quarantined += h.quarantined;
+            if (h.quarantined > 0)
+                report_rejects(s, e, &h);
             ss_debug("%s %s: %u accepted, %u quarantined", e->name, ss_ack_status_name(h.status),
                      h.accepted, h.quarantined);
             ss_outbox_remove(s->outbox, e->name);

@@ -25,9 +25,11 @@
 #define SS_SENDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ss_err.h"
 #include "ss_outbox.h"
+#include "ss_rejects.h"
 
 struct ss_sender;
 
@@ -49,6 +51,8 @@ struct ss_sender_stats {
     unsigned long sent, resent, applied, duplicates, refused, damaged;
     unsigned long auth_failures;      /* handshakes the daemon refused */
     unsigned long runs, runs_refused; /* run records acked / refused */
+    /* records of the batches acked (applied or duplicate): what the
+     * warehouse holds of them, loaded or quarantined */
     unsigned long long accepted, quarantined;
 };
 
@@ -64,6 +68,15 @@ void ss_sender_free(struct ss_sender *s);
 int ss_sender_load_outbox(struct ss_sender *s);
 /* Queues one batch just written to the outbox. 0, or SS_ENOMEM. */
 int ss_sender_add(struct ss_sender *s, const char *name);
+
+/* Called for each batch the daemon acks (applied or duplicate) with
+ * records quarantined: the batch's source, run and sequence number, how many,
+ * and the ack's reject summary (empty when the ack had none or a malformed
+ * one, which is warned about: the ack itself still counts). */
+typedef void (*ss_sender_rejects_cb)(void *arg, const char *source, const char *run_id,
+                                     uint32_t seq, uint32_t quarantined,
+                                     const struct ss_rejects *rj);
+void ss_sender_on_rejects(struct ss_sender *s, ss_sender_rejects_cb cb, void *arg);
 
 /* Sends, receives acks, resends on timeout; waits up to timeout_ms for an
  * ack when one is awaited. Returns 0, or a fatal error: SS_EPROTO (the

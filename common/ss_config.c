@@ -258,6 +258,7 @@ static const struct ss_config_option collector_tail[] = {
      .flags = SS_CFG_NONEMPTY,
      .off = C(as_of),
      .check = check_as_of},
+    {.key = "reject_limit", .type = SS_CFG_LIMIT, .off = C(reject_limit)},
     LEVEL(C(log_level)),
     {0},
 };
@@ -1002,6 +1003,26 @@ static int cfg_value(struct ss_config_ctx *ctx, const struct ss_config_option *k
     case SS_CFG_MAP:
         return cfg_map(ctx, k, v, base);
 
+    case SS_CFG_LIMIT: {
+        struct ss_config_limit *l = (struct ss_config_limit *)(base + k->off);
+        const char *s = json_string_value(v);
+        char *end = NULL;
+        double share = s ? strtod(s, &end) : -1;
+        if (json_is_integer(v) && json_integer_value(v) >= 0) {
+            l->kind = SS_LIMIT_COUNT;
+            l->count = (unsigned long)json_integer_value(v);
+        } else if (s && end != s && ss_is_digit((unsigned char)s[0]) && strcmp(end, "%") == 0 &&
+                   share >= 0 && share <= 100) {
+            l->kind = SS_LIMIT_SHARE;
+            l->share = share / 100.0;
+        } else {
+            return cfg_error(ctx, SS_AT_KEY,
+                             "expected a count (an integer from 0) or a share of the records "
+                             "(a string such as \"5%%\", 0-100)");
+        }
+        return 0;
+    }
+
     case SS_CFG_VALMAPS:
         return cfg_valmaps(ctx, k, v, base);
 
@@ -1110,6 +1131,7 @@ static int cfg_defaults(const struct ss_config_option *spec, char *base)
         case SS_CFG_STRARR:
         case SS_CFG_MAP:
         case SS_CFG_VALMAPS:
+        case SS_CFG_LIMIT: /* zero: none */
             break;
         }
     }
@@ -1176,6 +1198,8 @@ static void cfg_release(const struct ss_config_option *spec, char *base)
         }
         case SS_CFG_OBJECT:
             cfg_release(k->sub, base);
+            break;
+        case SS_CFG_LIMIT:
             break;
         case SS_CFG_VALMAPS: {
             struct ss_config_valmap *maps = (k->flags & SS_CFG_DYNAMIC)
@@ -1725,4 +1749,17 @@ int ss_config_check(const char *path, const char **kind, char *err, size_t errle
     }
     cfg_doc_close(&doc);
     return rc < 0 ? rc : 0;
+}
+
+int ss_config_limit_exceeded(const struct ss_config_limit *l, unsigned long long bad,
+                             unsigned long long all)
+{
+    switch (l->kind) {
+    case SS_LIMIT_COUNT:
+        return bad > l->count;
+    case SS_LIMIT_SHARE:
+        return all > 0 && (double)bad > l->share * (double)all;
+    default:
+        return 0;
+    }
 }

@@ -40,6 +40,18 @@ struct ss_config_valmap {
     size_t npairs;
 };
 
+/* A limit given as a count or as a share: "reject_limit": 10 or "5%". */
+enum ss_config_limit_kind { SS_LIMIT_NONE, SS_LIMIT_COUNT, SS_LIMIT_SHARE };
+struct ss_config_limit {
+    enum ss_config_limit_kind kind;
+    unsigned long count; /* SS_LIMIT_COUNT */
+    double share;        /* SS_LIMIT_SHARE: 0..1 */
+};
+
+/* 1 when bad of all exceeds l (never with SS_LIMIT_NONE). */
+int ss_config_limit_exceeded(const struct ss_config_limit *l, unsigned long long bad,
+                             unsigned long long all);
+
 /* ---- option tables ----
  *
  * Every JSON object of a config file is described by a table of options,
@@ -62,6 +74,7 @@ enum ss_cfg_type {
     SS_CFG_OBJECT,  /* nested object described by sub; its fields live in the same struct */
     SS_CFG_VALMAPS, /* struct ss_config_valmap[max_items] + size_t count: object of objects of
                        strings (each field's values allocated, up to SS_CONFIG_MAX_VALUES) */
+    SS_CFG_LIMIT,   /* struct ss_config_limit: an integer from 0, or a string "N%" (0-100) */
     SS_CFG_SECTION, /* the loader's own: a source kind's section (sub; off is its index) */
 };
 
@@ -264,6 +277,10 @@ struct ss_collector_config {
     char *as_of;     /* "as_of": optional date YYYY-MM-DD the source's data describes (sent with
                         each batch; before the export's Last-Modified) */
     char *log_level; /* "log_level": as for the daemon */
+    /* "reject_limit": records the daemon may quarantine in a run before it
+     * fails with exit status 9, a count (0: none at all) or a share of the
+     * records sent ("5%"); default none (no limit). */
+    struct ss_config_limit reject_limit;
 };
 
 /* Both return 0, or SS_EINVAL (SS_ENOMEM) with a message in err

@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "ss_err.h"
+#include "ss_rejects.h"
+#include "ss_text.h"
 
 static const char *const type_names[] = {
     [SS_MSG_BATCH] = "batch", [SS_MSG_PING] = "ping", [SS_MSG_ACK] = "ack",
@@ -74,18 +76,13 @@ static int set_int(json_t *o, const char *k, long long v)
     return json_object_set_new(o, k, json_integer(v));
 }
 
-int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
+/* The members of h into the object o. 0, SS_EINVAL or SS_ENOMEM. */
+static int header_members(const struct ss_header *h, json_t *o)
 {
     int rc = SS_ENOMEM;
-    json_t *o = json_object();
-    char *text = NULL;
 
-    if (!o)
-        return SS_ENOMEM;
-    if ((unsigned)h->type >= sizeof(type_names) / sizeof(type_names[0])) {
-        rc = SS_EINVAL;
-        goto out;
-    }
+    if ((unsigned)h->type >= sizeof(type_names) / sizeof(type_names[0]))
+        return SS_EINVAL;
     if (set_str(o, "type", type_names[h->type]) < 0)
         goto out;
     if (h->type != SS_MSG_PONG) {
@@ -145,13 +142,104 @@ int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
         if (h->reason[0] && set_str(o, "reason", h->reason) < 0)
             goto out;
     }
-    text = json_dumps(o, JSON_COMPACT);
-    if (!text)
-        goto out;
-    ss_buf_reset(out);
-    rc = ss_buf_adds(out, text);
+    rc = 0;
 out:
+    return rc;
+}
+
+/* o as compact JSON into out (reset first). 0, SS_ENOMEM or SS_E2BIG. */
+static int dump_into(json_t *o, struct ss_buf *out)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (!text)
+        return SS_ENOMEM;
+    ss_buf_reset(out);
+    int rc = ss_buf_adds(out, text);
     free(text);
+    return rc;
+}
+
+int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out)
+{
+    json_t *o = json_object();
+    if (!o)
+        return SS_ENOMEM;
+    int rc = header_members(h, o);
+    if (rc == 0)
+        rc = dump_into(o, out);
+    json_decref(o);
+    return rc;
+}
+
+/* The "rejects" member of an ack (ss_rejects.h): {"total", "other",
+ * "reasons": [{"reason", "field", "count"}], "lines": [{"line", "field",
+ * "reason", "raw", "raw_cut"}]}. NULL when out of memory. */
+static json_t *rejects_object(const struct ss_rejects *rj)
+{
+    json_t *o = json_object(), *reasons = json_array(), *lines = json_array();
+    int bad = !o || !reasons || !lines;
+    for (size_t i = 0; !bad && i < rj->nreasons; i++) {
+        const struct ss_reject_reason *r = &rj->reasons[i];
+        json_t *e = json_pack("{s:s, s:s, s:I}", "reason", r->reason, "field", r->field, "count",
+                              (json_int_t)r->count);
+        bad = !e || json_array_append_new(reasons, e) < 0;
+    }
+    for (size_t i = 0; !bad && i < rj->nlines; i++) {
+        const struct ss_reject_line *l = &rj->lines[i];
+        json_t *e = json_pack("{s:I, s:s, s:s, s:s, s:b}", "line", (json_int_t)l->line, "field",
+                              l->field, "reason", l->reason, "raw", l->raw, "raw_cut", l->raw_cut);
+        bad = !e || json_array_append_new(lines, e) < 0;
+    }
+    if (!bad &&
+        (set_int(o, "total", rj->total) < 0 || set_int(o, "other", rj->other) < 0 ||
+         json_object_set(o, "reasons", reasons) < 0 || json_object_set(o, "lines", lines) < 0))
+        bad = 1;
+    json_decref(reasons);
+    json_decref(lines);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int ss_proto_encode_ack(const struct ss_header *h, const struct ss_rejects *rj, struct ss_buf *out)
+{
+    json_t *o = json_object(), *r = NULL;
+    if (!o)
+        return SS_ENOMEM;
+    int rc = header_members(h, o);
+    if (rc == 0 && rj && rj->total > 0) {
+        rc = SS_ENOMEM;
+        if (!(r = rejects_object(rj)) || json_object_set(o, "rejects", r) < 0)
+            goto out;
+        /* Within its budget, whatever the texts hold: the last lines go
+         * first, then the last reasons (counted as "other"). */
+        json_t *lines = json_object_get(r, "lines"), *reasons = json_object_get(r, "reasons");
+        for (;;) {
+            if ((rc = dump_into(o, out)) < 0 && rc != SS_E2BIG)
+                goto out;
+            if (rc == 0 && out->len <= SS_PROTO_ACK_REJECTS_MAX)
+                break;
+            size_t nl = json_array_size(lines), nr = json_array_size(reasons);
+            if (nl > 0) {
+                json_array_remove(lines, nl - 1);
+            } else if (nr > 0) {
+                json_t *last = json_array_get(reasons, nr - 1);
+                json_int_t moved = json_integer_value(json_object_get(last, "count"));
+                json_int_t other = json_integer_value(json_object_get(r, "other"));
+                json_array_remove(reasons, nr - 1);
+                set_int(r, "other", other + moved);
+            } else {
+                break; /* the header alone decides */
+            }
+        }
+        goto out;
+    }
+    if (rc == 0)
+        rc = dump_into(o, out);
+out:
+    json_decref(r);
     json_decref(o);
     return rc;
 }
@@ -272,12 +360,7 @@ static int get_text(json_t *o, const char *key, char *dst, size_t dstlen, char *
     /* Half a UTF-8 character would make the text invalid wherever it goes
      * next (a log, refused/, a header encoded again). */
     const char *rs = json_string_value(v);
-    size_t rn = json_string_length(v);
-    if (rn > dstlen - 1) {
-        rn = dstlen - 1;
-        while (rn > 0 && ((unsigned char)rs[rn] & 0xC0) == 0x80)
-            rn--;
-    }
+    size_t rn = ss_utf8_cut(rs, json_string_length(v), dstlen - 1);
     memcpy(dst, rs, rn);
     dst[rn] = '\0';
     return 0;
@@ -542,4 +625,87 @@ int ss_payload_next(struct ss_payload_reader *r, struct ss_prec *rec, char *err,
     r->p = p;
     r->index = n;
     return 1;
+}
+
+/* A string member of a rejects entry into dst (cut on a character
+ * boundary); required ones must be there. */
+static int reject_text(json_t *e, const char *key, char *dst, size_t dstlen, int required,
+                       char *err, size_t errlen)
+{
+    if (required && !json_object_get(e, key)) {
+        snprintf(err, errlen, "ack rejects: an entry without \"%s\"", key);
+        return SS_EPROTO;
+    }
+    return get_text(e, key, dst, dstlen, err, errlen);
+}
+
+int ss_proto_decode_rejects(const void *frame, size_t len, struct ss_rejects *rj, char *err,
+                            size_t errlen)
+{
+    json_error_t jerr;
+    int rc = SS_EPROTO;
+    ss_rejects_reset(rj);
+    json_t *o = json_loadb(frame, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o) {
+        snprintf(err, errlen, "ack is not valid JSON: %s", jerr.text);
+        return SS_EPROTO;
+    }
+    json_t *r = json_is_object(o) ? json_object_get(o, "rejects") : NULL;
+    if (!r) {
+        rc = 0;
+        goto out;
+    }
+    json_t *reasons = json_object_get(r, "reasons"), *lines = json_object_get(r, "lines");
+    if (!json_is_object(r) || (reasons && !json_is_array(reasons)) ||
+        (lines && !json_is_array(lines))) {
+        snprintf(err, errlen, "ack rejects: not an object with arrays \"reasons\" and \"lines\"");
+        goto out;
+    }
+    if (json_array_size(reasons) > SS_REJECTS_REASONS ||
+        json_array_size(lines) > SS_REJECTS_LINES) {
+        snprintf(err, errlen, "ack rejects: more than %d reasons or %d lines", SS_REJECTS_REASONS,
+                 SS_REJECTS_LINES);
+        goto out;
+    }
+    if (get_u32(r, "total", &rj->total, 1, err, errlen) < 0 ||
+        get_u32(r, "other", &rj->other, 0, err, errlen) < 0)
+        goto out;
+    size_t i;
+    json_t *e;
+    json_array_foreach(reasons, i, e)
+    {
+        struct ss_reject_reason *x = &rj->reasons[rj->nreasons];
+        x->count = 0;
+        x->field[0] = '\0';
+        if (!json_is_object(e) ||
+            reject_text(e, "reason", x->reason, sizeof(x->reason), 1, err, errlen) < 0 ||
+            reject_text(e, "field", x->field, sizeof(x->field), 0, err, errlen) < 0 ||
+            get_u32(e, "count", &x->count, 1, err, errlen) < 0) {
+            if (!json_is_object(e))
+                snprintf(err, errlen, "ack rejects: a reason that is not an object");
+            goto out;
+        }
+        rj->nreasons++;
+    }
+    json_array_foreach(lines, i, e)
+    {
+        struct ss_reject_line *x = &rj->lines[rj->nlines];
+        x->line = 0;
+        x->field[0] = x->raw[0] = '\0';
+        x->raw_cut = 0;
+        if (!json_is_object(e) || get_u32(e, "line", &x->line, 1, err, errlen) < 0 ||
+            reject_text(e, "field", x->field, sizeof(x->field), 0, err, errlen) < 0 ||
+            reject_text(e, "reason", x->reason, sizeof(x->reason), 1, err, errlen) < 0 ||
+            reject_text(e, "raw", x->raw, sizeof(x->raw), 0, err, errlen) < 0 ||
+            get_bool(e, "raw_cut", &x->raw_cut, err, errlen) < 0) {
+            if (!json_is_object(e))
+                snprintf(err, errlen, "ack rejects: a line that is not an object");
+            goto out;
+        }
+        rj->nlines++;
+    }
+    rc = 1;
+out:
+    json_decref(o);
+    return rc;
 }

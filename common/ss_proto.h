@@ -46,6 +46,8 @@
 #define SS_PROTO_HEADER_MAX (64 * 1024)
 #define SS_PROTO_NAME_MAX 64 /* source, run_id, dataset */
 #define SS_PROTO_REASON_MAX 512
+/* An ack's reject summary is cut to fit this (well under the header bound). */
+#define SS_PROTO_ACK_REJECTS_MAX (48 * 1024)
 #define SS_PROTO_AS_OF_MAX 20 /* "2024-05-01T10:00:00Z" */
 #define SS_FIELD_ABSENT 0xFFFFFFFFu
 #define SS_REC_REJECTED 0x01u
@@ -122,6 +124,21 @@ struct ss_header {
 /* Encodes h as the header frame into out (reset first). 0, SS_EINVAL (a
  * name or text JSON cannot hold), SS_ENOMEM or ss_buf's SS_E2BIG. */
 int ss_proto_encode_header(const struct ss_header *h, struct ss_buf *out);
+
+struct ss_rejects; /* ss_rejects.h */
+
+/* An ack's header frame with the optional "rejects" summary (since 014;
+ * an older collector ignores it): as ss_proto_encode_header, plus rj when
+ * it counts any record, kept within SS_PROTO_ACK_REJECTS_MAX bytes by
+ * leaving out its last lines, then its last reasons (counted as "other"). */
+int ss_proto_encode_ack(const struct ss_header *h, const struct ss_rejects *rj, struct ss_buf *out);
+
+/* The "rejects" member of an ack header frame into rj: 1 when there is
+ * one, 0 when there is none (rj emptied), SS_EPROTO with a reason in err
+ * when it is malformed (the ack itself still counts: decoded apart from
+ * it by ss_proto_decode_header). */
+int ss_proto_decode_rejects(const void *frame, size_t len, struct ss_rejects *rj, char *err,
+                            size_t errlen);
 
 /* Checks frame 0. Returns the version (2 for SS_PROTO_ID; 1 for
  * SS_PROTO_ID_V1 when accept_v1); otherwise SS_EPROTO with a reason fit for a

@@ -45,3 +45,13 @@ int ss_url_encode(struct ss_buf *out, const char *s)
     }
     return 0;
 }
+
+size_t ss_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}

@@ -21,6 +21,10 @@ void ss_trim(const char **s, size_t *len);
  * 0, or a negative code from ss_buf_add. */
 int ss_url_encode(struct ss_buf *out, const char *s);
 
+/* The length of s (len bytes of UTF-8) cut to at most max bytes, never
+ * in the middle of a character: len when it fits. */
+size_t ss_utf8_cut(const char *s, size_t len, size_t max);
+
 /* ASCII only, whatever the locale. */
 static inline int ss_is_digit(int c)
 {

@@ -203,11 +203,12 @@ static int read_message(struct daemon *d)
     return 1;
 }
 
-/* Sends h to the peer of the current message. 0, a negative code from
- * ss_proto_encode_header, or -errno (from libzmq) when the peer is gone. */
-static int send_reply(struct daemon *d, const struct ss_header *h)
+/* Sends h to the peer of the current message, an ack with rj's reject
+ * summary when rj is not NULL. 0, a negative code from the encoder, or
+ * -errno (from libzmq) when the peer is gone. */
+static int send_reply(struct daemon *d, const struct ss_header *h, const struct ss_rejects *rj)
 {
-    int rc = ss_proto_encode_header(h, &d->hdrbuf);
+    int rc = rj ? ss_proto_encode_ack(h, rj, &d->hdrbuf) : ss_proto_encode_header(h, &d->hdrbuf);
     if (rc < 0)
         return rc;
     /* Answer in the version the peer spoke. */
@@ -249,7 +250,7 @@ static void refuse(struct daemon *d, const struct ss_header *in, const char *rea
     d->n.refused++;
     if (in && in->type == SS_MSG_BATCH)
         ss_metrics_batch(&d->m, in->source, in->dataset, SS_BATCH_REFUSED, 0, 0);
-    send_reply(d, &ack);
+    send_reply(d, &ack, NULL);
 }
 
 static void db_disconnect(struct daemon *d)
@@ -491,7 +492,7 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         break;
     }
     note_batch(d, h, &out, t0);
-    send_reply(d, &ack);
+    send_reply(d, &ack, out.result == SS_WH_REFUSED ? NULL : out.rejects);
 }
 
 /* A run record: the beginning or end of a collector run, into ingest.runs. */
@@ -541,7 +542,7 @@ static void handle_run(struct daemon *d, const struct ss_header *h)
         d->n.refused++;
         ss_warn("run record %s/%s refused: %s", h->source, h->run_id, out.reason);
     }
-    send_reply(d, &ack);
+    send_reply(d, &ack, NULL);
 }
 
 /* A message dropped without a reply: counted (by reason) and logged,
@@ -587,7 +588,7 @@ static void handle_message(struct daemon *d)
         memset(&pong, 0, sizeof(pong));
         pong.type = SS_MSG_PONG;
         d->n.pings++;
-        send_reply(d, &pong);
+        send_reply(d, &pong, NULL);
         break;
     }
     case SS_MSG_BATCH:

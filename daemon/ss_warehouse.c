@@ -21,6 +21,7 @@
 #include "ss_secret.h"
 #include "ss_validate.h"
 #include "ss_whsql.h"
+#include "ss_rejects.h"
 #include "ss_text.h"
 
 /* A batch is validated and COPYed a part at a time: about this much COPY
@@ -86,9 +87,10 @@ struct ss_wh {
     struct ss_hmap dups;            /* natural keys seen in the batch being applied */
     struct good *goods;             /* the good records of the part being loaded, in order */
     size_t ngoods, goods_cap;
-    struct ss_buf keys[3];    /* array literals: key hashes, lines, value hashes; coverage */
-    struct ss_hmap cov;       /* the batch's (authority, month) pairs (struct cov), for coverage */
-    char auth_generation[64]; /* the ref.meta authorities_generation it was built from */
+    struct ss_buf keys[3];     /* array literals: key hashes, lines, value hashes; coverage */
+    struct ss_hmap cov;        /* the batch's (authority, month) pairs (struct cov), for coverage */
+    char auth_generation[64];  /* the ref.meta authorities_generation it was built from */
+    struct ss_rejects rejects; /* why the batch being applied quarantined what it did */
 };
 
 struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, char *err,
@@ -392,9 +394,14 @@ static int quarantine_record(struct ss_wh *wh, const struct ss_dataset *ds,
     ss_utf8_sanitize(&clean, reason, strlen(reason));
     ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
     ss_buf_addc(&wh->quar, '\t');
+    char why[SS_PROTO_REASON_MAX + 1];
+    size_t wl = clean.data ? ss_utf8_cut(clean.data, clean.len, sizeof(why) - 1) : 0;
+    memcpy(why, clean.data ? clean.data : "", wl);
+    why[wl] = '\0';
     ss_buf_reset(&clean);
     ss_utf8_sanitize(&clean, wh->raw.data ? wh->raw.data : "", wh->raw.len);
     ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
+    ss_rejects_add(&wh->rejects, rec->line, why, clean.data, clean.len);
     ss_buf_free(&clean);
     return ss_buf_addc(&wh->quar, '\n') < 0 ? -1 : 0;
 }
@@ -1006,6 +1013,27 @@ static int validate_part(struct apply *a)
     return 1;
 }
 
+/* A duplicate's reject summary, as the quarantine holds it now (its ack
+ * may have been lost with the summary): the records the batch last carried.
+ * Best effort: without it the ack still carries the counts. */
+static void rejects_again(struct apply *a, const char *batch_id)
+{
+    PGresult *res;
+    char msg[256];
+    if (ss_pg_query(a->wh->conn,
+                    "SELECT line, reason, raw FROM ingest.quarantine WHERE batch_id = $1 "
+                    "ORDER BY line, quarantine_id LIMIT 100000",
+                    1, (const char *[]){batch_id}, &res, msg, sizeof(msg)) < 0) {
+        ss_warn("batch %s: cannot read its quarantine again for the ack: %s", batch_id, msg);
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        ss_rejects_add(&a->wh->rejects, (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10),
+                       PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                       (size_t)PQgetlength(res, i, 2));
+    PQclear(res);
+}
+
 /* Step 3: the run's row first -- locked until COMMIT, so the batches of one
  * run are applied one after another, whichever daemon has them -- then the
  * batch ledger, where a batch seen before is a duplicate. Opens the
@@ -1061,12 +1089,14 @@ static int record_batch(struct apply *a)
     PQclear(res);
     /* Seen before: say what it gave then, and change nothing. */
     if (ss_pg_query(a->wh->conn,
-                    "SELECT accepted, quarantined FROM ingest.batches "
+                    "SELECT accepted, quarantined, batch_id FROM ingest.batches "
                     "WHERE source = $1 AND run_id = $2 AND seq = $3",
                     3, ledger, &res, a->msg, sizeof(a->msg)) == 0) {
         if (PQntuples(res) == 1) {
             a->out->accepted = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
             a->out->quarantined = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+            if (a->out->quarantined > 0)
+                rejects_again(a, PQgetvalue(res, 0, 2));
         }
         PQclear(res);
     }
@@ -1276,6 +1306,8 @@ int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload
     int rc;
 
     memset(out, 0, sizeof(*out));
+    ss_rejects_reset(&wh->rejects);
+    out->rejects = &wh->rejects;
     if ((rc = check_header(&a)) < 0 || (rc = start_batch(&a)) < 0 || (rc = record_batch(&a)) != 0)
         goto out; /* refused, retry, or a duplicate */
     if ((rc = note_source(&a)) < 0 || (rc = load_parts(&a)) < 0 || (rc = load_facts(&a)) < 0 ||

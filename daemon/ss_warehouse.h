@@ -24,6 +24,7 @@
 
 #include "ss_authmap.h"
 #include "ss_proto.h"
+#include "ss_rejects.h"
 
 struct ss_wh;
 
@@ -56,6 +57,9 @@ struct ss_wh_outcome {
     unsigned quarantined;
     int forbidden; /* SS_WH_REFUSED because of limits->authorities */
     char reason[SS_PROTO_REASON_MAX + 1];
+    /* Why the quarantined ones were (applied, and duplicate: read back from
+     * the quarantine), for the ack; wh's own, valid until its next apply. */
+    const struct ss_rejects *rejects;
 };
 
 /* Connects (conninfo, plus a password read from password_file if not NULL).

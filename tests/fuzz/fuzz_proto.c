@@ -7,6 +7,8 @@
  *  - every refusal carries a reason;
  *  - an accepted header has names of the safe character set and known enum
  *    values, and encodes to a header that decodes to the same fields;
+ *  - an ack's reject summary keeps its bounds, its texts are terminated,
+ *    and one it accepted encodes within the budget and decodes the same;
  *  - every record the payload reader hands over keeps the bounds, its values
  *    lie inside the input, and re-encoding the records gives back exactly the
  *    bytes the reader consumed (the format has one encoding per record).
@@ -17,6 +19,7 @@
 
 #include "ss_buf.h"
 #include "ss_proto.h"
+#include "ss_rejects.h"
 
 #define FUZZ_MAX_FIELDS 7
 
@@ -120,6 +123,60 @@ static void fuzz_header(const uint8_t *data, size_t size, size_t max_len)
     ss_buf_free(&enc);
 }
 
+static void check_text(const char *s, size_t size)
+{
+    if (strnlen(s, size) == size)
+        __builtin_trap();
+}
+
+static void check_rejects(const struct ss_rejects *rj)
+{
+    if (rj->nreasons > SS_REJECTS_REASONS || rj->nlines > SS_REJECTS_LINES)
+        __builtin_trap();
+    for (size_t i = 0; i < rj->nreasons; i++) {
+        check_text(rj->reasons[i].reason, sizeof(rj->reasons[i].reason));
+        check_text(rj->reasons[i].field, sizeof(rj->reasons[i].field));
+    }
+    for (size_t i = 0; i < rj->nlines; i++) {
+        check_text(rj->lines[i].reason, sizeof(rj->lines[i].reason));
+        check_text(rj->lines[i].field, sizeof(rj->lines[i].field));
+        check_text(rj->lines[i].raw, sizeof(rj->lines[i].raw));
+    }
+}
+
+static struct ss_rejects fz_rj, fz_again;
+
+static void fuzz_rejects(const uint8_t *data, size_t size)
+{
+    char err[256];
+    struct ss_header h;
+    struct ss_buf enc;
+
+    err[0] = '\0';
+    int rc = ss_proto_decode_rejects(data, size, &fz_rj, err, sizeof(err));
+    if (rc < 0) {
+        check_err(err, sizeof(err));
+        return;
+    }
+    if (rc > 1)
+        __builtin_trap();
+    check_rejects(&fz_rj);
+    if (rc == 0 || fz_rj.total == 0)
+        return;
+    /* What was accepted goes out again within the budget. */
+    memset(&h, 0, sizeof(h));
+    h.type = SS_MSG_ACK;
+    strcpy(h.source, "s");
+    strcpy(h.run_id, "r");
+    ss_buf_init(&enc, SS_PROTO_HEADER_MAX);
+    if (ss_proto_encode_ack(&h, &fz_rj, &enc) != 0 || enc.len > SS_PROTO_ACK_REJECTS_MAX)
+        __builtin_trap();
+    if (ss_proto_decode_rejects(enc.data, enc.len, &fz_again, err, sizeof(err)) != 1)
+        __builtin_trap();
+    check_rejects(&fz_again);
+    ss_buf_free(&enc);
+}
+
 static void fuzz_payload(const uint8_t *data, size_t size, size_t max_fields,
                          size_t max_field_bytes)
 {
@@ -188,6 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_id(data, size);
     /* 64..256 bytes, or (7) room for reasons over SS_PROTO_REASON_MAX */
     fuzz_header(data, size, (ctl & 7) == 7 ? 65536 : 64 + (ctl & 7) * 32);
+    fuzz_rejects(data, size);
     fuzz_payload(data, size, ctl & 7, /* 0..7 fields */
                  (ctl >> 3) * 2);     /* 0..62 bytes a field */
     return 0;

@@ -302,7 +302,45 @@ static void test_collector_minimal_config_gets_defaults(void **state)
     assert_int_equal(cfg.max_fields, 16384);
     assert_int_equal(cfg.interval_s, 0);
     assert_string_equal(cfg.log_level, "info");
+    assert_int_equal(cfg.reject_limit.kind, SS_LIMIT_NONE);
+    assert_false(ss_config_limit_exceeded(&cfg.reject_limit, 1000, 1000));
     ss_collector_config_free(&cfg);
+}
+
+/* "reject_limit": a count or a share, and what each allows. */
+static void test_reject_limit_count_or_share(void **state)
+{
+    (void)state;
+    char text[1024];
+    struct ss_collector_config cfg;
+    static const struct {
+        const char *value;
+        enum ss_config_limit_kind kind;
+        unsigned long long ok_bad, over_bad, all;
+    } good[] = {
+        {"0", SS_LIMIT_COUNT, 0, 1, 100},
+        {"10", SS_LIMIT_COUNT, 10, 11, 100},
+        {"\"5%\"", SS_LIMIT_SHARE, 5, 6, 100},
+        {"\"0.5%\"", SS_LIMIT_SHARE, 5, 6, 1000},
+        {"\"100%\"", SS_LIMIT_SHARE, 100, 101, 100},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(text, sizeof text, "%.*s, \"reject_limit\": %s}",
+                 (int)strlen(minimal_collector) - 1, minimal_collector, good[i].value);
+        assert_int_equal(ss_collector_config_load_k(write_cfg(text), &cfg, err, sizeof err), 0);
+        assert_int_equal(cfg.reject_limit.kind, good[i].kind);
+        assert_false(ss_config_limit_exceeded(&cfg.reject_limit, good[i].ok_bad, good[i].all));
+        assert_true(ss_config_limit_exceeded(&cfg.reject_limit, good[i].over_bad, good[i].all));
+        ss_collector_config_free(&cfg);
+    }
+    static const char *const bad[] = {"-1",      "\"5\"", "\"lots\"", "\"101%\"", "\"-1%\"",
+                                      "\"5 %\"", "\"%\"", "true",     "1.5",      "\" 5%\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%.*s,\n \"reject_limit\": %s}",
+                 (int)strlen(minimal_collector) - 1, minimal_collector, bad[i]);
+        collector_fails(text, ":2:2: \"reject_limit\": expected a count (an integer from 0) or a "
+                              "share of the records (a string such as \"5%\", 0-100)");
+    }
 }
 
 static void test_description_allowed_in_every_object(void **state)
@@ -424,7 +462,7 @@ static void test_unknown_top_level_key_named_with_position(void **state)
                     ":1:17: \"sauce\": unknown key (expected one of: description, source, "
                     "dataset, url, kind, csv, json, koha, folio, privacy, value_maps, "
                     "transforms, mapping, constants, state_dir, daemon, batch, send, http, "
-                    "limits, interval_s, allow_empty, as_of, log_level)");
+                    "limits, interval_s, allow_empty, as_of, reject_limit, log_level)");
 }
 
 static void test_unknown_nested_key_named_with_position(void **state)
@@ -854,6 +892,7 @@ int main(void)
         cmocka_unit_test(test_missing_required_key_at_enclosing_object),
         cmocka_unit_test(test_json_syntax_error_has_position),
         cmocka_unit_test(test_duplicate_key_rejected),
+        cmocka_unit_test(test_reject_limit_count_or_share),
         cmocka_unit_test(test_unknown_dataset_lists_known_names),
         cmocka_unit_test(test_bad_source_name_rejected),
         cmocka_unit_test(test_header_false_requires_columns),
