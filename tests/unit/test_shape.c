@@ -82,7 +82,8 @@ static void test_value_maps_and_transforms(void **state)
     char err[256], why[256];
     struct ss_config_pair branch[] = {{"CPL", "Centerville"}, {"MPL", "Midway"}};
     memset(&cfg, 0, sizeof(cfg));
-    cfg.value_maps = (struct ss_config_valmap[]){{"service_point", branch, 2}};
+    cfg.value_maps =
+        (struct ss_config_valmap[]){{.field = "service_point", .pairs = branch, .npairs = 2}};
     cfg.nvalue_maps = 1;
     cfg.transforms = (struct ss_config_pair[]){{"item_type", "upper"}};
     cfg.ntransforms = 1;
