@@ -25,8 +25,11 @@ struct lsoa_entry {
 #define SS_LSOA_MAX 1500000
 
 struct field_shape {
-    const struct ss_config_pair *map; /* sorted copy of the value map, by key */
+    const struct ss_config_pair *map; /* sorted copy of the value map, by key: for a loose map,
+                                         by loose key (ss_config_valmap_key) */
     size_t nmap;
+    int loose;
+    int transform_first; /* transform_value before map_value */
     enum transform transform;
     int pseudonym;
 };
@@ -35,6 +38,9 @@ struct ss_shape {
     const struct ss_dataset *ds;
     struct field_shape *fields;
     struct ss_config_pair *sorted; /* storage for the sorted maps */
+    char *loose_keys;              /* storage for the loose maps' keys */
+    char *fold;                    /* a value's loose key, for the lookup */
+    size_t foldcap;                /* the longest loose key: a longer value matches none */
     unsigned char *key;            /* HMAC key, or NULL: pseudonyms are dropped */
     size_t keylen;
     struct ss_buf out;       /* values this shaper produced for the current record */
@@ -133,6 +139,21 @@ static int cmp_pair(const void *a, const void *b)
     return strcmp(((const struct ss_config_pair *)a)->key, ((const struct ss_config_pair *)b)->key);
 }
 
+/* A value (not NUL-terminated) against a map's key, in strcmp's order. */
+struct probe {
+    const char *s;
+    size_t len;
+};
+
+static int cmp_probe(const void *a, const void *b)
+{
+    const struct probe *p = a;
+    const char *key = ((const struct ss_config_pair *)b)->key;
+    size_t klen = strlen(key);
+    int c = memcmp(p->s, key, p->len < klen ? p->len : klen);
+    return c ? c : (p->len > klen) - (p->len < klen);
+}
+
 void ss_hmac_sha256_hex(const unsigned char *key, size_t keylen, const char *data, size_t len,
                         char out[65])
 {
@@ -165,14 +186,20 @@ struct ss_shape *ss_shape_new(const struct ss_collector_config *cfg, const struc
     s->fields = calloc(ds->nfields, sizeof(*s->fields));
     s->starts = calloc(ds->nfields + 1, sizeof(*s->starts));
     s->mine = calloc(ds->nfields + 1, sizeof(*s->mine));
-    for (size_t i = 0; i < cfg->nvalue_maps; i++)
-        total += cfg->value_maps[i].npairs;
+    size_t keybytes = 0;
+    for (size_t i = 0; i < cfg->nvalue_maps; i++) {
+        const struct ss_config_valmap *vm = &cfg->value_maps[i];
+        total += vm->npairs;
+        for (size_t j = 0; ss_config_valmap_loose(vm) && j < vm->npairs; j++)
+            keybytes += strlen(vm->pairs[j].key) + 1;
+    }
     s->sorted = calloc(total + 1, sizeof(*s->sorted));
-    if (!s->fields || !s->sorted || !s->starts || !s->mine)
+    s->loose_keys = malloc(keybytes + 1);
+    if (!s->fields || !s->sorted || !s->loose_keys || !s->starts || !s->mine)
         goto nomem;
     ss_buf_init(&s->out, SS_SHAPE_OUT_MAX);
 
-    size_t used = 0;
+    size_t used = 0, kused = 0;
     for (size_t i = 0; i < cfg->nvalue_maps; i++) {
         const struct ss_config_valmap *vm = &cfg->value_maps[i];
         int f = ss_dataset_field_index(ds, vm->field);
@@ -181,12 +208,30 @@ struct ss_shape *ss_shape_new(const struct ss_collector_config *cfg, const struc
                      ds->name);
             goto fail;
         }
-        memcpy(s->sorted + used, vm->pairs, vm->npairs * sizeof(*vm->pairs));
-        qsort(s->sorted + used, vm->npairs, sizeof(*vm->pairs), cmp_pair);
-        s->fields[f].map = s->sorted + used;
+        struct ss_config_pair *map = s->sorted + used;
+        memcpy(map, vm->pairs, vm->npairs * sizeof(*vm->pairs));
+        /* A loose map is looked up by loose key; the loader made sure no two
+         * of its keys are one. */
+        for (size_t j = 0; ss_config_valmap_loose(vm) && j < vm->npairs; j++) {
+            size_t klen = strlen(map[j].key);
+            char *key = s->loose_keys + kused;
+            size_t n = ss_config_valmap_key(map[j].key, klen, key, klen);
+            key[n] = '\0';
+            map[j].key = key;
+            kused += n + 1;
+            if (n > s->foldcap)
+                s->foldcap = n;
+        }
+        qsort(map, vm->npairs, sizeof(*map), cmp_pair);
+        s->fields[f].map = map;
         s->fields[f].nmap = vm->npairs;
+        s->fields[f].loose = ss_config_valmap_loose(vm);
+        s->fields[f].transform_first = vm->transform_first;
         used += vm->npairs;
     }
+    s->fold = malloc(s->foldcap + 1);
+    if (!s->fold)
+        goto nomem;
     for (size_t i = 0; i < cfg->ntransforms; i++) {
         int f = ss_dataset_field_index(ds, cfg->transforms[i].key);
         const char *t = cfg->transforms[i].value;
@@ -241,6 +286,8 @@ void ss_shape_free(struct ss_shape *s)
     ss_buf_free(&s->out);
     free(s->lsoa);
     free(s->sorted);
+    free(s->loose_keys);
+    free(s->fold);
     free(s->fields);
     free(s->starts);
     free(s->mine);
@@ -264,6 +311,96 @@ static const char *age_band(const struct ss_shape *s, const char *v, size_t len)
     return age < 12 ? "Under 12" : age < 18 ? "12-17" : "Adult";
 }
 
+/* Field f's value as the steps so far left it: one this shaper made (in
+ * out), the record's, or one from a value map; NULL when a step left none. */
+static const char *current(const struct ss_shape *s, size_t f, const char **vals)
+{
+    return s->mine[f] ? s->out.data + s->starts[f] : vals[f];
+}
+
+/* Field f's value becomes its value map's value for it, if it has one; a
+ * value with no entry passes unchanged. */
+static void map_value(struct ss_shape *s, size_t f, const char **vals, size_t *lens)
+{
+    const struct field_shape *fs = &s->fields[f];
+    struct probe probe = {current(s, f, vals), lens[f]};
+    if (!fs->nmap || !probe.s)
+        return;
+    if (fs->loose) {
+        probe.len = ss_config_valmap_key(probe.s, probe.len, s->fold, s->foldcap);
+        if (probe.len > s->foldcap)
+            return; /* longer than every key */
+        probe.s = s->fold;
+    }
+    const struct ss_config_pair *hit =
+        bsearch(&probe, fs->map, fs->nmap, sizeof(*fs->map), cmp_probe);
+    if (!hit)
+        return;
+    vals[f] = hit->value;
+    lens[f] = strlen(hit->value);
+    s->mine[f] = 0;
+}
+
+/* Field f's value through its transform. 0; SS_EINVAL with the reason in
+ * why (a date of birth that is not a date); or ss_buf's code (past the
+ * shaper's bound). */
+static int transform_value(struct ss_shape *s, size_t f, const char **vals, size_t *lens, char *why,
+                           size_t whylen)
+{
+    const struct field_shape *fs = &s->fields[f];
+    const char *v = current(s, f, vals);
+    size_t len = lens[f];
+    int rc = 0;
+    if (!v || fs->transform == T_NONE)
+        return 0;
+    if (fs->transform == T_AGE_BAND) {
+        const char *band = age_band(s, v, len);
+        if (!band) {
+            snprintf(why, whylen, "\"%s\": date of birth is not a date (YYYY-MM-DD)",
+                     s->ds->fields[f].name);
+            return SS_EINVAL;
+        }
+        vals[f] = band;
+        lens[f] = strlen(band);
+        s->mine[f] = 0;
+    } else if (fs->transform == T_POSTCODE_DISTRICT) {
+        char pc[SS_POSTCODE_MAX + 1];
+        size_t n = squeeze_postcode(v, len, pc, sizeof(pc));
+        /* Not a postcode: nothing of it may leave. */
+        vals[f] = NULL;
+        lens[f] = 0;
+        s->mine[f] = 0;
+        if (!n)
+            return 0;
+        s->starts[f] = s->out.len;
+        rc = ss_buf_add(&s->out, pc, n - 3);
+        lens[f] = n - 3;
+        s->mine[f] = 1;
+    } else if (fs->transform == T_POSTCODE_LSOA) {
+        struct lsoa_entry probe;
+        const struct lsoa_entry *hit = NULL;
+        if (s->lsoa && squeeze_postcode(v, len, probe.postcode, sizeof(probe.postcode)))
+            hit = bsearch(&probe, s->lsoa, s->nlsoa, sizeof(*s->lsoa), cmp_lsoa);
+        /* Unknown to the lookup: nothing of the postcode leaves. */
+        vals[f] = hit ? hit->lsoa : NULL;
+        lens[f] = hit ? 9 : 0;
+        s->mine[f] = 0;
+    } else { /* T_UPPER, T_LOWER; v is not in out: a field has one transform */
+        size_t start = s->out.len;
+        for (size_t i = 0; i < len && rc == 0; i++) {
+            char c = v[i];
+            if (fs->transform == T_UPPER && c >= 'a' && c <= 'z')
+                c = (char)(c - 32);
+            if (fs->transform == T_LOWER && c >= 'A' && c <= 'Z')
+                c = (char)(c + 32);
+            rc = ss_buf_addc(&s->out, c);
+        }
+        s->starts[f] = start;
+        s->mine[f] = 1;
+    }
+    return rc;
+}
+
 /* Field f's value (made by this shaper, or the record's) becomes its HMAC,
  * or absent when there is no key: never sent in clear. */
 static int pseudonymise(struct ss_shape *s, size_t f, const char **vals, size_t *lens)
@@ -285,11 +422,9 @@ static int pseudonymise(struct ss_shape *s, size_t f, const char **vals, size_t 
 
 int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *why, size_t whylen)
 {
-    size_t *starts = s->starts;
-    unsigned char *mine = s->mine;
     int rc = 0;
     ss_buf_reset(&s->out);
-    memset(mine, 0, s->ds->nfields * sizeof(*mine));
+    memset(s->mine, 0, s->ds->nfields * sizeof(*s->mine));
     for (size_t f = 0; f < s->ds->nfields && rc == 0; f++) {
         const struct field_shape *fs = &s->fields[f];
         const char *v = vals[f];
@@ -307,66 +442,19 @@ int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *wh
             }
             continue;
         }
-        if (fs->nmap) {
-            char key[512];
-            snprintf(key, sizeof(key), "%.*s", (int)(len < 511 ? len : 511), v);
-            struct ss_config_pair probe = {key, NULL};
-            const struct ss_config_pair *hit =
-                bsearch(&probe, fs->map, fs->nmap, sizeof(*fs->map), cmp_pair);
-            if (hit) {
-                v = hit->value;
-                len = strlen(v);
-                vals[f] = v;
-                lens[f] = len;
-            }
+        /* The order per field: map_value, transform_value (or the other way
+         * round when the map asks for transform_first), then privacy. */
+        if (fs->transform_first) {
+            rc = transform_value(s, f, vals, lens, why, whylen);
+            if (rc == 0)
+                map_value(s, f, vals, lens);
+        } else {
+            map_value(s, f, vals, lens);
+            rc = transform_value(s, f, vals, lens, why, whylen);
         }
-        if (fs->transform == T_AGE_BAND) {
-            const char *band = age_band(s, v, len);
-            if (!band) {
-                snprintf(why, whylen, "\"%s\": date of birth is not a date (YYYY-MM-DD)",
-                         s->ds->fields[f].name);
-                return SS_EINVAL;
-            }
-            vals[f] = band;
-            lens[f] = strlen(band);
-        } else if (fs->transform == T_POSTCODE_DISTRICT) {
-            char pc[SS_POSTCODE_MAX + 1];
-            size_t n = squeeze_postcode(v, len, pc, sizeof(pc));
-            if (!n) {
-                /* Not a postcode: nothing of it may leave. */
-                vals[f] = NULL;
-                lens[f] = 0;
-                continue;
-            }
-            starts[f] = s->out.len;
-            rc = ss_buf_add(&s->out, pc, n - 3);
-            lens[f] = n - 3;
-            mine[f] = 1;
-        } else if (fs->transform == T_POSTCODE_LSOA) {
-            struct lsoa_entry probe;
-            const struct lsoa_entry *hit = NULL;
-            if (s->lsoa && squeeze_postcode(v, len, probe.postcode, sizeof(probe.postcode)))
-                hit = bsearch(&probe, s->lsoa, s->nlsoa, sizeof(*s->lsoa), cmp_lsoa);
-            /* Unknown to the lookup: nothing of the postcode leaves. */
-            vals[f] = hit ? hit->lsoa : NULL;
-            lens[f] = hit ? 9 : 0;
-            continue;
-        } else if (fs->transform == T_UPPER || fs->transform == T_LOWER) {
-            starts[f] = s->out.len;
-            for (size_t i = 0; i < len; i++) {
-                char c = v[i];
-                if (fs->transform == T_UPPER && c >= 'a' && c <= 'z')
-                    c = (char)(c - 32);
-                if (fs->transform == T_LOWER && c >= 'A' && c <= 'Z')
-                    c = (char)(c + 32);
-                if ((rc = ss_buf_addc(&s->out, c)) < 0)
-                    break;
-            }
-            mine[f] = 1;
-        }
-        if (rc < 0)
-            break;
-        if (fs->pseudonym)
+        if (rc == SS_EINVAL)
+            return rc; /* why names the field */
+        if (rc == 0 && fs->pseudonym && current(s, f, vals))
             rc = pseudonymise(s, f, vals, lens);
     }
     if (rc < 0) {
@@ -375,7 +463,7 @@ int ss_shape_apply(struct ss_shape *s, const char **vals, size_t *lens, char *wh
         return rc;
     }
     for (size_t f = 0; f < s->ds->nfields; f++)
-        if (mine[f])
-            vals[f] = s->out.data + starts[f];
+        if (s->mine[f])
+            vals[f] = s->out.data + s->starts[f];
     return 0;
 }

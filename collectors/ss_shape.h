@@ -1,7 +1,10 @@
 /* ss_shape: what the collector does to each mapped record before it leaves
- * the library's network, in this order:
+ * the library's network, field by field in this order (map_value,
+ * transform_value, pseudonymise; a field whose map has "transform_first"
+ * swaps the first two):
  *   1. value maps ("value_maps": branch code -> service point, item type
- *      code -> type; a value with no entry passes unchanged);
+ *      code -> type; the whole value, exactly or for a "match": "loose" map
+ *      by ss_config_valmap_key; a value with no entry passes unchanged);
  *   2. transforms ("transforms": age_band turns a date of birth into the
  *      age group it falls in on the run's date -- "Under 12", "12-17",
  *      "Adult"; postcode_district keeps a postcode's outward code only

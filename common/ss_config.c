@@ -200,6 +200,26 @@ static const struct ss_config_option collector_limits[] = {
     {0},
 };
 
+/* A field's value map in its object form (ss_config.h). The plain form, an
+ * object of strings, fills the same struct with these defaults. */
+static const char *const valmap_matches[] = {"exact", "loose", NULL};
+#define V(f) offsetof(struct ss_config_valmap, f)
+static const struct ss_config_option valmap_form[] = {
+    {.key = "values",
+     .type = SS_CFG_MAP,
+     .flags = SS_CFG_REQUIRED | SS_CFG_DYNAMIC,
+     .off = V(pairs),
+     .count_off = V(npairs)},
+    {.key = "match",
+     .type = SS_CFG_ENUM,
+     .off = V(match),
+     .def_str = "exact",
+     .choices = valmap_matches},
+    BOOL("transform_first", V(transform_first), 0),
+    {0},
+};
+#undef V
+
 /* The collector's top level is built at load time (collector_top_build):
  * these keys, then "kind" and one entry per kind's section, then the tail. */
 static const struct ss_config_option collector_head[] = {
@@ -226,7 +246,7 @@ static const struct ss_config_option collector_tail[] = {
     OBJ("privacy", 0, collector_privacy),
     {.key = "value_maps",
      .type = SS_CFG_VALMAPS,
-     .flags = SS_CFG_DYNAMIC,
+     .flags = SS_CFG_DYNAMIC | SS_CFG_VALMAP_FORM,
      .off = C(value_maps),
      .count_off = C(nvalue_maps)},
     {.key = "transforms",
@@ -882,15 +902,115 @@ static int cfg_map(struct ss_config_ctx *ctx, const struct ss_config_option *k, 
     return 0;
 }
 
+static int cfg_object(struct ss_config_ctx *ctx, const struct ss_config_option *spec, json_t *obj,
+                      char *base);
+static int cfg_defaults(const struct ss_config_option *spec, char *base);
+
+size_t ss_config_valmap_key(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t n = 0, sp;
+    ss_trim(&s, &len);
+    for (size_t i = 0; i < len; n++) {
+        char c;
+        if (ss_space_len(s + i, len - i)) {
+            /* Trimmed: a run of whitespace here has text after it. */
+            while ((sp = ss_space_len(s + i, len - i)))
+                i += sp;
+            c = ' ';
+        } else {
+            c = (char)ss_to_lower((unsigned char)s[i++]);
+        }
+        if (n < outlen)
+            out[n] = c;
+    }
+    return n;
+}
+
+int ss_config_valmap_loose(const struct ss_config_valmap *vm)
+{
+    return vm->match && strcmp(vm->match, "loose") == 0;
+}
+
+/* One key of a loose map, by its loose key (in cfg_loose_keys' arena). */
+struct cfg_loose {
+    const char *key;
+    size_t len;
+    size_t index; /* in the map's pairs: the file's order */
+};
+
+static int cmp_loose(const void *a, const void *b)
+{
+    const struct cfg_loose *x = a, *y = b;
+    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+    if (c == 0)
+        c = (x->len > y->len) - (x->len < y->len);
+    if (c == 0)
+        c = (x->index > y->index) - (x->index < y->index);
+    return c;
+}
+
+/* No two keys of a loose map may be one loose key: which of them would win
+ * must not be left to the order of the file. Reported at the later key,
+ * naming the earlier and where it is. ctx's path ends with the field. */
+static int cfg_loose_keys(struct ss_config_ctx *ctx, const struct ss_config_valmap *m)
+{
+    struct cfg_loose *l = calloc(m->npairs + 1, sizeof(*l));
+    size_t total = 0, used = 0;
+    char *arena = NULL;
+    int rc = 0;
+
+    for (size_t i = 0; i < m->npairs; i++)
+        total += strlen(m->pairs[i].key);
+    arena = malloc(total + 1);
+    if (!l || !arena) {
+        rc = cfg_nomem(ctx);
+        goto out;
+    }
+    for (size_t i = 0; i < m->npairs; i++) {
+        const char *key = m->pairs[i].key;
+        size_t klen = strlen(key);
+        l[i] = (struct cfg_loose){arena + used, ss_config_valmap_key(key, klen, arena + used, klen),
+                                  i};
+        used += l[i].len;
+    }
+    qsort(l, m->npairs, sizeof(*l), cmp_loose);
+    for (size_t j = 1; j < m->npairs; j++) {
+        if (l[j].len != l[j - 1].len || memcmp(l[j].key, l[j - 1].key, l[j].len) != 0)
+            continue;
+        const char *first = m->pairs[l[j - 1].index].key;
+        int line = 0, col = 0;
+        cfg_push_key(ctx, "values");
+        cfg_push_key(ctx, first);
+        cfg_locate(ctx->text, ctx->len, ctx->path, ctx->depth, 1, &line, &col);
+        cfg_pop(ctx);
+        cfg_push_key(ctx, m->pairs[l[j].index].key);
+        rc = cfg_error(ctx, SS_AT_KEY,
+                       "is the same loose key (\"%.*s\") as \"%s\" at line %d, column %d: "
+                       "with \"match\": \"loose\" case and spacing do not tell values "
+                       "apart; keep one",
+                       (int)l[j].len, l[j].key, first, line, col);
+        goto out;
+    }
+out:
+    free(arena);
+    free(l);
+    return rc;
+}
+
 /* "value_maps": {"field": {"from": "to", ...}, ...}; each field's pairs are
- * allocated to the size the file gives, up to SS_CONFIG_MAX_VALUES. */
+ * allocated to the size the file gives, up to SS_CONFIG_MAX_VALUES. With
+ * SS_CFG_VALMAP_FORM a field's map may instead be {"values": {"from":
+ * "to", ...}, "match": ..., "transform_first": ...}: it is that form when
+ * it has a member "values" that is an object. */
 static int cfg_valmaps(struct ss_config_ctx *ctx, const struct ss_config_option *k, json_t *v,
                        char *base)
 {
     struct ss_config_valmap *maps = (struct ss_config_valmap *)(base + k->off);
     size_t *count = (size_t *)(base + k->count_off);
+    const int forms = (k->flags & SS_CFG_VALMAP_FORM) != 0;
     const char *field, *from;
     json_t *obj, *to;
+    int rc;
 
     if (!json_is_object(v))
         return cfg_error(ctx, SS_AT_KEY, "expected an object of field -> {value -> value}");
@@ -907,14 +1027,32 @@ static int cfg_valmaps(struct ss_config_ctx *ctx, const struct ss_config_option 
             continue;
         cfg_push_key(ctx, field);
         if (!json_is_object(obj))
-            return cfg_error(ctx, SS_AT_KEY, "expected an object of strings");
+            return cfg_error(ctx, SS_AT_KEY, "expected an object of strings%s",
+                             forms ? " or {\"values\": {...}, \"match\": ..., "
+                                     "\"transform_first\": ...}"
+                                   : "");
         if (!(k->flags & SS_CFG_DYNAMIC) && *count == k->max_items)
             return cfg_error(ctx, SS_AT_KEY, "too many fields (at most %zu)", k->max_items);
-        if (json_object_size(obj) > SS_CONFIG_MAX_VALUES)
+        json_t *values = forms ? json_object_get(obj, "values") : NULL;
+        int form = json_is_object(values);
+        if (form)
+            cfg_push_key(ctx, "values");
+        if (json_object_size(form ? values : obj) > SS_CONFIG_MAX_VALUES)
             return cfg_error(ctx, SS_AT_KEY, "too many values (at most %d)", SS_CONFIG_MAX_VALUES);
+        if (form)
+            cfg_pop(ctx);
+        /* Counted first: what is filled is released even when a check fails. */
         struct ss_config_valmap *m = &maps[(*count)++];
-        if (set_string(&m->field, field) < 0)
+        if (set_string(&m->field, field) < 0 || cfg_defaults(valmap_form, (char *)m) < 0)
             return cfg_nomem(ctx);
+        if (form) {
+            if ((rc = cfg_object(ctx, valmap_form, obj, (char *)m)) < 0)
+                return rc;
+            if (ss_config_valmap_loose(m) && (rc = cfg_loose_keys(ctx, m)) < 0)
+                return rc;
+            cfg_pop(ctx);
+            continue;
+        }
         m->pairs = calloc(json_object_size(obj) + 1, sizeof(*m->pairs));
         if (!m->pairs)
             return cfg_nomem(ctx);
@@ -924,7 +1062,10 @@ static int cfg_valmaps(struct ss_config_ctx *ctx, const struct ss_config_option 
                 continue;
             cfg_push_key(ctx, from);
             if (!json_is_string(to))
-                return cfg_error(ctx, SS_AT_KEY, "expected a string");
+                return cfg_error(ctx, SS_AT_KEY, "expected a string%s",
+                                 forms ? " (a map with other members is {\"values\": {...}, "
+                                         "\"match\": ..., \"transform_first\": ...})"
+                                       : "");
             cfg_pop(ctx);
             struct ss_config_pair *p = &m->pairs[m->npairs++];
             if (set_string(&p->key, from) < 0 || set_string(&p->value, json_string_value(to)) < 0)
@@ -934,9 +1075,6 @@ static int cfg_valmaps(struct ss_config_ctx *ctx, const struct ss_config_option 
     }
     return 0;
 }
-
-static int cfg_object(struct ss_config_ctx *ctx, const struct ss_config_option *spec, json_t *obj,
-                      char *base);
 
 /* Checks and stores one value; ctx->path already ends with its key. */
 static int cfg_value(struct ss_config_ctx *ctx, const struct ss_config_option *k, json_t *v,
@@ -1208,11 +1346,8 @@ static void cfg_release(const struct ss_config_option *spec, char *base)
             size_t n =
                 (k->flags & SS_CFG_DYNAMIC) ? *(size_t *)(base + k->count_off) : k->max_items;
             for (size_t i = 0; maps && i < n; i++) {
-                for (size_t j = 0; j < maps[i].npairs; j++) {
-                    free(maps[i].pairs[j].key);
-                    free(maps[i].pairs[j].value);
-                }
-                free(maps[i].pairs);
+                /* Either form: the pairs as a MAP, the match word. */
+                cfg_release(valmap_form, (char *)&maps[i]);
                 free(maps[i].field);
                 memset(&maps[i], 0, sizeof(maps[i]));
             }
@@ -1532,6 +1667,22 @@ static int collector_rules(struct ss_config_ctx *ctx, const struct ss_cfg_collec
         cfg_push_key(ctx, "value_maps");
         cfg_push_key(ctx, cfg->value_maps[i].field);
         return cfg_no_field(ctx, ds);
+    }
+    for (size_t i = 0; i < cfg->nvalue_maps; i++) {
+        const struct ss_config_valmap *vm = &cfg->value_maps[i];
+        size_t t = 0;
+        while (t < cfg->ntransforms && strcmp(cfg->transforms[t].key, vm->field) != 0)
+            t++;
+        if (!vm->transform_first || t < cfg->ntransforms)
+            continue;
+        ctx->depth = 0;
+        cfg_push_key(ctx, "value_maps");
+        cfg_push_key(ctx, vm->field);
+        cfg_push_key(ctx, "transform_first");
+        return cfg_error(ctx, SS_AT_KEY,
+                         "there is no \"transforms.%s\" to run first (set one, or drop "
+                         "\"transform_first\")",
+                         vm->field);
     }
     return 0;
 }

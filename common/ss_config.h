@@ -32,13 +32,32 @@ struct ss_config_sum {
     size_t ncolumns; /* 0: the pair's value is one column */
 };
 
-/* One field's value map: source value -> core value ("BK" -> "Adult fiction"). */
+/* One field's value map: source value -> core value ("BK" -> "Adult fiction").
+ * In "value_maps" a field's map is either an object of strings (the pairs,
+ * matched exactly, before the field's transform) or the object form
+ * {"values": {...}, "match": "exact" | "loose", "transform_first": bool}. */
 #define SS_CONFIG_MAX_VALUES 4096
 struct ss_config_valmap {
     char *field;
     struct ss_config_pair *pairs; /* malloc'd, npairs entries */
     size_t npairs;
+    char *match;         /* "exact" or "loose" (ss_config_valmap_key); NULL: exact */
+    int transform_first; /* the field's transform runs before the map (the loader checks that
+                            the field has one) */
 };
+
+/* The loose key of a value (len bytes), by which a "match": "loose" map
+ * compares: ASCII letters in lower case, whitespace (what ss_trim trims:
+ * space, tab, CR, LF, no-break space) at either end dropped and each run of
+ * it inside one space; every
+ * other byte, UTF-8 included, as it is. Writes at most outlen bytes of it
+ * to out (no NUL) and returns its whole length, which is never more than
+ * len: a result above outlen means out holds only the start. The one
+ * definition, for the loader's check that no two keys of a loose map are
+ * one key and for the collector's lookup. */
+size_t ss_config_valmap_key(const char *s, size_t len, char *out, size_t outlen);
+/* 1 if vm matches by loose key, 0 if exactly. */
+int ss_config_valmap_loose(const struct ss_config_valmap *vm);
 
 /* A limit given as a count or as a share: "reject_limit": 10 or "5%". */
 enum ss_config_limit_kind { SS_LIMIT_NONE, SS_LIMIT_COUNT, SS_LIMIT_SHARE };
@@ -88,6 +107,10 @@ enum ss_cfg_type {
  * the pair's value is then NULL and the struct ss_config_sum at the same
  * index of the array at sums_off holds the columns. */
 #define SS_CFG_SUMS 0x8u
+/* VALMAPS: a field's map may also be the object form {"values": {...},
+ * "match": ..., "transform_first": ...} ("value_maps"; not csv.wide.series,
+ * whose inner keys are fields). */
+#define SS_CFG_VALMAP_FORM 0x10u
 
 struct ss_config_option {
     const char *key;
@@ -212,7 +235,8 @@ struct ss_collector_config {
     char *lsoa_lookup_file; /* "privacy.lsoa_lookup_file": CSV "postcode,lsoa" (an extract of the
                                ONS postcode directory) for the postcode_lsoa transform */
 
-    /* "value_maps": object of field -> {source value -> core value}, optional */
+    /* "value_maps": object of field -> {source value -> core value} or
+     * {"values": {...}, "match": "exact" | "loose", "transform_first": bool}, optional */
     struct ss_config_valmap *value_maps; /* as many as the file gives (malloc'd) */
     size_t nvalue_maps;
     /* "transforms": object of field -> "age_band" | "postcode_district" | "upper" | "lower",

@@ -12,6 +12,17 @@
 
 #include "ss_buf.h"
 
+/* The length of the whitespace at s (len bytes): 1 for a space, tab, CR
+ * or LF, 2 for a no-break space (UTF-8 C2 A0), 0 for anything else. The
+ * one definition of what ss_trim trims. */
+static inline size_t ss_space_len(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (len && (u[0] == ' ' || u[0] == '\t' || u[0] == '\r' || u[0] == '\n'))
+        return 1;
+    return len >= 2 && u[0] == 0xC2 && u[1] == 0xA0 ? 2 : 0;
+}
+
 /* Trims spaces, tabs, CR, LF and no-break spaces at both ends, in place
  * (moves *s, shrinks *len). */
 void ss_trim(const char **s, size_t *len);

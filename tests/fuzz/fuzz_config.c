@@ -94,9 +94,36 @@ static void check_collector(const struct ss_collector_config *c)
     for (size_t i = 0; i < c->nmapping; i++)
         if (!c->mapping[i].key || !c->mapping[i].value)
             __builtin_trap();
-    for (size_t i = 0; i < c->nvalue_maps; i++)
-        if (!c->value_maps[i].field || c->value_maps[i].npairs > SS_CONFIG_MAX_VALUES)
+    for (size_t i = 0; i < c->nvalue_maps; i++) {
+        const struct ss_config_valmap *vm = &c->value_maps[i];
+        if (!vm->field || vm->npairs > SS_CONFIG_MAX_VALUES || !vm->match)
             __builtin_trap();
+        if (vm->transform_first) {
+            size_t t = 0;
+            while (t < c->ntransforms && strcmp(c->transforms[t].key, vm->field) != 0)
+                t++;
+            if (t == c->ntransforms)
+                __builtin_trap();
+        }
+        /* A loose map's keys are distinct loose keys; folding is idempotent
+         * and never lengthens. Pairwise only for small maps: inputs are small. */
+        for (size_t a = 0; ss_config_valmap_loose(vm) && vm->npairs <= 64 && a < vm->npairs; a++) {
+            char ka[256], kb[256], again[256];
+            const char *x = vm->pairs[a].key;
+            size_t na = ss_config_valmap_key(x, strlen(x), ka, sizeof ka);
+            if (na > strlen(x))
+                __builtin_trap();
+            if (na <= sizeof ka && (ss_config_valmap_key(ka, na, again, sizeof again) != na ||
+                                    memcmp(again, ka, na) != 0))
+                __builtin_trap();
+            for (size_t b = a + 1; b < vm->npairs && na <= sizeof ka; b++) {
+                const char *y = vm->pairs[b].key;
+                size_t nb = ss_config_valmap_key(y, strlen(y), kb, sizeof kb);
+                if (nb == na && memcmp(ka, kb, na) == 0)
+                    __builtin_trap();
+            }
+        }
+    }
     in_range(c->batch_records, 1, 100000);
     in_range(c->batch_max_bytes, 4096, 268435456);
     in_range(c->ack_timeout_ms, 100, 3600000);

@@ -2,7 +2,8 @@
 # CSV exports as library systems write them: Windows-1252 text with ';'
 # between fields (declared, then detected), a wide visits export with one
 # column per month (as Newcastle publishes), a headerless export described by
-# csv.columns and mapping. The warehouse holds the right UTF-8 text, one
+# csv.columns and mapping, branch names in mixed case through a loose value
+# map. The warehouse holds the right UTF-8 text, one
 # visits row per non-empty month cell, and each bad row in quarantine with its
 # line. The exports are written here; none is a copy of a real file.
 source "$(dirname "$0")/lib.sh"
@@ -161,4 +162,34 @@ E99999901|Riverside Library|2024-06-01|2024-06-30|Large print, adult|7" \
 it_assert_eq "3|line 3: 4 fields where the header has 5" \
     "$(it_psql "SELECT line || '|' || reason FROM ingest.quarantine")" \
     "short row quarantined; line 1 is data, not a header"
+
+# (5) Branch names typed by hand: one branch in several cases and spacings.
+# A loose value map sends each as its code; the item type is upper-cased
+# first (transform_first), then mapped by upper-case keys.
+printf '%b' \
+    'Local authority,Library name,Month,Type,Loans\n' \
+    'Exampleshire,CENTRAL LIBRARY,2024-04,af,10\n' \
+    'Exampleshire,Central  library,2024-05,AF,11\n' \
+    'Exampleshire,"\tcentral Library ",2024-06,Af,12\n' \
+    'Exampleshire,Central Library,2024-07,jf,13\n' \
+    'Exampleshire,kirkgate,2024-04,af,5\n' \
+    'Exampleshire,Kirkgate Branch,2024-04,af,6\n' >"$IT_DIR/www/loans-branches.csv"
+IT_RESET_TABLES="core.loans ingest.batches ingest.quarantine" it_reset_db
+it_collector_config "$IT_DIR/lloose.json" lloose "$url/loans-branches.csv" \
+    '"transforms": {"item_type": "upper"},
+     "value_maps": {
+       "service_point": {"match": "loose", "values": {"Central Library": "SP001", "KIRKGATE": "SP002"}},
+       "item_type": {"values": {"AF": "Adult fiction", "JF": "Junior fiction"}, "transform_first": true}},
+     "http": {"conditional": false}'
+it_collect "$IT_DIR/lloose.json" || it_fail "collector (loose value map) exited with $?"
+it_assert_eq "Kirkgate Branch|2024-04-01|Adult fiction|6
+SP001|2024-04-01|Adult fiction|10
+SP001|2024-05-01|Adult fiction|11
+SP001|2024-06-01|Adult fiction|12
+SP001|2024-07-01|Junior fiction|13
+SP002|2024-04-01|Adult fiction|5" \
+    "$(it_psql "SELECT service_point, period_start, item_type, loans FROM core.loans
+                ORDER BY service_point, period_start")" \
+    "mixed-case branch names loaded as their service point codes"
+it_assert_eq "0" "$(it_psql 'SELECT count(*) FROM ingest.quarantine')" "no row quarantined"
 it_daemon_stop

@@ -435,6 +435,146 @@ static void test_mapping_sum(void **state)
                     ":1:31: \"constants.loans\": expected a string");
 }
 
+/* A collector config for loan_transactions whose lines 1-4 are fixed and
+ * whose line 5 is "    \"value_maps\": {" then the given text. */
+static const char *valmap_cfg(const char *value_maps)
+{
+    static char text[2048];
+    snprintf(
+        text, sizeof text,
+        "{\"source\": \"leeds\", \"dataset\": \"loan_transactions\", \"url\": \"file:///x\",\n"
+        " \"state_dir\": \"/tmp/s\", \"daemon\": {\"endpoints\": [\"tcp://127.0.0.1:5555\"]},\n"
+        " \"transforms\": {\"item_type\": \"upper\"},\n"
+        " \"description\": \"value maps from line 5\",\n"
+        " \"value_maps\": {%s}\n"
+        "}\n",
+        value_maps);
+    return text;
+}
+
+static void test_value_map_plain_and_object_forms_load(void **state)
+{
+    (void)state;
+    struct ss_collector_config c;
+    const char *path = write_cfg(valmap_cfg(
+        "\"service_point\": {\"description\": \"d\", \"values\": {\"Central Library\": \"SP001\", "
+        "\"Kirkgate\": \"SP002\"}, \"match\": \"loose\"},\n"
+        "  \"item_type\": {\"values\": {\"DVD\": \"Audio-visual\"}, \"transform_first\": true},\n"
+        "  \"renewal\": {\"Y\": \"yes\", \"values\": \"x\"}"));
+    assert_int_equal(ss_collector_config_load_k(path, &c, err, sizeof err), 0);
+    assert_int_equal(c.nvalue_maps, 3);
+    const struct ss_config_valmap *sp = &c.value_maps[0], *it = &c.value_maps[1],
+                                  *rn = &c.value_maps[2];
+    assert_string_equal(sp->field, "service_point");
+    assert_int_equal(sp->npairs, 2);
+    assert_string_equal(sp->pairs[0].key, "Central Library");
+    assert_string_equal(sp->pairs[0].value, "SP001");
+    assert_string_equal(sp->match, "loose");
+    assert_true(ss_config_valmap_loose(sp));
+    assert_false(sp->transform_first);
+    assert_string_equal(it->match, "exact");
+    assert_false(ss_config_valmap_loose(it));
+    assert_true(it->transform_first);
+    assert_int_equal(it->npairs, 1);
+    /* The plain form, as before: "values" holding a string is a source value. */
+    assert_string_equal(rn->match, "exact");
+    assert_false(rn->transform_first);
+    assert_int_equal(rn->npairs, 2);
+    assert_string_equal(rn->pairs[1].key, "values");
+    assert_string_equal(rn->pairs[1].value, "x");
+    ss_collector_config_free(&c);
+}
+
+static void test_value_map_object_form_mistakes_reported(void **state)
+{
+    (void)state;
+    collector_fails(valmap_cfg("\"service_point\": {\"values\": {}, \"matching\": \"loose\"}"),
+                    ":5:49: \"value_maps.service_point.matching\": unknown key (expected one of: "
+                    "description, values, match, transform_first)");
+    collector_fails(valmap_cfg("\"service_point\": {\"values\": {}, \"match\": \"fuzzy\"}"),
+                    ":5:49: \"value_maps.service_point.match\": expected one of \"exact\", "
+                    "\"loose\"");
+    collector_fails(valmap_cfg("\"item_type\": {\"values\": {}, \"transform_first\": \"yes\"}"),
+                    ":5:45: \"value_maps.item_type.transform_first\": expected true or false");
+    collector_fails(valmap_cfg("\"service_point\": {\"values\": {\"A\": 1}}"),
+                    ":5:46: \"value_maps.service_point.values.A\": expected a string");
+    /* Members beside plain pairs are the object form without its "values". */
+    collector_fails(valmap_cfg("\"service_point\": {\"A\": \"B\",\n  \"transform_first\": true}"),
+                    ":6:3: \"value_maps.service_point.transform_first\": expected a string (a map "
+                    "with other members is {\"values\": {...}, \"match\": ..., "
+                    "\"transform_first\": ...})");
+    collector_fails(valmap_cfg("\"service_point\": \"SP001\""),
+                    ":5:17: \"value_maps.service_point\": expected an object of strings or "
+                    "{\"values\": {...}, \"match\": ..., \"transform_first\": ...}");
+}
+
+static void test_loose_value_map_collision_names_both_keys(void **state)
+{
+    (void)state;
+    collector_fails(valmap_cfg("\n"
+                               "  \"service_point\": {\"match\": \"loose\", \"values\": {\n"
+                               "    \"Central\": \"SP001\",\n"
+                               "    \"Kirkgate\": \"SP002\",\n"
+                               "    \"CENTRAL \": \"SP003\"}}\n"),
+                    ":9:5: \"value_maps.service_point.values.CENTRAL \": is the same loose key "
+                    "(\"central\") as \"Central\" at line 7, column 5: with \"match\": \"loose\" "
+                    "case and spacing do not tell values apart; keep one");
+    /* Exact, the same keys are two values. */
+    struct ss_collector_config c;
+    const char *path = write_cfg(valmap_cfg(
+        "\"service_point\": {\"values\": {\"Central\": \"SP001\", \"CENTRAL \": \"SP003\"}}"));
+    assert_int_equal(ss_collector_config_load_k(path, &c, err, sizeof err), 0);
+    assert_int_equal(c.value_maps[0].npairs, 2);
+    ss_collector_config_free(&c);
+}
+
+static void test_transform_first_needs_a_transform(void **state)
+{
+    (void)state;
+    collector_fails(valmap_cfg("\"service_point\": {\"values\": {\"A\": \"B\"},\n"
+                               "    \"transform_first\": true}"),
+                    ":6:5: \"value_maps.service_point.transform_first\": there is no "
+                    "\"transforms.service_point\" to run first (set one, or drop "
+                    "\"transform_first\")");
+    /* false needs nothing. */
+    struct ss_collector_config c;
+    const char *path = write_cfg(
+        valmap_cfg("\"service_point\": {\"values\": {\"A\": \"B\"}, \"transform_first\": false}"));
+    assert_int_equal(ss_collector_config_load_k(path, &c, err, sizeof err), 0);
+    ss_collector_config_free(&c);
+}
+
+static void test_valmap_key_folds_ascii_case_and_spacing(void **state)
+{
+    (void)state;
+    char out[64];
+    const char *in = " \t\xC2\xA0"
+                     "Central \t\r\n\xC2\xA0 LIBRARY\r\n";
+    size_t n = ss_config_valmap_key(in, strlen(in), out, sizeof out);
+    assert_int_equal(n, 15);
+    assert_memory_equal(out, "central library", 15);
+    /* UTF-8 stays as it is; no byte is added. */
+    in = "\xC3\x89"
+         "COLE  Caf\xC3\xA9";
+    n = ss_config_valmap_key(in, strlen(in), out, sizeof out);
+    assert_int_equal(n, 12);
+    assert_memory_equal(out,
+                        "\xC3\x89"
+                        "cole caf\xC3\xA9",
+                        12);
+    /* A short buffer gets the start; the length is the whole key's. */
+    n = ss_config_valmap_key("  Kirk  Gate ", 13, out, 4);
+    assert_int_equal(n, 9);
+    assert_memory_equal(out, "kirk", 4);
+    assert_int_equal(ss_config_valmap_key(" \t ", 3, out, sizeof out), 0);
+    /* Folding twice changes nothing. */
+    char again[64];
+    in = " A  b\tC ";
+    n = ss_config_valmap_key(in, strlen(in), out, sizeof out);
+    assert_int_equal(ss_config_valmap_key(out, n, again, sizeof again), n);
+    assert_memory_equal(again, out, n);
+}
+
 /* ---- errors ---- */
 
 static void test_escaped_keys_located_by_decoded_name(void **state)
@@ -883,6 +1023,11 @@ int main(void)
         cmocka_unit_test(test_collector_minimal_config_gets_defaults),
         cmocka_unit_test(test_description_allowed_in_every_object),
         cmocka_unit_test(test_mapping_sum),
+        cmocka_unit_test(test_value_map_plain_and_object_forms_load),
+        cmocka_unit_test(test_value_map_object_form_mistakes_reported),
+        cmocka_unit_test(test_loose_value_map_collision_names_both_keys),
+        cmocka_unit_test(test_transform_first_needs_a_transform),
+        cmocka_unit_test(test_valmap_key_folds_ascii_case_and_spacing),
         cmocka_unit_test(test_daemon_listen_escaped_key_and_utf8_columns),
         cmocka_unit_test(test_escaped_keys_located_by_decoded_name),
         cmocka_unit_test(test_unknown_top_level_key_named_with_position),

@@ -82,7 +82,8 @@ static void test_value_maps_and_transforms(void **state)
     char err[256], why[256];
     struct ss_config_pair branch[] = {{"CPL", "Centerville"}, {"MPL", "Midway"}};
     memset(&cfg, 0, sizeof(cfg));
-    cfg.value_maps = (struct ss_config_valmap[]){{"service_point", branch, 2}};
+    cfg.value_maps =
+        (struct ss_config_valmap[]){{.field = "service_point", .pairs = branch, .npairs = 2}};
     cfg.nvalue_maps = 1;
     cfg.transforms = (struct ss_config_pair[]){{"item_type", "upper"}};
     cfg.ntransforms = 1;
@@ -157,12 +158,169 @@ static void test_value_maps_and_transforms(void **state)
     unlink(lookup);
 }
 
+/* One loan_transactions record through s: its shaped service_point and
+ * item_type must be want_sp and want_type (NULL: not checked). */
+static void expect(struct ss_shape *s, const char *sp, const char *type, const char *want_sp,
+                   const char *want_type)
+{
+    const char *vals[7] = {"E09000003", "T1", sp, "2024-04-01", type, NULL, NULL};
+    size_t lens[7];
+    shape(s, vals, lens);
+    if (want_sp) {
+        assert_int_equal(lens[2], strlen(want_sp));
+        assert_memory_equal(vals[2], want_sp, lens[2]);
+    }
+    if (want_type) {
+        assert_int_equal(lens[4], strlen(want_type));
+        assert_memory_equal(vals[4], want_type, lens[4]);
+    }
+}
+
+static void test_loose_value_map_ignores_case_and_spacing(void **state)
+{
+    struct ss_collector_config cfg;
+    char err[256];
+    struct ss_config_pair branch[] = {{"Central Library", "SP001"}, {"Kirkgate  Branch", "SP002"}};
+    struct ss_config_pair types[] = {{"BK", "Book"}};
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.value_maps = (struct ss_config_valmap[]){
+        {.field = "service_point", .pairs = branch, .npairs = 2, .match = "loose"},
+        {.field = "item_type", .pairs = types, .npairs = 1, .match = "exact"}};
+    cfg.nvalue_maps = 2;
+    struct ss_shape *s = ss_shape_new(&cfg, ss_dataset_find("loan_transactions"), err, sizeof(err));
+    assert_non_null(s);
+    static const char *const central[] = {"CENTRAL LIBRARY",
+                                          "Central  library",
+                                          " central library",
+                                          "central library\t",
+                                          "Central\t \r\nLibrary",
+                                          "\xC2\xA0"
+                                          "Central\xC2\xA0"
+                                          "library"};
+    for (size_t i = 0; i < sizeof(central) / sizeof(central[0]); i++)
+        expect(s, central[i], "BK", "SP001", "Book");
+    /* The map's own key's spacing does not matter either. */
+    expect(s, "kirkgate branch", "BK", "SP002", NULL);
+    /* Loose is not fuzzy: other words, a letter more, pass unchanged. */
+    expect(s, "Central Libraries", "BK", "Central Libraries", NULL);
+    expect(s, "CentralLibrary", "BK", "CentralLibrary", NULL);
+    /* An exact map stays exact. */
+    expect(s, "Central Library", "bk", "SP001", "bk");
+    expect(s, "Central Library", "BK ", NULL, "BK ");
+    ss_shape_free(s);
+
+    /* Only ASCII letters fold: UTF-8 bytes stay as they are. */
+    struct ss_config_pair cafe[] = {{"Caf\xC3\xA9", "SP003"}};
+    cfg.value_maps = (struct ss_config_valmap[]){
+        {.field = "service_point", .pairs = cafe, .npairs = 1, .match = "loose"}};
+    cfg.nvalue_maps = 1;
+    s = ss_shape_new(&cfg, ss_dataset_find("loan_transactions"), err, sizeof(err));
+    assert_non_null(s);
+    expect(s, "CAF\xC3\xA9", "BK", "SP003", NULL);
+    expect(s, "CAF\xC3\x89", "BK", "CAF\xC3\x89", NULL);
+    ss_shape_free(s);
+}
+
+/* The lookup compares whole values: a long value that starts with a key is
+ * not that key (a lookup once cut values to 511 bytes). */
+static void test_value_map_compares_whole_value(void **state)
+{
+    struct ss_collector_config cfg;
+    char err[256], longer[600];
+    memset(longer, 'A', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    char key[512];
+    memcpy(key, longer, 511);
+    key[511] = '\0';
+    struct ss_config_pair branch[] = {{key, "SP001"}, {"CPL", "Centerville"}};
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.value_maps =
+        (struct ss_config_valmap[]){{.field = "service_point", .pairs = branch, .npairs = 2}};
+    cfg.nvalue_maps = 1;
+    struct ss_shape *s = ss_shape_new(&cfg, ss_dataset_find("loan_transactions"), err, sizeof(err));
+    assert_non_null(s);
+    expect(s, longer, "BK", longer, NULL);
+    expect(s, key, "BK", "SP001", NULL);
+    expect(s, "CPLX", "BK", "CPLX", NULL);
+    expect(s, "CP", "BK", "CP", NULL);
+    ss_shape_free(s);
+}
+
+/* value map then transform by default; transform then value map with
+ * transform_first. */
+static void test_transform_first_runs_transform_before_map(void **state)
+{
+    struct ss_collector_config cfg;
+    char err[256];
+    struct ss_config_pair types[] = {{"DVD", "Audio-visual"}, {"BK", "Adult Fiction"}};
+    struct ss_config_pair lower_types[] = {{"bk", "Book"}};
+    const struct ss_dataset *ds = ss_dataset_find("loan_transactions");
+
+    /* upper first: "dvd" becomes "DVD", which the map knows. */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.value_maps = (struct ss_config_valmap[]){
+        {.field = "item_type", .pairs = types, .npairs = 2, .transform_first = 1}};
+    cfg.nvalue_maps = 1;
+    cfg.transforms = (struct ss_config_pair[]){{"item_type", "upper"}};
+    cfg.ntransforms = 1;
+    struct ss_shape *s = ss_shape_new(&cfg, ds, err, sizeof(err));
+    assert_non_null(s);
+    expect(s, "CPL", "dvd", NULL, "Audio-visual"); /* the map's value is not upper-cased */
+    expect(s, "CPL", "cd", NULL, "CD");            /* unmapped: transformed */
+    ss_shape_free(s);
+
+    /* The default order: the map misses "dvd", then upper. */
+    cfg.value_maps[0].transform_first = 0;
+    s = ss_shape_new(&cfg, ds, err, sizeof(err));
+    assert_non_null(s);
+    expect(s, "CPL", "dvd", NULL, "DVD");
+    expect(s, "CPL", "DVD", NULL, "AUDIO-VISUAL"); /* mapped, then upper-cased */
+    ss_shape_free(s);
+
+    /* lower first. */
+    cfg.value_maps = (struct ss_config_valmap[]){
+        {.field = "item_type", .pairs = lower_types, .npairs = 1, .transform_first = 1}};
+    cfg.transforms = (struct ss_config_pair[]){{"item_type", "lower"}};
+    s = ss_shape_new(&cfg, ds, err, sizeof(err));
+    assert_non_null(s);
+    expect(s, "CPL", "BK", NULL, "Book");
+    ss_shape_free(s);
+
+    /* postcode_district first, then a loose map of districts. */
+    struct ss_config_pair districts[] = {{"pl6", "Plymouth north"}};
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.value_maps = (struct ss_config_valmap[]){{.field = "area_code",
+                                                  .pairs = districts,
+                                                  .npairs = 1,
+                                                  .match = "loose",
+                                                  .transform_first = 1}};
+    cfg.nvalue_maps = 1;
+    cfg.transforms = (struct ss_config_pair[]){{"area_code", "postcode_district"}};
+    cfg.ntransforms = 1;
+    s = ss_shape_new(&cfg, ss_dataset_find("membership"), err, sizeof(err));
+    assert_non_null(s);
+    char why[256];
+    const char *m[4] = {"E09000003", "2024-01-01", "pl6 5an", "7"};
+    size_t ml[4] = {9, 10, 7, 1};
+    assert_int_equal(ss_shape_apply(s, m, ml, why, sizeof(why)), 0);
+    assert_int_equal(ml[2], strlen("Plymouth north"));
+    assert_memory_equal(m[2], "Plymouth north", ml[2]);
+    const char *notpc[4] = {"E09000003", "2024-01-01", "pl6", "7"};
+    size_t nl[4] = {9, 10, 3, 1};
+    assert_int_equal(ss_shape_apply(s, notpc, nl, why, sizeof(why)), 0);
+    assert_null(notpc[2]); /* not a postcode: nothing left to map */
+    ss_shape_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hmac_sha256_matches_rfc4231_case_2),
         cmocka_unit_test(test_patron_id_pseudonymised_with_key_dropped_without),
         cmocka_unit_test(test_value_maps_and_transforms),
+        cmocka_unit_test(test_loose_value_map_ignores_case_and_spacing),
+        cmocka_unit_test(test_value_map_compares_whole_value),
+        cmocka_unit_test(test_transform_first_runs_transform_before_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

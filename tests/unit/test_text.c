@@ -17,6 +17,19 @@ static void test_trim_removes_spaces_tabs_newlines_and_nbsp(void **state)
     ss_trim(&s, &len);
     assert_int_equal(len, 6);
     assert_memory_equal(s, "Barnet", 6);
+    /* At the end a space is one byte: " x" keeps its x, a lone A0 is no space. */
+    s = "a \xC2\xA0 x";
+    len = strlen(s);
+    ss_trim(&s, &len);
+    assert_int_equal(len, strlen("a \xC2\xA0 x"));
+    s = "x\xA0";
+    len = 2;
+    ss_trim(&s, &len);
+    assert_int_equal(len, 2);
+    s = "\xC2\xA0\xC2\xA0";
+    len = 4;
+    ss_trim(&s, &len);
+    assert_int_equal(len, 0);
 }
 
 static void test_url_encode_keeps_unreserved_and_escapes_the_rest(void **state)

@@ -774,8 +774,9 @@ static void test_wide_series_totals_and_period_end(void **state)
                                     {"*_dec", "2023-12"}, {"*_mar", "2024-03"}};
     struct ss_config_pair unknown[] = {{"age", "Unknown"}}, adult[] = {{"age", "Adult"}},
                           child[] = {{"age", "Under 12"}};
-    struct ss_config_valmap series[] = {
-        {"tot_*", unknown, 1}, {"ad_*", adult, 1}, {"ch_*", child, 1}};
+    struct ss_config_valmap series[] = {{.field = "tot_*", .pairs = unknown, .npairs = 1},
+                                        {.field = "ad_*", .pairs = adult, .npairs = 1},
+                                        {.field = "ch_*", .pairs = child, .npairs = 1}};
     struct ss_config_pair totals[] = {{"tot_*", "age"}};
     const char *ign[] = {"notes"};
     struct ss_wide_opts o = {.value_field = "count",
@@ -858,7 +859,7 @@ static void test_wide_series_totals_and_period_end(void **state)
     assert_int_equal(header(w, "authority,tot_apr,ad_may,ad_jun,ad_sep,ad_dec", err, sizeof(err)),
                      SS_ESETUP);
     assert_non_null(strstr(err, "the pattern \"*_mar\" matches no column"));
-    struct ss_config_valmap dup[] = {{"*", adult, 1}};
+    struct ss_config_valmap dup[] = {{.field = "*", .pairs = adult, .npairs = 1}};
     o.series = dup;
     o.nseries = 1;
     o.ntotals = 0;
