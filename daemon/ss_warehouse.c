@@ -222,7 +222,7 @@ int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen)
              /* Small statements on one batch: compiling them costs more than it saves. */
              "SET jit = off;"
              "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
-             "SELECT line, authority_code, period_start, period_end, reason, raw "
+             "SELECT line, authority_code, period_start, period_end, reason, raw, fields "
              "FROM ingest.quarantine WITH NO DATA",
              err, errlen)) < 0)
         return rc;
@@ -361,8 +361,9 @@ static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
 
 /* Appends a quarantine COPY line for rec (of dataset ds): line, the
  * authority and period where they can be told (ss_validate_locate, NULL
- * where not), reason, raw text (valid UTF-8, COPY-escaped). Returns 0 or
- * -1 past the buffer's limit. */
+ * where not), reason, raw text (valid UTF-8, COPY-escaped), and the values
+ * by field for a replay (ss_validate_fields, NULL where it cannot hold
+ * them). Returns 0 or -1 past the buffer's limit. */
 static int quarantine_record(struct ss_wh *wh, const struct ss_dataset *ds,
                              const struct ss_validate_ctx *ctx, const struct ss_prec *rec,
                              const char *reason)
@@ -395,6 +396,13 @@ static int quarantine_record(struct ss_wh *wh, const struct ss_dataset *ds,
     ss_buf_reset(&clean);
     ss_utf8_sanitize(&clean, wh->raw.data ? wh->raw.data : "", wh->raw.len);
     ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
+    ss_buf_reset(&clean);
+    if (ss_validate_fields(rec, &clean) == 0) {
+        ss_buf_addc(&wh->quar, '\t');
+        ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
+    } else {
+        ss_buf_adds(&wh->quar, "\t\\N");
+    }
     ss_buf_free(&clean);
     return ss_buf_addc(&wh->quar, '\n') < 0 ? -1 : 0;
 }
@@ -1205,22 +1213,23 @@ static int load_quarantine(struct apply *a)
     a->what = "COPY";
     if ((rc = run_copy(a->wh,
                        "COPY pg_temp.stage_quarantine (line, authority_code, period_start, "
-                       "period_end, reason, raw) FROM STDIN",
+                       "period_end, reason, raw, fields) FROM STDIN",
                        &a->wh->quar, a->msg, sizeof(a->msg))) < 0)
         return db_fail(a->wh, rc, a->msg, a->what, a->out);
     a->what = "the quarantine insert";
     return tx_exec(
         a,
         "INSERT INTO ingest.quarantine AS q (source, dataset, batch_id, line, authority_code, "
-        "period_start, period_end, reason, raw) "
+        "period_start, period_end, reason, raw, fields) "
         "SELECT DISTINCT ON (line, md5(reason), md5(raw)) $1, $2, $3::bigint, line, "
-        "authority_code, period_start, period_end, reason, raw "
+        "authority_code, period_start, period_end, reason, raw, fields "
         "FROM pg_temp.stage_quarantine ORDER BY line, md5(reason), md5(raw) "
         "ON CONFLICT (source, dataset, line, md5(reason), md5(raw)) DO UPDATE SET "
         "batch_id = EXCLUDED.batch_id, last_seen = now(), seen_count = q.seen_count + 1, "
         "authority_code = coalesce(EXCLUDED.authority_code, q.authority_code), "
         "period_start = coalesce(EXCLUDED.period_start, q.period_start), "
-        "period_end = coalesce(EXCLUDED.period_end, q.period_end)",
+        "period_end = coalesce(EXCLUDED.period_end, q.period_end), "
+        "fields = coalesce(EXCLUDED.fields, q.fields)",
         3, (const char *[]){a->h->source, a->h->dataset, a->batch_id});
 }
 
