@@ -674,6 +674,7 @@ struct apply {
     char run_ref[24], batch_id[24];
     const char *what; /* the step under way, named in a database error */
     char msg[SS_PROTO_REASON_MAX + 1];
+    const struct ss_wh_hooks *hooks; /* NULL: none */
 };
 
 /* A refusal or a retry decided here, not by the database: rc (SS_EINVAL:
@@ -1272,8 +1273,27 @@ static int commit_batch(struct apply *a)
     return 0;
 }
 
+/* A caller's hook (ss_wh_hooks) inside the batch's transaction: 0, or its
+ * negative code with out filled. */
+static int run_hook(struct apply *a, int after)
+{
+    int (*fn)(void *, PGconn *, const char *, char *, size_t) = !a->hooks ? NULL
+                                                                : after   ? a->hooks->after
+                                                                          : a->hooks->before;
+    char err[SS_PROTO_REASON_MAX + 1] = "";
+    int rc = fn ? fn(a->hooks->arg, a->wh->conn, a->batch_id, err, sizeof(err)) : 0;
+    return rc < 0 ? apply_stop(a, rc, "%s", err) : 0;
+}
+
 int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
+{
+    return ss_wh_apply_hooked(wh, h, payload, len, limits, NULL, out);
+}
+
+int ss_wh_apply_hooked(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
+                       const struct ss_wh_limits *limits, const struct ss_wh_hooks *hooks,
+                       struct ss_wh_outcome *out)
 {
     struct apply a = {.wh = wh,
                       .h = h,
@@ -1281,14 +1301,16 @@ int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload
                       .len = len,
                       .limits = limits,
                       .out = out,
-                      .what = "BEGIN"};
+                      .what = "BEGIN",
+                      .hooks = hooks};
     int rc;
 
     memset(out, 0, sizeof(*out));
     if ((rc = check_header(&a)) < 0 || (rc = start_batch(&a)) < 0 || (rc = record_batch(&a)) != 0)
         goto out; /* refused, retry, or a duplicate */
-    if ((rc = note_source(&a)) < 0 || (rc = load_parts(&a)) < 0 || (rc = load_facts(&a)) < 0 ||
-        (rc = load_quarantine(&a)) < 0 || (rc = commit_batch(&a)) < 0)
+    if ((rc = note_source(&a)) < 0 || (rc = run_hook(&a, 0)) < 0 || (rc = load_parts(&a)) < 0 ||
+        (rc = load_facts(&a)) < 0 || (rc = load_quarantine(&a)) < 0 || (rc = run_hook(&a, 1)) < 0 ||
+        (rc = commit_batch(&a)) < 0)
         goto out;
 out:
     /* A refusal found while reading (a malformed payload, a forbidden
@@ -1298,6 +1320,20 @@ out:
         ss_pg_exec(wh->conn, "ROLLBACK", a.msg, sizeof(a.msg));
     shrink_buffers(wh);
     return rc < 0 ? rc : 0;
+}
+
+void ss_wh_limits_init(struct ss_wh_limits *limits, const struct ss_daemon_config *cfg,
+                       const char *source)
+{
+    const char *mode = cfg->authorities_abolished;
+    for (size_t i = 0; i < cfg->nauthorities_sources; i++)
+        if (strcmp(cfg->authorities_sources[i].key, source) == 0)
+            mode = cfg->authorities_sources[i].value;
+    *limits = (struct ss_wh_limits){.max_records = (size_t)cfg->max_records,
+                                    .max_field_bytes = (size_t)cfg->max_field_bytes,
+                                    .abolished = mode && strcmp(mode, "successor") == 0
+                                                     ? SS_AUTHMAP_SUCCESSOR
+                                                     : SS_AUTHMAP_QUARANTINE};
 }
 
 /* Run begins: its row; an older run of the source still "running" was
