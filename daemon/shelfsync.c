@@ -3,6 +3,7 @@
  *   shelfsync check-config FILE...     validate daemon and collector configs
  *   shelfsync migrate --config FILE    apply the warehouse migrations
  *   shelfsync ref load|show|resolve    reference data (ss_ref.h)
+ *   shelfsync ref alias add|list       authority name aliases (ss_ref.h)
  *   shelfsync source list|precedence   collector sources and their precedence (ss_precedence.h)
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync status [--json]          each source's last run, lag, rejects (ss_status.h)
@@ -43,6 +44,8 @@ static void usage(FILE *f)
                " --config DAEMON-CONFIG\n"
                "       shelfsync ref show --config DAEMON-CONFIG\n"
                "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n"
+               "       shelfsync ref alias add NAME CODE [--origin TEXT] --config DAEMON-CONFIG\n"
+               "       shelfsync ref alias list [NAME] --config DAEMON-CONFIG\n"
                "       shelfsync source list --config DAEMON-CONFIG\n"
                "       shelfsync source precedence SOURCE N [--note TEXT] --config DAEMON-CONFIG\n"
                "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
@@ -209,31 +212,32 @@ static void ref_usage(FILE *f)
                "       shelfsync ref load populations FILE.csv [--year N] --config DAEMON-CONFIG\n"
                "       shelfsync ref load neighbours FILE.csv --config DAEMON-CONFIG\n"
                "       shelfsync ref show --config DAEMON-CONFIG\n"
-               "       shelfsync ref resolve NAME [--at YYYY-MM-DD] --config DAEMON-CONFIG\n");
+               "       shelfsync ref resolve NAME [--at YYYY-MM-DD] --config DAEMON-CONFIG\n"
+               "       shelfsync ref alias add NAME CODE [--origin TEXT] --config DAEMON-CONFIG\n"
+               "       shelfsync ref alias list [NAME] --config DAEMON-CONFIG\n");
 }
 
 /* What `shelfsync ref` was asked to do. */
 struct ref_args {
-    const char *config, *args[4];
+    const char *config, *origin, *args[4];
     char at[16]; /* --at, ISO; "" when not given */
     int nargs, year;
-    int load, show, resolve;
+    int load, show, resolve, alias_add, alias_list;
 };
 
 /* Reads the options and operands: 0 to go on, or the exit status (0 for
  * --help, 2 for a usage error). */
 static int ref_parse_args(int argc, char **argv, struct ref_args *a, int *status)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"year", required_argument, NULL, 'y'},
-                                         {"at", required_argument, NULL, 'a'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"year", required_argument, NULL, 'y'},
+        {"at", required_argument, NULL, 'a'},     {"origin", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     char *end;
     int c;
     optind = 1;
     *status = 2;
-    while ((c = getopt_long(argc, argv, "-c:y:a:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "-c:y:a:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 1: /* an operand, in order */
             if (a->nargs == 4) {
@@ -244,6 +248,9 @@ static int ref_parse_args(int argc, char **argv, struct ref_args *a, int *status
             break;
         case 'c':
             a->config = optarg;
+            break;
+        case 'o':
+            a->origin = optarg;
             break;
         case 'y':
             errno = 0;
@@ -282,6 +289,9 @@ static int ref_check_args(struct ref_args *a)
     a->load = a->nargs == 3 && strcmp(a->args[0], "load") == 0;
     a->show = a->nargs == 1 && strcmp(a->args[0], "show") == 0;
     a->resolve = a->nargs == 2 && strcmp(a->args[0], "resolve") == 0;
+    int alias = a->nargs >= 2 && strcmp(a->args[0], "alias") == 0;
+    a->alias_add = alias && a->nargs == 4 && strcmp(a->args[1], "add") == 0;
+    a->alias_list = alias && a->nargs <= 3 && strcmp(a->args[1], "list") == 0;
     if (a->load && strcmp(a->args[1], "authorities") != 0 &&
         strcmp(a->args[1], "populations") != 0 && strcmp(a->args[1], "neighbours") != 0) {
         fprintf(stderr,
@@ -290,14 +300,19 @@ static int ref_check_args(struct ref_args *a)
                 a->args[1]);
         return 1;
     }
-    if ((!a->load && !a->show && !a->resolve) || !a->config) {
-        if (!a->config && (a->load || a->show || a->resolve))
+    int known = a->load || a->show || a->resolve || a->alias_add || a->alias_list;
+    if (!known || !a->config) {
+        if (!a->config && known)
             fprintf(stderr, "shelfsync ref: --config DAEMON-CONFIG is required\n");
         ref_usage(stderr);
         return 1;
     }
     if (a->at[0] && !a->resolve) {
         fprintf(stderr, "shelfsync ref: --at applies to `ref resolve` only\n");
+        return 1;
+    }
+    if (a->origin && !a->alias_add) {
+        fprintf(stderr, "shelfsync ref: --origin applies to `ref alias add` only\n");
         return 1;
     }
     if (a->year && !(a->load && strcmp(a->args[1], "populations") == 0)) {
@@ -314,6 +329,13 @@ static int ref_run(const struct ref_args *a, PGconn *conn)
     int rc;
     if (a->show) {
         rc = ss_ref_show(conn, stdout, err, sizeof(err));
+    } else if (a->alias_add) {
+        rc = ss_ref_alias_add(conn, a->args[2], a->args[3], a->origin, stdout, err, sizeof(err));
+        if (rc < 0)
+            ss_error("%s (nothing changed)", err);
+        return rc < 0 ? 1 : 0; /* already known: 0 */
+    } else if (a->alias_list) {
+        rc = ss_ref_alias_list(conn, a->nargs == 3 ? a->args[2] : NULL, stdout, err, sizeof(err));
     } else if (a->resolve) {
         char code[10];
         rc = ss_ref_resolve(conn, a->args[1], a->at[0] ? a->at : NULL, code, err, sizeof(err));
