@@ -3,6 +3,8 @@
  *   shelfsync check-config FILE...     validate daemon and collector configs
  *   shelfsync migrate --config FILE    apply the warehouse migrations
  *   shelfsync ref load|show|resolve    reference data (ss_ref.h)
+ *   shelfsync ref alias add|list       authority name aliases (ss_ref.h)
+ *   shelfsync quarantine list|show|replay  quarantined records (ss_quarantine.h)
  *   shelfsync source list|precedence   collector sources and their precedence (ss_precedence.h)
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync status [--json]          each source's last run, lag, rejects (ss_status.h)
@@ -28,6 +30,7 @@
 #include "ss_migrate.h"
 #include "ss_ping.h"
 #include "ss_proto.h"
+#include "ss_quarantine.h"
 #include "ss_ref.h"
 #include "ss_precedence.h"
 #include "ss_secret.h"
@@ -43,6 +46,14 @@ static void usage(FILE *f)
                " --config DAEMON-CONFIG\n"
                "       shelfsync ref show --config DAEMON-CONFIG\n"
                "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n"
+               "       shelfsync ref alias add NAME CODE [--origin TEXT] --config DAEMON-CONFIG\n"
+               "       shelfsync ref alias list [NAME] --config DAEMON-CONFIG\n"
+               "       shelfsync quarantine list [--source S] [--dataset D] [--reason TEXT]"
+               " [--since DATE] [--json] --config DAEMON-CONFIG\n"
+               "       shelfsync quarantine show [ID] [--source S] [--dataset D] [--reason TEXT]"
+               " [--since DATE] [--limit N] [--json] --config DAEMON-CONFIG\n"
+               "       shelfsync quarantine replay [--source S] [--dataset D] [--reason TEXT]"
+               " [--since DATE] [--dry-run] --config DAEMON-CONFIG\n"
                "       shelfsync source list --config DAEMON-CONFIG\n"
                "       shelfsync source precedence SOURCE N [--note TEXT] --config DAEMON-CONFIG\n"
                "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
@@ -209,31 +220,32 @@ static void ref_usage(FILE *f)
                "       shelfsync ref load populations FILE.csv [--year N] --config DAEMON-CONFIG\n"
                "       shelfsync ref load neighbours FILE.csv --config DAEMON-CONFIG\n"
                "       shelfsync ref show --config DAEMON-CONFIG\n"
-               "       shelfsync ref resolve NAME [--at YYYY-MM-DD] --config DAEMON-CONFIG\n");
+               "       shelfsync ref resolve NAME [--at YYYY-MM-DD] --config DAEMON-CONFIG\n"
+               "       shelfsync ref alias add NAME CODE [--origin TEXT] --config DAEMON-CONFIG\n"
+               "       shelfsync ref alias list [NAME] --config DAEMON-CONFIG\n");
 }
 
 /* What `shelfsync ref` was asked to do. */
 struct ref_args {
-    const char *config, *args[4];
+    const char *config, *origin, *args[4];
     char at[16]; /* --at, ISO; "" when not given */
     int nargs, year;
-    int load, show, resolve;
+    int load, show, resolve, alias_add, alias_list;
 };
 
 /* Reads the options and operands: 0 to go on, or the exit status (0 for
  * --help, 2 for a usage error). */
 static int ref_parse_args(int argc, char **argv, struct ref_args *a, int *status)
 {
-    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-                                         {"year", required_argument, NULL, 'y'},
-                                         {"at", required_argument, NULL, 'a'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"year", required_argument, NULL, 'y'},
+        {"at", required_argument, NULL, 'a'},     {"origin", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     char *end;
     int c;
     optind = 1;
     *status = 2;
-    while ((c = getopt_long(argc, argv, "-c:y:a:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "-c:y:a:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 1: /* an operand, in order */
             if (a->nargs == 4) {
@@ -244,6 +256,9 @@ static int ref_parse_args(int argc, char **argv, struct ref_args *a, int *status
             break;
         case 'c':
             a->config = optarg;
+            break;
+        case 'o':
+            a->origin = optarg;
             break;
         case 'y':
             errno = 0;
@@ -282,6 +297,9 @@ static int ref_check_args(struct ref_args *a)
     a->load = a->nargs == 3 && strcmp(a->args[0], "load") == 0;
     a->show = a->nargs == 1 && strcmp(a->args[0], "show") == 0;
     a->resolve = a->nargs == 2 && strcmp(a->args[0], "resolve") == 0;
+    int alias = a->nargs >= 2 && strcmp(a->args[0], "alias") == 0;
+    a->alias_add = alias && a->nargs == 4 && strcmp(a->args[1], "add") == 0;
+    a->alias_list = alias && a->nargs <= 3 && strcmp(a->args[1], "list") == 0;
     if (a->load && strcmp(a->args[1], "authorities") != 0 &&
         strcmp(a->args[1], "populations") != 0 && strcmp(a->args[1], "neighbours") != 0) {
         fprintf(stderr,
@@ -290,14 +308,19 @@ static int ref_check_args(struct ref_args *a)
                 a->args[1]);
         return 1;
     }
-    if ((!a->load && !a->show && !a->resolve) || !a->config) {
-        if (!a->config && (a->load || a->show || a->resolve))
+    int known = a->load || a->show || a->resolve || a->alias_add || a->alias_list;
+    if (!known || !a->config) {
+        if (!a->config && known)
             fprintf(stderr, "shelfsync ref: --config DAEMON-CONFIG is required\n");
         ref_usage(stderr);
         return 1;
     }
     if (a->at[0] && !a->resolve) {
         fprintf(stderr, "shelfsync ref: --at applies to `ref resolve` only\n");
+        return 1;
+    }
+    if (a->origin && !a->alias_add) {
+        fprintf(stderr, "shelfsync ref: --origin applies to `ref alias add` only\n");
         return 1;
     }
     if (a->year && !(a->load && strcmp(a->args[1], "populations") == 0)) {
@@ -314,6 +337,13 @@ static int ref_run(const struct ref_args *a, PGconn *conn)
     int rc;
     if (a->show) {
         rc = ss_ref_show(conn, stdout, err, sizeof(err));
+    } else if (a->alias_add) {
+        rc = ss_ref_alias_add(conn, a->args[2], a->args[3], a->origin, stdout, err, sizeof(err));
+        if (rc < 0)
+            ss_error("%s (nothing changed)", err);
+        return rc < 0 ? 1 : 0; /* already known: 0 */
+    } else if (a->alias_list) {
+        rc = ss_ref_alias_list(conn, a->nargs == 3 ? a->args[2] : NULL, stdout, err, sizeof(err));
     } else if (a->resolve) {
         char code[10];
         rc = ss_ref_resolve(conn, a->args[1], a->at[0] ? a->at : NULL, code, err, sizeof(err));
@@ -351,6 +381,143 @@ static int cmd_ref(int argc, char **argv)
     ss_wh_free(wh);
     ss_daemon_config_free(&cfg);
     return status;
+}
+
+/* ---- shelfsync quarantine: quarantined records (ss_quarantine.h) ---- */
+
+static void quarantine_usage(FILE *f)
+{
+    fprintf(f, "usage: shelfsync quarantine list [--source S] [--dataset D] [--reason TEXT]"
+               " [--since DATE] [--json] --config DAEMON-CONFIG\n"
+               "       shelfsync quarantine show [ID] [--source S] [--dataset D] [--reason TEXT]"
+               " [--since DATE] [--limit N] [--json] --config DAEMON-CONFIG\n"
+               "       shelfsync quarantine replay [--source S] [--dataset D] [--reason TEXT]"
+               " [--since DATE] [--dry-run] --config DAEMON-CONFIG\n"
+               "  --reason: records whose reason contains TEXT (any case); --since: received on\n"
+               "  or after DATE. replay runs the outstanding records through today's\n"
+               "  validation and reference data: what passes loads, once.\n");
+}
+
+/* What `shelfsync quarantine` was asked to do. */
+struct quarantine_args {
+    const char *config, *args[2];
+    struct ss_quar_filter f;
+    char since[16];
+    int nargs, json, dry_run;
+};
+
+/* A positive whole number for --limit or an ID: 0, or 1 (said). */
+static int parse_count(const char *what, const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtol(s, &end, 10);
+    if (errno || *end || end == s || *out < 1) {
+        fprintf(stderr, "shelfsync quarantine: %s \"%s\": expected a whole number from 1\n", what,
+                s);
+        return 1;
+    }
+    return 0;
+}
+
+/* Reads and checks the options and operands: 0 to go on, or 1 with
+ * *status the exit status (0 for --help, 2 for a usage error, said). */
+static int quarantine_parse_args(int argc, char **argv, struct quarantine_args *a, int *status)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},  {"source", required_argument, NULL, 's'},
+        {"dataset", required_argument, NULL, 'd'}, {"reason", required_argument, NULL, 'r'},
+        {"since", required_argument, NULL, 'S'},   {"limit", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'},          {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    struct ss_date d;
+    const char *why;
+    int c;
+    optind = 1;
+    *status = 2;
+    while ((c = getopt_long(argc, argv, "-c:s:d:r:S:l:jnh", opts, NULL)) != -1) {
+        if (c == 1 && a->nargs < 2) {
+            a->args[a->nargs++] = optarg;
+        } else if (c == 'c') {
+            a->config = optarg;
+        } else if (c == 's') {
+            a->f.source = optarg;
+        } else if (c == 'd') {
+            a->f.dataset = optarg;
+        } else if (c == 'r') {
+            a->f.reason = optarg;
+        } else if (c == 'S') {
+            if (ss_parse_date(optarg, strlen(optarg), &d, &why) < 0) {
+                fprintf(stderr, "shelfsync quarantine: --since \"%s\": %s\n", optarg, why);
+                return 1;
+            }
+            snprintf(a->since, sizeof(a->since), "%04d-%02d-%02d", d.y, d.m, d.d);
+            a->f.since = a->since;
+        } else if (c == 'l') {
+            if (parse_count("--limit", optarg, &a->f.limit))
+                return 1;
+        } else if (c == 'j') {
+            a->json = 1;
+        } else if (c == 'n') {
+            a->dry_run = 1;
+        } else if (c == 'h') {
+            quarantine_usage(stdout);
+            *status = 0;
+            return 1;
+        } else {
+            quarantine_usage(stderr);
+            return 1;
+        }
+    }
+    const char *cmd = a->nargs ? a->args[0] : "";
+    int list = strcmp(cmd, "list") == 0, show = strcmp(cmd, "show") == 0,
+        replay = strcmp(cmd, "replay") == 0;
+    if (show && a->nargs == 2 && parse_count("ID", a->args[1], &a->f.id))
+        return 1;
+    if ((!list && !show && !replay) || (a->nargs == 2 && !show) || !a->config) {
+        if (!a->config && (list || show || replay))
+            fprintf(stderr, "shelfsync quarantine: --config DAEMON-CONFIG is required\n");
+        quarantine_usage(stderr);
+        return 1;
+    }
+    const char *wrong = a->f.limit && !show     ? "--limit applies to `quarantine show` only"
+                        : a->json && replay     ? "--json applies to `quarantine list` and `show`"
+                        : a->dry_run && !replay ? "--dry-run applies to `quarantine replay` only"
+                                                : NULL;
+    if (wrong) {
+        fprintf(stderr, "shelfsync quarantine: %s\n", wrong);
+        return 1;
+    }
+    return 0;
+}
+
+/* `shelfsync quarantine`: argv[0] is "quarantine". Exit status 0 done, 1
+ * failed, 2 usage. */
+static int cmd_quarantine(int argc, char **argv)
+{
+    struct quarantine_args a = {0};
+    struct ss_daemon_config cfg;
+    char err[2048] = "";
+    int status, rc;
+    if (quarantine_parse_args(argc, argv, &a, &status) != 0)
+        return status;
+    struct ss_wh *wh = open_warehouse(a.config, &cfg);
+    if (!wh) {
+        ss_daemon_config_free(&cfg);
+        return 1;
+    }
+    PGconn *conn = ss_wh_conn(wh);
+    if (strcmp(a.args[0], "list") == 0)
+        rc = ss_quarantine_list(conn, &a.f, a.json, stdout, err, sizeof(err));
+    else if (strcmp(a.args[0], "show") == 0)
+        rc = ss_quarantine_show(conn, &a.f, a.json, stdout, err, sizeof(err));
+    else if ((rc = ss_wh_prepare(wh, err, sizeof(err))) == 0)
+        rc = ss_quarantine_replay(wh, &cfg, &a.f, a.dry_run, stdout, err, sizeof(err));
+    if (rc < 0)
+        ss_error("%s", err);
+    ss_wh_free(wh);
+    ss_daemon_config_free(&cfg);
+    return rc < 0 ? 1 : 0;
 }
 
 /* ---- shelfsync source: collector sources and their precedence (ss_precedence.h) ---- */
@@ -818,6 +985,8 @@ int main(int argc, char **argv)
         return cmd_ref(argc - 1, argv + 1);
     if (strcmp(argv[1], "source") == 0)
         return cmd_source(argc - 1, argv + 1);
+    if (strcmp(argv[1], "quarantine") == 0)
+        return cmd_quarantine(argc - 1, argv + 1);
     if (strcmp(argv[1], "status") == 0)
         return cmd_status(argc - 1, argv + 1);
     if (strcmp(argv[1], "ping") == 0)

@@ -398,18 +398,6 @@ static int apply_until_done(struct daemon *d, const struct ss_header *h,
     return 0;
 }
 
-/* What a batch of source gets for an authority abolished before its period:
- * "authorities.sources" for the source, else "authorities.abolished". */
-static enum ss_authmap_abolished abolished_mode(const struct ss_daemon_config *cfg,
-                                                const char *source)
-{
-    const char *mode = cfg->authorities_abolished;
-    for (size_t i = 0; i < cfg->nauthorities_sources; i++)
-        if (strcmp(cfg->authorities_sources[i].key, source) == 0)
-            mode = cfg->authorities_sources[i].value;
-    return mode && strcmp(mode, "successor") == 0 ? SS_AUTHMAP_SUCCESSOR : SS_AUTHMAP_QUARANTINE;
-}
-
 /* The metrics of a batch the warehouse answered, read at t0 (ss_now_ms). */
 static void note_batch(struct daemon *d, const struct ss_header *h, const struct ss_wh_outcome *out,
                        int64_t t0)
@@ -424,8 +412,7 @@ static void note_batch(struct daemon *d, const struct ss_header *h, const struct
 static void handle_batch(struct daemon *d, const struct ss_header *h)
 {
     int64_t t0 = ss_now_ms();
-    struct ss_wh_limits limits = {(size_t)d->cfg.max_records, (size_t)d->cfg.max_field_bytes, NULL,
-                                  0, SS_AUTHMAP_QUARANTINE};
+    struct ss_wh_limits limits;
     struct ss_wh_outcome out;
     struct ss_header ack;
 
@@ -442,7 +429,7 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         refuse(d, h, why);
         return;
     }
-    limits.abolished = abolished_mode(&d->cfg, h->source);
+    ss_wh_limits_init(&limits, &d->cfg, h->source);
     if (d->curve) {
         const struct ss_allow_entry *e = batch_rights(d, h);
         if (!e)

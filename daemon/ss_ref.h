@@ -157,4 +157,19 @@ int ss_ref_show(PGconn *conn, FILE *out, char *err, size_t errlen);
 int ss_ref_resolve(PGconn *conn, const char *name, const char *at, char code[10], char *err,
                    size_t errlen);
 
+/* `shelfsync ref alias add`: the alias for the GSS code (any case), by the
+ * merge's rules (ss_ref_alias.h), with origin (NULL: "operator"), in one
+ * transaction that also bumps ref.meta authorities_generation, so a running
+ * daemon re-reads its names before its next batch. 0 added, 1 already known
+ * (nothing changed), or a negative code with err: SS_EINVAL for a code that
+ * is not one or not in ref.authority, a name another authority valid at the
+ * same time holds (both named), or a name with no key. Says what it did on
+ * report. */
+int ss_ref_alias_add(PGconn *conn, const char *alias, const char *code, const char *origin,
+                     FILE *report, char *err, size_t errlen);
+
+/* Every alias (name: only those of its key) with its code, authority,
+ * origin and the code's validity, one a line. */
+int ss_ref_alias_list(PGconn *conn, const char *name, FILE *out, char *err, size_t errlen);
+
 #endif

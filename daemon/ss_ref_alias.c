@@ -2,6 +2,7 @@
 #include "ss_ref_alias.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,33 +185,57 @@ static int merge_write(struct ss_ref_merge *m, PGconn *conn, const char *key, co
     return 0;
 }
 
-int ss_ref__merge_add(struct ss_ref_merge *m, PGconn *conn, const char *alias, const char *code,
-                      const char *origin, char *err, size_t errlen)
+enum ss_ref_alias_verdict ss_ref__merge_check(const struct ss_ref_merge *m, const char *alias,
+                                              const char *code, char key[SS_REF_KEY_MAX], char *why,
+                                              size_t whylen)
 {
-    char key[SS_REF_KEY_MAX];
-    if (ss_norm_authority_key(alias, strlen(alias), key, sizeof(key)) < 0)
-        return 0;
+    why[0] = '\0';
+    if (ss_norm_authority_key(alias, strlen(alias), key, SS_REF_KEY_MAX) < 0) {
+        snprintf(why, whylen, "\"%s\" normalises to nothing", alias);
+        return SS_REF_ALIAS_NO_KEY;
+    }
     if (!ss_ref__merge_has_code(m, code)) {
-        ss_warn("authority alias \"%s\" (%s): %s is not in ref.authority; alias skipped", alias,
-                origin, code);
-        m->unknown_code++;
-        return 0;
+        snprintf(why, whylen, "%s is not in ref.authority", code);
+        return SS_REF_ALIAS_UNKNOWN_CODE;
     }
     /* A name may stand for several authorities one after another (the county
      * Somerset until 2023, the unitary after), never for two at once. */
     const struct ss_ref_merge_key *e = ss_hmap_gets(&m->keys, key);
     for (unsigned i = 0; e && i < e->n; i++)
         if (strcmp(e->code[i], code) == 0)
-            return 0;
+            return SS_REF_ALIAS_KNOWN;
     for (unsigned i = 0; e && i < e->n; i++) {
         if (overlap(m, e->code[i], code) || e->n == MERGE_CODES) {
-            ss_warn("ambiguous authority name: \"%s\" (%s) would stand for %s, but \"%s\" "
-                    "already stands for %s at the same time (both give the key \"%s\"); "
-                    "keeping %s — fix by hand in ref.authority_alias if that is wrong",
-                    alias, origin, code, e->alias ? e->alias : "?", e->code[i], key, e->code[i]);
-            m->ambiguous++;
-            return 0;
+            snprintf(why, whylen,
+                     "\"%s\" would stand for %s, but \"%s\" already stands for %s at the same "
+                     "time (both give the key \"%s\")",
+                     alias, code, e->alias ? e->alias : "?", e->code[i], key);
+            return SS_REF_ALIAS_AMBIGUOUS;
         }
+    }
+    return SS_REF_ALIAS_NEW;
+}
+
+int ss_ref__merge_add(struct ss_ref_merge *m, PGconn *conn, const char *alias, const char *code,
+                      const char *origin, char *err, size_t errlen)
+{
+    char key[SS_REF_KEY_MAX], why[1024];
+    switch (ss_ref__merge_check(m, alias, code, key, why, sizeof(why))) {
+    case SS_REF_ALIAS_NO_KEY:
+    case SS_REF_ALIAS_KNOWN:
+        return 0;
+    case SS_REF_ALIAS_UNKNOWN_CODE:
+        ss_warn("authority alias \"%s\" (%s): %s; alias skipped", alias, origin, why);
+        m->unknown_code++;
+        return 0;
+    case SS_REF_ALIAS_AMBIGUOUS:
+        ss_warn("ambiguous authority name (%s): %s; keeping the code it has — fix by hand in "
+                "ref.authority_alias if that is wrong",
+                origin, why);
+        m->ambiguous++;
+        return 0;
+    case SS_REF_ALIAS_NEW:
+        break;
     }
     int rc = keys_put(&m->keys, key, code, alias);
     if (rc < 0) {

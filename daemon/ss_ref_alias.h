@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "ss_hash.h"
+#include "ss_ref.h"
 #include "ss_ref_copy.h"
 
 struct ss_ref_names {
@@ -42,10 +43,24 @@ struct ss_ref_merge {
     unsigned added, ambiguous, unknown_code;
 };
 
+/* What adding (alias, code) would do: the key (ss_norm_authority_key) in
+ * key, and for the refusals a sentence in why naming the codes (and, for
+ * an ambiguous name, the alias that holds the key). */
+enum ss_ref_alias_verdict {
+    SS_REF_ALIAS_NEW,          /* added */
+    SS_REF_ALIAS_KNOWN,        /* the key already stands for the code: nothing to do */
+    SS_REF_ALIAS_NO_KEY,       /* the name normalises to nothing */
+    SS_REF_ALIAS_UNKNOWN_CODE, /* the code is not in ref.authority */
+    SS_REF_ALIAS_AMBIGUOUS,    /* the key stands for another code valid at the same time */
+};
+
 int ss_ref__merge_open(struct ss_ref_merge *m, PGconn *conn, char *err, size_t errlen);
 /* origin is what ref.authority_alias.origin records ("curated", "nice name"). */
 int ss_ref__merge_add(struct ss_ref_merge *m, PGconn *conn, const char *alias, const char *code,
                       const char *origin, char *err, size_t errlen);
+enum ss_ref_alias_verdict ss_ref__merge_check(const struct ss_ref_merge *m, const char *alias,
+                                              const char *code, char key[SS_REF_KEY_MAX], char *why,
+                                              size_t whylen);
 /* Adds every pair of l with one origin. */
 int ss_ref__merge_names(struct ss_ref_merge *m, PGconn *conn, const struct ss_ref_names *l,
                         const char *origin, char *err, size_t errlen);

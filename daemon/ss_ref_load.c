@@ -140,7 +140,7 @@ struct auth_load {
     struct ss_ref_names curated;
     long england, inserted, changed, successors, abolished, aliases;
     unsigned added, ambiguous;
-    char generation[32];
+    char generation[32]; /* bump_generation's */
 };
 
 /* Reads and checks the file and the curated aliases, before the database. */
@@ -394,12 +394,13 @@ static int auth_aliases(struct auth_load *l, char *err, size_t errlen)
     return ss_ref__merge_close(&merge, 0, err, errlen);
 }
 
-/* 4. Tell the daemon its alias cache is stale. */
-static int auth_generation(struct auth_load *l, char *err, size_t errlen)
+/* ref.meta authorities_generation, one more (the daemon re-reads its names
+ * when it changes), into gen (32 bytes). 0, or SS_EINVAL with err. */
+static int bump_generation(PGconn *conn, char *gen, char *err, size_t errlen)
 {
     char msg[2048] = "";
     PGresult *res = ss_ref__query(
-        l->conn,
+        conn,
         "INSERT INTO ref.meta AS m (key, value) VALUES ('authorities_generation', '1')"
         " ON CONFLICT (key) DO UPDATE SET value = (m.value::bigint + 1)::text RETURNING value",
         0, NULL, msg, sizeof(msg));
@@ -407,8 +408,18 @@ static int auth_generation(struct auth_load *l, char *err, size_t errlen)
         db_err(err, errlen, "cannot update ref.meta", msg);
         return SS_EINVAL;
     }
-    snprintf(l->generation, sizeof(l->generation), "%s", PQgetvalue(res, 0, 0));
+    snprintf(gen, 32, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
+    return 0;
+}
+
+/* 4. Tell the daemon its alias cache is stale. */
+static int auth_generation(struct auth_load *l, char *err, size_t errlen)
+{
+    char msg[2048] = "";
+    int rc = bump_generation(l->conn, l->generation, err, errlen);
+    if (rc < 0)
+        return rc;
     l->aliases =
         ss_ref__count(l->conn, "SELECT count(*) FROM ref.authority_alias", msg, sizeof(msg));
     return 0;
@@ -746,4 +757,123 @@ int ss_ref_resolve(PGconn *conn, const char *name, const char *at, char code[10]
         snprintf(code, 10, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return found;
+}
+
+/* ---- one alias by hand ---- */
+
+/* The merge's verdict on (alias, code), and the alias written when new. 0
+ * added, 1 known, or a negative code with err. */
+static int alias_merge(PGconn *conn, const char *alias, const char *code, const char *origin,
+                       char *err, size_t errlen)
+{
+    struct ss_ref_merge merge;
+    char key[SS_REF_KEY_MAX], why[1024], ignored[64];
+    int rc = ss_ref__merge_open(&merge, conn, err, errlen);
+    if (rc < 0)
+        return rc;
+    switch (ss_ref__merge_check(&merge, alias, code, key, why, sizeof(why))) {
+    case SS_REF_ALIAS_KNOWN:
+        rc = 1;
+        break;
+    case SS_REF_ALIAS_NEW:
+        rc = ss_ref__merge_add(&merge, conn, alias, code, origin, err, errlen);
+        break;
+    case SS_REF_ALIAS_UNKNOWN_CODE:
+        set_err(err, errlen,
+                "%s: load it with `shelfsync ref load authorities`, or give the code "
+                "of an authority that is",
+                why);
+        rc = SS_EINVAL;
+        break;
+    case SS_REF_ALIAS_AMBIGUOUS:
+        set_err(err, errlen,
+                "ambiguous authority name: %s; a name may stand for two "
+                "authorities only one after another",
+                why);
+        rc = SS_EINVAL;
+        break;
+    case SS_REF_ALIAS_NO_KEY:
+        set_err(err, errlen, "%s: give the name as the source writes it", why);
+        rc = SS_EINVAL;
+        break;
+    }
+    if (rc < 0) {
+        ss_ref__merge_close(&merge, 1, ignored, sizeof(ignored));
+        return rc;
+    }
+    int crc = ss_ref__merge_close(&merge, 0, err, errlen);
+    return crc < 0 ? crc : rc;
+}
+
+int ss_ref_alias_add(PGconn *conn, const char *alias, const char *code, const char *origin,
+                     FILE *report, char *err, size_t errlen)
+{
+    char gss[10], key[SS_REF_KEY_MAX], generation[32] = "";
+    if (!ss_norm_gss_code(code, strlen(code), gss)) {
+        set_err(err, errlen, "\"%s\" is not a GSS code (a letter and 8 digits, e.g. E09000030)",
+                code);
+        return SS_EINVAL;
+    }
+    if (ss_norm_authority_key(alias, strlen(alias), key, sizeof(key)) < 0)
+        key[0] = '\0';
+    int rc = ss_ref__begin(conn, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = alias_merge(conn, alias, gss, origin ? origin : "operator", err, errlen);
+    if (rc == 0)
+        rc = bump_generation(conn, generation, err, errlen);
+    if (rc != 0) {
+        ss_ref__rollback(conn);
+        if (rc == 1)
+            fprintf(report, "\"%s\" (key \"%s\") is already known as %s: nothing changed\n", alias,
+                    key, gss);
+        return rc;
+    }
+    if ((rc = ss_ref__commit(conn, err, errlen)) < 0)
+        return rc;
+    fprintf(report,
+            "added \"%s\" (key \"%s\") for %s; authorities generation %s (a running daemon "
+            "reads it before its next batch)\n",
+            alias, key, gss, generation);
+    return 0;
+}
+
+int ss_ref_alias_list(PGconn *conn, const char *name, FILE *out, char *err, size_t errlen)
+{
+    char key[SS_REF_KEY_MAX], msg[2048];
+    if (name && ss_norm_authority_key(name, strlen(name), key, sizeof(key)) < 0) {
+        fprintf(out, "\"%s\" normalises to nothing: no alias\n", name);
+        return 0;
+    }
+    const char *params[] = {name ? key : NULL};
+    PGresult *res =
+        ss_ref__query(conn,
+                      "SELECT l.alias_key, l.code, coalesce(a.nice_name, '?'), l.alias, l.origin,"
+                      " coalesce(a.valid_from::text, ''), coalesce(a.valid_to::text, '')"
+                      " FROM ref.authority_alias l LEFT JOIN ref.authority a ON a.code = l.code"
+                      " WHERE $1::text IS NULL OR l.alias_key = $1 ORDER BY l.alias_key, "
+                      "a.valid_from NULLS FIRST,"
+                      " l.code",
+                      1, params, msg, sizeof(msg));
+    if (!res) {
+        db_err(err, errlen, "cannot read the aliases", msg);
+        return SS_EINVAL;
+    }
+    if (PQntuples(res))
+        fprintf(out, "%-32s  %-9s  %-24s  %-16s  %s\n", "KEY", "CODE", "AUTHORITY", "ORIGIN",
+                "ALIAS");
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *from = PQgetvalue(res, i, 5), *to = PQgetvalue(res, i, 6);
+        fprintf(out, "%-32s  %-9s  %-24s  %-16s  %s", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                PQgetvalue(res, i, 2), PQgetvalue(res, i, 4), PQgetvalue(res, i, 3));
+        if (*from || *to)
+            fprintf(out, "  (valid %s..%s)", *from ? from : "", *to ? to : "");
+        fputc('\n', out);
+    }
+    if (!PQntuples(res) && name)
+        fprintf(out, "no alias has the key \"%s\"\n", key);
+    else if (!PQntuples(res))
+        fprintf(out, "no aliases\n");
+    PQclear(res);
+    return 0;
 }

@@ -27,7 +27,7 @@ static const char status_sql[] =
     "            - (extract(month FROM now()) < 4)::int)::int) AS y) p"
     "), runs AS ("
     "  SELECT r.*, coalesce(r.started_at, r.first_seen) AS began FROM ingest.runs r"
-    "  WHERE $1::text IS NULL OR r.source = $1"
+    "  WHERE ($1::text IS NULL OR r.source = $1) AND r.outcome <> 'replay'"
     "), per_run AS ("
     "  SELECT run_ref, sum(accepted)::bigint AS accepted, sum(quarantined)::bigint AS quarantined"
     "  FROM ingest.batches WHERE run_ref IN (SELECT run_ref FROM runs) GROUP BY run_ref"

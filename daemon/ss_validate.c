@@ -573,6 +573,44 @@ int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out)
     return ss_csv_join(out, rec->vals, rec->lens, rec->nfields);
 }
 
+int ss_validate_fields(const struct ss_prec *rec, struct ss_buf *out)
+{
+    size_t mark = out->len;
+    int rc = 0;
+    if (rec->flags & SS_REC_REJECTED)
+        return 1;
+    for (size_t i = 0; i < rec->nfields; i++)
+        if (rec->vals[i] && !ss_utf8_valid(rec->vals[i], rec->lens[i])) /* a NUL included */
+            return 1;
+    rc = ss_buf_addc(out, '{');
+    for (size_t i = 0; rc == 0 && i < rec->nfields; i++) {
+        const char *s = rec->vals[i];
+        if (i && (rc = ss_buf_addc(out, ',')) < 0)
+            break;
+        if (!s) {
+            rc = ss_buf_adds(out, "NULL");
+            continue;
+        }
+        rc = ss_buf_addc(out, '"');
+        for (size_t k = 0; rc == 0 && k < rec->lens[i]; k++) {
+            if (s[k] == '"' || s[k] == '\\')
+                rc = ss_buf_addc(out, '\\');
+            if (rc == 0)
+                rc = ss_buf_addc(out, s[k]);
+        }
+        if (rc == 0)
+            rc = ss_buf_addc(out, '"');
+    }
+    if (rc == 0)
+        rc = ss_buf_addc(out, '}');
+    if (rc < 0) {
+        out->len = mark;
+        if (out->data)
+            out->data[mark] = '\0';
+    }
+    return rc;
+}
+
 int ss_utf8_sanitize(struct ss_buf *out, const char *s, size_t len)
 {
     /* Valid runs are copied; each byte of an invalid sequence becomes \xNN

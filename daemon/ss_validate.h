@@ -58,6 +58,14 @@ int ss_parse_timestamp(const char *s, size_t len, char *out, size_t outlen, cons
  * the quarantine's raw text. */
 int ss_validate_raw(const struct ss_prec *rec, struct ss_buf *out);
 
+/* Appends the record's values as a PostgreSQL array literal in field order
+ * ({"a",NULL,"b"}: NULL for an absent field), for the quarantine's fields,
+ * from which a replay sends the record again exactly as it came. Returns 0,
+ * 1 (nothing appended) when no literal can hold the record exactly -- the
+ * collector could not read it, or a value is not valid UTF-8 or holds a NUL
+ * -- or a negative code from ss_buf past its bound. */
+int ss_validate_fields(const struct ss_prec *rec, struct ss_buf *out);
+
 /* Appends s as a COPY text value (escaping backslash, tab, CR, LF). */
 int ss_copy_escape(struct ss_buf *out, const char *s, size_t len);
 

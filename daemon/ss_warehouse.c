@@ -224,7 +224,7 @@ int ss_wh_prepare(struct ss_wh *wh, char *err, size_t errlen)
              /* Small statements on one batch: compiling them costs more than it saves. */
              "SET jit = off;"
              "CREATE TEMP TABLE IF NOT EXISTS stage_quarantine ON COMMIT DELETE ROWS AS "
-             "SELECT line, authority_code, period_start, period_end, reason, raw "
+             "SELECT line, authority_code, period_start, period_end, reason, raw, fields "
              "FROM ingest.quarantine WITH NO DATA",
              err, errlen)) < 0)
         return rc;
@@ -363,8 +363,9 @@ static int refresh_authorities(struct ss_wh *wh, struct ss_wh_outcome *out)
 
 /* Appends a quarantine COPY line for rec (of dataset ds): line, the
  * authority and period where they can be told (ss_validate_locate, NULL
- * where not), reason, raw text (valid UTF-8, COPY-escaped). Returns 0 or
- * -1 past the buffer's limit. */
+ * where not), reason, raw text (valid UTF-8, COPY-escaped), and the values
+ * by field for a replay (ss_validate_fields, NULL where it cannot hold
+ * them). Returns 0 or -1 past the buffer's limit. */
 static int quarantine_record(struct ss_wh *wh, const struct ss_dataset *ds,
                              const struct ss_validate_ctx *ctx, const struct ss_prec *rec,
                              const char *reason)
@@ -402,6 +403,13 @@ static int quarantine_record(struct ss_wh *wh, const struct ss_dataset *ds,
     ss_utf8_sanitize(&clean, wh->raw.data ? wh->raw.data : "", wh->raw.len);
     ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
     ss_rejects_add(&wh->rejects, rec->line, why, clean.data, clean.len);
+    ss_buf_reset(&clean);
+    if (ss_validate_fields(rec, &clean) == 0) {
+        ss_buf_addc(&wh->quar, '\t');
+        ss_copy_escape(&wh->quar, clean.data ? clean.data : "", clean.len);
+    } else {
+        ss_buf_adds(&wh->quar, "\t\\N");
+    }
     ss_buf_free(&clean);
     return ss_buf_addc(&wh->quar, '\n') < 0 ? -1 : 0;
 }
@@ -673,6 +681,7 @@ struct apply {
     char run_ref[24], batch_id[24];
     const char *what; /* the step under way, named in a database error */
     char msg[SS_PROTO_REASON_MAX + 1];
+    const struct ss_wh_hooks *hooks; /* NULL: none */
 };
 
 /* A refusal or a retry decided here, not by the database: rc (SS_EINVAL:
@@ -1021,7 +1030,8 @@ static void rejects_again(struct apply *a, const char *batch_id)
     PGresult *res;
     char msg[256];
     if (ss_pg_query(a->wh->conn,
-                    "SELECT line, reason, raw FROM ingest.quarantine WHERE batch_id = $1 "
+                    "SELECT line, reason, raw FROM ingest.quarantine WHERE batch_id = $1 AND "
+                    "resolution IS NULL "
                     "ORDER BY line, quarantine_id LIMIT 100000",
                     1, (const char *[]){batch_id}, &res, msg, sizeof(msg)) < 0) {
         ss_warn("batch %s: cannot read its quarantine again for the ack: %s", batch_id, msg);
@@ -1235,22 +1245,23 @@ static int load_quarantine(struct apply *a)
     a->what = "COPY";
     if ((rc = run_copy(a->wh,
                        "COPY pg_temp.stage_quarantine (line, authority_code, period_start, "
-                       "period_end, reason, raw) FROM STDIN",
+                       "period_end, reason, raw, fields) FROM STDIN",
                        &a->wh->quar, a->msg, sizeof(a->msg))) < 0)
         return db_fail(a->wh, rc, a->msg, a->what, a->out);
     a->what = "the quarantine insert";
     return tx_exec(
         a,
         "INSERT INTO ingest.quarantine AS q (source, dataset, batch_id, line, authority_code, "
-        "period_start, period_end, reason, raw) "
+        "period_start, period_end, reason, raw, fields) "
         "SELECT DISTINCT ON (line, md5(reason), md5(raw)) $1, $2, $3::bigint, line, "
-        "authority_code, period_start, period_end, reason, raw "
+        "authority_code, period_start, period_end, reason, raw, fields "
         "FROM pg_temp.stage_quarantine ORDER BY line, md5(reason), md5(raw) "
         "ON CONFLICT (source, dataset, line, md5(reason), md5(raw)) DO UPDATE SET "
         "batch_id = EXCLUDED.batch_id, last_seen = now(), seen_count = q.seen_count + 1, "
         "authority_code = coalesce(EXCLUDED.authority_code, q.authority_code), "
         "period_start = coalesce(EXCLUDED.period_start, q.period_start), "
-        "period_end = coalesce(EXCLUDED.period_end, q.period_end)",
+        "period_end = coalesce(EXCLUDED.period_end, q.period_end), "
+        "fields = coalesce(EXCLUDED.fields, q.fields)",
         3, (const char *[]){a->h->source, a->h->dataset, a->batch_id});
 }
 
@@ -1293,8 +1304,27 @@ static int commit_batch(struct apply *a)
     return 0;
 }
 
+/* A caller's hook (ss_wh_hooks) inside the batch's transaction: 0, or its
+ * negative code with out filled. */
+static int run_hook(struct apply *a, int after)
+{
+    int (*fn)(void *, PGconn *, const char *, char *, size_t) = !a->hooks ? NULL
+                                                                : after   ? a->hooks->after
+                                                                          : a->hooks->before;
+    char err[SS_PROTO_REASON_MAX + 1] = "";
+    int rc = fn ? fn(a->hooks->arg, a->wh->conn, a->batch_id, err, sizeof(err)) : 0;
+    return rc < 0 ? apply_stop(a, rc, "%s", err) : 0;
+}
+
 int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out)
+{
+    return ss_wh_apply_hooked(wh, h, payload, len, limits, NULL, out);
+}
+
+int ss_wh_apply_hooked(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
+                       const struct ss_wh_limits *limits, const struct ss_wh_hooks *hooks,
+                       struct ss_wh_outcome *out)
 {
     struct apply a = {.wh = wh,
                       .h = h,
@@ -1302,7 +1332,8 @@ int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload
                       .len = len,
                       .limits = limits,
                       .out = out,
-                      .what = "BEGIN"};
+                      .what = "BEGIN",
+                      .hooks = hooks};
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -1310,8 +1341,9 @@ int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload
     out->rejects = &wh->rejects;
     if ((rc = check_header(&a)) < 0 || (rc = start_batch(&a)) < 0 || (rc = record_batch(&a)) != 0)
         goto out; /* refused, retry, or a duplicate */
-    if ((rc = note_source(&a)) < 0 || (rc = load_parts(&a)) < 0 || (rc = load_facts(&a)) < 0 ||
-        (rc = load_quarantine(&a)) < 0 || (rc = commit_batch(&a)) < 0)
+    if ((rc = note_source(&a)) < 0 || (rc = run_hook(&a, 0)) < 0 || (rc = load_parts(&a)) < 0 ||
+        (rc = load_facts(&a)) < 0 || (rc = load_quarantine(&a)) < 0 || (rc = run_hook(&a, 1)) < 0 ||
+        (rc = commit_batch(&a)) < 0)
         goto out;
 out:
     /* A refusal found while reading (a malformed payload, a forbidden
@@ -1321,6 +1353,20 @@ out:
         ss_pg_exec(wh->conn, "ROLLBACK", a.msg, sizeof(a.msg));
     shrink_buffers(wh);
     return rc < 0 ? rc : 0;
+}
+
+void ss_wh_limits_init(struct ss_wh_limits *limits, const struct ss_daemon_config *cfg,
+                       const char *source)
+{
+    const char *mode = cfg->authorities_abolished;
+    for (size_t i = 0; i < cfg->nauthorities_sources; i++)
+        if (strcmp(cfg->authorities_sources[i].key, source) == 0)
+            mode = cfg->authorities_sources[i].value;
+    *limits = (struct ss_wh_limits){.max_records = (size_t)cfg->max_records,
+                                    .max_field_bytes = (size_t)cfg->max_field_bytes,
+                                    .abolished = mode && strcmp(mode, "successor") == 0
+                                                     ? SS_AUTHMAP_SUCCESSOR
+                                                     : SS_AUTHMAP_QUARANTINE};
 }
 
 /* Run begins: its row; an older run of the source still "running" was

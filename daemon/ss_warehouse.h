@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "ss_authmap.h"
+#include "ss_config.h"
 #include "ss_proto.h"
 #include "ss_rejects.h"
 
@@ -86,6 +87,31 @@ int ss_wh_ok(struct ss_wh *wh);
  * out->reason says why. Nothing of a batch that is not applied stays. */
 int ss_wh_apply(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
                 const struct ss_wh_limits *limits, struct ss_wh_outcome *out);
+
+/* What a batch of source may do under the daemon config cfg: its bounds,
+ * and its "authorities.sources" (else "authorities.abolished") rule;
+ * authorities NULL (the caller sets them from the allow file). */
+void ss_wh_limits_init(struct ss_wh_limits *limits, const struct ss_daemon_config *cfg,
+                       const char *source);
+
+/* Code run inside a batch's transaction by ss_wh_apply_hooked: before()
+ * once the ledger row is written (batch_id is known), after() once the
+ * facts and the quarantine are, just before COMMIT. Either may be NULL. A
+ * hook returns 0, or a negative code with a message in err: the batch is
+ * then rolled back (out->result SS_WH_RETRY for SS_ERETRY, else
+ * SS_WH_REFUSED; out->reason is err). `shelfsync quarantine replay`
+ * (ss_quarantine.c) marks what it replayed this way, in the same
+ * transaction as the facts. */
+struct ss_wh_hooks {
+    int (*before)(void *arg, PGconn *conn, const char *batch_id, char *err, size_t errlen);
+    int (*after)(void *arg, PGconn *conn, const char *batch_id, char *err, size_t errlen);
+    void *arg;
+};
+
+/* ss_wh_apply with hooks (NULL: none, which is ss_wh_apply). */
+int ss_wh_apply_hooked(struct ss_wh *wh, const struct ss_header *h, const void *payload, size_t len,
+                       const struct ss_wh_limits *limits, const struct ss_wh_hooks *hooks,
+                       struct ss_wh_outcome *out);
 
 /* Records a run's beginning or end (a SS_MSG_RUN header) in ingest.runs, in
  * one transaction: 0 (SS_WH_APPLIED), SS_ERETRY or SS_EINVAL, as above. */

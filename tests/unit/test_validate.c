@@ -124,6 +124,46 @@ static void test_raw_text_is_csv_of_the_values(void **state)
     ss_buf_free(&b);
 }
 
+static void test_fields_literal_keeps_positions_and_escapes(void **state)
+{
+    const char *vals[] = {"Barnet", NULL, "a,b", "say \"hi\" \\o/", ""};
+    size_t lens[] = {6, 0, 3, 12, 0};
+    struct ss_prec rec = {.nfields = 5, .vals = vals, .lens = lens};
+    struct ss_buf b;
+    (void)state;
+    ss_buf_init(&b, 100);
+    assert_int_equal(ss_validate_fields(&rec, &b), 0);
+    assert_string_equal(b.data, "{\"Barnet\",NULL,\"a,b\",\"say \\\"hi\\\" \\\\o/\",\"\"}");
+    ss_buf_free(&b);
+}
+
+static void test_fields_literal_refused_where_it_cannot_be_exact(void **state)
+{
+    const char *vals[] = {"Barnet", "caf\xe9"};
+    size_t lens[] = {6, 4};
+    struct ss_prec rec = {.nfields = 2, .vals = vals, .lens = lens};
+    struct ss_buf b;
+    (void)state;
+    ss_buf_init(&b, 100);
+    ss_buf_adds(&b, "x");
+    assert_int_equal(ss_validate_fields(&rec, &b), 1); /* not valid UTF-8 */
+    lens[1] = 3;
+    vals[1] = "a\0b";
+    assert_int_equal(ss_validate_fields(&rec, &b), 1); /* a NUL */
+    rec.flags = SS_REC_REJECTED;
+    vals[1] = "raw";
+    assert_int_equal(ss_validate_fields(&rec, &b), 1); /* the collector could not read it */
+    assert_string_equal(b.data, "x");
+    ss_buf_free(&b);
+    ss_buf_init(&b, 8); /* past the bound: nothing left behind */
+    rec.flags = 0;
+    vals[1] = "a long value";
+    lens[1] = strlen(vals[1]);
+    assert_true(ss_validate_fields(&rec, &b) < 0);
+    assert_int_equal(b.len, 0);
+    ss_buf_free(&b);
+}
+
 static void test_code_list_value_that_looks_like_a_placeholder_kept(void **state)
 {
     /* activity_loans: authority, format, content_age_group, period, period_start, period_end, loans
@@ -475,6 +515,8 @@ int main(void)
         cmocka_unit_test(test_loans_old_count_start_end_form_accepted),
         cmocka_unit_test(test_loans_bad_values_give_reasons_and_leave_output_alone),
         cmocka_unit_test(test_raw_text_is_csv_of_the_values),
+        cmocka_unit_test(test_fields_literal_keeps_positions_and_escapes),
+        cmocka_unit_test(test_fields_literal_refused_where_it_cannot_be_exact),
         cmocka_unit_test(test_service_point_without_statutory_or_type_loads_as_unknown),
         cmocka_unit_test(test_closed_library_without_type_loads_as_closed),
         cmocka_unit_test(test_service_point_authority_as_at_its_data_date),
