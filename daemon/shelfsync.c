@@ -9,6 +9,7 @@
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync status [--json]          each source's last run, lag, rejects (ss_status.h)
  *   shelfsync ping [ENDPOINT]          the protocol's ping, from a collector host (ss_ping.h)
+ *   shelfsync export --activity-return the Arts Council activity return (ss_export_activity.h)
  *   shelfsync version
  */
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include "ss_dataset.h"
 #include "ss_date.h"
 #include "ss_ddl.h"
+#include "ss_export_activity.h"
 #include "ss_log.h"
 #include "ss_migrate.h"
 #include "ss_ping.h"
@@ -39,29 +41,32 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: shelfsync check-config FILE...\n"
-               "       shelfsync dataset-sql [DATASET...]\n"
-               "       shelfsync migrate --config DAEMON-CONFIG\n"
-               "       shelfsync ref load authorities|populations|neighbours FILE [--year N]"
-               " --config DAEMON-CONFIG\n"
-               "       shelfsync ref show --config DAEMON-CONFIG\n"
-               "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n"
-               "       shelfsync ref alias add NAME CODE [--origin TEXT] --config DAEMON-CONFIG\n"
-               "       shelfsync ref alias list [NAME] --config DAEMON-CONFIG\n"
-               "       shelfsync quarantine list [--source S] [--dataset D] [--reason TEXT]"
-               " [--since DATE] [--json] --config DAEMON-CONFIG\n"
-               "       shelfsync quarantine show [ID] [--source S] [--dataset D] [--reason TEXT]"
-               " [--since DATE] [--limit N] [--json] --config DAEMON-CONFIG\n"
-               "       shelfsync quarantine replay [--source S] [--dataset D] [--reason TEXT]"
-               " [--since DATE] [--dry-run] --config DAEMON-CONFIG\n"
-               "       shelfsync source list --config DAEMON-CONFIG\n"
-               "       shelfsync source precedence SOURCE N [--note TEXT] --config DAEMON-CONFIG\n"
-               "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
-               "       shelfsync status [--json] [--source NAME] [--stale-after DURATION]"
-               " [--year YYYY-YY] --config DAEMON-CONFIG\n"
-               "       shelfsync ping [--config COLLECTOR-OR-DAEMON-CONFIG] [--timeout MS]"
-               " [--server-key Z85 --secret-key-file FILE] [ENDPOINT]\n"
-               "       shelfsync version\n");
+    fprintf(f,
+            "usage: shelfsync check-config FILE...\n"
+            "       shelfsync dataset-sql [DATASET...]\n"
+            "       shelfsync migrate --config DAEMON-CONFIG\n"
+            "       shelfsync ref load authorities|populations|neighbours FILE [--year N]"
+            " --config DAEMON-CONFIG\n"
+            "       shelfsync ref show --config DAEMON-CONFIG\n"
+            "       shelfsync ref resolve NAME --config DAEMON-CONFIG\n"
+            "       shelfsync ref alias add NAME CODE [--origin TEXT] --config DAEMON-CONFIG\n"
+            "       shelfsync ref alias list [NAME] --config DAEMON-CONFIG\n"
+            "       shelfsync quarantine list [--source S] [--dataset D] [--reason TEXT]"
+            " [--since DATE] [--json] --config DAEMON-CONFIG\n"
+            "       shelfsync quarantine show [ID] [--source S] [--dataset D] [--reason TEXT]"
+            " [--since DATE] [--limit N] [--json] --config DAEMON-CONFIG\n"
+            "       shelfsync quarantine replay [--source S] [--dataset D] [--reason TEXT]"
+            " [--since DATE] [--dry-run] --config DAEMON-CONFIG\n"
+            "       shelfsync source list --config DAEMON-CONFIG\n"
+            "       shelfsync source precedence SOURCE N [--note TEXT] --config DAEMON-CONFIG\n"
+            "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
+            "       shelfsync status [--json] [--source NAME] [--stale-after DURATION]"
+            " [--year YYYY-YY] --config DAEMON-CONFIG\n"
+            "       shelfsync ping [--config COLLECTOR-OR-DAEMON-CONFIG] [--timeout MS]"
+            " [--server-key Z85 --secret-key-file FILE] [ENDPOINT]\n"
+            "       shelfsync export --activity-return --authority GSS[,GSS...]|all --year YYYY-YY"
+            " [--out DIR|FILE.csv] --config DAEMON-CONFIG\n"
+            "       shelfsync version\n");
 }
 
 /* A collector config is checked by shelfsync-collect --check-config: only
@@ -811,6 +816,127 @@ static int cmd_status(int argc, char **argv)
     return status;
 }
 
+/* ---- shelfsync export --activity-return: the Arts Council return (ss_export_activity.h) ---- */
+
+static void export_activity_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: shelfsync export --activity-return --authority GSS[,GSS...]|all\n"
+            "                        --year YYYY-YY [--out DIR|FILE.csv] --config DAEMON-CONFIG\n"
+            "  The Arts Council England activity return of the authorities (--authority may\n"
+            "  be given several times) for the financial year, from the warehouse, in the\n"
+            "  published long form: --out DIR writes loans.csv, users.csv, events.csv,\n"
+            "  event_attendance.csv, visits.csv, computers.csv, wifi.csv and\n"
+            "  click_and_collect.csv there; --out FILE.csv, or no --out (standard output),\n"
+            "  one combined file (Measure,Authority,Breakdown,Age group,Period,Count). A\n"
+            "  period not reported has no row. What each year rests on goes to stderr.\n"
+            "  Exit status: 0 written; 1 error (nothing written for an unknown authority);\n"
+            "  2 usage.\n");
+}
+
+/* Adds the comma-separated codes of arg to a (all: every authority, no
+ * code): 0, or 1 past the bound (said). */
+static int export_add_authorities(char *arg, const char **codes, size_t *n, int *all)
+{
+    for (char *save = NULL, *tok = strtok_r(arg, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        if (strcmp(tok, "all") == 0) {
+            *all = 1;
+            continue;
+        }
+        if (*n == SS_EXPORT_ACTIVITY_MAX_AUTHORITIES) {
+            fprintf(stderr, "shelfsync export: more than %d authorities: use --authority all\n",
+                    SS_EXPORT_ACTIVITY_MAX_AUTHORITIES);
+            return 1;
+        }
+        codes[(*n)++] = tok;
+    }
+    return 0;
+}
+
+/* `shelfsync export --activity-return`: argv[0] is "export". Exit status
+ * as export_activity_usage. */
+static int cmd_export_activity(int argc, char **argv)
+{
+    static const struct option opts[] = {{"activity-return", no_argument, NULL, 'A'},
+                                         {"authority", required_argument, NULL, 'a'},
+                                         {"year", required_argument, NULL, 'y'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    static const char *codes[SS_EXPORT_ACTIVITY_MAX_AUTHORITIES];
+    struct ss_export_activity_opts o = {.authorities = codes};
+    struct ss_daemon_config cfg;
+    const char *config = NULL, *year = NULL;
+    char err[2048] = "";
+    int c, all = 0, any = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "Aa:y:o:c:h", opts, NULL)) != -1) {
+        if (c == 'A') {
+            continue;
+        } else if (c == 'a') {
+            any = 1;
+            if (export_add_authorities(optarg, codes, &o.n_authorities, &all) != 0)
+                return 2;
+        } else if (c == 'y') {
+            year = optarg;
+        } else if (c == 'o') {
+            o.out_path = optarg;
+        } else if (c == 'c') {
+            config = optarg;
+        } else if (c == 'h') {
+            export_activity_usage(stdout);
+            return 0;
+        } else {
+            export_activity_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc || !config || !year || !any || (all && o.n_authorities) ||
+        (!all && !o.n_authorities)) {
+        if (!config)
+            fprintf(stderr, "shelfsync export: --config DAEMON-CONFIG is required\n");
+        else if (!year)
+            fprintf(stderr, "shelfsync export: --year YYYY-YY is required\n");
+        else if (!any || (!all && !o.n_authorities))
+            fprintf(stderr, "shelfsync export: --authority GSS (or all) is required\n");
+        else if (all && o.n_authorities)
+            fprintf(stderr, "shelfsync export: --authority all and codes: give one or the other\n");
+        export_activity_usage(stderr);
+        return 2;
+    }
+    if (ss_export_activity_year(year, &o.fy_start) < 0) {
+        fprintf(stderr,
+                "shelfsync export: --year \"%s\": expected a financial year such as 2023-24\n",
+                year);
+        return 2;
+    }
+    struct ss_wh *wh = open_warehouse(config, &cfg);
+    int rc = wh ? ss_export_activity(ss_wh_conn(wh), &o, stdout, stderr, err, sizeof(err)) : -1;
+    if (wh && rc < 0)
+        ss_error("export: %s", err);
+    ss_wh_free(wh);
+    ss_daemon_config_free(&cfg);
+    return rc < 0 ? 1 : 0;
+}
+
+/* `shelfsync export`: what to export is an option (--activity-return). */
+static int cmd_export(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--activity-return") == 0)
+            return cmd_export_activity(argc, argv);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            export_activity_usage(stdout);
+            return 0;
+        }
+    fprintf(stderr, "shelfsync export: say what to export: --activity-return\n");
+    export_activity_usage(stderr);
+    return 2;
+}
+
 /* ---- shelfsync ping: the protocol's ping (ss_ping.h) ---- */
 
 /* What `shelfsync ping` pings, and with which keys. */
@@ -991,6 +1117,8 @@ int main(int argc, char **argv)
         return cmd_status(argc - 1, argv + 1);
     if (strcmp(argv[1], "ping") == 0)
         return cmd_ping(argc - 1, argv + 1);
+    if (strcmp(argv[1], "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shelfsync %s (protocol %s, schema %d)\n", SS_VERSION, SS_PROTO_ID,
                ss_migrate_latest());

@@ -12,30 +12,8 @@ source "$(dirname "$0")/lib.sh"
 it_setup
 raw="$SS_FIXTURES/activity-2023-24/raw/libraries_activity_data_2023_2024.csv"
 it_need_fixture "$raw" "$SS_FIXTURES/activity-2023-24/library_authorities.json"
-it_http_start "$(dirname "$raw")"
-it_daemon_config "$IT_DIR/daemon.json"
-it_migrate
-tables="core.activity_loans core.active_users core.activity_events core.activity_event_attendance
-        core.activity_visits core.computer_hours core.wifi_sessions core.click_and_collect"
-IT_RESET_TABLES="$tables ingest.batches ingest.quarantine ingest.runs" it_reset_db
-"$SS_BIN_DIR/shelfsync" ref load authorities "$SS_FIXTURES/activity-2023-24/library_authorities.json" \
-    --config "$IT_DAEMON_CONFIG" >>"$IT_DIR/ref.log" 2>&1 || it_fail "shelfsync ref load authorities failed (see ref.log)"
-it_daemon_start
-
-shipped="$SS_SOURCE_DIR/config/collectors/activity-return"
-mkdir -p "$IT_DIR/ace"
-ss_python - "$shipped" "$IT_DIR/ace" "http://127.0.0.1:$IT_HTTP_PORT/$(basename "$raw")" "$IT_ZMQ_PORT" <<'PY' ||
-import glob, json, os, sys
-src, dst, url, port = sys.argv[1:]
-for f in sorted(glob.glob(os.path.join(src, "*.json"))):
-    c = json.load(open(f))
-    c["url"] = url
-    c["state_dir"] = os.path.join(dst, "state-" + c["source"])
-    c["daemon"] = {"endpoints": ["tcp://127.0.0.1:" + port]}
-    json.dump(c, open(os.path.join(dst, os.path.basename(f)), "w"), indent=1)
-PY
-    it_fail "cannot copy the shipped configs"
-it_assert_eq 8 "$(ls "$IT_DIR/ace"/*.json | wc -l)" "one config per dataset"
+it_activity_return_setup "$raw"
+tables=$IT_ACTIVITY_TABLES
 
 it_log "every column is read by exactly one config, or is one the docs say no dataset holds"
 ss_python - "$raw" "$IT_DIR/ace" <<'PY' >"$IT_DIR/coverage.txt" || it_fail "coverage: $(cat "$IT_DIR/coverage.txt")"
@@ -64,13 +42,9 @@ sys.exit(1 if bad else 0)
 PY
 cat "$IT_DIR/coverage.txt"
 
-st=0
-SHELFSYNC_COLLECT="$SS_BIN_DIR/shelfsync-collect" "$shipped/load" "$IT_DIR/ace" >>"$IT_DIR/collect-load.log" 2>&1 || st=$?
-it_assert_eq 0 "$st" "the load script: every run exit 0 (nothing unread)"
-it_assert_eq 8 "$(grep -c 'exit status 0' "$IT_DIR/collect-load.log")" "eight runs"
+it_activity_return_load
 grep -q "total cells left out, their breakdown being given" "$IT_DIR/collect-load.log" ||
     it_fail "the runs do not say how many total cells they left out"
-it_assert_eq 0 "$(it_psql "SELECT count(*) FROM ingest.quarantine")" "nothing quarantined: $(it_psql "SELECT source || ': ' || reason FROM ingest.quarantine LIMIT 3")"
 
 it_log "sums per dataset, key and period against Python"
 ss_python - "$raw" <<'PY' | sort >"$IT_DIR/want.txt"
