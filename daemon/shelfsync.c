@@ -8,6 +8,8 @@
  *   shelfsync source list|precedence   collector sources and their precedence (ss_precedence.h)
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync status [--json]          each source's last run, lag, rejects (ss_status.h)
+ *   shelfsync trends --measure M       bucking services vs neighbours (ss_report.h)
+ *   shelfsync report --authority GSS   one HTML page for a service (ss_report.h)
  *   shelfsync ping [ENDPOINT]          the protocol's ping, from a collector host (ss_ping.h)
  *   shelfsync export --activity-return the Arts Council activity return (ss_export_activity.h)
  *   shelfsync version
@@ -34,6 +36,7 @@
 #include "ss_proto.h"
 #include "ss_quarantine.h"
 #include "ss_ref.h"
+#include "ss_report.h"
 #include "ss_precedence.h"
 #include "ss_secret.h"
 #include "ss_status.h"
@@ -62,6 +65,10 @@ static void usage(FILE *f)
             "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
             "       shelfsync status [--json] [--source NAME] [--stale-after DURATION]"
             " [--year YYYY-YY] --config DAEMON-CONFIG\n"
+            "       shelfsync trends --measure MEASURE [--year YYYY-YY] [--age-group GROUP]"
+            " [--json] --config DAEMON-CONFIG\n"
+            "       shelfsync report --authority GSS-CODE --year YYYY-YY --out FILE.html"
+            " --config DAEMON-CONFIG\n"
             "       shelfsync ping [--config COLLECTOR-OR-DAEMON-CONFIG] [--timeout MS]"
             " [--server-key Z85 --secret-key-file FILE] [ENDPOINT]\n"
             "       shelfsync export --activity-return --authority GSS[,GSS...]|all --year YYYY-YY"
@@ -1115,6 +1122,10 @@ int main(int argc, char **argv)
         return cmd_quarantine(argc - 1, argv + 1);
     if (strcmp(argv[1], "status") == 0)
         return cmd_status(argc - 1, argv + 1);
+    if (strcmp(argv[1], "trends") == 0)
+        return ss_report_trends_cmd(argc - 1, argv + 1, open_warehouse);
+    if (strcmp(argv[1], "report") == 0)
+        return ss_report_cmd(argc - 1, argv + 1, open_warehouse);
     if (strcmp(argv[1], "ping") == 0)
         return cmd_ping(argc - 1, argv + 1);
     if (strcmp(argv[1], "export") == 0)

@@ -28,9 +28,10 @@
 # scraper for integration_metrics), systemd (systemd-analyze), groff-base (the
 # man pages checked in integration_package), man-db (systemd-analyze verify
 # opens the installed units' Documentation=man: pages) and file (CPack's
-# dpkg-shlibdeps step).
+# dpkg-shlibdeps step) and chromium (headless: integration_report renders
+# the HTML report, prints it to PDF and reads its DOM).
 SS_PACKAGES="build-essential cmake pkg-config libzmq3-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev postgresql python3"
-SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tcpdump time systemd prometheus groff-base man-db file"
+SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tcpdump time systemd prometheus groff-base man-db file chromium"
 
 # Every program a script, test or bench/ script calls (or has cmake call) that
 # is not in every Debian system (a package of priority "required"), as
@@ -42,7 +43,7 @@ SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tc
 SS_TOOLS="cc=build-essential make=build-essential nm=build-essential cmake=cmake ctest=cmake
 pkg-config=pkg-config psql=postgresql python3=python3 clang=clang curl=curl valgrind=valgrind
 ps=procps tcpdump=tcpdump /usr/bin/time=time systemd-analyze=systemd promtool=prometheus
-prometheus=prometheus groff=groff-base"
+prometheus=prometheus groff=groff-base chromium=chromium"
 
 # Extra "name=value" server settings (space-separated) written into the cluster's
 # configuration at every ss_pg_start; empty keeps PostgreSQL's defaults. Tests use
