@@ -51,6 +51,13 @@ write("members.csv", "Local authority,Count date,Area code,Members",
 write("loans.csv", "Local authority,Library name,Month,Type,Loans",
       ["Exampleshire,Riverside Library,2024-01,Adult fiction,120",
        "Exampleshire,Riverside Library,2024-02,Adult fiction,lots"])
+# The register: Riverside and Hill Top open, Old Mill closed in 2019.
+hdr = ("Local authority,Library name,Address 1,Address 2,Address 3,Postcode,Unique property reference number,"
+       "Statutory,Type of library,Year opened,Year closed")
+write("register.csv", hdr, [f"Exampleshire,{n},1 High Street,,Exampleton,{pc},,Yes,LAL,{yo},{yc}"
+                            for n, pc, yo, yc in (("Riverside Library", "ZX1 1AA", 1990, ""),
+                                                  ("Hill Top Library", "ZX1 1AB", 2000, ""),
+                                                  ("Old Mill Library", "ZX1 1AC", 1950, 2019))])
 # Activity loans, 144 rows: fetched truncated, the run is partial.
 write("act.csv", "Authority,Format,Content age group,Period,Count",
       [f"E99999901,{fmt},{age},{y}-{m:02d}-01/P1M,{100 + m}" for y, m in months
@@ -75,6 +82,7 @@ it_assert_eq 0 "$(collect wifi wifi_sessions ok/wifi.csv)" "Wi-Fi load"
 it_assert_eq 0 "$(collect cc click_and_collect ok/cc.csv)" "click and collect load"
 it_assert_eq 0 "$(collect visits visits ok/visits.csv)" "visits load"
 it_assert_eq 0 "$(collect members membership ok/members.csv)" "membership load"
+it_assert_eq 0 "$(collect register service_points ok/register.csv)" "register load"
 it_assert_eq 0 "$(collect loans loans ok/loans.csv)" "loans load (one record quarantined)"
 it_assert_eq 2 "$(collect act-partial activity_loans truncated/act.csv '"batch": {"records": 20}')" "a cut body: exit status 2"
 st=$(collect gone loans ok/missing.csv)
@@ -139,6 +147,14 @@ in_both completeness "authority_code = 'E99999901' AND dataset = 'wifi_sessions'
 it_assert_eq 11 "$(it_psql "SELECT months_reported FROM core.v_authority_year WHERE authority_code = 'E99999901' AND measure = 'wifi_sessions' AND financial_year = '2023-24' AND age_group = 'All ages'")" \
     "the same months as v_authority_year counts"
 in_both completeness "authority_code = 'E99000001'" "f['authority_code'] == 'E99000001'" 0
+# Per library, against the register's service points open in the year.
+in_both completeness "authority_code = 'E99999901' AND dataset = 'loans' AND financial_year = '2023-24' AND service_point = 'Hill Top Library' AND finding = 'service point not reporting' AND months_reported = 0 AND months_expected = 12" \
+    "f['dataset'] == 'loans' and f['service_point'] == 'Hill Top Library' and f['finding'] == 'service point not reporting'" 1
+in_both completeness "dataset = 'loans' AND service_point = 'Riverside Library' AND finding = 'service point months missing' AND months_reported = 1 AND missing_months LIKE '2023-04, %' AND missing_months NOT LIKE '%2024-01%'" \
+    "f['dataset'] == 'loans' and f['service_point'] == 'Riverside Library' and f['months_reported'] == 1" 1
+in_both completeness "service_point = 'Old Mill Library'" "f['service_point'] == 'Old Mill Library'" 0
+it_assert_eq "$(it_psql "SELECT service_points_open FROM core.v_authority_year WHERE authority_code = 'E99999901' AND measure = 'service_point_loans' AND financial_year = '2023-24' AND age_group = 'All ages'")" \
+    "$(it_psql "SELECT count(*) FROM core.v_service_points_current WHERE authority_code = 'E99999901' AND status = 'Open'")" "the register's open service points, as v_authority_year counts them"
 in_both overlaps "authority_code = 'E99999901' AND dataset = 'click_and_collect' AND severity = 'error' AND counted_twice" \
     "f['dataset'] == 'click_and_collect' and f['severity'] == 'error'" 3
 in_both overlaps "dataset = 'visits' AND service_point = 'Riverside Library' AND severity = 'warning' AND period_start = '2024-01-01' AND other_period_start = '2024-01-15'" \
