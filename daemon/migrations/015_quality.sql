@@ -37,16 +37,16 @@ RETURN measure || coalesce(' / ' || breakdown, '') || coalesce(' / ' || age_grou
 COMMENT ON FUNCTION core.quality_fact_label(text, text, text, text) IS 'A fact''s measure, breakdown, age group and service point in words, as the quality views'' detail gives them';
 
 -- Each measure of core.v_measure_facts and its dataset (as v_authority_year).
-CREATE VIEW core.quality_measure_dataset (measure, dataset) AS
+CREATE VIEW core.v_measure_dataset (measure, dataset) AS
 VALUES ('loans', 'activity_loans'), ('visits', 'activity_visits'), ('active_users', 'active_users'),
        ('events', 'activity_events'), ('event_attendance', 'activity_event_attendance'),
        ('computer_hours', 'computer_hours'), ('wifi_sessions', 'wifi_sessions'),
        ('click_and_collect', 'click_and_collect'), ('service_point_loans', 'loans'),
        ('service_point_visits', 'visits'), ('service_point_events', 'events'),
        ('service_point_event_attendance', 'events');
-COMMENT ON VIEW core.quality_measure_dataset IS 'Which dataset (core table) each measure of core.v_measure_facts comes from: the quality views name datasets';
-COMMENT ON COLUMN core.quality_measure_dataset.measure IS 'A measure of core.v_measure_facts';
-COMMENT ON COLUMN core.quality_measure_dataset.dataset IS 'The dataset it is read from, e.g. activity_loans for loans, loans for service_point_loans';
+COMMENT ON VIEW core.v_measure_dataset IS 'Which dataset (core table) each measure of core.v_measure_facts comes from: the quality views name datasets';
+COMMENT ON COLUMN core.v_measure_dataset.measure IS 'A measure of core.v_measure_facts';
+COMMENT ON COLUMN core.v_measure_dataset.dataset IS 'The dataset it is read from, e.g. activity_loans for loans, loans for service_point_loans';
 
 -- ---------------------------------------------------------------------------
 -- Outliers: one more rule in the one place they are computed
@@ -177,7 +177,7 @@ WITH facts AS (
     -- without one is no gap) are not checked.
     SELECT md.dataset, m.authority_code, m.financial_year, m.service_point, m.period_start, m.months_spanned
     FROM core.v_measure_facts m
-    JOIN core.quality_measure_dataset md ON md.measure = m.measure
+    JOIN core.v_measure_dataset md ON md.measure = m.measure
     WHERE m.financial_year IS NOT NULL AND m.full_count AND md.dataset <> 'events'
 ), months AS (
     SELECT DISTINCT f.dataset, f.authority_code, f.financial_year, f.service_point,
@@ -317,7 +317,7 @@ SELECT 'outliers'::text AS check_name,
        o.median,
        o.times_median
 FROM core.v_outliers o
-LEFT JOIN core.quality_measure_dataset md ON md.measure = o.measure
+LEFT JOIN core.v_measure_dataset md ON md.measure = o.measure
 WHERE NOT o.confirmed;
 
 COMMENT ON VIEW core.quality_outliers IS 'The outliers of core.v_outliers (rules history, peers, ceiling) that no one has confirmed in core.outlier_confirmation; one row per fact. Severity error: the figure is probably wrong, and the authority-year is kept out of ranks until it is corrected at the source or confirmed';
@@ -384,7 +384,7 @@ WITH f AS (
     SELECT m.authority_code, m.measure, md.dataset, m.breakdown, m.age_group, m.service_point,
            m.period_start, m.period_end, m.full_count, m.value, m.financial_year
     FROM core.v_measure_facts m
-    JOIN core.quality_measure_dataset md ON md.measure = m.measure
+    JOIN core.v_measure_dataset md ON md.measure = m.measure
     WHERE m.measure NOT IN ('service_point_events', 'service_point_event_attendance')
 )
 SELECT 'overlaps'::text AS check_name,
@@ -684,12 +684,12 @@ COMMENT ON COLUMN core.quality_partial_runs.month_list IS 'Those months, YYYY-MM
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'shelfsync_analyst') THEN
-        GRANT SELECT ON core.quality_measure_dataset, core.quality_completeness, core.quality_outliers,
+        GRANT SELECT ON core.v_measure_dataset, core.quality_completeness, core.quality_outliers,
               core.quality_suppressed, core.quality_overlaps, core.quality_quarantine, core.quality_stale_sources,
               core.quality_partial_runs TO shelfsync_analyst;
     END IF;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'shelfsync_writer') THEN
-        GRANT SELECT ON core.quality_measure_dataset, core.quality_completeness, core.quality_outliers,
+        GRANT SELECT ON core.v_measure_dataset, core.quality_completeness, core.quality_outliers,
               core.quality_suppressed, core.quality_overlaps, core.quality_quarantine, core.quality_stale_sources,
               core.quality_partial_runs TO shelfsync_writer;
     END IF;
