@@ -10,6 +10,7 @@
  *   shelfsync status [--json]          each source's last run, lag, rejects (ss_status.h)
  *   shelfsync trends --measure M       bucking services vs neighbours (ss_report.h)
  *   shelfsync report --authority GSS   one HTML page for a service (ss_report.h)
+ *   shelfsync quality [--json]         the data-quality checks of core.quality_* (ss_quality.h)
  *   shelfsync ping [ENDPOINT]          the protocol's ping, from a collector host (ss_ping.h)
  *   shelfsync export --activity-return the Arts Council activity return (ss_export_activity.h)
  *   shelfsync version
@@ -38,6 +39,7 @@
 #include "ss_ref.h"
 #include "ss_report.h"
 #include "ss_precedence.h"
+#include "ss_quality.h"
 #include "ss_secret.h"
 #include "ss_status.h"
 #include "ss_warehouse.h"
@@ -65,6 +67,8 @@ static void usage(FILE *f)
             "       shelfsync keygen PATH    (writes PATH.key, mode 0600, and PATH.pub)\n"
             "       shelfsync status [--json] [--source NAME] [--stale-after DURATION]"
             " [--year YYYY-YY] --config DAEMON-CONFIG\n"
+            "       shelfsync quality [--authority GSS] [--year YYYY-YY] [--dataset NAME]"
+            " [--stale-after DURATION] [--json] --config DAEMON-CONFIG\n"
             "       shelfsync trends --measure MEASURE [--year YYYY-YY] [--age-group GROUP]"
             " [--json] --config DAEMON-CONFIG\n"
             "       shelfsync report --authority GSS-CODE --year YYYY-YY --out FILE.html"

@@ -179,7 +179,7 @@ curve "$IT_DIR/curve-wrong.json" "$keys/b.pub" "$keys/a.key"
 curve "$IT_DIR/curve-b.json" "$keys/daemon.pub" "$keys/b.key"
 "$SS_BIN_DIR/shelfsync" ping --config "$IT_DIR/curve-a.json" >"$IT_DIR/ping-a.out" 2>&1 || { cat "$IT_DIR/ping-a.out"; it_fail "CURVE ping failed"; }
 cat "$IT_DIR/ping-a.out"
-grep -qF "CURVE authenticated as $(cat "$keys/a.pub")" "$IT_DIR/ping-a.out" || it_fail "ping does not say CURVE authenticated"
+grep -qF -- "CURVE authenticated as $(cat "$keys/a.pub")" "$IT_DIR/ping-a.out" || it_fail "ping does not say CURVE authenticated"
 rc=0
 "$SS_BIN_DIR/shelfsync" ping --timeout 3000 --config "$IT_DIR/curve-wrong.json" >/dev/null 2>"$IT_DIR/ping-wrong.err" || rc=$?
 cat "$IT_DIR/ping-wrong.err"
@@ -189,7 +189,7 @@ rc=0
 "$SS_BIN_DIR/shelfsync" ping --timeout 3000 --config "$IT_DIR/curve-b.json" >/dev/null 2>"$IT_DIR/ping-b.err" || rc=$?
 cat "$IT_DIR/ping-b.err"
 [[ $rc -eq 1 ]] || it_fail "ping with a key the daemon does not know exited $rc"
-grep -q "refused this key" "$IT_DIR/ping-b.err" && grep -qF "$(cat "$keys/b.pub")" "$IT_DIR/ping-b.err" ||
+grep -q "refused this key" "$IT_DIR/ping-b.err" && grep -qF -- "$(cat "$keys/b.pub")" "$IT_DIR/ping-b.err" ||
     it_fail "a refused key is not named"
 rc=0
 "$SS_BIN_DIR/shelfsync" ping --timeout 2000 --config "$IT_DIR/late.json" >/dev/null 2>"$IT_DIR/ping-plain.err" || rc=$?
