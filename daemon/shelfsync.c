@@ -948,6 +948,118 @@ static int cmd_export(int argc, char **argv)
     return 2;
 }
 
+/* ---- shelfsync quality: the data-quality checks (ss_quality.h) ---- */
+
+static void quality_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: shelfsync quality [--authority GSS] [--year YYYY-YY] [--dataset NAME]\n"
+            "                         [--stale-after DURATION] [--json] --config DAEMON-CONFIG\n"
+            "  Runs every check of the core.quality_* views on the selection. Exit status:\n"
+            "  %d nothing found (or info only); %d findings of severity error; %d warnings\n"
+            "  only; %d the checks could not run; %d usage.\n",
+            SS_QUALITY_OK, SS_QUALITY_ERRORS, SS_QUALITY_WARNINGS, SS_QUALITY_FAILED,
+            SS_QUALITY_USAGE);
+}
+
+/* Reads quality's options: 0 to go on, or 1 with *status the exit status
+ * (0 for --help, 2 for a usage error, said). */
+static int quality_parse_args(int argc, char **argv, struct ss_quality_opts *o, const char **config,
+                              int *json, int *status)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"authority", required_argument, NULL, 'a'},
+                                         {"year", required_argument, NULL, 'y'},
+                                         {"dataset", required_argument, NULL, 'd'},
+                                         {"stale-after", required_argument, NULL, 's'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    optind = 1;
+    *status = SS_QUALITY_USAGE;
+    while ((c = getopt_long(argc, argv, "c:a:y:d:s:jh", opts, NULL)) != -1) {
+        const char *bad = NULL;
+        if (c == 'c') {
+            *config = optarg;
+        } else if (c == 'a') {
+            o->authority = optarg;
+            if (ss_quality_check_authority(optarg) < 0)
+                bad = "expected an ONS GSS code such as E09000003";
+        } else if (c == 'y') {
+            o->year = optarg;
+            if (ss_quality_check_year(optarg) < 0)
+                bad = "expected a financial year such as 2023-24";
+        } else if (c == 'd') {
+            o->dataset = optarg;
+            if (!ss_dataset_find(optarg))
+                bad = "not a dataset (shelfsync dataset-sql lists them)";
+        } else if (c == 's') {
+            if (ss_status_parse_duration(optarg, &o->stale_after_s) < 0)
+                bad = "expected a duration such as 90s, 45m, 36h, 2d or 1w";
+        } else if (c == 'j') {
+            *json = 1;
+        } else if (c == 'h') {
+            quality_usage(stdout);
+            *status = 0;
+            return 1;
+        } else {
+            quality_usage(stderr);
+            return 1;
+        }
+        if (bad) {
+            fprintf(stderr, "shelfsync quality: --%s \"%s\": %s\n",
+                    c == 'a'   ? "authority"
+                    : c == 'y' ? "year"
+                    : c == 'd' ? "dataset"
+                               : "stale-after",
+                    optarg, bad);
+            return 1;
+        }
+    }
+    if (optind < argc || !*config) {
+        if (!*config)
+            fprintf(stderr, "shelfsync quality: --config DAEMON-CONFIG is required\n");
+        quality_usage(stderr);
+        return 1;
+    }
+    return 0;
+}
+
+/* `shelfsync quality`: argv[0] is "quality". Exit status as quality_usage. */
+static int cmd_quality(int argc, char **argv)
+{
+    struct ss_quality_opts o = {0};
+    struct ss_daemon_config cfg;
+    const char *config = NULL;
+    char err[2048];
+    int json = 0, status;
+    json_t *doc = NULL;
+    if (quality_parse_args(argc, argv, &o, &config, &json, &status) != 0)
+        return status;
+    struct ss_wh *wh = open_warehouse(config, &cfg);
+    status = SS_QUALITY_FAILED;
+    if (wh && ss_quality_collect(ss_wh_conn(wh), &o, &doc, err, sizeof(err)) < 0) {
+        ss_error("quality: %s", err);
+    } else if (wh) {
+        status = (int)json_integer_value(json_object_get(doc, "exit_status"));
+        if (json) {
+            json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+        } else {
+            ss_quality_print(doc, stdout);
+        }
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            ss_error("quality: cannot write the output");
+            status = SS_QUALITY_FAILED;
+        }
+    }
+    json_decref(doc);
+    ss_wh_free(wh);
+    ss_daemon_config_free(&cfg);
+    return status;
+}
+
 /* ---- shelfsync ping: the protocol's ping (ss_ping.h) ---- */
 
 /* What `shelfsync ping` pings, and with which keys. */
@@ -1130,6 +1242,8 @@ int main(int argc, char **argv)
         return ss_report_trends_cmd(argc - 1, argv + 1, open_warehouse);
     if (strcmp(argv[1], "report") == 0)
         return ss_report_cmd(argc - 1, argv + 1, open_warehouse);
+    if (strcmp(argv[1], "quality") == 0)
+        return cmd_quality(argc - 1, argv + 1);
     if (strcmp(argv[1], "ping") == 0)
         return cmd_ping(argc - 1, argv + 1);
     if (strcmp(argv[1], "export") == 0)
