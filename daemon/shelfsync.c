@@ -9,6 +9,7 @@
  *   shelfsync keygen PATH              write a CURVE key pair: PATH.key, PATH.pub
  *   shelfsync status [--json]          each source's last run, lag, rejects (ss_status.h)
  *   shelfsync ping [ENDPOINT]          the protocol's ping, from a collector host (ss_ping.h)
+ *   shelfsync export|serve             the open-data CSVs and their packages (ss_publish.h)
  *   shelfsync version
  */
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include "ss_migrate.h"
 #include "ss_ping.h"
 #include "ss_proto.h"
+#include "ss_publish.h"
 #include "ss_quarantine.h"
 #include "ss_ref.h"
 #include "ss_precedence.h"
@@ -61,6 +63,11 @@ static void usage(FILE *f)
                " [--year YYYY-YY] --config DAEMON-CONFIG\n"
                "       shelfsync ping [--config COLLECTOR-OR-DAEMON-CONFIG] [--timeout MS]"
                " [--server-key Z85 --secret-key-file FILE] [ENDPOINT]\n"
+               "       shelfsync export --dataset NAME --authority GSS [--from YYYY-MM-DD]"
+               " [--to YYYY-MM-DD] [--out FILE [--licence ID]] [--allow-empty]"
+               " --config DAEMON-CONFIG\n"
+               "           (without --out: the CSV to stdout, no datapackage.json)\n"
+               "       shelfsync serve --listen HOST:PORT [--licence ID] --config DAEMON-CONFIG\n"
                "       shelfsync version\n");
 }
 
@@ -991,6 +998,10 @@ int main(int argc, char **argv)
         return cmd_status(argc - 1, argv + 1);
     if (strcmp(argv[1], "ping") == 0)
         return cmd_ping(argc - 1, argv + 1);
+    if (strcmp(argv[1], "export") == 0)
+        return ss_publish_export_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return ss_publish_serve_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shelfsync %s (protocol %s, schema %d)\n", SS_VERSION, SS_PROTO_ID,
                ss_migrate_latest());
