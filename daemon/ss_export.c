@@ -519,8 +519,8 @@ static int stat_in(PGconn *conn, const struct ss_export_opts *o, const struct ex
             goto out;
         snprintf(err, errlen,
                  "%s of %s: %lld of %lld rows cannot be written in the %s schema %s: %s (the "
-                 "first: %s); nothing written. Choose whole months or libraries with --from and "
-                 "--to, or publish these counts another way",
+                 "first: %s); nothing written. Select whole months with --from and --to, or "
+                 "publish these counts another way",
                  o->dataset, o->authority, bad, info->rows, d->title, d->version, d->bad_why,
                  PQntuples(res) ? PQgetvalue(res, 0, 0) : "?");
         rc = SS_EINVAL;

@@ -25,7 +25,7 @@ void ss_publish_export_usage(FILE *f)
             " --config DAEMON-CONFIG\n"
             "  Writes one authority's rows of one dataset as the public library open-data CSV\n"
             "  (the current schema's header, ISO dates, membership counts under 5 as x).\n"
-            "  DATASET: %s.\n"
+            "  NAME: %s.\n"
             "  --from/--to  only count periods inside these days (not for the registers\n"
             "               service_points and mobile_stops)\n"
             "  --out FILE   write FILE and, beside it, datapackage.json (Frictionless Data\n"
