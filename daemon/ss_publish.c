@@ -30,7 +30,7 @@ void ss_publish_export_usage(FILE *f)
             "               service_points and mobile_stops)\n"
             "  --out FILE   write FILE and, beside it, datapackage.json (Frictionless Data\n"
             "               Package: licence, sources, period covered, bytes, SHA-256, the\n"
-            "               Table Schema)\n"
+            "               Table Schema; one per directory: give each export its own)\n"
             "               without --out: the CSV to stdout, no datapackage.json is written\n"
             "  --licence ID the package's licence: %s (default OGL-UK-3.0)\n"
             "  --allow-empty  an empty selection writes the header alone (else exit 1)\n"
