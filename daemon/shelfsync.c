@@ -13,6 +13,7 @@
  *   shelfsync quality [--json]         the data-quality checks of core.quality_* (ss_quality.h)
  *   shelfsync ping [ENDPOINT]          the protocol's ping, from a collector host (ss_ping.h)
  *   shelfsync export --activity-return the Arts Council activity return (ss_export_activity.h)
+ *   shelfsync export|serve             the open-data CSVs and their packages (ss_publish.h)
  *   shelfsync version
  */
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include "ss_migrate.h"
 #include "ss_ping.h"
 #include "ss_proto.h"
+#include "ss_publish.h"
 #include "ss_quarantine.h"
 #include "ss_ref.h"
 #include "ss_report.h"
@@ -77,6 +79,11 @@ static void usage(FILE *f)
             " [--server-key Z85 --secret-key-file FILE] [ENDPOINT]\n"
             "       shelfsync export --activity-return --authority GSS[,GSS...]|all --year YYYY-YY"
             " [--out DIR|FILE.csv] --config DAEMON-CONFIG\n"
+            "       shelfsync export --dataset NAME --authority GSS [--from YYYY-MM-DD]"
+            " [--to YYYY-MM-DD] [--out FILE [--licence ID]] [--allow-empty]"
+            " --config DAEMON-CONFIG\n"
+            "           (without --out: the CSV to stdout, no datapackage.json)\n"
+            "       shelfsync serve --listen HOST:PORT [--licence ID] --config DAEMON-CONFIG\n"
             "       shelfsync version\n");
 }
 
@@ -939,13 +946,9 @@ static int cmd_export(int argc, char **argv)
         if (strcmp(argv[i], "--activity-return") == 0)
             return cmd_export_activity(argc, argv);
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            export_activity_usage(stdout);
-            return 0;
-        }
-    fprintf(stderr, "shelfsync export: say what to export: --activity-return\n");
-    export_activity_usage(stderr);
-    return 2;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            export_activity_usage(stdout); /* then the open-data export's own */
+    return ss_publish_export_main(argc, argv);
 }
 
 /* ---- shelfsync quality: the data-quality checks (ss_quality.h) ---- */
@@ -1248,6 +1251,8 @@ int main(int argc, char **argv)
         return cmd_ping(argc - 1, argv + 1);
     if (strcmp(argv[1], "export") == 0)
         return cmd_export(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return ss_publish_serve_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("shelfsync %s (protocol %s, schema %d)\n", SS_VERSION, SS_PROTO_ID,
                ss_migrate_latest());

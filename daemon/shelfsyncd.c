@@ -611,9 +611,10 @@ static void log_change(void *arg, const char *what)
 
 /* The HTTP thread's answer: /metrics, /health (and /ready, the same). */
 static int http_answer(void *arg, const struct ss_http_request *req, struct ss_buf *body,
-                       const char **ctype)
+                       const char **ctype, struct ss_buf *headers)
 {
     struct ss_metrics *m = arg;
+    (void)headers;
     if (strcmp(req->path, "/metrics") == 0) {
         *ctype = "text/plain; version=0.0.4; charset=utf-8";
         return ss_metrics_render(m, body) < 0 ? 503 : 200;

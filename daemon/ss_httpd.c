@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "ss_err.h"
 #include "ss_log.h"
+#include "ss_text.h"
 #include "ss_time.h"
 
 struct ss_httpd {
@@ -27,7 +29,7 @@ struct ss_httpd {
     ss_httpd_handler handler;
     void *arg;
     char listen[128];
-    struct ss_buf body, out;
+    struct ss_buf body, out, headers;
 };
 
 /* The end of the headers in buf[0..len), or NULL. */
@@ -40,6 +42,22 @@ static const char *headers_end(const char *buf, size_t len)
             return buf + i + 4;
     }
     return NULL;
+}
+
+/* Copies the value of header line [p, eol) into dst when its name is
+ * name (any case) and the trimmed value fits; leaves dst alone otherwise. */
+static void header_value(const char *p, const char *eol, const char *name, char *dst, size_t cap)
+{
+    size_t nlen = strlen(name);
+    if ((size_t)(eol - p) <= nlen || p[nlen] != ':' || strncasecmp(p, name, nlen) != 0)
+        return;
+    const char *v = p + nlen + 1;
+    size_t vlen = (size_t)(eol - v);
+    ss_trim(&v, &vlen);
+    if (vlen < cap) {
+        memcpy(dst, v, vlen);
+        dst[vlen] = '\0';
+    }
 }
 
 int ss_httpd_parse(const char *buf, size_t len, struct ss_http_request *req, const char **why)
@@ -105,6 +123,18 @@ int ss_httpd_parse(const char *buf, size_t len, struct ss_http_request *req, con
         *why = "not HTTP/1.0 or HTTP/1.1";
         return SS_EINVAL;
     }
+    /* The header lines, for the conditional ones. */
+    p = memchr(p, '\n', (size_t)(lim - p));
+    while (p && ++p < lim) {
+        const char *eol = memchr(p, '\n', (size_t)(lim - p));
+        if (!eol)
+            break;
+        const char *e = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+        header_value(p, e, "If-None-Match", req->if_none_match, sizeof(req->if_none_match));
+        header_value(p, e, "If-Modified-Since", req->if_modified_since,
+                     sizeof(req->if_modified_since));
+        p = eol;
+    }
     return 1;
 }
 
@@ -116,24 +146,30 @@ static void respond(struct ss_httpd *s, const char *in, size_t len)
     int status;
     ss_buf_reset(&s->body);
     ss_buf_reset(&s->out);
+    ss_buf_reset(&s->headers);
     int rc = ss_httpd_parse(in, len, &req, &why);
     if (rc < 0) {
         status = rc == SS_E2BIG ? 431 : strcmp(why, "method not allowed") == 0 ? 405 : 400;
         ss_buf_printf(&s->body, "%s\n", why);
     } else {
-        status = s->handler(s->arg, &req, &s->body, &ctype);
+        status = s->handler(s->arg, &req, &s->body, &ctype, &s->headers);
     }
     const char *text = status == 200   ? "OK"
+                       : status == 304 ? "Not Modified"
                        : status == 404 ? "Not Found"
                        : status == 405 ? "Method Not Allowed"
                        : status == 431 ? "Request Header Fields Too Large"
+                       : status == 500 ? "Internal Server Error"
                        : status == 503 ? "Service Unavailable"
                                        : "Bad Request";
-    ss_buf_printf(&s->out,
-                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                  "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-                  status, text, ctype, s->body.len);
-    if (rc < 0 || !req.head)
+    if (status == 304)
+        ss_buf_reset(&s->body);
+    int own_cache = s->headers.len && strstr(s->headers.data, "Cache-Control:") != NULL;
+    ss_buf_printf(&s->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s",
+                  status, text, ctype, s->body.len, own_cache ? "" : "Cache-Control: no-store\r\n");
+    ss_buf_add(&s->out, s->headers.data, s->headers.len);
+    ss_buf_adds(&s->out, "Connection: close\r\n\r\n");
+    if ((rc < 0 || !req.head) && status != 304)
         ss_buf_add(&s->out, s->body.data, s->body.len);
 }
 
@@ -219,7 +255,7 @@ static int resolve(const char *listen, struct addrinfo **ai, char *err, size_t e
     const char *colon = strrchr(listen, ':');
     size_t hlen = colon ? (size_t)(colon - listen) : 0;
     if (!colon || hlen == 0 || hlen >= sizeof(host) || !colon[1]) {
-        snprintf(err, errlen, "metrics listen \"%s\": expected HOST:PORT", listen);
+        snprintf(err, errlen, "listen \"%s\": expected HOST:PORT", listen);
         return SS_EINVAL;
     }
     memcpy(host, listen, hlen);
@@ -232,7 +268,7 @@ static int resolve(const char *listen, struct addrinfo **ai, char *err, size_t e
                              .ai_socktype = SOCK_STREAM};
     int rc = getaddrinfo(host, colon + 1, &hints, ai);
     if (rc != 0) {
-        snprintf(err, errlen, "metrics listen \"%s\": %s", listen, gai_strerror(rc));
+        snprintf(err, errlen, "listen \"%s\": %s", listen, gai_strerror(rc));
         return SS_EINVAL;
     }
     return 0;
@@ -249,7 +285,7 @@ struct ss_httpd *ss_httpd_start(const char *addr, ss_httpd_handler h, void *arg,
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 16) < 0) {
-        snprintf(err, errlen, "cannot serve metrics on %s: %s", addr, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
         goto fail;
     }
     s = calloc(1, sizeof(*s));
@@ -262,7 +298,8 @@ struct ss_httpd *ss_httpd_start(const char *addr, ss_httpd_handler h, void *arg,
     s->arg = arg;
     snprintf(s->listen, sizeof(s->listen), "%s", addr);
     ss_buf_init(&s->body, SS_HTTPD_BODY_MAX);
-    ss_buf_init(&s->out, SS_HTTPD_BODY_MAX + 1024);
+    ss_buf_init(&s->out, SS_HTTPD_BODY_MAX + 2048);
+    ss_buf_init(&s->headers, 1024);
     atomic_init(&s->stop, 0);
     sigset_t all, old;
     sigfillset(&all);
@@ -270,9 +307,10 @@ struct ss_httpd *ss_httpd_start(const char *addr, ss_httpd_handler h, void *arg,
     int rc = pthread_create(&s->thread, NULL, httpd_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        snprintf(err, errlen, "cannot start the metrics thread: %s", strerror(rc));
+        snprintf(err, errlen, "cannot start the HTTP thread: %s", strerror(rc));
         ss_buf_free(&s->body);
         ss_buf_free(&s->out);
+        ss_buf_free(&s->headers);
         free(s);
         s = NULL;
         goto fail;
@@ -295,5 +333,6 @@ void ss_httpd_stop(struct ss_httpd *s)
     close(s->fd);
     ss_buf_free(&s->body);
     ss_buf_free(&s->out);
+    ss_buf_free(&s->headers);
     free(s);
 }

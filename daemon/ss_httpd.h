@@ -1,4 +1,5 @@
-/* ss_httpd: the daemon's small HTTP server for /metrics and /health.
+/* ss_httpd: the small HTTP server of the daemon's /metrics and /health and
+ * of `shelfsync serve` (the published exports, ss_serve.h).
  *
  * One listening TCP socket (loopback by default) and one request at a
  * time, served from a thread of its own: the main loop may be blocked for
@@ -29,6 +30,11 @@ struct ss_http_request {
     char method[8];               /* "GET" or "HEAD" */
     char path[SS_HTTPD_PATH_MAX]; /* without the query string */
     int head;                     /* HEAD: headers only */
+    /* Conditional request headers, trimmed; "" when absent or longer than
+     * the field (a value cut short would compare wrongly: it is ignored,
+     * and the full answer given). */
+    char if_none_match[256];
+    char if_modified_since[64];
 };
 
 /* Parses the bytes of a request received so far (buf need not be
@@ -40,9 +46,12 @@ struct ss_http_request {
 int ss_httpd_parse(const char *buf, size_t len, struct ss_http_request *req, const char **why);
 
 /* Fills body (bounded by SS_HTTPD_BODY_MAX) and *ctype for req; returns the
- * HTTP status (200, 404, 503...). Called in the server's thread. */
+ * HTTP status (200, 304, 404, 500, 503...). headers (bounded, initially
+ * empty) takes extra response header lines, each "Name: value\r\n" (ETag,
+ * Last-Modified); one that sets Cache-Control replaces the default
+ * no-store. A 304's body is never sent. Called in the server's thread. */
 typedef int (*ss_httpd_handler)(void *arg, const struct ss_http_request *req, struct ss_buf *body,
-                                const char **ctype);
+                                const char **ctype, struct ss_buf *headers);
 
 struct ss_httpd;
 

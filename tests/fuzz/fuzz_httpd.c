@@ -8,7 +8,8 @@
  * space, control byte or "?"; 0 (not complete yet) is only given below
  * SS_HTTPD_REQUEST_MAX bytes; and the parser reads only the len bytes it is
  * given (the input is copied into a buffer of exactly that size, so ASan
- * sees any read past it). Feeding the input in two pieces never turns an
+ * sees any read past it); the conditional headers it copies are
+ * NUL-terminated within their fields. Feeding the input in two pieces never turns an
  * answer into another: a prefix that is complete gives the same answer.
  */
 #include <stddef.h>
@@ -44,6 +45,10 @@ static void check(const char *buf, size_t len)
     for (const char *p = req.path; *p; p++)
         if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '?')
             abort();
+    /* The conditional headers: NUL-terminated within their fields. */
+    if (!memchr(req.if_none_match, '\0', sizeof(req.if_none_match)) ||
+        !memchr(req.if_modified_since, '\0', sizeof(req.if_modified_since)))
+        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -362,6 +362,20 @@ it_test_authorities() {
       ON CONFLICT (key) DO UPDATE SET value = (ref.meta.value::bigint + 1)::text;" >/dev/null
 }
 
+# it_schema_authorities FIXTURES: load the real authorities
+# (FIXTURES/activity-2023-24/library_authorities.json) and "Test authority"
+# (E99999903), which the open-data schemas' test files name, into the test
+# warehouse (it_daemon_config's). Needs the schema (it_migrate first).
+it_schema_authorities() {
+    "$SS_BIN_DIR/shelfsync" ref load authorities "$1/activity-2023-24/library_authorities.json" --config "$IT_DAEMON_CONFIG" ||
+        it_fail "shelfsync ref load authorities failed"
+    it_psql "INSERT INTO ref.authority (code, name, nice_name, region, nation)
+               VALUES ('E99999903', 'Test authority', 'Test authority', 'Test', 'England') ON CONFLICT DO NOTHING;
+             INSERT INTO ref.authority_alias (alias_key, code, alias, origin)
+               VALUES ('test authority', 'E99999903', 'Test authority', 'test') ON CONFLICT DO NOTHING;
+             UPDATE ref.meta SET value = (value::bigint + 1)::text WHERE key = 'authorities_generation'" >/dev/null
+}
+
 # it_daemon_start: start shelfsyncd with the config of it_daemon_config (log
 # appended to $IT_DIR/daemon.log) and wait until its port accepts connections.
 it_daemon_start() {

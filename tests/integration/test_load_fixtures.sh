@@ -15,12 +15,7 @@ it_reset_db
 it_http_start "$fx"
 it_daemon_config "$IT_DIR/daemon.json"
 it_migrate
-"$SS_BIN_DIR/shelfsync" ref load authorities "$fx/activity-2023-24/library_authorities.json" --config "$IT_DAEMON_CONFIG"
-it_psql "INSERT INTO ref.authority (code, name, nice_name, region, nation)
-           VALUES ('E99999903', 'Test authority', 'Test authority', 'Test', 'England') ON CONFLICT DO NOTHING;
-         INSERT INTO ref.authority_alias (alias_key, code, alias, origin)
-           VALUES ('test authority', 'E99999903', 'Test authority', 'test') ON CONFLICT DO NOTHING;
-         UPDATE ref.meta SET value = (value::bigint + 1)::text WHERE key = 'authorities_generation'" >/dev/null
+it_schema_authorities "$fx"
 it_daemon_start
 
 rows() { ss_python -c 'import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline=""))))' "$1"; }
