@@ -214,6 +214,17 @@ it_reset_db() {
     fi
 }
 
+# it_reset_warehouse: empty every table of core and ingest but the migration
+# bookkeeping, and ref.population: a test that judges the whole warehouse
+# (the quality checks) starts from nothing, whatever ran before it.
+it_reset_warehouse() {
+    local tables
+    tables=$(it_psql "SELECT string_agg(format('%I.%I', schemaname, tablename), ' ' ORDER BY 1)
+                        FROM pg_tables WHERE schemaname IN ('core', 'ingest')
+                         AND tablename NOT LIKE 'schema%' AND tablename NOT LIKE 'migration%'")
+    IT_RESET_TABLES="$tables ref.population" it_reset_db
+}
+
 # it_lock_table TABLE SECONDS: hold an ACCESS EXCLUSIVE lock on TABLE for
 # SECONDS in a background session (its pid in IT_LOCKER_PID and IT_PIDS),
 # once the lock is granted. A batch the daemon applies to it then waits.

@@ -14,9 +14,7 @@
 # outlier by the ceiling rule.
 source "$(dirname "$0")/lib.sh"
 it_setup
-IT_RESET_TABLES="core.loans core.visits core.membership core.computer_hours core.wifi_sessions
-  core.click_and_collect core.activity_loans core.outlier_confirmation ingest.batches ingest.quarantine
-  core.source_values ingest.runs ingest.batch_coverage ingest.run_keys" it_reset_db
+it_reset_warehouse
 
 www="$IT_DIR/www"
 mkdir -p "$www"
