@@ -480,6 +480,10 @@ static void wide_summary(const struct ss_wide *w)
                   "to it); %lu of them are not the sum of their breakdown's cells, and those "
                   "above it hold %llu more than their breakdown",
                   dropped, differ, ss_wide_totals_excess(w));
+    if (ss_wide_totals_covered(w))
+        ss_notice("csv.wide: %lu of those are monthly totals whose breakdown is given for the "
+                  "quarter or the year around the month (csv.wide.period_end_reports)",
+                  ss_wide_totals_covered(w));
     if (ss_wide_quarters(w) || ss_wide_years(w))
         ss_notice("csv.wide: %lu cells entered in a quarter's last month loaded as quarters, %lu "
                   "as financial years (csv.wide.period_end_reports)",

@@ -57,8 +57,10 @@ struct ss_wide {
     unsigned *gmask;       /* ngroups: months (bit m-1) with a cell in this row */
     unsigned char *gother; /* ngroups: a cell of a period other than one month */
     unsigned char *gkind;  /* ngroups: SER_* */
+    int *gyear;            /* ngroups: the financial year (its first calendar year) of a cell */
     char ptext[TEXT_MAX];  /* a quarter's or year's text */
     unsigned long dropped, differing, quarters, years;
+    unsigned long covered;     /* totals left out for bands of a longer period around them */
     unsigned long long excess; /* what dropped totals hold beyond their bands */
 };
 
@@ -533,6 +535,8 @@ static void release_header(struct ss_wide *w)
     free(w->gmask);
     free(w->gother);
     free(w->gkind);
+    free(w->gyear);
+    w->gyear = NULL;
     w->xnames = w->sx = NULL;
     w->sgroup = w->bands = NULL;
     w->take = w->gother = w->gkind = NULL;
@@ -1072,7 +1076,8 @@ int ss_wide_header(struct ss_wide *w, const char *const *names, const size_t *le
     w->gmask = calloc(w->ngroups, sizeof(*w->gmask));
     w->gother = calloc(w->ngroups, 1);
     w->gkind = calloc(w->ngroups, 1);
-    if (!w->take || !w->gmask || !w->gother || !w->gkind)
+    w->gyear = calloc(w->ngroups, sizeof(*w->gyear));
+    if (!w->take || !w->gmask || !w->gother || !w->gkind || !w->gyear)
         goto nomem;
 
     for (size_t i = 0; i < n; i++) {
@@ -1237,9 +1242,10 @@ static void classify_series(struct ss_wide *w)
         if (!w->take[i])
             continue;
         size_t g = c->series >= 0 ? w->sgroup[c->series] : 0;
-        if (ss_wide_period_is_month(&c->per))
+        if (ss_wide_period_is_month(&c->per)) {
             w->gmask[g] |= 1u << (c->per.m1 - 1);
-        else
+            w->gyear[g] = c->per.m1 >= 4 ? c->per.y1 : c->per.y1 - 1;
+        } else
             w->gother[g] = 1;
     }
     int quarterly = 0;
@@ -1256,6 +1262,32 @@ static void classify_series(struct ss_wide *w)
             w->gkind[g] = SER_QUARTERS;
         else if (one && (m == 1u << 2 || m == 1u << 3))
             w->gkind[g] = SER_YEAR;
+    }
+}
+
+/* period_end: a monthly total whose bands are empty that month but hold
+ * the quarter or the year around it (Norfolk's monthly book totals beside
+ * the year's age bands, entered in March) is left out too: the bands count
+ * that month already. */
+static void drop_covered_totals(struct ss_wide *w)
+{
+    for (size_t i = 0; i < w->nin; i++) {
+        const struct wide_col *t = &w->cols[i];
+        if (!w->take[i] || t->total < 0 || !ss_wide_period_is_month(&t->per))
+            continue;
+        int m = t->per.m1, fy = m >= 4 ? t->per.y1 : t->per.y1 - 1;
+        unsigned qend = 1u << ((m - 1) / 3 * 3 + 2);
+        for (size_t b = t->band0; b < t->band0 + t->nbands; b++) {
+            const struct wide_col *band = &w->cols[w->bands[b]];
+            size_t g = band->series >= 0 ? w->sgroup[band->series] : 0;
+            if ((w->gkind[g] == SER_YEAR && w->gyear[g] == fy) ||
+                (w->gkind[g] == SER_QUARTERS && (w->gmask[g] & qend))) {
+                w->take[i] = 0;
+                w->dropped++;
+                w->covered++;
+                break;
+            }
+        }
     }
 }
 
@@ -1301,6 +1333,11 @@ unsigned long long ss_wide_totals_excess(const struct ss_wide *w)
     return w->excess;
 }
 
+unsigned long ss_wide_totals_covered(const struct ss_wide *w)
+{
+    return w->covered;
+}
+
 unsigned long ss_wide_quarters(const struct ss_wide *w)
 {
     return w->quarters;
@@ -1326,8 +1363,10 @@ int ss_wide_row(struct ss_wide *w, const char *const *fields, const size_t *lens
         w->vlens[o++] = lens[i];
     }
     choose_cells(w, fields, lens);
-    if (w->opts.period_end)
+    if (w->opts.period_end) {
         classify_series(w);
+        drop_covered_totals(w);
+    }
     size_t at = o + w->nx;
     for (size_t i = 0; i < n; i++) {
         const struct wide_col *c = &w->cols[i];

@@ -43,9 +43,11 @@
  * one -- holds quarters: each cell is the three months ending in its month
  * (June -> 2023-04-01/P3M). A series whose one cell is in March or April
  * holds the financial year (1 April to 31 March) of that month. Any other
- * series holds months. The file cannot tell a monthly figure that happens
- * to fall only in quarter-end months from a quarterly one; the rule reads
- * it as quarters, whose sum is the same.
+ * series holds months. A monthly total whose bands hold the quarter or the
+ * year around its month is left out as well (counted by
+ * ss_wide_totals_covered): those bands count it already. The file cannot tell a monthly figure that
+ * happens to fall only in quarter-end months from a quarterly one; the rule reads it as quarters,
+ * whose sum is the same.
  *
  * Canonical period text, which the daemon reads: when the period field is a
  * month field (period_type SS_FT_MONTH) "YYYY-MM", and a header that names
@@ -128,6 +130,9 @@ size_t ss_wide_ignored(const struct ss_wide *w);
  * and of those, the ones that are not the sum of the band cells (or are no
  * whole number). */
 unsigned long ss_wide_totals_dropped(const struct ss_wide *w);
+/* Of those, (period_end) monthly totals left out because their bands hold
+ * the quarter or the year around the month. */
+unsigned long ss_wide_totals_covered(const struct ss_wide *w);
 unsigned long ss_wide_totals_differing(const struct ss_wide *w);
 /* Since ss_wide_new: by how much those totals exceed the sum of their band
  * cells, added up over the totals that do (what the bands leave unsaid). */

@@ -5,7 +5,8 @@
 # every run exits 0 (no column unread, nothing quarantined); every column of
 # the file is read by exactly one config or is one of the documented
 # columns no dataset holds; each dataset's sums by key and period equal an
-# independent Python reading of the file (bands before totals, never both;
+# independent Python reading of the file (bands before totals, never both,
+# nor a monthly total beside the bands of the year or quarter around it;
 # quarters and years entered in their last month stored as periods of their
 # length); City of London's quarters are quarters and Norfolk's years years.
 source "$(dirname "$0")/lib.sh"
@@ -47,9 +48,10 @@ grep -q "total cells left out, their breakdown being given" "$IT_DIR/collect-loa
     it_fail "the runs do not say how many total cells they left out"
 
 it_log "sums per dataset, key and period against Python"
-ss_python - "$raw" <<'PY' | sort >"$IT_DIR/want.txt"
+ss_python - "$raw" "$IT_DIR/want-auth.unsorted" <<'PY' | sort >"$IT_DIR/want.txt"
 import calendar, csv, re, sys
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
+auth = {}  # (dataset, row number) -> sum: the per-authority check below
 M = ["april", "may", "june", "july", "august", "september", "october", "november", "december",
      "january", "february", "march"]
 def ym(i):  # month i (0 = April 2023) -> (year, month)
@@ -75,14 +77,15 @@ def val(r, c):
     v = r[c].strip()
     return int(v) if v else None
 out = {}
-def add(ds, key, start, end, v):
+def add(ds, key, start, end, v, row):
     k = (ds,) + key + (start, end)
     s, n = out.get(k, (0, 0))
     out[k] = (s + v, n + 1)
+    auth[(ds, row)] = auth.get((ds, row), 0) + v
 QE = {2, 5, 8, 11}  # June, September, December, March
-for r in rows:
+for row, r in enumerate(rows):
     for kind in ("series",):
-        by_ds = {}
+        by_ds, totals = {}, {}
         for ds, key, tot, bands in measures():
             # per month: the bands' cells, else the total's as Unknown
             for i, m in enumerate(M):
@@ -90,18 +93,29 @@ for r in rows:
                 got = [(k, v) for k, v in got if v is not None]
                 if not got and tot and val(r, tot.format(m=m)) is not None:
                     got = [(key + ("Unknown",), val(r, tot.format(m=m)))]
+                    totals.setdefault(ds, []).append((key + ("Unknown",), i, [k for b, k in bands]))
                 for k, v in got:
                     by_ds.setdefault(ds, {}).setdefault(k, {})[i] = v
         for ds, series in by_ds.items():
             quarterly = any(len(c) >= 2 and set(c) <= QE for c in series.values())
+            kinds = {}
             for k, cells in series.items():
                 months = set(cells)
                 if months <= QE and (len(months) >= 2 or quarterly):
-                    kind = "Q"
+                    kinds[k] = "Q"
                 elif len(months) == 1 and months <= {0, 11}:
-                    kind = "Y"
+                    kinds[k] = "Y"
                 else:
-                    kind = "M"
+                    kinds[k] = "M"
+            # A monthly total whose bands hold the year (or the quarter)
+            # around its month: the bands count it already (Norfolk).
+            for tk, i, band_keys in totals.get(ds, []):
+                qend = i // 3 * 3 + 2
+                if any(kinds.get(bk) == "Y" or (kinds.get(bk) == "Q" and qend in series.get(bk, {}))
+                       for bk in band_keys):
+                    del series[tk][i]
+            for k, cells in series.items():
+                kind = kinds[k]
                 for i, v in cells.items():
                     y, mo = ym(i)
                     if kind == "M":
@@ -110,16 +124,19 @@ for r in rows:
                         start, end = f"{y}-{mo - 2:02d}-01", f"{y}-{mo:02d}-{calendar.monthrange(y, mo)[1]:02d}"
                     else:
                         start, end = "2023-04-01", "2024-03-31"
-                    add(ds, k, start, end, v)
+                    add(ds, k, start, end, v, row)
     got = [(k, val(r, c)) for c, k in [("active_members_adults", ("Adult",)), ("active_members_11_under", ("Under 12",)),
                                        ("active_members_12_17", ("12-17",))]]
     got = [(k, v) for k, v in got if v is not None]
     if not got and val(r, "total_active_members") is not None:
         got = [(("Unknown",), val(r, "total_active_members"))]
     for k, v in got:
-        add("active_users", k, "2023-04-01", "2024-03-31", v)
+        add("active_users", k, "2023-04-01", "2024-03-31", v, row)
 for k, (s, n) in out.items():
     print("|".join(k) + f"|{s}|{n}")
+with open(sys.argv[2], "w") as f:
+    for (ds, row), v in auth.items():
+        print(f"{ds}|{v}", file=f)
 PY
 it_psql "
   SELECT 'activity_loans|' || format || '|' || content_age_group || '|' || period_start || '|' || period_end || '|' || sum(loans) || '|' || count(*)
@@ -143,49 +160,8 @@ diff "$IT_DIR/want.txt" "$IT_DIR/got.txt" >"$IT_DIR/diff.txt" ||
 it_log "ok: $(wc -l <"$IT_DIR/want.txt") (dataset, key, period) sums equal"
 
 it_log "per authority, too: each dataset's per-authority sums (as a sorted list: the file names, the warehouse codes)"
-ss_python - "$raw" <<'PY' | sort >"$IT_DIR/want-auth.txt"
-import csv, re, sys
-rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
-# The same cells as above, summed per authority: a band and its total are
-# never both in a month, so the sum per authority is the bands' where any
-# band has a cell in that month, else the total's.
-groups = {
-    "activity_loans": [("total_physical_book_issues_{m}", ["loans_adult_{m}", "loans_11_under_{m}", "loans_12_17_{m}"]),
-                       ("total_physical_audiobook_issues_{m}", ["loans_adult_{m}_digital", "loans_11_under_{m}_digital", "loans_12_17_{m}_digital"]),
-                       ("total_ebook_issues_{m}", ["ebooks_adult_{m}", "ebooks_11_under_{m}", "ebooks_12_17_{m}"]),
-                       ("total_digital_audiobook_issues_{m}", ["digital_audiobook_issues_adult_{m}", "digital_audiobook_issues_11_under_{m}", "digital_audiobook_issues_12_17_{m}"])],
-    "activity_events": [(f"total_{t}_events_{{m}}", [f"{t}_events_{a}_{{m}}" for a in ("adults", "11_under", "12_17", "all_ages")]) for t in ("physical", "digital")],
-    "activity_event_attendance": [(f"total_attendees_{t}_events_{{m}}", [f"{t}_attendees_{a}_{{m}}" for a in ("adults", "11_under", "12_17")]) for t in ("physical", "digital")],
-    "activity_visits": [(None, [c + "_{m}"]) for c in ("physical_visits_no_colocation", "physical_visits_colocation", "mobile_libraries", "home_delivery")],
-    "computer_hours": [(None, ["hours_public_computers_{m}"])],
-    "wifi_sessions": [(None, ["wifi_sessions_{m}"])],
-    "click_and_collect": [(None, ["click_and_collect_{m}"])],
-}
-M = ["april", "may", "june", "july", "august", "september", "october", "november", "december", "january", "february", "march"]
-def v(r, c):
-    x = r[c].strip()
-    return int(x) if x else None
-for ds, gs in groups.items():
-    for r in rows:
-        total, any_cell = 0, False
-        for tot, bands in gs:
-            for m in M:
-                b = [v(r, x.format(m=m)) for x in bands]
-                b = [x for x in b if x is not None]
-                if not b and tot and v(r, tot.format(m=m)) is not None:
-                    b = [v(r, tot.format(m=m))]
-                total += sum(b)
-                any_cell |= bool(b)
-        if any_cell:
-            print(f"{ds}|{total}")
-for r in rows:
-    b = [v(r, c) for c in ("active_members_adults", "active_members_11_under", "active_members_12_17")]
-    b = [x for x in b if x is not None]
-    if not b and v(r, "total_active_members") is not None:
-        b = [v(r, "total_active_members")]
-    if b:
-        print(f"active_users|{sum(b)}")
-PY
+# (the Python above summed each authority's cells as it chose them)
+sort "$IT_DIR/want-auth.unsorted" >"$IT_DIR/want-auth.txt"
 q=""
 for t in activity_loans:loans activity_events:events activity_event_attendance:attendees activity_visits:visits \
          active_users:users computer_hours:hours wifi_sessions:sessions click_and_collect:interactions; do

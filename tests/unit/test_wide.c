@@ -836,6 +836,20 @@ static void test_wide_series_totals_and_period_end(void **state)
     assert_int_equal(row(w, "E,,,,,,,4,,,,,,1,,1,,,,", &r, why, sizeof(why)), 0);
     assert_string_equal(r.out, "E|Adult|2023-04-01/P1Y|4\nE|Under 12|2023-04-01/P1M|1\n"
                                "E|Under 12|2023-06-01/P1M|1\n");
+    /* Norfolk's shape: monthly totals, the year's bands in March. The
+     * bands count those months already: the totals are left out. */
+    unsigned long dropped = ss_wide_totals_dropped(w);
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "F,10,11,12,13,14,15,,,,,,40,,,,,,30,", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "F|Adult|2023-04-01/P1Y|40\nF|Under 12|2023-04-01/P1Y|30\n");
+    assert_int_equal(ss_wide_totals_dropped(w), dropped + 6);
+    assert_int_equal(ss_wide_totals_covered(w), 5); /* March's by its own bands */
+    /* Quarterly bands cover the months of their quarter, not others. */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(row(w, "G,10,11,,,14,,,,5,6,,,,,,,,,", &r, why, sizeof(why)), 0);
+    assert_string_equal(r.out, "G|Unknown|2023-12-01/P1M|14\nG|Adult|2023-04-01/P3M|5\n"
+                               "G|Adult|2023-07-01/P3M|6\n");
+    assert_int_equal(ss_wide_totals_covered(w), 7);
     ss_wide_free(w);
 
     /* Without period_end every cell is its column's month. */
