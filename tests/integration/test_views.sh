@@ -440,13 +440,16 @@ it_assert_eq "Barnet" "$(it_psql "SELECT authority_name FROM core.v_authority_pe
 # The year view reproduces the published per-service totals (services.csv).
 it_psql "SELECT authority_code || ',' || value FROM core.v_authority_year
     WHERE financial_year = '2023-24' AND measure = 'loans' AND age_group = 'All ages'" >"$IT_DIR/year_loans.csv"
-it_assert_eq "${X[services_loans_checked]}|0" "$(ss_python - "$ACT/services.csv" "$IT_DIR/year_loans.csv" <<'PY'
+# (the heredoc outside the assertion's quotes: tests/tools/shell_commands.py
+# reads it as one, so its Python is not taken for commands)
+checked=$(ss_python - "$ACT/services.csv" "$IT_DIR/year_loans.csv" <<'PY'
 import csv, sys
 got = dict(line.strip().split(",") for line in open(sys.argv[2]) if line.strip())
 svc = [r for r in csv.DictReader(open(sys.argv[1], encoding="utf-8-sig")) if r["Loans"]]
 print(f"{len(svc)}|{sum(1 for r in svc if got.get(r['Authority code']) != r['Loans'])}")
 PY
-)" "2023-24 loans equal services.csv for every service with loans (checked|mismatches)"
+)
+it_assert_eq "${X[services_loans_checked]}|0" "$checked" "2023-24 loans equal services.csv for every service with loans (checked|mismatches)"
 
 # --- completeness and year on year ------------------------------------------
 it_assert_eq "${X[kent_loans_yoy]}" "$(it_psql "SELECT value || '|' || previous_value || '|' || change || '|' || round(change_pct, 3)
