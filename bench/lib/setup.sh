@@ -80,7 +80,8 @@ bench_collect_config() {
 JSON
 }
 
-# bench_collect LABEL [ARGS...]: one collector run (--once ARGS); its peak
+# bench_collect LABEL [ARGS...]: one collector run (--once ARGS) with the
+# config $bench_collect_json (default $work/collect.json); its peak
 # resident memory in KiB goes to $work/kb.LABEL, its seconds to
 # $work/secs.LABEL, its log to $work/collect.LABEL.log.
 bench_collect() {
@@ -88,7 +89,7 @@ bench_collect() {
     shift
     t0=$(date +%s.%N)
     /usr/bin/time -f "%M" -o "$work/kb.$label" \
-        build-bench/shelfsync-collect --config "$work/collect.json" --once "$@" \
+        build-bench/shelfsync-collect --config "${bench_collect_json:-$work/collect.json}" --once "$@" \
         >"$work/collect.$label.out" 2>"$work/collect.$label.log"
     t1=$(date +%s.%N)
     ss_python -c "print(float('$t1') - float('$t0'))" >"$work/secs.$label"
