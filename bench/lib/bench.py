@@ -84,9 +84,9 @@ def report(tsv, info_path, out):
     for line in open(tsv):
         f = line.rstrip("\n").split("\t")
         data.setdefault(f[0], []).append(f[2:])
-    info = [line.rstrip("\n").split("\t", 1) for line in open(info_path)]
+    info = [line.rstrip("\n").split("\t", 1) for line in open(info_path) if "\t" in line]
     infod = dict(info)
-    rows = int(infod["rows"])
+    rows = int(infod["rows"].split()[0])
 
     def med(case, col):
         vals = [float(r[col]) for r in data.get(case, []) if r[col] != "-"]
@@ -100,6 +100,7 @@ def report(tsv, info_path, out):
     lines += ["| case | median s | rows/s | rounds | batches | collector peak MiB | daemon peak MiB | wire bytes/row |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c, label in CASES:
+        label = label.replace("|", "\\|")
         if c not in data:
             lines.append(f"| {label} | not run | | | | | | |")
             continue
