@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # What the benchmarks share: an optimised build, a private PostgreSQL with its
 # default durability, a generated loans export served over HTTP on loopback,
-# a daemon, and a collector config. Sourced by bench/throughput,
+# a daemon, and a collector config. Sourced by scripts/bench, bench/throughput,
 # bench/collector_memory and bench/daemon_memory from the checkout's top
 # directory; each function dies on failure. Everything lives in $work and is removed on exit.
 
