@@ -46,9 +46,9 @@ bench_export() {
     mkdir -p "$work/www"
     ss_python tests/integration/gen_loans.py "$work/www/loans.csv" "$1" >/dev/null
     export_bytes=$(stat -c %s "$work/www/loans.csv")
-    local http_port
+    local http_port # "$SS_PYTHON", not ss_python: $! must be python, for bench_end to stop it
     http_port=$(ss_free_port)
-    ss_python -m http.server --bind 127.0.0.1 "$http_port" --directory "$work/www" >/dev/null 2>&1 &
+    "$SS_PYTHON" -m http.server --bind 127.0.0.1 "$http_port" --directory "$work/www" >/dev/null 2>&1 &
     bench_pids+=($!)
     ss_wait_until 10 ss_tcp_accepts "$http_port"
     export_url="http://127.0.0.1:$http_port/loans.csv"
