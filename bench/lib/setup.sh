@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # What the benchmarks share: an optimised build, a private PostgreSQL with its
 # default durability, a generated loans export served over HTTP on loopback,
-# a daemon, and a collector config. Sourced by bench/throughput,
+# a daemon, and a collector config. Sourced by scripts/bench, bench/throughput,
 # bench/collector_memory and bench/daemon_memory from the checkout's top
 # directory; each function dies on failure. Everything lives in $work and is removed on exit.
 
@@ -46,9 +46,9 @@ bench_export() {
     mkdir -p "$work/www"
     ss_python tests/integration/gen_loans.py "$work/www/loans.csv" "$1" >/dev/null
     export_bytes=$(stat -c %s "$work/www/loans.csv")
-    local http_port
+    local http_port # "$SS_PYTHON", not ss_python: $! must be python, for bench_end to stop it
     http_port=$(ss_free_port)
-    ss_python -m http.server --bind 127.0.0.1 "$http_port" --directory "$work/www" >/dev/null 2>&1 &
+    "$SS_PYTHON" -m http.server --bind 127.0.0.1 "$http_port" --directory "$work/www" >/dev/null 2>&1 &
     bench_pids+=($!)
     ss_wait_until 10 ss_tcp_accepts "$http_port"
     export_url="http://127.0.0.1:$http_port/loans.csv"
@@ -80,7 +80,8 @@ bench_collect_config() {
 JSON
 }
 
-# bench_collect LABEL [ARGS...]: one collector run (--once ARGS); its peak
+# bench_collect LABEL [ARGS...]: one collector run (--once ARGS) with the
+# config $bench_collect_json (default $work/collect.json); its peak
 # resident memory in KiB goes to $work/kb.LABEL, its seconds to
 # $work/secs.LABEL, its log to $work/collect.LABEL.log.
 bench_collect() {
@@ -88,7 +89,7 @@ bench_collect() {
     shift
     t0=$(date +%s.%N)
     /usr/bin/time -f "%M" -o "$work/kb.$label" \
-        build-bench/shelfsync-collect --config "$work/collect.json" --once "$@" \
+        build-bench/shelfsync-collect --config "${bench_collect_json:-$work/collect.json}" --once "$@" \
         >"$work/collect.$label.out" 2>"$work/collect.$label.log"
     t1=$(date +%s.%N)
     ss_python -c "print(float('$t1') - float('$t0'))" >"$work/secs.$label"

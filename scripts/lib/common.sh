@@ -32,6 +32,10 @@
 # the HTML report, prints it to PDF and reads its DOM).
 SS_PACKAGES="build-essential cmake pkg-config libzmq3-dev libpq-dev libssl-dev libjansson-dev libcurl4-openssl-dev postgresql python3"
 SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tcpdump time systemd prometheus groff-base man-db file chromium"
+# SS_BENCH_PACKAGES: what ./scripts/bench alone needs beyond both lists
+# (pgloader, one of the loaders it compares against); neither ./scripts/test
+# nor ./scripts/demo installs it.
+SS_BENCH_PACKAGES="pgloader"
 
 # Every program a script, test or bench/ script calls (or has cmake call) that
 # is not in every Debian system (a package of priority "required"), as
