@@ -35,7 +35,11 @@ SS_TEST_PACKAGES="libcmocka-dev clang libclang-rt-14-dev curl valgrind procps tc
 # SS_BENCH_PACKAGES: what ./scripts/bench alone needs beyond both lists
 # (pgloader, one of the loaders it compares against); neither ./scripts/test
 # nor ./scripts/demo installs it.
-SS_BENCH_PACKAGES="pgloader"
+SS_BENCH_PACKAGES="pgloader git"
+# What ./scripts/bench calls beyond SS_TOOLS, as SS_TOOLS says it (git only
+# names the commit measured; without it the results say "unknown").
+# shellcheck disable=SC2034 # read by the tests
+SS_BENCH_TOOLS="pgloader=pgloader git=git"
 
 # Every program a script, test or bench/ script calls (or has cmake call) that
 # is not in every Debian system (a package of priority "required"), as

@@ -25,6 +25,12 @@ for entry in $SS_TOOLS; do
     in_list "${entry#*=}" || it_fail "SS_TOOLS says ${entry%%=*} comes from ${entry#*=}, which no install list has"
 done
 it_log "ok: the ${#tool_pkg[@]} SS_TOOLS packages are all in SS_PACKAGES or SS_TEST_PACKAGES"
+for entry in $SS_BENCH_TOOLS; do
+    tool_pkg[${entry%%=*}]=${entry#*=}
+    [[ " $SS_BENCH_PACKAGES " == *" ${entry#*=} "* ]] ||
+        it_fail "SS_BENCH_TOOLS says ${entry%%=*} comes from ${entry#*=}, which SS_BENCH_PACKAGES lacks"
+done
+it_log "ok: the bench's own programs come from SS_BENCH_PACKAGES"
 
 for p in curl valgrind procps tcpdump libcmocka-dev clang; do
     [[ " $SS_TEST_PACKAGES " == *" $p "* ]] || it_fail "SS_TEST_PACKAGES lacks $p"
@@ -48,7 +54,8 @@ owner() {
 
 it_log "scanning the scripts for the programs they call"
 cd "$SS_SOURCE_DIR"
-files=(scripts/demo scripts/test scripts/fuzz scripts/lib/common.sh tests/integration/*.sh bench/throughput .ci/run)
+files=(scripts/demo scripts/test scripts/fuzz scripts/bench scripts/lib/common.sh tests/integration/*.sh
+       bench/throughput bench/collector_memory bench/daemon_memory bench/lib/*.sh .ci/run)
 mapfile -t called < <(ss_python tests/tools/shell_commands.py "${files[@]}")
 ((${#called[@]} > 20)) || it_fail "the scan found only ${#called[@]} words: tests/tools/shell_commands.py is broken"
 checked=0 bad=()
