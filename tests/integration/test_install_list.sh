@@ -25,8 +25,10 @@ for entry in $SS_TOOLS; do
     in_list "${entry#*=}" || it_fail "SS_TOOLS says ${entry%%=*} comes from ${entry#*=}, which no install list has"
 done
 it_log "ok: the ${#tool_pkg[@]} SS_TOOLS packages are all in SS_PACKAGES or SS_TEST_PACKAGES"
+# Only ./scripts/bench installs these: never required on PATH.
+declare -A bench_pkg=()
 for entry in $SS_BENCH_TOOLS; do
-    tool_pkg[${entry%%=*}]=${entry#*=}
+    bench_pkg[${entry%%=*}]=${entry#*=}
     [[ " $SS_BENCH_PACKAGES " == *" ${entry#*=} "* ]] ||
         it_fail "SS_BENCH_TOOLS says ${entry%%=*} comes from ${entry#*=}, which SS_BENCH_PACKAGES lacks"
 done
@@ -62,7 +64,7 @@ checked=0 bad=()
 for cmd in "${called[@]}"; do
     [[ $(type -t -- "$cmd" 2>/dev/null) == file ]] || continue # builtins, functions, not a program
     checked=$((checked + 1))
-    [[ -n ${tool_pkg[$cmd]:-} ]] && continue
+    [[ -n ${tool_pkg[$cmd]:-} || -n ${bench_pkg[$cmd]:-} ]] && continue
     path=$(type -P -- "$cmd")
     pkg=$(owner "$path")
     if [[ -z $pkg ]]; then
