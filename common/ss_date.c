@@ -212,3 +212,13 @@ int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_
     }
     return 0;
 }
+
+int ss_fy_label(const char *s, int *start)
+{
+    int y1, y2;
+    if (!s || strlen(s) != 7 || s[4] != '-' || ss_digits(s, 4, &y1) < 0 ||
+        ss_digits(s + 5, 2, &y2) < 0 || y1 < 1900 || y1 > 2198 || y2 != (y1 + 1) % 100)
+        return -EINVAL;
+    *start = y1;
+    return 0;
+}

@@ -38,6 +38,11 @@ struct ss_date ss_duration_end(struct ss_date start, int years, int months, long
 
 int ss_parse_period(const char *s, size_t len, struct ss_date *start, struct ss_date *end,
                     const char **why);
+/* A financial year label exactly as the returns write it, "2023-24": four
+ * digits from 1900 to 2198, a hyphen, the next year's last two digits. 0
+ * with *start the calendar year it starts in (1 April), or -EINVAL. */
+int ss_fy_label(const char *s, int *start);
+
 /* Days since 1970-01-01 and back. */
 long ss_date_to_days(struct ss_date d);
 struct ss_date ss_days_to_date(long days);

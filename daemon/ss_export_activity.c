@@ -73,12 +73,7 @@ int ss_export_activity_period(struct ss_date start, struct ss_date end, char *ou
 
 int ss_export_activity_year(const char *label, int *fy_start)
 {
-    int y1, y2;
-    if (!label || strlen(label) != 7 || label[4] != '-' || ss_digits(label, 4, &y1) < 0 ||
-        ss_digits(label + 5, 2, &y2) < 0 || y1 < 1900 || y1 > 2198 || y2 != (y1 + 1) % 100)
-        return SS_EINVAL;
-    *fy_start = y1;
-    return 0;
+    return ss_fy_label(label, fy_start);
 }
 
 /* A GSS code: one upper-case letter and eight digits (E09000001). */

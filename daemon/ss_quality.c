@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ss_date.h"
 #include "ss_err.h"
 #include "ss_pg.h"
 
@@ -43,10 +44,8 @@ static int digits(const char *s, size_t n)
 
 int ss_quality_check_year(const char *s)
 {
-    if (!s || strlen(s) != 7 || s[4] != '-' || !digits(s, 4) || !digits(s + 5, 2))
-        return SS_EINVAL;
-    int y = atoi(s), next = (s[5] - '0') * 10 + (s[6] - '0');
-    return y >= 1900 && y <= 2100 && next == (y + 1) % 100 ? 0 : SS_EINVAL;
+    int y;
+    return ss_fy_label(s, &y) == 0 && y <= 2100 ? 0 : SS_EINVAL;
 }
 
 int ss_quality_check_authority(const char *s)
