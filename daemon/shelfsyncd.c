@@ -450,9 +450,9 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
         d->n.accepted += out.accepted;
         d->n.quarantined += out.quarantined;
         ss_info("batch %s/%s/%u (%s): %u records, %u loaded, %u quarantined" KV_BATCH
-                " event=batch_applied records=%u loaded=%u quarantined=%u ms=%lld",
+                " event=batch_applied records=%u loaded=%u quarantined=%u direct=%u ms=%lld",
                 h->source, h->run_id, h->seq, h->dataset, h->records, out.accepted, out.quarantined,
-                KV_BATCH_ARGS(h), h->records, out.accepted, out.quarantined,
+                KV_BATCH_ARGS(h), h->records, out.accepted, out.quarantined, out.direct,
                 (long long)(ss_now_ms() - t0));
         break;
     case SS_WH_DUPLICATE:

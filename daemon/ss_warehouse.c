@@ -88,6 +88,7 @@ struct ss_wh {
     struct good *goods;             /* the good records of the part being loaded, in order */
     size_t ngoods, goods_cap;
     struct ss_buf keys[3];     /* array literals: key hashes, lines, value hashes; coverage */
+    struct ss_buf direct;      /* COPY text of a part going straight into its table */
     struct ss_hmap cov;        /* the batch's (authority, month) pairs (struct cov), for coverage */
     char auth_generation[64];  /* the ref.meta authorities_generation it was built from */
     struct ss_rejects rejects; /* why the batch being applied quarantined what it did */
@@ -138,6 +139,7 @@ struct ss_wh *ss_wh_connect(const char *conninfo, const char *password_file, cha
     ss_buf_init(&wh->copy, SS_WH_COPY_MAX);
     ss_buf_init(&wh->quar, SS_WH_QUAR_MAX);
     ss_buf_init(&wh->raw, 1 << 20);
+    ss_buf_init(&wh->direct, SS_WH_COPY_MAX);
     for (int k = 0; k < 3; k++)
         ss_buf_init(&wh->keys[k], (size_t)256 << 20);
     return wh;
@@ -159,6 +161,7 @@ void ss_wh_free(struct ss_wh *wh)
     ss_buf_free(&wh->copy);
     ss_buf_free(&wh->quar);
     ss_buf_free(&wh->raw);
+    ss_buf_free(&wh->direct);
     free(wh->vals);
     free(wh->lens);
     PQfinish(wh->conn);
@@ -268,11 +271,14 @@ static int db_fail(struct ss_wh *wh, int rc, const char *msg, const char *what,
 }
 
 /* Runs sql (a COPY ... FROM STDIN) with data, fed to libpq in chunks of
- * SS_WH_COPY_CHUNK. 0, or a negative code (ss_pg) with err. */
+ * SS_WH_COPY_CHUNK. 0, or a negative code (ss_pg) with err, and the error's
+ * SQLSTATE in state (6 bytes) unless state is NULL. */
 #define SS_WH_COPY_CHUNK ((size_t)256 << 10)
-static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data, char *err,
-                    size_t errlen)
+static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data, char *state,
+                    char *err, size_t errlen)
 {
+    if (state)
+        state[0] = '\0';
     int rc = ss_pg_copy_begin(wh->conn, sql, err, errlen);
     if (rc < 0)
         return rc;
@@ -288,9 +294,12 @@ static int run_copy(struct ss_wh *wh, const char *sql, const struct ss_buf *data
     if (PQputCopyEnd(wh->conn, ok ? NULL : "client error") != 1)
         ok = 0;
     PGresult *res = PQgetResult(wh->conn);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = ss_pg_fail(wh->conn, res, err, errlen);
-    else if (!ok)
+        const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state && st)
+            snprintf(state, 6, "%s", st);
+    } else if (!ok)
         rc = ss_pg_fail(wh->conn, NULL, err, errlen);
     PQclear(res);
     /* Drain, so the connection is usable for ROLLBACK. */
@@ -441,7 +450,8 @@ static int goods_room(struct ss_wh *wh)
  * the daemon big. */
 static void shrink_buffers(struct ss_wh *wh)
 {
-    struct ss_buf *bufs[] = {&wh->copy, &wh->quar, &wh->keys[0], &wh->keys[1], &wh->keys[2]};
+    struct ss_buf *bufs[] = {&wh->copy,    &wh->quar,    &wh->keys[0],
+                             &wh->keys[1], &wh->keys[2], &wh->direct};
     int freed = 0;
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         if (bufs[i]->cap > SS_WH_KEEP_BYTES) {
@@ -677,6 +687,11 @@ struct apply {
     struct ss_validate_ctx vctx;
     uint32_t n;      /* records read */
     int keys_stored; /* this batch's keys went to ingest.run_keys */
+    int direct;      /* its parts go straight into the table: 0 not known yet, 1 yes, -1 no */
+    size_t probed;   /* its (authority, month) pairs the direct forecast has asked about */
+    int claimed;     /* claim_dataset has run */
+    int staged;      /* a part went to staging (the upsert has rows) */
+    uint32_t copied; /* good records COPYed straight into the table */
     int run_done;    /* every batch of an ended run is in */
     char run_ref[24], batch_id[24];
     const char *what; /* the step under way, named in a database error */
@@ -724,10 +739,11 @@ static int tx_query(struct apply *a, const char *sql, int n, const char *const *
     return rc < 0 ? db_fail(a->wh, rc, a->msg, a->what, a->out) : 0;
 }
 
-/* Step 5b: the months per authority the batch's facts fall in. */
-static int write_coverage(struct apply *a)
+/* The batch's (authority, month) pairs from the from'th on, as two array
+ * literals in wh->keys[0] (text[]) and wh->keys[1] (date[]). 0, or
+ * SS_E2BIG / SS_ENOMEM. */
+static int cov_arrays(struct ss_wh *wh, size_t from)
 {
-    struct ss_wh *wh = a->wh;
     struct ss_buf *auths = &wh->keys[0], *months = &wh->keys[1];
     int rc = 0;
     ss_buf_reset(auths);
@@ -735,20 +751,31 @@ static int write_coverage(struct apply *a)
     ss_buf_addc(auths, '{');
     ss_buf_addc(months, '{');
     int first = 1;
-    for (size_t i = 0; rc == 0 && i < ss_hmap_count(&wh->cov); i++) {
+    for (size_t i = from; rc == 0 && i < ss_hmap_count(&wh->cov); i++) {
         const struct cov *c = ss_hmap_at(&wh->cov, i);
         int y = c->month / 12, m = c->month % 12 + 1;
         if ((rc = ss_buf_printf(auths, "%s\"%s\"", first ? "" : ",", c->auth)) == 0)
             rc = ss_buf_printf(months, "%s%04d-%02d-01", first ? "" : ",", y, m);
         first = 0;
     }
-    if (rc < 0 || (rc = ss_buf_addc(auths, '}')) < 0 || (rc = ss_buf_addc(months, '}')) < 0)
+    if (rc == 0 && (rc = ss_buf_addc(auths, '}')) == 0)
+        rc = ss_buf_addc(months, '}');
+    return rc;
+}
+
+/* Step 5b: the months per authority the batch's facts fall in. */
+static int write_coverage(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
+    int rc = cov_arrays(wh, 0);
+    if (rc < 0)
         return db_fail(wh, rc, "the coverage arrays are over their limit", a->what, a->out);
-    return tx_exec(a,
-                   "INSERT INTO ingest.batch_coverage (batch_id, dataset, authority_code, "
-                   "month) SELECT $1::bigint, $2, a, m FROM unnest($3::text[], $4::date[]) "
-                   "AS u(a, m) ON CONFLICT DO NOTHING",
-                   4, (const char *[]){a->batch_id, a->w->sql.ds->name, auths->data, months->data});
+    return tx_exec(
+        a,
+        "INSERT INTO ingest.batch_coverage (batch_id, dataset, authority_code, "
+        "month) SELECT $1::bigint, $2, a, m FROM unnest($3::text[], $4::date[]) "
+        "AS u(a, m) ON CONFLICT DO NOTHING",
+        4, (const char *[]){a->batch_id, a->w->sql.ds->name, wh->keys[0].data, wh->keys[1].data});
 }
 
 /* The batch's good keys, lines and value hashes as three array literals
@@ -828,6 +855,17 @@ static int run_duplicates(struct apply *a)
     if (wh->ngoods == 0 || (h->seq == 1 && h->last))
         return 0;
     a->what = "the run's duplicate check";
+    /* The keys of the run's batches that went straight into the table
+     * (try_direct) join the others first, to be probed with them. */
+    if (h->seq > 1 &&
+        (rc = tx_exec(a,
+                      "WITH m AS (DELETE FROM ingest.run_key_sets WHERE run_ref = $1::bigint "
+                      "RETURNING key_hash, line, values_hash) INSERT INTO ingest.run_keys "
+                      "(run_ref, key_hash, line, values_hash) SELECT $1::bigint, k, l, v FROM m, "
+                      "unnest(m.key_hash, m.line, m.values_hash) AS u(k, l, v) ORDER BY l ON "
+                      "CONFLICT (run_ref, key_hash) DO NOTHING",
+                      1, (const char *[]){a->run_ref})) < 0)
+        return rc;
     if ((rc = key_arrays(wh)) < 0)
         return db_fail(wh, rc, "the key arrays are over their limit", a->what, a->out);
     /* One statement: the batch's keys (as arrays) probed against the run's,
@@ -1123,36 +1161,9 @@ static int copy_part(struct apply *a)
     if (!a->wh->ngoods || !a->wh->copy.len)
         return 0;
     a->what = "COPY";
-    if ((rc = run_copy(a->wh, a->w->sql.copy_sql, &a->wh->copy, a->msg, sizeof(a->msg))) < 0)
+    if ((rc = run_copy(a->wh, a->w->sql.copy_sql, &a->wh->copy, NULL, a->msg, sizeof(a->msg))) < 0)
         return db_fail(a->wh, rc, a->msg, a->what, a->out);
     return 0;
-}
-
-/* Steps 2, 4 and 5a, a part at a time: validate, take out keys an earlier
- * batch of the run gave, COPY into staging. 0 or a negative code. */
-static int load_parts(struct apply *a)
-{
-    int rc, last;
-    do {
-        if ((last = validate_part(a)) < 0)
-            return last;
-        a->good += (uint32_t)a->wh->ngoods;
-        if ((rc = run_duplicates(a)) < 0 || (rc = copy_part(a)) < 0)
-            return rc;
-    } while (!last);
-    return 0;
-}
-
-/* Step 3b: the sender is in ingest.source (precedence 0 when new); its
- * last_seen moves at most once a minute, so batches do not queue on its row. */
-static int note_source(struct apply *a)
-{
-    a->what = "the source register";
-    return tx_exec(a,
-                   "WITH new AS (INSERT INTO ingest.source (source) VALUES ($1) ON CONFLICT "
-                   "(source) DO NOTHING) UPDATE ingest.source SET last_seen = now() WHERE source "
-                   "= $1 AND last_seen < now() - interval '1 minute'",
-                   1, (const char *[]){a->h->source});
 }
 
 /* Before an upsert: the sender joins the dataset's writers
@@ -1167,6 +1178,7 @@ static int note_source(struct apply *a)
  * they are as two runs of one source are today. 0 or a negative code. */
 static int claim_dataset(struct apply *a)
 {
+    a->claimed = 1;
     a->what = "the dataset's writers";
     return tx_exec(a,
                    "WITH pair AS (INSERT INTO ingest.dataset_source (dataset, source) VALUES ($1, "
@@ -1176,6 +1188,170 @@ static int claim_dataset(struct apply *a)
                    "pg_advisory_xact_lock(" SS_WHSQL_DATASET_LOCK ")::text ELSE "
                    "pg_advisory_xact_lock_shared(" SS_WHSQL_DATASET_LOCK ")::text END FROM m",
                    2, (const char *[]){a->w->sql.ds->name, a->h->source});
+}
+
+/* The part's good records as COPY text for the dataset's table
+ * (wh->direct): the staging lines without their ord, with the source and
+ * the batch id after. 0, or SS_E2BIG / SS_ENOMEM. */
+static int direct_text(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
+    struct ss_buf *tail = &wh->keys[2];
+    int rc;
+    ss_buf_reset(&wh->direct);
+    ss_buf_reset(tail);
+    if ((rc = ss_buf_addc(tail, '\t')) < 0 ||
+        (rc = ss_copy_escape(tail, a->h->source, strlen(a->h->source))) < 0 ||
+        (rc = ss_buf_printf(tail, "\t%s\n", a->batch_id)) < 0)
+        return rc;
+    for (size_t i = 0; i < wh->ngoods; i++) {
+        const struct good *g = &wh->goods[i];
+        const char *line = wh->copy.data + g->copy_off;
+        const char *tab = memchr(line, '\t', g->copy_len);
+        size_t skip = tab ? (size_t)(tab - line) + 1 : g->copy_len;
+        if (skip >= g->copy_len)
+            return SS_EINVAL; /* not a COPY line of ours: cannot happen */
+        if ((rc = ss_buf_add(&wh->direct, line + skip, g->copy_len - skip - 1)) < 0 ||
+            (rc = ss_buf_add(&wh->direct, tail->data, tail->len)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Whether the part can go straight into the table: no committed batch of
+ * another run (of any source) covered one of the (authority, month) pairs
+ * the batch has met since the last time this was asked
+ * (ingest.batch_coverage), and no key of the dataset is contested -- no
+ * other source writes it, or none of the keys two sources sent is kept in
+ * core.source_values -- so that a new row is all the upsert would write
+ * (side_sql would record nothing). The dataset's lock (claim_dataset) is
+ * taken first, so the answer holds until COMMIT. 1, 0, or a negative code
+ * with out filled. */
+static int direct_forecast(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
+    PGresult *res;
+    int rc;
+    if (a->w->sql.side_sql && !a->claimed && (rc = claim_dataset(a)) < 0)
+        return rc;
+    a->what = "the direct load's forecast";
+    if ((rc = cov_arrays(wh, a->probed)) < 0)
+        return db_fail(wh, rc, "the coverage arrays are over their limit", a->what, a->out);
+    const char *params[] = {a->w->sql.ds->name, a->h->source, wh->keys[0].data, wh->keys[1].data,
+                            a->run_ref};
+    if ((rc = tx_query(a,
+                       "SELECT (NOT EXISTS (SELECT 1 FROM ingest.dataset_source d WHERE "
+                       "d.dataset = $1 AND d.source <> $2) OR NOT EXISTS (SELECT 1 FROM "
+                       "core.source_values v WHERE v.dataset = $1)) AND NOT EXISTS (SELECT 1 FROM "
+                       "unnest($3::text[], "
+                       "$4::date[]) AS u(a, m) JOIN ingest.batch_coverage c ON c.dataset = $1 AND "
+                       "c.authority_code = u.a AND c.month = u.m JOIN ingest.batches b ON "
+                       "b.batch_id = c.batch_id AND b.run_ref <> $5::bigint)",
+                       5, params, 1, &res)) < 0)
+        return rc;
+    int clear = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    a->probed = ss_hmap_count(&wh->cov);
+    return clear;
+}
+
+/* Steps 4 and 5a for a part that cannot meet a row already there: its
+ * records COPYed straight into the dataset's table -- no staging, no
+ * upsert, no probe of the run's keys -- and its keys into ingest.run_keys
+ * for the run's later batches. The forecast (direct_forecast) is no
+ * guarantee: the table's natural-key unique index is. A key there after
+ * all -- a repeat of a key an earlier batch of the run gave (it wrote the
+ * row, or found it there), a row loaded before the daemon kept coverage,
+ * another run of the source at the same time -- ends the COPY with a
+ * unique violation; the part is rolled back to its savepoint and staged,
+ * so the run's duplicate check (run_duplicates) and the upsert see it, and
+ * so is the rest of the batch. 1 when done, 0 to stage it, or a negative
+ * code with out filled. */
+static int try_direct(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
+    const struct ss_whsql *q = &a->w->sql;
+    int keep = !a->h->last, rc;
+    char state[6];
+
+    if (a->direct < 0 || !q->direct_sql || a->w->cov_auth < 0 || a->w->cov_from < 0 || !wh->ngoods)
+        return 0;
+    if ((rc = direct_forecast(a)) <= 0) {
+        if (rc == 0)
+            a->direct = -1;
+        return rc;
+    }
+    if ((rc = direct_text(a)) < 0)
+        return apply_stop(a, rc == SS_ENOMEM ? SS_ERETRY : SS_EINVAL, "the direct COPY text: %s",
+                          rc == SS_ENOMEM ? "out of memory" : "over its limit");
+    a->what = "the direct load's savepoint";
+    if ((rc = tx_exec(a, "SAVEPOINT shelfsync_direct", 0, NULL)) < 0)
+        return rc;
+    a->what = "the direct COPY";
+    rc = run_copy(wh, q->direct_sql, &wh->direct, state, a->msg, sizeof(a->msg));
+    if (rc == 0 && keep) {
+        a->what = "the run's keys";
+        if ((rc = key_arrays(wh)) < 0)
+            return db_fail(wh, rc, "the key arrays are over their limit", a->what, a->out);
+        const char *params[] = {a->run_ref, a->batch_id, wh->keys[0].data, wh->keys[1].data,
+                                wh->keys[2].data};
+        /* A batch of several parts adds each part's keys to its row. */
+        rc = ss_pg_exec_params(
+            wh->conn,
+            "INSERT INTO ingest.run_key_sets AS s (run_ref, batch_id, key_hash, line, "
+            "values_hash) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_ref, batch_id) DO UPDATE "
+            "SET key_hash = s.key_hash || EXCLUDED.key_hash, line = s.line || EXCLUDED.line, "
+            "values_hash = s.values_hash || EXCLUDED.values_hash",
+            5, params, a->msg, sizeof(a->msg));
+        if (rc < 0)
+            return db_fail(wh, rc, a->msg, a->what, a->out);
+    }
+    if (rc == 0) {
+        a->direct = 1;
+        a->copied += (uint32_t)wh->ngoods;
+        a->keys_stored |= keep;
+        a->what = "the direct load's savepoint";
+        rc = tx_exec(a, "RELEASE SAVEPOINT shelfsync_direct", 0, NULL);
+        return rc < 0 ? rc : 1;
+    }
+    if (PQstatus(wh->conn) != CONNECTION_OK || strcmp(state, "23505") != 0)
+        return db_fail(wh, rc, a->msg, a->what, a->out);
+    ss_info("%s batch %s (%s %u): %s; staged instead of COPYed straight in", q->ds->name,
+            a->batch_id, a->h->source, a->h->seq, a->msg);
+    a->direct = -1;
+    a->what = "the direct load's savepoint";
+    return tx_exec(a, "ROLLBACK TO SAVEPOINT shelfsync_direct", 0, NULL);
+}
+
+/* Steps 2, 4 and 5a, a part at a time: validate; then straight into the
+ * table (try_direct), or take out keys an earlier batch of the run gave and
+ * COPY into staging. 0 or a negative code. */
+static int load_parts(struct apply *a)
+{
+    int rc, last;
+    do {
+        if ((last = validate_part(a)) < 0)
+            return last;
+        a->good += (uint32_t)a->wh->ngoods;
+        if ((rc = try_direct(a)) < 0)
+            return rc;
+        if (rc == 0 && ((rc = run_duplicates(a)) < 0 || (rc = copy_part(a)) < 0))
+            return rc;
+        a->staged |= rc == 0 && a->wh->ngoods > 0;
+    } while (!last);
+    return 0;
+}
+
+/* Step 3b: the sender is in ingest.source (precedence 0 when new); its
+ * last_seen moves at most once a minute, so batches do not queue on its row. */
+static int note_source(struct apply *a)
+{
+    a->what = "the source register";
+    return tx_exec(a,
+                   "WITH new AS (INSERT INTO ingest.source (source) VALUES ($1) ON CONFLICT "
+                   "(source) DO NOTHING) UPDATE ingest.source SET last_seen = now() WHERE source "
+                   "= $1 AND last_seen < now() - interval '1 minute'",
+                   1, (const char *[]){a->h->source});
 }
 
 /* Step 5b for a dataset with history: the table's load function matches
@@ -1220,15 +1396,15 @@ static int load_facts(struct apply *a)
         return load_history(a);
     if (!a->good)
         return 0;
-    if (q->side_sql) {
-        if ((rc = claim_dataset(a)) < 0)
+    if (q->side_sql && a->staged) {
+        if (!a->claimed && (rc = claim_dataset(a)) < 0)
             return rc;
         a->what = "the source values";
         if ((rc = tx_exec(a, q->side_sql, 2, params)) < 0)
             return rc;
     }
     a->what = "the upsert";
-    if ((rc = tx_exec(a, q->upsert_sql, 2, params)) < 0)
+    if (a->staged && (rc = tx_exec(a, q->upsert_sql, 2, params)) < 0)
         return rc;
     if (!ss_hmap_count(&a->wh->cov))
         return 0;
@@ -1246,7 +1422,7 @@ static int load_quarantine(struct apply *a)
     if ((rc = run_copy(a->wh,
                        "COPY pg_temp.stage_quarantine (line, authority_code, period_start, "
                        "period_end, reason, raw, fields) FROM STDIN",
-                       &a->wh->quar, a->msg, sizeof(a->msg))) < 0)
+                       &a->wh->quar, NULL, a->msg, sizeof(a->msg))) < 0)
         return db_fail(a->wh, rc, a->msg, a->what, a->out);
     a->what = "the quarantine insert";
     return tx_exec(
@@ -1291,8 +1467,9 @@ static int commit_batch(struct apply *a)
     if ((a->run_done || a->h->last) &&
         (rc = tx_exec(a,
                       "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE run_ref = "
-                      "$1 AND keys_held RETURNING run_ref) DELETE FROM ingest.run_keys WHERE "
-                      "run_ref IN (SELECT run_ref FROM gone)",
+                      "$1 AND keys_held RETURNING run_ref), sets AS (DELETE FROM "
+                      "ingest.run_key_sets WHERE run_ref IN (SELECT run_ref FROM gone)) DELETE "
+                      "FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
                       1, (const char *[]){a->run_ref})) < 0)
         return rc;
     a->what = "COMMIT";
@@ -1301,6 +1478,7 @@ static int commit_batch(struct apply *a)
     a->out->result = SS_WH_APPLIED;
     a->out->accepted = a->good;
     a->out->quarantined = a->bad;
+    a->out->direct = a->copied;
     return 0;
 }
 
@@ -1394,8 +1572,9 @@ static int run_begins(struct apply *a)
                    "WITH gone AS (UPDATE ingest.runs SET outcome = 'abandoned', keys_held "
                    "= false WHERE source = $1 AND run_id <> $2 AND outcome = 'running' "
                    "AND ended_at IS NULL AND started_at IS NOT NULL AND started_at <= "
-                   "coalesce($3::timestamptz, now()) RETURNING run_ref) DELETE FROM "
-                   "ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
+                   "coalesce($3::timestamptz, now()) RETURNING run_ref), sets AS (DELETE FROM "
+                   "ingest.run_key_sets WHERE run_ref IN (SELECT run_ref FROM gone)) DELETE "
+                   "FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
                    3, (const char *[]){h->source, h->run_id, p[6]});
 }
 
@@ -1458,7 +1637,8 @@ static int run_ends(struct apply *a)
         a,
         "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE keys_held AND "
         "((run_ref = $1::bigint AND $2::boolean) OR ended_at < now() - interval '1 day' OR "
-        "(ended_at IS NULL AND first_seen < now() - interval '7 days')) RETURNING run_ref) "
+        "(ended_at IS NULL AND first_seen < now() - interval '7 days')) RETURNING run_ref), "
+        "sets AS (DELETE FROM ingest.run_key_sets WHERE run_ref IN (SELECT run_ref FROM gone)) "
         "DELETE FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
         2, (const char *[]){ref, all_in ? "t" : "f"});
 }

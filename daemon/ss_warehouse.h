@@ -56,7 +56,8 @@ struct ss_wh_outcome {
     enum ss_wh_result result;
     unsigned accepted;
     unsigned quarantined;
-    int forbidden; /* SS_WH_REFUSED because of limits->authorities */
+    unsigned direct; /* of accepted: COPYed straight into the table (no staging, no upsert) */
+    int forbidden;   /* SS_WH_REFUSED because of limits->authorities */
     char reason[SS_PROTO_REASON_MAX + 1];
     /* Why the quarantined ones were (applied, and duplicate: read back from
      * the quarantine), for the ack; wh's own, valid until its next apply. */

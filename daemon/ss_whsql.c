@@ -198,7 +198,16 @@ static int build_upsert(struct sql *s, struct ss_whsql *q, char *err, size_t err
     } else {
         add(s, "NOTHING");
     }
-    return sql_take(s, "upsert", &q->upsert_sql, err, errlen);
+    int rc = sql_take(s, "upsert", &q->upsert_sql, err, errlen);
+    if (rc < 0 || q->ds->load != SS_LOAD_UPSERT)
+        return rc;
+
+    sql_begin(s, q);
+    add(s, "COPY %s (", q->ds->table);
+    for (size_t i = 0; i < q->ncols; i++)
+        add(s, "%s, ", q->cols[i].name);
+    add(s, "source, batch_id) FROM STDIN");
+    return sql_take(s, "direct COPY", &q->direct_sql, err, errlen);
 }
 
 /* Several sources (see ss_whsql.h). side_sql: the staged rows joined to the
@@ -333,6 +342,7 @@ void ss_whsql_free(struct ss_whsql *q)
     free(q->stage_sql);
     free(q->copy_sql);
     free(q->upsert_sql);
+    free(q->direct_sql);
     free(q->side_sql);
     free(q->resolve_sql);
     free(q->history_sql);

@@ -46,6 +46,9 @@ struct ss_whsql {
     char *stage_sql;   /* CREATE TEMP TABLE IF NOT EXISTS stage_x ... */
     char *copy_sql;    /* COPY pg_temp.stage_x (ord, cols) FROM STDIN */
     char *upsert_sql;  /* INSERT INTO table ... SELECT DISTINCT ON ... ON CONFLICT ... */
+    char *direct_sql;  /* upsert: COPY table (cols, source, batch_id) FROM STDIN, for a batch
+                          that meets no row already there (its lines are the staging ones
+                          without ord, with the source and batch id after); else NULL */
     char *side_sql;    /* upsert with values: the staged rows' contested keys' values (this
                           source's, and the fact row's other source's) into core.source_values,
                           unless no other source has written the dataset; else NULL */

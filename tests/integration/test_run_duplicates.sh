@@ -55,6 +55,8 @@ check() {
         "$1: the repeats and both identical bad lines quarantined, each with its line"
     it_assert_eq "0" "$(it_psql "SELECT count(*) FROM ingest.run_keys JOIN ingest.runs USING (run_ref) WHERE source = 'dups'")" \
         "$1: no run's keys are held once it ended"
+    it_assert_eq "0" "$(it_psql "SELECT count(*) FROM ingest.run_key_sets JOIN ingest.runs USING (run_ref) WHERE source = 'dups'")" \
+        "$1: no run's key sets (batches COPYed straight in) are held once it ended"
 }
 
 config 5
