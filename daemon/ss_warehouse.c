@@ -179,7 +179,8 @@ int ss_wh_ok(struct ss_wh *wh)
 }
 
 /* Coverage: the calendar months of each authority the batch loaded facts
- * for, from its count period or else its first key date, for
+ * for, from its count period, else its first key date, else a date every
+ * record has, for
  * ingest.batch_coverage (the views' "rests on a partial run"). */
 static void coverage_columns(struct wh_dataset *w)
 {
@@ -197,6 +198,16 @@ static void coverage_columns(struct wh_dataset *w)
     for (size_t i = 0; w->cov_from < 0 && i < q->ncols; i++) {
         int f = q->cols[i].field;
         if (f >= 0 && q->cols[i].key && q->cols[i].part == 0 &&
+            (q->ds->fields[f].type == SS_FT_DATE || q->ds->fields[f].type == SS_FT_TIMESTAMP))
+            w->cov_from = w->cov_to = (int)i;
+    }
+    /* No date in the key (loan transactions): a date every record has (the
+     * issue time), its month as written -- the library's local time, or the
+     * date of the offset it was given with (a time given in UTC just after
+     * midnight on the 1st, BST, counts in the month before). */
+    for (size_t i = 0; w->cov_from < 0 && i < q->ncols; i++) {
+        int f = q->cols[i].field;
+        if (f >= 0 && (q->ds->fields[f].flags & SS_F_REQUIRED) &&
             (q->ds->fields[f].type == SS_FT_DATE || q->ds->fields[f].type == SS_FT_TIMESTAMP))
             w->cov_from = w->cov_to = (int)i;
     }

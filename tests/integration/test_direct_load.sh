@@ -9,7 +9,7 @@
 # a changed value applied, an unchanged row left alone.
 source "$(dirname "$0")/lib.sh"
 it_setup
-it_reset_db
+IT_RESET_TABLES="core.loans ingest.batches ingest.quarantine core.source_values ingest.runs ingest.batch_coverage ingest.run_keys ingest.run_key_sets ingest.dataset_source" it_reset_db
 mkdir -p "$IT_DIR/www"
 
 # gen FILE MONTHS [CHANGE]: Exampleshire, 6 libraries x MONTHS (2023-01 on)

@@ -101,7 +101,7 @@ it_assert_eq "0" "$(it_psql 'SELECT count(*) FROM ingest.quarantine')" "nothing 
 it_assert_eq "0" "$(find "$IT_DIR/state-pgrestart/outbox" -type f | wc -l)" "outbox empty"
 # The daemon's log shows the lost connection, the batch it kept, and the reconnect.
 grep -E 'kept, retrying in' "$IT_DIR/daemon.log" | head -n 3 | sed 's/^/    daemon.log: /'
-grep -qE 'database error during COPY: .*; batch pgrestart/[^ ]+ kept, retrying in' "$IT_DIR/daemon.log" ||
+grep -qE 'database error during (the direct )?COPY: .*; batch pgrestart/[^ ]+ kept, retrying in' "$IT_DIR/daemon.log" ||
     it_fail "the daemon's log shows no COPY cut short and its batch kept for a retry"
 connects=$(grep -c 'connected to PostgreSQL' "$IT_DIR/daemon.log" || true)
 it_log "the daemon connected to PostgreSQL $connects times"

@@ -42,6 +42,9 @@ it_log "ok: the outbox (the bytes on the wire) holds pseudonyms only"
 it_daemon_start
 it_collect "$IT_DIR/t.json" || it_fail "delivery exited with $?"
 it_assert_eq "6|1" "$(it_psql "SELECT (SELECT count(*) FROM core.loan_transactions), (SELECT count(*) FROM ingest.quarantine)")" "six loaded, one quarantined"
+it_assert_eq "2024-03-01,2024-04-01,2024-05-01" \
+    "$(it_psql "SELECT string_agg(DISTINCT month::text, ',') FROM ingest.batch_coverage WHERE dataset = 'loan_transactions' AND authority_code = 'E99999901'")" \
+    "the months of the issue times are the batches' coverage (T1, given in UTC, counts in March)"
 it_assert_eq "line 8: 8 fields where the header has 7|Exampleshire,T7,Brook,2024-05-03 09:15,Adult fiction,No" \
     "$(it_psql "SELECT reason || '|' || raw FROM ingest.quarantine")" "a quarantined record's raw text: its mapped values, without the card number"
 dump=$("$SS_PGBIN/pg_dump" -h "$SS_PGHOST" -p "$SS_PGPORT" -U "$SS_PGUSER" -d "$SS_PGDATABASE" --data-only -n core -n ingest)
