@@ -46,6 +46,11 @@ struct wh_dataset {
  * of SS_FNV_INIT): kept, because the hashes are stored in ingest.run_keys
  * and a run may span a daemon upgrade. */
 #define SS_WH_KEY_HASH_INIT 1469598103934665603ULL
+/* The bytes of a natural key a batch's key range keeps (ingest.run_key_sets). */
+#define SS_WH_RANGE_KEY 256
+/* A batch whose key range meets more key sets of its run than this moves
+ * them into ingest.run_keys and probes them there (an export in no order). */
+#define SS_WH_SET_PROBES 16
 /* The (authority, month) pairs one batch may cover. */
 #define SS_WH_MAX_COVERAGE ((size_t)1 << 20)
 
@@ -87,8 +92,13 @@ struct ss_wh {
     struct ss_hmap dups;            /* natural keys seen in the batch being applied */
     struct good *goods;             /* the good records of the part being loaded, in order */
     size_t ngoods, goods_cap;
-    struct ss_buf keys[3];     /* array literals: key hashes, lines, value hashes; coverage */
-    struct ss_buf direct;      /* COPY text of a part going straight into its table */
+    struct ss_buf keys[3]; /* array literals: key hashes, lines, value hashes; coverage */
+    struct ss_buf direct;  /* COPY text of a part going straight into its table */
+    /* The least and greatest natural key of the batch (its key columns'
+     * COPY text, cut at SS_WH_RANGE_KEY bytes), for ingest.run_key_sets. */
+    char kmin[SS_WH_RANGE_KEY], kmax[SS_WH_RANGE_KEY];
+    size_t kminlen, kmaxlen;
+    int have_range;
     struct ss_hmap cov;        /* the batch's (authority, month) pairs (struct cov), for coverage */
     char auth_generation[64];  /* the ref.meta authorities_generation it was built from */
     struct ss_rejects rejects; /* why the batch being applied quarantined what it did */
@@ -441,6 +451,7 @@ static void dups_reset(struct ss_wh *wh, size_t n)
     wh->dups.max_entries = n ? n : 1; /* a key per record the header announced */
     ss_hmap_reset(&wh->cov);
     wh->ngoods = 0;
+    wh->have_range = 0;
 }
 
 /* Room for one more good record. 0 or SS_ENOMEM. */
@@ -496,22 +507,65 @@ static void shrink_buffers(struct ss_wh *wh)
 /* The natural-key and other-values hashes of a validated COPY line
  * ("ord\tcol\tcol...\n"): the same key means the same fact. */
 static void line_hashes(const struct wh_dataset *w, const char *text, size_t len, uint64_t *key,
-                        uint64_t *values)
+                        uint64_t *values, char *rk, size_t *rklen)
 {
     uint64_t k = SS_WH_KEY_HASH_INIT, v = k;
+    size_t r = 0;
     const char *p = memchr(text, '\t', len), *end = text + len - 1; /* skip ord and '\n' */
     for (size_t c = 0; p && p < end && c < w->sql.ncols; c++) {
         const char *start = p + 1, *tab = memchr(start, '\t', (size_t)(end - start));
         const char *stop = tab ? tab : end;
-        if (w->sql.cols[c].key)
-            k = ss_fnv1a(ss_fnv1a(k, start, (size_t)(stop - start)), "\t", 1);
-        else
+        if (w->sql.cols[c].key) {
+            size_t n = (size_t)(stop - start);
+            k = ss_fnv1a(ss_fnv1a(k, start, n), "\t", 1);
+            if (r + n + 1 > SS_WH_RANGE_KEY)
+                n = r < SS_WH_RANGE_KEY - 1 ? SS_WH_RANGE_KEY - 1 - r : 0;
+            memcpy(rk + r, start, n);
+            r += n;
+            if (r < SS_WH_RANGE_KEY)
+                rk[r++] = '\t';
+        } else
             v = ss_fnv1a(ss_fnv1a(v, start, (size_t)(stop - start)), "\t", 1);
         p = tab;
     }
     /* Stored as a signed bigint; never 0, as it always was. */
     *key = k ? k : 1;
     *values = v;
+    *rklen = r;
+}
+
+/* Byte order, then length: how PostgreSQL orders bytea. */
+static int range_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Widens the batch's key range to take in rk. */
+static void range_note(struct ss_wh *wh, const char *rk, size_t n)
+{
+    if (!wh->have_range || range_cmp(rk, n, wh->kmin, wh->kminlen) < 0) {
+        memcpy(wh->kmin, rk, n);
+        wh->kminlen = n;
+    }
+    if (!wh->have_range || range_cmp(rk, n, wh->kmax, wh->kmaxlen) > 0) {
+        memcpy(wh->kmax, rk, n);
+        wh->kmaxlen = n;
+    }
+    wh->have_range = 1;
+}
+
+/* A range key as a bytea literal ("\\x" and hex) in out (2 * n + 3 bytes). */
+static void range_hex(char *out, const char *k, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    *out++ = '\\';
+    *out++ = 'x';
+    for (size_t i = 0; i < n; i++) {
+        *out++ = hex[(unsigned char)k[i] >> 4];
+        *out++ = hex[(unsigned char)k[i] & 15];
+    }
+    *out = '\0';
 }
 
 /* The reason a record repeating a key of an earlier one (in this batch or
@@ -696,14 +750,15 @@ struct apply {
     uint32_t good, bad;
     struct ss_payload_reader rd; /* where the batch has been read to */
     struct ss_validate_ctx vctx;
-    uint32_t n;      /* records read */
-    int keys_stored; /* this batch's keys went to ingest.run_keys */
-    int direct;      /* its parts go straight into the table: 0 not known yet, 1 yes, -1 no */
-    size_t probed;   /* its (authority, month) pairs the direct forecast has asked about */
-    int claimed;     /* claim_dataset has run */
-    int staged;      /* a part went to staging (the upsert has rows) */
-    uint32_t copied; /* good records COPYed straight into the table */
-    int run_done;    /* every batch of an ended run is in */
+    uint32_t n;       /* records read */
+    int keys_stored;  /* this batch's keys went to ingest.run_key_sets */
+    int keys_indexed; /* some keys of the run are in ingest.run_keys */
+    int direct;       /* its parts go straight into the table: 0 not known yet, 1 yes, -1 no */
+    size_t probed;    /* its (authority, month) pairs the direct forecast has asked about */
+    int claimed;      /* claim_dataset has run */
+    int staged;       /* a part went to staging (the upsert has rows) */
+    uint32_t copied;  /* good records COPYed straight into the table */
+    int run_done;     /* every batch of an ended run is in */
     char run_ref[24], batch_id[24];
     const char *what; /* the step under way, named in a database error */
     char msg[SS_PROTO_REASON_MAX + 1];
@@ -789,8 +844,8 @@ static int write_coverage(struct apply *a)
         4, (const char *[]){a->batch_id, a->w->sql.ds->name, wh->keys[0].data, wh->keys[1].data});
 }
 
-/* The batch's good keys, lines and value hashes as three array literals
- * (wh->keys[0..2]). 0, or SS_E2BIG / SS_ENOMEM. */
+/* The part's good keys, lines and value hashes (of the records still kept)
+ * as three array literals (wh->keys[0..2]). 0, or SS_E2BIG / SS_ENOMEM. */
 static int key_arrays(struct ss_wh *wh)
 {
     int rc = 0;
@@ -798,8 +853,12 @@ static int key_arrays(struct ss_wh *wh)
         ss_buf_reset(&wh->keys[k]);
         ss_buf_addc(&wh->keys[k], '{');
     }
+    int first = 1;
     for (size_t i = 0; rc == 0 && i < wh->ngoods; i++) {
-        const char *sep = i ? "," : "";
+        if (wh->goods[i].drop)
+            continue;
+        const char *sep = first ? "" : ",";
+        first = 0;
         if ((rc = ss_buf_printf(&wh->keys[0], "%s%lld", sep, (long long)wh->goods[i].key)) < 0 ||
             (rc = ss_buf_printf(&wh->keys[1], "%s%u", sep, wh->goods[i].line)) < 0)
             break;
@@ -859,46 +918,75 @@ static int run_duplicates(struct apply *a)
 {
     struct ss_wh *wh = a->wh;
     const struct ss_header *h = a->h;
+    char lo[2 * SS_WH_RANGE_KEY + 3], hi[2 * SS_WH_RANGE_KEY + 3];
     PGresult *res;
     uint32_t before = a->good;
     int rc;
 
-    if (wh->ngoods == 0 || (h->seq == 1 && h->last))
+    if (wh->ngoods == 0 || h->seq == 1)
         return 0;
     a->what = "the run's duplicate check";
-    /* The keys of the run's batches that went straight into the table
-     * (try_direct) join the others first, to be probed with them. */
-    if (h->seq > 1 &&
-        (rc = tx_exec(a,
-                      "WITH m AS (DELETE FROM ingest.run_key_sets WHERE run_ref = $1::bigint "
-                      "RETURNING key_hash, line, values_hash) INSERT INTO ingest.run_keys "
-                      "(run_ref, key_hash, line, values_hash) SELECT $1::bigint, k, l, v FROM m, "
-                      "unnest(m.key_hash, m.line, m.values_hash) AS u(k, l, v) ORDER BY l ON "
-                      "CONFLICT (run_ref, key_hash) DO NOTHING",
-                      1, (const char *[]){a->run_ref})) < 0)
+    range_hex(lo, wh->kmin, wh->kminlen);
+    range_hex(hi, wh->kmax, wh->kmaxlen);
+    const char *sets[] = {a->run_ref, a->batch_id, lo, hi};
+    /* An export in no order meets many of its run's key sets: those go
+     * into ingest.run_keys, to be probed by its index from now on. */
+    if ((rc = tx_query(a,
+                       "SELECT count(*) FROM ingest.run_key_sets WHERE run_ref = $1::bigint AND "
+                       "batch_id <> $2::bigint AND min_key <= $4::bytea AND max_key >= $3::bytea",
+                       4, sets, 1, &res)) < 0)
         return rc;
+    long meets = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (meets > SS_WH_SET_PROBES) {
+        if ((rc = tx_exec(a,
+                          "WITH m AS (DELETE FROM ingest.run_key_sets WHERE run_ref = $1::bigint "
+                          "AND batch_id <> $2::bigint AND min_key <= $4::bytea AND max_key >= "
+                          "$3::bytea RETURNING key_hash, line, values_hash), i AS (INSERT INTO "
+                          "ingest.run_keys (run_ref, key_hash, line, values_hash) SELECT "
+                          "$1::bigint, k, l, v FROM m, unnest(m.key_hash, m.line, m.values_hash) "
+                          "AS u(k, l, v) ON CONFLICT (run_ref, key_hash) DO NOTHING) UPDATE "
+                          "ingest.runs SET keys_indexed = true WHERE run_ref = $1::bigint AND NOT "
+                          "keys_indexed",
+                          4, sets)) < 0)
+            return rc;
+        if (!a->keys_indexed)
+            ss_info("%s batch %s (%s %u): its keys meet %ld key sets of its run (an export in "
+                    "no order): the run's keys are probed in ingest.run_keys from now on",
+                    a->w->sql.ds->name, a->batch_id, h->source, h->seq, meets);
+        a->keys_indexed = 1;
+    }
     if ((rc = key_arrays(wh)) < 0)
         return db_fail(wh, rc, "the key arrays are over their limit", a->what, a->out);
-    /* One statement: the batch's keys (as arrays) probed against the run's,
-     * and added to them unless no batch can follow. The probe is a LATERAL
-     * subquery with LIMIT 1 so that it stays a probe of the primary key per
-     * key: without the LIMIT the planner flattens it into a hash join that
-     * reads every key of the run for every batch. */
-    const char *params[] = {a->run_ref,       wh->keys[0].data,       wh->keys[1].data,
-                            wh->keys[2].data, h->seq > 1 ? "t" : "f", h->last ? "f" : "t"};
+    /* One statement: the part's keys (as arrays) against the key sets of
+     * the run whose range meets the batch's (read whole: a few batches of
+     * an export in order), and -- once some went there -- against
+     * ingest.run_keys. That probe is a LATERAL subquery with LIMIT 1 so
+     * that it stays a probe of the primary key per key: without the LIMIT
+     * the planner flattens it into a hash join that reads every key of the
+     * run for every batch. */
+    const char *params[] = {a->run_ref,
+                            a->batch_id,
+                            lo,
+                            hi,
+                            wh->keys[0].data,
+                            wh->keys[1].data,
+                            wh->keys[2].data,
+                            a->keys_indexed ? "t" : "f"};
     if ((rc = tx_query(a,
-                       "WITH s AS (SELECT * FROM unnest($2::bigint[], $3::bigint[], "
-                       "$4::bigint[]) WITH ORDINALITY AS u(key_hash, line, values_hash, ord)), "
-                       "hits AS (SELECT s.ord, k.line, k.values_hash = s.values_hash AS same FROM "
-                       "s CROSS JOIN LATERAL (SELECT line, values_hash FROM ingest.run_keys WHERE "
-                       "run_ref = $1::bigint AND key_hash = s.key_hash LIMIT 1) AS k WHERE "
-                       "$5::boolean), ins AS (INSERT INTO ingest.run_keys (run_ref, key_hash, "
-                       "line, values_hash) SELECT $1::bigint, key_hash, line, values_hash FROM s "
-                       "WHERE $6::boolean ON CONFLICT (run_ref, key_hash) DO NOTHING) SELECT ord "
-                       "- 1, line, same FROM hits",
-                       6, params, -1, &res)) < 0)
+                       "WITH s AS (SELECT * FROM unnest($5::bigint[], $6::bigint[], "
+                       "$7::bigint[]) WITH ORDINALITY AS u(key_hash, line, values_hash, ord)), "
+                       "e AS (SELECT x.k, x.l, x.v FROM ingest.run_key_sets r CROSS JOIN LATERAL "
+                       "unnest(r.key_hash, r.line, r.values_hash) AS x(k, l, v) WHERE r.run_ref = "
+                       "$1::bigint AND r.batch_id <> $2::bigint AND r.min_key <= $4::bytea AND "
+                       "r.max_key >= $3::bytea) "
+                       "SELECT s.ord - 1, e.l, e.v = s.values_hash FROM s JOIN e ON e.k = "
+                       "s.key_hash UNION ALL SELECT s.ord - 1, k.line, k.values_hash = "
+                       "s.values_hash FROM s CROSS JOIN LATERAL (SELECT line, values_hash FROM "
+                       "ingest.run_keys WHERE run_ref = $1::bigint AND key_hash = s.key_hash "
+                       "LIMIT 1) AS k WHERE $8::boolean",
+                       8, params, -1, &res)) < 0)
         return rc;
-    a->keys_stored |= !h->last;
     for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
         size_t ord = (size_t)strtoull(PQgetvalue(res, i, 0), NULL, 10);
         if (ord >= wh->ngoods || wh->goods[ord].drop)
@@ -913,6 +1001,36 @@ static int run_duplicates(struct apply *a)
     }
     if (a->good != before)
         compact_copy(wh);
+    return 0;
+}
+
+/* The part's kept keys for the run's later batches, unless none can
+ * follow: one ingest.run_key_sets row for the batch (each later part adds
+ * its keys to it) with the batch's key range. 0 or a negative code. */
+static int store_key_set(struct apply *a)
+{
+    struct ss_wh *wh = a->wh;
+    char lo[2 * SS_WH_RANGE_KEY + 3], hi[2 * SS_WH_RANGE_KEY + 3];
+    int rc;
+    if (a->h->last || !wh->ngoods || !wh->have_range)
+        return 0;
+    a->what = "the run's keys";
+    if ((rc = key_arrays(wh)) < 0)
+        return db_fail(wh, rc, "the key arrays are over their limit", a->what, a->out);
+    range_hex(lo, wh->kmin, wh->kminlen);
+    range_hex(hi, wh->kmax, wh->kmaxlen);
+    const char *params[] = {
+        a->run_ref, a->batch_id, wh->keys[0].data, wh->keys[1].data, wh->keys[2].data, lo, hi};
+    if ((rc = tx_exec(a,
+                      "INSERT INTO ingest.run_key_sets AS s (run_ref, batch_id, key_hash, line, "
+                      "values_hash, min_key, max_key) VALUES ($1, $2, $3, $4, $5, $6, $7) ON "
+                      "CONFLICT (run_ref, batch_id) DO UPDATE SET key_hash = s.key_hash || "
+                      "EXCLUDED.key_hash, line = s.line || EXCLUDED.line, values_hash = "
+                      "s.values_hash || EXCLUDED.values_hash, min_key = least(s.min_key, "
+                      "EXCLUDED.min_key), max_key = greatest(s.max_key, EXCLUDED.max_key)",
+                      7, params)) < 0)
+        return rc;
+    a->keys_stored = 1;
     return 0;
 }
 
@@ -951,11 +1069,14 @@ static int keep_good(struct apply *a, const struct ss_prec *rec, size_t mark, si
     const char *line = wh->copy.data + mark;
     size_t n = wh->copy.len - mark;
     uint64_t key, values;
-    line_hashes(a->w, line, n, &key, &values);
+    char rk[SS_WH_RANGE_KEY];
+    size_t rklen;
+    line_hashes(a->w, line, n, &key, &values, rk, &rklen);
     int rc = batch_duplicate(wh, a->w, key, values, rec->line, reason, reasonlen);
     if (rc != 0 || (rc = goods_room(wh)) < 0)
         return rc;
     wh->goods[wh->ngoods++] = (struct good){mark, n, rec_off, rec->line, key, values, 0};
+    range_note(wh, rk, rklen);
     return note_coverage(wh, a->w, line, n);
 }
 
@@ -1112,17 +1233,19 @@ static int record_batch(struct apply *a)
     /* Whether this batch's keys are kept for the run's later batches is
      * known once it is read: commit_batch says. */
     const char *hold = "f";
-    if ((rc = tx_query(a,
-                       "INSERT INTO ingest.runs AS r (source, run_id, dataset, batches_received, "
-                       "keys_held) VALUES ($1, $2, $3, 1, $4) ON CONFLICT (source, run_id) DO "
-                       "UPDATE SET batches_received = r.batches_received + 1, keys_held = "
-                       "r.keys_held OR EXCLUDED.keys_held RETURNING run_ref, (ended_at IS NOT "
-                       "NULL AND batches_received + coalesce(batches_refused, 0) >= "
-                       "coalesce(batches_sent, 0))",
-                       4, (const char *[]){h->source, h->run_id, h->dataset, hold}, 1, &res)) < 0)
+    if ((rc = tx_query(
+             a,
+             "INSERT INTO ingest.runs AS r (source, run_id, dataset, batches_received, "
+             "keys_held) VALUES ($1, $2, $3, 1, $4) ON CONFLICT (source, run_id) DO "
+             "UPDATE SET batches_received = r.batches_received + 1, keys_held = "
+             "r.keys_held OR EXCLUDED.keys_held RETURNING run_ref, keys_indexed, (ended_at IS NOT "
+             "NULL AND batches_received + coalesce(batches_refused, 0) >= "
+             "coalesce(batches_sent, 0))",
+             4, (const char *[]){h->source, h->run_id, h->dataset, hold}, 1, &res)) < 0)
         return rc;
     snprintf(a->run_ref, sizeof(a->run_ref), "%s", PQgetvalue(res, 0, 0));
-    a->run_done = PQgetvalue(res, 0, 1)[0] == 't';
+    a->keys_indexed = PQgetvalue(res, 0, 1)[0] == 't';
+    a->run_done = PQgetvalue(res, 0, 2)[0] == 't';
     PQclear(res);
     snprintf(seqs, sizeof(seqs), "%u", h->seq);
     snprintf(recs, sizeof(recs), "%u", h->records);
@@ -1282,7 +1405,7 @@ static int try_direct(struct apply *a)
 {
     struct ss_wh *wh = a->wh;
     const struct ss_whsql *q = &a->w->sql;
-    int keep = !a->h->last, rc;
+    int rc;
     char state[6];
 
     if (a->direct < 0 || !q->direct_sql || a->w->cov_auth < 0 || a->w->cov_from < 0 || !wh->ngoods)
@@ -1300,27 +1423,11 @@ static int try_direct(struct apply *a)
         return rc;
     a->what = "the direct COPY";
     rc = run_copy(wh, q->direct_sql, &wh->direct, state, a->msg, sizeof(a->msg));
-    if (rc == 0 && keep) {
-        a->what = "the run's keys";
-        if ((rc = key_arrays(wh)) < 0)
-            return db_fail(wh, rc, "the key arrays are over their limit", a->what, a->out);
-        const char *params[] = {a->run_ref, a->batch_id, wh->keys[0].data, wh->keys[1].data,
-                                wh->keys[2].data};
-        /* A batch of several parts adds each part's keys to its row. */
-        rc = ss_pg_exec_params(
-            wh->conn,
-            "INSERT INTO ingest.run_key_sets AS s (run_ref, batch_id, key_hash, line, "
-            "values_hash) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_ref, batch_id) DO UPDATE "
-            "SET key_hash = s.key_hash || EXCLUDED.key_hash, line = s.line || EXCLUDED.line, "
-            "values_hash = s.values_hash || EXCLUDED.values_hash",
-            5, params, a->msg, sizeof(a->msg));
-        if (rc < 0)
-            return db_fail(wh, rc, a->msg, a->what, a->out);
-    }
+    if (rc == 0)
+        rc = store_key_set(a);
     if (rc == 0) {
         a->direct = 1;
         a->copied += (uint32_t)wh->ngoods;
-        a->keys_stored |= keep;
         a->what = "the direct load's savepoint";
         rc = tx_exec(a, "RELEASE SAVEPOINT shelfsync_direct", 0, NULL);
         return rc < 0 ? rc : 1;
@@ -1346,7 +1453,8 @@ static int load_parts(struct apply *a)
         a->good += (uint32_t)a->wh->ngoods;
         if ((rc = try_direct(a)) < 0)
             return rc;
-        if (rc == 0 && ((rc = run_duplicates(a)) < 0 || (rc = copy_part(a)) < 0))
+        if (rc == 0 && ((rc = run_duplicates(a)) < 0 || (rc = copy_part(a)) < 0 ||
+                        (rc = store_key_set(a)) < 0))
             return rc;
         a->staged |= rc == 0 && a->wh->ngoods > 0;
     } while (!last);
@@ -1476,12 +1584,14 @@ static int commit_batch(struct apply *a)
              (const char *[]){a->run_ref})) < 0)
         return rc;
     if ((a->run_done || a->h->last) &&
-        (rc = tx_exec(a,
-                      "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE run_ref = "
-                      "$1 AND keys_held RETURNING run_ref), sets AS (DELETE FROM "
-                      "ingest.run_key_sets WHERE run_ref IN (SELECT run_ref FROM gone)) DELETE "
-                      "FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
-                      1, (const char *[]){a->run_ref})) < 0)
+        (rc =
+             tx_exec(a,
+                     "WITH gone AS (UPDATE ingest.runs SET keys_held = false, keys_indexed = false "
+                     "WHERE run_ref = "
+                     "$1 AND keys_held RETURNING run_ref), sets AS (DELETE FROM "
+                     "ingest.run_key_sets WHERE run_ref IN (SELECT run_ref FROM gone)) DELETE "
+                     "FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
+                     1, (const char *[]){a->run_ref})) < 0)
         return rc;
     a->what = "COMMIT";
     if ((rc = tx_exec(a, "COMMIT", 0, NULL)) < 0)
@@ -1579,14 +1689,15 @@ static int run_begins(struct apply *a)
         7, p);
     if (rc < 0)
         return rc;
-    return tx_exec(a,
-                   "WITH gone AS (UPDATE ingest.runs SET outcome = 'abandoned', keys_held "
-                   "= false WHERE source = $1 AND run_id <> $2 AND outcome = 'running' "
-                   "AND ended_at IS NULL AND started_at IS NOT NULL AND started_at <= "
-                   "coalesce($3::timestamptz, now()) RETURNING run_ref), sets AS (DELETE FROM "
-                   "ingest.run_key_sets WHERE run_ref IN (SELECT run_ref FROM gone)) DELETE "
-                   "FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
-                   3, (const char *[]){h->source, h->run_id, p[6]});
+    return tx_exec(
+        a,
+        "WITH gone AS (UPDATE ingest.runs SET outcome = 'abandoned', keys_held "
+        "= false, keys_indexed = false WHERE source = $1 AND run_id <> $2 AND outcome = 'running' "
+        "AND ended_at IS NULL AND started_at IS NOT NULL AND started_at <= "
+        "coalesce($3::timestamptz, now()) RETURNING run_ref), sets AS (DELETE FROM "
+        "ingest.run_key_sets WHERE run_ref IN (SELECT run_ref FROM gone)) DELETE "
+        "FROM ingest.run_keys WHERE run_ref IN (SELECT run_ref FROM gone)",
+        3, (const char *[]){h->source, h->run_id, p[6]});
 }
 
 /* Run ends: its outcome and counts; a partial run marks its batches. */
@@ -1646,7 +1757,8 @@ static int run_ends(struct apply *a)
      * runs that ended a day ago, or never ended, let theirs go too. */
     return tx_exec(
         a,
-        "WITH gone AS (UPDATE ingest.runs SET keys_held = false WHERE keys_held AND "
+        "WITH gone AS (UPDATE ingest.runs SET keys_held = false, keys_indexed = false WHERE "
+        "keys_held AND "
         "((run_ref = $1::bigint AND $2::boolean) OR ended_at < now() - interval '1 day' OR "
         "(ended_at IS NULL AND first_seen < now() - interval '7 days')) RETURNING run_ref), "
         "sets AS (DELETE FROM ingest.run_key_sets WHERE run_ref IN (SELECT run_ref FROM gone)) "

@@ -114,4 +114,37 @@ it_assert_eq "15|line 15 has the same authority_code, service_point, item_type, 
 it_assert_eq "10" "$(direct_since 5)" "repeated key: the first batch COPYed straight in, the second staged"
 it_assert_eq "0|0" "$(it_psql "SELECT (SELECT count(*) FROM ingest.run_keys) || '|' || (SELECT count(*) FROM ingest.run_key_sets)")" \
     "repeated key: the run's keys let go once it ended"
+
+# 6. An export in no order (keys shuffled, 40 batches of 5): a batch's key
+# range meets more than 16 of its run's key sets, so they go into
+# ingest.run_keys and are probed there; a key of line 3 repeated at line
+# 198, and one of line 10 exactly at line 150, are quarantined as before.
+ss_python - "$IT_DIR/www/shuffled.csv" <<'PY'
+import random, sys
+random.seed(13)
+rows = [f"Evilshire,Library {i:03d},2024-0{1 + i % 9},DVD,{i}" for i in range(200)]
+random.shuffle(rows)
+rows[196] = rows[1].rsplit(",", 1)[0] + ",9999"  # line 198: line 3's key, another value
+rows[148] = rows[8]                              # line 150: line 10 exactly
+open(sys.argv[1], "w").write("Local authority,Library name,Month,Type,Loans\n" + "\n".join(rows) + "\n")
+PY
+it_psql "INSERT INTO ref.authority_alias (alias_key, code, alias, origin) VALUES ('evilshire', 'E99999902', 'Evilshire', 'test') ON CONFLICT DO NOTHING" >/dev/null
+it_collector_config "$IT_DIR/s.json" shuffled "http://127.0.0.1:$IT_HTTP_PORT/shuffled.csv" \
+    '"http": {"conditional": false}, "batch": {"records": 5}'
+mark 6
+it_collect "$IT_DIR/s.json" || it_fail "shuffled export exited with $?"
+it_assert_eq "198" "$(it_psql "SELECT count(*) FROM core.loans WHERE authority_code = 'E99999902'")" \
+    "shuffled: every key once"
+it_assert_eq "150|exactly
+198|different values" "$(it_psql "SELECT line || '|' || CASE WHEN reason LIKE '%exactly%' THEN 'exactly' ELSE 'different values' END FROM ingest.quarantine WHERE source = 'shuffled' ORDER BY line")" \
+    "shuffled: both repeats quarantined"
+it_assert_eq "line 198 has the same authority_code, service_point, item_type, period_start, period_end as line 3 but different values: kept line 3, which is right is for the source to say" \
+    "$(it_psql "SELECT reason FROM ingest.quarantine WHERE source = 'shuffled' AND line = 198")" \
+    "shuffled: the repeat's reason names the line that gave the key"
+grep -q "shuffled" <(it_psql "SELECT source FROM ingest.runs WHERE source = 'shuffled' AND NOT keys_held AND NOT keys_indexed") ||
+    it_fail "shuffled: the run's keys are let go once it ended"
+it_assert_eq "0|0" "$(it_psql "SELECT (SELECT count(*) FROM ingest.run_keys) || '|' || (SELECT count(*) FROM ingest.run_key_sets)")" \
+    "shuffled: nothing of the run's keys left"
+grep -q "key sets of its run (an export in no order)" "$IT_DIR/daemon.log" ||
+    it_fail "shuffled: the daemon never moved the run's key sets into ingest.run_keys"
 it_daemon_stop
