@@ -30,22 +30,33 @@ for t in loans visits; do
         "core.${t}_key is a partitioned index"
 done
 
-ss_python - "$IT_DIR/batch.bin" <<'PY'
+payload() { # payload FILE: records (tab-separated fields, \N for none) from stdin, as a batch's payload
+    ss_python - "$1" <<'PY'
 import struct, sys
 out = b""
-# 2015-16, 2019-20 (March 2020, the year's last month), 2024-25 (April 2024,
-# its first), and one far outside the partitions the migration made.
-for i, (month, n) in enumerate([(b"2015-06", b"5"), (b"2020-03", b"7"), (b"2024-04", b"11"), (b"2047-05", b"13")]):
-    f = [b"Exampleshire", b"Main Library", month, None, None, None, b"Adult fiction", n]
+for i, line in enumerate(sys.stdin.buffer.read().splitlines()):
+    f = [None if x == b"\\N" else x for x in line.split(b"\t")]
     out += struct.pack('<IBH', i + 2, 0, len(f))
     for x in f:
         out += struct.pack('<I', 0xFFFFFFFF) if x is None else struct.pack('<I', len(x)) + x
 open(sys.argv[1], "wb").write(out)
 PY
-batch() { # batch RUN SEQ: the four records; prints the reply
+}
+# 2015-16, 2019-20 (March 2020, the year's last month), 2024-25 (April 2024,
+# its first), and one far outside the partitions the migration made.
+write_batch() { # write_batch FILE N: the four records, the far month's loans N
+    local m n
+    for m in 2015-06:5 2020-03:7 2024-04:11 "2047-05:$2"; do
+        n=${m#*:}
+        printf 'Exampleshire\tMain Library\t%s\t\\N\t\\N\t\\N\tAdult fiction\t%s\n' "${m%%:*}" "$n"
+    done | payload "$1"
+}
+write_batch "$IT_DIR/batch.bin" 13
+write_batch "$IT_DIR/batch17.bin" 17
+batch() { # batch RUN SEQ [FILE]: the four records; prints the reply
     "$SS_BIN_DIR/ss_peer" "$ep" --timeout 5000 'shelfsync/2' \
         "{\"type\":\"batch\",\"source\":\"parts\",\"run_id\":\"$1\",\"seq\":$2,\"dataset\":\"loans\",\"records\":4,\"fields\":8}" \
-        "file:$IT_DIR/batch.bin"
+        "file:${3:-$IT_DIR/batch.bin}"
 }
 where() { # the partition each loans row is in
     it_psql "SELECT string_agg(period_start || ' ' || tableoid::regclass || ' ' || loans, ', ' ORDER BY period_start) FROM core.loans"
@@ -67,6 +78,23 @@ it_assert_eq "4" "$(it_psql "SELECT count(*) FROM core.loans")" "a reload leaves
 it_assert_eq "$before" "$(it_psql "SELECT string_agg(batch_id::text, ',' ORDER BY period_start) FROM core.loans")" \
     "a reload of unchanged rows writes none"
 it_assert_eq "36" "$(it_psql "SELECT sum(loans) FROM core.loans")" "each loan counted once"
+it_assert_eq "0" "$(it_psql "SELECT count(*) FROM (SELECT FROM core.loans GROUP BY authority_code, service_point,
+    item_type, period_start, period_end HAVING count(*) > 1) d")" "one row per natural key over all partitions"
+
+# A row in DEFAULT is still in the views: its month, and its financial year.
+it_assert_eq "13" "$(it_psql "SELECT loans FROM core.v_monthly_service_point WHERE authority_code = 'E99999901'
+    AND service_point = 'Main Library' AND month = '2047-05-01'")" "the DEFAULT row in core.v_monthly_service_point"
+it_assert_eq "13" "$(it_psql "SELECT value FROM core.v_authority_year WHERE authority_code = 'E99999901'
+    AND financial_year = '2047-48' AND measure = 'service_point_loans' AND age_group = 'All ages'")" \
+    "the DEFAULT row in core.v_authority_year (2047-48)"
+# The upsert finds a DEFAULT row by its key: a new value replaces it there.
+out=$(batch r2b 1 "$IT_DIR/batch17.bin") || it_fail "no reply to the changed batch"
+[[ $out == *'"status":"applied"'* ]] || it_fail "changed batch not applied: $out"
+it_assert_eq "4 40 core.loans_default" "$(it_psql "SELECT count(*) || ' ' || sum(loans) || ' ' || max(tableoid::regclass::text)
+    FILTER (WHERE period_start = '2047-05-01') FROM core.loans")" "a changed value in DEFAULT updates its row"
+out=$(batch r2c 1) || it_fail "no reply to the batch changed back"
+[[ $out == *'"status":"applied"'* ]] || it_fail "batch changed back not applied: $out"
+it_assert_eq "4 36" "$(it_psql "SELECT count(*) || ' ' || sum(loans) FROM core.loans")" "changed back: four rows, 36"
 
 # A year made later takes its rows out of DEFAULT, and loads go on.
 it_assert_eq "core.loans_fy2047_48" "$(it_psql "SELECT core.add_financial_year_partition('core.loans', 2047)")" \
@@ -149,8 +177,13 @@ viewcols="SELECT string_agg(c.relname || '.' || a.attname || ' ' || format_type(
                  || coalesce(col_description(c.oid, a.attnum), '-'), E'\n' ORDER BY c.relname, a.attnum)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
            WHERE n.nspname = 'core' AND c.relkind = 'v' AND a.attnum > 0"
+# What each view says: its rows, in order, as one digest per view.
+viewrows="SELECT string_agg(c.relname || ' ' || md5(query_to_xml(format('SELECT * FROM core.%I t ORDER BY t::text', c.relname),
+                                                             true, false, '')::text), E'\n' ORDER BY c.relname)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'core' AND c.relkind = 'v'"
 viewdefs >"$IT_DIR/views-before.txt"
 pre_psql "$viewcols" >"$IT_DIR/viewcols-before.txt"
+pre_psql "$viewrows" >"$IT_DIR/viewrows-before.txt" || it_fail "cannot read the views before the migration"
 sed "s/dbname=$SS_PGDATABASE /dbname=$pre /" "$IT_DIR/daemon.json" >"$IT_DIR/pre.json"
 "$SS_BIN_DIR/shelfsync" migrate --config "$IT_DIR/pre.json" >"$IT_DIR/pre-migrate.log" 2>&1 ||
     { cat "$IT_DIR/pre-migrate.log"; it_fail "migration 017 fails on a warehouse with rows"; }
@@ -169,6 +202,12 @@ diff -u "$IT_DIR/views-before.txt" "$IT_DIR/views-after.txt" ||
 pre_psql "$viewcols" >"$IT_DIR/viewcols-after.txt"
 diff -u "$IT_DIR/viewcols-before.txt" "$IT_DIR/viewcols-after.txt" ||
     it_fail "the views' columns changed (names, types, comments)"
+pre_psql "$viewrows" >"$IT_DIR/viewrows-after.txt" || it_fail "cannot read the views after the migration"
+diff -u "$IT_DIR/viewrows-before.txt" "$IT_DIR/viewrows-after.txt" ||
+    it_fail "a view says something else after the migration (its rows differ)"
+it_assert_eq "$(pre_psql "SELECT sum(loans) FROM core.loans_default")" \
+    "$(pre_psql "SELECT sum(loans) FROM core.v_monthly_service_point WHERE month < '2010-04-01'")" \
+    "the DEFAULT partition's loans (before 2010-11) are in core.v_monthly_service_point"
 it_assert_eq "" "$(pre_psql "SELECT string_agg(to_regclass(n.nspname || '.' || c.relname)::text, ', ') FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname LIKE '%unpartitioned%'")" "nothing of the old tables left"
 it_psql "DROP DATABASE $pre" >/dev/null
