@@ -91,6 +91,43 @@ $fn$;
 COMMENT ON FUNCTION core.add_financial_year_partition(regclass, integer) IS
     'Make the partition of a table partitioned by financial year (period_start) for the year from 1 April of first_year, moving its rows out of the DEFAULT partition; returns the partition (the one there already if it exists). Takes SHARE ROW EXCLUSIVE on the table: loads wait for it, it waits for loads';
 
+-- autovacuum ANALYZEs partitions, never a partitioned table, and a query
+-- over the whole table (a batch joined to it on the natural key) is planned
+-- with the partitioned table's own statistics: without them every column
+-- is taken to have 200 distinct values, and the join of a 5,000-record
+-- batch to 30,000 rows of one authority was planned as a merge join on
+-- authority_code alone (150,000,000 comparisons, 25 s). shelfsyncd calls
+-- this after batches that wrote 50 rows + 10 % of the table (autovacuum's
+-- defaults for a plain table; daemon/ss_partstats.h); it runs as the
+-- table's owner, since the daemon's role (shelfsync_writer) may not
+-- ANALYZE. SKIP_LOCKED: a table being given a partition, or analyzed by
+-- another daemon, is skipped rather than waited for.
+CREATE FUNCTION core.analyze_partitioned(tbl regclass)
+RETURNS real LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET client_min_messages = error AS $fn$
+DECLARE
+    n real;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+                    WHERE c.oid = tbl AND c.relkind = 'p' AND s.nspname = 'core') THEN
+        RAISE EXCEPTION '% is not a partitioned table of core', tbl;
+    END IF;
+    EXECUTE format('ANALYZE (SKIP_LOCKED) %s', tbl);
+    SELECT reltuples INTO n FROM pg_class WHERE oid = tbl;
+    RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION core.analyze_partitioned(regclass) IS
+    'ANALYZE a partitioned table of core (and its partitions), as its owner, skipping it if locked; returns its rows as counted. autovacuum never analyzes a partitioned table; shelfsyncd calls this after writing 50 rows + 10 % of it';
+REVOKE ALL ON FUNCTION core.analyze_partitioned(regclass) FROM PUBLIC;
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'shelfsync_writer') THEN
+        GRANT EXECUTE ON FUNCTION core.analyze_partitioned(regclass) TO shelfsync_writer;
+    END IF;
+END
+$$;
+
 CREATE FUNCTION pg_temp.ss_partition_by_year(tbl regclass, first_year integer, last_year integer)
 RETURNS void LANGUAGE plpgsql AS $fn$
 DECLARE

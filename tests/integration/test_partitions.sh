@@ -96,6 +96,29 @@ out=$(batch r2c 1) || it_fail "no reply to the batch changed back"
 [[ $out == *'"status":"applied"'* ]] || it_fail "batch changed back not applied: $out"
 it_assert_eq "4 36" "$(it_psql "SELECT count(*) || ' ' || sum(loans) FROM core.loans")" "changed back: four rows, 36"
 
+# Statistics: autovacuum never ANALYZEs a partitioned table, so the daemon
+# does (core.analyze_partitioned) once it has written more than 50 rows +
+# 10 % of it. 300 loans of a second source (the several-sources path, whose
+# join to the whole table needs them) give core.loans its own statistics:
+# one authority, as the rows say, not the planner's default of 200.
+for i in $(seq 0 299); do
+    printf 'Exampleshire\tBranch %d\t2023-%02d\t\\N\t\\N\t\\N\tAdult fiction\t%d\n' "$i" $((i % 12 + 1)) "$i"
+done | payload "$IT_DIR/many.bin"
+out=$("$SS_BIN_DIR/ss_peer" "$ep" --timeout 5000 'shelfsync/2' \
+    '{"type":"batch","source":"parts-b","run_id":"m1","seq":1,"dataset":"loans","records":300,"fields":8}' \
+    "file:$IT_DIR/many.bin") || it_fail "no reply to the 300 loans"
+[[ $out == *'"status":"applied"'* ]] || it_fail "the 300 loans not applied: $out"
+it_wait_for "(( \$(it_psql \"SELECT reltuples::int FROM pg_class WHERE oid = 'core.loans'::regclass\") == 304 ))" 10 ||
+    it_fail "the daemon did not ANALYZE core.loans after writing 300 rows"
+it_assert_eq "1 304" "$(it_psql "SELECT s.n_distinct::int || ' ' || c.reltuples::int FROM pg_stats s, pg_class c
+    WHERE s.schemaname = 'core' AND s.tablename = 'loans' AND s.inherited AND s.attname = 'authority_code'
+      AND c.oid = 'core.loans'::regclass")" "core.loans' statistics: one authority, 304 rows"
+it_assert_eq "t" "$(it_psql "SELECT has_function_privilege('shelfsync_writer', 'core.analyze_partitioned(regclass)', 'EXECUTE')")" \
+    "the daemon's role may call core.analyze_partitioned"
+it_psql "SELECT core.analyze_partitioned('ingest.batches')" >/dev/null 2>&1 &&
+    it_fail "core.analyze_partitioned accepted a table that is not a partitioned table of core"
+it_psql "DELETE FROM core.loans WHERE source = 'parts-b'; DELETE FROM ingest.dataset_source WHERE source = 'parts-b'" >/dev/null
+
 # A year made later takes its rows out of DEFAULT, and loads go on.
 it_assert_eq "core.loans_fy2047_48" "$(it_psql "SELECT core.add_financial_year_partition('core.loans', 2047)")" \
     "add_financial_year_partition names the partition"
