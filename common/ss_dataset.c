@@ -573,11 +573,11 @@ static const struct ss_dataset datasets[] = {
             SS_LOAD_UPSERT, NULL),
     DATASET("loans", "core.loans",
             "Loans (issues and renewals) by service point, count period and item type",
-            loans_fields, SS_DS_PERIOD, SS_LOAD_UPSERT, NULL),
+            loans_fields, SS_DS_PERIOD | SS_DS_PARTITIONED, SS_LOAD_UPSERT, NULL),
     DATASET("visits", "core.visits",
             "Physical visits by service point and count period; a count over less than a whole "
             "month is a sample",
-            visit_fields, SS_DS_PERIOD, SS_LOAD_UPSERT, NULL),
+            visit_fields, SS_DS_PERIOD | SS_DS_PARTITIONED, SS_LOAD_UPSERT, NULL),
     DATASET("membership", "core.membership",
             "Active members by area of residence at a count date; small counts withheld",
             membership_fields, 0, SS_LOAD_UPSERT, NULL),

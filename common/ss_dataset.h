@@ -63,6 +63,9 @@ enum ss_ftype {
 #define SS_F_DATES 0x10u
 
 #define SS_DS_PERIOD 0x1u /* has period_start/period_end, part of the natural key */
+/* SS_DS_PERIOD only: the table is partitioned by financial year of
+ * period_start (migration 017; core.add_financial_year_partition). */
+#define SS_DS_PARTITIONED 0x2u
 
 #define SS_FIELD_MAX_HEADERS 4
 

@@ -41,6 +41,7 @@
 #include "ss_metrics.h"
 #include "ss_migrate.h"
 #include "ss_notify.h"
+#include "ss_partstats.h"
 #include "ss_pg.h"
 #include "ss_proto.h"
 #include "ss_secret.h"
@@ -109,6 +110,7 @@ struct daemon {
     struct ss_log_limit peerlog;   /* lines a peer can cause at will */
     int64_t probe_ms;              /* when the idle loop last checked PostgreSQL */
     int64_t big_ms;                /* when a large message was last freed (malloc_trim) */
+    struct ss_partstats ps;        /* rows written to the partitioned tables since their ANALYZE */
 };
 
 /* The main loop is alive: the systemd watchdog and /health are told. */
@@ -480,6 +482,12 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
     }
     note_batch(d, h, &out, t0);
     send_reply(d, &ack, out.result == SS_WH_REFUSED ? NULL : out.rejects);
+    /* After the ack: the partitioned tables' statistics (ss_partstats.h). */
+    char err[256];
+    if (out.result == SS_WH_APPLIED && ss_wh_ok(d->wh) &&
+        ss_partstats_note(&d->ps, ss_wh_conn(d->wh), h->dataset, out.accepted, err, sizeof(err)) <
+            0)
+        ss_warn("dataset %s: its partitioned table was not analyzed: %s", h->dataset, err);
 }
 
 /* A run record: the beginning or end of a collector run, into ingest.runs. */
@@ -1002,6 +1010,7 @@ int main(int argc, char **argv)
     int c, status = 1;
 
     memset(&d, 0, sizeof(d));
+    ss_partstats_init(&d.ps);
     ss_zap_init(&d.zap, NULL);
     ss_log_limit_init(&d.peerlog, "bad messages", 5, 60);
     ss_log_init(argv[0], SS_LOG_INFO);

@@ -46,7 +46,11 @@ int ss_ddl_dataset(const struct ss_dataset *ds, struct ss_buf *out)
                      "    loaded_at timestamptz NOT NULL DEFAULT now()");
     if (ds->flags & SS_DS_PERIOD)
         ss_buf_adds(out, ",\n    CHECK (period_end >= period_start)");
-    ss_buf_adds(out, "\n);\n");
+    ss_buf_adds(out, "\n)");
+    /* Its partitions (a year each and DEFAULT) are the migrations' own. */
+    if ((ds->flags & SS_DS_PERIOD) && (ds->flags & SS_DS_PARTITIONED))
+        ss_buf_adds(out, " PARTITION BY RANGE (period_start)");
+    ss_buf_adds(out, ";\n");
 
     /* The natural key: one row per key (per current version for history). */
     ss_buf_printf(out, "CREATE UNIQUE INDEX %s_key ON %s (", bare, table);

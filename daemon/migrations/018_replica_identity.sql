@@ -19,8 +19,8 @@
 --     columns). The whole old row then identifies it; on PostgreSQL 15 the
 --     subscriber finds it by a sequential scan.
 -- Neither costs anything while wal_level is below logical: the old row is
--- written to the WAL only for logical decoding. A partition created after
--- this migration gets the default (none) and must be given the same
+-- written to the WAL only for logical decoding. A partition made later by
+-- core.add_financial_year_partition (migration 017) takes its table's FULL
 -- (tests/integration/test_logical_replication.sh checks every core table).
 
 DO $$
