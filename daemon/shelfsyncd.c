@@ -71,10 +71,12 @@
 #define KV_RUN_ARGS(h) (h)->source, (h)->run_id, (h)->dataset
 
 /* Messages libzmq queues per connection before it stops reading that peer
- * (the default is 1,000): one message is applied at a time, and a
- * collector keeps at most SS_SENDER_WINDOW_BYTES in flight, so a deep queue
- * only lets a hostile peer park memory in the daemon. */
-#define SS_RCVHWM 128
+ * (the default is 1,000). One message is applied at a time, so a queue
+ * deeper than one only parks memory in the daemon: with 150 collectors
+ * each keeping four batches in flight, a queue of 128 held 436 MiB. With
+ * one, the rest wait in the peers' TCP buffers and the daemon holds at most
+ * one message per peer (the bench's 150 concurrent collectors). */
+#define SS_RCVHWM 1
 
 static volatile int stop_requested;
 static volatile int reload_requested;
@@ -111,6 +113,7 @@ struct daemon {
     int64_t probe_ms;              /* when the idle loop last checked PostgreSQL */
     int64_t big_ms;                /* when a large message was last freed (malloc_trim) */
     struct ss_partstats ps;        /* rows written to the partitioned tables since their ANALYZE */
+    struct ss_wh *stats_wh;        /* its own connection, for that ANALYZE (run meanwhile) */
 };
 
 /* The main loop is alive: the systemd watchdog and /health are told. */
@@ -400,6 +403,36 @@ static int apply_until_done(struct daemon *d, const struct ss_header *h,
     return 0;
 }
 
+/* The partitioned tables' statistics (ss_partstats.h): rows written by an
+ * applied batch, and an ANALYZE started on the statistics' own connection
+ * (made when first needed) when one is due. */
+static void note_stats(struct daemon *d, const char *dataset, unsigned rows)
+{
+    char err[256];
+    if (!d->stats_wh && !(d->stats_wh = ss_wh_connect(d->cfg.db_conninfo, d->cfg.db_password_file,
+                                                      err, sizeof(err)))) {
+        ss_warn("dataset %s: no connection for its partitioned table's statistics: %s", dataset,
+                err);
+        return;
+    }
+    if (ss_partstats_note(&d->ps, ss_wh_conn(d->stats_wh), dataset, rows, err, sizeof(err)) < 0) {
+        ss_warn("dataset %s: its partitioned table was not analyzed: %s", dataset, err);
+        ss_wh_free(d->stats_wh);
+        d->stats_wh = NULL;
+    }
+}
+
+/* An ANALYZE under way has finished (or failed): its answer taken. */
+static void poll_stats(struct daemon *d)
+{
+    char err[256];
+    if (d->stats_wh && ss_partstats_poll(&d->ps, ss_wh_conn(d->stats_wh), err, sizeof(err)) < 0) {
+        ss_warn("a partitioned table was not analyzed: %s", err);
+        ss_wh_free(d->stats_wh);
+        d->stats_wh = NULL;
+    }
+}
+
 /* The metrics of a batch the warehouse answered, read at t0 (ss_now_ms). */
 static void note_batch(struct daemon *d, const struct ss_header *h, const struct ss_wh_outcome *out,
                        int64_t t0)
@@ -483,11 +516,8 @@ static void handle_batch(struct daemon *d, const struct ss_header *h)
     note_batch(d, h, &out, t0);
     send_reply(d, &ack, out.result == SS_WH_REFUSED ? NULL : out.rejects);
     /* After the ack: the partitioned tables' statistics (ss_partstats.h). */
-    char err[256];
-    if (out.result == SS_WH_APPLIED && ss_wh_ok(d->wh) &&
-        ss_partstats_note(&d->ps, ss_wh_conn(d->wh), h->dataset, out.accepted, err, sizeof(err)) <
-            0)
-        ss_warn("dataset %s: its partitioned table was not analyzed: %s", h->dataset, err);
+    if (out.result == SS_WH_APPLIED)
+        note_stats(d, h->dataset, out.accepted);
 }
 
 /* A run record: the beginning or end of a collector run, into ingest.runs. */
@@ -963,11 +993,13 @@ static int serve(struct daemon *d)
         }
         if (rc == 0)
             idle_round(d);
+        poll_stats(d);
         /* Drain what is there, one message at a time. */
         while (!stop_requested && (rc = read_message(d)) == 1) {
             handle_message(d);
             close_frames(d);
             note_pending(d);
+            poll_stats(d);
             alive(d);
         }
         atomic_store(&d->m.pending, 0);
@@ -1100,6 +1132,7 @@ out:
     if (d.zctx)
         zmq_ctx_term(d.zctx);
     ss_wh_free(d.wh);
+    ss_wh_free(d.stats_wh);
     ss_buf_free(&d.hdrbuf);
     ss_daemon_config_free(&d.cfg);
     ss_metrics_free(&d.m);

@@ -10,6 +10,7 @@
 void ss_partstats_init(struct ss_partstats *ps)
 {
     memset(ps, 0, sizeof(*ps));
+    ps->busy = SS_PARTSTATS_MAX;
 }
 
 int ss_partstats_due(double pending, double reltuples)
@@ -55,6 +56,8 @@ int ss_partstats_note(struct ss_partstats *ps, PGconn *conn, const char *dataset
     if (i == SS_PARTSTATS_MAX)
         return 0;
     ps->t[i].pending += rows;
+    if (ps->busy != SS_PARTSTATS_MAX)
+        return 0; /* one at a time: this table's rows wait for the next */
     int rc;
     if (ps->t[i].reltuples < 0 &&
         (rc = query_real(conn,
@@ -65,9 +68,38 @@ int ss_partstats_note(struct ss_partstats *ps, PGconn *conn, const char *dataset
         return rc;
     if (!ss_partstats_due(ps->t[i].pending, ps->t[i].reltuples))
         return 0;
-    if ((rc = query_real(conn, "SELECT core.analyze_partitioned($1::regclass)", ds->table,
-                         &ps->t[i].reltuples, err, errlen)) < 0)
-        return rc;
+    if (!PQsendQueryParams(conn, "SELECT core.analyze_partitioned($1::regclass)", 1, NULL,
+                           (const char *const[]){ds->table}, NULL, NULL, 0))
+        return ss_pg_fail(conn, NULL, err, errlen);
+    /* Rows written from now on count towards the next one. */
     ps->t[i].pending = 0;
+    ps->busy = i;
     return 1;
+}
+
+int ss_partstats_poll(struct ss_partstats *ps, PGconn *conn, char *err, size_t errlen)
+{
+    if (ps->busy == SS_PARTSTATS_MAX || !conn)
+        return 0;
+    size_t i = ps->busy;
+    if (!PQconsumeInput(conn)) {
+        ps->busy = SS_PARTSTATS_MAX;
+        ps->t[i].pending += SS_PARTSTATS_BASE + 1; /* due again */
+        return ss_pg_fail(conn, NULL, err, errlen);
+    }
+    if (PQisBusy(conn))
+        return 0;
+    int rc = 1;
+    PGresult *res;
+    while ((res = PQgetResult(conn))) {
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && rc == 1)
+            ps->t[i].reltuples = PQgetisnull(res, 0, 0) ? 0 : strtod(PQgetvalue(res, 0, 0), NULL);
+        else if (rc == 1)
+            rc = ss_pg_fail(conn, res, err, errlen);
+        PQclear(res);
+    }
+    ps->busy = SS_PARTSTATS_MAX;
+    if (rc < 0)
+        ps->t[i].pending += SS_PARTSTATS_BASE + 1;
+    return rc;
 }

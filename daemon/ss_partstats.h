@@ -16,7 +16,11 @@
  * default analyze threshold and scale factor; before its first, the rows
  * its partitions had at theirs, which a TRUNCATE resets), it calls
  * core.analyze_partitioned (migration 017; SECURITY DEFINER, since the
- * daemon's role does not own the table), after the batch's ack. */
+ * daemon's role does not own the table), after the batch's ack -- on a
+ * connection of its own and without waiting for it: an ANALYZE of a table
+ * of a million rows takes a second, which a load of that table would
+ * otherwise wait for some ten times over. One runs at a time; the daemon
+ * collects its answer (ss_partstats_poll) as its loop comes round. */
 #ifndef SS_PARTSTATS_H
 #define SS_PARTSTATS_H
 
@@ -34,6 +38,7 @@ struct ss_partstats {
         double reltuples; /* the table's rows at its last ANALYZE; < 0: not read yet */
     } t[SS_PARTSTATS_MAX];
     size_t n;
+    size_t busy; /* the entry whose ANALYZE is under way, or SS_PARTSTATS_MAX */
 };
 
 void ss_partstats_init(struct ss_partstats *ps);
@@ -43,10 +48,17 @@ void ss_partstats_init(struct ss_partstats *ps);
 int ss_partstats_due(double pending, double reltuples);
 
 /* A batch of dataset was applied, writing up to rows rows. For a
- * partitioned dataset whose table is due, ANALYZEs it on conn (which must
- * be outside a transaction). 1 when it did, 0 when nothing was due, or a
- * negative code with err (the count is kept: the next batch tries again). */
+ * partitioned dataset whose table is due, starts its ANALYZE on conn (the
+ * statistics' own connection, outside a transaction) unless one is under
+ * way. 1 when it started one, 0 when nothing was due, or a negative code
+ * with err (the count is kept: a later batch tries again). */
 int ss_partstats_note(struct ss_partstats *ps, PGconn *conn, const char *dataset, unsigned rows,
                       char *err, size_t errlen);
+
+/* Whether the ANALYZE under way on conn has finished: 1 when it just did
+ * (its table's row count taken), 0 when none is under way or it still
+ * runs, or a negative code with err (it failed, or the connection did:
+ * the caller may drop the connection; the table is due again). */
+int ss_partstats_poll(struct ss_partstats *ps, PGconn *conn, char *err, size_t errlen);
 
 #endif
