@@ -1423,9 +1423,9 @@ static int try_direct(struct apply *a)
         return rc;
     a->what = "the direct COPY";
     rc = run_copy(wh, q->direct_sql, &wh->direct, state, a->msg, sizeof(a->msg));
-    if (rc == 0)
-        rc = store_key_set(a);
     if (rc == 0) {
+        if ((rc = store_key_set(a)) < 0)
+            return rc; /* rolled back, out filled */
         a->direct = 1;
         a->copied += (uint32_t)wh->ngoods;
         a->what = "the direct load's savepoint";
