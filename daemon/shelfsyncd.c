@@ -71,12 +71,12 @@
 #define KV_RUN_ARGS(h) (h)->source, (h)->run_id, (h)->dataset
 
 /* Messages libzmq queues per connection before it stops reading that peer
- * (the default is 1,000). One message is applied at a time, so a queue
- * deeper than one only parks memory in the daemon: with 150 collectors
- * each keeping four batches in flight, a queue of 128 held 436 MiB. With
- * one, the rest wait in the peers' TCP buffers and the daemon holds at most
- * one message per peer (the bench's 150 concurrent collectors). */
-#define SS_RCVHWM 1
+ * (the default is 1,000). One message is applied at a time, so a deep
+ * queue only parks memory in the daemon: with 150 collectors each keeping
+ * four batches in flight, a queue of 128 held 436 MiB (and one of 1, 93
+ * MiB). Two, not one: with one, a CURVE peer's first batch was never
+ * delivered (integration_curve). The rest wait in the peers' TCP buffers. */
+#define SS_RCVHWM 2
 
 static volatile int stop_requested;
 static volatile int reload_requested;
