@@ -1391,8 +1391,8 @@ static int direct_forecast(struct apply *a)
 
 /* Steps 4 and 5a for a part that cannot meet a row already there: its
  * records COPYed straight into the dataset's table -- no staging, no
- * upsert, no probe of the run's keys -- and its keys into ingest.run_keys
- * for the run's later batches. The forecast (direct_forecast) is no
+ * upsert, no probe of the run's keys -- and its keys into
+ * ingest.run_key_sets for the run's later batches. The forecast (direct_forecast) is no
  * guarantee: the table's natural-key unique index is. A key there after
  * all -- a repeat of a key an earlier batch of the run gave (it wrote the
  * row, or found it there), a row loaded before the daemon kept coverage,

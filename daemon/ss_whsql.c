@@ -63,13 +63,14 @@ static int sql_take(struct sql *s, const char *what, char **out, char *err, size
     return s->rc;
 }
 
-/* "alias.a, alias.b" over the columns that are (key) or are not (!key) in the key. */
+/* "alias.a, alias.b" over the columns that are (key 1) or are not (key 0)
+ * in the key, or over every stored column (key -1). */
 static void column_list(struct sql *s, const char *alias, int key)
 {
     const struct ss_whsql *q = s->q;
     int first = 1;
     for (size_t i = 0; i < q->ncols; i++) {
-        if ((q->cols[i].key != 0) != key)
+        if (key >= 0 && (q->cols[i].key != 0) != key)
             continue;
         add(s, "%s%s%s%s", first ? "" : ", ", alias ? alias : "", alias ? "." : "",
             q->cols[i].name);
@@ -141,17 +142,16 @@ static int build_stage(struct sql *s, struct ss_whsql *q, char *err, size_t errl
     add(s,
         "CREATE TEMP TABLE IF NOT EXISTS stage_%s ON COMMIT DELETE ROWS AS SELECT 0::bigint AS ord",
         q->ds->name);
-    for (size_t i = 0; i < q->ncols; i++)
-        add(s, ", %s", q->cols[i].name);
+    add(s, ", ");
+    column_list(s, NULL, -1);
     add(s, " FROM %s WITH NO DATA", q->ds->table);
     int rc = sql_take(s, "staging table", &q->stage_sql, err, errlen);
     if (rc < 0)
         return rc;
 
     sql_begin(s, q);
-    add(s, "COPY pg_temp.stage_%s (ord", q->ds->name);
-    for (size_t i = 0; i < q->ncols; i++)
-        add(s, ", %s", q->cols[i].name);
+    add(s, "COPY pg_temp.stage_%s (ord, ", q->ds->name);
+    column_list(s, NULL, -1);
     add(s, ") FROM STDIN");
     return sql_take(s, "COPY", &q->copy_sql, err, errlen);
 }
@@ -168,14 +168,12 @@ static int build_upsert(struct sql *s, struct ss_whsql *q, char *err, size_t err
         has_values |= !q->cols[i].key;
     sql_begin(s, q);
     add(s, "INSERT INTO %s AS t (", q->ds->table);
-    for (size_t i = 0; i < q->ncols; i++)
-        add(s, "%s, ", q->cols[i].name);
-    add(s, "source, batch_id) SELECT DISTINCT ON (");
+    column_list(s, NULL, -1);
+    add(s, ", source, batch_id) SELECT DISTINCT ON (");
     column_list(s, NULL, 1);
     add(s, ") ");
-    for (size_t i = 0; i < q->ncols; i++)
-        add(s, "%s, ", q->cols[i].name);
-    add(s, "$1::text, $2::bigint FROM pg_temp.stage_%s ORDER BY ", q->ds->name);
+    column_list(s, NULL, -1);
+    add(s, ", $1::text, $2::bigint FROM pg_temp.stage_%s ORDER BY ", q->ds->name);
     column_list(s, NULL, 1);
     add(s, ", ord DESC ON CONFLICT (");
     column_list(s, NULL, 1);
@@ -204,9 +202,8 @@ static int build_upsert(struct sql *s, struct ss_whsql *q, char *err, size_t err
 
     sql_begin(s, q);
     add(s, "COPY %s (", q->ds->table);
-    for (size_t i = 0; i < q->ncols; i++)
-        add(s, "%s, ", q->cols[i].name);
-    add(s, "source, batch_id) FROM STDIN");
+    column_list(s, NULL, -1);
+    add(s, ", source, batch_id) FROM STDIN");
     return sql_take(s, "direct COPY", &q->direct_sql, err, errlen);
 }
 
